@@ -1,0 +1,305 @@
+//! The GPU context: adapter selection, a device with WebGPU's default limits, buffer
+//! helpers, a pipeline cache and asynchronous readback that works natively and in a browser.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::{Error, Result};
+
+/// A device and its queue, plus the pipelines built on it so far.
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+}
+
+/// A pipeline is named by its shader, entry point and override constants.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    shader: &'static str,
+    entry: &'static str,
+    constants: Vec<(&'static str, u64)>,
+}
+
+/// How a kernel sees one binding of its bind group, in binding order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+/// A WGSL source and the layout of its one bind group.
+pub struct Shader {
+    pub name: &'static str,
+    pub source: &'static str,
+    pub bindings: &'static [Access],
+}
+
+impl Gpu {
+    /// Finds an adapter and opens a device with the WebGPU default limits, so that
+    /// nothing passes natively that a browser would reject.
+    ///
+    /// Natively, `WGPU_BACKEND` (e.g. `vulkan`) picks the backends and `WGPU_ADAPTER_NAME`
+    /// a substring of the adapter's name (e.g. `llvmpipe`, `swiftshader`).
+    pub async fn new() -> Result<Gpu> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pick_adapter(&instance).await?;
+        Self::from_adapter(adapter).await
+    }
+
+    /// Blocking [`Gpu::new`] for native callers (tests, CLI, benchmarks).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking() -> Result<Gpu> {
+        pollster::block_on(Self::new())
+    }
+
+    pub async fn from_adapter(adapter: wgpu::Adapter) -> Result<Gpu> {
+        let adapter_info = adapter.get_info();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("webgan"),
+                required_features: wgpu::Features::empty(),
+                required_limits: wgpu::Limits::default(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Device(e.to_string()))?;
+        Ok(Gpu {
+            device,
+            queue,
+            adapter_info,
+            pipelines: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// "name (backend, device type)", for benchmark tables and error messages.
+    pub fn adapter_name(&self) -> String {
+        let i = &self.adapter_info;
+        format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+    }
+
+    /// The compute pipeline for `entry` of `shader` with the given override constants,
+    /// built on first use and shared afterwards.
+    pub fn pipeline(
+        &self,
+        shader: &Shader,
+        entry: &'static str,
+        constants: &[(&'static str, u32)],
+    ) -> Arc<wgpu::ComputePipeline> {
+        let key = PipelineKey {
+            shader: shader.name,
+            entry,
+            constants: constants.iter().map(|&(k, v)| (k, v as u64)).collect(),
+        };
+        let mut cache = self.pipelines.lock().expect("pipeline cache lock poisoned");
+        if let Some(p) = cache.get(&key) {
+            return p.clone();
+        }
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader.name),
+                source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+            });
+        let layout = self.bind_group_layout(shader);
+        let pipeline_layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(shader.name),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let constants: Vec<(&str, f64)> = constants.iter().map(|&(k, v)| (k, v as f64)).collect();
+        let pipeline = Arc::new(self.device.create_compute_pipeline(
+            &wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            },
+        ));
+        cache.insert(key, pipeline.clone());
+        pipeline
+    }
+
+    fn bind_group_layout(&self, shader: &Shader) -> wgpu::BindGroupLayout {
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = shader
+            .bindings
+            .iter()
+            .enumerate()
+            .map(|(i, access)| wgpu::BindGroupLayoutEntry {
+                binding: i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: match access {
+                    Access::Uniform => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    Access::Read | Access::ReadWrite => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage {
+                            read_only: *access == Access::Read,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                },
+                count: None,
+            })
+            .collect();
+        self.device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(shader.name),
+                entries: &entries,
+            })
+    }
+
+    /// A storage buffer of `len` f32 (or u32) elements, zeroed.
+    pub fn storage(&self, label: &str, len: usize) -> wgpu::Buffer {
+        // wgpu rejects zero-sized bindings; keep one element at least.
+        let size = (len.max(1) * 4) as u64;
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A storage buffer holding `data`.
+    pub fn storage_from<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> wgpu::Buffer {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let buffer = self.storage(label, bytes.len().div_ceil(4));
+        self.queue.write_buffer(&buffer, 0, &pad4(bytes));
+        buffer
+    }
+
+    /// A uniform buffer holding one parameter struct.
+    pub fn uniform<T: bytemuck::Pod>(&self, label: &str, params: &T) -> wgpu::Buffer {
+        let bytes = bytemuck::bytes_of(params);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.len().max(16).next_multiple_of(16) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&buffer, 0, &pad4(bytes));
+        buffer
+    }
+
+    /// Copies `buffer` to a staging buffer and maps it. Natively this waits for the GPU;
+    /// in a browser the future resolves when the JS event loop delivers the mapping.
+    pub async fn read_bytes(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        let size = buffer.size();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = sender.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        receiver
+            .await
+            .map_err(|_| Error::Readback("the mapping callback was dropped".into()))?
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        let bytes = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Readback(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+
+    pub async fn read_f32(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>> {
+        Ok(bytemuck::pod_collect_to_vec(
+            &self.read_bytes(buffer).await?,
+        ))
+    }
+
+    pub async fn read_u32(&self, buffer: &wgpu::Buffer) -> Result<Vec<u32>> {
+        Ok(bytemuck::pod_collect_to_vec(
+            &self.read_bytes(buffer).await?,
+        ))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_f32_blocking(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>> {
+        pollster::block_on(self.read_f32(buffer))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_u32_blocking(&self, buffer: &wgpu::Buffer) -> Result<Vec<u32>> {
+        pollster::block_on(self.read_u32(buffer))
+    }
+
+    /// Records `dispatches` into one compute pass of one encoder and submits it once.
+    pub fn run(&self, dispatches: &[&crate::kernels::Dispatch]) {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for d in dispatches {
+                d.record(&mut pass);
+            }
+        }
+        self.queue.submit([encoder.finish()]);
+    }
+}
+
+/// `queue.write_buffer` wants a multiple of 4 bytes.
+fn pad4(bytes: &[u8]) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    v.resize(bytes.len().next_multiple_of(4), 0);
+    v
+}
+
+async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+        let wanted = wanted.to_lowercase();
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&wanted))
+            .ok_or_else(|| {
+                Error::NoAdapter(format!(
+                    "WGPU_ADAPTER_NAME={wanted} matches none of the adapters found: {names:?}"
+                ))
+            });
+    }
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| {
+            Error::NoAdapter(format!(
+                "{e}. Natively, install a Vulkan driver (on Debian without a GPU: \
+                 `apt-get install mesa-vulkan-drivers`) and set WGPU_BACKEND=vulkan; \
+                 in a browser, use one with WebGPU enabled"
+            ))
+        })
+}

@@ -1,0 +1,127 @@
+//! One module per WGSL file: parameter structs, shape checks at the Rust boundary, and the
+//! construction of [`Dispatch`]es. A `Dispatch` owns its uniform parameters and bind group,
+//! so it is built once (when a model is built) and recorded every step with no allocation.
+
+use std::sync::Arc;
+
+use crate::gpu::{Access, Gpu, Shader};
+use crate::{Error, Result};
+
+pub mod activation;
+pub mod batch_norm;
+pub mod conv;
+pub mod conv2d;
+pub mod conv_transpose2d;
+pub mod dense;
+pub mod loss;
+pub mod optim;
+pub mod random;
+pub mod tensor;
+
+/// Every shader of the crate, for validation and for building pipelines.
+pub const SHADERS: &[&Shader] = &[&conv::SHADER, &tensor::SHADER];
+
+/// One compute dispatch, ready to record: pipeline, bind group and grid.
+pub struct Dispatch {
+    pub label: &'static str,
+    pipeline: Arc<wgpu::ComputePipeline>,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+    /// Kept alive with the bind group that points at it.
+    _params: Option<wgpu::Buffer>,
+}
+
+impl Dispatch {
+    /// Builds the bind group of `entry` in `shader`: `params` (if the shader's first binding is
+    /// a uniform) followed by `buffers`, in binding order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new<P: bytemuck::Pod>(
+        gpu: &Gpu,
+        shader: &Shader,
+        entry: &'static str,
+        constants: &[(&'static str, u32)],
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        let limit = gpu.device.limits().max_compute_workgroups_per_dimension;
+        if workgroups.iter().any(|&w| w > limit) {
+            return Err(Error::Invalid(format!(
+                "{entry}: a grid of {workgroups:?} workgroups exceeds the device limit of {limit} per dimension"
+            )));
+        }
+        let pipeline = gpu.pipeline(shader, entry, constants);
+        let uniform = gpu.uniform(entry, params);
+        let mut all: Vec<&wgpu::Buffer> = Vec::with_capacity(buffers.len() + 1);
+        if shader.bindings.first() == Some(&Access::Uniform) {
+            all.push(&uniform);
+        }
+        all.extend_from_slice(buffers);
+        if all.len() != shader.bindings.len() {
+            return Err(Error::Invalid(format!(
+                "{entry}: {} buffers given for {} bindings",
+                all.len(),
+                shader.bindings.len()
+            )));
+        }
+        let entries: Vec<wgpu::BindGroupEntry> = all
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(entry),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        Ok(Dispatch {
+            label: entry,
+            pipeline,
+            bind_group,
+            workgroups,
+            _params: Some(uniform),
+        })
+    }
+
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        if self.workgroups.contains(&0) {
+            return;
+        }
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// Checks that `buffer` holds at least `len` 4-byte elements.
+pub(crate) fn check_len(
+    op: &'static str,
+    what: &str,
+    buffer: &wgpu::Buffer,
+    len: usize,
+) -> Result<()> {
+    let have = buffer.size() as usize / 4;
+    if have < len {
+        return Err(crate::error::shape_error(
+            op,
+            format!("{what} holds {have} elements but the shape needs {len}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Splits `n` work items over workgroups of `size`, using the y dimension when x would exceed
+/// WebGPU's 65,535 workgroups per dimension. Kernels recover the index as `(y * nx + x) * size + i`.
+pub(crate) fn grid_1d(n: usize, size: u32) -> [u32; 3] {
+    let groups = (n as u64).div_ceil(size as u64).max(1);
+    if groups <= 65_535 {
+        [groups as u32, 1, 1]
+    } else {
+        let y = groups.div_ceil(65_535);
+        [groups.div_ceil(y) as u32, y as u32, 1]
+    }
+}

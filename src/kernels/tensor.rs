@@ -1,0 +1,233 @@
+//! The glue kernels of `shaders/tensor.wgsl`: fill, scale, gathers by index, per-channel sums
+//! and batch reductions.
+
+use crate::error::shape_error;
+use crate::gpu::{Access, Gpu, Shader};
+use crate::kernels::{check_len, grid_1d, Dispatch};
+use crate::Result;
+
+pub const SHADER: Shader = Shader {
+    name: "tensor.wgsl",
+    source: include_str!("../../shaders/tensor.wgsl"),
+    bindings: &[
+        Access::Uniform,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+    ],
+};
+
+const GROUP: u32 = 256;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct TensorParams {
+    len: u32,
+    row_len: u32,
+    rows: u32,
+    channels: u32,
+    value: f32,
+    kind: u32,
+    slot: u32,
+    accumulate: u32,
+}
+
+/// What [`reduce`] computes over its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    Sum = 0,
+    Mean = 1,
+    /// How many elements are > 0: logits a discriminator calls real.
+    CountPositive = 2,
+    /// How many elements are ≤ 0: logits a discriminator calls fake.
+    CountNonPositive = 3,
+}
+
+fn build(
+    gpu: &Gpu,
+    entry: &'static str,
+    params: TensorParams,
+    src: Option<&wgpu::Buffer>,
+    index: Option<&wgpu::Buffer>,
+    dst: &wgpu::Buffer,
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    // Unused bindings still need a buffer; the entry point never reads it.
+    let spare_src = src.is_none().then(|| gpu.storage("unused", 1));
+    let spare_index = index.is_none().then(|| gpu.storage("unused", 1));
+    let src = src.or(spare_src.as_ref()).expect("one of the two is set");
+    let index = index
+        .or(spare_index.as_ref())
+        .expect("one of the two is set");
+    Dispatch::new(
+        gpu,
+        &SHADER,
+        entry,
+        &[],
+        &params,
+        &[src, index, dst],
+        workgroups,
+    )
+}
+
+/// dst[..len] = value
+pub fn fill(gpu: &Gpu, dst: &wgpu::Buffer, len: usize, value: f32) -> Result<Dispatch> {
+    check_len("fill", "dst", dst, len)?;
+    let params = TensorParams {
+        len: len as u32,
+        value,
+        ..Default::default()
+    };
+    build(gpu, "fill", params, None, None, dst, grid_1d(len, GROUP))
+}
+
+/// dst[..len] *= value
+pub fn scale(gpu: &Gpu, dst: &wgpu::Buffer, len: usize, value: f32) -> Result<Dispatch> {
+    check_len("scale", "dst", dst, len)?;
+    let params = TensorParams {
+        len: len as u32,
+        value,
+        ..Default::default()
+    };
+    build(gpu, "scale", params, None, None, dst, grid_1d(len, GROUP))
+}
+
+/// dst[b, j] = src[index[b], j] / 127.5 − 1 for u8 rows packed four to a word: a batch of
+/// images in [−1, 1] from a GPU-resident dataset of `rows` images of `row_len` bytes.
+pub fn gather_u8(
+    gpu: &Gpu,
+    src: &wgpu::Buffer,
+    rows: usize,
+    row_len: usize,
+    index: &wgpu::Buffer,
+    batch: usize,
+    dst: &wgpu::Buffer,
+) -> Result<Dispatch> {
+    if rows == 0 || row_len == 0 {
+        return Err(shape_error(
+            "gather_u8",
+            "the source has no rows or empty rows",
+        ));
+    }
+    if (src.size() as usize) < rows * row_len {
+        return Err(shape_error(
+            "gather_u8",
+            format!("src holds {} bytes, not {rows}×{row_len}", src.size()),
+        ));
+    }
+    check_len("gather_u8", "index", index, batch)?;
+    check_len("gather_u8", "dst", dst, batch * row_len)?;
+    let len = batch * row_len;
+    let params = TensorParams {
+        len: len as u32,
+        row_len: row_len as u32,
+        rows: rows as u32,
+        ..Default::default()
+    };
+    build(
+        gpu,
+        "gather_u8",
+        params,
+        Some(src),
+        Some(index),
+        dst,
+        grid_1d(len, GROUP),
+    )
+}
+
+/// dst[b, j] = src[index[b], j] for f32 rows.
+pub fn gather_f32(
+    gpu: &Gpu,
+    src: &wgpu::Buffer,
+    rows: usize,
+    row_len: usize,
+    index: &wgpu::Buffer,
+    batch: usize,
+    dst: &wgpu::Buffer,
+) -> Result<Dispatch> {
+    if rows == 0 || row_len == 0 {
+        return Err(shape_error(
+            "gather_f32",
+            "the source has no rows or empty rows",
+        ));
+    }
+    check_len("gather_f32", "src", src, rows * row_len)?;
+    check_len("gather_f32", "index", index, batch)?;
+    check_len("gather_f32", "dst", dst, batch * row_len)?;
+    let len = batch * row_len;
+    let params = TensorParams {
+        len: len as u32,
+        row_len: row_len as u32,
+        rows: rows as u32,
+        ..Default::default()
+    };
+    build(
+        gpu,
+        "gather_f32",
+        params,
+        Some(src),
+        Some(index),
+        dst,
+        grid_1d(len, GROUP),
+    )
+}
+
+/// dst[c] (+)= Σ_{b, i} src[b, c, i] for src [batch, channels, pixels]: the bias gradient.
+pub fn channel_sum(
+    gpu: &Gpu,
+    batch: u32,
+    channels: u32,
+    pixels: u32,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+    accumulate: bool,
+) -> Result<Dispatch> {
+    check_len(
+        "channel_sum",
+        "src",
+        src,
+        (batch * channels * pixels) as usize,
+    )?;
+    check_len("channel_sum", "dst", dst, channels as usize)?;
+    let params = TensorParams {
+        row_len: pixels,
+        rows: batch,
+        channels,
+        accumulate: accumulate as u32,
+        ..Default::default()
+    };
+    let mut d = build(
+        gpu,
+        "channel_sum",
+        params,
+        Some(src),
+        None,
+        dst,
+        [channels, 1, 1],
+    )?;
+    d.label = "bias gradient";
+    Ok(d)
+}
+
+/// dst[slot] (+)= the reduction of src[..len]. One workgroup: meant for batch-sized inputs
+/// (losses, logits), not for whole tensors.
+pub fn reduce(
+    gpu: &Gpu,
+    kind: Reduction,
+    src: &wgpu::Buffer,
+    len: usize,
+    dst: &wgpu::Buffer,
+    slot: usize,
+    accumulate: bool,
+) -> Result<Dispatch> {
+    check_len("reduce", "src", src, len)?;
+    check_len("reduce", "dst", dst, slot + 1)?;
+    let params = TensorParams {
+        len: len as u32,
+        kind: kind as u32,
+        slot: slot as u32,
+        accumulate: accumulate as u32,
+        ..Default::default()
+    };
+    build(gpu, "reduce", params, Some(src), None, dst, [1, 1, 1])
+}

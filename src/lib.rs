@@ -1,0 +1,14 @@
+//! webgan: GAN training on the user's own GPU.
+//!
+//! `kernels` holds one Rust module per WGSL file in `shaders/`: the parameter struct, the
+//! shape checks and the construction of a [`kernels::Dispatch`], built once and recorded
+//! into a compute pass every step. `reference` holds the plain-Rust specification of every
+//! kernel, which the tests hold the GPU to.
+
+pub mod error;
+pub mod gpu;
+pub mod kernels;
+pub mod reference;
+
+pub use error::{Error, Result};
+pub use gpu::Gpu;

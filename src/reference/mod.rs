@@ -1,0 +1,14 @@
+//! Plain-Rust versions of every kernel, written for clarity, not speed: the specification the
+//! GPU is tested against. Everything is f64 (so gradients can be checked by central
+//! differences), except the optimizers and the RNG, which are f32 to match the GPU bit for bit.
+//! Backward passes return fresh gradients; the GPU's "accumulate" is tested separately.
+
+pub mod activation;
+pub mod batch_norm;
+pub mod conv2d;
+pub mod conv_transpose2d;
+pub mod dense;
+pub mod loss;
+pub mod optim;
+pub mod random;
+pub mod tensor;
