@@ -35,7 +35,9 @@ impl Rng {
     }
     /// `n` values uniform in [−1, 1), already rounded to f32 so that the GPU sees the same data.
     pub fn vec(&mut self, n: usize) -> Vec<f64> {
-        (0..n).map(|_| self.uniform(-1.0, 1.0) as f32 as f64).collect()
+        (0..n)
+            .map(|_| self.uniform(-1.0, 1.0) as f32 as f64)
+            .collect()
     }
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n

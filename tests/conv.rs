@@ -1,0 +1,499 @@
+//! dense, conv2d and transposed conv2d: the references against central differences, and the
+//! GPU's implicit-GEMM engine against the references on awkward shapes.
+//!
+//! GPU tolerance: f32 sums of K products of values in [−1, 1] against f64, so the error grows
+//! like ε·√K·|terms|; with K ≤ ~600 here, atol 1e-4 + rtol 1e-3 leaves a wide margin while still
+//! catching any wrong index (which gives errors of order 0.1–1).
+
+mod common;
+
+use common::*;
+use webgan::kernels::conv2d::{Conv2dShape, Padding};
+use webgan::kernels::conv_transpose2d::ConvTranspose2dShape;
+use webgan::kernels::dense::DenseShape;
+use webgan::reference;
+
+const ATOL: f64 = 1e-4;
+const RTOL: f64 = 1e-3;
+
+#[test]
+fn dense_reference_gradients_match_central_differences() {
+    let s = DenseShape {
+        batch: 3,
+        in_features: 5,
+        out_features: 4,
+    };
+    let mut rng = Rng::new(1);
+    let (x, w, b) = (rng.vec(15), rng.vec(20), rng.vec(4));
+    let proj = rng.vec(12);
+    let (dx, dw, db) = reference::dense::backward(&s, &x, &w, &proj);
+    let f =
+        |x: &[f64], w: &[f64], b: &[f64]| dot(&proj, &reference::dense::forward(&s, x, w, Some(b)));
+    assert_gradient("dense dinput", &dx, &numeric_gradient(&x, |x| f(x, &w, &b)));
+    assert_gradient(
+        "dense dweight",
+        &dw,
+        &numeric_gradient(&w, |w| f(&x, w, &b)),
+    );
+    assert_gradient("dense dbias", &db, &numeric_gradient(&b, |b| f(&x, &w, b)));
+}
+
+fn conv_shapes() -> Vec<Conv2dShape> {
+    let s = |batch, ci, co, h, w, k, stride, padding| Conv2dShape {
+        batch,
+        in_channels: ci,
+        out_channels: co,
+        height: h,
+        width: w,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+    };
+    vec![
+        s(1, 1, 1, 3, 5, 3, 1, Padding::Explicit(0)),
+        s(2, 3, 5, 7, 7, 3, 2, Padding::Explicit(1)),
+        s(1, 2, 3, 5, 3, 5, 1, Padding::Explicit(2)),
+        s(3, 5, 7, 8, 6, 4, 2, Padding::Explicit(1)),
+        s(2, 3, 2, 7, 5, 4, 2, Padding::Same),
+        s(1, 2, 3, 6, 7, 3, 1, Padding::Same),
+        s(1, 1, 2, 5, 5, 2, 2, Padding::Same),
+        Conv2dShape {
+            kernel_h: 3,
+            kernel_w: 5,
+            ..s(2, 2, 3, 6, 9, 0, 1, Padding::Explicit(1))
+        },
+        // `same` with a 2×5 kernel pads 0 rows on top but 2 columns on the left.
+        Conv2dShape {
+            kernel_h: 2,
+            kernel_w: 5,
+            ..s(1, 2, 3, 5, 6, 0, 1, Padding::Same)
+        },
+    ]
+}
+
+#[test]
+fn conv2d_reference_gradients_match_central_differences() {
+    for s in conv_shapes().into_iter().take(6) {
+        let mut rng = Rng::new(2);
+        let x = rng.vec(s.input_len());
+        let w = rng.vec(s.weight_len());
+        let b = rng.vec(s.out_channels as usize);
+        let proj = rng.vec(s.output_len().unwrap());
+        let (dx, dw, db) = reference::conv2d::backward(&s, &x, &w, &proj);
+        let f = |x: &[f64], w: &[f64], b: &[f64]| {
+            dot(&proj, &reference::conv2d::forward(&s, x, w, Some(b)))
+        };
+        assert_gradient(
+            &format!("conv2d dinput {s:?}"),
+            &dx,
+            &numeric_gradient(&x, |x| f(x, &w, &b)),
+        );
+        assert_gradient(
+            &format!("conv2d dweight {s:?}"),
+            &dw,
+            &numeric_gradient(&w, |w| f(&x, w, &b)),
+        );
+        assert_gradient(
+            &format!("conv2d dbias {s:?}"),
+            &db,
+            &numeric_gradient(&b, |b| f(&x, &w, b)),
+        );
+    }
+}
+
+#[test]
+fn conv2d_same_padding_matches_tensorflow() {
+    // 5 wide, kernel 4, stride 2 → out 3, total padding (3−1)·2 + 4 − 5 = 3: 1 left, 2 right.
+    let s = Conv2dShape {
+        batch: 1,
+        in_channels: 1,
+        out_channels: 1,
+        height: 5,
+        width: 5,
+        kernel_h: 4,
+        kernel_w: 4,
+        stride: 2,
+        padding: Padding::Same,
+    };
+    assert_eq!(s.output().unwrap(), (3, 3, 1, 1));
+    // Kernel 2, stride 1 on 4 pixels: total padding 1, all of it at the bottom/right.
+    let s = Conv2dShape {
+        height: 4,
+        width: 4,
+        kernel_h: 2,
+        kernel_w: 2,
+        stride: 1,
+        ..s
+    };
+    assert_eq!(s.output().unwrap(), (4, 4, 0, 0));
+    // With all-ones input and weights, the last output pixel sees the padded zeros only on
+    // the bottom/right: a 1×1 window → 1; the first sees the full 2×2 → 4.
+    let out = reference::conv2d::forward(&s, &[1.0; 16], &[1.0; 4], None);
+    assert_eq!((out[0], out[15]), (4.0, 1.0));
+}
+
+fn convt_shapes() -> Vec<ConvTranspose2dShape> {
+    let s = |batch, ci, co, h, w, k, stride, padding, output_padding| ConvTranspose2dShape {
+        batch,
+        in_channels: ci,
+        out_channels: co,
+        height: h,
+        width: w,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+        output_padding,
+    };
+    vec![
+        s(1, 1, 1, 3, 5, 3, 1, 0, 0),
+        s(2, 3, 5, 4, 4, 4, 2, 1, 0),
+        s(1, 2, 3, 3, 5, 5, 2, 2, 1),
+        s(3, 5, 7, 7, 7, 4, 2, 1, 0),
+        s(2, 3, 2, 3, 3, 3, 2, 1, 1),
+        s(1, 4, 3, 1, 1, 4, 1, 0, 0),
+    ]
+}
+
+#[test]
+fn conv_transpose2d_reference_gradients_match_central_differences() {
+    for s in convt_shapes() {
+        let mut rng = Rng::new(3);
+        let x = rng.vec(s.input_len());
+        let w = rng.vec(s.weight_len());
+        let b = rng.vec(s.out_channels as usize);
+        let proj = rng.vec(s.output_len().unwrap());
+        let (dx, dw, db) = reference::conv_transpose2d::backward(&s, &x, &w, &proj);
+        let f = |x: &[f64], w: &[f64], b: &[f64]| {
+            dot(
+                &proj,
+                &reference::conv_transpose2d::forward(&s, x, w, Some(b)),
+            )
+        };
+        assert_gradient(
+            &format!("convT dinput {s:?}"),
+            &dx,
+            &numeric_gradient(&x, |x| f(x, &w, &b)),
+        );
+        assert_gradient(
+            &format!("convT dweight {s:?}"),
+            &dw,
+            &numeric_gradient(&w, |w| f(&x, w, &b)),
+        );
+        assert_gradient(
+            &format!("convT dbias {s:?}"),
+            &db,
+            &numeric_gradient(&b, |b| f(&x, &w, b)),
+        );
+    }
+}
+
+#[test]
+fn conv_transpose2d_output_sizes_follow_pytorch() {
+    // DCGAN's 4×4 stride-2 padding-1 layer doubles the size.
+    let s = ConvTranspose2dShape {
+        batch: 1,
+        in_channels: 1,
+        out_channels: 1,
+        height: 7,
+        width: 7,
+        kernel_h: 4,
+        kernel_w: 4,
+        stride: 2,
+        padding: 1,
+        output_padding: 0,
+    };
+    assert_eq!(s.output().unwrap(), (14, 14));
+    let s = ConvTranspose2dShape {
+        kernel_h: 3,
+        kernel_w: 3,
+        output_padding: 1,
+        ..s
+    };
+    assert_eq!(s.output().unwrap(), (14, 14));
+    assert!(ConvTranspose2dShape {
+        output_padding: 2,
+        ..s
+    }
+    .output()
+    .is_err());
+}
+
+/// GPU forward, d input, d weight and d bias of one layer vs the reference, with accumulation
+/// checked by adding into gradients that already hold `prior`.
+struct Case<'a> {
+    name: String,
+    x: &'a [f64],
+    w: &'a [f64],
+    b: &'a [f64],
+    dy: &'a [f64],
+    want: (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>),
+}
+
+type Build<'a> = dyn Fn(
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        &wgpu::Buffer,
+        bool,
+    ) -> Vec<webgan::kernels::Dispatch>
+    + 'a;
+
+fn check_on_gpu(case: Case, build: &Build) {
+    let g = gpu();
+    let (y_want, dx_want, dw_want, db_want) = &case.want;
+    let (x, w, b, dy) = (
+        upload(case.x),
+        upload(case.w),
+        upload(case.b),
+        upload(case.dy),
+    );
+    let y = g.storage("y", y_want.len());
+    for accumulate in [false, true] {
+        // With accumulate, the gradients start at `prior` and must end at prior + gradient.
+        let prior = |n: usize| {
+            if accumulate {
+                Rng::new(9).vec(n)
+            } else {
+                vec![0.0; n]
+            }
+        };
+        let (px, pw, pb) = (
+            prior(dx_want.len()),
+            prior(dw_want.len()),
+            prior(db_want.len()),
+        );
+        let (dx, dw, db) = (upload(&px), upload(&pw), upload(&pb));
+        let ds = build(&x, &w, &b, &y, &dy, &dx, &dw, &db, accumulate);
+        g.run(&ds.iter().collect::<Vec<_>>());
+        let plus = |p: &[f64], v: &[f64]| p.iter().zip(v).map(|(a, b)| a + b).collect::<Vec<_>>();
+        let n = &case.name;
+        assert_close(
+            &format!("{n} forward"),
+            &download(&y, y_want.len()),
+            y_want,
+            ATOL,
+            RTOL,
+        );
+        assert_close(
+            &format!("{n} dinput acc={accumulate}"),
+            &download(&dx, px.len()),
+            &plus(&px, dx_want),
+            ATOL,
+            RTOL,
+        );
+        assert_close(
+            &format!("{n} dweight acc={accumulate}"),
+            &download(&dw, pw.len()),
+            &plus(&pw, dw_want),
+            ATOL,
+            RTOL,
+        );
+        assert_close(
+            &format!("{n} dbias acc={accumulate}"),
+            &download(&db, pb.len()),
+            &plus(&pb, db_want),
+            ATOL,
+            RTOL,
+        );
+    }
+}
+
+#[test]
+fn dense_on_gpu_matches_reference() {
+    let shapes = [
+        (1, 1, 1),
+        (1, 3, 5),
+        (7, 13, 3),
+        (5, 100, 70),
+        (65, 67, 129),
+        (2, 300, 1),
+    ];
+    for (batch, fin, fout) in shapes {
+        let s = DenseShape {
+            batch,
+            in_features: fin,
+            out_features: fout,
+        };
+        let mut rng = Rng::new(4);
+        let (x, w, b, dy) = (
+            rng.vec((batch * fin) as usize),
+            rng.vec((fin * fout) as usize),
+            rng.vec(fout as usize),
+            rng.vec((batch * fout) as usize),
+        );
+        let y = reference::dense::forward(&s, &x, &w, Some(&b));
+        let (dx, dw, db) = reference::dense::backward(&s, &x, &w, &dy);
+        let case = Case {
+            name: format!("{s:?}"),
+            x: &x,
+            w: &w,
+            b: &b,
+            dy: &dy,
+            want: (y, dx, dw, db),
+        };
+        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+            let g = gpu();
+            vec![
+                s.forward(g, x, w, Some(b), y).unwrap(),
+                s.backward_input(g, dy, w, dx, acc).unwrap(),
+                s.backward_weight(g, x, dy, dw, acc).unwrap(),
+                s.backward_bias(g, dy, db, acc).unwrap(),
+            ]
+        });
+    }
+}
+
+#[test]
+fn conv2d_on_gpu_matches_reference() {
+    let mut shapes = conv_shapes();
+    // Channels that are not a multiple of the 64-wide tile, and more than one tile.
+    shapes.push(Conv2dShape {
+        batch: 2,
+        in_channels: 3,
+        out_channels: 67,
+        height: 9,
+        width: 9,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride: 2,
+        padding: Padding::Explicit(1),
+    });
+    for s in shapes {
+        let mut rng = Rng::new(5);
+        let (x, w, b) = (
+            rng.vec(s.input_len()),
+            rng.vec(s.weight_len()),
+            rng.vec(s.out_channels as usize),
+        );
+        let dy = rng.vec(s.output_len().unwrap());
+        let y = reference::conv2d::forward(&s, &x, &w, Some(&b));
+        let (dx, dw, db) = reference::conv2d::backward(&s, &x, &w, &dy);
+        let case = Case {
+            name: format!("{s:?}"),
+            x: &x,
+            w: &w,
+            b: &b,
+            dy: &dy,
+            want: (y, dx, dw, db),
+        };
+        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+            let g = gpu();
+            vec![
+                s.forward(g, x, w, Some(b), y).unwrap(),
+                s.backward_input(g, dy, w, dx, acc).unwrap(),
+                s.backward_weight(g, x, dy, dw, acc).unwrap(),
+                s.backward_bias(g, dy, db, acc).unwrap(),
+            ]
+        });
+    }
+}
+
+#[test]
+fn conv_transpose2d_on_gpu_matches_reference() {
+    let mut shapes = convt_shapes();
+    shapes.push(ConvTranspose2dShape {
+        batch: 2,
+        in_channels: 70,
+        out_channels: 3,
+        height: 3,
+        width: 3,
+        kernel_h: 4,
+        kernel_w: 4,
+        stride: 2,
+        padding: 1,
+        output_padding: 0,
+    });
+    for s in shapes {
+        let mut rng = Rng::new(6);
+        let (x, w, b) = (
+            rng.vec(s.input_len()),
+            rng.vec(s.weight_len()),
+            rng.vec(s.out_channels as usize),
+        );
+        let dy = rng.vec(s.output_len().unwrap());
+        let y = reference::conv_transpose2d::forward(&s, &x, &w, Some(&b));
+        let (dx, dw, db) = reference::conv_transpose2d::backward(&s, &x, &w, &dy);
+        let case = Case {
+            name: format!("{s:?}"),
+            x: &x,
+            w: &w,
+            b: &b,
+            dy: &dy,
+            want: (y, dx, dw, db),
+        };
+        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+            let g = gpu();
+            vec![
+                s.forward(g, x, w, Some(b), y).unwrap(),
+                s.backward_input(g, dy, w, dx, acc).unwrap(),
+                s.backward_weight(g, x, dy, dw, acc).unwrap(),
+                s.backward_bias(g, dy, db, acc).unwrap(),
+            ]
+        });
+    }
+}
+
+#[test]
+fn forward_without_bias_adds_nothing() {
+    let g = gpu();
+    let s = DenseShape {
+        batch: 2,
+        in_features: 3,
+        out_features: 2,
+    };
+    let mut rng = Rng::new(7);
+    let (x, w) = (rng.vec(6), rng.vec(6));
+    let (xb, wb, y) = (upload(&x), upload(&w), g.storage("y", 4));
+    g.run(&[&s.forward(g, &xb, &wb, None, &y).unwrap()]);
+    assert_close(
+        "dense no bias",
+        &download(&y, 4),
+        &reference::dense::forward(&s, &x, &w, None),
+        ATOL,
+        RTOL,
+    );
+}
+
+#[test]
+fn wrong_buffer_sizes_are_shape_errors() {
+    let g = gpu();
+    let s = Conv2dShape {
+        batch: 2,
+        in_channels: 3,
+        out_channels: 4,
+        height: 5,
+        width: 5,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride: 1,
+        padding: Padding::Explicit(1),
+    };
+    let x = g.storage("x", s.input_len());
+    let w = g.storage("w", s.weight_len() - 1);
+    let y = g.storage("y", s.output_len().unwrap());
+    let err = s
+        .forward(g, &x, &w, None, &y)
+        .err()
+        .expect("a short weight buffer must be refused");
+    assert!(err.to_string().contains("conv2d"), "{err}");
+    let bad = Conv2dShape {
+        kernel_h: 9,
+        kernel_w: 9,
+        ..s
+    };
+    assert!(
+        bad.output().is_err(),
+        "a kernel larger than the padded input must be refused"
+    );
+    let zero = Conv2dShape {
+        in_channels: 0,
+        ..s
+    };
+    assert!(zero.output().is_err());
+}
