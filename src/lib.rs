@@ -5,10 +5,15 @@
 //! into a compute pass every step. `reference` holds the plain-Rust specification of every
 //! kernel, which the tests hold the GPU to.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
 pub mod reference;
+pub mod self_check;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
 pub use error::{Error, Result};
 pub use gpu::Gpu;

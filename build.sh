@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# webgan's one entry point.
+#   ./build.sh serve   set up what is missing, build the wasm package and serve www/ on localhost
+#   ./build.sh test    set up what is missing, then run every test (what CI runs)
+#   ./build.sh build   build the wasm package into www/pkg
+#   ./build.sh setup   install what a fresh Debian machine lacks (apt, rust target, wasm-bindgen)
+#   ./build.sh bench   kernel benchmark (GFLOP/s per kernel on the DCGAN shapes)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+WASM_TARGET=wasm32-unknown-unknown
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate.
+WASM_BINDGEN_VERSION=$(sed -nE 's/^wasm-bindgen = "=([0-9.]+)"/\1/p' Cargo.toml)
+PORT=${PORT:-8080}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+setup() {
+  local missing=()
+  # lavapipe: a software Vulkan GPU for native tests; chromium: SwiftShader and the browser tests.
+  for pkg in mesa-vulkan-drivers libvulkan1 chromium; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
+    say "adding the $WASM_TARGET target"
+    rustup target add "$WASM_TARGET"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+    # No --locked: a locked dependency may be missing from the registry mirror.
+    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+build() {
+  say "building the wasm package"
+  cargo build --release --lib --target "$WASM_TARGET"
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg \
+    "${CARGO_TARGET_DIR:-target}/$WASM_TARGET/release/webgan.wasm"
+  if command -v wasm-opt >/dev/null; then
+    wasm-opt -O www/pkg/webgan_bg.wasm -o www/pkg/webgan_bg.wasm
+  fi
+  say "www/pkg is ready ($(du -h www/pkg/webgan_bg.wasm | cut -f1) of wasm)"
+}
+
+native_env() {
+  # Prefer Vulkan; lavapipe is what a machine without a GPU has.
+  export WGPU_BACKEND=${WGPU_BACKEND:-vulkan}
+  export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/webgan-xdg}
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+}
+
+run_tests() {
+  native_env
+  say "format and lints"
+  cargo fmt --all -- --check
+  cargo clippy --all-targets -- -D warnings
+  say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
+  cargo test --release
+  build
+}
+
+serve() {
+  build
+  say "serving www/ at http://localhost:$PORT/ (Ctrl-C stops)"
+  cd www && exec python3 -m http.server "$PORT" --bind 127.0.0.1
+}
+
+case "${1:-build}" in
+  setup) setup ;;
+  build) setup && build ;;
+  serve) setup && serve ;;
+  test) setup && run_tests ;;
+  bench) native_env && cargo run --release --bin webgan -- bench kernels ;;
+  *) echo "usage: $0 [setup|build|serve|test|bench]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,221 @@
+//! The kernel benchmark: GFLOP/s of every convolution-engine kernel on the layer shapes of the
+//! DCGAN presets, and of a square matmul, on whatever adapter `Gpu::new` finds.
+
+use std::time::Instant;
+
+use crate::kernels::conv2d::{Conv2dShape, Padding};
+use crate::kernels::conv_transpose2d::ConvTranspose2dShape;
+use crate::kernels::dense::DenseShape;
+use crate::kernels::Dispatch;
+use crate::{Gpu, Result};
+
+/// One timed kernel.
+pub struct Timing {
+    pub preset: &'static str,
+    pub kernel: String,
+    pub shape: String,
+    pub gflop: f64,
+    pub ms: f64,
+}
+
+impl Timing {
+    pub fn gflops(&self) -> f64 {
+        self.gflop / (self.ms / 1e3)
+    }
+}
+
+/// A layer of a preset, by kind.
+enum Layer {
+    Dense(DenseShape),
+    Conv(Conv2dShape),
+    ConvT(ConvTranspose2dShape),
+}
+
+fn conv(batch: u32, cin: u32, cout: u32, size: u32, k: u32, s: u32, p: u32) -> Layer {
+    Layer::Conv(Conv2dShape {
+        batch,
+        in_channels: cin,
+        out_channels: cout,
+        height: size,
+        width: size,
+        kernel_h: k,
+        kernel_w: k,
+        stride: s,
+        padding: Padding::Explicit(p),
+    })
+}
+
+fn convt(batch: u32, cin: u32, cout: u32, size: u32, k: u32, s: u32, p: u32) -> Layer {
+    Layer::ConvT(ConvTranspose2dShape {
+        batch,
+        in_channels: cin,
+        out_channels: cout,
+        height: size,
+        width: size,
+        kernel_h: k,
+        kernel_w: k,
+        stride: s,
+        padding: p,
+        output_padding: 0,
+    })
+}
+
+/// The layers of a preset's generator and discriminator at `batch`.
+fn preset_layers(preset: &str, batch: u32) -> Option<Vec<(&'static str, Layer)>> {
+    let dense = |fin, fout| {
+        Layer::Dense(DenseShape {
+            batch,
+            in_features: fin,
+            out_features: fout,
+        })
+    };
+    match preset {
+        "dcgan28" => Some(vec![
+            ("G dense 100→7·7·128", dense(100, 6272)),
+            ("G convT 128→64 7→14", convt(batch, 128, 64, 7, 4, 2, 1)),
+            ("G convT 64→1 14→28", convt(batch, 64, 1, 14, 4, 2, 1)),
+            ("D conv 1→64 28→14", conv(batch, 1, 64, 28, 4, 2, 1)),
+            ("D conv 64→128 14→7", conv(batch, 64, 128, 14, 4, 2, 1)),
+            ("D dense 6272→1", dense(6272, 1)),
+        ]),
+        "dcgan64" => Some(vec![
+            ("G convT 100→512 1→4", convt(batch, 100, 512, 1, 4, 1, 0)),
+            ("G convT 512→256 4→8", convt(batch, 512, 256, 4, 4, 2, 1)),
+            ("G convT 256→128 8→16", convt(batch, 256, 128, 8, 4, 2, 1)),
+            ("G convT 128→64 16→32", convt(batch, 128, 64, 16, 4, 2, 1)),
+            ("G convT 64→3 32→64", convt(batch, 64, 3, 32, 4, 2, 1)),
+            ("D conv 3→64 64→32", conv(batch, 3, 64, 64, 4, 2, 1)),
+            ("D conv 64→128 32→16", conv(batch, 64, 128, 32, 4, 2, 1)),
+            ("D conv 128→256 16→8", conv(batch, 128, 256, 16, 4, 2, 1)),
+            ("D conv 256→512 8→4", conv(batch, 256, 512, 8, 4, 2, 1)),
+            ("D conv 512→1 4→1", conv(batch, 512, 1, 4, 4, 1, 0)),
+        ]),
+        _ => None,
+    }
+}
+
+/// Times `d` by recording it `reps` times into one pass and waiting for the queue, after one
+/// warm-up run; `reps` grows until a measurement takes at least `min_seconds`.
+fn time(gpu: &Gpu, d: &Dispatch, min_seconds: f64) -> f64 {
+    let wait = || {
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+    };
+    gpu.run(&[d]);
+    wait();
+    let mut reps = 1;
+    loop {
+        let start = Instant::now();
+        gpu.run(&vec![d; reps]);
+        wait();
+        let seconds = start.elapsed().as_secs_f64();
+        if seconds >= min_seconds || reps >= 64 {
+            return seconds * 1e3 / reps as f64;
+        }
+        reps = (reps * 2)
+            .max((reps as f64 * min_seconds / seconds.max(1e-6)).ceil() as usize)
+            .min(64);
+    }
+}
+
+/// Every kernel of `preset` (or "matmul": a square 1024³ matmul) at `batch`.
+pub fn kernels(
+    gpu: &Gpu,
+    preset: &'static str,
+    batch: u32,
+    min_seconds: f64,
+    mut report: impl FnMut(&Timing),
+) -> Result<Vec<Timing>> {
+    let mut layers = match preset {
+        "matmul" => vec![(
+            "matmul 1024³",
+            Layer::Dense(DenseShape {
+                batch: 1024,
+                in_features: 1024,
+                out_features: 1024,
+            }),
+        )],
+        _ => preset_layers(preset, batch).ok_or_else(|| {
+            crate::Error::Invalid(format!(
+                "unknown preset {preset}: try dcgan28, dcgan64 or matmul"
+            ))
+        })?,
+    };
+    if preset == "matmul" {
+        layers.truncate(1);
+    }
+    let mut out = Vec::new();
+    for (name, layer) in layers {
+        // (pass, flops, x, w, y lengths, builder)
+        let (lens, flops, shape) = match &layer {
+            Layer::Dense(s) => (
+                (s.batch * s.in_features) as usize,
+                s.flops(),
+                format!("{}×{}→{}", s.batch, s.in_features, s.out_features),
+            ),
+            Layer::Conv(s) => (
+                s.input_len(),
+                s.flops()?,
+                format!(
+                    "b{} {}×{}×{} k{} s{}",
+                    s.batch, s.in_channels, s.height, s.width, s.kernel_h, s.stride
+                ),
+            ),
+            Layer::ConvT(s) => (
+                s.input_len(),
+                s.flops()?,
+                format!(
+                    "b{} {}×{}×{} k{} s{}",
+                    s.batch, s.in_channels, s.height, s.width, s.kernel_h, s.stride
+                ),
+            ),
+        };
+        let (w_len, y_len) = match &layer {
+            Layer::Dense(s) => (
+                (s.in_features * s.out_features) as usize,
+                (s.batch * s.out_features) as usize,
+            ),
+            Layer::Conv(s) => (s.weight_len(), s.output_len()?),
+            Layer::ConvT(s) => (s.weight_len(), s.output_len()?),
+        };
+        let (x, w, y, dx, dw, dy) = (
+            gpu.storage("x", lens),
+            gpu.storage("w", w_len),
+            gpu.storage("y", y_len),
+            gpu.storage("dx", lens),
+            gpu.storage("dw", w_len),
+            gpu.storage("dy", y_len),
+        );
+        let passes: [(&str, Dispatch); 3] = match &layer {
+            Layer::Dense(s) => [
+                ("forward", s.forward(gpu, &x, &w, None, &y)?),
+                ("d input", s.backward_input(gpu, &dy, &w, &dx, false)?),
+                ("d weight", s.backward_weight(gpu, &x, &dy, &dw, false)?),
+            ],
+            Layer::Conv(s) => [
+                ("forward", s.forward(gpu, &x, &w, None, &y)?),
+                ("d input", s.backward_input(gpu, &dy, &w, &dx, false)?),
+                ("d weight", s.backward_weight(gpu, &x, &dy, &dw, false)?),
+            ],
+            Layer::ConvT(s) => [
+                ("forward", s.forward(gpu, &x, &w, None, &y)?),
+                ("d input", s.backward_input(gpu, &dy, &w, &dx, false)?),
+                ("d weight", s.backward_weight(gpu, &x, &dy, &dw, false)?),
+            ],
+        };
+        for (pass, d) in passes {
+            let t = Timing {
+                preset,
+                kernel: format!("{name} {pass}"),
+                shape: shape.clone(),
+                gflop: flops / 1e9,
+                ms: time(gpu, &d, min_seconds),
+            };
+            report(&t);
+            out.push(t);
+            if preset == "matmul" {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,114 @@
+//! The native `webgan` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use webgan::{bench, self_check, Gpu};
+
+#[derive(Parser)]
+#[command(
+    name = "webgan",
+    version,
+    about = "GAN training on your own GPU, natively or in the browser"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check this GPU's kernels against the CPU reference.
+    Check,
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// GFLOP/s of every kernel on the DCGAN presets' layer shapes and of a square matmul.
+    Kernels {
+        /// Presets to measure: dcgan28, dcgan64, matmul.
+        #[arg(long, value_delimiter = ',', default_value = "matmul,dcgan28,dcgan64")]
+        presets: Vec<String>,
+        /// Batch size (default: each preset's own, 64 for dcgan28 and 128 for dcgan64).
+        #[arg(long)]
+        batch: Option<u32>,
+        /// Each kernel is repeated until a measurement takes this long.
+        #[arg(long, default_value_t = 0.5)]
+        min_seconds: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("webgan: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> webgan::Result<ExitCode> {
+    let gpu = Gpu::new_blocking()?;
+    eprintln!("adapter: {}", gpu.adapter_name());
+    match cli.command {
+        Command::Check => {
+            let checks = pollster::block_on(self_check::run(&gpu))?;
+            for c in &checks {
+                println!(
+                    "{:<28} max |gpu − cpu| = {:.2e}  {}",
+                    c.name,
+                    c.max_error,
+                    if c.passed { "ok" } else { "FAILED" }
+                );
+            }
+            Ok(if checks.iter().all(|c| c.passed) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Kernels {
+                    presets,
+                    batch,
+                    min_seconds,
+                },
+        } => {
+            println!("adapter: {}\n", gpu.adapter_name());
+            println!("| preset | kernel | shape | GFLOP | ms | GFLOP/s |");
+            println!("|---|---|---|---:|---:|---:|");
+            for preset in presets {
+                let preset: &'static str = match preset.as_str() {
+                    "dcgan28" => "dcgan28",
+                    "dcgan64" => "dcgan64",
+                    "matmul" => "matmul",
+                    other => {
+                        return Err(webgan::Error::Invalid(format!(
+                            "unknown preset {other}: try dcgan28, dcgan64 or matmul"
+                        )))
+                    }
+                };
+                let b = batch.unwrap_or(if preset == "dcgan64" { 128 } else { 64 });
+                bench::kernels(&gpu, preset, b, min_seconds, |t| {
+                    println!(
+                        "| {} | {} | {} | {:.3} | {:.2} | {:.1} |",
+                        t.preset,
+                        t.kernel,
+                        t.shape,
+                        t.gflop,
+                        t.ms,
+                        t.gflops()
+                    );
+                })?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! A quick proof that this device computes what the references say: the convolution engine's
+//! forward and backward passes on small odd shapes, compared with the CPU. The page runs it
+//! at start-up and `webgan check` runs it natively, so a broken driver is caught before training.
+
+use crate::kernels::conv2d::{Conv2dShape, Padding};
+use crate::kernels::conv_transpose2d::ConvTranspose2dShape;
+use crate::kernels::dense::DenseShape;
+use crate::kernels::Dispatch;
+use crate::{reference, Gpu, Result};
+
+/// One compared tensor: the largest |gpu − cpu| and whether it is within tolerance.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    pub max_error: f64,
+    pub passed: bool,
+}
+
+/// f32 against f64 over short sums: anything above this is a wrong result, not rounding.
+const TOLERANCE: f64 = 1e-3;
+
+/// Deterministic values in [−1, 1), rounded to f32 as the GPU will see them.
+fn values(n: usize, seed: u32) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            ((s >> 8) as f64 / (1u32 << 23) as f64 - 1.0) as f32 as f64
+        })
+        .collect()
+}
+
+struct Layer {
+    name: &'static str,
+    x: Vec<f64>,
+    w: Vec<f64>,
+    dy: Vec<f64>,
+    /// forward, dinput, dweight from the reference
+    want: [Vec<f64>; 3],
+}
+
+async fn compare(
+    gpu: &Gpu,
+    layer: Layer,
+    build: impl Fn(&[&wgpu::Buffer; 6]) -> Result<Vec<Dispatch>>,
+) -> Result<Vec<Check>> {
+    let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let x = gpu.storage_from("x", &f32s(&layer.x));
+    let w = gpu.storage_from("w", &f32s(&layer.w));
+    let dy = gpu.storage_from("dy", &f32s(&layer.dy));
+    let y = gpu.storage("y", layer.want[0].len());
+    let dx = gpu.storage("dx", layer.x.len());
+    let dw = gpu.storage("dw", layer.w.len());
+    let dispatches = build(&[&x, &w, &dy, &y, &dx, &dw])?;
+    gpu.run(&dispatches.iter().collect::<Vec<_>>());
+    let mut checks = Vec::new();
+    for (what, buffer, want) in [
+        ("forward", &y, &layer.want[0]),
+        ("d input", &dx, &layer.want[1]),
+        ("d weight", &dw, &layer.want[2]),
+    ] {
+        let got = gpu.read_f32(buffer).await?;
+        let max_error = want
+            .iter()
+            .zip(&got)
+            .map(|(&w, &g)| (w - g as f64).abs())
+            .fold(0.0, f64::max);
+        checks.push(Check {
+            name: format!("{} {what}", layer.name),
+            max_error,
+            passed: max_error <= TOLERANCE && got.iter().all(|v| v.is_finite()),
+        });
+    }
+    Ok(checks)
+}
+
+/// Runs dense, conv2d and transposed conv2d forward and backward on the GPU and compares each
+/// with the CPU reference.
+pub async fn run(gpu: &Gpu) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+
+    let s = DenseShape {
+        batch: 3,
+        in_features: 37,
+        out_features: 5,
+    };
+    let (x, w, dy) = (values(3 * 37, 1), values(37 * 5, 2), values(3 * 5, 3));
+    let (dx, dw, _) = reference::dense::backward(&s, &x, &w, &dy);
+    let want = [reference::dense::forward(&s, &x, &w, None), dx, dw];
+    let layer = Layer {
+        name: "dense",
+        x,
+        w,
+        dy,
+        want,
+    };
+    checks.extend(
+        compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
+            Ok(vec![
+                s.forward(gpu, x, w, None, y)?,
+                s.backward_input(gpu, dy, w, dx, false)?,
+                s.backward_weight(gpu, x, dy, dw, false)?,
+            ])
+        })
+        .await?,
+    );
+
+    let s = Conv2dShape {
+        batch: 2,
+        in_channels: 3,
+        out_channels: 5,
+        height: 7,
+        width: 5,
+        kernel_h: 4,
+        kernel_w: 4,
+        stride: 2,
+        padding: Padding::Explicit(1),
+    };
+    let (x, w, dy) = (
+        values(s.input_len(), 4),
+        values(s.weight_len(), 5),
+        values(s.output_len()?, 6),
+    );
+    let (dx, dw, _) = reference::conv2d::backward(&s, &x, &w, &dy);
+    let want = [reference::conv2d::forward(&s, &x, &w, None), dx, dw];
+    let layer = Layer {
+        name: "conv2d",
+        x,
+        w,
+        dy,
+        want,
+    };
+    checks.extend(
+        compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
+            Ok(vec![
+                s.forward(gpu, x, w, None, y)?,
+                s.backward_input(gpu, dy, w, dx, false)?,
+                s.backward_weight(gpu, x, dy, dw, false)?,
+            ])
+        })
+        .await?,
+    );
+
+    let s = ConvTranspose2dShape {
+        batch: 2,
+        in_channels: 5,
+        out_channels: 3,
+        height: 3,
+        width: 4,
+        kernel_h: 4,
+        kernel_w: 4,
+        stride: 2,
+        padding: 1,
+        output_padding: 0,
+    };
+    let (x, w, dy) = (
+        values(s.input_len(), 7),
+        values(s.weight_len(), 8),
+        values(s.output_len()?, 9),
+    );
+    let (dx, dw, _) = reference::conv_transpose2d::backward(&s, &x, &w, &dy);
+    let want = [
+        reference::conv_transpose2d::forward(&s, &x, &w, None),
+        dx,
+        dw,
+    ];
+    let layer = Layer {
+        name: "conv_transpose2d",
+        x,
+        w,
+        dy,
+        want,
+    };
+    checks.extend(
+        compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
+            Ok(vec![
+                s.forward(gpu, x, w, None, y)?,
+                s.backward_input(gpu, dy, w, dx, false)?,
+                s.backward_weight(gpu, x, dy, dw, false)?,
+            ])
+        })
+        .await?,
+    );
+    Ok(checks)
+}

@@ -1,0 +1,44 @@
+//! The page's view of webgan: a thin `#[wasm_bindgen]` layer over the core. Errors become
+//! `JsError`s with a sentence a person understands.
+
+use wasm_bindgen::prelude::*;
+
+use crate::{self_check, Gpu};
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Opens the GPU and runs the kernel self-check. Resolves to
+/// `{ adapter, checks: [{ name, maxError, passed }], passed }`.
+#[wasm_bindgen(js_name = selfCheck)]
+pub async fn self_check() -> Result<JsValue, JsError> {
+    let gpu = Gpu::new().await.map_err(|e| {
+        JsError::new(&format!(
+            "{e}. webgan needs WebGPU: Chrome or Edge 113+, Safari 26+, or Firefox 141+ on Windows; \
+             on Linux, Chrome needs --enable-unsafe-webgpu"
+        ))
+    })?;
+    let checks = self_check::run(&gpu)
+        .await
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let out = js_sys::Object::new();
+    let list = js_sys::Array::new();
+    for c in &checks {
+        let o = js_sys::Object::new();
+        set(&o, "name", &c.name.as_str().into());
+        set(&o, "maxError", &c.max_error.into());
+        set(&o, "passed", &c.passed.into());
+        list.push(&o);
+    }
+    set(&out, "adapter", &gpu.adapter_name().into());
+    set(&out, "checks", &list);
+    set(&out, "passed", &checks.iter().all(|c| c.passed).into());
+    Ok(out.into())
+}
+
+fn set(o: &js_sys::Object, key: &str, value: &JsValue) {
+    // Setting a property on a plain object cannot fail.
+    let _ = js_sys::Reflect::set(o, &key.into(), value);
+}
