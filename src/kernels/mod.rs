@@ -23,6 +23,7 @@ pub const SHADERS: &[&Shader] = &[
     &conv::SHADER,
     &tensor::SHADER,
     &loss::SHADER,
+    &optim::SHADER,
 ];
 
 /// One compute dispatch, ready to record: pipeline, bind group and grid.
