@@ -1,0 +1,26 @@
+// The page loads, finds WebGPU, and every kernel of the self-check agrees with the CPU.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { launch, watchErrors } from './browser.mjs';
+import { serve } from './server.mjs';
+
+let server;
+let browser;
+before(async () => { server = await serve(); browser = await launch(); });
+after(async () => { await browser?.close(); server?.close(); });
+
+test('the self-check passes on the browser GPU with no console errors', async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.body.dataset.selfCheck, null, { timeout: 120_000 });
+  const verdict = await page.textContent('#verdict');
+  assert.equal(await page.evaluate(() => document.body.dataset.selfCheck), 'passed', verdict);
+  const rows = await page.$$eval('#checks tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(rows.length, 9, `expected 9 checks, got ${rows}`);
+  assert.match(await page.textContent('#adapter'), /Adapter: .+/);
+  await mkdir(new URL('./artifacts/', import.meta.url), { recursive: true });
+  await page.screenshot({ path: new URL('./artifacts/self-check.png', import.meta.url).pathname });
+  assert.deepEqual(errors, []);
+});
