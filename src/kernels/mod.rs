@@ -20,10 +20,12 @@ pub mod tensor;
 
 /// Every shader of the crate, for validation and for building pipelines.
 pub const SHADERS: &[&Shader] = &[
+    &activation::SHADER,
+    &batch_norm::SHADER,
     &conv::SHADER,
-    &tensor::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &tensor::SHADER,
 ];
 
 /// One compute dispatch, ready to record: pipeline, bind group and grid.
