@@ -39,6 +39,11 @@ setup() {
     # No --locked: a locked dependency may be missing from the registry mirror.
     cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    say "installing the browser tests' npm packages"
+    # playwright-core only drives Debian's chromium: it downloads no browser.
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+  fi
 }
 
 build() {
@@ -65,8 +70,10 @@ run_tests() {
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
-  cargo test --release
+  cargo test
   build
+  say "browser tests (headless chromium, WebGPU on SwiftShader)"
+  (cd tests/browser && npm test)
 }
 
 serve() {
