@@ -497,3 +497,128 @@ fn wrong_buffer_sizes_are_shape_errors() {
     };
     assert!(zero.output().is_err());
 }
+
+/// Shapes that reach the engine's special paths: reductions long enough to be split over
+/// workgroups (checked by the extra dispatch they record), and transposed convolutions whose
+/// stride exceeds the kernel, so that some output phases meet no tap at all (bias only).
+#[test]
+fn split_reductions_and_empty_phases_match_reference() {
+    let g = gpu();
+    let dense = DenseShape {
+        batch: 2,
+        in_features: 3000,
+        out_features: 3,
+    };
+    let mut rng = Rng::new(10);
+    let (x, w, b, dy) = (rng.vec(6000), rng.vec(9000), rng.vec(3), rng.vec(6));
+    let y = reference::dense::forward(&dense, &x, &w, Some(&b));
+    let (dx, dw, db) = reference::dense::backward(&dense, &x, &w, &dy);
+    let forward = dense
+        .forward(
+            g,
+            &upload(&x),
+            &upload(&w),
+            Some(&upload(&b)),
+            &g.storage("y", 6),
+        )
+        .unwrap();
+    assert!(
+        forward.dispatch_count() > 1,
+        "a 3000-long reduction over 6 outputs should be split"
+    );
+    let case = Case {
+        name: format!("{dense:?}"),
+        x: &x,
+        w: &w,
+        b: &b,
+        dy: &dy,
+        want: (y, dx, dw, db),
+    };
+    check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+        vec![
+            dense.forward(g, x, w, Some(b), y).unwrap(),
+            dense.backward_input(g, dy, w, dx, acc).unwrap(),
+            dense.backward_weight(g, x, dy, dw, acc).unwrap(),
+            dense.backward_bias(g, dy, db, acc).unwrap(),
+        ]
+    });
+
+    // The weight gradient reduces over batch × 40 × 40 = 3200 pixels into 27 weights.
+    let conv = Conv2dShape {
+        batch: 2,
+        in_channels: 1,
+        out_channels: 3,
+        height: 40,
+        width: 40,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride: 1,
+        padding: Padding::Explicit(1),
+    };
+    let (x, w, b, dy) = (
+        rng.vec(conv.input_len()),
+        rng.vec(conv.weight_len()),
+        rng.vec(3),
+        rng.vec(conv.output_len().unwrap()),
+    );
+    let dweight = conv
+        .backward_weight(g, &upload(&x), &upload(&dy), &g.storage("dw", 27), false)
+        .unwrap();
+    assert!(
+        dweight.dispatch_count() > 1,
+        "the weight gradient should be split"
+    );
+    let y = reference::conv2d::forward(&conv, &x, &w, Some(&b));
+    let (dx, dw, db) = reference::conv2d::backward(&conv, &x, &w, &dy);
+    let case = Case {
+        name: format!("{conv:?}"),
+        x: &x,
+        w: &w,
+        b: &b,
+        dy: &dy,
+        want: (y, dx, dw, db),
+    };
+    check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+        vec![
+            conv.forward(g, x, w, Some(b), y).unwrap(),
+            conv.backward_input(g, dy, w, dx, acc).unwrap(),
+            conv.backward_weight(g, x, dy, dw, acc).unwrap(),
+            conv.backward_bias(g, dy, db, acc).unwrap(),
+        ]
+    });
+
+    let convt = |k, stride, padding, output_padding| ConvTranspose2dShape {
+        batch: 2,
+        in_channels: 3,
+        out_channels: 5,
+        height: 3,
+        width: 4,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+        output_padding,
+    };
+    for s in [convt(1, 2, 0, 1), convt(2, 3, 0, 2), convt(3, 3, 1, 0)] {
+        let (x, w, b) = (rng.vec(s.input_len()), rng.vec(s.weight_len()), rng.vec(5));
+        let dy = rng.vec(s.output_len().unwrap());
+        let y = reference::conv_transpose2d::forward(&s, &x, &w, Some(&b));
+        let (dx, dw, db) = reference::conv_transpose2d::backward(&s, &x, &w, &dy);
+        let case = Case {
+            name: format!("{s:?}"),
+            x: &x,
+            w: &w,
+            b: &b,
+            dy: &dy,
+            want: (y, dx, dw, db),
+        };
+        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+            vec![
+                s.forward(g, x, w, Some(b), y).unwrap(),
+                s.backward_input(g, dy, w, dx, acc).unwrap(),
+                s.backward_weight(g, x, dy, dw, acc).unwrap(),
+                s.backward_bias(g, dy, db, acc).unwrap(),
+            ]
+        });
+    }
+}

@@ -2,7 +2,7 @@
 //! conv2d. The op modules map their shapes onto a [`Geometry`] and one of three [`Mode`]s.
 
 use crate::gpu::{Access, Gpu, Shader};
-use crate::kernels::{check_len, Dispatch};
+use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::Result;
 
 pub const SHADER: Shader = Shader {
@@ -14,12 +14,27 @@ pub const SHADER: Shader = Shader {
         Access::Read,
         Access::Read,
         Access::ReadWrite,
+        Access::ReadWrite,
     ],
 };
 
-/// Output tile of one workgroup; must match TILE_M / TILE_N in the shader.
-const TILE_M: u32 = 64;
-const TILE_N: u32 = 64;
+/// TILE_M × TILE_N = 4096 outputs per workgroup (256 threads × 4 × 4), as in the shader.
+const TILE_OUTPUTS: u32 = 4096;
+/// Split a reduction only when it is at least this long and the output has few tiles.
+const SPLIT_MIN_K: usize = 2048;
+const SPLIT_TARGET_WORKGROUPS: usize = 256;
+/// Partial sums of a split reduction stay far below the 128 MiB binding limit.
+const SPLIT_MAX_FLOATS: usize = 8 << 20;
+
+/// (TILE_M, TILE_K) for `m` rows: a 64-row tile would leave most threads idle on the layers
+/// with one or three output channels, so those get flat, wide tiles.
+fn tile_for(m: u32) -> (u32, u32) {
+    match m {
+        0..=4 => (4, 2),
+        5..=16 => (16, 8),
+        _ => (64, 16),
+    }
+}
 
 /// Which gather the engine performs (see the header of `conv.wgsl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +85,9 @@ struct ConvParams {
     pad_y: u32,
     pad_x: u32,
     flags: u32,
-    _pad: u32,
+    splits: u32,
+    out_len: u32,
+    _pad: [u32; 3],
 }
 
 const FLAG_BIAS: u32 = 1;
@@ -109,7 +126,21 @@ impl Geometry {
         }
     }
 
-    /// (n, k) of the GEMM for `mode`.
+    /// Phases of the grid, and (n, k) of the largest phase's GEMM: a transposed gather runs one
+    /// GEMM per output phase (oy mod stride), each over its own taps only.
+    fn phases(&self, mode: Mode) -> (u32, usize, usize) {
+        if mode != Mode::Transposed {
+            let (n, k) = self.gemm(mode);
+            return (1, n, k);
+        }
+        let s = self.stride as usize;
+        let per = |len: u32| (len as usize).div_ceil(s);
+        let n = self.batch as usize * per(self.large_h) * per(self.large_w);
+        let k = self.channels as usize * per(self.kernel_h) * per(self.kernel_w);
+        (self.stride * self.stride, n, k)
+    }
+
+    /// (n, k) of the GEMM for `mode`, before any split into phases.
     fn gemm(&self, mode: Mode) -> (usize, usize) {
         let (b, c) = (self.batch as usize, self.channels as usize);
         match mode {
@@ -151,6 +182,18 @@ pub fn dispatch(
     if n > u32::MAX as usize || k > u32::MAX as usize || out_len > u32::MAX as usize {
         return Err(crate::error::shape_error(op, "more than 2^32 elements"));
     }
+    let (tile_m, tile_k) = tile_for(g.m);
+    let tile_n = TILE_OUTPUTS / tile_m;
+    let (phases, phase_n, phase_k) = g.phases(mode);
+    let tiles = phase_n.div_ceil(tile_n as usize) * g.m.div_ceil(tile_m) as usize * phases as usize;
+    let splits = if tiles < SPLIT_TARGET_WORKGROUPS && phase_k >= SPLIT_MIN_K {
+        (phase_k / (SPLIT_MIN_K / 2))
+            .min(SPLIT_TARGET_WORKGROUPS.div_ceil(tiles))
+            .min(SPLIT_MAX_FLOATS / out_len.max(1))
+            .clamp(1, 64)
+    } else {
+        1
+    };
     let params = ConvParams {
         m: g.m,
         n: n as u32,
@@ -168,25 +211,43 @@ pub fn dispatch(
         pad_x: g.pad_x,
         flags: if bias.is_some() { FLAG_BIAS } else { 0 }
             | if accumulate { FLAG_ACCUMULATE } else { 0 },
-        _pad: 0,
+        splits: splits as u32,
+        out_len: out_len as u32,
+        _pad: [0; 3],
     };
-    // A binding must exist even when the bias is off; the shader never reads it then.
-    let unused;
-    let bias = match bias {
-        Some(b) => b,
-        None => {
-            unused = gpu.storage("no bias", 1);
-            &unused
-        }
-    };
-    let workgroups = [(n as u32).div_ceil(TILE_N), g.m.div_ceil(TILE_M), 1];
-    Dispatch::new(
-        gpu,
-        &SHADER,
-        "main",
-        &[("MODE", mode as u32)],
-        &params,
-        &[a, x, bias, out],
-        workgroups,
-    )
+    // Bindings must exist even when unused; the shader never touches them then.
+    let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
+    let bias = bias.or(spare_bias.as_ref()).expect("one of the two is set");
+    let partial = gpu.storage(
+        "conv partial sums",
+        if splits > 1 { splits * out_len } else { 1 },
+    );
+    let constants = [
+        ("MODE", mode as u32),
+        ("TILE_M", tile_m),
+        ("TILE_K", tile_k),
+    ];
+    let buffers = [a, x, bias, out, &partial];
+    let workgroups = [
+        (phase_n as u32).div_ceil(tile_n),
+        g.m.div_ceil(tile_m),
+        phases * splits as u32,
+    ];
+    let mut d = Dispatch::new(
+        gpu, &SHADER, "main", &constants, &params, &buffers, workgroups,
+    )?;
+    if splits > 1 {
+        let sum = Dispatch::new(
+            gpu,
+            &SHADER,
+            "reduce_splits",
+            &constants,
+            &params,
+            &buffers,
+            grid_1d(out_len, 256),
+        )?;
+        d = d.then(sum);
+    }
+    d.label = op;
+    Ok(d)
 }

@@ -28,14 +28,19 @@ pub const SHADERS: &[&Shader] = &[
     &tensor::SHADER,
 ];
 
-/// One compute dispatch, ready to record: pipeline, bind group and grid.
+/// One operation, ready to record: usually one compute dispatch, sometimes a short sequence
+/// (a split reduction and its final sum). Pipelines, bind groups and parameters are built once.
 pub struct Dispatch {
     pub label: &'static str,
+    steps: Vec<Step>,
+}
+
+struct Step {
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
     /// Kept alive with the bind group that points at it.
-    _params: Option<wgpu::Buffer>,
+    _params: wgpu::Buffer,
 }
 
 impl Dispatch {
@@ -86,21 +91,36 @@ impl Dispatch {
         });
         Ok(Dispatch {
             label: entry,
-            pipeline,
-            bind_group,
-            workgroups,
-            _params: Some(uniform),
+            steps: vec![Step {
+                pipeline,
+                bind_group,
+                workgroups,
+                _params: uniform,
+            }],
         })
     }
 
+    /// This operation followed by `next`, recorded as one.
+    pub fn then(mut self, next: Dispatch) -> Dispatch {
+        self.steps.extend(next.steps);
+        self
+    }
+
+    /// How many compute dispatches recording this adds.
+    pub fn dispatch_count(&self) -> usize {
+        self.steps.len()
+    }
+
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        if self.workgroups.contains(&0) {
-            return;
+        for step in &self.steps {
+            if step.workgroups.contains(&0) {
+                continue;
+            }
+            pass.set_pipeline(&step.pipeline);
+            pass.set_bind_group(0, &step.bind_group, &[]);
+            let [x, y, z] = step.workgroups;
+            pass.dispatch_workgroups(x, y, z);
         }
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[]);
-        let [x, y, z] = self.workgroups;
-        pass.dispatch_workgroups(x, y, z);
     }
 }
 
