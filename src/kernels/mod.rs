@@ -19,7 +19,7 @@ pub mod random;
 pub mod tensor;
 
 /// Every shader of the crate, for validation and for building pipelines.
-pub const SHADERS: &[&Shader] = &[&conv::SHADER, &tensor::SHADER];
+pub const SHADERS: &[&Shader] = &[&conv::SHADER, &random::SHADER, &tensor::SHADER];
 
 /// One compute dispatch, ready to record: pipeline, bind group and grid.
 pub struct Dispatch {
