@@ -25,6 +25,7 @@ pub const SHADERS: &[&Shader] = &[
     &conv::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &random::SHADER,
     &tensor::SHADER,
 ];
 

@@ -182,12 +182,9 @@ pub fn channel_sum(
     dst: &wgpu::Buffer,
     accumulate: bool,
 ) -> Result<Dispatch> {
-    check_len(
-        "channel_sum",
-        "src",
-        src,
-        (batch * channels * pixels) as usize,
-    )?;
+    // In usize: the u32 product overflows (a panic in debug, a wrapped check in release).
+    let len = batch as usize * channels as usize * pixels as usize;
+    check_len("channel_sum", "src", src, len)?;
     check_len("channel_sum", "dst", dst, channels as usize)?;
     let params = TensorParams {
         row_len: pixels,
