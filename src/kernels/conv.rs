@@ -26,14 +26,20 @@ const SPLIT_TARGET_WORKGROUPS: usize = 256;
 /// Partial sums of a split reduction stay far below the 128 MiB binding limit.
 const SPLIT_MAX_FLOATS: usize = 8 << 20;
 
-/// (TILE_M, TILE_K) for `m` rows: a 64-row tile would leave most threads idle on the layers
-/// with one or three output channels, so those get flat, wide tiles.
-fn tile_for(m: u32) -> (u32, u32) {
-    match m {
-        0..=4 => (4, 2),
-        5..=16 => (16, 8),
-        _ => (64, 16),
-    }
+/// (TILE_M, TILE_K) candidates, tallest first: 64 × 64 tiles reuse loads best, flat ones keep
+/// threads busy on layers with one or three output channels.
+const TILES: [(u32, u32); 3] = [(64, 16), (16, 8), (4, 2)];
+
+/// The tile that wastes the least of its area on an m × n output (ties go to the taller).
+fn tile_for(m: u32, n: usize) -> (u32, u32) {
+    let waste = |&(tile_m, _): &(u32, u32)| {
+        let tile_n = (TILE_OUTPUTS / tile_m) as usize;
+        m.div_ceil(tile_m) as usize * tile_m as usize * n.div_ceil(tile_n) * tile_n
+    };
+    *TILES
+        .iter()
+        .min_by_key(|t| waste(t))
+        .expect("TILES is not empty")
 }
 
 /// Which gather the engine performs (see the header of `conv.wgsl`).
@@ -182,9 +188,9 @@ pub fn dispatch(
     if n > u32::MAX as usize || k > u32::MAX as usize || out_len > u32::MAX as usize {
         return Err(crate::error::shape_error(op, "more than 2^32 elements"));
     }
-    let (tile_m, tile_k) = tile_for(g.m);
-    let tile_n = TILE_OUTPUTS / tile_m;
     let (phases, phase_n, phase_k) = g.phases(mode);
+    let (tile_m, tile_k) = tile_for(g.m, phase_n);
+    let tile_n = TILE_OUTPUTS / tile_m;
     let tiles = phase_n.div_ceil(tile_n as usize) * g.m.div_ceil(tile_m) as usize * phases as usize;
     let splits = if tiles < SPLIT_TARGET_WORKGROUPS && phase_k >= SPLIT_MIN_K {
         (phase_k / (SPLIT_MIN_K / 2))
