@@ -10,8 +10,10 @@ pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
+pub mod model;
 pub mod reference;
 pub mod self_check;
+pub mod train;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

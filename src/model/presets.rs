@@ -1,0 +1,246 @@
+//! The DCGAN presets. `dcgan64` is exactly PyTorch's `examples/dcgan` (netG, netD), `dcgan28`
+//! the MNIST-sized model of the GPU-core issue, `dcgan32` the CIFAR-sized one between them.
+//! Conditional variants append a one-hot class vector to z and one-hot class planes to D's input.
+
+use crate::kernels::activation::Activation;
+use crate::model::{Layer, Sequential, Shape3};
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    Dcgan28,
+    Dcgan32,
+    Dcgan64,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 3] = [Preset::Dcgan28, Preset::Dcgan32, Preset::Dcgan64];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Dcgan28 => "dcgan28",
+            Preset::Dcgan32 => "dcgan32",
+            Preset::Dcgan64 => "dcgan64",
+        }
+    }
+
+    /// Images are resized to this square size, so that every dataset fits the model.
+    pub fn image_size(self) -> u32 {
+        match self {
+            Preset::Dcgan28 => 28,
+            Preset::Dcgan32 => 32,
+            Preset::Dcgan64 => 64,
+        }
+    }
+
+    /// Gray for the MNIST-sized model, RGB for the others.
+    pub fn default_channels(self) -> u32 {
+        match self {
+            Preset::Dcgan28 => 1,
+            _ => 3,
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Preset> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown preset '{name}': choose dcgan28, dcgan32 or dcgan64"
+                ))
+            })
+    }
+}
+
+/// Everything that fixes the architecture (and so the checkpoint's shapes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelConfig {
+    pub preset: Preset,
+    /// Latent size.
+    pub nz: u32,
+    /// Generator and discriminator widths (PyTorch's ngf, ndf).
+    pub ngf: u32,
+    pub ndf: u32,
+    /// Image channels: 1 (gray) or 3 (RGB).
+    pub channels: u32,
+    /// Classes of a conditional GAN; 0 for an unconditional one.
+    pub classes: u32,
+}
+
+impl ModelConfig {
+    /// PyTorch's defaults: nz 100, ngf = ndf = 64.
+    pub fn new(preset: Preset) -> ModelConfig {
+        ModelConfig {
+            preset,
+            nz: 100,
+            ngf: 64,
+            ndf: 64,
+            channels: preset.default_channels(),
+            classes: 0,
+        }
+    }
+
+    pub fn image(&self) -> Shape3 {
+        let s = self.preset.image_size();
+        Shape3::new(self.channels, s, s)
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |what: &str, v: u32, range: std::ops::RangeInclusive<u32>| {
+            (!range.contains(&v))
+                .then(|| Error::Invalid(format!("{what} must lie in {range:?}, not {v}")))
+        };
+        if let Some(e) = bad("nz", self.nz, 1..=4096)
+            .or_else(|| bad("ngf", self.ngf, 1..=1024))
+            .or_else(|| bad("ndf", self.ndf, 1..=1024))
+            .or_else(|| bad("classes", self.classes, 0..=1000))
+        {
+            return Err(e);
+        }
+        if self.channels != 1 && self.channels != 3 {
+            return Err(Error::Invalid(format!(
+                "channels must be 1 (gray) or 3 (RGB), not {}",
+                self.channels
+            )));
+        }
+        Ok(())
+    }
+
+    /// (generator, discriminator). G maps [nz + classes, 1, 1] to an image in [−1, 1]; D maps
+    /// [channels + classes, size, size] to one logit.
+    pub fn build(&self) -> Result<(Sequential, Sequential)> {
+        self.check()?;
+        let (ngf, ndf, c) = (self.ngf, self.ndf, self.channels);
+        let relu = Layer::Activation(Activation::Relu);
+        let lrelu = Layer::Activation(Activation::LeakyRelu(0.2));
+        let tanh = Layer::Activation(Activation::Tanh);
+        let bn = Layer::BatchNorm;
+        let up = |out_channels| Layer::ConvTranspose {
+            out_channels,
+            kernel: 4,
+            stride: 2,
+            padding: 1,
+            bias: false,
+        };
+        let down = |out_channels| Layer::Conv {
+            out_channels,
+            kernel: 4,
+            stride: 2,
+            padding: 1,
+            bias: false,
+        };
+        let project = |out_channels| Layer::ConvTranspose {
+            out_channels,
+            kernel: 4,
+            stride: 1,
+            padding: 0,
+            bias: false,
+        };
+        let logit = Layer::Conv {
+            out_channels: 1,
+            kernel: 4,
+            stride: 1,
+            padding: 0,
+            bias: false,
+        };
+        let z = Shape3::new(self.nz + self.classes, 1, 1);
+        let image = Shape3::new(
+            c + self.classes,
+            self.preset.image_size(),
+            self.preset.image_size(),
+        );
+        let (g, d) = match self.preset {
+            Preset::Dcgan28 => (
+                vec![
+                    Layer::Dense {
+                        out_features: 2 * ngf * 49,
+                        bias: false,
+                    },
+                    bn,
+                    relu,
+                    Layer::Reshape(Shape3::new(2 * ngf, 7, 7)),
+                    up(ngf), // state size. ngf x 14 x 14
+                    bn,
+                    relu,
+                    up(c), // state size. nc x 28 x 28
+                    tanh,
+                ],
+                vec![
+                    down(ndf), // state size. ndf x 14 x 14
+                    lrelu,
+                    down(2 * ndf), // state size. (ndf*2) x 7 x 7
+                    bn,
+                    lrelu,
+                    Layer::Reshape(Shape3::new(2 * ndf * 49, 1, 1)),
+                    Layer::Dense {
+                        out_features: 1,
+                        bias: true,
+                    },
+                ],
+            ),
+            Preset::Dcgan32 => (
+                vec![
+                    project(4 * ngf), // state size. (ngf*4) x 4 x 4
+                    bn,
+                    relu,
+                    up(2 * ngf), // state size. (ngf*2) x 8 x 8
+                    bn,
+                    relu,
+                    up(ngf), // state size. ngf x 16 x 16
+                    bn,
+                    relu,
+                    up(c), // state size. nc x 32 x 32
+                    tanh,
+                ],
+                vec![
+                    down(ndf), // state size. ndf x 16 x 16
+                    lrelu,
+                    down(2 * ndf), // state size. (ndf*2) x 8 x 8
+                    bn,
+                    lrelu,
+                    down(4 * ndf), // state size. (ndf*4) x 4 x 4
+                    bn,
+                    lrelu,
+                    logit,
+                ],
+            ),
+            Preset::Dcgan64 => (
+                vec![
+                    project(8 * ngf), // state size. (ngf*8) x 4 x 4
+                    bn,
+                    relu,
+                    up(4 * ngf), // state size. (ngf*4) x 8 x 8
+                    bn,
+                    relu,
+                    up(2 * ngf), // state size. (ngf*2) x 16 x 16
+                    bn,
+                    relu,
+                    up(ngf), // state size. ngf x 32 x 32
+                    bn,
+                    relu,
+                    up(c), // state size. nc x 64 x 64
+                    tanh,
+                ],
+                vec![
+                    down(ndf), // state size. ndf x 32 x 32
+                    lrelu,
+                    down(2 * ndf), // state size. (ndf*2) x 16 x 16
+                    bn,
+                    lrelu,
+                    down(4 * ndf), // state size. (ndf*4) x 8 x 8
+                    bn,
+                    lrelu,
+                    down(8 * ndf), // state size. (ndf*8) x 4 x 4
+                    bn,
+                    lrelu,
+                    logit, // PyTorch's Sigmoid follows; webgan keeps logits for a stable BCE
+                ],
+            ),
+        };
+        Ok((
+            Sequential::new("main", z, g)?,
+            Sequential::new("main", image, d)?,
+        ))
+    }
+}

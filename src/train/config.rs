@@ -1,0 +1,146 @@
+//! Everything a training run is configured by, with DCGAN's defaults.
+
+use crate::kernels::optim::{AdamConfig, SgdConfig};
+use crate::model::presets::{ModelConfig, Preset};
+use crate::{Error, Result};
+
+/// The GAN objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GanLoss {
+    /// Binary cross-entropy for D, non-saturating −log D(G(z)) for G: DCGAN's default.
+    Bce,
+    /// Goodfellow's original minimax: G minimises log(1 − D(G(z))).
+    Minimax,
+    /// Wasserstein critic with weight clipping (Arjovsky et al. 2017).
+    Wgan,
+    /// Hinge loss for the critic, −D(G(z)) for G.
+    Hinge,
+}
+
+impl GanLoss {
+    pub fn parse(name: &str) -> Result<GanLoss> {
+        match name {
+            "bce" => Ok(GanLoss::Bce),
+            "minimax" => Ok(GanLoss::Minimax),
+            "wgan" => Ok(GanLoss::Wgan),
+            "hinge" => Ok(GanLoss::Hinge),
+            _ => Err(Error::Invalid(format!(
+                "unknown loss '{name}': choose bce, minimax, wgan or hinge"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GanLoss::Bce => "bce",
+            GanLoss::Minimax => "minimax",
+            GanLoss::Wgan => "wgan",
+            GanLoss::Hinge => "hinge",
+        }
+    }
+
+    /// Whether D's output is a probability logit (so D(x) is reported as σ(logit)).
+    pub fn is_probabilistic(self) -> bool {
+        matches!(self, GanLoss::Bce | GanLoss::Minimax)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    Adam(AdamConfig),
+    Sgd(SgdConfig),
+}
+
+impl Optimizer {
+    /// DCGAN's Adam: lr 2e-4, β1 0.5, β2 0.999.
+    pub fn dcgan() -> Optimizer {
+        Optimizer::Adam(AdamConfig {
+            lr: 2e-4,
+            beta1: 0.5,
+            ..AdamConfig::default()
+        })
+    }
+
+    pub fn lr(&self) -> f32 {
+        match self {
+            Optimizer::Adam(c) => c.lr,
+            Optimizer::Sgd(c) => c.lr,
+        }
+    }
+}
+
+/// Where z comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prior {
+    Normal,
+    /// Uniform in (−1, 1).
+    Uniform,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub batch: u32,
+    /// Discriminator updates per generator update.
+    pub d_steps: u32,
+    pub loss: GanLoss,
+    /// One-sided label smoothing: real targets are 1 − this (0.1 gives Salimans et al.'s 0.9).
+    pub label_smoothing: f32,
+    pub d_optimizer: Optimizer,
+    pub g_optimizer: Optimizer,
+    pub prior: Prior,
+    /// WGAN's weight clipping bound c.
+    pub clip: f32,
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// DCGAN's recipe on `preset`: batch 64, Adam 2e-4 / 0.5 for both nets, BCE, k = 1.
+    pub fn new(preset: Preset) -> TrainConfig {
+        TrainConfig {
+            model: ModelConfig::new(preset),
+            batch: 64,
+            d_steps: 1,
+            loss: GanLoss::Bce,
+            label_smoothing: 0.0,
+            d_optimizer: Optimizer::dcgan(),
+            g_optimizer: Optimizer::dcgan(),
+            prior: Prior::Normal,
+            clip: 0.01,
+            seed: 1,
+        }
+    }
+
+    pub fn check(&self) -> Result<()> {
+        if !(1..=4096).contains(&self.batch) {
+            return Err(Error::Invalid(format!(
+                "batch must lie in 1..=4096, not {}",
+                self.batch
+            )));
+        }
+        if self.batch < 2 {
+            return Err(Error::Invalid(
+                "batch must be at least 2: batch norm needs two samples for its statistics".into(),
+            ));
+        }
+        if !(1..=100).contains(&self.d_steps) {
+            return Err(Error::Invalid(format!(
+                "D steps per G step must lie in 1..=100, not {}",
+                self.d_steps
+            )));
+        }
+        if !(0.0..0.5).contains(&self.label_smoothing) {
+            return Err(Error::Invalid(format!(
+                "label smoothing must lie in [0, 0.5), not {}",
+                self.label_smoothing
+            )));
+        }
+        if !(self.clip > 0.0 && self.clip.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "the WGAN clip must be positive, not {}",
+                self.clip
+            )));
+        }
+        Ok(())
+    }
+}

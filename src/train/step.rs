@@ -1,0 +1,196 @@
+//! The glue between the passes of one alternating step: drawing batches and noise on the GPU,
+//! the losses with their gradients, and the stats, each built once.
+
+use crate::gpu::Gpu;
+use crate::kernels::activation::{self, Activation};
+use crate::kernels::loss::{loss, Loss, LossOptions};
+use crate::kernels::random::{self, Distribution};
+use crate::kernels::tensor::{self, Reduction};
+use crate::kernels::Dispatch;
+use crate::model::net::Pass;
+use crate::train::config::{GanLoss, Prior, TrainConfig};
+use crate::train::{counter, slot, GpuDataset};
+use crate::Result;
+
+/// RNG streams: each kind of draw has its own, so no two ever share numbers.
+const STREAM_INDICES: u32 = 1;
+const STREAM_Z: u32 = 2;
+
+pub(crate) struct Glue {
+    /// Batch indices and the real batch gathered from the dataset.
+    pub draw_real: Vec<Dispatch>,
+    /// Fresh noise into G's input.
+    pub draw_z: Vec<Dispatch>,
+    /// D's loss and gradient on the real batch, D(x), and how many it calls real.
+    pub real_loss: Vec<Dispatch>,
+    /// The same on the fake batch; the loss adds into D's loss.
+    pub fake_loss: Vec<Dispatch>,
+    /// G's loss through D, and D(G(z)) after D's update.
+    pub generator_loss: Vec<Dispatch>,
+    /// Kept alive for the bind groups that use them.
+    _buffers: Vec<wgpu::Buffer>,
+}
+
+impl Glue {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        gpu: &Gpu,
+        config: &TrainConfig,
+        dataset: &GpuDataset,
+        g: &Pass,
+        d_real: &Pass,
+        d_fake: &Pass,
+        d_gen: &Pass,
+        counters: &wgpu::Buffer,
+        stats: &wgpu::Buffer,
+    ) -> Result<Glue> {
+        let b = config.batch as usize;
+        let rng = counter::RNG as u32;
+        let advance = || random::advance(gpu, counters, rng);
+        let indices = gpu.storage("batch indices", b);
+        let draw_real = vec![
+            advance()?,
+            random::fill(
+                gpu,
+                Distribution::Indices(dataset.count),
+                config.seed,
+                STREAM_INDICES,
+                counters,
+                rng,
+                &indices,
+                b,
+            )?,
+            tensor::gather_u8(
+                gpu,
+                &dataset.pixels,
+                dataset.count as usize,
+                dataset.row_len as usize,
+                &indices,
+                b,
+                &d_real.input,
+            )?,
+        ];
+        let prior = match config.prior {
+            Prior::Normal => Distribution::Normal,
+            Prior::Uniform => Distribution::Uniform,
+        };
+        let z_len = b * config.model.nz as usize;
+        let draw_z = vec![
+            advance()?,
+            random::fill(
+                gpu,
+                prior,
+                config.seed,
+                STREAM_Z,
+                counters,
+                rng,
+                &g.input,
+                z_len,
+            )?,
+        ];
+
+        let real_targets = gpu.storage_from("real targets", &vec![1.0 - config.label_smoothing; b]);
+        let fake_targets = gpu.storage_from("fake targets", &vec![0.0f32; b]);
+        let (real_kind, fake_kind, g_kind) = match config.loss {
+            GanLoss::Bce => (Loss::Bce, Loss::Bce, Loss::NonSaturating),
+            GanLoss::Minimax => (Loss::Bce, Loss::Bce, Loss::Minimax),
+            GanLoss::Wgan => (
+                Loss::Linear { sign: -1.0 },
+                Loss::Linear { sign: 1.0 },
+                Loss::Linear { sign: -1.0 },
+            ),
+            GanLoss::Hinge => (
+                Loss::Hinge { sign: -1.0 },
+                Loss::Hinge { sign: 1.0 },
+                Loss::Linear { sign: -1.0 },
+            ),
+        };
+        let targets = |kind: Loss, t| (kind == Loss::Bce).then_some(t);
+        let scratch = gpu.storage("probabilities", b);
+        // Mean D(·) into `slot`: of σ(logit) when D outputs probabilities, else of the score.
+        let mean_d = |logits: &wgpu::Buffer, slot: usize| -> Result<Vec<Dispatch>> {
+            Ok(if config.loss.is_probabilistic() {
+                vec![
+                    activation::forward(gpu, Activation::Sigmoid, logits, &scratch, b)?,
+                    tensor::reduce(gpu, Reduction::Mean, &scratch, b, stats, slot, false)?,
+                ]
+            } else {
+                vec![tensor::reduce(
+                    gpu,
+                    Reduction::Mean,
+                    logits,
+                    b,
+                    stats,
+                    slot,
+                    false,
+                )?]
+            })
+        };
+        let mut real_loss = vec![loss(
+            gpu,
+            real_kind,
+            &d_real.output,
+            targets(real_kind, &real_targets),
+            b,
+            &d_real.doutput,
+            stats,
+            slot::D_LOSS,
+            LossOptions::default(),
+        )?];
+        real_loss.extend(mean_d(&d_real.output, slot::D_REAL)?);
+        real_loss.push(tensor::reduce(
+            gpu,
+            Reduction::CountPositive,
+            &d_real.output,
+            b,
+            stats,
+            slot::REAL_CALLED_REAL,
+            false,
+        )?);
+        let add_loss = LossOptions {
+            accumulate_loss: true,
+            ..Default::default()
+        };
+        let mut fake_loss = vec![loss(
+            gpu,
+            fake_kind,
+            &d_fake.output,
+            targets(fake_kind, &fake_targets),
+            b,
+            &d_fake.doutput,
+            stats,
+            slot::D_LOSS,
+            add_loss,
+        )?];
+        fake_loss.extend(mean_d(&d_fake.output, slot::D_FAKE_BEFORE)?);
+        fake_loss.push(tensor::reduce(
+            gpu,
+            Reduction::CountNonPositive,
+            &d_fake.output,
+            b,
+            stats,
+            slot::FAKE_CALLED_FAKE,
+            false,
+        )?);
+        let mut generator_loss = vec![loss(
+            gpu,
+            g_kind,
+            &d_gen.output,
+            None,
+            b,
+            &d_gen.doutput,
+            stats,
+            slot::G_LOSS,
+            LossOptions::default(),
+        )?];
+        generator_loss.extend(mean_d(&d_gen.output, slot::D_FAKE_AFTER)?);
+        Ok(Glue {
+            draw_real,
+            draw_z,
+            real_loss,
+            fake_loss,
+            generator_loss,
+            _buffers: vec![indices, real_targets, fake_targets, scratch],
+        })
+    }
+}

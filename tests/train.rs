@@ -1,0 +1,116 @@
+//! The alternating step on a small model: it runs, stays finite, and each half leaves the other
+//! network exactly as it was.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use webgan::model::net::Param;
+use webgan::model::presets::{ModelConfig, Preset};
+use webgan::train::{GpuDataset, TrainConfig, Trainer};
+
+/// A small dcgan28 (widths 8, latent 16, batch 8) on `count` synthetic 28×28 images: a bright
+/// square at a random place on black.
+fn small_trainer(count: usize) -> Trainer {
+    let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
+    let mut rng = Rng::new(11);
+    let mut pixels = vec![0u8; count * 784];
+    for img in pixels.chunks_mut(784) {
+        let (y, x) = (rng.below(20) as usize, rng.below(20) as usize);
+        for r in y..y + 8 {
+            img[r * 28 + x..r * 28 + x + 8].fill(255);
+        }
+    }
+    let dataset = GpuDataset::upload(&gpu, &pixels, 784).unwrap();
+    let config = TrainConfig {
+        model: ModelConfig {
+            nz: 16,
+            ngf: 8,
+            ndf: 8,
+            ..ModelConfig::new(Preset::Dcgan28)
+        },
+        batch: 8,
+        ..TrainConfig::new(Preset::Dcgan28)
+    };
+    Trainer::new(gpu, config, dataset).unwrap()
+}
+
+/// Every parameter's value and optimizer state, as raw bits.
+fn snapshot<'a>(t: &Trainer, params: impl Iterator<Item = &'a Param>) -> Vec<Vec<u32>> {
+    params
+        .flat_map(|p| [&p.value, &p.state[0], &p.state[1]])
+        .map(|b| t.gpu.read_u32_blocking(b).unwrap())
+        .collect()
+}
+
+fn running_stats(t: &Trainer, net: &webgan::model::net::Net) -> Vec<Vec<u32>> {
+    net.running
+        .iter()
+        .flatten()
+        .map(|b| t.gpu.read_u32_blocking(b).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_discriminator_step_leaves_the_generator_untouched() {
+    let t = small_trainer(64);
+    let g_before = snapshot(&t, t.g.all_params());
+    let d_before = snapshot(&t, t.d.all_params());
+    t.train_discriminator();
+    assert_eq!(
+        snapshot(&t, t.g.all_params()),
+        g_before,
+        "G's parameters or optimizer state changed in D's step"
+    );
+    assert_ne!(
+        snapshot(&t, t.d.all_params()),
+        d_before,
+        "D's step did not change D"
+    );
+}
+
+#[test]
+fn the_generator_step_leaves_the_discriminator_untouched() {
+    let t = small_trainer(64);
+    let d_before = snapshot(&t, t.d.all_params());
+    let d_running = running_stats(&t, &t.d);
+    let g_before = snapshot(&t, t.g.all_params());
+    t.train_generator();
+    assert_eq!(
+        snapshot(&t, t.d.all_params()),
+        d_before,
+        "D's parameters or optimizer state changed in G's step"
+    );
+    assert_eq!(
+        running_stats(&t, &t.d),
+        d_running,
+        "D's running statistics changed in G's step"
+    );
+    assert_ne!(
+        snapshot(&t, t.g.all_params()),
+        g_before,
+        "G's step did not change G"
+    );
+}
+
+#[test]
+fn training_steps_give_finite_sensible_stats() {
+    let mut t = small_trainer(64);
+    t.train(3);
+    let s = pollster::block_on(t.read_stats()).unwrap();
+    assert_eq!(s.step, 3);
+    assert!(s.is_finite(), "{s:?}");
+    // At the start D is near chance: BCE of each half near ln 2, D(x) and D(G(z)) near 0.5.
+    assert!(s.d_loss > 0.5 && s.d_loss < 3.0, "{s:?}");
+    assert!(s.g_loss > 0.1 && s.g_loss < 5.0, "{s:?}");
+    for p in [
+        s.d_real,
+        s.d_fake_before,
+        s.d_fake_after,
+        s.accuracy_real,
+        s.accuracy_fake,
+    ] {
+        assert!((0.0..=1.0).contains(&p), "{s:?}");
+    }
+}
