@@ -13,6 +13,10 @@ use webgan::train::{GpuDataset, TrainConfig, Trainer};
 /// A small dcgan28 (widths 8, latent 16, batch 8) on `count` synthetic 28×28 images: a bright
 /// square at a random place on black.
 fn small_trainer(count: usize) -> Trainer {
+    small_trainer_with(count, |_| {})
+}
+
+fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Trainer {
     let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
     let mut rng = Rng::new(11);
     let mut pixels = vec![0u8; count * 784];
@@ -112,5 +116,109 @@ fn training_steps_give_finite_sensible_stats() {
         s.accuracy_fake,
     ] {
         assert!((0.0..=1.0).contains(&p), "{s:?}");
+    }
+}
+
+/// The network's parameters and running statistics as the GPU holds them, on the CPU.
+fn to_cpu(t: &Trainer, net: &webgan::model::net::Net) -> webgan::reference::sequential::CpuNet {
+    let read = |b: &wgpu::Buffer, len: usize| -> Vec<f64> {
+        t.gpu.read_f32_blocking(b).unwrap()[..len]
+            .iter()
+            .map(|&v| v as f64)
+            .collect()
+    };
+    webgan::reference::sequential::CpuNet {
+        arch: net.arch.clone(),
+        params: net
+            .params
+            .iter()
+            .map(|layer| layer.iter().map(|p| read(&p.value, p.len())).collect())
+            .collect(),
+        running: net
+            .running
+            .iter()
+            .map(|r| r.as_ref().map(|b| read(b, b.size() as usize / 4)))
+            .collect(),
+    }
+}
+
+/// One alternating step on the GPU against the CPU reference step from the same starting
+/// weights: the same batch and noise (Philox on both), losses and every updated parameter.
+///
+/// Tolerance: f32 sums over up to ~400 terms on the GPU against f64, through batch norm over
+/// 8 samples (which divides by a batch standard deviation): atol 2e-5 + rtol 2e-3 on the
+/// losses and on weights that SGD moved by lr × gradient.
+#[test]
+fn a_training_step_matches_the_cpu_reference() {
+    use webgan::kernels::optim::SgdConfig;
+    use webgan::train::{GanLoss, Optimizer};
+    for (loss, d_steps) in [
+        (GanLoss::Bce, 1),
+        (GanLoss::Wgan, 2),
+        (GanLoss::Hinge, 1),
+        (GanLoss::Minimax, 1),
+    ] {
+        let mut t = small_trainer_with(64, |c| {
+            c.loss = loss;
+            c.d_steps = d_steps;
+            c.label_smoothing = 0.1;
+            c.d_optimizer = Optimizer::Sgd(SgdConfig {
+                lr: 0.1,
+                momentum: 0.5,
+                weight_decay: 0.0,
+            });
+            c.g_optimizer = Optimizer::Sgd(SgdConfig {
+                lr: 0.1,
+                momentum: 0.5,
+                weight_decay: 0.0,
+            });
+        });
+        let pixels = t.gpu.read_u32_blocking(&t.dataset.pixels).unwrap();
+        let dataset: Vec<u8> = bytemuck::cast_slice(&pixels)[..64 * 784].to_vec();
+        let mut cpu =
+            webgan::reference::gan::CpuGan::new(t.config, to_cpu(&t, &t.g), to_cpu(&t, &t.d));
+        let want = cpu.step(&dataset, 784);
+        t.train(1);
+        let got = pollster::block_on(t.read_stats()).unwrap();
+        let name = format!("{loss:?}, k={d_steps}");
+        assert_close(
+            &format!("{name}: D loss"),
+            &[got.d_loss as f64],
+            &[want.d_loss],
+            2e-5,
+            2e-3,
+        );
+        assert_close(
+            &format!("{name}: G loss"),
+            &[got.g_loss as f64],
+            &[want.g_loss],
+            2e-5,
+            2e-3,
+        );
+        for (net, cpu_net, which) in [(&t.g, &cpu.g, "G"), (&t.d, &cpu.d, "D")] {
+            let gpu_net = to_cpu(&t, net);
+            for (i, (got, want)) in gpu_net.params.iter().zip(&cpu_net.params).enumerate() {
+                for (j, (g, w)) in got.iter().zip(want).enumerate() {
+                    assert_close(
+                        &format!("{name}: {which} layer {i} param {j}"),
+                        g,
+                        w,
+                        2e-5,
+                        2e-3,
+                    );
+                }
+            }
+            for (i, (g, w)) in gpu_net.running.iter().zip(&cpu_net.running).enumerate() {
+                if let (Some(g), Some(w)) = (g, w) {
+                    assert_close(
+                        &format!("{name}: {which} layer {i} running stats"),
+                        g,
+                        w,
+                        2e-5,
+                        2e-3,
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,166 @@
+//! One alternating GAN step on the CPU, the specification of `train::Trainer`: the same random
+//! draws (Philox streams and counters), the same losses, the same optimizers (in f32, as the GPU).
+
+use crate::kernels::loss::Loss;
+use crate::reference::sequential::CpuNet;
+use crate::reference::{loss, optim, random, tensor};
+use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
+
+/// Both networks and their optimizer state; parameters are f32 values held in f64.
+pub struct CpuGan {
+    pub config: TrainConfig,
+    pub g: CpuNet,
+    pub d: CpuNet,
+    /// Per parameter tensor, in `all_params` order: optimizer state (m, v) or (momentum, −).
+    pub g_state: Vec<[Vec<f32>; 2]>,
+    pub d_state: Vec<[Vec<f32>; 2]>,
+    pub rng_step: u32,
+    pub g_t: u32,
+    pub d_t: u32,
+}
+
+/// The losses of a step: D's (real + fake halves) and G's.
+#[derive(Clone, Copy, Debug)]
+pub struct StepLosses {
+    pub d_loss: f64,
+    pub g_loss: f64,
+}
+
+const STREAM_INDICES: u32 = 1;
+const STREAM_Z: u32 = 2;
+
+fn losses(kind: GanLoss) -> (Loss, Loss, Loss) {
+    match kind {
+        GanLoss::Bce => (Loss::Bce, Loss::Bce, Loss::NonSaturating),
+        GanLoss::Minimax => (Loss::Bce, Loss::Bce, Loss::Minimax),
+        GanLoss::Wgan => (
+            Loss::Linear { sign: -1.0 },
+            Loss::Linear { sign: 1.0 },
+            Loss::Linear { sign: -1.0 },
+        ),
+        GanLoss::Hinge => (
+            Loss::Hinge { sign: -1.0 },
+            Loss::Hinge { sign: 1.0 },
+            Loss::Linear { sign: -1.0 },
+        ),
+    }
+}
+
+fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
+    net.params
+        .iter()
+        .flatten()
+        .map(|p| [vec![0.0; p.len()], vec![0.0; p.len()]])
+        .collect()
+}
+
+/// One optimizer step over every parameter tensor of `net`.
+fn update(
+    net: &mut CpuNet,
+    grads: &[Vec<Vec<f64>>],
+    state: &mut [[Vec<f32>; 2]],
+    optimizer: Optimizer,
+    t: u32,
+    clip: Option<f32>,
+) {
+    let params = net.params.iter_mut().flatten();
+    let grads = grads.iter().flatten();
+    for ((p, g), [s0, s1]) in params.zip(grads).zip(state.iter_mut()) {
+        let mut p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+        let g32: Vec<f32> = g.iter().map(|&v| v as f32).collect();
+        match optimizer {
+            Optimizer::Adam(c) => optim::adam(&mut p32, &g32, s0, s1, t, &c),
+            Optimizer::Sgd(c) => optim::sgd(&mut p32, &g32, s0, &c),
+        }
+        if let Some(c) = clip {
+            optim::clip(&mut p32, c);
+        }
+        *p = p32.into_iter().map(f64::from).collect();
+    }
+}
+
+impl CpuGan {
+    pub fn new(config: TrainConfig, g: CpuNet, d: CpuNet) -> CpuGan {
+        let (g_state, d_state) = (fresh_state(&g), fresh_state(&d));
+        CpuGan {
+            config,
+            g,
+            d,
+            g_state,
+            d_state,
+            rng_step: 0,
+            g_t: 0,
+            d_t: 0,
+        }
+    }
+
+    fn draw_z(&mut self) -> Vec<f64> {
+        self.rng_step += 1;
+        let len = (self.config.batch * self.config.model.nz) as usize;
+        let z = match self.config.prior {
+            Prior::Normal => random::normal(self.config.seed, STREAM_Z, self.rng_step, len),
+            Prior::Uniform => random::uniform(self.config.seed, STREAM_Z, self.rng_step, len),
+        };
+        z.into_iter().map(f64::from).collect()
+    }
+
+    /// k discriminator updates then one generator update, on `dataset` ([count, row_len] u8).
+    pub fn step(&mut self, dataset: &[u8], row_len: usize) -> StepLosses {
+        let c = self.config;
+        let b = c.batch;
+        let (real_kind, fake_kind, g_kind) = losses(c.loss);
+        let count = (dataset.len() / row_len) as u32;
+        let mut d_loss = 0.0;
+        for _ in 0..c.d_steps {
+            self.rng_step += 1;
+            let index = random::indices(c.seed, STREAM_INDICES, self.rng_step, count, b as usize);
+            let real = tensor::gather_u8(dataset, row_len, &index);
+            let z = self.draw_z();
+            let (fake, _) = self.g.forward(&z, b, true, true);
+            let real_targets = vec![1.0 - c.label_smoothing as f64; b as usize];
+            let fake_targets = vec![0.0; b as usize];
+
+            let (logits, acts) = self.d.forward(&real, b, true, true);
+            d_loss = loss::mean_loss(real_kind, &logits, &real_targets);
+            let dlogits = loss::mean_loss_backward(real_kind, &logits, &real_targets);
+            let (_, mut grads) = self.d.backward(&real, &acts, &dlogits, b);
+
+            let (logits, acts) = self.d.forward(&fake, b, true, true);
+            d_loss += loss::mean_loss(fake_kind, &logits, &fake_targets);
+            let dlogits = loss::mean_loss_backward(fake_kind, &logits, &fake_targets);
+            let (_, fake_grads) = self.d.backward(&fake, &acts, &dlogits, b);
+            for (g, f) in grads.iter_mut().flatten().zip(fake_grads.iter().flatten()) {
+                g.iter_mut().zip(f).for_each(|(a, b)| *a += b);
+            }
+            self.d_t += 1;
+            let clip = (c.loss == GanLoss::Wgan).then_some(c.clip);
+            update(
+                &mut self.d,
+                &grads,
+                &mut self.d_state,
+                c.d_optimizer,
+                self.d_t,
+                clip,
+            );
+        }
+
+        let z = self.draw_z();
+        let (fake, g_acts) = self.g.forward(&z, b, true, true);
+        // Through D in train mode, without moving its running statistics.
+        let (logits, d_acts) = self.d.forward(&fake, b, true, false);
+        let g_loss = loss::mean_loss(g_kind, &logits, &[]);
+        let dlogits = loss::mean_loss_backward(g_kind, &logits, &[]);
+        let (dfake, _) = self.d.backward(&fake, &d_acts, &dlogits, b);
+        let (_, grads) = self.g.backward(&z, &g_acts, &dfake, b);
+        self.g_t += 1;
+        update(
+            &mut self.g,
+            &grads,
+            &mut self.g_state,
+            c.g_optimizer,
+            self.g_t,
+            None,
+        );
+        StepLosses { d_loss, g_loss }
+    }
+}
