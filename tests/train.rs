@@ -27,7 +27,7 @@ fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Tr
         }
     }
     let dataset = GpuDataset::upload(&gpu, &pixels, 784).unwrap();
-    let config = TrainConfig {
+    let mut config = TrainConfig {
         model: ModelConfig {
             nz: 16,
             ngf: 8,
@@ -37,6 +37,7 @@ fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Tr
         batch: 8,
         ..TrainConfig::new(Preset::Dcgan28)
     };
+    adjust(&mut config);
     Trainer::new(gpu, config, dataset).unwrap()
 }
 
