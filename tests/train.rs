@@ -20,13 +20,16 @@ fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Tr
     let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
     let mut rng = Rng::new(11);
     let mut pixels = vec![0u8; count * 784];
+    // Two classes: the square in the left half (0) or the right half (1).
+    let mut labels = Vec::with_capacity(count);
     for img in pixels.chunks_mut(784) {
         let (y, x) = (rng.below(20) as usize, rng.below(20) as usize);
         for r in y..y + 8 {
             img[r * 28 + x..r * 28 + x + 8].fill(255);
         }
+        labels.push((x >= 10) as u32);
     }
-    let dataset = GpuDataset::upload(&gpu, &pixels, 784).unwrap();
+    let dataset = GpuDataset::upload_labelled(&gpu, &pixels, 784, &labels, 2).unwrap();
     let mut config = TrainConfig {
         model: ModelConfig {
             nz: 16,
@@ -153,13 +156,15 @@ fn to_cpu(t: &Trainer, net: &webgan::model::net::Net) -> webgan::reference::sequ
 fn a_training_step_matches_the_cpu_reference() {
     use webgan::kernels::optim::SgdConfig;
     use webgan::train::{GanLoss, Optimizer};
-    for (loss, d_steps) in [
-        (GanLoss::Bce, 1),
-        (GanLoss::Wgan, 2),
-        (GanLoss::Hinge, 1),
-        (GanLoss::Minimax, 1),
+    for (loss, d_steps, classes) in [
+        (GanLoss::Bce, 1, 0),
+        (GanLoss::Wgan, 2, 0),
+        (GanLoss::Hinge, 1, 0),
+        (GanLoss::Minimax, 1, 0),
+        (GanLoss::Bce, 2, 2),
     ] {
         let mut t = small_trainer_with(64, |c| {
+            c.model.classes = classes;
             c.loss = loss;
             c.d_steps = d_steps;
             c.label_smoothing = 0.1;
@@ -178,10 +183,16 @@ fn a_training_step_matches_the_cpu_reference() {
         let dataset: Vec<u8> = bytemuck::cast_slice(&pixels)[..64 * 784].to_vec();
         let mut cpu =
             webgan::reference::gan::CpuGan::new(t.config, to_cpu(&t, &t.g), to_cpu(&t, &t.d));
-        let want = cpu.step(&dataset, 784);
+        let labels = t
+            .dataset
+            .labels
+            .as_ref()
+            .map(|l| t.gpu.read_u32_blocking(l).unwrap()[..64].to_vec())
+            .unwrap_or_default();
+        let want = cpu.step(&dataset, 784, &labels);
         t.train(1);
         let got = pollster::block_on(t.read_stats()).unwrap();
-        let name = format!("{loss:?}, k={d_steps}");
+        let name = format!("{loss:?}, k={d_steps}, classes={classes}");
         assert_close(
             &format!("{name}: D loss"),
             &[got.d_loss as f64],

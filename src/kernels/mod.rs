@@ -9,6 +9,7 @@ use crate::{Error, Result};
 
 pub mod activation;
 pub mod batch_norm;
+pub mod condition;
 pub mod conv;
 pub mod conv2d;
 pub mod conv_transpose2d;
@@ -22,6 +23,7 @@ pub mod tensor;
 pub const SHADERS: &[&Shader] = &[
     &activation::SHADER,
     &batch_norm::SHADER,
+    &condition::SHADER,
     &conv::SHADER,
     &loss::SHADER,
     &optim::SHADER,

@@ -1,9 +1,10 @@
 //! One alternating GAN step on the CPU, the specification of `train::Trainer`: the same random
 //! draws (Philox streams and counters), the same losses, the same optimizers (in f32, as the GPU).
 
+use crate::kernels::condition::ConditionShape;
 use crate::kernels::loss::Loss;
 use crate::reference::sequential::CpuNet;
-use crate::reference::{loss, optim, random, tensor};
+use crate::reference::{condition, loss, optim, random, tensor};
 use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
 
 /// Both networks and their optimizer state; parameters are f32 values held in f64.
@@ -28,6 +29,7 @@ pub struct StepLosses {
 
 const STREAM_INDICES: u32 = 1;
 const STREAM_Z: u32 = 2;
+const STREAM_LABELS: u32 = 3;
 
 fn losses(kind: GanLoss) -> (Loss, Loss, Loss) {
     match kind {
@@ -94,18 +96,54 @@ impl CpuGan {
         }
     }
 
-    fn draw_z(&mut self) -> Vec<f64> {
+    /// G's input: fresh z, and when conditional fresh classes appended one-hot; with the classes.
+    fn draw_z(&mut self) -> (Vec<f64>, Vec<u32>) {
         self.rng_step += 1;
-        let len = (self.config.batch * self.config.model.nz) as usize;
-        let z = match self.config.prior {
-            Prior::Normal => random::normal(self.config.seed, STREAM_Z, self.rng_step, len),
-            Prior::Uniform => random::uniform(self.config.seed, STREAM_Z, self.rng_step, len),
+        let c = self.config;
+        let len = (c.batch * c.model.nz) as usize;
+        let z = match c.prior {
+            Prior::Normal => random::normal(c.seed, STREAM_Z, self.rng_step, len),
+            Prior::Uniform => random::uniform(c.seed, STREAM_Z, self.rng_step, len),
         };
-        z.into_iter().map(f64::from).collect()
+        let z: Vec<f64> = z.into_iter().map(f64::from).collect();
+        if c.model.classes == 0 {
+            return (z, vec![]);
+        }
+        let labels = random::indices(
+            c.seed,
+            STREAM_LABELS,
+            self.rng_step,
+            c.model.classes,
+            c.batch as usize,
+        );
+        let latent = ConditionShape {
+            batch: c.batch,
+            channels: c.model.nz,
+            pixels: 1,
+            classes: c.model.classes,
+        };
+        (condition::append_onehot(&latent, &z, &labels), labels)
     }
 
-    /// k discriminator updates then one generator update, on `dataset` ([count, row_len] u8).
-    pub fn step(&mut self, dataset: &[u8], row_len: usize) -> StepLosses {
+    /// Images as D sees them: with one-hot class planes when conditional.
+    fn for_d(&self, images: Vec<f64>, labels: &[u32]) -> Vec<f64> {
+        let c = self.config;
+        if c.model.classes == 0 {
+            return images;
+        }
+        let image = c.model.image();
+        let s = ConditionShape {
+            batch: c.batch,
+            channels: image.c,
+            pixels: image.pixels(),
+            classes: c.model.classes,
+        };
+        condition::append_onehot(&s, &images, labels)
+    }
+
+    /// k discriminator updates then one generator update, on `dataset` ([count, row_len] u8,
+    /// with one label per image when conditional).
+    pub fn step(&mut self, dataset: &[u8], row_len: usize, labels: &[u32]) -> StepLosses {
         let c = self.config;
         let b = c.batch;
         let (real_kind, fake_kind, g_kind) = losses(c.loss);
@@ -114,9 +152,14 @@ impl CpuGan {
         for _ in 0..c.d_steps {
             self.rng_step += 1;
             let index = random::indices(c.seed, STREAM_INDICES, self.rng_step, count, b as usize);
-            let real = tensor::gather_u8(dataset, row_len, &index);
-            let z = self.draw_z();
+            let real_labels: Vec<u32> = index
+                .iter()
+                .map(|&i| labels.get(i as usize).copied().unwrap_or(0))
+                .collect();
+            let real = self.for_d(tensor::gather_u8(dataset, row_len, &index), &real_labels);
+            let (z, fake_labels) = self.draw_z();
             let (fake, _) = self.g.forward(&z, b, true, true);
+            let fake = self.for_d(fake, &fake_labels);
             let real_targets = vec![1.0 - c.label_smoothing as f64; b as usize];
             let fake_targets = vec![0.0; b as usize];
 
@@ -144,13 +187,24 @@ impl CpuGan {
             );
         }
 
-        let z = self.draw_z();
+        let (z, fake_labels) = self.draw_z();
         let (fake, g_acts) = self.g.forward(&z, b, true, true);
+        let fake = self.for_d(fake, &fake_labels);
         // Through D in train mode, without moving its running statistics.
         let (logits, d_acts) = self.d.forward(&fake, b, true, false);
         let g_loss = loss::mean_loss(g_kind, &logits, &[]);
         let dlogits = loss::mean_loss_backward(g_kind, &logits, &[]);
-        let (dfake, _) = self.d.backward(&fake, &d_acts, &dlogits, b);
+        let (mut dfake, _) = self.d.backward(&fake, &d_acts, &dlogits, b);
+        if c.model.classes > 0 {
+            let image = c.model.image();
+            let s = ConditionShape {
+                batch: b,
+                channels: image.c,
+                pixels: image.pixels(),
+                classes: c.model.classes,
+            };
+            dfake = condition::take_channels(&s, &dfake);
+        }
         let (_, grads) = self.g.backward(&z, &g_acts, &dfake, b);
         self.g_t += 1;
         update(

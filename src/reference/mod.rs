@@ -5,6 +5,7 @@
 
 pub mod activation;
 pub mod batch_norm;
+pub mod condition;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;

@@ -65,11 +65,14 @@ impl Stats {
     }
 }
 
-/// A u8 dataset on the GPU: `count` rows of `row_len` bytes, packed four to a word.
+/// A u8 dataset on the GPU: `count` rows of `row_len` bytes, packed four to a word, and for a
+/// labelled dataset one u32 class per row.
 pub struct GpuDataset {
     pub pixels: wgpu::Buffer,
     pub count: u32,
     pub row_len: u32,
+    pub labels: Option<wgpu::Buffer>,
+    pub classes: u32,
 }
 
 /// WebGPU's default limit on one storage binding.
@@ -106,7 +109,35 @@ impl GpuDataset {
             pixels: buffer,
             count: (pixels.len() / row_len) as u32,
             row_len: row_len as u32,
+            labels: None,
+            classes: 0,
         })
+    }
+
+    /// Uploads images with one class label each, every label below `classes`.
+    pub fn upload_labelled(
+        gpu: &Gpu,
+        pixels: &[u8],
+        row_len: usize,
+        labels: &[u32],
+        classes: u32,
+    ) -> Result<GpuDataset> {
+        let mut d = Self::upload(gpu, pixels, row_len)?;
+        if labels.len() != d.count as usize {
+            return Err(Error::Invalid(format!(
+                "{} labels for {} images",
+                labels.len(),
+                d.count
+            )));
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l >= classes) {
+            return Err(Error::Invalid(format!(
+                "label {bad} is not below the {classes} classes"
+            )));
+        }
+        d.labels = Some(gpu.storage_from("labels", labels));
+        d.classes = classes;
+        Ok(d)
     }
 }
 
@@ -203,10 +234,12 @@ impl Trainer {
                 config.model.preset.image_size()
             )));
         }
-        if config.model.classes > 0 {
-            return Err(Error::Invalid(
-                "conditional training is not built yet".into(),
-            ));
+        let classes = config.model.classes;
+        if classes > 0 && (dataset.labels.is_none() || dataset.classes != classes) {
+            return Err(Error::Invalid(format!(
+                "a conditional model of {classes} classes needs a dataset labelled with {classes} classes (this one has {})",
+                dataset.classes
+            )));
         }
         let g = Net::new(&gpu, g_arch, config.seed);
         let d = Net::new(&gpu, d_arch, config.seed ^ 0xd15c);
@@ -214,8 +247,18 @@ impl Trainer {
         let counters = gpu.storage("counters", counter::COUNT);
         let stats = gpu.storage("stats", slot::COUNT);
 
+        // G's images, and D's view of them: with one-hot class planes when conditional.
         let fake = gpu.storage("fake images", (b * image_len) as usize);
         let dfake = gpu.storage("d fake images", (b * image_len) as usize);
+        let d_len = (b as usize) * d.arch.input.len();
+        let (fake_d, dfake_d) = if classes > 0 {
+            (
+                gpu.storage("conditioned fakes", d_len),
+                gpu.storage("d conditioned fakes", d_len),
+            )
+        } else {
+            (fake.clone(), dfake.clone())
+        };
         let train = |param_grads, input_grad, update_running| PassOptions {
             batch: b,
             train: true,
@@ -245,7 +288,7 @@ impl Trainer {
             &d,
             train(ParamGrads::Accumulate, false, true),
             PassBuffers {
-                input: Some(fake.clone()),
+                input: Some(fake_d.clone()),
                 ..Default::default()
             },
         )?;
@@ -255,8 +298,8 @@ impl Trainer {
             &d,
             train(ParamGrads::Skip, true, false),
             PassBuffers {
-                input: Some(fake),
-                dinput: Some(dfake),
+                input: Some(fake_d),
+                dinput: Some(dfake_d),
                 ..Default::default()
             },
         )?;
@@ -278,9 +321,15 @@ impl Trainer {
             counter::G_ADAM,
             None,
         )?;
-        let glue = step::Glue::new(
-            &gpu, &config, &dataset, &g_train, &d_real, &d_fake, &d_gen, &counters, &stats,
-        )?;
+        let passes = step::Passes {
+            g: &g_train,
+            d_real: &d_real,
+            d_fake: &d_fake,
+            d_gen: &d_gen,
+            fake: &fake,
+            dfake: &dfake,
+        };
+        let glue = step::Glue::new(&gpu, &config, &dataset, &passes, &counters, &stats)?;
         Ok(Trainer {
             gpu,
             config,
@@ -337,6 +386,7 @@ impl Trainer {
             glue.draw_real.iter().for_each(|d| d.record(pass));
             glue.draw_z.iter().for_each(|d| d.record(pass));
             self.g_train.record_forward(pass);
+            glue.condition_fake.iter().for_each(|d| d.record(pass));
             self.d_real.record_forward(pass);
             glue.real_loss.iter().for_each(|d| d.record(pass));
             self.d_real.record_backward(pass);
@@ -352,9 +402,11 @@ impl Trainer {
         // Fresh noise, through D without touching its parameters, optimizer or statistics.
         glue.draw_z.iter().for_each(|d| d.record(pass));
         self.g_train.record_forward(pass);
+        glue.condition_fake.iter().for_each(|d| d.record(pass));
         self.d_gen.record_forward(pass);
         glue.generator_loss.iter().for_each(|d| d.record(pass));
         self.d_gen.record_backward(pass);
+        glue.image_gradient.iter().for_each(|d| d.record(pass));
         self.g_train.record_backward(pass);
         self.g_optimizer.record(pass);
     }

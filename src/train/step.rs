@@ -3,6 +3,7 @@
 
 use crate::gpu::Gpu;
 use crate::kernels::activation::{self, Activation};
+use crate::kernels::condition::{self, ConditionShape};
 use crate::kernels::loss::{loss, Loss, LossOptions};
 use crate::kernels::random::{self, Distribution};
 use crate::kernels::tensor::{self, Reduction};
@@ -15,12 +16,27 @@ use crate::Result;
 /// RNG streams: each kind of draw has its own, so no two ever share numbers.
 const STREAM_INDICES: u32 = 1;
 const STREAM_Z: u32 = 2;
+const STREAM_LABELS: u32 = 3;
+
+/// The passes of a step and G's image buffers (before any conditioning).
+pub(crate) struct Passes<'a> {
+    pub g: &'a Pass,
+    pub d_real: &'a Pass,
+    pub d_fake: &'a Pass,
+    pub d_gen: &'a Pass,
+    pub fake: &'a wgpu::Buffer,
+    pub dfake: &'a wgpu::Buffer,
+}
 
 pub(crate) struct Glue {
     /// Batch indices and the real batch gathered from the dataset.
     pub draw_real: Vec<Dispatch>,
-    /// Fresh noise into G's input.
+    /// Fresh noise (and, conditional, fresh classes) into G's input.
     pub draw_z: Vec<Dispatch>,
+    /// Conditional: G's images with their classes' one-hot planes, for D.
+    pub condition_fake: Vec<Dispatch>,
+    /// Conditional: the image channels of D's input gradient, for G.
+    pub image_gradient: Vec<Dispatch>,
     /// D's loss and gradient on the real batch, D(x), and how many it calls real.
     pub real_loss: Vec<Dispatch>,
     /// The same on the fake batch; the loss adds into D's loss.
@@ -32,23 +48,28 @@ pub(crate) struct Glue {
 }
 
 impl Glue {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         gpu: &Gpu,
         config: &TrainConfig,
         dataset: &GpuDataset,
-        g: &Pass,
-        d_real: &Pass,
-        d_fake: &Pass,
-        d_gen: &Pass,
+        p: &Passes,
         counters: &wgpu::Buffer,
         stats: &wgpu::Buffer,
     ) -> Result<Glue> {
+        let (g, d_real, d_fake, d_gen) = (p.g, p.d_real, p.d_fake, p.d_gen);
         let b = config.batch as usize;
+        let classes = config.model.classes;
+        let image = config.model.image();
         let rng = counter::RNG as u32;
         let advance = || random::advance(gpu, counters, rng);
         let indices = gpu.storage("batch indices", b);
-        let draw_real = vec![
+        let mut buffers = vec![indices.clone()];
+        let prior = match config.prior {
+            Prior::Normal => Distribution::Normal,
+            Prior::Uniform => Distribution::Uniform,
+        };
+        let z_len = b * config.model.nz as usize;
+        let mut draw_real = vec![
             advance()?,
             random::fill(
                 gpu,
@@ -60,34 +81,104 @@ impl Glue {
                 &indices,
                 b,
             )?,
-            tensor::gather_u8(
-                gpu,
-                &dataset.pixels,
-                dataset.count as usize,
-                dataset.row_len as usize,
-                &indices,
-                b,
-                &d_real.input,
-            )?,
         ];
-        let prior = match config.prior {
-            Prior::Normal => Distribution::Normal,
-            Prior::Uniform => Distribution::Uniform,
-        };
-        let z_len = b * config.model.nz as usize;
-        let draw_z = vec![
-            advance()?,
-            random::fill(
-                gpu,
-                prior,
-                config.seed,
-                STREAM_Z,
-                counters,
-                rng,
-                &g.input,
-                z_len,
-            )?,
-        ];
+        let mut draw_z = vec![advance()?];
+        let (mut condition_fake, mut image_gradient) = (vec![], vec![]);
+        match (&dataset.labels, classes) {
+            (Some(labels), 1..) => {
+                let batch = config.batch;
+                let images = ConditionShape {
+                    batch,
+                    channels: image.c,
+                    pixels: image.pixels(),
+                    classes,
+                };
+                let latent = ConditionShape {
+                    batch,
+                    channels: config.model.nz,
+                    pixels: 1,
+                    classes,
+                };
+                let (real, real_labels) = (
+                    gpu.storage("real images", images.plain_len()),
+                    gpu.storage("real labels", b),
+                );
+                let (z, fake_labels) = (gpu.storage("z", z_len), gpu.storage("fake labels", b));
+                draw_real.extend([
+                    tensor::gather_u8(
+                        gpu,
+                        &dataset.pixels,
+                        dataset.count as usize,
+                        dataset.row_len as usize,
+                        &indices,
+                        b,
+                        &real,
+                    )?,
+                    condition::gather_labels(
+                        gpu,
+                        labels,
+                        dataset.count as usize,
+                        &indices,
+                        batch,
+                        &real_labels,
+                    )?,
+                    condition::append_onehot(gpu, &images, &real, &real_labels, &d_real.input)?,
+                ]);
+                draw_z.extend([
+                    random::fill(gpu, prior, config.seed, STREAM_Z, counters, rng, &z, z_len)?,
+                    random::fill(
+                        gpu,
+                        Distribution::Indices(classes),
+                        config.seed,
+                        STREAM_LABELS,
+                        counters,
+                        rng,
+                        &fake_labels,
+                        b,
+                    )?,
+                    condition::append_onehot(gpu, &latent, &z, &fake_labels, &g.input)?,
+                ]);
+                condition_fake.push(condition::append_onehot(
+                    gpu,
+                    &images,
+                    p.fake,
+                    &fake_labels,
+                    &d_fake.input,
+                )?);
+                let d_input_grad = d_gen
+                    .dinput
+                    .as_ref()
+                    .expect("the G step's D pass computes its input gradient");
+                image_gradient.push(condition::take_channels(
+                    gpu,
+                    &images,
+                    d_input_grad,
+                    p.dfake,
+                )?);
+                buffers.extend([real, real_labels, z, fake_labels]);
+            }
+            _ => {
+                draw_real.push(tensor::gather_u8(
+                    gpu,
+                    &dataset.pixels,
+                    dataset.count as usize,
+                    dataset.row_len as usize,
+                    &indices,
+                    b,
+                    &d_real.input,
+                )?);
+                draw_z.push(random::fill(
+                    gpu,
+                    prior,
+                    config.seed,
+                    STREAM_Z,
+                    counters,
+                    rng,
+                    &g.input,
+                    z_len,
+                )?);
+            }
+        }
 
         let real_targets = gpu.storage_from("real targets", &vec![1.0 - config.label_smoothing; b]);
         let fake_targets = gpu.storage_from("fake targets", &vec![0.0f32; b]);
@@ -184,13 +275,16 @@ impl Glue {
             LossOptions::default(),
         )?];
         generator_loss.extend(mean_d(&d_gen.output, slot::D_FAKE_AFTER)?);
+        buffers.extend([real_targets, fake_targets, scratch]);
         Ok(Glue {
             draw_real,
             draw_z,
+            condition_fake,
+            image_gradient,
             real_loss,
             fake_loss,
             generator_loss,
-            _buffers: vec![indices, real_targets, fake_targets, scratch],
+            _buffers: buffers,
         })
     }
 }
