@@ -63,7 +63,8 @@ const TILE_N_TIMES_M: u32 = 4096u;
 var<workgroup> tile_a: array<vec4<f32>, 256>;  // [TILE_K][TILE_M / 4]
 var<workgroup> tile_b: array<vec4<f32>, 512>;  // [TILE_K][TILE_N / 4]
 
-// The GEMM this workgroup computes (MODE 1: the one of its phase).
+// The GEMM this workgroup computes (MODE 1: the one of its phase). Passed by value, not kept in
+// a var<private>: WGSL counts private loads as non-uniform, and barriers follow a return on it.
 struct Gemm {
     n: u32,
     k: u32,
@@ -75,7 +76,6 @@ struct Gemm {
     th: u32, tw: u32,
     dy: i32, dx: i32,
 }
-var<private> g: Gemm;
 
 fn phase_gemm(phase: u32) -> Gemm {
     var r: Gemm;
@@ -97,7 +97,7 @@ fn phase_gemm(phase: u32) -> Gemm {
     return r;
 }
 
-fn load_a(m: u32, k: u32) -> f32 {
+fn load_a(g: Gemm, m: u32, k: u32) -> f32 {
     if (m >= p.m || k >= g.k) {
         return 0.0;
     }
@@ -131,7 +131,7 @@ fn load_large(b: u32, c: u32, y: i32, xx: i32) -> f32 {
     return x[((b * p.channels + c) * p.large_h + u32(y)) * p.large_w + u32(xx)];
 }
 
-fn load_b(k: u32, n: u32) -> f32 {
+fn load_b(g: Gemm, k: u32, n: u32) -> f32 {
     if (k >= g.k || n >= g.n) {
         return 0.0;
     }
@@ -179,7 +179,7 @@ fn load_b(k: u32, n: u32) -> f32 {
     }
 }
 
-fn out_index(m: u32, n: u32) -> u32 {
+fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
     switch MODE {
         case 0u: {
             let hw = p.small_h * p.small_w;
@@ -214,6 +214,7 @@ fn finish(m: u32, idx: u32, v: f32) {
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) flat: u32) {
     let tile_n = TILE_N_TIMES_M / TILE_M;
     let split = group.z % p.splits;
+    var g: Gemm;
     if (MODE == 1u) {
         g = phase_gemm(group.z / p.splits);
     } else {
@@ -242,12 +243,12 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
         for (var i = flat; i < a_vecs; i += 256u) {
             let k = k0 + i / (TILE_M / 4u);
             let m = m0 + i % (TILE_M / 4u) * 4u;
-            tile_a[i] = vec4<f32>(load_a(m, k), load_a(m + 1u, k), load_a(m + 2u, k), load_a(m + 3u, k));
+            tile_a[i] = vec4<f32>(load_a(g, m, k), load_a(g, m + 1u, k), load_a(g, m + 2u, k), load_a(g, m + 3u, k));
         }
         for (var i = flat; i < b_vecs; i += 256u) {
             let k = k0 + i / (tile_n / 4u);
             let n = n0 + i % (tile_n / 4u) * 4u;
-            tile_b[i] = vec4<f32>(load_b(k, n), load_b(k, n + 1u), load_b(k, n + 2u), load_b(k, n + 3u));
+            tile_b[i] = vec4<f32>(load_b(g, k, n), load_b(g, k, n + 1u), load_b(g, k, n + 2u), load_b(g, k, n + 3u));
         }
         workgroupBarrier();
         let steps = min(TILE_K, k_end - k0);
@@ -272,7 +273,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
             if (n >= g.n) {
                 break;
             }
-            let idx = out_index(m, n);
+            let idx = out_index(g, m, n);
             if (p.splits > 1u) {
                 partial[split * p.out_len + idx] = acc[i][j];
             } else {

@@ -219,3 +219,42 @@ pub fn kernels(
     }
     Ok(out)
 }
+
+/// Training throughput of one preset: (ms per alternating step, images per second), over
+/// `steps` steps after 2 warm-up steps, on a random u8 dataset resident on the GPU. An image
+/// counts once per step: the real batch D sees (as PyTorch's examples report it).
+pub fn training(
+    gpu: std::sync::Arc<Gpu>,
+    preset: crate::model::presets::Preset,
+    batch: u32,
+    steps: u32,
+) -> Result<(f64, f64)> {
+    use crate::train::{GpuDataset, TrainConfig, Trainer};
+    let config = TrainConfig {
+        batch,
+        ..TrainConfig::new(preset)
+    };
+    let row = config.model.image().len();
+    // 256 images of noise: what the data looks like does not change the work.
+    let mut state = 0x2545_f491u32;
+    let pixels: Vec<u8> = (0..256 * row)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect();
+    let dataset = GpuDataset::upload(&gpu, &pixels, row)?;
+    let mut trainer = Trainer::new(gpu.clone(), config, dataset)?;
+    let wait = |t: &Trainer| pollster::block_on(t.read_stats()).map(|_| ());
+    trainer.train(2);
+    wait(&trainer)?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        trainer.train(1);
+    }
+    wait(&trainer)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+    Ok((ms, batch as f64 * 1e3 / ms))
+}

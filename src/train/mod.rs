@@ -3,6 +3,7 @@
 //! update with fresh noise through a frozen D — recorded into one encoder, submitted once.
 
 pub mod config;
+pub mod sample;
 mod step;
 
 use std::sync::Arc;

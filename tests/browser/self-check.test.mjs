@@ -16,8 +16,8 @@ test('the self-check passes on the browser GPU with no console errors', async ()
   await page.goto(server.url);
   await page.waitForFunction(() => document.body.dataset.selfCheck, null, { timeout: 120_000 });
   const verdict = await page.textContent('#verdict');
-  assert.equal(await page.evaluate(() => document.body.dataset.selfCheck), 'passed', verdict);
   const rows = await page.$$eval('#checks tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(await page.evaluate(() => document.body.dataset.selfCheck), 'passed', `${verdict}\n${rows.join('\n')}`);
   assert.equal(rows.length, 9, `expected 9 checks, got ${rows}`);
   assert.match(await page.textContent('#adapter'), /Adapter: .+/);
   await mkdir(new URL('./artifacts/', import.meta.url), { recursive: true });

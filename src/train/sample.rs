@@ -1,0 +1,181 @@
+//! Generating images: G in eval mode (running statistics) on given noise and classes, built
+//! once and run as often as a person wants to look.
+
+use crate::gpu::Gpu;
+use crate::kernels::condition::{self, ConditionShape};
+use crate::kernels::Dispatch;
+use crate::model::net::{ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::train::Trainer;
+use crate::{reference, Error, Result};
+
+/// RNG stream of the fixed noise behind the sample grid: never used by training.
+const STREAM_FIXED_NOISE: u32 = 9;
+
+pub struct Sampler {
+    pub count: u32,
+    /// [count, nz]
+    pub z: wgpu::Buffer,
+    /// [count] classes, when conditional.
+    pub labels: Option<wgpu::Buffer>,
+    /// Values per image.
+    pub image_len: usize,
+    condition: Option<Dispatch>,
+    pass: Pass,
+}
+
+impl Sampler {
+    /// Records G on the current noise and classes.
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        if let Some(c) = &self.condition {
+            c.record(pass);
+        }
+        self.pass.record_forward(pass);
+    }
+
+    /// The generated images, [count, channels, size, size] in [−1, 1].
+    pub async fn images(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            self.record(&mut pass);
+        }
+        gpu.queue.submit([encoder.finish()]);
+        let mut v = gpu.read_f32(&self.pass.output).await?;
+        v.truncate(
+            self.count as usize
+                * (self.pass.output.size() as usize / 4 / self.count.max(2) as usize),
+        );
+        Ok(v)
+    }
+
+    /// The buffer G writes its images into (for drawing straight from the GPU).
+    pub fn output(&self) -> &wgpu::Buffer {
+        &self.pass.output
+    }
+
+    pub fn set_noise(&self, gpu: &Gpu, z: &[f32]) {
+        gpu.queue.write_buffer(&self.z, 0, bytemuck::cast_slice(z));
+    }
+
+    pub fn set_labels(&self, gpu: &Gpu, labels: &[u32]) {
+        if let Some(l) = &self.labels {
+            gpu.queue.write_buffer(l, 0, bytemuck::cast_slice(labels));
+        }
+    }
+}
+
+impl Trainer {
+    /// Noise that stays the same for a run (its seed's fixed stream): the sample grid's.
+    pub fn fixed_noise(&self, count: u32) -> Vec<f32> {
+        reference::random::normal(
+            self.config.seed,
+            STREAM_FIXED_NOISE,
+            0,
+            (count * self.config.model.nz) as usize,
+        )
+    }
+
+    /// A sampler of `count` images from `z` ([count, nz]) and, when conditional, `labels`.
+    pub fn sampler(&self, z: &[f32], labels: &[u32]) -> Result<Sampler> {
+        let nz = self.config.model.nz;
+        let classes = self.config.model.classes;
+        let count = (z.len() / nz.max(1) as usize) as u32;
+        if count == 0 || z.len() != (count * nz) as usize {
+            return Err(Error::Invalid(format!(
+                "noise of {} values is not a whole number of {nz}-long vectors",
+                z.len()
+            )));
+        }
+        if classes > 0 && (labels.len() != count as usize || labels.iter().any(|&l| l >= classes)) {
+            return Err(Error::Invalid(format!(
+                "{count} classes below {classes} are needed, one per image"
+            )));
+        }
+        // Batch norm needs a batch of two in its shape checks; a single sample is padded.
+        let batch = count.max(2);
+        let gpu = &self.gpu;
+        let z_buffer = gpu.storage("sample noise", (batch * nz) as usize);
+        gpu.queue
+            .write_buffer(&z_buffer, 0, bytemuck::cast_slice(z));
+        let eval = PassOptions {
+            batch,
+            train: false,
+            update_running: false,
+            param_grads: ParamGrads::Skip,
+            input_grad: false,
+            backward: false,
+        };
+        let (pass, labels_buffer, condition) = if classes > 0 {
+            let labels_buffer = gpu.storage("sample classes", batch as usize);
+            gpu.queue
+                .write_buffer(&labels_buffer, 0, bytemuck::cast_slice(labels));
+            let pass = Pass::new(gpu, &self.g, eval, PassBuffers::default())?;
+            let latent = ConditionShape {
+                batch,
+                channels: nz,
+                pixels: 1,
+                classes,
+            };
+            let condition =
+                condition::append_onehot(gpu, &latent, &z_buffer, &labels_buffer, &pass.input)?;
+            (pass, Some(labels_buffer), Some(condition))
+        } else {
+            (
+                Pass::new(
+                    gpu,
+                    &self.g,
+                    eval,
+                    PassBuffers {
+                        input: Some(z_buffer.clone()),
+                        ..Default::default()
+                    },
+                )?,
+                None,
+                None,
+            )
+        };
+        Ok(Sampler {
+            count,
+            z: z_buffer,
+            labels: labels_buffer,
+            image_len: self.config.model.image().len(),
+            condition,
+            pass,
+        })
+    }
+}
+
+/// Images [count, channels, size, size] in [−1, 1] tiled `columns` wide with a 2-pixel gap, as
+/// RGBA bytes: (width, height, pixels).
+pub fn grid_rgba(
+    images: &[f32],
+    count: usize,
+    channels: usize,
+    size: usize,
+    columns: usize,
+) -> (u32, u32, Vec<u8>) {
+    let columns = columns.clamp(1, count.max(1));
+    let rows = count.div_ceil(columns);
+    let gap = 2;
+    let (w, h) = (columns * (size + gap) + gap, rows * (size + gap) + gap);
+    let mut rgba = vec![0u8; w * h * 4];
+    for px in rgba.chunks_mut(4) {
+        px.copy_from_slice(&[40, 40, 40, 255]);
+    }
+    let byte = |v: f32| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+    for i in 0..count {
+        let (gy, gx) = (
+            gap + (i / columns) * (size + gap),
+            gap + (i % columns) * (size + gap),
+        );
+        let image = &images[i * channels * size * size..][..channels * size * size];
+        for y in 0..size {
+            for x in 0..size {
+                let at = |c: usize| byte(image[(c.min(channels - 1) * size + y) * size + x]);
+                let o = ((gy + y) * w + gx + x) * 4;
+                rgba[o..o + 4].copy_from_slice(&[at(0), at(1), at(2), 255]);
+            }
+        }
+    }
+    (w as u32, h as u32, rgba)
+}
