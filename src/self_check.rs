@@ -185,3 +185,87 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Check>> {
     );
     Ok(checks)
 }
+
+/// One conditional training step of a tiny dcgan28 on the GPU against the CPU reference step:
+/// every kernel family (conv engine, batch norm, activations, losses, optimizers, the RNG,
+/// gathers, conditioning) runs, so a driver that miscompiles any of them is caught.
+pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
+    use crate::kernels::optim::{AdamConfig, SgdConfig};
+    use crate::model::presets::{ModelConfig, Preset};
+    use crate::train::{GpuDataset, Optimizer, TrainConfig, Trainer};
+
+    let (count, row) = (16usize, 784usize);
+    let pixels: Vec<u8> = values(count * row, 10)
+        .iter()
+        .map(|v| ((v + 1.0) * 127.5) as u8)
+        .collect();
+    let labels: Vec<u32> = (0..count as u32).map(|i| i % 3).collect();
+    let dataset = GpuDataset::upload_labelled(&gpu, &pixels, row, &labels, 3)?;
+    let config = TrainConfig {
+        model: ModelConfig {
+            nz: 8,
+            ngf: 4,
+            ndf: 4,
+            classes: 3,
+            ..ModelConfig::new(Preset::Dcgan28)
+        },
+        batch: 4,
+        label_smoothing: 0.1,
+        // A large ε keeps Adam's first step a smooth function of tiny gradients (at ε = 1e-8 it
+        // is ±lr whatever their size, and rounding could flip a sign).
+        d_optimizer: Optimizer::Adam(AdamConfig {
+            lr: 0.01,
+            beta1: 0.5,
+            eps: 0.01,
+            ..AdamConfig::default()
+        }),
+        g_optimizer: Optimizer::Sgd(SgdConfig {
+            lr: 0.1,
+            momentum: 0.5,
+            weight_decay: 0.0,
+        }),
+        ..TrainConfig::new(Preset::Dcgan28)
+    };
+    let mut trainer = Trainer::new(gpu.clone(), config, dataset)?;
+    let mut cpu = reference::gan::CpuGan::new(
+        config,
+        trainer.g.to_cpu(&gpu).await?,
+        trainer.d.to_cpu(&gpu).await?,
+    );
+    let want = cpu.step(&pixels, row, &labels);
+    trainer.train(1);
+    let got = trainer.read_stats().await?;
+    let (g, d) = (trainer.g.to_cpu(&gpu).await?, trainer.d.to_cpu(&gpu).await?);
+    let flat = |n: &reference::sequential::CpuNet| -> Vec<f64> {
+        n.params
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .chain(n.running.iter().flatten().flatten().copied())
+            .collect()
+    };
+    let check = |name: &str, got: &[f64], want: &[f64]| {
+        let max_error = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs() / (1.0 + w.abs()))
+            .fold(0.0, f64::max);
+        Check {
+            name: name.to_string(),
+            max_error,
+            passed: got.len() == want.len()
+                && max_error <= TOLERANCE
+                && got.iter().all(|v| v.is_finite()),
+        }
+    };
+    Ok(vec![
+        check(
+            "training step: losses",
+            &[got.d_loss as f64, got.g_loss as f64],
+            &[want.d_loss, want.g_loss],
+        ),
+        check("training step: G after", &flat(&g), &flat(&cpu.g)),
+        check("training step: D after", &flat(&d), &flat(&cpu.d)),
+    ])
+}

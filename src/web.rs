@@ -20,9 +20,14 @@ pub async fn self_check() -> Result<JsValue, JsError> {
              on Linux, Chrome needs --enable-unsafe-webgpu"
         ))
     })?;
-    let checks = self_check::run(&gpu)
-        .await
-        .map_err(|e| JsError::new(&e.to_string()))?;
+    let gpu = std::sync::Arc::new(gpu);
+    let error = |e: crate::Error| JsError::new(&e.to_string());
+    let mut checks = self_check::run(&gpu).await.map_err(error)?;
+    checks.extend(
+        self_check::training_step(gpu.clone())
+            .await
+            .map_err(error)?,
+    );
     let out = js_sys::Object::new();
     let list = js_sys::Array::new();
     for c in &checks {

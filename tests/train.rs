@@ -123,27 +123,8 @@ fn training_steps_give_finite_sensible_stats() {
     }
 }
 
-/// The network's parameters and running statistics as the GPU holds them, on the CPU.
 fn to_cpu(t: &Trainer, net: &webgan::model::net::Net) -> webgan::reference::sequential::CpuNet {
-    let read = |b: &wgpu::Buffer, len: usize| -> Vec<f64> {
-        t.gpu.read_f32_blocking(b).unwrap()[..len]
-            .iter()
-            .map(|&v| v as f64)
-            .collect()
-    };
-    webgan::reference::sequential::CpuNet {
-        arch: net.arch.clone(),
-        params: net
-            .params
-            .iter()
-            .map(|layer| layer.iter().map(|p| read(&p.value, p.len())).collect())
-            .collect(),
-        running: net
-            .running
-            .iter()
-            .map(|r| r.as_ref().map(|b| read(b, b.size() as usize / 4)))
-            .collect(),
-    }
+    pollster::block_on(net.to_cpu(&t.gpu)).unwrap()
 }
 
 /// One alternating step on the GPU against the CPU reference step from the same starting

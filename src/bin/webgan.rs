@@ -70,7 +70,9 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
     eprintln!("adapter: {}", gpu.adapter_name());
     match cli.command {
         Command::Check => {
-            let checks = pollster::block_on(self_check::run(&gpu))?;
+            let gpu = std::sync::Arc::new(gpu);
+            let mut checks = pollster::block_on(self_check::run(&gpu))?;
+            checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
             for c in &checks {
                 println!(
                     "{:<28} max |gpu − cpu| = {:.2e}  {}",

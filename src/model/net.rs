@@ -378,3 +378,32 @@ impl Pass {
         self.record_ops(&self.backward, pass);
     }
 }
+
+impl Net {
+    /// The parameters and running statistics as they are on the GPU, for the CPU reference.
+    pub async fn to_cpu(&self, gpu: &Gpu) -> Result<reference::sequential::CpuNet> {
+        let read = |values: Vec<f32>, len: usize| -> Vec<f64> {
+            values[..len].iter().map(|&v| v as f64).collect()
+        };
+        let mut params = Vec::new();
+        for layer in &self.params {
+            let mut tensors = Vec::new();
+            for p in layer {
+                tensors.push(read(gpu.read_f32(&p.value).await?, p.len()));
+            }
+            params.push(tensors);
+        }
+        let mut running = Vec::new();
+        for r in &self.running {
+            running.push(match r {
+                Some(b) => Some(read(gpu.read_f32(b).await?, b.size() as usize / 4)),
+                None => None,
+            });
+        }
+        Ok(reference::sequential::CpuNet {
+            arch: self.arch.clone(),
+            params,
+            running,
+        })
+    }
+}
