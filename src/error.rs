@@ -17,6 +17,9 @@ pub enum Error {
     Readback(String),
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A checkpoint that cannot be read or written: the message names the tensor and the fault.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
