@@ -258,3 +258,27 @@ pub fn training(
     let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
     Ok((ms, batch as f64 * 1e3 / ms))
 }
+
+/// Where one training step's time goes: every dispatch of a step run alone and waited for
+/// (so the sum exceeds a real step, which overlaps nothing but pays no waits), as
+/// (phase, kernel, ms), after one warm-up step.
+pub fn profile_step(trainer: &crate::train::Trainer) -> Vec<(&'static str, &'static str, f64)> {
+    let gpu = &trainer.gpu;
+    let wait = || {
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+    };
+    let dispatches = trainer.step_dispatches();
+    for (_, d) in &dispatches {
+        gpu.run(&[*d]);
+    }
+    wait();
+    dispatches
+        .iter()
+        .map(|(phase, d)| {
+            let start = Instant::now();
+            gpu.run(&[*d]);
+            wait();
+            (*phase, d.label, start.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect()
+}

@@ -16,8 +16,8 @@ fn small_trainer(count: usize) -> Trainer {
     small_trainer_with(count, |_| {})
 }
 
-fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Trainer {
-    let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
+/// `count` synthetic 28×28 images in two classes.
+fn toy_dataset(gpu: &webgan::Gpu, count: usize) -> GpuDataset {
     let mut rng = Rng::new(11);
     let mut pixels = vec![0u8; count * 784];
     // Two classes: the square in the left half (0) or the right half (1).
@@ -29,7 +29,12 @@ fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Tr
         }
         labels.push((x >= 10) as u32);
     }
-    let dataset = GpuDataset::upload_labelled(&gpu, &pixels, 784, &labels, 2).unwrap();
+    GpuDataset::upload_labelled(gpu, &pixels, 784, &labels, 2).unwrap()
+}
+
+fn small_trainer_with(count: usize, adjust: impl FnOnce(&mut TrainConfig)) -> Trainer {
+    let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
+    let dataset = toy_dataset(&gpu, count);
     let mut config = TrainConfig {
         model: ModelConfig {
             nz: 16,
@@ -214,4 +219,128 @@ fn a_training_step_matches_the_cpu_reference() {
             }
         }
     }
+}
+
+/// Every parameter, optimizer state and running statistic as raw bits.
+fn everything(t: &Trainer) -> Vec<Vec<u32>> {
+    let mut v = snapshot(t, t.params());
+    v.extend(running_stats(t, &t.g));
+    v.extend(running_stats(t, &t.d));
+    v.push(t.gpu.read_u32_blocking(&t.counters).unwrap());
+    v
+}
+
+#[test]
+fn a_resumed_run_continues_exactly_where_it_stopped() {
+    for classes in [0, 2] {
+        let mut straight = small_trainer_with(64, |c| c.model.classes = classes);
+        straight.train(2);
+        let saved = pollster::block_on(straight.save()).unwrap();
+        straight.train(2);
+
+        let dataset = toy_dataset(&straight.gpu, 64);
+        let mut resumed = Trainer::resume(straight.gpu.clone(), &saved, dataset).unwrap();
+        assert_eq!(resumed.step, 2);
+        resumed.train(2);
+        assert_eq!(
+            everything(&resumed),
+            everything(&straight),
+            "classes={classes}: the resumed run drifted"
+        );
+        let (a, b) = (
+            pollster::block_on(resumed.read_stats()).unwrap(),
+            pollster::block_on(straight.read_stats()).unwrap(),
+        );
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn damaged_and_foreign_checkpoints_are_refused_clearly() {
+    let t = small_trainer(16);
+    let saved = pollster::block_on(t.save()).unwrap();
+    let new_dataset = || GpuDataset::upload(&t.gpu, &[0; 784], 784).unwrap();
+    let err = |bytes: &[u8]| {
+        Trainer::resume(t.gpu.clone(), bytes, new_dataset())
+            .err()
+            .expect("must be refused")
+            .to_string()
+    };
+    assert!(
+        err(&saved[..saved.len() / 2]).contains("checkpoint"),
+        "{}",
+        err(&saved[..saved.len() / 2])
+    );
+    assert!(err(b"not a checkpoint at all").contains("checkpoint"));
+    let mut foreign = webgan::checkpoint::Checkpoint::new();
+    foreign.tensors.insert(
+        "w".into(),
+        webgan::checkpoint::Tensor::new(vec![1], vec![1.0]).unwrap(),
+    );
+    assert!(err(&foreign.to_bytes().unwrap()).contains("not a webgan checkpoint"));
+    // A 32×32 RGB dataset cannot continue a dcgan28 run.
+    let rgb = GpuDataset::upload(&t.gpu, &[0; 3072], 3072).unwrap();
+    let msg = Trainer::resume(t.gpu.clone(), &saved, rgb)
+        .err()
+        .expect("wrong dataset")
+        .to_string();
+    assert!(msg.contains("dcgan28"), "{msg}");
+}
+
+#[test]
+fn dcgan64_checkpoints_use_the_names_and_shapes_of_pytorch_examples_dcgan() {
+    let gpu = Arc::new(webgan::Gpu::new_blocking().unwrap());
+    let config = TrainConfig {
+        model: ModelConfig {
+            ngf: 4,
+            ndf: 4,
+            nz: 10,
+            ..ModelConfig::new(Preset::Dcgan64)
+        },
+        batch: 2,
+        ..TrainConfig::new(Preset::Dcgan64)
+    };
+    let dataset = GpuDataset::upload(&gpu, &vec![0; 2 * 64 * 64 * 3], 64 * 64 * 3).unwrap();
+    let t = Trainer::new(gpu, config, dataset).unwrap();
+    let ck =
+        webgan::checkpoint::Checkpoint::from_bytes(&pollster::block_on(t.save()).unwrap()).unwrap();
+    let (nz, ngf, ndf, nc) = (10, 4, 4, 3);
+    let bn = |net: &str, i: usize, c: usize| {
+        ["weight", "bias", "running_mean", "running_var"]
+            .map(|s| (format!("{net}.main.{i}.{s}"), vec![c]))
+    };
+    let mut want: Vec<(String, Vec<usize>)> = vec![
+        ("netG.main.0.weight".into(), vec![nz, ngf * 8, 4, 4]),
+        ("netG.main.3.weight".into(), vec![ngf * 8, ngf * 4, 4, 4]),
+        ("netG.main.6.weight".into(), vec![ngf * 4, ngf * 2, 4, 4]),
+        ("netG.main.9.weight".into(), vec![ngf * 2, ngf, 4, 4]),
+        ("netG.main.12.weight".into(), vec![ngf, nc, 4, 4]),
+        ("netD.main.0.weight".into(), vec![ndf, nc, 4, 4]),
+        ("netD.main.2.weight".into(), vec![ndf * 2, ndf, 4, 4]),
+        ("netD.main.5.weight".into(), vec![ndf * 4, ndf * 2, 4, 4]),
+        ("netD.main.8.weight".into(), vec![ndf * 8, ndf * 4, 4, 4]),
+        ("netD.main.11.weight".into(), vec![1, ndf * 8, 4, 4]),
+    ];
+    for (net, i, c) in [
+        ("netG", 1, ngf * 8),
+        ("netG", 4, ngf * 4),
+        ("netG", 7, ngf * 2),
+        ("netG", 10, ngf),
+        ("netD", 3, ndf * 2),
+        ("netD", 6, ndf * 4),
+        ("netD", 9, ndf * 8),
+    ] {
+        want.extend(bn(net, i, c));
+        assert!(ck
+            .integers
+            .contains_key(&format!("{net}.main.{i}.num_batches_tracked")));
+    }
+    want.sort();
+    let got: Vec<(String, Vec<usize>)> = ck
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("net"))
+        .map(|(k, v)| (k.clone(), v.shape.clone()))
+        .collect();
+    assert_eq!(got, want);
 }

@@ -370,6 +370,23 @@ impl Pass {
         }
     }
 
+    /// Every dispatch of the forward (or backward) pass, in recording order.
+    pub fn dispatches(&self, forward: bool) -> Vec<&Dispatch> {
+        let ops = if forward {
+            &self.forward
+        } else {
+            &self.backward
+        };
+        ops.iter()
+            .flat_map(|op| match op {
+                Op::Kernel(d) => vec![d],
+                Op::BatchNormTrain(k) => self.batch_norms[*k].forward_train().to_vec(),
+                Op::BatchNormEval(k) => self.batch_norms[*k].forward_eval().to_vec(),
+                Op::BatchNormBackward(k) => self.batch_norms[*k].backward().to_vec(),
+            })
+            .collect()
+    }
+
     pub fn record_forward(&self, pass: &mut wgpu::ComputePass<'_>) {
         self.record_ops(&self.forward, pass);
     }

@@ -2,7 +2,9 @@
 //! updates on a real batch (label 1) and a fake one (label 0) with G frozen, then one generator
 //! update with fresh noise through a frozen D — recorded into one encoder, submitted once.
 
+mod checkpoint;
 pub mod config;
+mod config_json;
 pub mod sample;
 mod step;
 
@@ -410,6 +412,43 @@ impl Trainer {
         glue.image_gradient.iter().for_each(|d| d.record(pass));
         self.g_train.record_backward(pass);
         self.g_optimizer.record(pass);
+    }
+
+    /// Every dispatch of one alternating step, in order, named by where it belongs.
+    pub fn step_dispatches<'a>(&'a self) -> Vec<(&'static str, &'a Dispatch)> {
+        let glue = &self.glue;
+        let mut out: Vec<(&'static str, &'a Dispatch)> = Vec::new();
+        let mut add = |phase: &'static str, ds: Vec<&'a Dispatch>| {
+            out.extend(ds.into_iter().map(|d| (phase, d)))
+        };
+        let opt = |o: &'a NetOptimizer| -> Vec<&'a Dispatch> {
+            o.tick.iter().chain(&o.updates).collect()
+        };
+        for _ in 0..self.config.d_steps {
+            add(
+                "D step: draw",
+                glue.draw_real.iter().chain(&glue.draw_z).collect(),
+            );
+            add("D step: G forward", self.g_train.dispatches(true));
+            add("D step: glue", glue.condition_fake.iter().collect());
+            add("D step: D forward (real)", self.d_real.dispatches(true));
+            add("D step: loss", glue.real_loss.iter().collect());
+            add("D step: D backward (real)", self.d_real.dispatches(false));
+            add("D step: D forward (fake)", self.d_fake.dispatches(true));
+            add("D step: loss", glue.fake_loss.iter().collect());
+            add("D step: D backward (fake)", self.d_fake.dispatches(false));
+            add("D step: optimizer", opt(&self.d_optimizer));
+        }
+        add("G step: draw", glue.draw_z.iter().collect());
+        add("G step: G forward", self.g_train.dispatches(true));
+        add("G step: glue", glue.condition_fake.iter().collect());
+        add("G step: D forward", self.d_gen.dispatches(true));
+        add("G step: loss", glue.generator_loss.iter().collect());
+        add("G step: D backward", self.d_gen.dispatches(false));
+        add("G step: glue", glue.image_gradient.iter().collect());
+        add("G step: G backward", self.g_train.dispatches(false));
+        add("G step: optimizer", opt(&self.g_optimizer));
+        out
     }
 
     /// Reads the stats of the last step. Rarely: it waits for the GPU.

@@ -1,0 +1,217 @@
+//! Saving and resuming a trainer as one safetensors file. Tensor names follow PyTorch's
+//! `state_dict()` under `netG.` and `netD.` (so `{k[5:]: v for k in file if k.startswith("netG.")}`
+//! loads into the same PyTorch model; for dcgan64 that is examples/dcgan's netG and netD), batch
+//! norm split into weight, bias, running_mean, running_var and num_batches_tracked. Optimizer
+//! state sits under `optim.`, the RNG and optimizer counters under `state.`, and the whole
+//! configuration as JSON in the metadata, so a resumed run continues exactly where it stopped.
+
+use std::sync::Arc;
+
+use crate::checkpoint::{Checkpoint, IntTensor, Tensor};
+use crate::gpu::Gpu;
+use crate::model::net::Net;
+use crate::model::Init;
+use crate::train::{config_json, counter, GpuDataset, Optimizer, TrainConfig, Trainer};
+use crate::{Error, Result};
+
+const FORMAT: &str = "webgan-1";
+
+/// (name suffix, range of the packed tensor) of batch norm's [γ; β] and [mean; var].
+fn halves(
+    c: usize,
+    first: &'static str,
+    second: &'static str,
+) -> [(&'static str, std::ops::Range<usize>); 2] {
+    [(first, 0..c), (second, c..2 * c)]
+}
+
+/// The optimizer state's names, as torch.optim calls them.
+fn state_names(o: &Optimizer) -> [Option<&'static str>; 2] {
+    match o {
+        Optimizer::Adam(_) => [Some("exp_avg"), Some("exp_avg_sq")],
+        Optimizer::Sgd(_) => [Some("momentum_buffer"), None],
+    }
+}
+
+async fn save_net(
+    gpu: &Gpu,
+    ck: &mut Checkpoint,
+    net: &Net,
+    prefix: &str,
+    optimizer: &Optimizer,
+    bn_forwards: i64,
+) -> Result<()> {
+    for (i, layer) in net.params.iter().enumerate() {
+        for p in layer {
+            let value = gpu.read_f32(&p.value).await?[..p.len()].to_vec();
+            if p.spec.init == Init::BatchNorm {
+                let c = p.len() / 2;
+                for (suffix, range) in halves(c, "weight", "bias") {
+                    ck.tensors.insert(
+                        format!("{prefix}.{}.{suffix}", p.spec.name),
+                        Tensor::new(vec![c], value[range].to_vec())?,
+                    );
+                }
+            } else {
+                ck.tensors.insert(
+                    format!("{prefix}.{}", p.spec.name),
+                    Tensor::new(p.spec.shape.clone(), value)?,
+                );
+            }
+            for (k, name) in state_names(optimizer).iter().enumerate() {
+                if let Some(name) = name {
+                    let state = gpu.read_f32(&p.state[k]).await?[..p.len()].to_vec();
+                    ck.tensors.insert(
+                        format!("optim.{prefix}.{}.{name}", p.spec.name),
+                        Tensor::new(vec![p.len()], state)?,
+                    );
+                }
+            }
+        }
+        if let Some(running) = &net.running[i] {
+            let values = gpu.read_f32(running).await?;
+            let c = values.len() / 2;
+            let name = format!("{prefix}.{}.{i}", net.arch.prefix);
+            for (suffix, range) in halves(c, "running_mean", "running_var") {
+                ck.tensors.insert(
+                    format!("{name}.{suffix}"),
+                    Tensor::new(vec![c], values[range].to_vec())?,
+                );
+            }
+            ck.integers.insert(
+                format!("{name}.num_batches_tracked"),
+                IntTensor::new(vec![], vec![bn_forwards])?,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn load_net(
+    gpu: &Gpu,
+    ck: &Checkpoint,
+    net: &Net,
+    prefix: &str,
+    optimizer: &Optimizer,
+) -> Result<()> {
+    for (i, layer) in net.params.iter().enumerate() {
+        for p in layer {
+            let value = if p.spec.init == Init::BatchNorm {
+                let c = p.len() / 2;
+                let mut v = ck
+                    .get(&format!("{prefix}.{}.weight", p.spec.name), &[c])?
+                    .to_vec();
+                v.extend_from_slice(ck.get(&format!("{prefix}.{}.bias", p.spec.name), &[c])?);
+                v
+            } else {
+                ck.get(&format!("{prefix}.{}", p.spec.name), &p.spec.shape)?
+                    .to_vec()
+            };
+            gpu.queue
+                .write_buffer(&p.value, 0, bytemuck::cast_slice(&value));
+            for (k, name) in state_names(optimizer).iter().enumerate() {
+                if let Some(name) = name {
+                    let state = ck.get(
+                        &format!("optim.{prefix}.{}.{name}", p.spec.name),
+                        &[p.len()],
+                    )?;
+                    gpu.queue
+                        .write_buffer(&p.state[k], 0, bytemuck::cast_slice(state));
+                }
+            }
+        }
+        if let Some(running) = &net.running[i] {
+            let c = running.size() as usize / 8;
+            let name = format!("{prefix}.{}.{i}", net.arch.prefix);
+            let mut v = ck.get(&format!("{name}.running_mean"), &[c])?.to_vec();
+            v.extend_from_slice(ck.get(&format!("{name}.running_var"), &[c])?);
+            gpu.queue.write_buffer(running, 0, bytemuck::cast_slice(&v));
+        }
+    }
+    Ok(())
+}
+
+impl Trainer {
+    /// The whole state of training as a safetensors file.
+    pub async fn save(&self) -> Result<Vec<u8>> {
+        let mut ck = Checkpoint::new();
+        let k = self.config.d_steps as i64;
+        let step = self.step as i64;
+        // Train-mode forwards so far: G runs in each D step and in the G step; D twice per D step.
+        save_net(
+            &self.gpu,
+            &mut ck,
+            &self.g,
+            "netG",
+            &self.config.g_optimizer,
+            (k + 1) * step,
+        )
+        .await?;
+        save_net(
+            &self.gpu,
+            &mut ck,
+            &self.d,
+            "netD",
+            &self.config.d_optimizer,
+            2 * k * step,
+        )
+        .await?;
+        let counters: Vec<i64> = self.gpu.read_u32(&self.counters).await?[..counter::COUNT]
+            .iter()
+            .map(|&v| v as i64)
+            .collect();
+        ck.integers.insert(
+            "state.counters".into(),
+            IntTensor::new(vec![counter::COUNT], counters)?,
+        );
+        ck.integers
+            .insert("state.step".into(), IntTensor::new(vec![], vec![step])?);
+        ck.metadata.insert("format".into(), FORMAT.into());
+        ck.metadata
+            .insert("config".into(), config_json::to_json(&self.config));
+        ck.metadata.insert("step".into(), self.step.to_string());
+        ck.to_bytes()
+    }
+
+    /// The configuration a checkpoint was saved with, after checking it is one of webgan's.
+    pub fn checkpoint_config(bytes: &[u8]) -> Result<(Checkpoint, TrainConfig)> {
+        let ck = Checkpoint::from_bytes(bytes)?;
+        match ck.metadata.get("format").map(String::as_str) {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(Error::Checkpoint(format!(
+                    "this checkpoint is in format `{other}`, not {FORMAT}"
+                )))
+            }
+            None => return Err(Error::Checkpoint(
+                "this safetensors file is not a webgan checkpoint (no `format` in its metadata)"
+                    .into(),
+            )),
+        }
+        let config = config_json::from_json(
+            ck.metadata
+                .get("config")
+                .ok_or_else(|| Error::Checkpoint("the checkpoint has no configuration".into()))?,
+        )?;
+        Ok((ck, config))
+    }
+
+    /// A trainer that continues exactly where `bytes` (from [`Trainer::save`]) stopped.
+    pub fn resume(gpu: Arc<Gpu>, bytes: &[u8], dataset: GpuDataset) -> Result<Trainer> {
+        let (ck, config) = Self::checkpoint_config(bytes)?;
+        let mut trainer = Trainer::new(gpu, config, dataset)?;
+        load_net(&trainer.gpu, &ck, &trainer.g, "netG", &config.g_optimizer)?;
+        load_net(&trainer.gpu, &ck, &trainer.d, "netD", &config.d_optimizer)?;
+        let counters: Vec<u32> = ck
+            .get_int("state.counters", &[counter::COUNT])?
+            .iter()
+            .map(|&v| v as u32)
+            .collect();
+        trainer
+            .gpu
+            .queue
+            .write_buffer(&trainer.counters, 0, bytemuck::cast_slice(&counters));
+        trainer.step = ck.get_int("state.step", &[])?[0].max(0) as u64;
+        Ok(trainer)
+    }
+}

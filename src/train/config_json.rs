@@ -1,0 +1,117 @@
+//! The training configuration as JSON, for a checkpoint's metadata: everything needed to build
+//! the same trainer again.
+
+use serde_json::{json, Value};
+
+use crate::kernels::optim::{AdamConfig, SgdConfig};
+use crate::model::presets::{ModelConfig, Preset};
+use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
+use crate::{Error, Result};
+
+fn optimizer_json(o: &Optimizer) -> Value {
+    match o {
+        Optimizer::Adam(c) => {
+            json!({"kind": "adam", "lr": c.lr, "beta1": c.beta1, "beta2": c.beta2, "eps": c.eps, "weight_decay": c.weight_decay})
+        }
+        Optimizer::Sgd(c) => {
+            json!({"kind": "sgd", "lr": c.lr, "momentum": c.momentum, "weight_decay": c.weight_decay})
+        }
+    }
+}
+
+pub fn to_json(c: &TrainConfig) -> String {
+    json!({
+        "preset": c.model.preset.name(),
+        "nz": c.model.nz, "ngf": c.model.ngf, "ndf": c.model.ndf,
+        "channels": c.model.channels, "classes": c.model.classes,
+        "batch": c.batch, "d_steps": c.d_steps, "loss": c.loss.name(),
+        "label_smoothing": c.label_smoothing,
+        "d_optimizer": optimizer_json(&c.d_optimizer), "g_optimizer": optimizer_json(&c.g_optimizer),
+        "prior": match c.prior { Prior::Normal => "normal", Prior::Uniform => "uniform" },
+        "clip": c.clip,
+        // A string: JSON numbers lose u64 precision in some readers.
+        "seed": c.seed.to_string(),
+    })
+    .to_string()
+}
+
+struct Fields<'a>(&'a Value);
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Result<&Value> {
+        self.0
+            .get(key)
+            .ok_or_else(|| Error::Checkpoint(format!("the configuration has no `{key}`")))
+    }
+    fn u32(&self, key: &str) -> Result<u32> {
+        self.get(key)?
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| Error::Checkpoint(format!("`{key}` is not a whole number")))
+    }
+    fn f32(&self, key: &str) -> Result<f32> {
+        self.get(key)?
+            .as_f64()
+            .map(|v| v as f32)
+            .ok_or_else(|| Error::Checkpoint(format!("`{key}` is not a number")))
+    }
+    fn str(&self, key: &str) -> Result<&str> {
+        self.get(key)?
+            .as_str()
+            .ok_or_else(|| Error::Checkpoint(format!("`{key}` is not a string")))
+    }
+}
+
+fn optimizer_from(v: &Value) -> Result<Optimizer> {
+    let f = Fields(v);
+    match f.str("kind")? {
+        "adam" => Ok(Optimizer::Adam(AdamConfig {
+            lr: f.f32("lr")?,
+            beta1: f.f32("beta1")?,
+            beta2: f.f32("beta2")?,
+            eps: f.f32("eps")?,
+            weight_decay: f.f32("weight_decay")?,
+        })),
+        "sgd" => Ok(Optimizer::Sgd(SgdConfig {
+            lr: f.f32("lr")?,
+            momentum: f.f32("momentum")?,
+            weight_decay: f.f32("weight_decay")?,
+        })),
+        other => Err(Error::Checkpoint(format!("unknown optimizer `{other}`"))),
+    }
+}
+
+pub fn from_json(text: &str) -> Result<TrainConfig> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| Error::Checkpoint(format!("the configuration is not valid JSON: {e}")))?;
+    let f = Fields(&v);
+    let preset = Preset::parse(f.str("preset")?)?;
+    let c = TrainConfig {
+        model: ModelConfig {
+            preset,
+            nz: f.u32("nz")?,
+            ngf: f.u32("ngf")?,
+            ndf: f.u32("ndf")?,
+            channels: f.u32("channels")?,
+            classes: f.u32("classes")?,
+        },
+        batch: f.u32("batch")?,
+        d_steps: f.u32("d_steps")?,
+        loss: GanLoss::parse(f.str("loss")?)?,
+        label_smoothing: f.f32("label_smoothing")?,
+        d_optimizer: optimizer_from(f.get("d_optimizer")?)?,
+        g_optimizer: optimizer_from(f.get("g_optimizer")?)?,
+        prior: match f.str("prior")? {
+            "normal" => Prior::Normal,
+            "uniform" => Prior::Uniform,
+            other => return Err(Error::Checkpoint(format!("unknown prior `{other}`"))),
+        },
+        clip: f.f32("clip")?,
+        seed: f
+            .str("seed")?
+            .parse()
+            .map_err(|_| Error::Checkpoint("`seed` is not a whole number".into()))?,
+    };
+    c.check()?;
+    Ok(c)
+}
