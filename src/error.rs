@@ -17,6 +17,9 @@ pub enum Error {
     Readback(String),
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A dataset that could not be loaded or decoded: the message says what was found.
+    #[error("cannot load the dataset: {0}")]
+    Dataset(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -7,6 +7,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
