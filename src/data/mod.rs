@@ -1,12 +1,24 @@
-//! Training images: the in-memory [`Dataset`] and its compact binary format.
+//! Training images: the in-memory [`Dataset`], its compact binary format, and the loader that
+//! turns a user's zip of pictures into one.
 //!
 //! A dataset is what `kernels::tensor::gather_u8` reads on the GPU: `count` rows of
 //! `channels × size × size` bytes, each row one image in CHW order (plane after plane, row after
 //! row), later scaled to [-1, 1] on the GPU.
 //!
 //! - `format.rs`: [`Dataset::encode`] / [`Dataset::decode`] (the `WGDS` file layout).
+//! - `archive.rs`: [`load_zip`]: reads the zip within [`LoadLimits`] and assembles the dataset.
+//! - `layout.rs`: which zip entries are images, and which folder is which class.
+//! - `picture.rs`: one image file to one row: decode, flatten alpha, centre crop, resize.
+//! - `report.rs`: [`LoadReport`], what was used and what was skipped, in words.
 
+mod archive;
 mod format;
+mod layout;
+mod picture;
+mod report;
+
+pub use archive::{load_zip, load_zip_with_limits, LoadLimits};
+pub use report::{LoadReport, Skipped};
 
 use crate::{Error, Result};
 
