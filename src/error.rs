@@ -20,6 +20,9 @@ pub enum Error {
     /// A checkpoint that cannot be read or written: the message names the tensor and the fault.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A dataset that could not be loaded or decoded: the message says what was found.
+    #[error("cannot load the dataset: {0}")]
+    Dataset(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,297 @@
+//! A user's zip of pictures to a [`Dataset`], read in memory, within [`LoadLimits`]. Which
+//! entry is an image of which class is `layout.rs`'s business; each image's conversion is
+//! `picture.rs`'s.
+
+use std::io::{Cursor, Read};
+
+use zip::ZipArchive;
+
+use super::layout::{Labelled, Layout, Scan};
+use super::report::{listing, plural};
+use super::{picture, Dataset, ImageSpec, LoadReport, Skipped};
+use crate::{Error, Result};
+
+/// Bounds on what a zip may cost, so that a hostile or mistaken file is refused rather than
+/// exhausting memory (the browser's wasm32 address space is 4 GiB, input included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Entries in the zip's directory, files and folders alike.
+    pub max_entries: usize,
+    /// Uncompressed bytes of one entry, as actually read (a zip's stated sizes may lie); a
+    /// larger entry is skipped.
+    pub max_entry_bytes: u64,
+    /// Uncompressed bytes read from all entries together; past it loading stops with an error.
+    pub max_total_bytes: u64,
+    /// Width and height of an image, read from its header before decoding; a larger image is
+    /// skipped.
+    pub max_image_side: u32,
+    /// Bytes the image decoder may allocate for one image.
+    pub max_decode_bytes: u64,
+    /// Bytes of the resulting dataset (images × channels × size × size).
+    pub max_dataset_bytes: u64,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            max_entries: 500_000,
+            max_entry_bytes: 64 << 20,
+            max_total_bytes: 2 << 30,
+            max_image_side: 8192,
+            max_decode_bytes: 512 << 20,
+            max_dataset_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Reads a zip of images into a dataset of `spec`'s shape, with [`LoadLimits::default`].
+/// `progress(done, total)` is called before the first image and after each one, `total` being
+/// the number of images found. Files that cannot be used are skipped and listed in the report;
+/// a zip that cannot be read or holds no usable image is an error saying what it does hold.
+pub fn load_zip(
+    bytes: &[u8],
+    spec: ImageSpec,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Dataset, LoadReport)> {
+    load_zip_with_limits(bytes, spec, &LoadLimits::default(), progress)
+}
+
+/// [`load_zip`] with explicit limits.
+pub fn load_zip_with_limits(
+    bytes: &[u8],
+    spec: ImageSpec,
+    limits: &LoadLimits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Dataset, LoadReport)> {
+    spec.validate()?;
+    let mut archive = open(bytes, limits)?;
+    let scan = Scan::of(&archive);
+    if scan.images.is_empty() {
+        return Err(fail(scan.no_image_message()));
+    }
+    let mut skipped: Vec<Skipped> = scan
+        .not_images
+        .iter()
+        .map(|path| Skipped {
+            path: path.clone(),
+            reason: NOT_AN_IMAGE.into(),
+        })
+        .collect();
+    let layout = Layout::of(scan.images);
+    skipped.extend(layout.beside_classes);
+    check_dataset_size(layout.images.len(), spec, limits)?;
+    let rows = decode_all(
+        &mut archive,
+        &layout.images,
+        spec,
+        limits,
+        &mut skipped,
+        progress,
+    )?;
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    if rows.count == 0 {
+        let reasons: Vec<String> = skipped
+            .iter()
+            .filter(|s| s.reason != NOT_AN_IMAGE)
+            .map(|s| format!("{} ({})", s.path, s.reason))
+            .collect();
+        return Err(fail(format!(
+            "none of the {} could be used: {}",
+            plural(layout.images.len(), "image"),
+            listing(&reasons)
+        )));
+    }
+    let dataset = rows.finish(layout.class_names)?;
+    let per_class = dataset
+        .class_names
+        .iter()
+        .cloned()
+        .zip(dataset.images_per_class())
+        .collect();
+    let report = LoadReport {
+        images: dataset.count(),
+        per_class,
+        skipped,
+        ignored: scan.ignored,
+    };
+    Ok((dataset, report))
+}
+
+const NOT_AN_IMAGE: &str = "not an image";
+
+fn open<'a>(bytes: &'a [u8], limits: &LoadLimits) -> Result<ZipArchive<Cursor<&'a [u8]>>> {
+    if bytes.is_empty() {
+        return Err(fail("the file is empty (0 bytes)"));
+    }
+    let archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        fail(format!(
+            "this is not a readable zip file ({e}); it may be truncated, damaged or not a zip"
+        ))
+    })?;
+    if archive.is_empty() {
+        return Err(fail("the zip is empty: it holds no files"));
+    }
+    if archive.len() > limits.max_entries {
+        return Err(fail(format!(
+            "the zip holds {} entries, more than the limit of {}",
+            archive.len(),
+            limits.max_entries
+        )));
+    }
+    Ok(archive)
+}
+
+/// Reads and converts every image, in order; the ones that fail go to `skipped`.
+fn decode_all(
+    archive: &mut ZipArchive<Cursor<&[u8]>>,
+    images: &[Labelled],
+    spec: ImageSpec,
+    limits: &LoadLimits,
+    skipped: &mut Vec<Skipped>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Rows> {
+    let total = images.len();
+    let mut rows = Rows::new(spec, total)?;
+    let mut read_total = 0u64;
+    for (done, image) in images.iter().enumerate() {
+        progress(done, total);
+        let row = read_entry(archive, image.index, limits, &mut read_total)?
+            .and_then(|bytes| picture::to_row(&bytes, image.format, spec, limits));
+        match row {
+            Ok(row) => rows.push(&row, image.label),
+            Err(reason) => skipped.push(Skipped {
+                path: image.path.clone(),
+                reason,
+            }),
+        }
+    }
+    progress(total, total);
+    Ok(rows)
+}
+
+fn fail(message: impl Into<String>) -> Error {
+    Error::Dataset(message.into())
+}
+
+fn check_dataset_size(images: usize, spec: ImageSpec, limits: &LoadLimits) -> Result<()> {
+    let bytes = (images as u64).saturating_mul(spec.row_len() as u64);
+    if bytes > limits.max_dataset_bytes {
+        return Err(fail(format!(
+            "the zip holds {}; at {}×{}×{} that is {} MiB, more than the {} MiB limit: \
+             choose a smaller size or fewer images",
+            plural(images, "image"),
+            spec.channels,
+            spec.size,
+            spec.size,
+            bytes >> 20,
+            limits.max_dataset_bytes >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// One entry's bytes, or why it cannot be used. Reads through `take`, so an entry whose stated
+/// size lies still stops at the limit; an error (outer) when the whole zip has expanded past
+/// `max_total_bytes`.
+fn read_entry(
+    archive: &mut ZipArchive<Cursor<&[u8]>>,
+    index: usize,
+    limits: &LoadLimits,
+    read_total: &mut u64,
+) -> Result<std::result::Result<Vec<u8>, String>> {
+    let cap = limits.max_entry_bytes;
+    let too_large = |n: u64| {
+        format!(
+            "too large: {} MiB uncompressed, the limit is {} MiB",
+            n >> 20,
+            cap >> 20
+        )
+    };
+    let entry = match archive.by_index(index) {
+        Ok(entry) => entry,
+        Err(e) => return Ok(Err(format!("unreadable zip entry: {e}"))),
+    };
+    if entry.size() > cap {
+        return Ok(Err(too_large(entry.size())));
+    }
+    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    let read = entry.take(cap + 1).read_to_end(&mut bytes);
+    *read_total += bytes.len() as u64;
+    if *read_total > limits.max_total_bytes {
+        return Err(fail(format!(
+            "the zip expands to more than {} MiB; the limit is {} MiB",
+            *read_total >> 20,
+            limits.max_total_bytes >> 20
+        )));
+    }
+    if bytes.len() as u64 > cap {
+        return Ok(Err(format!(
+            "too large: more than {} MiB uncompressed",
+            cap >> 20
+        )));
+    }
+    match read {
+        Ok(_) => Ok(Ok(bytes)),
+        Err(e) => Ok(Err(format!("corrupt zip entry: {e}"))),
+    }
+}
+
+/// The dataset being filled, image by image.
+struct Rows {
+    spec: ImageSpec,
+    pixels: Vec<u8>,
+    labels: Vec<Option<u32>>,
+    count: usize,
+}
+
+impl Rows {
+    fn new(spec: ImageSpec, capacity: usize) -> Result<Rows> {
+        let mut pixels = Vec::new();
+        pixels
+            .try_reserve_exact(capacity * spec.row_len())
+            .map_err(|_| {
+                fail(format!(
+                    "not enough memory for {} of {}×{}×{}",
+                    plural(capacity, "image"),
+                    spec.channels,
+                    spec.size,
+                    spec.size
+                ))
+            })?;
+        Ok(Rows {
+            spec,
+            pixels,
+            labels: Vec::new(),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, row: &[u8], label: Option<u32>) {
+        self.pixels.extend_from_slice(row);
+        self.labels.push(label);
+        self.count += 1;
+    }
+
+    /// The dataset, less the classes whose every image was skipped (labels renumbered).
+    fn finish(self, class_names: Vec<String>) -> Result<Dataset> {
+        let mut used = vec![false; class_names.len()];
+        for &l in self.labels.iter().flatten() {
+            used[l as usize] = true;
+        }
+        let mut renumber = vec![0u32; class_names.len()];
+        let mut kept = Vec::new();
+        for (k, name) in class_names.into_iter().enumerate() {
+            if used[k] {
+                renumber[k] = kept.len() as u32;
+                kept.push(name);
+            }
+        }
+        let labels = self
+            .labels
+            .iter()
+            .flatten()
+            .map(|&l| renumber[l as usize])
+            .collect();
+        Dataset::conditional(self.spec, self.pixels, labels, kept)
+    }
+}

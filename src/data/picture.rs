@@ -1,0 +1,136 @@
+//! One image file to one dataset row: decode (header checked first), flatten alpha, centre
+//! crop, resize, and lay out as CHW u8.
+
+use std::io::Cursor;
+
+use image::imageops::{self, FilterType};
+use image::{
+    DynamicImage, GrayImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits, RgbImage,
+    RgbaImage,
+};
+
+use super::{ImageSpec, LoadLimits};
+
+/// The extensions taken for images, and the format each one names.
+pub(super) fn format_for(path: &str) -> Option<ImageFormat> {
+    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => Some(ImageFormat::Png),
+        "jpg" | "jpeg" | "jpe" | "jfif" => Some(ImageFormat::Jpeg),
+        "gif" => Some(ImageFormat::Gif),
+        "bmp" => Some(ImageFormat::Bmp),
+        "webp" => Some(ImageFormat::WebP),
+        _ => None,
+    }
+}
+
+/// Decodes one image and returns its row (spec.channels × spec.size × spec.size, CHW), or the
+/// reason it cannot be used.
+pub(super) fn to_row(
+    bytes: &[u8],
+    named: ImageFormat,
+    spec: ImageSpec,
+    limits: &LoadLimits,
+) -> Result<Vec<u8>, String> {
+    let image = decode(bytes, named, limits)?;
+    Ok(fit(&image, spec))
+}
+
+fn decode(bytes: &[u8], named: ImageFormat, limits: &LoadLimits) -> Result<DynamicImage, String> {
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_alloc = Some(limits.max_decode_bytes);
+    // The content decides the format when it can (a PNG named .jpg still loads); the
+    // extension is the fallback.
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), named)
+        .with_guessed_format()
+        .map_err(|e| format!("unreadable: {e}"))?;
+    reader.limits(decoder_limits.clone());
+    // Reads the header only: no pixel is decoded, nothing is allocated for them yet.
+    let mut decoder = reader.into_decoder().map_err(describe)?;
+    let (width, height) = decoder.dimensions();
+    let side = limits.max_image_side;
+    if width > side || height > side {
+        return Err(format!(
+            "too large: {width}×{height} pixels, the limit is {side}×{side}"
+        ));
+    }
+    if width == 0 || height == 0 {
+        return Err(format!("empty: {width}×{height} pixels"));
+    }
+    if decoder.total_bytes() > limits.max_decode_bytes {
+        return Err(format!(
+            "too large: {width}×{height} pixels need {} MiB decoded, the limit is {} MiB",
+            decoder.total_bytes() >> 20,
+            limits.max_decode_bytes >> 20
+        ));
+    }
+    decoder_limits.max_image_width = Some(side);
+    decoder_limits.max_image_height = Some(side);
+    decoder.set_limits(decoder_limits).map_err(describe)?;
+    // Phone photos store "rotate me" in EXIF rather than rotating their pixels.
+    let orientation = decoder.orientation().map_err(describe)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(describe)?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+fn describe(e: ImageError) -> String {
+    match e {
+        ImageError::Decoding(e) => format!("corrupt: {e}"),
+        ImageError::IoError(e) => format!("corrupt or truncated: {e}"),
+        ImageError::Limits(e) => format!("too large to decode: {e}"),
+        ImageError::Unsupported(e) => format!("unsupported: {e}"),
+        e => e.to_string(),
+    }
+}
+
+/// Centre crop to a square, then resize to spec.size, as spec.channels planes.
+fn fit(image: &DynamicImage, spec: ImageSpec) -> Vec<u8> {
+    let (width, height) = (image.width(), image.height());
+    let side = width.min(height);
+    let square = image.crop_imm((width - side) / 2, (height - side) / 2, side, side);
+    // Triangle (bilinear) widens its support by the scale factor when shrinking, so every
+    // source pixel contributes: no aliasing, and no ringing as with CatmullRom or Lanczos.
+    let filter = FilterType::Triangle;
+    let size = spec.size;
+    if spec.channels == 1 {
+        let gray: GrayImage = if square.color().has_alpha() {
+            DynamicImage::ImageRgb8(flatten_on_white(&square.to_rgba8())).to_luma8()
+        } else {
+            square.to_luma8()
+        };
+        imageops::resize(&gray, size, size, filter).into_raw()
+    } else {
+        let rgb: RgbImage = if square.color().has_alpha() {
+            flatten_on_white(&square.to_rgba8())
+        } else {
+            square.to_rgb8()
+        };
+        planar(&imageops::resize(&rgb, size, size, filter))
+    }
+}
+
+/// Composites onto white: out = c·a + 255·(1 − a). White, not black, because images with
+/// transparency are mostly icons, sprites, emoji and logos drawn to be seen on a light page:
+/// on black their dark outlines and text would vanish. Done before the resize, so the colour
+/// hidden under transparent pixels never bleeds into visible ones.
+fn flatten_on_white(rgba: &RgbaImage) -> RgbImage {
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let a = a as u32;
+        let over = |c: u8| ((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+        image::Rgb([over(r), over(g), over(b)])
+    })
+}
+
+/// HWC (interleaved) to CHW (one plane per channel).
+fn planar(rgb: &RgbImage) -> Vec<u8> {
+    let hw = (rgb.width() * rgb.height()) as usize;
+    let mut out = vec![0u8; 3 * hw];
+    for (i, px) in rgb.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * hw + i] = px.0[c];
+        }
+    }
+    out
+}
