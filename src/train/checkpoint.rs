@@ -196,6 +196,15 @@ impl Trainer {
         Ok((ck, config))
     }
 
+    /// The generator alone (for sampling), with the configuration it was trained with.
+    pub fn load_generator(gpu: &Gpu, bytes: &[u8]) -> Result<(Net, TrainConfig)> {
+        let (ck, config) = Self::checkpoint_config(bytes)?;
+        let (g_arch, _) = config.model.build()?;
+        let g = Net::new(gpu, g_arch, config.seed);
+        load_net(gpu, &ck, &g, "netG", &config.g_optimizer)?;
+        Ok((g, config))
+    }
+
     /// A trainer that continues exactly where `bytes` (from [`Trainer::save`]) stopped.
     pub fn resume(gpu: Arc<Gpu>, bytes: &[u8], dataset: GpuDataset) -> Result<Trainer> {
         let (ck, config) = Self::checkpoint_config(bytes)?;

@@ -4,8 +4,9 @@
 use crate::gpu::Gpu;
 use crate::kernels::condition::{self, ConditionShape};
 use crate::kernels::Dispatch;
+use crate::model::net::Net;
 use crate::model::net::{ParamGrads, Pass, PassBuffers, PassOptions};
-use crate::train::Trainer;
+use crate::train::{TrainConfig, Trainer};
 use crate::{reference, Error, Result};
 
 /// RNG stream of the fixed noise behind the sample grid: never used by training.
@@ -67,18 +68,36 @@ impl Sampler {
 impl Trainer {
     /// Noise that stays the same for a run (its seed's fixed stream): the sample grid's.
     pub fn fixed_noise(&self, count: u32) -> Vec<f32> {
-        reference::random::normal(
-            self.config.seed,
-            STREAM_FIXED_NOISE,
-            0,
-            (count * self.config.model.nz) as usize,
-        )
+        fixed_noise(&self.config, count)
     }
 
     /// A sampler of `count` images from `z` ([count, nz]) and, when conditional, `labels`.
     pub fn sampler(&self, z: &[f32], labels: &[u32]) -> Result<Sampler> {
-        let nz = self.config.model.nz;
-        let classes = self.config.model.classes;
+        Sampler::new(&self.gpu, &self.g, &self.config, z, labels)
+    }
+}
+
+/// `count` latent vectors from the run's fixed stream.
+pub fn fixed_noise(config: &TrainConfig, count: u32) -> Vec<f32> {
+    reference::random::normal(
+        config.seed,
+        STREAM_FIXED_NOISE,
+        0,
+        (count * config.model.nz) as usize,
+    )
+}
+
+impl Sampler {
+    /// G (`g`, built for `config`) on `z` ([count, nz]) and, when conditional, `labels`.
+    pub fn new(
+        gpu: &Gpu,
+        g: &Net,
+        config: &TrainConfig,
+        z: &[f32],
+        labels: &[u32],
+    ) -> Result<Sampler> {
+        let nz = config.model.nz;
+        let classes = config.model.classes;
         let count = (z.len() / nz.max(1) as usize) as u32;
         if count == 0 || z.len() != (count * nz) as usize {
             return Err(Error::Invalid(format!(
@@ -93,7 +112,6 @@ impl Trainer {
         }
         // Batch norm needs a batch of two in its shape checks; a single sample is padded.
         let batch = count.max(2);
-        let gpu = &self.gpu;
         let z_buffer = gpu.storage("sample noise", (batch * nz) as usize);
         gpu.queue
             .write_buffer(&z_buffer, 0, bytemuck::cast_slice(z));
@@ -109,7 +127,7 @@ impl Trainer {
             let labels_buffer = gpu.storage("sample classes", batch as usize);
             gpu.queue
                 .write_buffer(&labels_buffer, 0, bytemuck::cast_slice(labels));
-            let pass = Pass::new(gpu, &self.g, eval, PassBuffers::default())?;
+            let pass = Pass::new(gpu, g, eval, PassBuffers::default())?;
             let latent = ConditionShape {
                 batch,
                 channels: nz,
@@ -123,7 +141,7 @@ impl Trainer {
             (
                 Pass::new(
                     gpu,
-                    &self.g,
+                    g,
                     eval,
                     PassBuffers {
                         input: Some(z_buffer.clone()),
@@ -138,7 +156,7 @@ impl Trainer {
             count,
             z: z_buffer,
             labels: labels_buffer,
-            image_len: self.config.model.image().len(),
+            image_len: config.model.image().len(),
             condition,
             pass,
         })

@@ -1,5 +1,9 @@
 //! The native `webgan` command line.
 
+mod output;
+mod sample;
+mod train;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a GAN on a zip of images (or the built-in digits).
+    Train(train::TrainArgs),
+    /// Generate images from a checkpoint.
+    Sample(sample::SampleArgs),
+    /// A latent interpolation strip from a checkpoint.
+    Interpolate(sample::InterpolateArgs),
     /// Check this GPU's kernels against the CPU reference.
     Check,
     /// Benchmarks.
@@ -69,6 +79,11 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
     let gpu = Gpu::new_blocking()?;
     eprintln!("adapter: {}", gpu.adapter_name());
     match cli.command {
+        Command::Train(args) => {
+            train::run(std::sync::Arc::new(gpu), args).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Sample(args) => sample::sample(&gpu, args).map(|_| ExitCode::SUCCESS),
+        Command::Interpolate(args) => sample::interpolate(&gpu, args).map(|_| ExitCode::SUCCESS),
         Command::Check => {
             let gpu = std::sync::Arc::new(gpu);
             let mut checks = pollster::block_on(self_check::run(&gpu))?;

@@ -1,0 +1,56 @@
+//! Files the CLI writes: PNG grids, metrics.csv rows, checkpoints written atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use webgan::train::{Stats, TrainConfig};
+use webgan::{Error, Result};
+
+pub fn io(e: std::io::Error) -> Error {
+    Error::Invalid(format!("writing failed: {e}"))
+}
+
+pub struct Metrics {
+    pub file: std::fs::File,
+}
+
+impl Metrics {
+    pub fn append(&mut self, s: &Stats, seconds: f64, images_per_s: f64) -> Result<()> {
+        writeln!(
+            self.file,
+            "{},{seconds:.2},{},{},{},{},{},{},{},{images_per_s:.1}",
+            s.step,
+            s.d_loss,
+            s.g_loss,
+            s.d_real,
+            s.d_fake_before,
+            s.d_fake_after,
+            s.accuracy_real,
+            s.accuracy_fake
+        )
+        .map_err(io)
+    }
+}
+
+/// (images, columns, classes) of the sample grid: 8×8, with a row per class when conditional.
+pub fn grid_layout(c: &TrainConfig) -> (u32, usize, Vec<u32>) {
+    let classes = c.model.classes;
+    if classes == 0 {
+        return (64, 8, vec![]);
+    }
+    let columns = 8;
+    let n = classes * columns as u32;
+    (n, columns, (0..n).map(|i| i / columns as u32).collect())
+}
+
+pub fn write_png(path: &Path, (width, height, rgba): &(u32, u32, Vec<u8>)) -> Result<()> {
+    image::save_buffer(path, rgba, *width, *height, image::ExtendedColorType::Rgba8)
+        .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes to a temporary file and renames it, so a crash never leaves half a checkpoint.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
