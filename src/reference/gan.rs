@@ -2,7 +2,6 @@
 //! draws (Philox streams and counters), the same losses, the same optimizers (in f32, as the GPU).
 
 use crate::kernels::condition::ConditionShape;
-use crate::kernels::loss::Loss;
 use crate::reference::sequential::CpuNet;
 use crate::reference::{condition, loss, optim, random, tensor};
 use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
@@ -30,23 +29,6 @@ pub struct StepLosses {
 const STREAM_INDICES: u32 = 1;
 const STREAM_Z: u32 = 2;
 const STREAM_LABELS: u32 = 3;
-
-fn losses(kind: GanLoss) -> (Loss, Loss, Loss) {
-    match kind {
-        GanLoss::Bce => (Loss::Bce, Loss::Bce, Loss::NonSaturating),
-        GanLoss::Minimax => (Loss::Bce, Loss::Bce, Loss::Minimax),
-        GanLoss::Wgan => (
-            Loss::Linear { sign: -1.0 },
-            Loss::Linear { sign: 1.0 },
-            Loss::Linear { sign: -1.0 },
-        ),
-        GanLoss::Hinge => (
-            Loss::Hinge { sign: -1.0 },
-            Loss::Hinge { sign: 1.0 },
-            Loss::Linear { sign: -1.0 },
-        ),
-    }
-}
 
 fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
     net.params
@@ -146,7 +128,7 @@ impl CpuGan {
     pub fn step(&mut self, dataset: &[u8], row_len: usize, labels: &[u32]) -> StepLosses {
         let c = self.config;
         let b = c.batch;
-        let (real_kind, fake_kind, g_kind) = losses(c.loss);
+        let (real_kind, fake_kind, g_kind) = c.loss.kernels();
         let count = (dataset.len() / row_len) as u32;
         let mut d_loss = 0.0;
         for _ in 0..c.d_steps {

@@ -1,5 +1,6 @@
 //! Everything a training run is configured by, with DCGAN's defaults.
 
+use crate::kernels::loss::Loss;
 use crate::kernels::optim::{AdamConfig, SgdConfig};
 use crate::model::presets::{ModelConfig, Preset};
 use crate::{Error, Result};
@@ -36,6 +37,24 @@ impl GanLoss {
             GanLoss::Minimax => "minimax",
             GanLoss::Wgan => "wgan",
             GanLoss::Hinge => "hinge",
+        }
+    }
+
+    /// The loss kernels of (D on real, D on fake, G through D).
+    pub fn kernels(self) -> (Loss, Loss, Loss) {
+        match self {
+            GanLoss::Bce => (Loss::Bce, Loss::Bce, Loss::NonSaturating),
+            GanLoss::Minimax => (Loss::Bce, Loss::Bce, Loss::Minimax),
+            GanLoss::Wgan => (
+                Loss::Linear { sign: -1.0 },
+                Loss::Linear { sign: 1.0 },
+                Loss::Linear { sign: -1.0 },
+            ),
+            GanLoss::Hinge => (
+                Loss::Hinge { sign: -1.0 },
+                Loss::Hinge { sign: 1.0 },
+                Loss::Linear { sign: -1.0 },
+            ),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::kernels::random::{self, Distribution};
 use crate::kernels::tensor::{self, Reduction};
 use crate::kernels::Dispatch;
 use crate::model::net::Pass;
-use crate::train::config::{GanLoss, Prior, TrainConfig};
+use crate::train::config::{Prior, TrainConfig};
 use crate::train::{counter, slot, GpuDataset};
 use crate::Result;
 
@@ -182,20 +182,7 @@ impl Glue {
 
         let real_targets = gpu.storage_from("real targets", &vec![1.0 - config.label_smoothing; b]);
         let fake_targets = gpu.storage_from("fake targets", &vec![0.0f32; b]);
-        let (real_kind, fake_kind, g_kind) = match config.loss {
-            GanLoss::Bce => (Loss::Bce, Loss::Bce, Loss::NonSaturating),
-            GanLoss::Minimax => (Loss::Bce, Loss::Bce, Loss::Minimax),
-            GanLoss::Wgan => (
-                Loss::Linear { sign: -1.0 },
-                Loss::Linear { sign: 1.0 },
-                Loss::Linear { sign: -1.0 },
-            ),
-            GanLoss::Hinge => (
-                Loss::Hinge { sign: -1.0 },
-                Loss::Hinge { sign: 1.0 },
-                Loss::Linear { sign: -1.0 },
-            ),
-        };
+        let (real_kind, fake_kind, g_kind) = config.loss.kernels();
         let targets = |kind: Loss, t| (kind == Loss::Bce).then_some(t);
         let scratch = gpu.storage("probabilities", b);
         // Mean D(·) into `slot`: of σ(logit) when D outputs probabilities, else of the score.
