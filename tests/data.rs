@@ -731,3 +731,37 @@ fn subset_and_merge() {
     );
     assert!(Dataset::unconditional(ImageSpec::gray(2), vec![0; 7]).is_err());
 }
+
+#[test]
+fn converted_datasets_keep_labels_and_content_at_the_new_size() {
+    // Two 4×4 gray images: all white, and black with a white right half; two classes.
+    let mut pixels = vec![255u8; 16];
+    pixels.extend((0..16).map(|i| if i % 4 >= 2 { 255 } else { 0 }));
+    let gray = Dataset::conditional(
+        ImageSpec::gray(4),
+        pixels,
+        vec![1, 0],
+        vec!["a".into(), "b".into()],
+    )
+    .unwrap();
+    let rgb = gray.converted(ImageSpec::rgb(8)).unwrap();
+    assert_eq!(
+        (rgb.spec, rgb.count(), rgb.labels.clone()),
+        (ImageSpec::rgb(8), 2, vec![1, 0])
+    );
+    let first = rgb.image(0).unwrap();
+    assert!(first.iter().all(|&v| v == 255), "white stays white");
+    let second = rgb.image(1).unwrap();
+    for c in 0..3 {
+        let plane = &second[c * 64..(c + 1) * 64];
+        // Left columns dark, right columns bright, in every channel alike.
+        assert!(
+            plane[8 * 3] < 40 && plane[8 * 3 + 7] > 215,
+            "channel {c}: {plane:?}"
+        );
+        assert_eq!(plane, &second[..64], "gray to RGB copies the plane");
+    }
+    let back = rgb.converted(ImageSpec::gray(4)).unwrap();
+    assert_eq!(back.image(0).unwrap(), &[255u8; 16][..]);
+    assert_eq!(gray.converted(gray.spec).unwrap(), gray);
+}

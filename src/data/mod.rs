@@ -178,6 +178,26 @@ impl Dataset {
         Ok(())
     }
 
+    /// The same images fitted to another spec: resized (Triangle filter) and converted between
+    /// gray and RGB, labels kept. The built-in 28×28 gray digits become 32×32 or 64×64 RGB this way.
+    pub fn converted(&self, spec: ImageSpec) -> Result<Dataset> {
+        spec.validate()?;
+        if spec == self.spec {
+            return Ok(self.clone());
+        }
+        let pixels: Vec<u8> = self
+            .pixels
+            .chunks(self.row_len())
+            .flat_map(|row| picture::refit(row, self.spec, spec))
+            .collect();
+        Ok(Dataset {
+            spec,
+            pixels,
+            labels: self.labels.clone(),
+            class_names: self.class_names.clone(),
+        })
+    }
+
     /// The first `n_per_class` images of every class (of the whole set when unconditional), in
     /// their original order. Classes keep their names and labels even when they end up empty.
     pub fn subset(&self, n_per_class: usize) -> Dataset {

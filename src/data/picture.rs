@@ -134,3 +134,22 @@ fn planar(rgb: &RgbImage) -> Vec<u8> {
     }
     out
 }
+
+/// A stored row (CHW, `from`) fitted to `to`: resized, and gray ↔ RGB as needed.
+pub(super) fn refit(row: &[u8], from: ImageSpec, to: ImageSpec) -> Vec<u8> {
+    let size = from.size;
+    let image = if from.channels == 1 {
+        DynamicImage::ImageLuma8(
+            GrayImage::from_raw(size, size, row.to_vec()).expect("a row holds size² bytes"),
+        )
+    } else {
+        let hw = (size * size) as usize;
+        let interleaved: Vec<u8> = (0..hw)
+            .flat_map(|i| [row[i], row[hw + i], row[2 * hw + i]])
+            .collect();
+        DynamicImage::ImageRgb8(
+            RgbImage::from_raw(size, size, interleaved).expect("a row holds 3·size² bytes"),
+        )
+    };
+    fit(&image, to)
+}

@@ -108,15 +108,20 @@ fn load_dataset(args: &TrainArgs, preset: Preset) -> Result<Dataset> {
     };
     let Some(path) = &args.data else {
         let digits = builtin_digits()?;
-        if digits.spec != spec {
-            return Err(Error::Invalid(format!("the built-in digits are 28×28 gray, made for dcgan28, not {}: pass --data FILE.zip", preset.name())));
-        }
         eprintln!(
             "data: the built-in MNIST digits ({} images in {} classes)",
             digits.count(),
             digits.class_count()
         );
-        return Ok(digits);
+        if digits.spec != spec {
+            let colour = if spec.channels == 1 { "gray" } else { "RGB" };
+            eprintln!(
+                "data: resizing them to {0}×{0} {colour} for {1}",
+                spec.size,
+                preset.name()
+            );
+        }
+        return digits.converted(spec);
     };
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))?;
