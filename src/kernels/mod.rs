@@ -17,6 +17,7 @@ pub mod dense;
 pub mod loss;
 pub mod optim;
 pub mod random;
+pub mod softmax;
 pub mod tensor;
 
 /// Every shader of the crate, for validation and for building pipelines.
@@ -28,6 +29,7 @@ pub const SHADERS: &[&Shader] = &[
     &loss::SHADER,
     &optim::SHADER,
     &random::SHADER,
+    &softmax::SHADER,
     &tensor::SHADER,
 ];
 

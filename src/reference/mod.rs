@@ -14,4 +14,5 @@ pub mod loss;
 pub mod optim;
 pub mod random;
 pub mod sequential;
+pub mod softmax;
 pub mod tensor;
