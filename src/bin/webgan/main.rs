@@ -1,6 +1,7 @@
 //! The native `webgan` command line.
 
 mod output;
+mod quality;
 mod sample;
 mod train;
 
@@ -28,6 +29,8 @@ enum Command {
     Sample(sample::SampleArgs),
     /// A latent interpolation strip from a checkpoint.
     Interpolate(sample::InterpolateArgs),
+    /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
+    Eval(quality::EvalArgs),
     /// Check this GPU's kernels against the CPU reference.
     Check,
     /// Benchmarks.
@@ -81,6 +84,9 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
     match cli.command {
         Command::Train(args) => {
             train::run(std::sync::Arc::new(gpu), args).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Eval(args) => {
+            quality::eval(std::sync::Arc::new(gpu), args).map(|_| ExitCode::SUCCESS)
         }
         Command::Sample(args) => sample::sample(&gpu, args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(&gpu, args).map(|_| ExitCode::SUCCESS),

@@ -15,10 +15,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn append(&mut self, s: &Stats, seconds: f64, images_per_s: f64) -> Result<()> {
+    pub fn append(
+        &mut self,
+        s: &Stats,
+        seconds: f64,
+        images_per_s: f64,
+        frechet: Option<f64>,
+    ) -> Result<()> {
+        let frechet = frechet.map_or(String::new(), |d| format!("{d:.4}"));
         writeln!(
             self.file,
-            "{},{seconds:.2},{},{},{},{},{},{},{},{images_per_s:.1}",
+            "{},{seconds:.2},{},{},{},{},{},{},{},{images_per_s:.1},{frechet}",
             s.step,
             s.d_loss,
             s.g_loss,

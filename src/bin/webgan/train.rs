@@ -15,7 +15,7 @@ use webgan::train::{
 };
 use webgan::{Error, Gpu, Result};
 
-use crate::output;
+use crate::{output, quality};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// Read stats, append to metrics.csv and write a sample grid every this many steps.
     #[arg(long, default_value_t = 100)]
     every: u64,
+    /// Measure the Fréchet distance to the data every this many steps (0: never). The first
+    /// measurement trains a small classifier on the dataset.
+    #[arg(long, default_value_t = 1000)]
+    quality_every: u64,
     /// Write the checkpoint every this many steps (and at the end).
     #[arg(long, default_value_t = 1000)]
     checkpoint_every: u64,
@@ -102,11 +106,16 @@ fn builtin_digits() -> Result<Dataset> {
 }
 
 fn load_dataset(args: &TrainArgs, preset: Preset) -> Result<Dataset> {
+    dataset_for(args.data.as_deref(), preset)
+}
+
+/// The zip at `path`, or the built-in digits, fitted to `preset`.
+pub fn dataset_for(path: Option<&Path>, preset: Preset) -> Result<Dataset> {
     let spec = ImageSpec {
         size: preset.image_size(),
         channels: preset.default_channels(),
     };
-    let Some(path) = &args.data else {
+    let Some(path) = path else {
         let digits = builtin_digits()?;
         eprintln!(
             "data: the built-in MNIST digits ({} images in {} classes)",
@@ -190,7 +199,7 @@ fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig>
 }
 
 /// Keeps what fits in one GPU binding, saying so.
-fn upload(gpu: &Gpu, dataset: &Dataset, conditional: bool) -> Result<GpuDataset> {
+pub fn upload(gpu: &Gpu, dataset: &Dataset, conditional: bool) -> Result<GpuDataset> {
     let row = dataset.row_len();
     let keep = dataset.count().min(MAX_BINDING_BYTES / row);
     if keep < dataset.count() {
@@ -277,6 +286,7 @@ pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
     let mut metrics = output::Metrics::open(&metrics_path, trainer.step > 0)?;
     let checkpoint_path = args.out.join("checkpoint.safetensors");
 
+    let mut meter = None;
     let bar = ProgressBar::new(args.steps).with_style(
         ProgressStyle::with_template(
             "{bar:30} {pos}/{len} steps {elapsed_precise} ETA {eta} {msg}",
@@ -288,21 +298,52 @@ pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
     let (mut last_time, mut last_step) = (start, trainer.step);
     while trainer.step < args.steps {
         // Bursts of a few steps per submission keep each one short for the GPU's watchdog.
+        // Stop on every step some output is due, and after at most 8 steps.
+        let until = |every: u64| {
+            if every == 0 {
+                u64::MAX
+            } else {
+                every - trainer.step % every
+            }
+        };
         let burst = (args.steps - trainer.step)
-            .min(args.every - trainer.step % args.every)
+            .min(until(args.every))
+            .min(until(args.checkpoint_every))
+            .min(until(args.quality_every))
             .min(8) as u32;
         trainer.train(burst);
         let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
         bar.set_position(trainer.step);
         let checkpoint_due =
             trainer.step % args.checkpoint_every == 0 || trainer.step == args.steps;
-        if trainer.step % args.every == 0 || checkpoint_due {
+        let quality_due = args.quality_every > 0
+            && (trainer.step % args.quality_every == 0 || trainer.step == args.steps);
+        if trainer.step % args.every == 0 || checkpoint_due || quality_due {
             let stats = pollster::block_on(trainer.read_stats())?;
             let now = Instant::now();
             let images_per_s = (trainer.step - last_step) as f64 * c.batch as f64
                 / now.duration_since(last_time).as_secs_f64();
             (last_time, last_step) = (now, trainer.step);
-            metrics.append(&stats, start.elapsed().as_secs_f64(), images_per_s)?;
+            let frechet = if quality_due {
+                if meter.is_none() {
+                    meter = Some(quality::meter(
+                        gpu.clone(),
+                        &dataset,
+                        &crate::train::upload(&gpu, &dataset, dataset.is_conditional())?,
+                        &trainer,
+                    )?);
+                }
+                let m = meter.as_ref().expect("just made");
+                let d = pollster::block_on(m.measure(&trainer))?;
+                bar.println(format!(
+                    "step {}: Fréchet distance to the data {d:.2}",
+                    trainer.step
+                ));
+                Some(d)
+            } else {
+                None
+            };
+            metrics.append(&stats, start.elapsed().as_secs_f64(), images_per_s, frechet)?;
             if !stats.is_finite() {
                 bar.abandon();
                 return Err(Error::Invalid(format!(
@@ -359,7 +400,7 @@ impl output::Metrics {
             .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))?;
         let mut m = output::Metrics { file };
         if !(append && exists) {
-            writeln!(m.file, "step,seconds,d_loss,g_loss,d_real,d_fake_before,d_fake_after,accuracy_real,accuracy_fake,images_per_s").map_err(output::io)?;
+            writeln!(m.file, "step,seconds,d_loss,g_loss,d_real,d_fake_before,d_fake_after,accuracy_real,accuracy_fake,images_per_s,frechet").map_err(output::io)?;
         }
         Ok(m)
     }
