@@ -8,6 +8,8 @@ use crate::{Error, Result};
 
 /// A device and its queue, plus the pipelines built on it so far.
 pub struct Gpu {
+    /// Kept so that a page can make a canvas surface for this device.
+    pub instance: wgpu::Instance,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub adapter_info: wgpu::AdapterInfo,
@@ -47,7 +49,7 @@ impl Gpu {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = pick_adapter(&instance).await?;
-        Self::from_adapter(adapter).await
+        Self::from_adapter(instance, adapter).await
     }
 
     /// Blocking [`Gpu::new`] for native callers (tests, CLI, benchmarks).
@@ -56,7 +58,7 @@ impl Gpu {
         pollster::block_on(Self::new())
     }
 
-    pub async fn from_adapter(adapter: wgpu::Adapter) -> Result<Gpu> {
+    pub async fn from_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<Gpu> {
         let adapter_info = adapter.get_info();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -68,6 +70,7 @@ impl Gpu {
             .await
             .map_err(|e| Error::Device(e.to_string()))?;
         Ok(Gpu {
+            instance,
             device,
             queue,
             adapter_info,

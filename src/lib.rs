@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod display;
 pub mod error;
 pub mod gpu;
 pub mod kernels;

@@ -765,3 +765,63 @@ fn converted_datasets_keep_labels_and_content_at_the_new_size() {
     assert_eq!(back.image(0).unwrap(), &[255u8; 16][..]);
     assert_eq!(gray.converted(gray.spec).unwrap(), gray);
 }
+
+#[test]
+fn a_survey_picks_the_preset_that_fits() {
+    use webgan::data::survey;
+    use webgan::model::presets::Preset;
+    let rgb = |side: u32, gray_pixels: bool| {
+        DynamicImage::ImageRgb8(image::RgbImage::from_fn(side, side + 7, |x, y| {
+            let v = ((x * 7 + y * 3) % 256) as u8;
+            if gray_pixels {
+                Rgb([v, v, v])
+            } else {
+                Rgb([v, 255 - v, v / 2])
+            }
+        }))
+    };
+    // Gray digits-sized images in two classes, with a text file beside them.
+    let small: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| {
+            (
+                format!("{}/{i}.png", ["a", "b"][i % 2]),
+                png(&gray(28, 30, 9)),
+            )
+        })
+        .collect();
+    let mut entries: Vec<(&str, Vec<u8>)> =
+        small.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    entries.push(("a/readme.txt", b"hello".to_vec()));
+    let s = survey(&zip_of(&entries), 16).expect("a readable zip");
+    assert_eq!((s.images, s.classes, s.looked_at), (6, 2, 6));
+    assert!(s.gray);
+    assert_eq!(s.largest_side, 28);
+    assert_eq!(s.preset(), Preset::Dcgan28);
+
+    // Colour stored as RGB with equal channels is still gray; 40 pixels is CIFAR-sized.
+    let s = survey(&zip_of(&[("x.png", png(&rgb(40, true)))]), 16).unwrap();
+    assert!(s.gray);
+    assert_eq!(s.preset(), Preset::Dcgan32);
+    let s = survey(&zip_of(&[("x.png", png(&rgb(20, false)))]), 16).unwrap();
+    assert!(!s.gray);
+    assert_eq!(s.preset(), Preset::Dcgan32);
+    let s = survey(&zip_of(&[("x.png", png(&rgb(100, false)))]), 16).unwrap();
+    assert_eq!(
+        (s.classes, s.largest_side, s.preset()),
+        (0, 100, Preset::Dcgan64)
+    );
+
+    // Only two of many images are decoded when asked for two; a corrupt one is passed over.
+    let many: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("{i:02}.png"), png(&gray(10, 10, 1))))
+        .collect();
+    let mut entries: Vec<(&str, Vec<u8>)> =
+        many.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    entries[0].1 = b"not a png".to_vec();
+    let s = survey(&zip_of(&entries), 2).unwrap();
+    assert_eq!((s.images, s.looked_at), (40, 1));
+
+    // Unreadable zips get load_zip's errors.
+    assert!(survey(b"", 4).is_err());
+    assert!(survey(&zip_of(&[("a.txt", b"x".to_vec())]), 4).is_err());
+}

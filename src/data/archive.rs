@@ -119,7 +119,10 @@ pub fn load_zip_with_limits(
 
 const NOT_AN_IMAGE: &str = "not an image";
 
-fn open<'a>(bytes: &'a [u8], limits: &LoadLimits) -> Result<ZipArchive<Cursor<&'a [u8]>>> {
+pub(super) fn open<'a>(
+    bytes: &'a [u8],
+    limits: &LoadLimits,
+) -> Result<ZipArchive<Cursor<&'a [u8]>>> {
     if bytes.is_empty() {
         return Err(fail("the file is empty (0 bytes)"));
     }
@@ -193,7 +196,7 @@ fn check_dataset_size(images: usize, spec: ImageSpec, limits: &LoadLimits) -> Re
 /// One entry's bytes, or why it cannot be used. Reads through `take`, so an entry whose stated
 /// size lies still stops at the limit; an error (outer) when the whole zip has expanded past
 /// `max_total_bytes`.
-fn read_entry(
+pub(super) fn read_entry(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
     index: usize,
     limits: &LoadLimits,

@@ -16,9 +16,11 @@ mod format;
 mod layout;
 mod picture;
 mod report;
+mod survey;
 
 pub use archive::{load_zip, load_zip_with_limits, LoadLimits};
 pub use report::{LoadReport, Skipped};
+pub use survey::{survey, Survey};
 
 use crate::{Error, Result};
 

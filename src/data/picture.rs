@@ -36,7 +36,11 @@ pub(super) fn to_row(
     Ok(fit(&image, spec))
 }
 
-fn decode(bytes: &[u8], named: ImageFormat, limits: &LoadLimits) -> Result<DynamicImage, String> {
+pub(super) fn decode(
+    bytes: &[u8],
+    named: ImageFormat,
+    limits: &LoadLimits,
+) -> Result<DynamicImage, String> {
     let mut decoder_limits = Limits::default();
     decoder_limits.max_alloc = Some(limits.max_decode_bytes);
     // The content decides the format when it can (a PNG named .jpg still loads); the

@@ -25,6 +25,7 @@ pub const SHADERS: &[&Shader] = &[
     &activation::SHADER,
     &batch_norm::SHADER,
     &condition::SHADER,
+    &crate::display::SHADER,
     &conv::SHADER,
     &loss::SHADER,
     &optim::SHADER,

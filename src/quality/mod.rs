@@ -2,5 +2,6 @@
 //! feature space of a small classifier that webgan trains with its own kernels.
 
 pub mod classifier;
+pub mod dataset;
 pub mod evaluate;
 pub mod frechet;

@@ -115,3 +115,15 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
     c.check()?;
     Ok(c)
 }
+
+impl TrainConfig {
+    /// The configuration as the JSON a checkpoint's metadata holds (and the page sends).
+    pub fn to_json(&self) -> String {
+        to_json(self)
+    }
+
+    /// Reads [`TrainConfig::to_json`]'s form, checking every field.
+    pub fn from_json(text: &str) -> Result<TrainConfig> {
+        from_json(text)
+    }
+}

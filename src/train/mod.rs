@@ -117,6 +117,36 @@ impl GpuDataset {
         })
     }
 
+    /// Uploads `dataset`, with its labels when `conditional`. Keeps the first images that fit
+    /// in one binding; the message says how many were left out, if any.
+    pub fn from_dataset(
+        gpu: &Gpu,
+        dataset: &crate::data::Dataset,
+        conditional: bool,
+    ) -> Result<(GpuDataset, Option<String>)> {
+        let row = dataset.row_len();
+        let keep = dataset.count().min(MAX_BINDING_BYTES / row);
+        let note = (keep < dataset.count()).then(|| {
+            format!(
+                "{} images are more than one GPU buffer holds; training on the first {keep}",
+                dataset.count()
+            )
+        });
+        let pixels = &dataset.pixels[..keep * row];
+        let uploaded = if conditional {
+            GpuDataset::upload_labelled(
+                gpu,
+                pixels,
+                row,
+                &dataset.labels[..keep],
+                dataset.class_count() as u32,
+            )?
+        } else {
+            GpuDataset::upload(gpu, pixels, row)?
+        };
+        Ok((uploaded, note))
+    }
+
     /// Uploads images with one class label each, every label below `classes`.
     pub fn upload_labelled(
         gpu: &Gpu,

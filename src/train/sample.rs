@@ -163,6 +163,17 @@ impl Sampler {
     }
 }
 
+/// (images, columns, classes) of the sample grid: 8×8, with a row per class when conditional.
+pub fn grid_layout(c: &TrainConfig) -> (u32, usize, Vec<u32>) {
+    let classes = c.model.classes;
+    if classes == 0 {
+        return (64, 8, vec![]);
+    }
+    let columns = 8;
+    let n = classes * columns as u32;
+    (n, columns, (0..n).map(|i| i / columns as u32).collect())
+}
+
 /// Images [count, channels, size, size] in [−1, 1] tiled `columns` wide with a 2-pixel gap, as
 /// RGBA bytes: (width, height, pixels).
 pub fn grid_rgba(
@@ -196,4 +207,21 @@ pub fn grid_rgba(
         }
     }
     (w as u32, h as u32, rgba)
+}
+
+/// Spherical interpolation between two Gaussian latents keeps the norm a Gaussian would have,
+/// where a straight line would pass through unlikely short vectors.
+pub fn slerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let cos = (a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b)).max(1e-12))
+        .clamp(-1.0, 1.0);
+    let omega = cos.acos();
+    if omega.abs() < 1e-4 {
+        return a.iter().zip(b).map(|(x, y)| x + t * (y - x)).collect();
+    }
+    let (wa, wb) = (
+        ((1.0 - t) * omega).sin() / omega.sin(),
+        (t * omega).sin() / omega.sin(),
+    );
+    a.iter().zip(b).map(|(x, y)| wa * x + wb * y).collect()
 }

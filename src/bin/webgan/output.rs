@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use webgan::train::{Stats, TrainConfig};
+use webgan::train::Stats;
 use webgan::{Error, Result};
 
 pub fn io(e: std::io::Error) -> Error {
@@ -37,17 +37,6 @@ impl Metrics {
         )
         .map_err(io)
     }
-}
-
-/// (images, columns, classes) of the sample grid: 8×8, with a row per class when conditional.
-pub fn grid_layout(c: &TrainConfig) -> (u32, usize, Vec<u32>) {
-    let classes = c.model.classes;
-    if classes == 0 {
-        return (64, 8, vec![]);
-    }
-    let columns = 8;
-    let n = classes * columns as u32;
-    (n, columns, (0..n).map(|i| i / columns as u32).collect())
 }
 
 pub fn write_png(path: &Path, (width, height, rgba): &(u32, u32, Vec<u8>)) -> Result<()> {

@@ -5,32 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use webgan::data::Dataset;
-use webgan::quality::classifier::Classifier;
+use webgan::quality::dataset::{spread, SAMPLES};
 use webgan::quality::evaluate::QualityMeter;
 use webgan::train::{GpuDataset, Trainer};
 use webgan::{Error, Gpu, Result};
-
-/// Classifier training steps: enough for the digits' classes on any adapter's patience.
-const CLASSIFIER_STEPS: u32 = 300;
-/// Real and generated images per measurement.
-const SAMPLES: usize = 1000;
-
-/// Up to `n` images spread evenly over the dataset (which is sorted by class).
-fn spread(dataset: &Dataset, n: usize) -> Vec<u8> {
-    let count = dataset.count();
-    let stride = (count / n.min(count).max(1)).max(1);
-    (0..count)
-        .step_by(stride)
-        .take(n)
-        .flat_map(|i| {
-            dataset
-                .image(i)
-                .expect("an index below count")
-                .iter()
-                .copied()
-        })
-        .collect()
-}
 
 pub fn meter(
     gpu: Arc<Gpu>,
@@ -38,29 +16,12 @@ pub fn meter(
     on_gpu: &GpuDataset,
     trainer: &Trainer,
 ) -> Result<QualityMeter> {
-    let image = trainer.config.model.image();
-    eprintln!("quality: training the feature classifier ({CLASSIFIER_STEPS} steps)…");
-    let classifier = pollster::block_on(Classifier::train(
+    pollster::block_on(webgan::quality::dataset::meter(
         gpu,
+        dataset,
         on_gpu,
-        image,
-        CLASSIFIER_STEPS,
-        trainer.config.seed,
-    ))?;
-    match classifier.accuracy {
-        Some(a) => eprintln!(
-            "quality: classifier accuracy {:.0}% on its last batch",
-            a * 100.0
-        ),
-        None => eprintln!(
-            "quality: the dataset has no classes, so the features come from an untrained network"
-        ),
-    }
-    pollster::block_on(QualityMeter::new(
-        classifier,
-        &spread(dataset, SAMPLES),
-        dataset.row_len(),
-        SAMPLES as u32,
+        &trainer.config,
+        &mut |line| eprintln!("{line}"),
     ))
 }
 
@@ -92,26 +53,9 @@ pub fn eval(gpu: Arc<Gpu>, args: EvalArgs) -> Result<()> {
         &trainer,
     )?;
     let floor = pollster::block_on(
-        meter.distance_to_images(&spread_offset(&dataset, SAMPLES), dataset.row_len()),
+        meter.distance_to_images(&spread(&dataset, SAMPLES, 1), dataset.row_len()),
     )?;
     let distance = pollster::block_on(meter.measure(&trainer))?;
     println!("Fréchet distance at step {}: {distance:.2} (two real samples: {floor:.2}; lower is better)", trainer.step);
     Ok(())
-}
-
-/// Another spread of real images, offset by half a stride: the real-vs-real floor.
-fn spread_offset(dataset: &Dataset, n: usize) -> Vec<u8> {
-    let count = dataset.count();
-    let stride = (count / n.min(count).max(1)).max(2);
-    (stride / 2..count)
-        .step_by(stride)
-        .take(n)
-        .flat_map(|i| {
-            dataset
-                .image(i)
-                .expect("an index below count")
-                .iter()
-                .copied()
-        })
-        .collect()
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use webgan::checkpoint::Checkpoint;
-use webgan::train::sample::{fixed_noise, grid_rgba, Sampler};
+use webgan::train::sample::{fixed_noise, grid_rgba, slerp, Sampler};
 use webgan::train::{TrainConfig, Trainer};
 use webgan::{reference, Error, Gpu, Result};
 
@@ -142,23 +142,6 @@ pub fn sample(gpu: &Gpu, args: SampleArgs) -> Result<()> {
         eprintln!("wrote {} images to {}", args.n, args.out.display());
     }
     Ok(())
-}
-
-/// Spherical interpolation between two Gaussian latents keeps the norm a Gaussian would have,
-/// where a straight line would pass through unlikely short vectors.
-fn slerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let cos = (a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b)).max(1e-12))
-        .clamp(-1.0, 1.0);
-    let omega = cos.acos();
-    if omega.abs() < 1e-4 {
-        return a.iter().zip(b).map(|(x, y)| x + t * (y - x)).collect();
-    }
-    let (wa, wb) = (
-        ((1.0 - t) * omega).sin() / omega.sin(),
-        (t * omega).sin() / omega.sin(),
-    );
-    a.iter().zip(b).map(|(x, y)| wa * x + wb * y).collect()
 }
 
 pub fn interpolate(gpu: &Gpu, args: InterpolateArgs) -> Result<()> {

@@ -10,9 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use webgan::data::{Dataset, ImageSpec};
 use webgan::kernels::optim::{AdamConfig, SgdConfig};
 use webgan::model::presets::{ModelConfig, Preset};
-use webgan::train::{
-    sample, GanLoss, GpuDataset, Optimizer, Prior, TrainConfig, Trainer, MAX_BINDING_BYTES,
-};
+use webgan::train::{sample, GanLoss, GpuDataset, Optimizer, Prior, TrainConfig, Trainer};
 use webgan::{Error, Gpu, Result};
 
 use crate::{output, quality};
@@ -200,26 +198,11 @@ fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig>
 
 /// Keeps what fits in one GPU binding, saying so.
 pub fn upload(gpu: &Gpu, dataset: &Dataset, conditional: bool) -> Result<GpuDataset> {
-    let row = dataset.row_len();
-    let keep = dataset.count().min(MAX_BINDING_BYTES / row);
-    if keep < dataset.count() {
-        eprintln!(
-            "data: {} images are more than one GPU buffer holds; training on the first {keep}",
-            dataset.count()
-        );
+    let (uploaded, note) = GpuDataset::from_dataset(gpu, dataset, conditional)?;
+    if let Some(note) = note {
+        eprintln!("data: {note}");
     }
-    let pixels = &dataset.pixels[..keep * row];
-    if conditional {
-        GpuDataset::upload_labelled(
-            gpu,
-            pixels,
-            row,
-            &dataset.labels[..keep],
-            dataset.class_count() as u32,
-        )
-    } else {
-        GpuDataset::upload(gpu, pixels, row)
-    }
+    Ok(uploaded)
 }
 
 pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
@@ -280,7 +263,7 @@ pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
         c.loss.name(),
         gpu.adapter_name()
     );
-    let (grid_n, columns, labels) = output::grid_layout(&c);
+    let (grid_n, columns, labels) = sample::grid_layout(&c);
     let sampler = trainer.sampler(&trainer.fixed_noise(grid_n), &labels)?;
     let metrics_path = args.out.join("metrics.csv");
     let mut metrics = output::Metrics::open(&metrics_path, trainer.step > 0)?;
