@@ -55,8 +55,19 @@ digits() {
   fi
 }
 
+vendor() {
+  # The page's libraries (uPlot), from npm, pinned by tools/web/package-lock.json.
+  if [ ! -f www/vendor/uPlot.esm.js ] || [ tools/web/package-lock.json -nt www/vendor/uPlot.esm.js ]; then
+    say "installing the page's libraries into www/vendor"
+    (cd tools/web && npm ci --no-audit --no-fund --silent)
+    mkdir -p www/vendor
+    cp tools/web/node_modules/uplot/dist/uPlot.esm.js tools/web/node_modules/uplot/dist/uPlot.min.css www/vendor/
+  fi
+}
+
 build() {
   digits
+  vendor
   say "building the wasm package"
   cargo build --release --lib --target "$WASM_TARGET"
   wasm-bindgen --target web --no-typescript --out-dir www/pkg \

@@ -275,7 +275,7 @@ fn pad4(bytes: &[u8]) -> Vec<u8> {
     v
 }
 
-async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+pub(crate) async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
     #[cfg(not(target_arch = "wasm32"))]
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
         let wanted = wanted.to_lowercase();

@@ -1,5 +1,11 @@
 //! The page's view of webgan: a thin `#[wasm_bindgen]` layer over the core. Errors become
 //! `JsError`s with a sentence a person understands.
+//!
+//! - `zip.rs`: reading a dataset zip (in a worker, so the page keeps drawing);
+//! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas.
+
+mod session;
+mod zip;
 
 use wasm_bindgen::prelude::*;
 
@@ -10,23 +16,24 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// What a person is told when there is no WebGPU adapter.
+pub(crate) const NO_WEBGPU: &str =
+    "webgan needs WebGPU: Chrome or Edge 113+, Safari 26+, or Firefox 141+ on Windows; \
+     on Linux, Chrome needs --enable-unsafe-webgpu (and --enable-features=Vulkan)";
+
 /// Opens the GPU and runs the kernel self-check. Resolves to
 /// `{ adapter, checks: [{ name, maxError, passed }], passed }`.
 #[wasm_bindgen(js_name = selfCheck)]
 pub async fn self_check() -> Result<JsValue, JsError> {
-    let gpu = Gpu::new().await.map_err(|e| {
-        JsError::new(&format!(
-            "{e}. webgan needs WebGPU: Chrome or Edge 113+, Safari 26+, or Firefox 141+ on Windows; \
-             on Linux, Chrome needs --enable-unsafe-webgpu"
-        ))
-    })?;
+    let gpu = Gpu::new()
+        .await
+        .map_err(|e| JsError::new(&format!("{e}. {NO_WEBGPU}")))?;
     let gpu = std::sync::Arc::new(gpu);
-    let error = |e: crate::Error| JsError::new(&e.to_string());
-    let mut checks = self_check::run(&gpu).await.map_err(error)?;
+    let mut checks = self_check::run(&gpu).await.map_err(js_error)?;
     checks.extend(
         self_check::training_step(gpu.clone())
             .await
-            .map_err(error)?,
+            .map_err(js_error)?,
     );
     let out = js_sys::Object::new();
     let list = js_sys::Array::new();
@@ -43,7 +50,20 @@ pub async fn self_check() -> Result<JsValue, JsError> {
     Ok(out.into())
 }
 
-fn set(o: &js_sys::Object, key: &str, value: &JsValue) {
+pub(crate) fn js_error(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+pub(crate) fn set(o: &js_sys::Object, key: &str, value: &JsValue) {
     // Setting a property on a plain object cannot fail.
     let _ = js_sys::Reflect::set(o, &key.into(), value);
+}
+
+/// `{ width, height, rgba }` for a 2D canvas's ImageData.
+pub(crate) fn image_object((width, height, rgba): (u32, u32, Vec<u8>)) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "width", &width.into());
+    set(&o, "height", &height.into());
+    set(&o, "rgba", &js_sys::Uint8ClampedArray::from(&rgba[..]).into());
+    o.into()
 }

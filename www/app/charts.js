@@ -1,0 +1,72 @@
+// The training curves: uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy, and the
+// quality measure, against the step. Points are added as stats arrive and drawn a few times a
+// second at most.
+import uPlot from '../vendor/uPlot.esm.js';
+
+const SPECS = {
+  'chart-loss': { title: 'Loss', series: [['D loss', '#2c5fdb'], ['G loss', '#d9480f']] },
+  'chart-d': { title: 'D(x) and D(G(z))', series: [['D(x)', '#2b8a3e'], ['D(G(z)) before D step', '#c2255c'], ['D(G(z)) after', '#f08c00']] },
+  'chart-accuracy': { title: "D's accuracy", series: [['on real', '#2b8a3e'], ['on fake', '#c2255c']] },
+  'chart-quality': { title: 'Fréchet distance (lower is better)', series: [['Fréchet distance', '#5f3dc4']] },
+};
+
+export class Charts {
+  constructor() {
+    this.charts = {};
+    for (const [id, spec] of Object.entries(SPECS)) {
+      const el = document.getElementById(id);
+      const data = [[], ...spec.series.map(() => [])];
+      const plot = new uPlot({
+        title: spec.title,
+        width: Math.max(280, el.clientWidth || 300),
+        height: 170,
+        scales: { x: { time: false } },
+        axes: [{ label: 'step' }, {}],
+        series: [{ label: 'step' }, ...spec.series.map(([label, stroke]) => ({ label, stroke, width: 1.5, spanGaps: true }))],
+        legend: { live: false },
+      }, data, el);
+      this.charts[id] = { el, plot, data, dirty: false };
+    }
+    this.lastDraw = 0;
+    new ResizeObserver(() => this.resize()).observe(document.querySelector('.charts'));
+  }
+
+  add(id, step, values) {
+    const c = this.charts[id];
+    c.data[0].push(step);
+    values.forEach((v, i) => c.data[i + 1].push(Number.isFinite(v) ? v : null));
+    c.el.dataset.points = c.data[0].length;
+    c.dirty = true;
+  }
+
+  addStats(s) {
+    this.add('chart-loss', s.step, [s.dLoss, s.gLoss]);
+    this.add('chart-d', s.step, [s.dReal, s.dFakeBefore, s.dFakeAfter]);
+    this.add('chart-accuracy', s.step, [s.accuracyReal, s.accuracyFake]);
+  }
+
+  // Draws what changed, at most every `minMs`.
+  draw(minMs = 300) {
+    const now = performance.now();
+    if (now - this.lastDraw < minMs) return;
+    this.lastDraw = now;
+    for (const c of Object.values(this.charts)) {
+      if (c.dirty) { c.plot.setData(c.data); c.dirty = false; }
+    }
+  }
+
+  clear() {
+    for (const c of Object.values(this.charts)) {
+      c.data.forEach((a) => { a.length = 0; });
+      c.el.dataset.points = 0;
+      c.plot.setData(c.data);
+    }
+  }
+
+  resize() {
+    for (const c of Object.values(this.charts)) {
+      const w = Math.max(280, c.el.clientWidth);
+      if (Math.abs(w - c.plot.width) > 4) c.plot.setSize({ width: w, height: 170 });
+    }
+  }
+}

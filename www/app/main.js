@@ -1,0 +1,533 @@
+// The training page: a dataset (the built-in digits, or a dropped zip decoded in a worker), a
+// GAN trained on this browser's GPU in bursts between frames, its samples drawn from GPU memory
+// into a WebGPU canvas, curves, checkpoints, and an autosave that survives reloads and lost
+// devices.
+import init, { Session } from '../pkg/webgan.js';
+import { Charts } from './charts.js';
+import { readConfig, showConfig, fitToDataset } from './config.js';
+import { saveAutosave, loadAutosave, clearAutosave } from './store.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+// Autosave period; tests shorten it with ?autosave=SECONDS.
+const AUTOSAVE_MS = 1000 * Number(params.get('autosave') ?? 180);
+// GPU time per submission: long enough to keep the GPU busy, short enough for smooth frames and
+// far below any GPU watchdog.
+const BURST_MS = 120;
+const RENDER_MS = 250;
+const BUILTIN = 'the built-in digits';
+
+const state = {
+  session: null,
+  // { name, wgds, builtin, file, preset, summary }
+  dataset: null,
+  started: false,
+  running: false,
+  loop: null,
+  // Session calls run one after another: the wasm object must not be used while an earlier
+  // call awaits the GPU, and a checkpoint must never straddle two bursts.
+  queue: Promise.resolve(),
+  config: null,
+  lastCheckpoint: null,
+  lastAutosave: 0,
+  elapsedMs: 0,
+  msPerStep: null,
+  imagesPerSecond: null,
+  lastRender: 0,
+  lastQualityStep: 0,
+  divergedAt: null,
+};
+let charts;
+
+function serial(fn) {
+  const run = state.queue.then(fn);
+  state.queue = run.catch(() => {});
+  return run;
+}
+
+const message = (e) => String(e?.message ?? e);
+
+function showError(text) {
+  $('error').textContent = text;
+  $('error').hidden = !text;
+}
+
+function setStatus(text) {
+  $('stat-state').textContent = text;
+  document.body.dataset.state = text;
+}
+
+function updateButtons() {
+  const ready = !!state.session && !!state.dataset;
+  const busy = state.running;
+  $('start').disabled = !ready || busy;
+  $('start').textContent = state.started ? 'Continue' : 'Start';
+  $('pause').disabled = !busy;
+  $('step').disabled = !ready || busy;
+  $('reset').disabled = !ready || busy || !state.started;
+  for (const id of ['save', 'new-noise', 'download-png', 'walk-button', 'measure']) $(id).disabled = !state.started;
+  $('config-note').textContent = state.started
+    ? 'Changes here take effect on Reset, which starts a new run.'
+    : '';
+}
+
+// ---------------------------------------------------------------- dataset
+
+function drawImage(canvas, img, zoom) {
+  canvas.width = img.width;
+  canvas.height = img.height;
+  canvas.getContext('2d').putImageData(new ImageData(img.rgba, img.width, img.height), 0, 0);
+  canvas.style.width = `${img.width * zoom}px`;
+}
+
+function plural(n, word) {
+  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
+}
+
+function showDataset(d, report) {
+  const s = d.summary;
+  const classes = s.classes.length
+    ? ` in ${plural(s.classes.length, 'class')}: ${s.classes.map(([n, c]) => `${n} (${c.toLocaleString('en')})`).join(', ')}`
+    : ', no classes';
+  $('dataset-summary').textContent = `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.`;
+  $('dataset-summary').className = '';
+  const skipped = report?.skipped ?? [];
+  $('skipped').hidden = !skipped.length && !report?.ignored;
+  if (report) {
+    $('skipped').querySelector('summary').textContent =
+      `Skipped ${plural(skipped.length, 'file')}${report.ignored ? `, ignored ${report.ignored} (folders, hidden files, __MACOSX)` : ''}`;
+    const ul = $('skipped').querySelector('ul');
+    ul.replaceChildren(...skipped.slice(0, 200).map(([path, reason]) => {
+      const li = document.createElement('li');
+      li.textContent = `${path}: ${reason}`;
+      return li;
+    }));
+  }
+  $('use-digits').hidden = d.builtin;
+  drawImage($('thumbs'), state.session.thumbnails(16), d.summary.size <= 32 ? 2 : 1);
+}
+
+// Makes `d` the session's dataset (an error leaves the previous one in place).
+async function useDataset(d, report) {
+  d.summary = await serial(() => state.session.setDataset(d.wgds));
+  state.dataset = d;
+  state.datasetStored = false;
+  showDataset(d, report);
+  fitToDataset(d.preset, d.summary.classes.length);
+  if (state.started) {
+    $('config-note').textContent = 'The run goes on with its own data: press Reset to train on this dataset.';
+  }
+  updateButtons();
+}
+
+async function loadBuiltin() {
+  const res = await fetch('data/digits.wgds');
+  if (!res.ok) throw new Error(`the built-in digits are missing (data/digits.wgds: HTTP ${res.status}); run ./build.sh build`);
+  const wgds = new Uint8Array(await res.arrayBuffer());
+  return { name: BUILTIN, wgds, builtin: true, file: null, preset: 'dcgan28' };
+}
+
+let worker;
+let jobs = 0;
+// Decodes a zip in the worker, at `preset` (or the one its survey picks), showing progress.
+function decodeZip(file, preset) {
+  worker ??= new Worker(new URL('./zip-worker.js', import.meta.url), { type: 'module' });
+  const id = ++jobs;
+  const bar = $('dataset-progress');
+  bar.hidden = false;
+  bar.querySelector('progress').removeAttribute('value');
+  bar.querySelector('span').textContent = `reading ${file.name}…`;
+  return file.arrayBuffer().then((bytes) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => {
+      if (data.id !== id) return;
+      if (data.survey) {
+        bar.querySelector('span').textContent = `${plural(data.survey.images, 'image')} found; decoding at ${data.preset}…`;
+      } else if (data.progress) {
+        const [done, total] = data.progress;
+        bar.querySelector('progress').value = total ? done / total : 1;
+        bar.querySelector('span').textContent = `${done.toLocaleString('en')} / ${total.toLocaleString('en')} images`;
+      } else if (data.error) {
+        bar.hidden = true;
+        reject(new Error(data.error));
+      } else {
+        bar.hidden = true;
+        resolve(data);
+      }
+    };
+    worker.onerror = (e) => { bar.hidden = true; reject(new Error(`the zip reader failed: ${e.message}`)); };
+    worker.postMessage({ id, bytes, preset }, [bytes]);
+  }));
+}
+
+async function loadZip(file) {
+  const previous = state.dataset?.name;
+  try {
+    if (!/\.zip$/i.test(file.name) && file.type !== 'application/zip') {
+      throw new Error(`${file.name} is not a .zip file`);
+    }
+    const { result, preset } = await decodeZip(file, null);
+    await useDataset({ name: file.name, wgds: result.dataset, builtin: false, file, preset }, result);
+  } catch (e) {
+    const kept = previous ? ` The previous dataset (${previous}) is still loaded.` : '';
+    $('dataset-summary').textContent = `Could not use ${file.name}: ${message(e)}.${kept}`.replace('..', '.');
+    $('dataset-summary').className = 'error-text';
+  }
+}
+
+// ---------------------------------------------------------------- training
+
+function fillClasses(classes) {
+  const select = $('class');
+  const names = state.dataset?.summary.classes.map(([n]) => n) ?? [];
+  const options = [new Option(classes ? 'a row per class' : 'all samples', '-1')];
+  for (let k = 0; k < classes; k++) options.push(new Option(`class ${names[k] ?? k}`, String(k)));
+  select.replaceChildren(...options);
+  select.disabled = classes === 0;
+}
+
+function resetCounters(step = 0) {
+  state.elapsedMs = 0;
+  state.msPerStep = null;
+  state.imagesPerSecond = null;
+  state.lastQualityStep = step;
+  state.divergedAt = null;
+  $('diverged').hidden = true;
+  charts.clear();
+  showStats({ step });
+}
+
+function showStats(s) {
+  $('stat-step').textContent = s.step.toLocaleString('en');
+  const images = state.dataset?.summary.images || 1;
+  $('stat-epoch').textContent = ((s.step * (state.config?.batch ?? 0)) / images).toFixed(2);
+  $('stat-speed').textContent = state.imagesPerSecond == null ? '–' : state.imagesPerSecond.toFixed(state.imagesPerSecond < 10 ? 1 : 0);
+  const t = Math.round(state.elapsedMs / 1000);
+  $('stat-elapsed').textContent = `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+}
+
+// A run was built (new, resumed or recovered): show it.
+function afterBuild(info) {
+  state.config = JSON.parse(state.session.config);
+  state.started = true;
+  fillClasses(info.classes);
+  state.session.render();
+  state.lastRender = performance.now();
+  updateButtons();
+}
+
+async function startRun() {
+  const config = readConfig(state.dataset.summary.classes.length);
+  if (!state.dataset.builtin && state.dataset.preset !== config.preset) {
+    // A zip is decoded again at the new preset's size rather than resampled from the old one.
+    const { result, preset } = await decodeZip(state.dataset.file, config.preset);
+    await useDataset({ ...state.dataset, wgds: result.dataset, preset }, result);
+  }
+  setStatus('building the model…');
+  const info = await serial(() => state.session.start(JSON.stringify(config)));
+  resetCounters(0);
+  afterBuild(info);
+  await checkpoint(); // step 0: something to roll back or recover to from the start
+  setStatus('ready');
+}
+
+function burstSize() {
+  if (state.msPerStep == null) return 1;
+  return Math.max(1, Math.min(64, Math.floor(BURST_MS / state.msPerStep)));
+}
+
+// One submission of `steps` steps, then the stats (which wait for the GPU), charts and grid.
+async function burst(steps) {
+  const s = await serial(async () => {
+    const t0 = performance.now();
+    state.session.train(steps);
+    const stats = await state.session.stats();
+    const dt = performance.now() - t0;
+    const per = dt / steps;
+    state.msPerStep = state.msPerStep == null ? per : 0.8 * state.msPerStep + 0.2 * per;
+    const ips = (steps * state.config.batch * 1000) / dt;
+    state.imagesPerSecond = state.imagesPerSecond == null ? ips : 0.8 * state.imagesPerSecond + 0.2 * ips;
+    state.elapsedMs += dt;
+    if (stats.finite && performance.now() - state.lastRender > RENDER_MS) {
+      state.session.render();
+      state.lastRender = performance.now();
+    }
+    return stats;
+  });
+  charts.addStats(s);
+  charts.draw();
+  showStats(s);
+  if (!s.finite) {
+    diverged(s.step);
+    return;
+  }
+  const every = Number($('quality-every').value);
+  if (every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every)) await measureQuality();
+  if (performance.now() - state.lastAutosave > AUTOSAVE_MS) await autosave();
+}
+
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function run() {
+  if (state.loop) return state.loop;
+  state.running = true;
+  setStatus('training');
+  updateButtons();
+  state.loop = (async () => {
+    try {
+      while (state.running) {
+        try {
+          await burst(burstSize());
+        } catch (e) {
+          if (state.session?.lost) await recover(state.session.lost);
+          else throw e;
+        }
+        await nextTask(); // let the page draw and handle input between bursts
+      }
+    } catch (e) {
+      state.running = false;
+      showError(`Training stopped: ${message(e)}`);
+    } finally {
+      state.loop = null;
+      state.running = false;
+      if (!state.divergedAt) setStatus('paused');
+      updateButtons();
+    }
+  })();
+  return state.loop;
+}
+
+async function pause() {
+  state.running = false;
+  await state.loop;
+  if (state.started && !state.divergedAt) await autosave().catch((e) => showError(`Autosave failed: ${message(e)}`));
+}
+
+function diverged(step) {
+  state.running = false;
+  state.divergedAt = step;
+  setStatus('diverged');
+  const back = state.lastCheckpoint;
+  $('diverged-text').textContent =
+    `Training diverged at step ${step}: a loss became NaN or infinite, so it is paused. ` +
+    (back ? `Roll back to step ${back.step}, then lower the learning rates or add label smoothing.` : 'Reset to start again.');
+  $('rollback').hidden = !back;
+  $('diverged').hidden = false;
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+async function checkpoint() {
+  const bytes = await serial(() => state.session.save());
+  state.lastCheckpoint = { bytes, step: state.session.step };
+  return bytes;
+}
+
+async function autosave() {
+  state.lastAutosave = performance.now();
+  const bytes = await checkpoint();
+  const d = state.dataset;
+  await saveAutosave({
+    checkpoint: bytes,
+    step: state.lastCheckpoint.step,
+    savedAt: Date.now(),
+    config: state.config,
+    dataset: { name: d.name, preset: d.preset, wgds: d.builtin ? null : d.wgds },
+  });
+  document.body.dataset.autosavedStep = state.lastCheckpoint.step;
+}
+
+async function resumeFrom(bytes, label) {
+  const info = await serial(() => state.session.resume(bytes));
+  resetCounters(info.step);
+  afterBuild(info);
+  showConfig(state.config);
+  state.lastCheckpoint = { bytes, step: info.step };
+  setStatus(`resumed at step ${info.step} from ${label}`);
+}
+
+function download(bytes, name, type) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// The device is gone (driver reset, GPU process crash, …): a new one, the same dataset, and
+// the last checkpoint; the run goes on if it was running.
+async function recover(reason) {
+  const step = state.lastCheckpoint?.step;
+  showError(`The GPU device was lost (${reason}). Recovering from the checkpoint of step ${step ?? 0}…`);
+  try { state.session.free(); } catch { /* already gone */ }
+  state.session = null;
+  state.session = await Session.open($('samples'));
+  state.dataset.summary = state.session.setDataset(state.dataset.wgds);
+  if (state.lastCheckpoint) {
+    const info = await state.session.resume(state.lastCheckpoint.bytes);
+    charts.draw(0);
+    afterBuild(info);
+    showStats({ step: info.step });
+  } else {
+    await startRun();
+  }
+  showError(`The GPU device was lost (${reason}); training went back to the checkpoint of step ${step ?? 0} and goes on.`);
+  document.body.dataset.recovered = String((Number(document.body.dataset.recovered) || 0) + 1);
+}
+
+async function measureQuality() {
+  const step = state.session.step;
+  state.lastQualityStep = step;
+  const before = $('stat-state').textContent;
+  setStatus('measuring quality (the first time trains a small classifier)…');
+  try {
+    const d = await serial(() => state.session.measureQuality());
+    charts.add('chart-quality', step, [d]);
+    charts.draw(0);
+    $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
+  } catch (e) {
+    $('quality').textContent = `The quality measure failed: ${message(e)}`;
+  }
+  setStatus(before);
+}
+
+// ---------------------------------------------------------------- wiring
+
+function guard(fn) {
+  return async (...args) => {
+    try {
+      showError('');
+      await fn(...args);
+    } catch (e) {
+      showError(message(e));
+    } finally {
+      updateButtons();
+    }
+  };
+}
+
+function wire() {
+  $('zip-input').addEventListener('change', guard(async (e) => {
+    const file = e.target.files[0];
+    e.target.value = '';
+    if (file) await loadZip(file);
+  }));
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', guard(async (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const file = e.dataTransfer.files[0];
+    if (file) await loadZip(file);
+  }));
+  $('use-digits').addEventListener('click', guard(async () => useDataset(await loadBuiltin())));
+
+  $('start').addEventListener('click', guard(async () => {
+    if (!state.started) await startRun();
+    run();
+  }));
+  $('pause').addEventListener('click', guard(pause));
+  $('step').addEventListener('click', guard(async () => {
+    if (!state.started) await startRun();
+    await burst(1);
+    state.session.render();
+    setStatus(state.divergedAt ? 'diverged' : 'paused');
+  }));
+  $('reset').addEventListener('click', guard(async () => {
+    await pause();
+    await startRun();
+  }));
+
+  $('save').addEventListener('click', guard(async () => {
+    const bytes = await checkpoint();
+    download(bytes, `webgan-${state.config.preset}-step${state.lastCheckpoint.step}.safetensors`, 'application/octet-stream');
+  }));
+  $('load-checkpoint').addEventListener('change', guard(async (e) => {
+    const file = e.target.files[0];
+    e.target.value = '';
+    if (!file) return;
+    await pause();
+    try {
+      await resumeFrom(new Uint8Array(await file.arrayBuffer()), file.name);
+    } catch (err) {
+      throw new Error(`Could not load ${file.name}: ${message(err)}`);
+    }
+  }));
+  $('rollback').addEventListener('click', guard(async () => {
+    await resumeFrom(state.lastCheckpoint.bytes, `the checkpoint of step ${state.lastCheckpoint.step}`);
+  }));
+
+  $('class').addEventListener('change', guard(async (e) => {
+    await serial(() => { state.session.showClass(Number(e.target.value)); state.session.render(); });
+  }));
+  $('new-noise').addEventListener('click', guard(async () => {
+    await serial(() => { state.session.newNoise((Math.random() * 2 ** 32) >>> 0); state.session.render(); });
+  }));
+  $('download-png').addEventListener('click', guard(async () => {
+    const png = await serial(() => state.session.gridPng());
+    download(png, `webgan-samples-step${state.session.step}.png`, 'image/png');
+  }));
+  $('walk-button').addEventListener('click', guard(async () => {
+    const img = await serial(() => state.session.interpolation((Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)));
+    drawImage($('walk'), img, img.width < 400 ? 2 : 1);
+  }));
+  $('measure').addEventListener('click', guard(measureQuality));
+
+  $('offer-discard').addEventListener('click', guard(async () => {
+    $('offer').hidden = true;
+    await clearAutosave();
+  }));
+  // Autosave when the page goes away while training.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden' && state.started) autosave().catch(() => {});
+  });
+}
+
+async function offerAutosave() {
+  const saved = await loadAutosave();
+  if (!saved?.checkpoint) return;
+  const ago = Math.max(1, Math.round((Date.now() - saved.savedAt) / 60000));
+  $('offer-text').textContent =
+    `An autosaved run is here: ${saved.config?.preset ?? 'a GAN'} at step ${saved.step} on ${saved.dataset?.name ?? 'a dataset'}, saved ${ago} min ago.`;
+  $('offer').hidden = false;
+  $('offer-resume').onclick = guard(async () => {
+    $('offer').hidden = true;
+    const d = saved.dataset;
+    if (d?.wgds) await useDataset({ name: d.name, wgds: d.wgds, builtin: false, file: null, preset: d.preset });
+    else if (!state.dataset?.builtin) await useDataset(await loadBuiltin());
+    await resumeFrom(saved.checkpoint, 'the autosave');
+  });
+}
+
+// The browser says more about its adapter than wgpu passes on.
+async function adapterName() {
+  const info = (await navigator.gpu.requestAdapter().catch(() => null))?.info;
+  const parts = [info?.vendor, info?.architecture, info?.description].filter(Boolean);
+  const named = parts.length ? parts.join(' ') : state.session.adapter;
+  return info?.isFallbackAdapter || /swiftshader/i.test(named) ? `${named} (a software GPU: slow)` : named;
+}
+
+async function main() {
+  charts = new Charts();
+  wire();
+  updateButtons();
+  if (!navigator.gpu) {
+    $('adapter').textContent = '';
+    throw new Error('This browser has no WebGPU, which webgan needs. Use Chrome or Edge 113+ (on Linux, ' +
+      'start Chrome with --enable-unsafe-webgpu --enable-features=Vulkan), Safari 26+, or Firefox 141+ on Windows.');
+  }
+  await init();
+  state.session = await Session.open($('samples'));
+  $('adapter').textContent = `GPU: ${await adapterName()}`;
+  await useDataset(await loadBuiltin());
+  await offerAutosave();
+  setStatus('idle');
+  document.body.dataset.ready = '1';
+  window.webgan = { state, loseDevice: () => state.session.loseDeviceForTesting() };
+}
+
+main().catch((e) => {
+  showError(message(e));
+  document.body.dataset.ready = 'error';
+}).finally(updateButtons);
