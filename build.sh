@@ -90,6 +90,7 @@ run_tests() {
   say "format and lints"
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
+  cargo clippy --lib --target "$WASM_TARGET" -- -D warnings
   digits # tests/digits.rs reads it, and cargo test runs before build
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
   cargo test

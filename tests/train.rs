@@ -344,3 +344,25 @@ fn dcgan64_checkpoints_use_the_names_and_shapes_of_pytorch_examples_dcgan() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_diverged_state_is_never_checkpointed() {
+    let mut t = small_trainer(64);
+    t.train(1);
+    let good = pollster::block_on(t.save()).expect("finite weights save");
+    // A NaN left in D's weights by an update, behind losses that were still finite.
+    let p = t.d.all_params().nth(1).expect("D has parameters");
+    t.gpu
+        .queue
+        .write_buffer(&p.value, 4, bytemuck::bytes_of(&f32::NAN));
+    let err = pollster::block_on(t.save()).expect_err("a NaN weight must not be saved");
+    let text = err.to_string();
+    assert!(
+        text.contains("diverged by step 1") && text.contains("netD."),
+        "{text}"
+    );
+    // The last good checkpoint still resumes and trains to finite stats.
+    let mut back = Trainer::resume(t.gpu.clone(), &good, toy_dataset(&t.gpu, 64)).unwrap();
+    back.train(1);
+    assert!(pollster::block_on(back.read_stats()).unwrap().is_finite());
+}

@@ -170,6 +170,18 @@ impl Trainer {
         ck.metadata
             .insert("config".into(), config_json::to_json(&self.config));
         ck.metadata.insert("step".into(), self.step.to_string());
+        // An update can leave NaN weights behind losses that were still finite: such a state is
+        // no checkpoint to go back to.
+        if let Some((name, _)) = ck
+            .tensors
+            .iter()
+            .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
+        {
+            return Err(Error::Invalid(format!(
+                "training has diverged by step {}: {name} holds NaN or infinite values, so no checkpoint was written",
+                self.step
+            )));
+        }
         ck.to_bytes()
     }
 

@@ -4,6 +4,10 @@
 //! - `zip.rs`: reading a dataset zip (in a worker, so the page keeps drawing);
 //! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas.
 
+// The core shares its `Gpu` through `Arc`; in a browser wgpu's objects are neither Send nor Sync,
+// and there is only the one thread.
+#![allow(clippy::arc_with_non_send_sync)]
+
 mod session;
 mod zip;
 
@@ -64,6 +68,10 @@ pub(crate) fn image_object((width, height, rgba): (u32, u32, Vec<u8>)) -> JsValu
     let o = js_sys::Object::new();
     set(&o, "width", &width.into());
     set(&o, "height", &height.into());
-    set(&o, "rgba", &js_sys::Uint8ClampedArray::from(&rgba[..]).into());
+    set(
+        &o,
+        "rgba",
+        &js_sys::Uint8ClampedArray::from(&rgba[..]).into(),
+    );
     o.into()
 }

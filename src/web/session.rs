@@ -82,12 +82,13 @@ impl Session {
             }
         });
         let h = health.clone();
-        gpu.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            web_sys::console::error_1(&format!("webgan: GPU error: {e}").into());
-            if let Ok(mut h) = h.lock() {
-                h.errors.push(e.to_string());
-            }
-        }));
+        gpu.device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                web_sys::console::error_1(&format!("webgan: GPU error: {e}").into());
+                if let Ok(mut h) = h.lock() {
+                    h.errors.push(e.to_string());
+                }
+            }));
         Ok(Session {
             gpu: Arc::new(gpu),
             surface,
@@ -101,11 +102,15 @@ impl Session {
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> String {
         let i = &self.gpu.adapter_info;
-        let name = [i.name.as_str(), i.vendor.to_string().as_str(), i.driver.as_str()]
-            .into_iter()
-            .find(|s| !s.is_empty() && *s != "0")
-            .unwrap_or("a WebGPU adapter")
-            .to_string();
+        let name = [
+            i.name.as_str(),
+            i.vendor.to_string().as_str(),
+            i.driver.as_str(),
+        ]
+        .into_iter()
+        .find(|s| !s.is_empty() && *s != "0")
+        .unwrap_or("a WebGPU adapter")
+        .to_string();
         if i.device_type == wgpu::DeviceType::Cpu {
             format!("{name} (a software GPU: slow)")
         } else {
@@ -133,6 +138,23 @@ impl Session {
     #[wasm_bindgen(js_name = loseDeviceForTesting)]
     pub fn lose_device_for_testing(&self) {
         self.gpu.device.destroy();
+    }
+
+    /// Writes a NaN into D's first weight, so that the next step's losses are NaN: the page's
+    /// divergence path, for tests.
+    #[wasm_bindgen(js_name = poisonForTesting)]
+    pub fn poison_for_testing(&self) -> Result<(), JsError> {
+        let p = self
+            .run()?
+            .trainer
+            .d
+            .all_params()
+            .next()
+            .ok_or_else(no_run)?;
+        self.gpu
+            .queue
+            .write_buffer(&p.value, 0, bytemuck::bytes_of(&f32::NAN));
+        Ok(())
     }
 
     /// Takes a dataset in WGDS form (the built-in digits' file, or a decoded zip). The run, if
@@ -220,7 +242,8 @@ impl Session {
         self.alive()?;
         let run = self.run()?;
         let frame = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             // Nothing to draw into this frame (hidden tab, resized canvas): the next one will.
             _ => return Ok(()),
         };
@@ -331,9 +354,8 @@ impl Session {
         let gpu = self.gpu.clone();
         let run = self.run.as_mut().ok_or_else(no_run)?;
         if run.meter.is_none() {
-            let (on_gpu, _) =
-                GpuDataset::from_dataset(&gpu, &run.data, run.data.is_conditional())
-                    .map_err(js_error)?;
+            let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &run.data, run.data.is_conditional())
+                .map_err(js_error)?;
             let meter = crate::quality::dataset::meter(
                 gpu,
                 &run.data,
@@ -416,6 +438,20 @@ impl Session {
         })();
         let invalid = invalid.pop().await;
         let out_of_memory = out_of_memory.pop().await;
+        // wgpu's message goes on with the validation chain: its first part says what is wrong.
+        let brief = |e: wgpu::Error| {
+            let text = e.to_string();
+            text.split(" - While")
+                .next()
+                .unwrap_or(&text)
+                .split(". This adapter")
+                .next()
+                .unwrap_or(&text)
+                .trim()
+                .to_string()
+        };
+        let out_of_memory = out_of_memory.map(brief);
+        let invalid = invalid.map(brief);
         if let Some(e) = out_of_memory {
             return Err(JsError::new(&format!(
                 "the GPU ran out of memory for {} at batch {} (width {}): choose a smaller preset, batch or width ({e})",
@@ -426,7 +462,7 @@ impl Session {
         }
         if let Some(e) = invalid {
             return Err(JsError::new(&format!(
-                "this GPU cannot hold {} at batch {}: choose a smaller preset or batch ({e})",
+                "this GPU cannot hold {} at batch {}: choose a smaller preset or batch. ({e}.)",
                 config.model.preset.name(),
                 config.batch
             )));

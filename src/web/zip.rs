@@ -41,7 +41,11 @@ pub fn decode_zip(
         let step = (total / 200).max(1);
         if done / step != last || done == total {
             last = done / step;
-            let _ = progress.call2(&JsValue::NULL, &(done as u32).into(), &(total as u32).into());
+            let _ = progress.call2(
+                &JsValue::NULL,
+                &(done as u32).into(),
+                &(total as u32).into(),
+            );
         }
     })
     .map_err(js_error)?;

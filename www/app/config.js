@@ -42,19 +42,21 @@ export function readConfig(classes) {
 // Shows a configuration (e.g. a resumed checkpoint's) in the form.
 export function showConfig(c) {
   const f = form().elements;
+  // Checkpoints hold f32 values: 2e-4 comes back as 0.000199999995.
+  const round = (v) => Number(Number(v).toPrecision(6));
   f.preset.value = c.preset;
   f.width.value = c.ngf;
   f.nz.value = c.nz;
   f.conditional.checked = c.classes > 0;
   f.loss.value = c.loss;
   f.k.value = c.d_steps;
-  f.lrD.value = c.d_optimizer.lr;
-  f.lrG.value = c.g_optimizer.lr;
-  if (c.d_optimizer.beta1 !== undefined) f.beta1D.value = c.d_optimizer.beta1;
-  if (c.g_optimizer.beta1 !== undefined) f.beta1G.value = c.g_optimizer.beta1;
+  f.lrD.value = round(c.d_optimizer.lr);
+  f.lrG.value = round(c.g_optimizer.lr);
+  if (c.d_optimizer.beta1 !== undefined) f.beta1D.value = round(c.d_optimizer.beta1);
+  if (c.g_optimizer.beta1 !== undefined) f.beta1G.value = round(c.g_optimizer.beta1);
   f.batch.value = c.batch;
   f.prior.value = c.prior;
-  f.smoothing.value = c.label_smoothing;
+  f.smoothing.value = round(c.label_smoothing);
   f.seed.value = c.seed;
 }
 

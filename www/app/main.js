@@ -84,7 +84,7 @@ function plural(n, word) {
   return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 }
 
-function showDataset(d, report) {
+function showDataset(d, report, thumbnails) {
   const s = d.summary;
   const classes = s.classes.length
     ? ` in ${plural(s.classes.length, 'class')}: ${s.classes.map(([n, c]) => `${n} (${c.toLocaleString('en')})`).join(', ')}`
@@ -104,15 +104,19 @@ function showDataset(d, report) {
     }));
   }
   $('use-digits').hidden = d.builtin;
-  drawImage($('thumbs'), state.session.thumbnails(16), d.summary.size <= 32 ? 2 : 1);
+  drawImage($('thumbs'), thumbnails, d.summary.size <= 32 ? 2 : 1);
 }
 
 // Makes `d` the session's dataset (an error leaves the previous one in place).
 async function useDataset(d, report) {
-  d.summary = await serial(() => state.session.setDataset(d.wgds));
+  let thumbnails;
+  d.summary = await serial(() => {
+    const summary = state.session.setDataset(d.wgds);
+    thumbnails = state.session.thumbnails(16);
+    return summary;
+  });
   state.dataset = d;
-  state.datasetStored = false;
-  showDataset(d, report);
+  showDataset(d, report, thumbnails);
   fitToDataset(d.preset, d.summary.classes.length);
   if (state.started) {
     $('config-note').textContent = 'The run goes on with its own data: press Reset to train on this dataset.';
@@ -205,27 +209,39 @@ function showStats(s) {
   $('stat-elapsed').textContent = `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
 }
 
-// A run was built (new, resumed or recovered): show it.
-function afterBuild(info) {
-  state.config = JSON.parse(state.session.config);
+// Builds a run (new, resumed or recovered) with `make(session)` and shows it.
+async function build(make) {
+  const info = await serial(async () => {
+    const built = await make(state.session);
+    state.config = JSON.parse(state.session.config);
+    state.session.render();
+    return built;
+  });
+  state.lastRender = performance.now();
   state.started = true;
   fillClasses(info.classes);
-  state.session.render();
-  state.lastRender = performance.now();
   updateButtons();
+  return info;
 }
 
 async function startRun() {
   const config = readConfig(state.dataset.summary.classes.length);
-  if (!state.dataset.builtin && state.dataset.preset !== config.preset) {
-    // A zip is decoded again at the new preset's size rather than resampled from the old one.
+  if (state.dataset.file && state.dataset.preset !== config.preset) {
+    // A zip is decoded again at the new preset's size rather than resampled from the old one
+    // (a dataset restored from the autosave has no zip left, and is resampled).
     const { result, preset } = await decodeZip(state.dataset.file, config.preset);
     await useDataset({ ...state.dataset, wgds: result.dataset, preset }, result);
   }
   setStatus('building the model…');
-  const info = await serial(() => state.session.start(JSON.stringify(config)));
+  try {
+    await build((session) => session.start(JSON.stringify(config)));
+  } catch (e) {
+    // The old run was dropped to make room for the new one.
+    state.started = false;
+    setStatus('idle');
+    throw e;
+  }
   resetCounters(0);
-  afterBuild(info);
   await checkpoint(); // step 0: something to roll back or recover to from the start
   setStatus('ready');
 }
@@ -262,7 +278,36 @@ async function burst(steps) {
   }
   const every = Number($('quality-every').value);
   if (every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every)) await measureQuality();
-  if (performance.now() - state.lastAutosave > AUTOSAVE_MS) await autosave();
+  if (performance.now() - state.lastAutosave > AUTOSAVE_MS) {
+    try {
+      await autosave();
+    } catch (e) {
+      // The weights went NaN in the last update, behind finite losses: no checkpoint of that.
+      if (/diverged/.test(message(e))) diverged(s.step);
+      else throw e;
+    }
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Whether the device is lost: the browser says so a little after the failed call that shows it.
+async function lostReason() {
+  // The getter throws while another call holds the session mutably: then ask again.
+  const lost = () => { try { return state.session?.lost; } catch { return undefined; } };
+  for (let i = 0; i < 20 && !lost(); i++) await sleep(50);
+  return lost();
+}
+
+// A burst; when the device turns out to be lost, the run is recovered instead.
+async function burstOrRecover(steps) {
+  try {
+    await burst(steps);
+  } catch (e) {
+    const lost = await lostReason();
+    if (lost) await recover(lost);
+    else throw e;
+  }
 }
 
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -275,12 +320,7 @@ function run() {
   state.loop = (async () => {
     try {
       while (state.running) {
-        try {
-          await burst(burstSize());
-        } catch (e) {
-          if (state.session?.lost) await recover(state.session.lost);
-          else throw e;
-        }
+        await burstOrRecover(burstSize());
         await nextTask(); // let the page draw and handle input between bursts
       }
     } catch (e) {
@@ -317,9 +357,8 @@ function diverged(step) {
 // ---------------------------------------------------------------- checkpoints
 
 async function checkpoint() {
-  const bytes = await serial(() => state.session.save());
-  state.lastCheckpoint = { bytes, step: state.session.step };
-  return bytes;
+  state.lastCheckpoint = await serial(async () => ({ bytes: await state.session.save(), step: state.session.step }));
+  return state.lastCheckpoint.bytes;
 }
 
 async function autosave() {
@@ -337,9 +376,8 @@ async function autosave() {
 }
 
 async function resumeFrom(bytes, label) {
-  const info = await serial(() => state.session.resume(bytes));
+  const info = await build((session) => session.resume(bytes));
   resetCounters(info.step);
-  afterBuild(info);
   showConfig(state.config);
   state.lastCheckpoint = { bytes, step: info.step };
   setStatus(`resumed at step ${info.step} from ${label}`);
@@ -359,14 +397,14 @@ function download(bytes, name, type) {
 async function recover(reason) {
   const step = state.lastCheckpoint?.step;
   showError(`The GPU device was lost (${reason}). Recovering from the checkpoint of step ${step ?? 0}…`);
-  try { state.session.free(); } catch { /* already gone */ }
-  state.session = null;
-  state.session = await Session.open($('samples'));
-  state.dataset.summary = state.session.setDataset(state.dataset.wgds);
+  await serial(async () => {
+    try { state.session.free(); } catch { /* already gone */ }
+    state.session = null;
+    state.session = await Session.open($('samples'));
+    state.dataset.summary = state.session.setDataset(state.dataset.wgds);
+  });
   if (state.lastCheckpoint) {
-    const info = await state.session.resume(state.lastCheckpoint.bytes);
-    charts.draw(0);
-    afterBuild(info);
+    const info = await build((session) => session.resume(state.lastCheckpoint.bytes));
     showStats({ step: info.step });
   } else {
     await startRun();
@@ -376,7 +414,7 @@ async function recover(reason) {
 }
 
 async function measureQuality() {
-  const step = state.session.step;
+  const step = await serial(() => state.session.step);
   state.lastQualityStep = step;
   const before = $('stat-state').textContent;
   setStatus('measuring quality (the first time trains a small classifier)…');
@@ -430,8 +468,8 @@ function wire() {
   $('pause').addEventListener('click', guard(pause));
   $('step').addEventListener('click', guard(async () => {
     if (!state.started) await startRun();
-    await burst(1);
-    state.session.render();
+    await burstOrRecover(1);
+    await serial(() => state.session.render());
     setStatus(state.divergedAt ? 'diverged' : 'paused');
   }));
   $('reset').addEventListener('click', guard(async () => {
@@ -465,8 +503,8 @@ function wire() {
     await serial(() => { state.session.newNoise((Math.random() * 2 ** 32) >>> 0); state.session.render(); });
   }));
   $('download-png').addEventListener('click', guard(async () => {
-    const png = await serial(() => state.session.gridPng());
-    download(png, `webgan-samples-step${state.session.step}.png`, 'image/png');
+    const [png, step] = await serial(async () => [await state.session.gridPng(), state.session.step]);
+    download(png, `webgan-samples-step${step}.png`, 'image/png');
   }));
   $('walk-button').addEventListener('click', guard(async () => {
     const img = await serial(() => state.session.interpolation((Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)));
@@ -524,7 +562,12 @@ async function main() {
   await offerAutosave();
   setStatus('idle');
   document.body.dataset.ready = '1';
-  window.webgan = { state, loseDevice: () => state.session.loseDeviceForTesting() };
+  // For the browser tests: the paths a person rarely meets, on demand.
+  window.webgan = {
+    state,
+    loseDevice: () => serial(() => state.session.loseDeviceForTesting()),
+    poison: () => serial(() => state.session.poisonForTesting()),
+  };
 }
 
 main().catch((e) => {

@@ -13,7 +13,7 @@ after(async () => { await browser?.close(); server?.close(); });
 test('the self-check passes on the browser GPU with no console errors', async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await page.goto(server.url);
+  await page.goto(new URL('check.html', server.url).href);
   await page.waitForFunction(() => document.body.dataset.selfCheck, null, { timeout: 120_000 });
   const verdict = await page.textContent('#verdict');
   const rows = await page.$$eval('#checks tbody tr', (trs) => trs.map((tr) => tr.textContent));

@@ -1,0 +1,215 @@
+// The training page as a person uses it, in headless Chromium with WebGPU on SwiftShader: the
+// digits load, a zip of two classes is chosen, a tiny GAN trains and its samples change, the
+// charts fill, a checkpoint downloads and loads again, a reload offers the autosave, a corrupt
+// zip is refused without losing the dataset, a lost device and a diverged run are recovered.
+// The tests run in order and share one browser profile (IndexedDB included).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { launch, watchErrors } from './browser.mjs';
+import { serve } from './server.mjs';
+import { twoClassZip, decodePng } from './fixtures.mjs';
+
+const ARTIFACTS = new URL('./artifacts/', import.meta.url);
+const SLOW = { timeout: 300_000 };
+
+let server;
+let browser;
+let context;
+let page;
+let errors;
+
+before(async () => {
+  server = await serve();
+  browser = await launch();
+  context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1000 } });
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+after(async () => { await browser?.close(); server?.close(); });
+
+// Autosaves every 2 s, so that a pause always leaves one.
+const URL_UNDER_TEST = () => `${server.url}?autosave=2`;
+
+async function open() {
+  page = await context.newPage();
+  errors = watchErrors(page);
+  await page.goto(URL_UNDER_TEST());
+  await page.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), '1', await page.textContent('#error'));
+}
+
+const step = async () => Number((await page.textContent('#stat-step')).replace(/,/g, ''));
+const waitStep = (pred, n) => page.waitForFunction(
+  ([p, k]) => {
+    const s = Number(document.getElementById('stat-step').textContent.replace(/,/g, ''));
+    return p === 'eq' ? s === k : s >= k;
+  }, [pred, n], SLOW);
+
+async function pause() {
+  await page.click('#pause');
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+}
+
+// The sample canvas as the page shows it.
+async function samples() {
+  return decodePng(await page.locator('#samples').screenshot());
+}
+
+test('the page loads the built-in digits, ready to start, with no console errors', async () => {
+  await open();
+  assert.match(await page.textContent('#dataset-summary'), /the built-in digits: 10,000 images in 10 classes/);
+  assert.match(await page.textContent('#adapter'), /GPU: .+/);
+  assert.ok(await page.evaluate(() => document.getElementById('thumbs').width > 100), 'real thumbnails are drawn');
+  assert.equal(await page.isEnabled('#start'), true);
+  assert.equal(await page.isHidden('#error'), true);
+  assert.deepEqual(errors, []);
+});
+
+test('a zip with two class folders is read through the file input, with its report', async () => {
+  await page.setInputFiles('#zip-input', { name: 'two.zip', mimeType: 'application/zip', buffer: twoClassZip() });
+  await page.waitForFunction(() => /two\.zip/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+  const summary = await page.textContent('#dataset-summary');
+  assert.match(summary, /two\.zip: 24 images in 2 classes: across \(12\), down \(12\); 28×28 gray/);
+  assert.match(await page.textContent('#skipped'), /Skipped 1 file/);
+  assert.match(await page.innerHTML('#skipped ul'), /across\/notes\.txt: not an image/);
+  assert.equal(await page.inputValue('select[name=preset]'), 'dcgan28');
+  assert.equal(await page.isChecked('input[name=conditional]'), true);
+  assert.deepEqual(errors, []);
+});
+
+test('a tiny GAN trains: the samples are drawn and change, and the charts get points', async () => {
+  await page.fill('input[name=width]', '4');
+  await page.fill('input[name=nz]', '8');
+  await page.fill('input[name=batch]', '8');
+  await page.click('#step');
+  await waitStep('eq', 1);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  const first = await samples();
+  const values = new Set();
+  for (let i = 0; i < first.data.length; i += 4) values.add(first.data[i]);
+  assert.ok(values.size > 20, `the sample grid is not blank (${values.size} gray levels)`);
+  // Two classes: a row each, 8 samples wide.
+  assert.equal(await page.$$eval('#class option', (o) => o.map((x) => x.textContent).join('|')), 'a row per class|class across|class down');
+
+  await page.click('#start');
+  await waitStep('ge', 4);
+  await page.screenshot({ path: new URL('page-training.png', ARTIFACTS).pathname, fullPage: true });
+  await pause();
+  const second = await samples();
+  assert.equal(second.data.length, first.data.length);
+  let changed = 0;
+  for (let i = 0; i < first.data.length; i++) if (first.data[i] !== second.data[i]) changed++;
+  assert.ok(changed > 100, `the samples change as G trains (${changed} bytes differ)`);
+  for (const id of ['chart-loss', 'chart-d', 'chart-accuracy']) {
+    const points = Number(await page.getAttribute(`#${id}`, 'data-points'));
+    assert.ok(points >= 2, `${id} has ${points} points`);
+  }
+  assert.match(await page.textContent('#stat-speed'), /\d/);
+  assert.deepEqual(errors, []);
+});
+
+test('the checkpoint downloads, and loading it goes back to its step', async () => {
+  const at = await step();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  assert.match(download.suggestedFilename(), new RegExp(`webgan-dcgan28-step${at}\\.safetensors`));
+  const bytes = await readFile(await download.path());
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+  assert.ok(header['netG.main.0.weight'] || Object.keys(header).some((k) => k.startsWith('netG.')), 'G weights');
+  assert.equal(header.__metadata__.step, String(at));
+
+  await page.click('#step');
+  await waitStep('eq', at + 1);
+  await page.setInputFiles('#load-checkpoint', { name: 'back.safetensors', mimeType: 'application/octet-stream', buffer: bytes });
+  await waitStep('eq', at);
+  assert.match(await page.textContent('#stat-state'), new RegExp(`resumed at step ${at} from back.safetensors`));
+  // It trains on from there.
+  await page.click('#step');
+  await waitStep('eq', at + 1);
+
+  // A file that is not a checkpoint is refused, and the run stays.
+  await page.setInputFiles('#load-checkpoint', { name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('junk junk junk') });
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
+  assert.match(await page.textContent('#error'), /Could not load junk\.safetensors/);
+  assert.equal(await step(), at + 1);
+  assert.deepEqual(errors, []);
+});
+
+test('a reload offers the autosave, which resumes the run on its dataset', async () => {
+  await page.click('#start');
+  await waitStep('ge', (await step()) + 1);
+  await pause();
+  const at = await step();
+  await page.waitForFunction((s) => document.body.dataset.autosavedStep === String(s), at, SLOW);
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+  await page.waitForSelector('#offer:not([hidden])', SLOW);
+  assert.match(await page.textContent('#offer-text'), new RegExp(`dcgan28 at step ${at} on two\\.zip`));
+  await page.click('#offer-resume');
+  await waitStep('eq', at);
+  assert.match(await page.textContent('#dataset-summary'), /two\.zip: 24 images in 2 classes/);
+  assert.equal(await page.inputValue('input[name=width]'), '4');
+  await page.click('#step');
+  await waitStep('eq', at + 1);
+  assert.deepEqual(errors, []);
+});
+
+test('a corrupt zip is refused with a clear message, and the previous dataset stays usable', async () => {
+  await page.setInputFiles('#zip-input', { name: 'broken.zip', mimeType: 'application/zip', buffer: Buffer.from('PK\u0003\u0004 this is not really a zip') });
+  await page.waitForFunction(() => /broken\.zip/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+  const text = await page.textContent('#dataset-summary');
+  assert.match(text, /Could not use broken\.zip: .*not a readable zip/);
+  assert.match(text, /The previous dataset \(two\.zip\) is still loaded/);
+  // Reset starts a new run on the dataset still loaded.
+  await page.click('#reset');
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, SLOW);
+  await page.click('#step');
+  await waitStep('eq', 1);
+  assert.equal(await page.$$eval('#class option', (o) => o.length), 3);
+  assert.deepEqual(errors, []);
+});
+
+test('a lost GPU device is recovered from the last checkpoint and training goes on', async () => {
+  await page.click('#start');
+  await waitStep('ge', 2);
+  await page.evaluate(() => window.webgan.loseDevice());
+  await page.waitForFunction(() => document.body.dataset.recovered === '1', null, SLOW);
+  assert.match(await page.textContent('#error'), /The GPU device was lost .*goes on/);
+  const after = await step();
+  await waitStep('ge', after + 1);
+  await pause();
+  assert.deepEqual(errors, []);
+});
+
+test('a diverging run pauses and rolls back to its checkpoint', async () => {
+  await page.click('#reset');
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, SLOW);
+  await page.click('#start');
+  await waitStep('ge', 1);
+  // A NaN in one of D's weights: the next losses are NaN, computed and detected on the GPU.
+  await page.evaluate(() => window.webgan.poison());
+  await page.waitForSelector('#diverged:not([hidden])', SLOW);
+  const text = await page.textContent('#diverged-text');
+  assert.match(text, /diverged at step \d+: a loss became NaN or infinite.*Roll back to step \d+/);
+  const back = Number(text.match(/Roll back to step (\d+)/)[1]);
+  assert.equal(await page.isEnabled('#pause'), false);
+  await page.click('#rollback');
+  await waitStep('eq', back);
+  assert.equal(await page.isHidden('#diverged'), true);
+  await page.click('#step');
+  await waitStep('eq', back + 1);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  assert.equal(await page.isHidden('#diverged'), true, 'the rolled-back run trains cleanly');
+  assert.deepEqual(errors, []);
+});
+
+test('a model too large for the GPU is refused with a suggestion', async () => {
+  await page.selectOption('select[name=preset]', 'dcgan64');
+  await page.fill('input[name=width]', '64');
+  await page.fill('input[name=batch]', '1024');
+  await page.click('#reset');
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
+  assert.match(await page.textContent('#error'), /choose a smaller/);
+  await page.screenshot({ path: new URL('page-end.png', ARTIFACTS).pathname, fullPage: true });
+  assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
