@@ -108,6 +108,29 @@ test('a tiny GAN trains: the samples are drawn and change, and the charts get po
   assert.deepEqual(errors, []);
 });
 
+test('playing with the generator: one class, new noise, a latent walk, the grid as PNG', async () => {
+  const before = await samples();
+  const differs = (a, b) => a.data.length !== b.data.length || a.data.some((v, i) => v !== b.data[i]);
+  await page.selectOption('#class', '1');
+  await page.waitForFunction(() => document.getElementById('samples').height > 100, null, SLOW);
+  const oneClass = await samples();
+  assert.ok(differs(before, oneClass), 'a single class fills the grid');
+  // 8×8 of one class: the canvas is square now (it was 2 rows of 8).
+  const { width, height } = await page.evaluate(() => { const c = document.getElementById('samples'); return { width: c.width, height: c.height }; });
+  assert.equal(width, height);
+  await page.click('#new-noise');
+  await page.waitForTimeout(300);
+  assert.ok(differs(oneClass, await samples()), 'new noise draws other samples');
+  await page.click('#walk-button');
+  await page.waitForFunction(() => document.getElementById('walk').width > 0, null, SLOW);
+  assert.equal(await page.evaluate(() => document.getElementById('walk').width), 10 * 30 + 2, 'ten 28-pixel images with 2-pixel gaps');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-png')]);
+  const png = decodePng(await readFile(await download.path()));
+  assert.deepEqual([png.width, png.height], [8 * 30 + 2, 8 * 30 + 2]);
+  await page.selectOption('#class', '-1');
+  assert.deepEqual(errors, []);
+});
+
 test('the checkpoint downloads, and loading it goes back to its step', async () => {
   const at = await step();
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
@@ -211,5 +234,26 @@ test('a model too large for the GPU is refused with a suggestion', async () => {
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
   assert.match(await page.textContent('#error'), /choose a smaller/);
   await page.screenshot({ path: new URL('page-end.png', ARTIFACTS).pathname, fullPage: true });
+  assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
+// Seven minutes on SwiftShader (the classifier trains for 300 steps): not in every CI run. The
+// measure itself is tested natively (tests/quality.rs); this checks the page's path to it.
+const SLOW_TESTS = process.env.WEBGAN_SLOW_BROWSER_TESTS === '1';
+test('the quality measure on the built-in digits: a Fréchet distance on the chart', {
+  skip: !SLOW_TESTS && 'about 7 minutes on SwiftShader: set WEBGAN_SLOW_BROWSER_TESTS=1',
+}, async () => {
+  await page.click('#use-digits');
+  await page.waitForFunction(() => /the built-in digits/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+  await page.selectOption('select[name=preset]', 'dcgan28');
+  await page.fill('input[name=width]', '4');
+  await page.fill('input[name=batch]', '8');
+  await page.click('#reset');
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, SLOW);
+  await page.click('#measure');
+  await page.waitForFunction(() => /Fréchet distance at step 0: \d/.test(document.getElementById('quality').textContent), null, { timeout: 600_000 });
+  const d = Number((await page.textContent('#quality')).match(/step 0: ([\d.]+)/)[1]);
+  assert.ok(d > 0, `an untrained generator is far from the data (${d})`);
+  assert.equal(await page.getAttribute('#chart-quality', 'data-points'), '1');
   assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
 });

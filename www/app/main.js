@@ -64,7 +64,7 @@ function updateButtons() {
   $('start').textContent = state.started ? 'Continue' : 'Start';
   $('pause').disabled = !busy;
   $('step').disabled = !ready || busy;
-  $('reset').disabled = !ready || busy || !state.started;
+  $('reset').disabled = !ready || busy;
   for (const id of ['save', 'new-noise', 'download-png', 'walk-button', 'measure']) $(id).disabled = !state.started;
   $('config-note').textContent = state.started
     ? 'Changes here take effect on Reset, which starts a new run.'
