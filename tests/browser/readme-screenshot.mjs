@@ -23,10 +23,20 @@ try {
   await page.click('#start');
   await page.waitForFunction((s) => Number(document.getElementById('stat-step').textContent.replace(/,/g, '')) >= s,
     start + Number(steps), { timeout: 1_800_000 });
-  await page.click('#walk-button');
+  await page.click('#pause');
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, { timeout: 600_000 });
+  await page.click('#walk-button', { timeout: 300_000 });
   await page.waitForFunction(() => document.getElementById('walk').width > 0, null, { timeout: 300_000 });
-  await page.screenshot({ path: out });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out} at step ${await page.textContent('#stat-step')}`);
+} catch (e) {
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    console.error('state:', await page.evaluate(() => [document.body.dataset.state, document.getElementById('error').textContent]));
+    await page.screenshot({ path: `${out}.failed.png`, fullPage: true });
+  }
+  throw e;
 } finally {
   await browser.close();
   server.close();
