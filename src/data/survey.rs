@@ -23,16 +23,9 @@ pub struct Survey {
 }
 
 impl Survey {
-    /// The preset that keeps the most of these images without inventing detail: gray and at most
-    /// 32 pixels → `dcgan28`; at most 48 → `dcgan32`; larger → `dcgan64`.
+    /// The preset that fits these images: [`Preset::fitting`].
     pub fn preset(&self) -> Preset {
-        if self.gray && self.largest_side <= 32 {
-            Preset::Dcgan28
-        } else if self.largest_side <= 48 {
-            Preset::Dcgan32
-        } else {
-            Preset::Dcgan64
-        }
+        Preset::fitting(self.largest_side, self.gray)
     }
 }
 

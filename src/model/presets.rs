@@ -41,6 +41,19 @@ impl Preset {
         }
     }
 
+    /// The preset that keeps the most of a dataset's images without inventing detail, from the
+    /// largest side among them and whether all are gray: gray and at most 32 pixels → `dcgan28`;
+    /// at most 48 → `dcgan32`; larger → `dcgan64`.
+    pub fn fitting(largest_side: u32, gray: bool) -> Preset {
+        if gray && largest_side <= 32 {
+            Preset::Dcgan28
+        } else if largest_side <= 48 {
+            Preset::Dcgan32
+        } else {
+            Preset::Dcgan64
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Preset> {
         Preset::ALL
             .into_iter()

@@ -424,8 +424,8 @@ impl Session {
         } else {
             dataset.converted(spec).map_err(js_error)?
         };
-        // Drop the old run first: its buffers make room for the new one's.
-        self.run = None;
+        // The old run stays until the new one is built: a model that does not fit the GPU must
+        // not cost the person the run they had.
         let gpu = self.gpu.clone();
         let out_of_memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -557,13 +557,7 @@ fn dataset_summary(d: &Dataset) -> JsValue {
     }
     set(&o, "classes", &classes);
     // The preset that fits: the digits (28×28 gray) → dcgan28, and so on.
-    let preset = if d.spec.channels == 1 && d.spec.size <= 32 {
-        Preset::Dcgan28
-    } else if d.spec.size <= 48 {
-        Preset::Dcgan32
-    } else {
-        Preset::Dcgan64
-    };
+    let preset = Preset::fitting(d.spec.size, d.spec.channels == 1);
     set(&o, "preset", &preset.name().into());
     o.into()
 }

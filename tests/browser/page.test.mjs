@@ -226,13 +226,17 @@ test('a diverging run pauses and rolls back to its checkpoint', async () => {
   assert.deepEqual(errors, []);
 });
 
-test('a model too large for the GPU is refused with a suggestion', async () => {
+test('a model too large for the GPU is refused with a suggestion, and the run there was goes on', async () => {
+  const before = await step();
   await page.selectOption('select[name=preset]', 'dcgan64');
   await page.fill('input[name=width]', '64');
   await page.fill('input[name=batch]', '1024');
   await page.click('#reset');
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
-  assert.match(await page.textContent('#error'), /choose a smaller/);
+  assert.match(await page.textContent('#error'), /this GPU cannot hold dcgan64 at batch 1024: choose a smaller preset or batch/);
+  assert.equal(await step(), before);
+  await page.click('#step');
+  await waitStep('eq', before + 1);
   await page.screenshot({ path: new URL('page-end.png', ARTIFACTS).pathname, fullPage: true });
   assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
 });
@@ -256,4 +260,21 @@ test('the quality measure on the built-in digits: a Fréchet distance on the cha
   assert.ok(d > 0, `an untrained generator is far from the data (${d})`);
   assert.equal(await page.getAttribute('#chart-quality', 'data-points'), '1');
   assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
+test('a browser without WebGPU is told which browsers and flags give it', async () => {
+  const bare = await browser.newContext();
+  try {
+    await bare.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+    const p = await bare.newPage();
+    const errs = watchErrors(p);
+    await p.goto(server.url);
+    await p.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+    assert.equal(await p.evaluate(() => document.body.dataset.ready), 'error');
+    assert.match(await p.textContent('#error'), /no WebGPU.*Chrome or Edge 113\+.*--enable-unsafe-webgpu/);
+    assert.equal(await p.isDisabled('#start'), true);
+    assert.deepEqual(errs, []);
+  } finally {
+    await bare.close();
+  }
 });

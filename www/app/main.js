@@ -236,9 +236,8 @@ async function startRun() {
   try {
     await build((session) => session.start(JSON.stringify(config)));
   } catch (e) {
-    // The old run was dropped to make room for the new one.
-    state.started = false;
-    setStatus('idle');
+    // The run there was, if any, is still there and goes on where it was.
+    setStatus(state.started ? 'paused' : 'idle');
     throw e;
   }
   resetCounters(0);

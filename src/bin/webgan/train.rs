@@ -356,7 +356,13 @@ pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
             )?;
             output::write_png(&args.out.join("samples/latest.png"), &grid)?;
             if checkpoint_due {
-                output::write_atomically(&checkpoint_path, &pollster::block_on(trainer.save())?)?;
+                let bytes = pollster::block_on(trainer.save()).map_err(|e| {
+                    Error::Invalid(format!(
+                        "{e}. The last good checkpoint is {}; try a lower learning rate or label smoothing",
+                        checkpoint_path.display()
+                    ))
+                })?;
+                output::write_atomically(&checkpoint_path, &bytes)?;
             }
         }
     }
