@@ -11,16 +11,20 @@
 //   backward: dbeta = sum dy,   dgamma = sum dy * xhat
 //             dx = gamma * invstd / M * (M dy - sum dy - xhat * sum dy * xhat)
 //
-// Entry points, in the order a step runs them: statistics, normalize (forward);
-// backward_reduce, backward_input (backward). statistics and backward_reduce run one
-// workgroup per channel and reduce in workgroup memory; the others one thread per element.
+// Entry points, in the order a step runs them: statistics_partial, statistics, normalize
+// (forward); backward_partial, backward_reduce, backward_input (backward). The per-channel
+// reductions run in two stages with no workgroup memory and no barrier (which CPU adapters
+// pay dearly for, and a dense layer's thousands of channels of 64 values each would pay
+// thousands of times): one thread per (channel, segment) walks a contiguous slice of the
+// channel's batch * pixels values, then one thread per channel combines the segments.
 //
 // Per-channel vectors travel in pairs, so that one layout of 8 storage buffers (WebGPU's
 // default limit per stage) serves forward and backward; separately they would be 11:
 //   affine  [2, channels] = [gamma; beta]
 //   daffine [2, channels] = [dgamma; dbeta]
 //   running [2, channels] = [running_mean; running_var]
-//   saved   [4, channels] = [mean; invstd; sum dy; sum dy * xhat], from forward to backward
+//   saved   [4 + 2 * segments, channels] = [mean; invstd; sum dy; sum dy * xhat], from forward
+//           to backward, then two rows per segment of partial results
 
 struct BatchNormParams {
     batch: u32,
@@ -30,7 +34,7 @@ struct BatchNormParams {
     momentum: f32,
     eval: u32,       // normalize: 1 uses the running statistics instead of the saved batch ones
     accumulate: u32, // backward_reduce: 1 adds into daffine; backward_input: 1 adds into dinput
-    _pad: u32,
+    segments: u32,   // slices each channel's values are cut into for the reductions
 }
 
 @group(0) @binding(0) var<uniform> p: BatchNormParams;
@@ -49,60 +53,96 @@ fn flat_id(group: vec3<u32>, groups: vec3<u32>, local: u32) -> u32 {
     return (group.y * groups.x + group.x) * GROUP + local;
 }
 
-// Index in [batch, channels, pixels] of the i-th of the M values of channel c.
-fn channel_element(c: u32, i: u32) -> u32 {
-    return ((i / p.pixels) * p.channels + c) * p.pixels + i % p.pixels;
-}
-
 // Channel of element i of [batch, channels, pixels].
 fn channel_of(i: u32) -> u32 {
     return (i / p.pixels) % p.channels;
 }
 
-var<workgroup> partial: array<vec2<f32>, 256>;
-
-// Tree sum of two values at once over the workgroup; every thread gets the totals.
-fn workgroup_sum(l: u32, v: vec2<f32>) -> vec2<f32> {
-    partial[l] = v;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            partial[l] += partial[l + half];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
+// The slice [begin, end) of channel c's M values that segment s reduces.
+fn segment(s: u32) -> vec2<u32> {
+    let m = p.batch * p.pixels;
+    let len = (m + p.segments - 1u) / p.segments;
+    return vec2(min(m, s * len), min(m, (s + 1u) * len));
 }
 
-// One workgroup per channel: batch mean and invstd into saved, running statistics updated.
-// Two passes (mean, then sum of squared deviations) rather than E[x^2] - mean^2, which
-// cancels catastrophically in f32 when |mean| >> std.
+// Row r of saved's per-segment partial results: [4 + 2 s + r, channels].
+fn partial_at(s: u32, r: u32, c: u32) -> u32 {
+    return (4u + 2u * s + r) * p.channels + c;
+}
+
+// Per (channel, segment): the slice's mean and sum of squared deviations from it, two passes
+// over the slice (E[x^2] - mean^2 would cancel catastrophically in f32 when |mean| >> std).
 @compute @workgroup_size(256)
-fn statistics(@builtin(workgroup_id) g: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let c = g.x;
+fn statistics_partial(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = flat_id(g, n, l);
+    if (i >= p.channels * p.segments) {
+        return;
+    }
+    let c = i % p.channels;
+    let s = i / p.channels;
+    let range = segment(s);
+    let start_b = range.x / p.pixels;
+    let start_px = range.x % p.pixels;
+    var b = start_b;
+    var px = start_px;
+    var sum = 0.0;
+    for (var j = range.x; j < range.y; j++) {
+        sum += input[(b * p.channels + c) * p.pixels + px];
+        px += 1u;
+        if (px == p.pixels) {
+            px = 0u;
+            b += 1u;
+        }
+    }
+    let mean = sum / f32(max(1u, range.y - range.x));
+    b = start_b;
+    px = start_px;
+    var m2 = 0.0;
+    for (var j = range.x; j < range.y; j++) {
+        let d = input[(b * p.channels + c) * p.pixels + px] - mean;
+        m2 += d * d;
+        px += 1u;
+        if (px == p.pixels) {
+            px = 0u;
+            b += 1u;
+        }
+    }
+    saved[partial_at(s, 0u, c)] = mean;
+    saved[partial_at(s, 1u, c)] = m2;
+}
+
+// Per channel: the segments combined (Chan et al.'s pairwise formula), batch mean and invstd
+// into saved, running statistics updated.
+@compute @workgroup_size(256)
+fn statistics(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let c = flat_id(g, n, l);
+    if (c >= p.channels) {
+        return;
+    }
+    var count = 0.0;
+    var mean = 0.0;
+    var m2 = 0.0;
+    for (var s = 0u; s < p.segments; s++) {
+        let range = segment(s);
+        let k = f32(range.y - range.x);
+        if (k == 0.0) {
+            continue;
+        }
+        let d = saved[partial_at(s, 0u, c)] - mean;
+        let total = count + k;
+        mean += d * k / total;
+        m2 += saved[partial_at(s, 1u, c)] + d * d * count * k / total;
+        count = total;
+    }
     let m = p.batch * p.pixels;
-    var s = 0.0;
-    for (var i = l; i < m; i += GROUP) {
-        s += input[channel_element(c, i)];
-    }
-    let mean = workgroup_sum(l, vec2(s, 0.0)).x / f32(m);
-    var q = 0.0;
-    for (var i = l; i < m; i += GROUP) {
-        let d = input[channel_element(c, i)] - mean;
-        q += d * d;
-    }
-    let variance = workgroup_sum(l, vec2(q, 0.0)).x / f32(m);
-    if (l == 0u) {
-        let C = p.channels;
-        saved[c] = mean;
-        saved[C + c] = inverseSqrt(variance + p.eps);
-        // The Rust side guarantees M >= 2, as PyTorch does in train mode.
-        let unbiased = variance * f32(m) / f32(m - 1u);
-        running[c] = mix(running[c], mean, p.momentum);
-        running[C + c] = mix(running[C + c], unbiased, p.momentum);
-    }
+    let variance = m2 / f32(m);
+    let C = p.channels;
+    saved[c] = mean;
+    saved[C + c] = inverseSqrt(variance + p.eps);
+    // The Rust side guarantees M >= 2, as PyTorch does in train mode.
+    let unbiased = variance * f32(m) / f32(m - 1u);
+    running[c] = mix(running[c], mean, p.momentum);
+    running[C + c] = mix(running[C + c], unbiased, p.momentum);
 }
 
 // y = gamma * (x - mean) * invstd + beta, from the batch statistics in saved (train) or the
@@ -127,32 +167,57 @@ fn normalize(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: ve
     output[i] = affine[c] * (input[i] - mean) * invstd + affine[C + c];
 }
 
-// One workgroup per channel: sum dy and sum dy * xhat, kept in saved for backward_input and
-// written (or added) to dbeta and dgamma.
+// Per (channel, segment): the slice's sum dy and sum dy * xhat.
 @compute @workgroup_size(256)
-fn backward_reduce(@builtin(workgroup_id) g: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let c = g.x;
+fn backward_partial(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = flat_id(g, n, l);
+    if (i >= p.channels * p.segments) {
+        return;
+    }
+    let c = i % p.channels;
+    let s = i / p.channels;
     let C = p.channels;
-    let m = p.batch * p.pixels;
     let mean = saved[c];
     let invstd = saved[C + c];
-    var s = vec2(0.0);
-    for (var i = l; i < m; i += GROUP) {
-        let k = channel_element(c, i);
+    let range = segment(s);
+    var b = range.x / p.pixels;
+    var px = range.x % p.pixels;
+    var sums = vec2(0.0);
+    for (var j = range.x; j < range.y; j++) {
+        let k = (b * p.channels + c) * p.pixels + px;
         let dy = doutput[k];
-        s += vec2(dy, dy * (input[k] - mean) * invstd);
-    }
-    let total = workgroup_sum(l, s);
-    if (l == 0u) {
-        saved[2u * C + c] = total.x;
-        saved[3u * C + c] = total.y;
-        if (p.accumulate != 0u) {
-            daffine[c] += total.y;
-            daffine[C + c] += total.x;
-        } else {
-            daffine[c] = total.y;
-            daffine[C + c] = total.x;
+        sums += vec2(dy, dy * (input[k] - mean) * invstd);
+        px += 1u;
+        if (px == p.pixels) {
+            px = 0u;
+            b += 1u;
         }
+    }
+    saved[partial_at(s, 0u, c)] = sums.x;
+    saved[partial_at(s, 1u, c)] = sums.y;
+}
+
+// Per channel: sum dy and sum dy * xhat over the segments, kept in saved for backward_input
+// and written (or added) to dbeta and dgamma.
+@compute @workgroup_size(256)
+fn backward_reduce(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let c = flat_id(g, n, l);
+    if (c >= p.channels) {
+        return;
+    }
+    let C = p.channels;
+    var total = vec2(0.0);
+    for (var s = 0u; s < p.segments; s++) {
+        total += vec2(saved[partial_at(s, 0u, c)], saved[partial_at(s, 1u, c)]);
+    }
+    saved[2u * C + c] = total.x;
+    saved[3u * C + c] = total.y;
+    if (p.accumulate != 0u) {
+        daffine[c] += total.y;
+        daffine[C + c] += total.x;
+    } else {
+        daffine[c] = total.y;
+        daffine[C + c] = total.x;
     }
 }
 

@@ -1,7 +1,7 @@
-// Tiled implicit GEMM: out(m, n) = sum_k A(m, k) * B(k, n), with B gathered on the fly from an
-// NCHW tensor, so no im2col buffer is ever built. One engine serves dense, conv2d and transposed
-// conv2d, forward and backward, through three gather modes (a dense layer is a 1x1 convolution
-// of 1x1 images):
+// Implicit GEMM through packed operands: out(m, n) = sum_k A(m, k) * B(k, n), with A and B
+// gathered from NCHW tensors into dense, zero-padded scratch matrices, then multiplied by a
+// register-blocked GEMM. One engine serves dense, conv2d and transposed conv2d, forward and
+// backward, through three gather modes (a dense layer is a 1x1 convolution of 1x1 images):
 //
 //   MODE 0, GATHER:  out[b, m, oy, ox] = sum_{c,ky,kx} a[m, c, ky, kx] * x[b, c, oy*s - p + ky, ...]
 //                    conv2d forward, transposed conv2d d input, dense forward.
@@ -18,8 +18,16 @@
 // per phase: output pixels with (oy + p) % s == ry only meet taps ky = ry, ry + s, ... Each
 // phase is a dense GEMM of its own, one per z slice of the grid.
 //
-// Long reductions with few output tiles (weight gradients, a 1-logit dense layer) split k over
-// `splits` workgroups that write partial sums; `reduce_splits` adds them up.
+// Why pack: gathering inside the GEMM costs a dozen integer divisions per operand element, and
+// every element is read by many threads. Packing does that index arithmetic once per element;
+// the GEMM then reads whole vec4s with no bounds logic, which is what CPU adapters (SwiftShader,
+// lavapipe: one SIMD lane per invocation, a bounds check per load) and GPUs alike run fastest.
+// Each GEMM thread keeps an 8 x 8 block of out in registers and shares nothing, so there is no
+// workgroup memory and no barrier (barriers are costly on CPU adapters).
+//
+// The batch may be cut into chunks of images (`batch0`, `batch`) so that the packs fit their
+// scratch buffers. Long reductions with few output blocks (weight gradients, a 1-logit dense
+// layer) split k over `splits` slices that write partial sums; `reduce_splits` adds them up.
 
 struct ConvParams {
     m: u32,            // rows: output channels (MODE 0, 1), or a's channels (MODE 2)
@@ -39,17 +47,16 @@ struct ConvParams {
     flags: u32,        // bit 0: add bias[m]; bit 1: add into out instead of overwriting it
     splits: u32,       // workgroups sharing one output tile's reduction (1: no split)
     out_len: u32,      // elements of out
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    batch0: u32,       // first image of this chunk; `batch` counts the chunk's images
+    phases: u32,       // GEMMs in the grid's z (MODE 1: stride^2; else 1)
+    rows: u32,         // rows of a packed A: m rounded up to 8
+    a_row4: u32,       // vec4s per row of a packed A (k rounded up to 4)
+    b_row4: u32,       // vec4s per row of a packed B (n rounded up to 8)
+    a_phase4: u32,     // vec4s per phase of the packed A
+    b_phase4: u32,     // vec4s per phase of the packed B
 }
 
 override MODE: u32 = 0u;
-// Output tile of a workgroup: TILE_M x TILE_N with TILE_M * TILE_N = 256 threads * 16 outputs.
-// Tall layers use 64 x 64; layers with few output channels 16 x 256 or 4 x 1024.
-override TILE_M: u32 = 64u;
-override TILE_K: u32 = 16u;
-const TILE_N_TIMES_M: u32 = 4096u;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -58,12 +65,11 @@ const TILE_N_TIMES_M: u32 = 4096u;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 // [splits][out_len] partial sums when the reduction is split; unused otherwise.
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
+// Scratch shared by every conv of a device: [phase][rows][k / 4] and [phase][k][n / 4].
+@group(0) @binding(6) var<storage, read_write> packed_a: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> packed_b: array<vec4<f32>>;
 
-// Tiles stored k-major, 4 consecutive m (or n) per vec4; 12 KiB in all, within 16 KiB.
-var<workgroup> tile_a: array<vec4<f32>, 256>;  // [TILE_K][TILE_M / 4]
-var<workgroup> tile_b: array<vec4<f32>, 512>;  // [TILE_K][TILE_N / 4]
-
-// The GEMM this workgroup computes (MODE 1: the one of its phase). Passed by value, not kept in
+// The GEMM of one phase (MODE 1), or the only one. Passed by value, not kept in
 // a var<private>: WGSL counts private loads as non-uniform, and barriers follow a return on it.
 struct Gemm {
     n: u32,
@@ -117,7 +123,7 @@ fn load_a(g: Gemm, m: u32, k: u32) -> f32 {
         default: {
             // k = (b, oy, ox); a is [batch, m, small_h, small_w]
             let hw = p.small_h * p.small_w;
-            let b = k / hw;
+            let b = p.batch0 + k / hw;
             return a[(b * p.m + m) * hw + k % hw];
         }
     }
@@ -131,63 +137,15 @@ fn load_large(b: u32, c: u32, y: i32, xx: i32) -> f32 {
     return x[((b * p.channels + c) * p.large_h + u32(y)) * p.large_w + u32(xx)];
 }
 
-fn load_b(g: Gemm, k: u32, n: u32) -> f32 {
-    if (k >= g.k || n >= g.n) {
-        return 0.0;
-    }
-    let kk = p.kernel_h * p.kernel_w;
-    switch MODE {
-        case 0u: {
-            // k = (c, ky, kx), n = (b, oy, ox) over the small image
-            let c = k / kk;
-            let ky = (k % kk) / p.kernel_w;
-            let kx = k % p.kernel_w;
-            let hw = p.small_h * p.small_w;
-            let b = n / hw;
-            let oy = (n % hw) / p.small_w;
-            let ox = n % p.small_w;
-            return load_large(b, c, i32(oy * p.stride + ky) - i32(p.pad_y), i32(ox * p.stride + kx) - i32(p.pad_x));
-        }
-        case 1u: {
-            // k = (c, jy, jx), n = (b, qy, qx) over this phase's output pixels; x is small.
-            let taps = g.th * g.tw;
-            let c = k / taps;
-            let jy = (k % taps) / g.tw;
-            let jx = k % g.tw;
-            let q = g.qh * g.qw;
-            let b = n / q;
-            let qy = (n % q) / g.qw;
-            let qx = n % g.qw;
-            let iy = i32(qy) + g.dy - i32(jy);
-            let ix = i32(qx) + g.dx - i32(jx);
-            if (iy < 0 || ix < 0 || iy >= i32(p.small_h) || ix >= i32(p.small_w)) {
-                return 0.0;
-            }
-            return x[((b * p.channels + c) * p.small_h + u32(iy)) * p.small_w + u32(ix)];
-        }
-        default: {
-            // k = (b, oy, ox) over the small image, n = (c, ky, kx)
-            let c = n / kk;
-            let ky = (n % kk) / p.kernel_w;
-            let kx = n % p.kernel_w;
-            let hw = p.small_h * p.small_w;
-            let b = k / hw;
-            let oy = (k % hw) / p.small_w;
-            let ox = k % p.small_w;
-            return load_large(b, c, i32(oy * p.stride + ky) - i32(p.pad_y), i32(ox * p.stride + kx) - i32(p.pad_x));
-        }
-    }
-}
-
 fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
     switch MODE {
         case 0u: {
             let hw = p.small_h * p.small_w;
-            return ((n / hw) * p.m + m) * hw + n % hw;
+            return ((p.batch0 + n / hw) * p.m + m) * hw + n % hw;
         }
         case 1u: {
             let q = g.qh * g.qw;
-            let b = n / q;
+            let b = p.batch0 + n / q;
             let oy = g.oy0 + (n % q) / g.qw * p.stride;
             let ox = g.ox0 + n % g.qw * p.stride;
             return ((b * p.m + m) * p.large_h + oy) * p.large_w + ox;
@@ -210,77 +168,213 @@ fn finish(m: u32, idx: u32, v: f32) {
     out[idx] = r;
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) flat: u32) {
-    let tile_n = TILE_N_TIMES_M / TILE_M;
-    let split = group.z % p.splits;
-    var g: Gemm;
+fn gemm_of(phase: u32) -> Gemm {
     if (MODE == 1u) {
-        g = phase_gemm(group.z / p.splits);
-    } else {
-        g.n = p.n;
-        g.k = p.k;
+        return phase_gemm(phase);
     }
-    let m0 = group.y * TILE_M;
-    let n0 = group.x * tile_n;
-    // Phases differ in size; the grid fits the largest. Uniform per workgroup.
-    if (n0 >= g.n) {
+    var g: Gemm;
+    g.n = p.n;
+    g.k = p.k;
+    return g;
+}
+
+// The flat index of a pack thread; the grid's x and y spread it past 65,535 workgroups.
+fn pack_index(group: vec3<u32>, groups: vec3<u32>, l: u32) -> u32 {
+    return (group.y * groups.x + group.x) * 256u + l;
+}
+
+// packed_a[phase][row][k / 4]: A of each phase, zero beyond m and k.
+@compute @workgroup_size(256)
+fn pack_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    let per_phase = p.rows * p.a_row4;
+    if (i >= per_phase) {
         return;
     }
-    // This workgroup's share of the reduction, in whole tiles.
-    let k_tiles = (g.k + TILE_K - 1u) / TILE_K;
-    let per_split = (k_tiles + p.splits - 1u) / p.splits;
-    let k_begin = split * per_split * TILE_K;
-    let k_end = min(g.k, k_begin + per_split * TILE_K);
+    let g = gemm_of(group.z);
+    let m = i / p.a_row4;
+    let k = i % p.a_row4 * 4u;
+    packed_a[group.z * p.a_phase4 + i] = vec4<f32>(load_a(g, m, k), load_a(g, m, k + 1u), load_a(g, m, k + 2u), load_a(g, m, k + 3u));
+}
 
-    let a_vecs = TILE_K * TILE_M / 4u;
-    let b_vecs = TILE_K * tile_n / 4u;
-    let row = flat / (tile_n / 4u);   // this thread's 4 rows of the tile
-    let col = flat % (tile_n / 4u);   // and its 4 columns
-
-    var acc: array<vec4<f32>, 4>;
-    for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
-        for (var i = flat; i < a_vecs; i += 256u) {
-            let k = k0 + i / (TILE_M / 4u);
-            let m = m0 + i % (TILE_M / 4u) * 4u;
-            tile_a[i] = vec4<f32>(load_a(g, m, k), load_a(g, m + 1u, k), load_a(g, m + 2u, k), load_a(g, m + 3u, k));
-        }
-        for (var i = flat; i < b_vecs; i += 256u) {
-            let k = k0 + i / (tile_n / 4u);
-            let n = n0 + i % (tile_n / 4u) * 4u;
-            tile_b[i] = vec4<f32>(load_b(g, k, n), load_b(g, k, n + 1u), load_b(g, k, n + 2u), load_b(g, k, n + 3u));
-        }
-        workgroupBarrier();
-        let steps = min(TILE_K, k_end - k0);
-        for (var kk = 0u; kk < steps; kk++) {
-            let av = tile_a[kk * (TILE_M / 4u) + row];
-            let bv = tile_b[kk * (tile_n / 4u) + col];
-            acc[0] += av.x * bv;
-            acc[1] += av.y * bv;
-            acc[2] += av.z * bv;
-            acc[3] += av.w * bv;
-        }
-        workgroupBarrier();
+// B[k][n0 .. n0 + 7], zero beyond k and n. The index arithmetic is done once and then stepped
+// along n: load_b's divisions, paid per element, cost more than the copy itself.
+fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
+    var r: array<f32, 8>;
+    if (k >= g.k) {
+        return r;
     }
-
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + row * 4u + i;
-        if (m >= p.m) {
-            break;
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + col * 4u + j;
-            if (n >= g.n) {
-                break;
-            }
-            let idx = out_index(g, m, n);
-            if (p.splits > 1u) {
-                partial[split * p.out_len + idx] = acc[i][j];
-            } else {
-                finish(m, idx, acc[i][j]);
+    let kk = p.kernel_h * p.kernel_w;
+    switch MODE {
+        case 0u: {
+            let c = k / kk;
+            let ky = i32((k % kk) / p.kernel_w) - i32(p.pad_y);
+            let kx = i32(k % p.kernel_w) - i32(p.pad_x);
+            let hw = p.small_h * p.small_w;
+            var b = p.batch0 + n0 / hw;
+            var oy = (n0 % hw) / p.small_w;
+            var ox = n0 % p.small_w;
+            for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
+                r[j] = load_large(b, c, i32(oy * p.stride) + ky, i32(ox * p.stride) + kx);
+                ox += 1u;
+                if (ox == p.small_w) {
+                    ox = 0u;
+                    oy += 1u;
+                    if (oy == p.small_h) {
+                        oy = 0u;
+                        b += 1u;
+                    }
+                }
             }
         }
+        case 1u: {
+            let taps = g.th * g.tw;
+            let c = k / taps;
+            let jy = (k % taps) / g.tw;
+            let jx = k % g.tw;
+            let q = g.qh * g.qw;
+            var b = p.batch0 + n0 / q;
+            var qy = (n0 % q) / g.qw;
+            var qx = n0 % g.qw;
+            for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
+                let iy = i32(qy) + g.dy - i32(jy);
+                let ix = i32(qx) + g.dx - i32(jx);
+                if (iy >= 0 && ix >= 0 && iy < i32(p.small_h) && ix < i32(p.small_w)) {
+                    r[j] = x[((b * p.channels + c) * p.small_h + u32(iy)) * p.small_w + u32(ix)];
+                }
+                qx += 1u;
+                if (qx == g.qw) {
+                    qx = 0u;
+                    qy += 1u;
+                    if (qy == g.qh) {
+                        qy = 0u;
+                        b += 1u;
+                    }
+                }
+            }
+        }
+        default: {
+            let hw = p.small_h * p.small_w;
+            let b = p.batch0 + k / hw;
+            let oy = i32((k % hw) / p.small_w * p.stride) - i32(p.pad_y);
+            let ox = i32(k % p.small_w * p.stride) - i32(p.pad_x);
+            var c = n0 / kk;
+            var ky = (n0 % kk) / p.kernel_w;
+            var kx = n0 % p.kernel_w;
+            for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
+                r[j] = load_large(b, c, oy + i32(ky), ox + i32(kx));
+                kx += 1u;
+                if (kx == p.kernel_w) {
+                    kx = 0u;
+                    ky += 1u;
+                    if (ky == p.kernel_h) {
+                        ky = 0u;
+                        c += 1u;
+                    }
+                }
+            }
+        }
     }
+    return r;
+}
+
+// packed_b[phase][k][n / 4]: B of each phase, eight columns per thread.
+@compute @workgroup_size(256)
+fn pack_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    let runs = p.b_row4 / 2u;
+    if (i >= p.b_phase4 / 2u) {
+        return;
+    }
+    let g = gemm_of(group.z);
+    let k = i / runs;
+    let r = b_run(g, k, i % runs * 8u);
+    let at = group.z * p.b_phase4 + i * 2u;
+    packed_b[at] = vec4<f32>(r[0], r[1], r[2], r[3]);
+    packed_b[at + 1u] = vec4<f32>(r[4], r[5], r[6], r[7]);
+}
+
+// Writes one row of a thread's block: columns n0 .. n0 + 7 of row m.
+fn store_row(g: Gemm, split: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if (m >= p.m) {
+        return;
+    }
+    for (var j = 0u; j < 8u; j++) {
+        let n = n0 + j;
+        if (n >= g.n) {
+            return;
+        }
+        let v = select(hi[j & 3u], lo[j & 3u], j < 4u);
+        let idx = out_index(g, m, n);
+        if (p.splits > 1u) {
+            partial[split * p.out_len + idx] = v;
+        } else {
+            finish(m, idx, v);
+        }
+    }
+}
+
+// One thread: rows m0 .. m0 + 7 by columns n0 .. n0 + 7 of its phase's out, over its split's
+// share of k. With B's 4 x 4 blocks as matrices, B^T-times-a-row is four multiply-adds.
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
+    let split = group.z % p.splits;
+    let phase = group.z / p.splits;
+    let g = gemm_of(phase);
+    let n0 = id.x * 8u;
+    let m0 = id.y * 8u;
+    if (n0 >= g.n || m0 >= p.m) {
+        return;
+    }
+    let k4s = (g.k + 3u) / 4u;
+    let per_split = (k4s + p.splits - 1u) / p.splits;
+    let k_begin = min(k4s, split * per_split);
+    let k_end = min(k4s, k_begin + per_split);
+
+    let ra = phase * p.a_phase4 + m0 * p.a_row4;
+    let rb = phase * p.b_phase4 + id.x * 2u;
+    let s = p.a_row4;
+    var l0 = vec4<f32>(); var h0 = vec4<f32>();
+    var l1 = vec4<f32>(); var h1 = vec4<f32>();
+    var l2 = vec4<f32>(); var h2 = vec4<f32>();
+    var l3 = vec4<f32>(); var h3 = vec4<f32>();
+    var l4 = vec4<f32>(); var h4 = vec4<f32>();
+    var l5 = vec4<f32>(); var h5 = vec4<f32>();
+    var l6 = vec4<f32>(); var h6 = vec4<f32>();
+    var l7 = vec4<f32>(); var h7 = vec4<f32>();
+    for (var k4 = k_begin; k4 < k_end; k4++) {
+        let b0 = rb + k4 * 4u * p.b_row4;
+        let b1 = b0 + p.b_row4;
+        let b2 = b1 + p.b_row4;
+        let b3 = b2 + p.b_row4;
+        // Columns: B's rows k .. k + 3, so that lo * a = sum_j a[j] * B[k + j][n0 .. n0 + 3].
+        let lo = mat4x4<f32>(packed_b[b0], packed_b[b1], packed_b[b2], packed_b[b3]);
+        let hi = mat4x4<f32>(packed_b[b0 + 1u], packed_b[b1 + 1u], packed_b[b2 + 1u], packed_b[b3 + 1u]);
+        let a0 = packed_a[ra + k4];
+        let a1 = packed_a[ra + s + k4];
+        let a2 = packed_a[ra + 2u * s + k4];
+        let a3 = packed_a[ra + 3u * s + k4];
+        let a4 = packed_a[ra + 4u * s + k4];
+        let a5 = packed_a[ra + 5u * s + k4];
+        let a6 = packed_a[ra + 6u * s + k4];
+        let a7 = packed_a[ra + 7u * s + k4];
+        l0 += lo * a0; h0 += hi * a0;
+        l1 += lo * a1; h1 += hi * a1;
+        l2 += lo * a2; h2 += hi * a2;
+        l3 += lo * a3; h3 += hi * a3;
+        l4 += lo * a4; h4 += hi * a4;
+        l5 += lo * a5; h5 += hi * a5;
+        l6 += lo * a6; h6 += hi * a6;
+        l7 += lo * a7; h7 += hi * a7;
+    }
+    store_row(g, split, m0, n0, l0, h0);
+    store_row(g, split, m0 + 1u, n0, l1, h1);
+    store_row(g, split, m0 + 2u, n0, l2, h2);
+    store_row(g, split, m0 + 3u, n0, l3, h3);
+    store_row(g, split, m0 + 4u, n0, l4, h4);
+    store_row(g, split, m0 + 5u, n0, l5, h5);
+    store_row(g, split, m0 + 6u, n0, l6, h6);
+    store_row(g, split, m0 + 7u, n0, l7, h7);
 }
 
 // The channel (row m) an output element belongs to.

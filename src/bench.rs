@@ -229,6 +229,25 @@ pub fn training(
     batch: u32,
     steps: u32,
 ) -> Result<(f64, f64)> {
+    let mut trainer = bench_trainer(gpu, preset, batch)?;
+    let wait = |t: &crate::train::Trainer| pollster::block_on(t.read_stats()).map(|_| ());
+    trainer.train(2);
+    wait(&trainer)?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        trainer.train(1);
+    }
+    wait(&trainer)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+    Ok((ms, batch as f64 * 1e3 / ms))
+}
+
+/// A trainer of `preset` with DCGAN's defaults, on 256 images of noise resident on the GPU.
+pub fn bench_trainer(
+    gpu: std::sync::Arc<Gpu>,
+    preset: crate::model::presets::Preset,
+    batch: u32,
+) -> Result<crate::train::Trainer> {
     use crate::train::{GpuDataset, TrainConfig, Trainer};
     let config = TrainConfig {
         batch,
@@ -246,22 +265,12 @@ pub fn training(
         })
         .collect();
     let dataset = GpuDataset::upload(&gpu, &pixels, row)?;
-    let mut trainer = Trainer::new(gpu.clone(), config, dataset)?;
-    let wait = |t: &Trainer| pollster::block_on(t.read_stats()).map(|_| ());
-    trainer.train(2);
-    wait(&trainer)?;
-    let start = Instant::now();
-    for _ in 0..steps {
-        trainer.train(1);
-    }
-    wait(&trainer)?;
-    let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
-    Ok((ms, batch as f64 * 1e3 / ms))
+    Trainer::new(gpu.clone(), config, dataset)
 }
 
 /// Where one training step's time goes: every dispatch of a step run alone and waited for
-/// (so the sum exceeds a real step, which overlaps nothing but pays no waits), as
-/// (phase, kernel, ms), after one warm-up step.
+/// (so the sum exceeds a real step by the waits), as (phase, kernel, ms), after one warm-up
+/// step. Isolated timing rather than timestamp queries: software adapters lack them natively.
 pub fn profile_step(trainer: &crate::train::Trainer) -> Vec<(&'static str, &'static str, f64)> {
     let gpu = &trainer.gpu;
     let wait = || {
@@ -281,4 +290,26 @@ pub fn profile_step(trainer: &crate::train::Trainer) -> Vec<(&'static str, &'sta
             (*phase, d.label, start.elapsed().as_secs_f64() * 1e3)
         })
         .collect()
+}
+
+/// [`profile_step`] summed over `reps` steps by kernel (label): (kernel, dispatches per step,
+/// ms per step), slowest first.
+pub fn step_breakdown(
+    trainer: &crate::train::Trainer,
+    reps: u32,
+) -> Vec<(&'static str, usize, f64)> {
+    let mut by_label: Vec<(&'static str, usize, f64)> = Vec::new();
+    for rep in 0..reps.max(1) {
+        for (_, label, ms) in profile_step(trainer) {
+            match by_label.iter_mut().find(|(l, _, _)| *l == label) {
+                Some(row) => {
+                    row.1 += usize::from(rep == 0);
+                    row.2 += ms / reps.max(1) as f64;
+                }
+                None => by_label.push((label, 1, ms / reps.max(1) as f64)),
+            }
+        }
+    }
+    by_label.sort_by(|a, b| b.2.total_cmp(&a.2));
+    by_label
 }

@@ -2,7 +2,7 @@
 //! helpers, a pipeline cache and asynchronous readback that works natively and in a browser.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::{Error, Result};
 
@@ -14,6 +14,8 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     pub adapter_info: wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    /// Where every conv packs its operands (see `kernels::conv`), made on first use.
+    conv_scratch: OnceLock<(wgpu::Buffer, wgpu::Buffer)>,
 }
 
 /// A pipeline is named by its shader, entry point and override constants.
@@ -75,6 +77,7 @@ impl Gpu {
             queue,
             adapter_info,
             pipelines: Mutex::new(HashMap::new()),
+            conv_scratch: OnceLock::new(),
         })
     }
 
@@ -166,6 +169,31 @@ impl Gpu {
     }
 
     /// A storage buffer of `len` f32 (or u32) elements, zeroed.
+    /// The two scratch buffers that conv runs pack their operands into. Dispatches run in
+    /// order, so all runs on this device can share them.
+    pub(crate) fn conv_scratch(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
+        self.init_conv_scratch(
+            crate::kernels::conv::SCRATCH_A_FLOATS,
+            crate::kernels::conv::SCRATCH_B_FLOATS,
+        );
+        let (a, b) = self.conv_scratch.get().expect("made just above");
+        (a, b)
+    }
+
+    /// Sizes the conv scratch buffers (in floats) before their first use, for devices short of
+    /// memory and for tests of batches cut into chunks. Returns false if they already exist.
+    pub fn init_conv_scratch(&self, a_floats: usize, b_floats: usize) -> bool {
+        let mut made = false;
+        self.conv_scratch.get_or_init(|| {
+            made = true;
+            (
+                self.storage("conv packed A", a_floats.max(4)),
+                self.storage("conv packed B", b_floats.max(4)),
+            )
+        });
+        made
+    }
+
     pub fn storage(&self, label: &str, len: usize) -> wgpu::Buffer {
         // wgpu rejects zero-sized bindings; keep one element at least.
         let size = (len.max(1) * 4) as u64;

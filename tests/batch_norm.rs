@@ -158,14 +158,16 @@ fn check_running(what: &str, layer: &Layer, s: &BatchNormShape, mean: &[f64], va
     assert_close(&format!("{what} running_var"), &got_var, var, ATOL, RTOL);
 }
 
-/// Batch 1; 3 channels of 5×7; 65 channels; dense (pixels 1); M = 300 > 256 threads.
-fn awkward_shapes() -> [BatchNormShape; 5] {
+/// Batch 1; 3 channels of 5×7; 65 channels; dense (pixels 1); M = 300 in 2 segments; M = 679
+/// in 3 segments that end mid-image.
+fn awkward_shapes() -> [BatchNormShape; 6] {
     [
         shape(1, 3, 35),
         shape(2, 65, 3),
         shape(4, 5, 1),
         shape(3, 2, 100),
         shape(2, 7, 11),
+        shape(7, 3, 97),
     ]
 }
 
@@ -286,10 +288,10 @@ fn backward_accumulates_when_asked() {
         ..Default::default()
     };
     let layer_bn = layer.build(s, options).expect("valid layer");
-    let [statistics, normalize] = layer_bn.forward_train();
-    let [reduce, input] = layer_bn.backward();
+    let forward = layer_bn.forward_train();
+    let backward = layer_bn.backward();
     // Backward twice: each gradient = before + 2 · gradient.
-    gpu.run(&[statistics, normalize, reduce, input, reduce, input]);
+    gpu.run(&[&forward[..], &backward[..], &backward[..]].concat());
     let (dx, dgamma, dbeta) = bn::backward(&s, &d.x, &d.gamma, &d.dy, EPS);
     let twice = |before: &[f64], grad: &[f64]| -> Vec<f64> {
         before.iter().zip(grad).map(|(b, g)| b + 2.0 * g).collect()

@@ -1,20 +1,15 @@
 //! dense, conv2d and transposed conv2d: the references against central differences, and the
-//! GPU's implicit-GEMM engine against the references on awkward shapes.
-//!
-//! GPU tolerance: f32 sums of K products of values in [−1, 1] against f64, so the error grows
-//! like ε·√K·|terms|; with K ≤ ~600 here, atol 1e-4 + rtol 1e-3 leaves a wide margin while still
-//! catching any wrong index (which gives errors of order 0.1–1).
+//! GPU's implicit-GEMM engine against the references on awkward shapes (tolerances in
+//! `common/layer_case.rs`).
 
 mod common;
 
+use common::layer_case::*;
 use common::*;
 use webgan::kernels::conv2d::{Conv2dShape, Padding};
 use webgan::kernels::conv_transpose2d::ConvTranspose2dShape;
 use webgan::kernels::dense::DenseShape;
 use webgan::reference;
-
-const ATOL: f64 = 1e-4;
-const RTOL: f64 = 1e-3;
 
 #[test]
 fn dense_reference_gradients_match_central_differences() {
@@ -218,90 +213,6 @@ fn conv_transpose2d_output_sizes_follow_pytorch() {
     }
     .output()
     .is_err());
-}
-
-/// GPU forward, d input, d weight and d bias of one layer vs the reference, with accumulation
-/// checked by adding into gradients that already hold `prior`.
-struct Case<'a> {
-    name: String,
-    x: &'a [f64],
-    w: &'a [f64],
-    b: &'a [f64],
-    dy: &'a [f64],
-    want: (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>),
-}
-
-type Build<'a> = dyn Fn(
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        bool,
-    ) -> Vec<webgan::kernels::Dispatch>
-    + 'a;
-
-fn check_on_gpu(case: Case, build: &Build) {
-    let g = gpu();
-    let (y_want, dx_want, dw_want, db_want) = &case.want;
-    let (x, w, b, dy) = (
-        upload(case.x),
-        upload(case.w),
-        upload(case.b),
-        upload(case.dy),
-    );
-    let y = g.storage("y", y_want.len());
-    for accumulate in [false, true] {
-        // With accumulate, the gradients start at `prior` and must end at prior + gradient.
-        let prior = |n: usize| {
-            if accumulate {
-                Rng::new(9).vec(n)
-            } else {
-                vec![0.0; n]
-            }
-        };
-        let (px, pw, pb) = (
-            prior(dx_want.len()),
-            prior(dw_want.len()),
-            prior(db_want.len()),
-        );
-        let (dx, dw, db) = (upload(&px), upload(&pw), upload(&pb));
-        let ds = build(&x, &w, &b, &y, &dy, &dx, &dw, &db, accumulate);
-        g.run(&ds.iter().collect::<Vec<_>>());
-        let plus = |p: &[f64], v: &[f64]| p.iter().zip(v).map(|(a, b)| a + b).collect::<Vec<_>>();
-        let n = &case.name;
-        assert_close(
-            &format!("{n} forward"),
-            &download(&y, y_want.len()),
-            y_want,
-            ATOL,
-            RTOL,
-        );
-        assert_close(
-            &format!("{n} dinput acc={accumulate}"),
-            &download(&dx, px.len()),
-            &plus(&px, dx_want),
-            ATOL,
-            RTOL,
-        );
-        assert_close(
-            &format!("{n} dweight acc={accumulate}"),
-            &download(&dw, pw.len()),
-            &plus(&pw, dw_want),
-            ATOL,
-            RTOL,
-        );
-        assert_close(
-            &format!("{n} dbias acc={accumulate}"),
-            &download(&db, pb.len()),
-            &plus(&pb, db_want),
-            ATOL,
-            RTOL,
-        );
-    }
 }
 
 #[test]

@@ -32,6 +32,8 @@ const GROUP: u32 = 256;
 
 /// WebGPU's limit on workgroups per grid dimension: the per-channel kernels use one each.
 const MAX_CHANNELS: u32 = 65_535;
+const SEGMENT_VALUES: usize = 256;
+const MAX_SEGMENTS: usize = 64;
 
 /// input [batch, channels, pixels]; pixels = height·width, or 1 after a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,8 +57,18 @@ impl BatchNormShape {
     }
 
     /// Elements of `saved`: [mean; invstd; Σdy; Σdy·x̂] per channel.
+    /// Slices each channel's batch·pixels values are cut into for the reductions: about
+    /// `SEGMENT_VALUES` values per thread, so that a few channels of many values still keep
+    /// many threads busy.
+    pub fn segments(&self) -> u32 {
+        self.per_channel()
+            .div_ceil(SEGMENT_VALUES)
+            .clamp(1, MAX_SEGMENTS) as u32
+    }
+
+    /// [mean; invstd; sum dy; sum dy·xhat] and two rows of partial results per segment.
     pub fn saved_len(&self) -> usize {
-        4 * self.channels as usize
+        (4 + 2 * self.segments() as usize) * self.channels as usize
     }
 
     /// [γ; β] as PyTorch initialises them: ones, then zeros.
@@ -189,16 +201,18 @@ struct BatchNormParams {
     momentum: f32,
     eval: u32,
     accumulate: u32,
-    _pad: u32,
+    segments: u32,
 }
 
 /// One batch-norm layer with its dispatches built: record `forward_train` then `backward`
 /// in a training step, `forward_eval` to sample.
 pub struct BatchNorm {
     pub shape: BatchNormShape,
+    statistics_partial: Dispatch,
     statistics: Dispatch,
     normalize_train: Dispatch,
     normalize_eval: Dispatch,
+    backward_partial: Dispatch,
     backward_reduce: Dispatch,
     backward_input: Dispatch,
 }
@@ -232,9 +246,10 @@ impl BatchNorm {
             momentum: options.momentum,
             eval: 0,
             accumulate: 0,
-            _pad: 0,
+            segments: shape.segments(),
         };
-        let per_channel = [shape.channels, 1, 1];
+        let per_channel = grid_1d(shape.channels as usize, GROUP);
+        let per_segment = grid_1d(shape.channels as usize * shape.segments() as usize, GROUP);
         let per_element = grid_1d(shape.tensor_len(), GROUP);
         let build = |entry, label, params: BatchNormParams, grid| -> Result<Dispatch> {
             let mut d = Dispatch::new(gpu, &SHADER, entry, &[], &params, &all, grid)?;
@@ -243,6 +258,12 @@ impl BatchNorm {
         };
         Ok(BatchNorm {
             shape,
+            statistics_partial: build(
+                "statistics_partial",
+                "batch norm statistics",
+                params,
+                per_segment,
+            )?,
             statistics: build("statistics", "batch norm statistics", params, per_channel)?,
             normalize_train: build("normalize", "batch norm normalize", params, per_element)?,
             normalize_eval: build(
@@ -250,6 +271,12 @@ impl BatchNorm {
                 "batch norm normalize (eval)",
                 BatchNormParams { eval: 1, ..params },
                 per_element,
+            )?,
+            backward_partial: build(
+                "backward_partial",
+                "batch norm backward_reduce",
+                params,
+                per_segment,
             )?,
             backward_reduce: build(
                 "backward_reduce",
@@ -273,8 +300,12 @@ impl BatchNorm {
     }
 
     /// Train mode: batch statistics into `saved`, `running` updated, then output.
-    pub fn forward_train(&self) -> [&Dispatch; 2] {
-        [&self.statistics, &self.normalize_train]
+    pub fn forward_train(&self) -> [&Dispatch; 3] {
+        [
+            &self.statistics_partial,
+            &self.statistics,
+            &self.normalize_train,
+        ]
     }
 
     /// Eval mode: output from the running statistics; nothing else changes.
@@ -284,7 +315,11 @@ impl BatchNorm {
 
     /// dinput and daffine (each overwritten or added to, as the options say), from the batch
     /// statistics that the last `forward_train` left in `saved`.
-    pub fn backward(&self) -> [&Dispatch; 2] {
-        [&self.backward_reduce, &self.backward_input]
+    pub fn backward(&self) -> [&Dispatch; 3] {
+        [
+            &self.backward_partial,
+            &self.backward_reduce,
+            &self.backward_input,
+        ]
     }
 }

@@ -15,32 +15,25 @@ pub const SHADER: Shader = Shader {
         Access::Read,
         Access::ReadWrite,
         Access::ReadWrite,
+        Access::ReadWrite,
+        Access::ReadWrite,
     ],
 };
 
-/// TILE_M × TILE_N = 4096 outputs per workgroup (256 threads × 4 × 4), as in the shader.
-const TILE_OUTPUTS: u32 = 4096;
-/// Split a reduction only when it is at least this long and the output has few tiles.
-const SPLIT_MIN_K: usize = 2048;
-const SPLIT_TARGET_WORKGROUPS: usize = 256;
+/// Each GEMM thread computes an 8 × 8 block of the output; a workgroup is 8 × 8 threads.
+const BLOCK: usize = 8;
+const GROUP: usize = 8;
+/// Split a reduction only when the output has fewer blocks than this (per phase).
+const SPLIT_TARGET_BLOCKS: usize = 1024;
+/// ... and only into slices of at least this many vec4 steps of k.
+const SPLIT_MIN_K4: usize = 64;
 /// Partial sums of a split reduction stay far below the 128 MiB binding limit.
 const SPLIT_MAX_FLOATS: usize = 8 << 20;
-
-/// (TILE_M, TILE_K) candidates, tallest first: 64 × 64 tiles reuse loads best, flat ones keep
-/// threads busy on layers with one or three output channels.
-const TILES: [(u32, u32); 3] = [(64, 16), (16, 8), (4, 2)];
-
-/// The tile that wastes the least of its area on an m × n output (ties go to the taller).
-fn tile_for(m: u32, n: usize) -> (u32, u32) {
-    let waste = |&(tile_m, _): &(u32, u32)| {
-        let tile_n = (TILE_OUTPUTS / tile_m) as usize;
-        m.div_ceil(tile_m) as usize * tile_m as usize * n.div_ceil(tile_n) * tile_n
-    };
-    *TILES
-        .iter()
-        .min_by_key(|t| waste(t))
-        .expect("TILES is not empty")
-}
+/// Floats of the two scratch buffers every conv of a device packs its operands into
+/// (16 MiB and 32 MiB): within WebGPU's default 128 MiB binding limit, and small enough for
+/// any device. Larger batches are cut into chunks of images.
+pub const SCRATCH_A_FLOATS: usize = 4 << 20;
+pub const SCRATCH_B_FLOATS: usize = 8 << 20;
 
 /// Which gather the engine performs (see the header of `conv.wgsl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +86,13 @@ struct ConvParams {
     flags: u32,
     splits: u32,
     out_len: u32,
-    _pad: [u32; 3],
+    batch0: u32,
+    phases: u32,
+    rows: u32,
+    a_row4: u32,
+    b_row4: u32,
+    a_phase4: u32,
+    b_phase4: u32,
 }
 
 const FLAG_BIAS: u32 = 1;
@@ -163,8 +162,16 @@ impl Geometry {
     }
 }
 
+fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
 /// Builds one run of the engine. `bias` (length m) is added when given; `accumulate` adds the
 /// result into `out` instead of overwriting it, as every backward pass here does.
+///
+/// A run is, per chunk of images: pack A, pack B, the GEMM, and the sum of split reductions
+/// when there is one. The packs go to the device's shared scratch buffers, which is safe
+/// because dispatches run in order.
 #[allow(clippy::too_many_arguments)]
 pub fn dispatch(
     gpu: &Gpu,
@@ -189,71 +196,139 @@ pub fn dispatch(
         return Err(crate::error::shape_error(op, "more than 2^32 elements"));
     }
     let (phases, phase_n, phase_k) = g.phases(mode);
-    let (tile_m, tile_k) = tile_for(g.m, phase_n);
-    let tile_n = TILE_OUTPUTS / tile_m;
-    let tiles = phase_n.div_ceil(tile_n as usize) * g.m.div_ceil(tile_m) as usize * phases as usize;
-    let splits = if tiles < SPLIT_TARGET_WORKGROUPS && phase_k >= SPLIT_MIN_K {
-        (phase_k / (SPLIT_MIN_K / 2))
-            .min(SPLIT_TARGET_WORKGROUPS.div_ceil(tiles))
-            .min(SPLIT_MAX_FLOATS / out_len.max(1))
-            .clamp(1, 64)
+    let phases = phases as usize;
+    let batch = g.batch as usize;
+    let rows = round_up(g.m as usize, BLOCK);
+    // What one image adds: columns of B (gathers), or k (weight gradients).
+    let per_image = if mode == Mode::Weight {
+        g.small()
     } else {
-        1
+        phase_n / batch
     };
-    let params = ConvParams {
-        m: g.m,
-        n: n as u32,
-        k: k as u32,
-        batch: g.batch,
-        channels: g.channels,
-        small_h: g.small_h,
-        small_w: g.small_w,
-        large_h: g.large_h,
-        large_w: g.large_w,
-        kernel_h: g.kernel_h,
-        kernel_w: g.kernel_w,
-        stride: g.stride,
-        pad_y: g.pad_y,
-        pad_x: g.pad_x,
-        flags: if bias.is_some() { FLAG_BIAS } else { 0 }
-            | if accumulate { FLAG_ACCUMULATE } else { 0 },
-        splits: splits as u32,
-        out_len: out_len as u32,
-        _pad: [0; 3],
+    // (k, n) of the packs for a chunk of `images`, padded for vec4 rows and 8-wide blocks.
+    let packed = |images: usize| match mode {
+        Mode::Weight => (round_up(images * per_image, 4), round_up(phase_n, BLOCK)),
+        _ => (round_up(phase_k, 4), round_up(images * per_image, BLOCK)),
     };
+    let (scratch_a, scratch_b) = gpu.conv_scratch();
+    let (room_a, room_b) = (scratch_a.size() as usize / 4, scratch_b.size() as usize / 4);
+    let fits = |images: usize| {
+        let (kp, np) = packed(images);
+        phases * rows * kp <= room_a && phases * kp * np <= room_b
+    };
+    let Some(chunk) = (1..=batch).rev().find(|&images| fits(images)) else {
+        return Err(crate::error::shape_error(
+            op,
+            format!("one image's operands exceed the conv scratch buffers ({room_a} and {room_b} floats)"),
+        ));
+    };
+    let chunks = batch.div_ceil(chunk);
+    // Splitting k needs an output that is whole in every chunk: weights, or a single chunk.
+    let split_for = |kp: usize, np: usize| {
+        let blocks = np / BLOCK * rows / BLOCK;
+        let k4s = kp / 4;
+        if (chunks == 1 || mode == Mode::Weight)
+            && blocks < SPLIT_TARGET_BLOCKS
+            && k4s >= 2 * SPLIT_MIN_K4
+        {
+            (k4s / SPLIT_MIN_K4)
+                .min(SPLIT_TARGET_BLOCKS.div_ceil(blocks))
+                .min(SPLIT_MAX_FLOATS / out_len.max(1))
+                .clamp(1, 64)
+        } else {
+            1
+        }
+    };
+    let (kp, np) = packed(chunk);
+    let most_splits = split_for(kp, np);
     // Bindings must exist even when unused; the shader never touches them then.
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
-    let bias = bias.or(spare_bias.as_ref()).expect("one of the two is set");
+    let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
     let partial = gpu.storage(
         "conv partial sums",
-        if splits > 1 { splits * out_len } else { 1 },
+        if most_splits > 1 {
+            most_splits * out_len
+        } else {
+            1
+        },
     );
-    let constants = [
-        ("MODE", mode as u32),
-        ("TILE_M", tile_m),
-        ("TILE_K", tile_k),
-    ];
-    let buffers = [a, x, bias, out, &partial];
-    let workgroups = [
-        (phase_n as u32).div_ceil(tile_n),
-        g.m.div_ceil(tile_m),
-        phases * splits as u32,
-    ];
-    let mut d = Dispatch::new(
-        gpu, &SHADER, "main", &constants, &params, &buffers, workgroups,
-    )?;
-    if splits > 1 {
-        let sum = Dispatch::new(
-            gpu,
-            &SHADER,
-            "reduce_splits",
-            &constants,
-            &params,
-            &buffers,
-            grid_1d(out_len, 256),
-        )?;
-        d = d.then(sum);
+    let buffers = [a, x, bias_buffer, out, &partial, scratch_a, scratch_b];
+    let constants = [("MODE", mode as u32)];
+
+    let mut run: Option<Dispatch> = None;
+    for c in 0..chunks {
+        let batch0 = c * chunk;
+        let images = chunk.min(batch - batch0);
+        let (kp, np) = packed(images);
+        let splits = split_for(kp, np);
+        let part = Geometry {
+            batch: images as u32,
+            ..*g
+        };
+        let (n, k) = part.gemm(mode);
+        // A weight gradient sums over chunks; gathers write disjoint images.
+        let add = accumulate || (mode == Mode::Weight && c > 0);
+        let with_bias = bias.is_some() && (mode != Mode::Weight || c == 0);
+        let params = ConvParams {
+            m: g.m,
+            n: n as u32,
+            k: k as u32,
+            batch: images as u32,
+            channels: g.channels,
+            small_h: g.small_h,
+            small_w: g.small_w,
+            large_h: g.large_h,
+            large_w: g.large_w,
+            kernel_h: g.kernel_h,
+            kernel_w: g.kernel_w,
+            stride: g.stride,
+            pad_y: g.pad_y,
+            pad_x: g.pad_x,
+            flags: if with_bias { FLAG_BIAS } else { 0 } | if add { FLAG_ACCUMULATE } else { 0 },
+            splits: splits as u32,
+            out_len: out_len as u32,
+            batch0: batch0 as u32,
+            phases: phases as u32,
+            rows: rows as u32,
+            a_row4: (kp / 4) as u32,
+            b_row4: (np / 4) as u32,
+            a_phase4: (rows * kp / 4) as u32,
+            b_phase4: (kp * np / 4) as u32,
+        };
+        let step = |entry: &'static str, workgroups: [u32; 3]| {
+            Dispatch::new(
+                gpu, &SHADER, entry, &constants, &params, &buffers, workgroups,
+            )
+        };
+        let with_z = |mut grid: [u32; 3], z: usize| {
+            grid[2] = z as u32;
+            grid
+        };
+        let mut d = Vec::with_capacity(4);
+        // A of a gather does not depend on the images: pack it once.
+        if c == 0 || mode == Mode::Weight {
+            d.push(step("pack_a", with_z(grid_1d(rows * kp / 4, 256), phases))?);
+        }
+        d.push(step("pack_b", with_z(grid_1d(kp * np / 8, 256), phases))?);
+        d.push(step(
+            "main",
+            [
+                (np / BLOCK).div_ceil(GROUP) as u32,
+                (rows / BLOCK).div_ceil(GROUP) as u32,
+                (phases * splits) as u32,
+            ],
+        )?);
+        if splits > 1 {
+            d.push(step("reduce_splits", grid_1d(out_len, 256))?);
+        }
+        for next in d {
+            run = Some(match run {
+                None => next,
+                Some(r) => r.then(next),
+            });
+        }
     }
+    let mut d = run.expect("a batch has at least one chunk");
     d.label = op;
     Ok(d)
 }

@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use webgan::Gpu;
 
+pub mod layer_case;
+
 /// One device for the whole test binary. No adapter is a failure, never a skip.
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();

@@ -66,6 +66,17 @@ enum BenchWhat {
         #[arg(long, default_value_t = 5)]
         steps: u32,
     },
+    /// Where a training step's time goes: each kernel of one step timed alone, summed by kernel.
+    Step {
+        /// dcgan28, dcgan32 or dcgan64.
+        #[arg(long, default_value = "dcgan28")]
+        preset: String,
+        #[arg(long, default_value_t = 64)]
+        batch: u32,
+        /// Steps to average over.
+        #[arg(long, default_value_t = 1)]
+        reps: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -166,6 +177,32 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                 });
                 let (ms, images) = bench::training(gpu.clone(), preset, b, steps)?;
                 println!("| {name} | {b} | {ms:.1} | {images:.1} |");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                BenchWhat::Step {
+                    preset,
+                    batch,
+                    reps,
+                },
+        } => {
+            println!("adapter: {}\n", gpu.adapter_name());
+            let gpu = std::sync::Arc::new(gpu);
+            let trainer =
+                bench::bench_trainer(gpu, webgan::model::presets::Preset::parse(&preset)?, batch)?;
+            let rows = bench::step_breakdown(&trainer, reps);
+            let total: f64 = rows.iter().map(|r| r.2).sum();
+            let dispatches: usize = rows.iter().map(|r| r.1).sum();
+            println!("{preset}, batch {batch}: {dispatches} kernels, {total:.0} ms per step timed one by one\n");
+            println!("| kernel | runs per step | ms per step | share |");
+            println!("|---|---:|---:|---:|");
+            for (label, count, ms) in rows {
+                println!(
+                    "| {label} | {count} | {ms:.1} | {:.1}% |",
+                    100.0 * ms / total
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

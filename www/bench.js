@@ -1,0 +1,97 @@
+// The training-step benchmark: `preset`, `batch`, `steps` (timed per rep), `warmup` and `reps`
+// from the query. Each rep records `steps` steps, one submission each, and ends with one readback
+// (the stats), which waits for all of them. The result goes to window.benchResult:
+// { preset, batch, steps, ms_per_step, images_per_s, adapter, rep_ms_per_step, d_loss, g_loss }.
+import init, { Session } from './pkg/webgan.js';
+
+const $ = (id) => document.getElementById(id);
+const query = new URLSearchParams(location.search);
+const int = (key, fallback, min, max) => {
+  const v = query.has(key) ? Number(query.get(key)) : fallback;
+  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${key}=${query.get(key)} is not a whole number in ${min}…${max}`);
+  return v;
+};
+
+// DCGAN's defaults, unconditional: the model the TensorFlow.js peer trains.
+function config(preset, batch) {
+  const adam = { kind: 'adam', lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weight_decay: 0 };
+  return {
+    preset, nz: 100, ngf: 64, ndf: 64, channels: preset === 'dcgan28' ? 1 : 3, classes: 0,
+    batch, d_steps: 1, loss: 'bce', label_smoothing: 0, d_optimizer: adam, g_optimizer: adam,
+    prior: 'normal', clip: 0.01, seed: '1',
+  };
+}
+
+async function adapterInfo() {
+  const adapter = await navigator.gpu.requestAdapter();
+  const i = adapter?.info ?? {};
+  return { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description,
+    isFallbackAdapter: i.isFallbackAdapter ?? adapter?.isFallbackAdapter };
+}
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const status = (text) => { $('status').textContent = text; console.log(text); };
+
+async function main() {
+  const preset = query.get('preset') ?? 'dcgan28';
+  if (!['dcgan28', 'dcgan32', 'dcgan64'].includes(preset)) throw new Error(`unknown preset ${preset}: dcgan28, dcgan32 or dcgan64`);
+  const batch = int('batch', 64, 2, 1024);
+  const steps = int('steps', 10, 1, 10000);
+  const warmup = int('warmup', 3, 1, 1000);
+  const reps = int('reps', 1, 1, 100);
+  if (!navigator.gpu) throw new Error('no WebGPU in this browser');
+  await init();
+  const session = await Session.open($('samples'));
+  const res = await fetch('data/digits.wgds');
+  if (!res.ok) throw new Error(`the built-in digits are missing (data/digits.wgds: HTTP ${res.status}); run ./build.sh build`);
+  session.setDataset(new Uint8Array(await res.arrayBuffer()));
+  status(`building ${preset}, batch ${batch}`);
+  await session.start(JSON.stringify(config(preset, batch)));
+  const total = warmup + steps * reps;
+  let done = 0;
+  const tick = () => { done += 1; $('progress').value = done / total; };
+
+  // Warm-up: pipeline compilation and first-use costs stay out of the timing.
+  const t0 = performance.now();
+  for (let i = 0; i < warmup; i++) { session.train(1); tick(); }
+  await session.stats();
+  const warmupMs = performance.now() - t0;
+  status(`warm-up: ${warmup} steps in ${(warmupMs / 1000).toFixed(1)} s`);
+
+  const repMs = [];
+  let last;
+  for (let r = 0; r < reps; r++) {
+    const start = performance.now();
+    for (let i = 0; i < steps; i++) { session.train(1); tick(); }
+    last = await session.stats();
+    const ms = (performance.now() - start) / steps;
+    repMs.push(ms);
+    status(`rep ${r + 1}/${reps}: ${ms.toFixed(0)} ms per step`);
+  }
+  const errors = session.takeErrors();
+  if (errors.length) throw new Error(`GPU errors: ${errors.join('; ')}`);
+  if (!last.finite) throw new Error('the losses are not finite');
+  const ms = median(repMs);
+  const result = {
+    preset, batch, steps, reps, warmup,
+    ms_per_step: Math.round(ms * 10) / 10,
+    images_per_s: Math.round(batch * 1e4 / ms) / 10,
+    adapter: await adapterInfo(),
+    webgan_adapter: session.adapter,
+    rep_ms_per_step: repMs.map((v) => Math.round(v)),
+    warmup_ms: Math.round(warmupMs),
+    d_loss: last.dLoss, g_loss: last.gLoss,
+  };
+  $('result').textContent = JSON.stringify(result, null, 2);
+  status(`${preset}, batch ${batch}: ${result.ms_per_step} ms per step, ${result.images_per_s} images/s`);
+  window.benchResult = result;
+}
+
+main().catch((e) => {
+  const message = String(e && e.message ? e.message : e);
+  status(`error: ${message}`);
+  window.benchResult = { error: message };
+});
