@@ -5,6 +5,9 @@
 #   ./build.sh build   build the wasm package into www/pkg and the digits into www/data
 #   ./build.sh setup   install what a fresh Debian machine lacks (apt, rust target, wasm-bindgen)
 #   ./build.sh bench   kernel benchmark (GFLOP/s per kernel on the DCGAN shapes)
+#   ./build.sh bench-browser [--rounds N ...]
+#                      webgan vs TensorFlow.js (WebGPU and WebGL) per training step, in headless
+#                      Chromium (tests/browser/bench-vs-tfjs.mjs)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -111,5 +114,6 @@ case "${1:-build}" in
   serve) setup && serve ;;
   test) setup && run_tests ;;
   bench) native_env && cargo run --release --bin webgan -- bench kernels ;;
-  *) echo "usage: $0 [setup|build|serve|test|bench]" >&2; exit 2 ;;
+  bench-browser) setup && build && shift && node tests/browser/bench-vs-tfjs.mjs "$@" ;;
+  *) echo "usage: $0 [setup|build|serve|test|bench|bench-browser]" >&2; exit 2 ;;
 esac
