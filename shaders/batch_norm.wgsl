@@ -65,6 +65,22 @@ fn segment(s: u32) -> vec2<u32> {
     return vec2(min(m, s * len), min(m, (s + 1u) * len));
 }
 
+// Channel c's values are walked as (image, pixel) pairs, stepped rather than divided per value.
+fn value_at(i: u32) -> vec2<u32> {
+    return vec2(i / p.pixels, i % p.pixels);
+}
+
+fn next_value(at: vec2<u32>) -> vec2<u32> {
+    if (at.y + 1u == p.pixels) {
+        return vec2(at.x + 1u, 0u);
+    }
+    return vec2(at.x, at.y + 1u);
+}
+
+fn value_index(at: vec2<u32>, c: u32) -> u32 {
+    return (at.x * p.channels + c) * p.pixels + at.y;
+}
+
 // Row r of saved's per-segment partial results: [4 + 2 s + r, channels].
 fn partial_at(s: u32, r: u32, c: u32) -> u32 {
     return (4u + 2u * s + r) * p.channels + c;
@@ -81,31 +97,19 @@ fn statistics_partial(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgrou
     let c = i % p.channels;
     let s = i / p.channels;
     let range = segment(s);
-    let start_b = range.x / p.pixels;
-    let start_px = range.x % p.pixels;
-    var b = start_b;
-    var px = start_px;
+    var at = value_at(range.x);
     var sum = 0.0;
     for (var j = range.x; j < range.y; j++) {
-        sum += input[(b * p.channels + c) * p.pixels + px];
-        px += 1u;
-        if (px == p.pixels) {
-            px = 0u;
-            b += 1u;
-        }
+        sum += input[value_index(at, c)];
+        at = next_value(at);
     }
     let mean = sum / f32(max(1u, range.y - range.x));
-    b = start_b;
-    px = start_px;
+    at = value_at(range.x);
     var m2 = 0.0;
     for (var j = range.x; j < range.y; j++) {
-        let d = input[(b * p.channels + c) * p.pixels + px] - mean;
+        let d = input[value_index(at, c)] - mean;
         m2 += d * d;
-        px += 1u;
-        if (px == p.pixels) {
-            px = 0u;
-            b += 1u;
-        }
+        at = next_value(at);
     }
     saved[partial_at(s, 0u, c)] = mean;
     saved[partial_at(s, 1u, c)] = m2;
@@ -180,18 +184,13 @@ fn backward_partial(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups
     let mean = saved[c];
     let invstd = saved[C + c];
     let range = segment(s);
-    var b = range.x / p.pixels;
-    var px = range.x % p.pixels;
+    var at = value_at(range.x);
     var sums = vec2(0.0);
     for (var j = range.x; j < range.y; j++) {
-        let k = (b * p.channels + c) * p.pixels + px;
+        let k = value_index(at, c);
         let dy = doutput[k];
         sums += vec2(dy, dy * (input[k] - mean) * invstd);
-        px += 1u;
-        if (px == p.pixels) {
-            px = 0u;
-            b += 1u;
-        }
+        at = next_value(at);
     }
     saved[partial_at(s, 0u, c)] = sums.x;
     saved[partial_at(s, 1u, c)] = sums.y;

@@ -2,7 +2,7 @@
 //! helpers, a pipeline cache and asynchronous readback that works natively and in a browser.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use crate::{Error, Result};
 
@@ -14,8 +14,10 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     pub adapter_info: wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
-    /// Where every conv packs its operands (see `kernels::conv`), made on first use.
-    conv_scratch: OnceLock<(wgpu::Buffer, wgpu::Buffer)>,
+    /// Where every conv packs its operands (see `kernels::conv`): made on first use, replaced
+    /// by larger ones when a layer needs more. Dispatches built earlier keep the buffers they
+    /// were bound to; any buffer serves, since dispatches run in order.
+    conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::Buffer)>>,
 }
 
 /// A pipeline is named by its shader, entry point and override constants.
@@ -77,7 +79,7 @@ impl Gpu {
             queue,
             adapter_info,
             pipelines: Mutex::new(HashMap::new()),
-            conv_scratch: OnceLock::new(),
+            conv_scratch: Mutex::new(None),
         })
     }
 
@@ -169,29 +171,57 @@ impl Gpu {
     }
 
     /// A storage buffer of `len` f32 (or u32) elements, zeroed.
-    /// The two scratch buffers that conv runs pack their operands into. Dispatches run in
-    /// order, so all runs on this device can share them.
-    pub(crate) fn conv_scratch(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
-        self.init_conv_scratch(
-            crate::kernels::conv::SCRATCH_A_FLOATS,
-            crate::kernels::conv::SCRATCH_B_FLOATS,
-        );
-        let (a, b) = self.conv_scratch.get().expect("made just above");
-        (a, b)
+    /// Floats the conv scratch buffers hold now (the defaults before first use).
+    pub(crate) fn conv_scratch_room(&self) -> (usize, usize) {
+        let scratch = self
+            .conv_scratch
+            .lock()
+            .expect("conv scratch lock poisoned");
+        match scratch.as_ref() {
+            Some((a, b)) => (a.size() as usize / 4, b.size() as usize / 4),
+            None => (
+                crate::kernels::conv::SCRATCH_A_FLOATS,
+                crate::kernels::conv::SCRATCH_B_FLOATS,
+            ),
+        }
+    }
+
+    /// The two scratch buffers that conv runs pack their operands into, holding at least
+    /// `a_floats` and `b_floats`: the current ones, or larger ones that replace them.
+    pub(crate) fn conv_scratch(
+        &self,
+        a_floats: usize,
+        b_floats: usize,
+    ) -> (wgpu::Buffer, wgpu::Buffer) {
+        let (room_a, room_b) = self.conv_scratch_room();
+        let mut scratch = self
+            .conv_scratch
+            .lock()
+            .expect("conv scratch lock poisoned");
+        if scratch.is_none() || a_floats > room_a || b_floats > room_b {
+            *scratch = Some((
+                self.storage("conv packed A", room_a.max(a_floats).max(4)),
+                self.storage("conv packed B", room_b.max(b_floats).max(4)),
+            ));
+        }
+        scratch.clone().expect("set just above")
     }
 
     /// Sizes the conv scratch buffers (in floats) before their first use, for devices short of
     /// memory and for tests of batches cut into chunks. Returns false if they already exist.
     pub fn init_conv_scratch(&self, a_floats: usize, b_floats: usize) -> bool {
-        let mut made = false;
-        self.conv_scratch.get_or_init(|| {
-            made = true;
-            (
-                self.storage("conv packed A", a_floats.max(4)),
-                self.storage("conv packed B", b_floats.max(4)),
-            )
-        });
-        made
+        let mut scratch = self
+            .conv_scratch
+            .lock()
+            .expect("conv scratch lock poisoned");
+        if scratch.is_some() {
+            return false;
+        }
+        *scratch = Some((
+            self.storage("conv packed A", a_floats.max(4)),
+            self.storage("conv packed B", b_floats.max(4)),
+        ));
+        true
     }
 
     pub fn storage(&self, label: &str, len: usize) -> wgpu::Buffer {

@@ -231,39 +231,14 @@ fn dense_on_gpu_matches_reference() {
             in_features: fin,
             out_features: fout,
         };
-        let mut rng = Rng::new(4);
-        let (x, w, b, dy) = (
-            rng.vec((batch * fin) as usize),
-            rng.vec((fin * fout) as usize),
-            rng.vec(fout as usize),
-            rng.vec((batch * fout) as usize),
-        );
-        let y = reference::dense::forward(&s, &x, &w, Some(&b));
-        let (dx, dw, db) = reference::dense::backward(&s, &x, &w, &dy);
-        let case = Case {
-            name: format!("{s:?}"),
-            x: &x,
-            w: &w,
-            b: &b,
-            dy: &dy,
-            want: (y, dx, dw, db),
-        };
-        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
-            let g = gpu();
-            vec![
-                s.forward(g, x, w, Some(b), y).unwrap(),
-                s.backward_input(g, dy, w, dx, acc).unwrap(),
-                s.backward_weight(g, x, dy, dw, acc).unwrap(),
-                s.backward_bias(g, dy, db, acc).unwrap(),
-            ]
-        });
+        check_layer(&s, 4);
     }
 }
 
 #[test]
 fn conv2d_on_gpu_matches_reference() {
     let mut shapes = conv_shapes();
-    // Channels that are not a multiple of the 64-wide tile, and more than one tile.
+    // Channels that are not a multiple of the 8-row block, and more than one workgroup of rows.
     shapes.push(Conv2dShape {
         batch: 2,
         in_channels: 3,
@@ -276,32 +251,7 @@ fn conv2d_on_gpu_matches_reference() {
         padding: Padding::Explicit(1),
     });
     for s in shapes {
-        let mut rng = Rng::new(5);
-        let (x, w, b) = (
-            rng.vec(s.input_len()),
-            rng.vec(s.weight_len()),
-            rng.vec(s.out_channels as usize),
-        );
-        let dy = rng.vec(s.output_len().unwrap());
-        let y = reference::conv2d::forward(&s, &x, &w, Some(&b));
-        let (dx, dw, db) = reference::conv2d::backward(&s, &x, &w, &dy);
-        let case = Case {
-            name: format!("{s:?}"),
-            x: &x,
-            w: &w,
-            b: &b,
-            dy: &dy,
-            want: (y, dx, dw, db),
-        };
-        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
-            let g = gpu();
-            vec![
-                s.forward(g, x, w, Some(b), y).unwrap(),
-                s.backward_input(g, dy, w, dx, acc).unwrap(),
-                s.backward_weight(g, x, dy, dw, acc).unwrap(),
-                s.backward_bias(g, dy, db, acc).unwrap(),
-            ]
-        });
+        check_layer(&s, 5);
     }
 }
 
@@ -321,32 +271,7 @@ fn conv_transpose2d_on_gpu_matches_reference() {
         output_padding: 0,
     });
     for s in shapes {
-        let mut rng = Rng::new(6);
-        let (x, w, b) = (
-            rng.vec(s.input_len()),
-            rng.vec(s.weight_len()),
-            rng.vec(s.out_channels as usize),
-        );
-        let dy = rng.vec(s.output_len().unwrap());
-        let y = reference::conv_transpose2d::forward(&s, &x, &w, Some(&b));
-        let (dx, dw, db) = reference::conv_transpose2d::backward(&s, &x, &w, &dy);
-        let case = Case {
-            name: format!("{s:?}"),
-            x: &x,
-            w: &w,
-            b: &b,
-            dy: &dy,
-            want: (y, dx, dw, db),
-        };
-        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
-            let g = gpu();
-            vec![
-                s.forward(g, x, w, Some(b), y).unwrap(),
-                s.backward_input(g, dy, w, dx, acc).unwrap(),
-                s.backward_weight(g, x, dy, dw, acc).unwrap(),
-                s.backward_bias(g, dy, db, acc).unwrap(),
-            ]
-        });
+        check_layer(&s, 6);
     }
 }
 
@@ -415,44 +340,28 @@ fn wrong_buffer_sizes_are_shape_errors() {
 #[test]
 fn split_reductions_and_empty_phases_match_reference() {
     let g = gpu();
+    // A pass is pack A, pack B and the GEMM; a split reduction adds the sum of its slices.
+    let unsplit = 3;
     let dense = DenseShape {
         batch: 2,
         in_features: 3000,
         out_features: 3,
     };
-    let mut rng = Rng::new(10);
-    let (x, w, b, dy) = (rng.vec(6000), rng.vec(9000), rng.vec(3), rng.vec(6));
-    let y = reference::dense::forward(&dense, &x, &w, Some(&b));
-    let (dx, dw, db) = reference::dense::backward(&dense, &x, &w, &dy);
     let forward = dense
         .forward(
             g,
-            &upload(&x),
-            &upload(&w),
-            Some(&upload(&b)),
+            &g.storage("x", 6000),
+            &g.storage("w", 9000),
+            None,
             &g.storage("y", 6),
         )
         .unwrap();
-    assert!(
-        forward.dispatch_count() > 1,
+    assert_eq!(
+        forward.dispatch_count(),
+        unsplit + 1,
         "a 3000-long reduction over 6 outputs should be split"
     );
-    let case = Case {
-        name: format!("{dense:?}"),
-        x: &x,
-        w: &w,
-        b: &b,
-        dy: &dy,
-        want: (y, dx, dw, db),
-    };
-    check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
-        vec![
-            dense.forward(g, x, w, Some(b), y).unwrap(),
-            dense.backward_input(g, dy, w, dx, acc).unwrap(),
-            dense.backward_weight(g, x, dy, dw, acc).unwrap(),
-            dense.backward_bias(g, dy, db, acc).unwrap(),
-        ]
-    });
+    check_layer(&dense, 10);
 
     // The weight gradient reduces over batch × 40 × 40 = 3200 pixels into 27 weights.
     let conv = Conv2dShape {
@@ -466,37 +375,35 @@ fn split_reductions_and_empty_phases_match_reference() {
         stride: 1,
         padding: Padding::Explicit(1),
     };
-    let (x, w, b, dy) = (
-        rng.vec(conv.input_len()),
-        rng.vec(conv.weight_len()),
-        rng.vec(3),
-        rng.vec(conv.output_len().unwrap()),
-    );
     let dweight = conv
-        .backward_weight(g, &upload(&x), &upload(&dy), &g.storage("dw", 27), false)
+        .backward_weight(
+            g,
+            &g.storage("x", conv.input_len()),
+            &g.storage("dy", conv.output_len().unwrap()),
+            &g.storage("dw", 27),
+            false,
+        )
         .unwrap();
-    assert!(
-        dweight.dispatch_count() > 1,
+    assert_eq!(
+        dweight.dispatch_count(),
+        unsplit + 1,
         "the weight gradient should be split"
     );
-    let y = reference::conv2d::forward(&conv, &x, &w, Some(&b));
-    let (dx, dw, db) = reference::conv2d::backward(&conv, &x, &w, &dy);
-    let case = Case {
-        name: format!("{conv:?}"),
-        x: &x,
-        w: &w,
-        b: &b,
-        dy: &dy,
-        want: (y, dx, dw, db),
-    };
-    check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
-        vec![
-            conv.forward(g, x, w, Some(b), y).unwrap(),
-            conv.backward_input(g, dy, w, dx, acc).unwrap(),
-            conv.backward_weight(g, x, dy, dw, acc).unwrap(),
-            conv.backward_bias(g, dy, db, acc).unwrap(),
-        ]
-    });
+    let forward = conv
+        .forward(
+            g,
+            &g.storage("x", conv.input_len()),
+            &g.storage("w", 27),
+            None,
+            &g.storage("y", conv.output_len().unwrap()),
+        )
+        .unwrap();
+    assert_eq!(
+        forward.dispatch_count(),
+        unsplit,
+        "3200 output pixels need no split"
+    );
+    check_layer(&conv, 11);
 
     let convt = |k, stride, padding, output_padding| ConvTranspose2dShape {
         batch: 2,
@@ -511,25 +418,6 @@ fn split_reductions_and_empty_phases_match_reference() {
         output_padding,
     };
     for s in [convt(1, 2, 0, 1), convt(2, 3, 0, 2), convt(3, 3, 1, 0)] {
-        let (x, w, b) = (rng.vec(s.input_len()), rng.vec(s.weight_len()), rng.vec(5));
-        let dy = rng.vec(s.output_len().unwrap());
-        let y = reference::conv_transpose2d::forward(&s, &x, &w, Some(&b));
-        let (dx, dw, db) = reference::conv_transpose2d::backward(&s, &x, &w, &dy);
-        let case = Case {
-            name: format!("{s:?}"),
-            x: &x,
-            w: &w,
-            b: &b,
-            dy: &dy,
-            want: (y, dx, dw, db),
-        };
-        check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
-            vec![
-                s.forward(g, x, w, Some(b), y).unwrap(),
-                s.backward_input(g, dy, w, dx, acc).unwrap(),
-                s.backward_weight(g, x, dy, dw, acc).unwrap(),
-                s.backward_bias(g, dy, db, acc).unwrap(),
-            ]
-        });
+        check_layer(&s, 12);
     }
 }

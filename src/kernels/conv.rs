@@ -29,9 +29,9 @@ const SPLIT_TARGET_BLOCKS: usize = 1024;
 const SPLIT_MIN_K4: usize = 64;
 /// Partial sums of a split reduction stay far below the 128 MiB binding limit.
 const SPLIT_MAX_FLOATS: usize = 8 << 20;
-/// Floats of the two scratch buffers every conv of a device packs its operands into
-/// (16 MiB and 32 MiB): within WebGPU's default 128 MiB binding limit, and small enough for
-/// any device. Larger batches are cut into chunks of images.
+/// Floats of the two scratch buffers every conv of a device packs its operands into, to start
+/// with (16 MiB and 32 MiB): small enough for any device. Larger batches are cut into chunks of
+/// images; a layer whose weights or single image need more makes them grow.
 pub const SCRATCH_A_FLOATS: usize = 4 << 20;
 pub const SCRATCH_B_FLOATS: usize = 8 << 20;
 
@@ -210,18 +210,35 @@ pub fn dispatch(
         Mode::Weight => (round_up(images * per_image, 4), round_up(phase_n, BLOCK)),
         _ => (round_up(phase_k, 4), round_up(images * per_image, BLOCK)),
     };
-    let (scratch_a, scratch_b) = gpu.conv_scratch();
-    let (room_a, room_b) = (scratch_a.size() as usize / 4, scratch_b.size() as usize / 4);
-    let fits = |images: usize| {
+    // Chunks of images fill the scratch there is. A gather's packed A (about the size of the
+    // weights) and one image's worth of packs must fit whole: for those the scratch grows, up
+    // to the device's binding limit.
+    let need = |images: usize| {
         let (kp, np) = packed(images);
-        phases * rows * kp <= room_a && phases * kp * np <= room_b
+        (phases * rows * kp, phases * kp * np)
     };
-    let Some(chunk) = (1..=batch).rev().find(|&images| fits(images)) else {
+    let (one_a, one_b) = need(1);
+    let limit = gpu.device.limits().max_storage_buffer_binding_size as usize / 4;
+    if one_a.max(one_b) > limit {
         return Err(crate::error::shape_error(
             op,
-            format!("one image's operands exceed the conv scratch buffers ({room_a} and {room_b} floats)"),
+            format!(
+                "its packed operands need {} MiB, more than this device binds at once ({} MiB)",
+                (one_a.max(one_b) * 4) >> 20,
+                (limit * 4) >> 20
+            ),
         ));
-    };
+    }
+    let (room_a, room_b) = gpu.conv_scratch_room();
+    let (room_a, room_b) = (room_a.max(one_a), room_b.max(one_b));
+    let chunk = (1..=batch)
+        .rev()
+        .find(|&images| {
+            let (a, b) = need(images);
+            a <= room_a && b <= room_b
+        })
+        .unwrap_or(1);
+    let (scratch_a, scratch_b) = gpu.conv_scratch(need(chunk).0, need(chunk).1);
     let chunks = batch.div_ceil(chunk);
     // Splitting k needs an output that is whole in every chunk: weights, or a single chunk.
     let split_for = |kp: usize, np: usize| {
@@ -252,7 +269,7 @@ pub fn dispatch(
             1
         },
     );
-    let buffers = [a, x, bias_buffer, out, &partial, scratch_a, scratch_b];
+    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
     let constants = [("MODE", mode as u32)];
 
     let mut run: Option<Dispatch> = None;

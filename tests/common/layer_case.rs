@@ -6,6 +6,9 @@
 //! catching any wrong index (which gives errors of order 0.1–1).
 
 use super::*;
+use webgan::kernels::conv2d::Conv2dShape;
+use webgan::kernels::conv_transpose2d::ConvTranspose2dShape;
+use webgan::kernels::dense::DenseShape;
 
 pub const ATOL: f64 = 1e-4;
 pub const RTOL: f64 = 1e-3;
@@ -93,3 +96,118 @@ pub fn check_on_gpu(case: Case, build: &Build) {
         );
     }
 }
+
+/// A layer with a weight and a bias whose four GPU passes are held to its reference.
+pub trait Layer: std::fmt::Debug {
+    /// Elements of (input, weight, bias, output).
+    fn lens(&self) -> (usize, usize, usize, usize);
+    /// (y, dx, dw, db) of the reference.
+    fn reference(
+        &self,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+    /// Forward, d input, d weight and d bias on the GPU.
+    #[allow(clippy::too_many_arguments)]
+    fn passes(
+        &self,
+        x: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        dy: &wgpu::Buffer,
+        dx: &wgpu::Buffer,
+        dw: &wgpu::Buffer,
+        db: &wgpu::Buffer,
+        accumulate: bool,
+    ) -> Vec<webgan::kernels::Dispatch>;
+}
+
+/// `layer` on random data from `seed`, GPU against reference (see [`check_on_gpu`]).
+pub fn check_layer(layer: &impl Layer, seed: u64) {
+    let (nx, nw, nb, ny) = layer.lens();
+    let mut rng = Rng::new(seed);
+    let (x, w, b, dy) = (rng.vec(nx), rng.vec(nw), rng.vec(nb), rng.vec(ny));
+    let case = Case {
+        name: format!("{layer:?}"),
+        x: &x,
+        w: &w,
+        b: &b,
+        dy: &dy,
+        want: layer.reference(&x, &w, &b, &dy),
+    };
+    check_on_gpu(case, &|x, w, b, y, dy, dx, dw, db, acc| {
+        layer.passes(x, w, b, y, dy, dx, dw, db, acc)
+    });
+}
+
+/// The four passes of each shape, all the same calls.
+macro_rules! layer_passes {
+    ($shape:ty, $reference:path, $output:expr) => {
+        impl Layer for $shape {
+            fn lens(&self) -> (usize, usize, usize, usize) {
+                let output: fn(&$shape) -> (usize, usize, usize, usize) = $output;
+                output(self)
+            }
+            fn reference(
+                &self,
+                x: &[f64],
+                w: &[f64],
+                b: &[f64],
+                dy: &[f64],
+            ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+                use $reference as r;
+                let y = r::forward(self, x, w, Some(b));
+                let (dx, dw, db) = r::backward(self, x, w, dy);
+                (y, dx, dw, db)
+            }
+            fn passes(
+                &self,
+                x: &wgpu::Buffer,
+                w: &wgpu::Buffer,
+                b: &wgpu::Buffer,
+                y: &wgpu::Buffer,
+                dy: &wgpu::Buffer,
+                dx: &wgpu::Buffer,
+                dw: &wgpu::Buffer,
+                db: &wgpu::Buffer,
+                acc: bool,
+            ) -> Vec<webgan::kernels::Dispatch> {
+                let g = gpu();
+                vec![
+                    self.forward(g, x, w, Some(b), y).unwrap(),
+                    self.backward_input(g, dy, w, dx, acc).unwrap(),
+                    self.backward_weight(g, x, dy, dw, acc).unwrap(),
+                    self.backward_bias(g, dy, db, acc).unwrap(),
+                ]
+            }
+        }
+    };
+}
+
+layer_passes!(DenseShape, webgan::reference::dense, |s| {
+    let (b, i, o) = (
+        s.batch as usize,
+        s.in_features as usize,
+        s.out_features as usize,
+    );
+    (b * i, i * o, o, b * o)
+});
+layer_passes!(Conv2dShape, webgan::reference::conv2d, |s| (
+    s.input_len(),
+    s.weight_len(),
+    s.out_channels as usize,
+    s.output_len().unwrap()
+));
+layer_passes!(
+    ConvTranspose2dShape,
+    webgan::reference::conv_transpose2d,
+    |s| (
+        s.input_len(),
+        s.weight_len(),
+        s.out_channels as usize,
+        s.output_len().unwrap()
+    )
+);
