@@ -170,7 +170,6 @@ impl Gpu {
             })
     }
 
-    /// A storage buffer of `len` f32 (or u32) elements, zeroed.
     /// Floats the conv scratch buffers hold now (the defaults before first use).
     pub(crate) fn conv_scratch_room(&self) -> (usize, usize) {
         let scratch = self
@@ -224,6 +223,7 @@ impl Gpu {
         true
     }
 
+    /// A storage buffer of `len` f32 (or u32) elements, zeroed.
     pub fn storage(&self, label: &str, len: usize) -> wgpu::Buffer {
         // wgpu rejects zero-sized bindings; keep one element at least.
         let size = (len.max(1) * 4) as u64;

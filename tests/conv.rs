@@ -421,3 +421,88 @@ fn split_reductions_and_empty_phases_match_reference() {
         check_layer(&s, 12);
     }
 }
+
+/// Transposed gathers to at most four channels take the direct path (weights packed, then one
+/// pass straight from x: two dispatches): generators' output layers and the input gradient of
+/// a discriminator's first layer. Odd sizes, partial runs of 8 columns, strides with empty
+/// phases, output padding, a dense layer of few inputs.
+#[test]
+fn few_output_channels_take_the_direct_path_and_match_reference() {
+    let g = gpu();
+    let convt = |batch, ci, co, h, w, k, stride, padding, output_padding| ConvTranspose2dShape {
+        batch,
+        in_channels: ci,
+        out_channels: co,
+        height: h,
+        width: w,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+        output_padding,
+    };
+    let gen_out = convt(3, 9, 1, 7, 7, 4, 2, 1, 0);
+    let forward = gen_out
+        .forward(
+            g,
+            &g.storage("x", gen_out.input_len()),
+            &g.storage("w", gen_out.weight_len()),
+            None,
+            &g.storage("y", gen_out.output_len().unwrap()),
+        )
+        .unwrap();
+    assert_eq!(
+        forward.dispatch_count(),
+        2,
+        "one output channel goes direct"
+    );
+    let wide = convt(1, 2, 5, 3, 3, 3, 1, 1, 0);
+    let forward = wide
+        .forward(
+            g,
+            &g.storage("x", wide.input_len()),
+            &g.storage("w", wide.weight_len()),
+            None,
+            &g.storage("y", wide.output_len().unwrap()),
+        )
+        .unwrap();
+    assert!(forward.dispatch_count() > 2, "five channels are packed");
+    for (i, s) in [
+        gen_out,
+        convt(2, 5, 3, 5, 11, 4, 2, 1, 0),
+        convt(2, 3, 4, 4, 3, 3, 2, 1, 1),
+        convt(1, 4, 2, 3, 4, 2, 3, 0, 2),
+        convt(2, 2, 3, 2, 9, 5, 1, 2, 0),
+        convt(1, 3, 1, 6, 17, 4, 2, 1, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&s, 30 + i as u64);
+    }
+    // The input gradient of a conv from 1 or 3 channels is a transposed gather to them.
+    let conv = |ci, h, w, k, stride, padding| Conv2dShape {
+        batch: 2,
+        in_channels: ci,
+        out_channels: 6,
+        height: h,
+        width: w,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+    };
+    check_layer(&conv(1, 13, 10, 4, 2, Padding::Explicit(1)), 40);
+    check_layer(&conv(3, 9, 19, 3, 1, Padding::Same), 41);
+    check_layer(&conv(2, 11, 11, 5, 3, Padding::Explicit(2)), 42);
+    for fin in 1..=4 {
+        check_layer(
+            &DenseShape {
+                batch: 5,
+                in_features: fin,
+                out_features: 7,
+            },
+            50 + fin as u64,
+        );
+    }
+}

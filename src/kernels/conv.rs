@@ -35,6 +35,9 @@ const SPLIT_MAX_FLOATS: usize = 8 << 20;
 pub const SCRATCH_A_FLOATS: usize = 4 << 20;
 pub const SCRATCH_B_FLOATS: usize = 8 << 20;
 
+/// Transposed gathers with at most this many output channels skip the packs (`direct`).
+const DIRECT_MAX_M: usize = 4;
+
 /// Which gather the engine performs (see the header of `conv.wgsl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -197,6 +200,9 @@ pub fn dispatch(
     }
     let (phases, phase_n, phase_k) = g.phases(mode);
     let phases = phases as usize;
+    if mode == Mode::Transposed && (g.m as usize) <= DIRECT_MAX_M {
+        return direct(gpu, op, g, phases, phase_k, a, x, bias, out, accumulate);
+    }
     let batch = g.batch as usize;
     let rows = round_up(g.m as usize, BLOCK);
     // What one image adds: columns of B (gathers), or k (weight gradients).
@@ -346,6 +352,79 @@ pub fn dispatch(
         }
     }
     let mut d = run.expect("a batch has at least one chunk");
+    d.label = op;
+    Ok(d)
+}
+
+/// A transposed gather with few output channels (m ≤ 4), straight from x: packing B would
+/// cost more than the product itself, and most rows of the GEMM's 8-row blocks would be
+/// padding. Pack the weights as vec4s over m, then one thread per 8 output columns of a row.
+#[allow(clippy::too_many_arguments)]
+fn direct(
+    gpu: &Gpu,
+    op: &'static str,
+    g: &Geometry,
+    phases: usize,
+    phase_k: usize,
+    a: &wgpu::Buffer,
+    x: &wgpu::Buffer,
+    bias: Option<&wgpu::Buffer>,
+    out: &wgpu::Buffer,
+    accumulate: bool,
+) -> Result<Dispatch> {
+    let (_, _, out_len) = g.lengths(Mode::Transposed);
+    let (n, k) = g.gemm(Mode::Transposed);
+    let m_blocks = (g.m as usize).div_ceil(4);
+    // At least one vec4 per row, so that the shader can count m-blocks as a_phase4 / a_row4.
+    let a_row4 = phase_k.max(1);
+    let a_phase4 = m_blocks * a_row4;
+    let (scratch_a, scratch_b) = gpu.conv_scratch(phases * a_phase4 * 4, 4);
+    let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
+    let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
+    let partial = gpu.storage("conv partial sums", 1);
+    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
+    let params = ConvParams {
+        m: g.m,
+        n: n as u32,
+        k: k as u32,
+        batch: g.batch,
+        channels: g.channels,
+        small_h: g.small_h,
+        small_w: g.small_w,
+        large_h: g.large_h,
+        large_w: g.large_w,
+        kernel_h: g.kernel_h,
+        kernel_w: g.kernel_w,
+        stride: g.stride,
+        pad_y: g.pad_y,
+        pad_x: g.pad_x,
+        flags: if bias.is_some() { FLAG_BIAS } else { 0 }
+            | if accumulate { FLAG_ACCUMULATE } else { 0 },
+        splits: 1,
+        out_len: out_len as u32,
+        batch0: 0,
+        phases: phases as u32,
+        rows: (m_blocks * 4) as u32,
+        a_row4: a_row4 as u32,
+        b_row4: 0,
+        a_phase4: a_phase4 as u32,
+        b_phase4: 0,
+    };
+    let constants = [("MODE", Mode::Transposed as u32)];
+    let step = |entry: &'static str, threads: usize, group: u32| {
+        let mut grid = grid_1d(threads, group);
+        grid[2] = phases as u32;
+        Dispatch::new(gpu, &SHADER, entry, &constants, &params, &buffers, grid)
+    };
+    // Threads of the largest phase: rows of ⌈large_h / s⌉, runs of 8 in ⌈large_w / s⌉.
+    let s = g.stride as usize;
+    let qh = (g.large_h as usize).div_ceil(s);
+    let runs = (g.large_w as usize).div_ceil(s).div_ceil(8);
+    let mut d = step("pack_a4", a_phase4, 256)?.then(step(
+        "direct",
+        m_blocks * g.batch as usize * qh * runs,
+        64,
+    )?);
     d.label = op;
     Ok(d)
 }
