@@ -380,9 +380,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
 // MODE 1 with few output channels (m <= 4: a generator's RGB or gray output layer, the input
 // gradient of a discriminator's first layer). Packing B there costs more than the product,
 // and 8-row blocks would waste most of the GEMM, so these layers skip the packs and gather
-// straight from x. A thread computes 8 adjacent columns of one row of its phase for four
-// channels at once, as vec4 sums over m; the weights of each tap, packed by `pack_a4` as
-// vec4s over m, are shared by the 8 columns.
+// straight from x. A thread computes 8 rows of one column of its phase for four channels at
+// once, as vec4 sums over m; the weights of each tap, packed by `pack_a4` as vec4s over m, are
+// shared by the 8 rows.
 
 // packed_a[phase][m / 4][k]: a of each phase as vec4s over four output channels.
 @compute @workgroup_size(256)
@@ -397,14 +397,8 @@ fn pack_a4(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
     packed_a[group.z * p.a_phase4 + i] = vec4<f32>(load_a(g, m, k), load_a(g, m + 1u, k), load_a(g, m + 2u, k), load_a(g, m + 3u, k));
 }
 
-// x[row + ix], zero outside 0 <= ix < small_w: the index is clamped so the load stays in bounds.
-fn x_at(row: u32, ix: i32) -> f32 {
-    let v = x[row + u32(clamp(ix, 0, i32(p.small_w) - 1))];
-    return select(0.0, v, ix >= 0 && ix < i32(p.small_w));
-}
-
 fn store_direct(g: Gemm, b: u32, m0: u32, qy: u32, qx: u32, v: vec4<f32>) {
-    if (qx >= g.qw) {
+    if (qy >= g.qh) {
         return;
     }
     let oy = g.oy0 + qy * p.stride;
@@ -417,55 +411,62 @@ fn store_direct(g: Gemm, b: u32, m0: u32, qy: u32, qx: u32, v: vec4<f32>) {
     }
 }
 
+// x[b, c, iy, ix], zero outside the image: the index is clamped so that the load stays in
+// bounds, and adjacent threads (adjacent ix) read adjacent floats.
+fn x_col(plane: u32, iy: i32, ix: i32) -> f32 {
+    let inside = iy >= 0 && iy < i32(p.small_h) && ix >= 0 && ix < i32(p.small_w);
+    let y = u32(clamp(iy, 0, i32(p.small_h) - 1));
+    let xx = u32(clamp(ix, 0, i32(p.small_w) - 1));
+    return select(0.0, x[plane + y * p.small_w + xx], inside);
+}
+
 @compute @workgroup_size(64)
 fn direct(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let g = gemm_of(group.z);
-    let runs = (g.qw + 7u) / 8u;
+    let row_blocks = (g.qh + 7u) / 8u;
     let i = (group.y * groups.x + group.x) * 64u + l;
     let m_blocks = p.a_phase4 / p.a_row4;
-    if (i >= m_blocks * p.batch * g.qh * runs) {
+    if (i >= m_blocks * p.batch * row_blocks * g.qw) {
         return;
     }
-    let qx0 = i % runs * 8u;
-    var t = i / runs;
-    let qy = t % g.qh;
-    t /= g.qh;
+    // Adjacent threads take adjacent columns, so that their loads of x are adjacent too.
+    let qx = i % g.qw;
+    var t = i / g.qw;
+    let qy0 = t % row_blocks * 8u;
+    t /= row_blocks;
     let b = t % p.batch;
     let mb = t / p.batch;
     var s0 = vec4<f32>(); var s1 = vec4<f32>(); var s2 = vec4<f32>(); var s3 = vec4<f32>();
     var s4 = vec4<f32>(); var s5 = vec4<f32>(); var s6 = vec4<f32>(); var s7 = vec4<f32>();
     let a0 = group.z * p.a_phase4 + mb * p.a_row4;
     for (var c = 0u; c < p.channels; c++) {
+        let plane = (b * p.channels + c) * p.small_h * p.small_w;
         for (var jy = 0u; jy < g.th; jy++) {
-            let iy = i32(qy) + g.dy - i32(jy);
-            if (iy < 0 || iy >= i32(p.small_h)) {
-                continue;
-            }
-            let row = ((b * p.channels + c) * p.small_h + u32(iy)) * p.small_w;
+            let iy = i32(qy0) + g.dy - i32(jy);
             let tap0 = a0 + (c * g.th + jy) * g.tw;
             for (var jx = 0u; jx < g.tw; jx++) {
                 let w = packed_a[tap0 + jx];
-                let ix = i32(qx0) + g.dx - i32(jx);
-                s0 += w * x_at(row, ix);
-                s1 += w * x_at(row, ix + 1);
-                s2 += w * x_at(row, ix + 2);
-                s3 += w * x_at(row, ix + 3);
-                s4 += w * x_at(row, ix + 4);
-                s5 += w * x_at(row, ix + 5);
-                s6 += w * x_at(row, ix + 6);
-                s7 += w * x_at(row, ix + 7);
+                let ix = i32(qx) + g.dx - i32(jx);
+                s0 += w * x_col(plane, iy, ix);
+                s1 += w * x_col(plane, iy + 1, ix);
+                s2 += w * x_col(plane, iy + 2, ix);
+                s3 += w * x_col(plane, iy + 3, ix);
+                s4 += w * x_col(plane, iy + 4, ix);
+                s5 += w * x_col(plane, iy + 5, ix);
+                s6 += w * x_col(plane, iy + 6, ix);
+                s7 += w * x_col(plane, iy + 7, ix);
             }
         }
     }
     let m0 = mb * 4u;
-    store_direct(g, b, m0, qy, qx0, s0);
-    store_direct(g, b, m0, qy, qx0 + 1u, s1);
-    store_direct(g, b, m0, qy, qx0 + 2u, s2);
-    store_direct(g, b, m0, qy, qx0 + 3u, s3);
-    store_direct(g, b, m0, qy, qx0 + 4u, s4);
-    store_direct(g, b, m0, qy, qx0 + 5u, s5);
-    store_direct(g, b, m0, qy, qx0 + 6u, s6);
-    store_direct(g, b, m0, qy, qx0 + 7u, s7);
+    store_direct(g, b, m0, qy0, qx, s0);
+    store_direct(g, b, m0, qy0 + 1u, qx, s1);
+    store_direct(g, b, m0, qy0 + 2u, qx, s2);
+    store_direct(g, b, m0, qy0 + 3u, qx, s3);
+    store_direct(g, b, m0, qy0 + 4u, qx, s4);
+    store_direct(g, b, m0, qy0 + 5u, qx, s5);
+    store_direct(g, b, m0, qy0 + 6u, qx, s6);
+    store_direct(g, b, m0, qy0 + 7u, qx, s7);
 }
 
 // The channel (row m) an output element belongs to.

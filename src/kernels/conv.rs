@@ -358,7 +358,7 @@ pub fn dispatch(
 
 /// A transposed gather with few output channels (m ≤ 4), straight from x: packing B would
 /// cost more than the product itself, and most rows of the GEMM's 8-row blocks would be
-/// padding. Pack the weights as vec4s over m, then one thread per 8 output columns of a row.
+/// padding. Pack the weights as vec4s over m, then one thread per 8 output rows of a column.
 #[allow(clippy::too_many_arguments)]
 fn direct(
     gpu: &Gpu,
@@ -416,13 +416,13 @@ fn direct(
         grid[2] = phases as u32;
         Dispatch::new(gpu, &SHADER, entry, &constants, &params, &buffers, grid)
     };
-    // Threads of the largest phase: rows of ⌈large_h / s⌉, runs of 8 in ⌈large_w / s⌉.
+    // Threads of the largest phase: blocks of 8 in ⌈large_h / s⌉ rows, ⌈large_w / s⌉ columns.
     let s = g.stride as usize;
-    let qh = (g.large_h as usize).div_ceil(s);
-    let runs = (g.large_w as usize).div_ceil(s).div_ceil(8);
+    let row_blocks = (g.large_h as usize).div_ceil(s).div_ceil(8);
+    let qw = (g.large_w as usize).div_ceil(s);
     let mut d = step("pack_a4", a_phase4, 256)?.then(step(
         "direct",
-        m_blocks * g.batch as usize * qh * runs,
+        m_blocks * g.batch as usize * row_blocks * qw,
         64,
     )?);
     d.label = op;

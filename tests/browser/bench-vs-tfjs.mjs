@@ -7,6 +7,10 @@
 //   node tests/browser/bench-vs-tfjs.mjs [--rounds 3] [--preset dcgan28] [--batch 64]
 //        [--steps 10] [--peer-steps 3] [--backends webgpu,webgl]
 //
+// dcgan28 runs the peer's own index.html. dcgan64 (PyTorch's examples/dcgan) runs
+// tests/browser/peer/tfjs-dcgan64.html, the peer's page carried over to that model, with the
+// peer's TensorFlow.js packages.
+//
 // Needs ./build.sh build first. The peer is copied to target/peer-tfjs and its npm packages
 // installed there on first use (PEER_TFJS names another copy of the peer).
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -27,8 +31,8 @@ for (let i = 0; i < argv.length; i++) {
   }
   args[m[1]] = argv[++i];
 }
-if (args.preset !== 'dcgan28') {
-  console.error('the peer trains dcgan28 only; see BENCHMARKS.md for dcgan64');
+if (!['dcgan28', 'dcgan64'].includes(args.preset)) {
+  console.error(`the peer has no ${args.preset} page: choose dcgan28 or dcgan64`);
   process.exit(2);
 }
 
@@ -67,6 +71,11 @@ async function runPage(browser, url, key, timeoutMs) {
 
 const www = await serve();
 const peer = await serve(peerFolder() + '/');
+const peerPages = await serve(join(REPO, 'tests', 'browser', 'peer') + '/');
+const peerPage = (query) =>
+  args.preset === 'dcgan28'
+    ? `${peer.url}index.html?${query}`
+    : `${peerPages.url}tfjs-${args.preset}.html?lib=${encodeURIComponent(peer.url)}&${query}`;
 const browser = await launch();
 const runs = { webgan: [] };
 const backends = args.backends.split(',').filter(Boolean);
@@ -81,7 +90,7 @@ try {
     console.error(`round ${round}: webgan ${w.ms_per_step} ms/step`);
     for (const b of backends) {
       const pq = `backend=${b}&batch=${args.batch}&steps=${args['peer-steps']}&reps=1&warmup=1`;
-      const r = await runPage(browser, `${peer.url}index.html?${pq}`, '__result', 3600e3);
+      const r = await runPage(browser, peerPage(pq), '__result', 3600e3);
       if (r.backend !== b) throw new Error(`the peer ran on ${r.backend}, not ${b}`);
       runs[`tfjs-${b}`].push(r.ms_per_step);
       console.error(`round ${round}: tfjs ${b} ${r.ms_per_step} ms/step`);
@@ -91,6 +100,7 @@ try {
   await browser.close();
   www.close();
   peer.close();
+  peerPages.close();
 }
 
 const ours = median(runs.webgan);
