@@ -128,8 +128,20 @@ fn conv2d_same_padding_matches_tensorflow() {
     assert_eq!((out[0], out[15]), (4.0, 1.0));
 }
 
-fn convt_shapes() -> Vec<ConvTranspose2dShape> {
-    let s = |batch, ci, co, h, w, k, stride, padding, output_padding| ConvTranspose2dShape {
+/// A square-kernel transposed convolution.
+#[allow(clippy::too_many_arguments)]
+fn convt(
+    batch: u32,
+    ci: u32,
+    co: u32,
+    h: u32,
+    w: u32,
+    k: u32,
+    stride: u32,
+    padding: u32,
+    output_padding: u32,
+) -> ConvTranspose2dShape {
+    ConvTranspose2dShape {
         batch,
         in_channels: ci,
         out_channels: co,
@@ -140,7 +152,11 @@ fn convt_shapes() -> Vec<ConvTranspose2dShape> {
         stride,
         padding,
         output_padding,
-    };
+    }
+}
+
+fn convt_shapes() -> Vec<ConvTranspose2dShape> {
+    let s = convt;
     vec![
         s(1, 1, 1, 3, 5, 3, 1, 0, 0),
         s(2, 3, 5, 4, 4, 4, 2, 1, 0),
@@ -339,7 +355,6 @@ fn wrong_buffer_sizes_are_shape_errors() {
 /// stride exceeds the kernel, so that some output phases meet no tap at all (bias only).
 #[test]
 fn split_reductions_and_empty_phases_match_reference() {
-    let g = gpu();
     // A pass is pack A, pack B and the GEMM; a split reduction adds the sum of its slices.
     let unsplit = 3;
     let dense = DenseShape {
@@ -347,17 +362,8 @@ fn split_reductions_and_empty_phases_match_reference() {
         in_features: 3000,
         out_features: 3,
     };
-    let forward = dense
-        .forward(
-            g,
-            &g.storage("x", 6000),
-            &g.storage("w", 9000),
-            None,
-            &g.storage("y", 6),
-        )
-        .unwrap();
     assert_eq!(
-        forward.dispatch_count(),
+        pass_dispatches(&dense)[0],
         unsplit + 1,
         "a 3000-long reduction over 6 outputs should be split"
     );
@@ -375,49 +381,15 @@ fn split_reductions_and_empty_phases_match_reference() {
         stride: 1,
         padding: Padding::Explicit(1),
     };
-    let dweight = conv
-        .backward_weight(
-            g,
-            &g.storage("x", conv.input_len()),
-            &g.storage("dy", conv.output_len().unwrap()),
-            &g.storage("dw", 27),
-            false,
-        )
-        .unwrap();
-    assert_eq!(
-        dweight.dispatch_count(),
-        unsplit + 1,
-        "the weight gradient should be split"
-    );
-    let forward = conv
-        .forward(
-            g,
-            &g.storage("x", conv.input_len()),
-            &g.storage("w", 27),
-            None,
-            &g.storage("y", conv.output_len().unwrap()),
-        )
-        .unwrap();
-    assert_eq!(
-        forward.dispatch_count(),
-        unsplit,
-        "3200 output pixels need no split"
-    );
+    let [forward, _, dweight, _] = pass_dispatches(&conv);
+    assert_eq!(dweight, unsplit + 1, "the weight gradient should be split");
+    assert_eq!(forward, unsplit, "3200 output pixels need no split");
     check_layer(&conv, 11);
 
-    let convt = |k, stride, padding, output_padding| ConvTranspose2dShape {
-        batch: 2,
-        in_channels: 3,
-        out_channels: 5,
-        height: 3,
-        width: 4,
-        kernel_h: k,
-        kernel_w: k,
-        stride,
-        padding,
-        output_padding,
+    let s = |k, stride, padding, output_padding| {
+        convt(2, 3, 5, 3, 4, k, stride, padding, output_padding)
     };
-    for s in [convt(1, 2, 0, 1), convt(2, 3, 0, 2), convt(3, 3, 1, 0)] {
+    for s in [s(1, 2, 0, 1), s(2, 3, 0, 2), s(3, 3, 1, 0)] {
         check_layer(&s, 12);
     }
 }
@@ -428,45 +400,14 @@ fn split_reductions_and_empty_phases_match_reference() {
 /// phases, output padding, a dense layer of few inputs.
 #[test]
 fn few_output_channels_take_the_direct_path_and_match_reference() {
-    let g = gpu();
-    let convt = |batch, ci, co, h, w, k, stride, padding, output_padding| ConvTranspose2dShape {
-        batch,
-        in_channels: ci,
-        out_channels: co,
-        height: h,
-        width: w,
-        kernel_h: k,
-        kernel_w: k,
-        stride,
-        padding,
-        output_padding,
-    };
     let gen_out = convt(3, 9, 1, 7, 7, 4, 2, 1, 0);
-    let forward = gen_out
-        .forward(
-            g,
-            &g.storage("x", gen_out.input_len()),
-            &g.storage("w", gen_out.weight_len()),
-            None,
-            &g.storage("y", gen_out.output_len().unwrap()),
-        )
-        .unwrap();
     assert_eq!(
-        forward.dispatch_count(),
+        pass_dispatches(&gen_out)[0],
         2,
         "one output channel goes direct"
     );
     let wide = convt(1, 2, 5, 3, 3, 3, 1, 1, 0);
-    let forward = wide
-        .forward(
-            g,
-            &g.storage("x", wide.input_len()),
-            &g.storage("w", wide.weight_len()),
-            None,
-            &g.storage("y", wide.output_len().unwrap()),
-        )
-        .unwrap();
-    assert!(forward.dispatch_count() > 2, "five channels are packed");
+    assert!(pass_dispatches(&wide)[0] > 2, "five channels are packed");
     for (i, s) in [
         gen_out,
         convt(2, 5, 3, 5, 11, 4, 2, 1, 0),

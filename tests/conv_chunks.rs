@@ -52,45 +52,13 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
         padding: 1,
         output_padding: 0,
     };
-    let forward = conv
-        .forward(
-            g,
-            &g.storage("x", conv.input_len()),
-            &g.storage("w", conv.weight_len()),
-            None,
-            &g.storage("y", conv.output_len().unwrap()),
-        )
-        .unwrap();
-    assert!(
-        forward.dispatch_count() > ONE_CHUNK,
-        "conv should be chunked"
-    );
-    let forward = dense
-        .forward(
-            g,
-            &g.storage("x", 17 * 201),
-            &g.storage("w", 201 * 13),
-            None,
-            &g.storage("y", 17 * 13),
-        )
-        .unwrap();
-    assert!(
-        forward.dispatch_count() > ONE_CHUNK,
-        "dense should be chunked"
-    );
-    let forward = convt
-        .forward(
-            g,
-            &g.storage("x", convt.input_len()),
-            &g.storage("w", convt.weight_len()),
-            None,
-            &g.storage("y", convt.output_len().unwrap()),
-        )
-        .unwrap();
-    assert!(
-        forward.dispatch_count() > ONE_CHUNK,
-        "convT should be chunked"
-    );
+    for (name, dispatches) in [
+        ("conv", pass_dispatches(&conv)),
+        ("dense", pass_dispatches(&dense)),
+        ("convT", pass_dispatches(&convt)),
+    ] {
+        assert!(dispatches[0] > ONE_CHUNK, "{name} should be chunked");
+    }
     check_layer(&conv, 21);
     check_layer(&dense, 22);
     check_layer(&convt, 23);

@@ -98,6 +98,39 @@ struct ConvParams {
     b_phase4: u32,
 }
 
+impl ConvParams {
+    /// What `g` fixes; the packing and chunk fields are the caller's.
+    fn of(g: &Geometry, mode: Mode, batch: u32, flags: u32, out_len: usize) -> ConvParams {
+        let (n, k) = Geometry { batch, ..*g }.gemm(mode);
+        ConvParams {
+            m: g.m,
+            n: n as u32,
+            k: k as u32,
+            batch,
+            channels: g.channels,
+            small_h: g.small_h,
+            small_w: g.small_w,
+            large_h: g.large_h,
+            large_w: g.large_w,
+            kernel_h: g.kernel_h,
+            kernel_w: g.kernel_w,
+            stride: g.stride,
+            pad_y: g.pad_y,
+            pad_x: g.pad_x,
+            flags,
+            splits: 1,
+            out_len: out_len as u32,
+            batch0: 0,
+            phases: 1,
+            rows: 0,
+            a_row4: 0,
+            b_row4: 0,
+            a_phase4: 0,
+            b_phase4: 0,
+        }
+    }
+}
+
 const FLAG_BIAS: u32 = 1;
 const FLAG_ACCUMULATE: u32 = 2;
 
@@ -284,32 +317,12 @@ pub fn dispatch(
         let images = chunk.min(batch - batch0);
         let (kp, np) = packed(images);
         let splits = split_for(kp, np);
-        let part = Geometry {
-            batch: images as u32,
-            ..*g
-        };
-        let (n, k) = part.gemm(mode);
         // A weight gradient sums over chunks; gathers write disjoint images.
         let add = accumulate || (mode == Mode::Weight && c > 0);
         let with_bias = bias.is_some() && (mode != Mode::Weight || c == 0);
+        let flags = if with_bias { FLAG_BIAS } else { 0 } | if add { FLAG_ACCUMULATE } else { 0 };
         let params = ConvParams {
-            m: g.m,
-            n: n as u32,
-            k: k as u32,
-            batch: images as u32,
-            channels: g.channels,
-            small_h: g.small_h,
-            small_w: g.small_w,
-            large_h: g.large_h,
-            large_w: g.large_w,
-            kernel_h: g.kernel_h,
-            kernel_w: g.kernel_w,
-            stride: g.stride,
-            pad_y: g.pad_y,
-            pad_x: g.pad_x,
-            flags: if with_bias { FLAG_BIAS } else { 0 } | if add { FLAG_ACCUMULATE } else { 0 },
             splits: splits as u32,
-            out_len: out_len as u32,
             batch0: batch0 as u32,
             phases: phases as u32,
             rows: rows as u32,
@@ -317,6 +330,7 @@ pub fn dispatch(
             b_row4: (np / 4) as u32,
             a_phase4: (rows * kp / 4) as u32,
             b_phase4: (kp * np / 4) as u32,
+            ..ConvParams::of(g, mode, images as u32, flags, out_len)
         };
         let step = |entry: &'static str, workgroups: [u32; 3]| {
             Dispatch::new(
@@ -373,7 +387,6 @@ fn direct(
     accumulate: bool,
 ) -> Result<Dispatch> {
     let (_, _, out_len) = g.lengths(Mode::Transposed);
-    let (n, k) = g.gemm(Mode::Transposed);
     let m_blocks = (g.m as usize).div_ceil(4);
     // At least one vec4 per row, so that the shader can count m-blocks as a_phase4 / a_row4.
     let a_row4 = phase_k.max(1);
@@ -383,32 +396,14 @@ fn direct(
     let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
     let partial = gpu.storage("conv partial sums", 1);
     let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
+    let flags =
+        if bias.is_some() { FLAG_BIAS } else { 0 } | if accumulate { FLAG_ACCUMULATE } else { 0 };
     let params = ConvParams {
-        m: g.m,
-        n: n as u32,
-        k: k as u32,
-        batch: g.batch,
-        channels: g.channels,
-        small_h: g.small_h,
-        small_w: g.small_w,
-        large_h: g.large_h,
-        large_w: g.large_w,
-        kernel_h: g.kernel_h,
-        kernel_w: g.kernel_w,
-        stride: g.stride,
-        pad_y: g.pad_y,
-        pad_x: g.pad_x,
-        flags: if bias.is_some() { FLAG_BIAS } else { 0 }
-            | if accumulate { FLAG_ACCUMULATE } else { 0 },
-        splits: 1,
-        out_len: out_len as u32,
-        batch0: 0,
         phases: phases as u32,
         rows: (m_blocks * 4) as u32,
         a_row4: a_row4 as u32,
-        b_row4: 0,
         a_phase4: a_phase4 as u32,
-        b_phase4: 0,
+        ..ConvParams::of(g, Mode::Transposed, g.batch, flags, out_len)
     };
     let constants = [("MODE", Mode::Transposed as u32)];
     let step = |entry: &'static str, threads: usize, group: u32| {

@@ -143,6 +143,27 @@ pub fn check_layer(layer: &impl Layer, seed: u64) {
     });
 }
 
+/// Dispatches recorded by each of `layer`'s four passes (forward, d input, d weight, d bias),
+/// on zeroed buffers: how a test tells which path of the engine a shape takes.
+pub fn pass_dispatches(layer: &impl Layer) -> [usize; 4] {
+    let g = gpu();
+    let (nx, nw, nb, ny) = layer.lens();
+    let (x, w, b, y) = (
+        g.storage("x", nx),
+        g.storage("w", nw),
+        g.storage("b", nb),
+        g.storage("y", ny),
+    );
+    let (dx, dw, db, dy) = (
+        g.storage("dx", nx),
+        g.storage("dw", nw),
+        g.storage("db", nb),
+        g.storage("dy", ny),
+    );
+    let passes = layer.passes(&x, &w, &b, &y, &dy, &dx, &dw, &db, false);
+    std::array::from_fn(|i| passes[i].dispatch_count())
+}
+
 /// The four passes of each shape, all the same calls.
 macro_rules! layer_passes {
     ($shape:ty, $reference:path, $output:expr) => {
