@@ -221,6 +221,59 @@ fn a_training_step_matches_the_cpu_reference() {
     }
 }
 
+/// The sample grid runs G in eval mode: after training has moved the running statistics, its
+/// images must be the CPU reference's eval forward with those statistics (a sampler that
+/// normalised with anything else, e.g. a fresh buffer, drew saturated, speckled digits).
+#[test]
+fn samples_use_the_running_statistics_training_left() {
+    use webgan::kernels::condition::ConditionShape;
+    use webgan::reference::condition;
+    for classes in [0, 2] {
+        let mut t = small_trainer_with(64, |c| c.model.classes = classes);
+        t.train(3);
+        let nz = t.config.model.nz;
+        let n = 5u32;
+        let z = webgan::reference::random::normal(4, 0, 0, (n * nz) as usize);
+        let labels: Vec<u32> = (0..n)
+            .map(|i| i % classes.max(1))
+            .take(n as usize)
+            .collect();
+        let labels = if classes == 0 { vec![] } else { labels };
+        let got = pollster::block_on(t.sampler(&z, &labels).unwrap().images(&t.gpu)).unwrap();
+
+        let mut cpu = to_cpu(&t, &t.g);
+        // [mean; var] start at zeros and ones.
+        let moved = cpu.running.iter().flatten().all(|r| {
+            let (mean, var) = r.split_at(r.len() / 2);
+            mean.iter().any(|v| v.abs() > 1e-3) && var.iter().any(|v| (v - 1.0).abs() > 1e-3)
+        });
+        assert!(
+            moved,
+            "training left the running statistics where they started"
+        );
+        let z64: Vec<f64> = z.iter().map(|&v| v as f64).collect();
+        let input = if classes == 0 {
+            z64
+        } else {
+            let latent = ConditionShape {
+                batch: n,
+                channels: nz,
+                pixels: 1,
+                classes,
+            };
+            condition::append_onehot(&latent, &z64, &labels)
+        };
+        let (want, _) = cpu.forward(&input, n, false, false);
+        assert_close(
+            &format!("classes={classes}: sampled images"),
+            &got.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+            &want,
+            1e-4,
+            1e-3,
+        );
+    }
+}
+
 /// Every parameter, optimizer state and running statistic as raw bits.
 fn everything(t: &Trainer) -> Vec<Vec<u32>> {
     let mut v = snapshot(t, t.params());

@@ -295,10 +295,12 @@ impl Pass {
                     let running = net.running[i]
                         .clone()
                         .expect("a batch-norm layer has running stats");
-                    let running = if options.update_running {
-                        running
-                    } else {
+                    // Eval reads the kept statistics; only a train pass that must not move them
+                    // (G's step through a frozen D) writes its update somewhere else.
+                    let running = if options.train && !options.update_running {
                         scratch("running (not kept)", 2 * shape_in.c as usize)
+                    } else {
+                        running
                     };
                     let (doutput, dinput) = match (&dy, &dx) {
                         (Some(dy), Some(dx)) => (dy.clone(), dx.clone()),
