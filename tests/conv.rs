@@ -396,8 +396,8 @@ fn split_reductions_and_empty_phases_match_reference() {
 
 /// Transposed gathers to at most four channels take the direct path (weights packed, then one
 /// pass straight from x: two dispatches): generators' output layers and the input gradient of
-/// a discriminator's first layer. Odd sizes, partial runs of 8 columns, strides with empty
-/// phases, output padding, a dense layer of few inputs.
+/// a discriminator's first layer. Odd sizes, partial runs of 8 columns, several blocks of 8
+/// rows, strides with empty phases, output padding, tall kernels, a dense layer of few inputs.
 #[test]
 fn few_output_channels_take_the_direct_path_and_match_reference() {
     let gen_out = convt(3, 9, 1, 7, 7, 4, 2, 1, 0);
@@ -410,6 +410,10 @@ fn few_output_channels_take_the_direct_path_and_match_reference() {
     assert!(pass_dispatches(&wide)[0] > 2, "five channels are packed");
     for (i, s) in [
         gen_out,
+        convt(2, 3, 1, 19, 5, 4, 2, 1, 0),
+        convt(1, 2, 1, 4, 6, 2, 3, 0, 2),
+        convt(2, 3, 1, 9, 4, 6, 1, 2, 0),
+        convt(1, 2, 3, 20, 3, 5, 1, 2, 0),
         convt(2, 5, 3, 5, 11, 4, 2, 1, 0),
         convt(2, 3, 4, 4, 3, 3, 2, 1, 1),
         convt(1, 4, 2, 3, 4, 2, 3, 0, 2),
@@ -436,6 +440,8 @@ fn few_output_channels_take_the_direct_path_and_match_reference() {
     check_layer(&conv(1, 13, 10, 4, 2, Padding::Explicit(1)), 40);
     check_layer(&conv(3, 9, 19, 3, 1, Padding::Same), 41);
     check_layer(&conv(2, 11, 11, 5, 3, Padding::Explicit(2)), 42);
+    check_layer(&conv(1, 40, 9, 4, 2, Padding::Explicit(1)), 43);
+    check_layer(&conv(1, 21, 7, 5, 1, Padding::Explicit(2)), 44);
     for fin in 1..=4 {
         check_layer(
             &DenseShape {
