@@ -235,7 +235,24 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
     let want = cpu.step(&pixels, row, &labels);
     trainer.train(1);
     let got = trainer.read_stats().await?;
-    let (g, d) = (trainer.g.to_cpu(&gpu).await?, trainer.d.to_cpu(&gpu).await?);
+    let (mut g, d) = (trainer.g.to_cpu(&gpu).await?, trainer.d.to_cpu(&gpu).await?);
+    // The sample grid's path: G in eval mode on the running statistics the step left.
+    let (n, nz) = (3u32, config.model.nz);
+    let z: Vec<f32> = values((n * nz) as usize, 11)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let classes: Vec<u32> = (0..n).collect();
+    let sampled = trainer.sampler(&z, &classes)?.images(&gpu).await?;
+    let latent = crate::kernels::condition::ConditionShape {
+        batch: n,
+        channels: nz,
+        pixels: 1,
+        classes: config.model.classes,
+    };
+    let z64: Vec<f64> = z.iter().map(|&v| v as f64).collect();
+    let input = reference::condition::append_onehot(&latent, &z64, &classes);
+    let (sampled_want, _) = g.forward(&input, n, false, false);
     let flat = |n: &reference::sequential::CpuNet| -> Vec<f64> {
         n.params
             .iter()
@@ -267,5 +284,10 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
         ),
         check("training step: G after", &flat(&g), &flat(&cpu.g)),
         check("training step: D after", &flat(&d), &flat(&cpu.d)),
+        check(
+            "samples (G in eval mode)",
+            &sampled.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+            &sampled_want,
+        ),
     ])
 }
