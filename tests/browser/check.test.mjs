@@ -18,7 +18,7 @@ test('the self-check passes on the browser GPU with no console errors', async ()
   const verdict = await page.textContent('#verdict');
   const rows = await page.$$eval('#checks tbody tr', (trs) => trs.map((tr) => tr.textContent));
   assert.equal(await page.evaluate(() => document.body.dataset.selfCheck), 'passed', `${verdict}\n${rows.join('\n')}`);
-  assert.equal(rows.length, 12, `expected 12 checks, got ${rows}`);
+  assert.equal(rows.length, 13, `expected 13 checks, got ${rows}`);
   assert.match(await page.textContent('#adapter'), /Adapter: .+/);
   await mkdir(new URL('./artifacts/', import.meta.url), { recursive: true });
   await page.screenshot({ path: new URL('./artifacts/self-check.png', import.meta.url).pathname });
