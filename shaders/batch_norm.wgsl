@@ -5,8 +5,13 @@
 //   train:    mean = (1/M) sum x,   var = (1/M) sum (x - mean)^2   (biased)
 //             xhat = (x - mean) * invstd,   invstd = 1 / sqrt(var + eps)
 //             y = gamma * xhat + beta
-//             running_mean <- (1 - momentum) running_mean + momentum mean
-//             running_var  <- (1 - momentum) running_var  + momentum var * M / (M - 1)  (unbiased)
+//             running_mean <- (1 - w) running_mean + w mean
+//             running_var  <- (1 - w) running_var  + w var * M / (M - 1)  (unbiased)
+//             w = max(momentum, 1 / (n + 1)) after n updates: the plain average of the batches
+//             seen until it is momentum's exponential one. PyTorch uses w = momentum from the
+//             start, so its running variance spends ~20 updates on its way down from 1 and
+//             eval-mode samples of a young generator come out flat gray; here the first update
+//             takes the batch statistics whole.
 //   eval:     y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
 //   backward: dbeta = sum dy,   dgamma = sum dy * xhat
 //             dx = gamma * invstd / M * (M dy - sum dy - xhat * sum dy * xhat)
@@ -22,7 +27,7 @@
 // default limit per stage) serves forward and backward; separately they would be 11:
 //   affine  [2, channels] = [gamma; beta]
 //   daffine [2, channels] = [dgamma; dbeta]
-//   running [2, channels] = [running_mean; running_var]
+//   running [2, channels] + 1 = [running_mean; running_var; n], n the updates so far
 //   saved   [4 + 2 * segments, channels] = [mean; invstd; sum dy; sum dy * xhat], from forward
 //           to backward, then two rows per segment of partial results
 
@@ -145,8 +150,10 @@ fn statistics(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: v
     saved[C + c] = inverseSqrt(variance + p.eps);
     // The Rust side guarantees M >= 2, as PyTorch does in train mode.
     let unbiased = variance * f32(m) / f32(m - 1u);
-    running[c] = mix(running[c], mean, p.momentum);
-    running[C + c] = mix(running[C + c], unbiased, p.momentum);
+    // n moves on in `normalize`, after every channel has read it.
+    let w = max(p.momentum, 1.0 / (running[2u * C] + 1.0));
+    running[c] = mix(running[c], mean, w);
+    running[C + c] = mix(running[C + c], unbiased, w);
 }
 
 // y = gamma * (x - mean) * invstd + beta, from the batch statistics in saved (train) or the
@@ -167,6 +174,9 @@ fn normalize(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: ve
     } else {
         mean = saved[c];
         invstd = saved[C + c];
+        if (i == 0u) {
+            running[2u * C] += 1.0;
+        }
     }
     output[i] = affine[c] * (input[i] - mean) * invstd + affine[C + c];
 }

@@ -68,13 +68,15 @@ fn reference_gradients_match_central_differences() {
 }
 
 /// Random data for one layer; the running statistics start away from PyTorch's (0, 1) so that
-/// a wrong momentum or mixing order shows.
+/// a wrong momentum or mixing order shows, after 0, 3 or 30 updates (by seed) so that both the
+/// averaging start (weight 1/(n + 1)) and the exponential regime (momentum) are checked.
 struct Data {
     x: Vec<f64>,
     gamma: Vec<f64>,
     beta: Vec<f64>,
     running_mean: Vec<f64>,
     running_var: Vec<f64>,
+    updates: f64,
     dy: Vec<f64>,
 }
 
@@ -100,8 +102,14 @@ impl Data {
             running_var: (0..c)
                 .map(|_| rng.uniform(0.5, 1.5) as f32 as f64)
                 .collect(),
+            updates: [0.0, 3.0, 30.0][seed as usize % 3],
             dy: rng.vec(s.tensor_len()),
         }
+    }
+
+    /// [running mean; running var; updates], as the GPU keeps them.
+    fn running(&self) -> Vec<f64> {
+        [&self.running_mean[..], &self.running_var, &[self.updates]].concat()
     }
 }
 
@@ -123,7 +131,7 @@ impl Layer {
             input: upload(&d.x),
             output: gpu().storage("output", s.tensor_len()),
             affine: upload(&[d.gamma.as_slice(), &d.beta].concat()),
-            running: upload(&[d.running_mean.as_slice(), &d.running_var].concat()),
+            running: upload(&d.running()),
             saved: gpu().storage("saved", s.saved_len()),
             doutput: upload(&d.dy),
             dinput: upload(dinput_before),
@@ -152,10 +160,25 @@ impl Layer {
     }
 }
 
-fn check_running(what: &str, layer: &Layer, s: &BatchNormShape, mean: &[f64], var: &[f64]) {
-    let (got_mean, got_var) = Layer::halves(&layer.running, s.channels as usize);
-    assert_close(&format!("{what} running_mean"), &got_mean, mean, ATOL, RTOL);
-    assert_close(&format!("{what} running_var"), &got_var, var, ATOL, RTOL);
+/// [running mean; running var; updates] on the GPU against the reference's.
+fn check_running(what: &str, layer: &Layer, s: &BatchNormShape, want: &[f64]) {
+    let c = s.channels as usize;
+    let got = download(&layer.running, 2 * c + 1);
+    assert_close(
+        &format!("{what} running_mean"),
+        &got[..c],
+        &want[..c],
+        ATOL,
+        RTOL,
+    );
+    assert_close(
+        &format!("{what} running_var"),
+        &got[c..2 * c],
+        &want[c..2 * c],
+        ATOL,
+        RTOL,
+    );
+    assert_eq!(got[2 * c], want[2 * c], "{what} updates");
 }
 
 /// Batch 1; 3 channels of 5×7; 65 channels; dense (pixels 1); M = 300 in 2 segments; M = 679
@@ -212,23 +235,10 @@ fn gpu_train_steps_and_eval_match_reference() {
             sum_atol(&s),
             RTOL,
         );
-        let (mut running_mean, mut running_var) = (d.running_mean.clone(), d.running_var.clone());
+        let mut running = d.running();
         let (mean, var) = bn::statistics(&s, &d.x);
-        bn::update_running(
-            &s,
-            &mean,
-            &var,
-            MOMENTUM,
-            &mut running_mean,
-            &mut running_var,
-        );
-        check_running(
-            &format!("{what} step 1"),
-            &layer,
-            &s,
-            &running_mean,
-            &running_var,
-        );
+        bn::update_running(&s, &mean, &var, MOMENTUM, &mut running);
+        check_running(&format!("{what} step 1"), &layer, &s, &running);
 
         // Step 2 on a new batch: the running statistics move again.
         let x2 = Rng::new(100 + seed as u64).vec(s.tensor_len());
@@ -237,25 +247,13 @@ fn gpu_train_steps_and_eval_match_reference() {
             .write_buffer(&layer.input, 0, bytemuck::cast_slice(&x2_f32));
         gpu.run(&layer_bn.forward_train());
         let (mean, var) = bn::statistics(&s, &x2);
-        bn::update_running(
-            &s,
-            &mean,
-            &var,
-            MOMENTUM,
-            &mut running_mean,
-            &mut running_var,
-        );
-        check_running(
-            &format!("{what} step 2"),
-            &layer,
-            &s,
-            &running_mean,
-            &running_var,
-        );
+        bn::update_running(&s, &mean, &var, MOMENTUM, &mut running);
+        check_running(&format!("{what} step 2"), &layer, &s, &running);
 
         // Eval: the running statistics normalise, and stay as they were.
         gpu.run(&layer_bn.forward_eval());
-        let want = bn::forward_eval(&s, &x2, &d.gamma, &d.beta, &running_mean, &running_var, EPS);
+        let (running_mean, running_var) = running[..2 * c].split_at(c);
+        let want = bn::forward_eval(&s, &x2, &d.gamma, &d.beta, running_mean, running_var, EPS);
         assert_close(
             &format!("{what} eval output"),
             &download(&layer.output, s.tensor_len()),
@@ -263,13 +261,7 @@ fn gpu_train_steps_and_eval_match_reference() {
             ATOL,
             RTOL,
         );
-        check_running(
-            &format!("{what} after eval"),
-            &layer,
-            &s,
-            &running_mean,
-            &running_var,
-        );
+        check_running(&format!("{what} after eval"), &layer, &s, &running);
     }
 }
 

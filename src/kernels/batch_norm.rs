@@ -2,9 +2,10 @@
 //! modes) on `shaders/batch_norm.wgsl`, whose header gives the maths.
 //!
 //! Per-channel vectors travel in pairs, `[2, channels]`: `affine` = [γ; β], `daffine` =
-//! [dγ; dβ], `running` = [running mean; running var]. Separately the layer would need 11
-//! storage buffers, and WebGPU allows 8 per stage. A checkpoint names the halves as PyTorch
-//! does (`weight`, `bias`, `running_mean`, `running_var`).
+//! [dγ; dβ], `running` = [running mean; running var] and one more element, the count of
+//! updates. Separately the layer would need 11 storage buffers, and WebGPU allows 8 per stage.
+//! A checkpoint names the parts as PyTorch does (`weight`, `bias`, `running_mean`,
+//! `running_var`, `num_batches_tracked`).
 
 use crate::error::shape_error;
 use crate::gpu::{Access, Gpu, Shader};
@@ -77,10 +78,16 @@ impl BatchNormShape {
         [vec![1.0; c], vec![0.0; c]].concat()
     }
 
-    /// [running mean; running var] as PyTorch initialises them: zeros, then ones.
+    /// [running mean; running var] as PyTorch initialises them, zeros then ones, and the count
+    /// of updates, 0.
     pub fn initial_running(&self) -> Vec<f32> {
         let c = self.channels as usize;
-        [vec![0.0; c], vec![1.0; c]].concat()
+        [vec![0.0; c], vec![1.0; c], vec![0.0]].concat()
+    }
+
+    /// Elements of `running`: [running mean; running var; updates].
+    pub fn running_len(&self) -> usize {
+        2 * self.channels as usize + 1
     }
 
     fn check(&self) -> Result<()> {
@@ -147,7 +154,8 @@ pub struct BatchNormBuffers<'a> {
     pub output: &'a wgpu::Buffer,
     /// [2, channels] = [γ; β]
     pub affine: &'a wgpu::Buffer,
-    /// [2, channels] = [running mean; running var], updated by every train-mode forward.
+    /// [2, channels] + 1 = [running mean; running var; updates], moved by every train-mode
+    /// forward.
     pub running: &'a wgpu::Buffer,
     /// [4, channels] = [mean; invstd; Σdy; Σdy·x̂]: from a train-mode forward to its backward.
     pub saved: &'a wgpu::Buffer,
@@ -167,7 +175,7 @@ impl BatchNormBuffers<'_> {
             ("input", self.input, tensor),
             ("doutput", self.doutput, tensor),
             ("affine", self.affine, pair),
-            ("running", self.running, pair),
+            ("running", self.running, s.running_len()),
             ("saved", self.saved, s.saved_len()),
             ("output", self.output, tensor),
             ("dinput", self.dinput, tensor),

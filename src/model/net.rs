@@ -35,7 +35,7 @@ pub struct Net {
     pub arch: Sequential,
     /// Per layer, its parameters in state_dict order (weight, then bias).
     pub params: Vec<Vec<Param>>,
-    /// Per layer, batch norm's [running mean; running var].
+    /// Per layer, batch norm's [running mean; running var; updates so far].
     pub running: Vec<Option<wgpu::Buffer>>,
 }
 
@@ -66,8 +66,10 @@ impl Net {
             params.push(layer_params);
             running.push(matches!(arch.layers[i], Layer::BatchNorm).then(|| {
                 let c = arch.input_of(i).c as usize;
-                // Running mean 0, running var 1, as PyTorch starts.
-                let init: Vec<f32> = (0..2 * c).map(|j| if j < c { 0.0 } else { 1.0 }).collect();
+                // Running mean 0, running var 1, as PyTorch starts; no updates yet.
+                let mut init: Vec<f32> =
+                    (0..2 * c).map(|j| if j < c { 0.0 } else { 1.0 }).collect();
+                init.push(0.0);
                 gpu.storage_from("running stats", &init)
             }));
         }
@@ -298,7 +300,7 @@ impl Pass {
                     // Eval reads the kept statistics; only a train pass that must not move them
                     // (G's step through a frozen D) writes its update somewhere else.
                     let running = if options.train && !options.update_running {
-                        scratch("running (not kept)", 2 * shape_in.c as usize)
+                        scratch("running (not kept)", 2 * shape_in.c as usize + 1)
                     } else {
                         running
                     };

@@ -27,21 +27,27 @@ pub fn statistics(s: &BatchNormShape, input: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (mean, var)
 }
 
-/// running ← (1 − momentum)·running + momentum·batch, with the unbiased variance
-/// var·M/(M − 1) for running_var, as PyTorch.
+/// running ← (1 − w)·running + w·batch over `running` = [mean; var; n], with the unbiased
+/// variance var·M/(M − 1) for the running variance as PyTorch, and w = max(momentum,
+/// 1/(n + 1)): the plain average of the first batches until it is the exponential one (PyTorch
+/// keeps w = momentum, so its running variance takes ~20 updates to come down from 1).
 pub fn update_running(
     s: &BatchNormShape,
     mean: &[f64],
     var: &[f64],
     momentum: f64,
-    running_mean: &mut [f64],
-    running_var: &mut [f64],
+    running: &mut [f64],
 ) {
-    let m = s.per_channel() as f64;
-    for c in 0..s.channels as usize {
-        running_mean[c] = (1.0 - momentum) * running_mean[c] + momentum * mean[c];
-        running_var[c] = (1.0 - momentum) * running_var[c] + momentum * var[c] * m / (m - 1.0);
+    let (m, c) = (s.per_channel() as f64, s.channels as usize);
+    // The GPU computes w in f32.
+    let w = f64::from(momentum.max(1.0 / (running[2 * c] + 1.0)) as f32);
+    let (running_mean, rest) = running.split_at_mut(c);
+    let (running_var, updates) = rest.split_at_mut(c);
+    for c in 0..c {
+        running_mean[c] = (1.0 - w) * running_mean[c] + w * mean[c];
+        running_var[c] = (1.0 - w) * running_var[c] + w * var[c] * m / (m - 1.0);
     }
+    updates[0] += 1.0;
 }
 
 /// y = γ (x − mean) / √(var + eps) + β with given per-channel mean and variance.

@@ -8,7 +8,7 @@ use crate::reference::{activation, batch_norm, conv2d, conv_transpose2d, dense};
 const BN_EPS: f64 = 1e-5;
 
 /// Parameters per layer (in state_dict order; batch norm's packed [γ; β]) and batch norm's
-/// packed [running mean; running var].
+/// packed [running mean; running var; updates].
 #[derive(Clone, Debug)]
 pub struct CpuNet {
     pub arch: Sequential,
@@ -76,13 +76,12 @@ impl CpuNet {
                     if train {
                         if update_running {
                             let (mean, var) = batch_norm::statistics(&s, x);
-                            let (rm, rv) = running.split_at_mut(c);
-                            batch_norm::update_running(&s, &mean, &var, 0.1, rm, rv);
+                            batch_norm::update_running(&s, &mean, &var, 0.1, running);
                         }
                         batch_norm::forward_train(&s, x, gamma, beta, BN_EPS)
                     } else {
                         let (rm, rv) = running.split_at(c);
-                        batch_norm::forward_eval(&s, x, gamma, beta, rm, rv, BN_EPS)
+                        batch_norm::forward_eval(&s, x, gamma, beta, rm, &rv[..c], BN_EPS)
                     }
                 }
             };

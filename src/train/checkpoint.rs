@@ -70,7 +70,8 @@ async fn save_net(
         }
         if let Some(running) = &net.running[i] {
             let values = gpu.read_f32(running).await?;
-            let c = values.len() / 2;
+            // [mean; var; updates]: the count is saved as PyTorch's num_batches_tracked.
+            let c = (values.len() - 1) / 2;
             let name = format!("{prefix}.{}.{i}", net.arch.prefix);
             for (suffix, range) in halves(c, "running_mean", "running_var") {
                 ck.tensors.insert(
@@ -86,6 +87,10 @@ async fn save_net(
     }
     Ok(())
 }
+
+/// Batch-norm updates past which the running statistics' next weight is fixed at momentum,
+/// and the largest count an f32 holds exactly.
+const SETTLED: i64 = 1 << 24;
 
 fn load_net(
     gpu: &Gpu,
@@ -121,10 +126,16 @@ fn load_net(
             }
         }
         if let Some(running) = &net.running[i] {
-            let c = running.size() as usize / 8;
+            let c = (running.size() as usize / 4 - 1) / 2;
             let name = format!("{prefix}.{}.{i}", net.arch.prefix);
             let mut v = ck.get(&format!("{name}.running_mean"), &[c])?.to_vec();
             v.extend_from_slice(ck.get(&format!("{name}.running_var"), &[c])?);
+            // Updates so far; only their first few matter (they weigh the next batch). A
+            // checkpoint without the count is taken as settled, its statistics kept.
+            let updates = ck
+                .get_int(&format!("{name}.num_batches_tracked"), &[])
+                .map_or(SETTLED, |n| n.first().copied().unwrap_or(SETTLED));
+            v.push(updates.clamp(0, SETTLED) as f32);
             gpu.queue.write_buffer(running, 0, bytemuck::cast_slice(&v));
         }
     }
