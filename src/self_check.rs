@@ -244,14 +244,8 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
         .collect();
     let classes: Vec<u32> = (0..n).collect();
     let sampled = trainer.sampler(&z, &classes)?.images(&gpu).await?;
-    let latent = crate::kernels::condition::ConditionShape {
-        batch: n,
-        channels: nz,
-        pixels: 1,
-        classes: config.model.classes,
-    };
     let z64: Vec<f64> = z.iter().map(|&v| v as f64).collect();
-    let input = reference::condition::append_onehot(&latent, &z64, &classes);
+    let input = reference::condition::latent(&z64, nz, config.model.classes, &classes);
     let (sampled_want, _) = g.forward(&input, n, false, false);
     let flat = |n: &reference::sequential::CpuNet| -> Vec<f64> {
         n.params

@@ -226,7 +226,6 @@ fn a_training_step_matches_the_cpu_reference() {
 /// normalised with anything else, e.g. a fresh buffer, drew saturated, speckled digits).
 #[test]
 fn samples_use_the_running_statistics_training_left() {
-    use webgan::kernels::condition::ConditionShape;
     use webgan::reference::condition;
     for classes in [0, 2] {
         let mut t = small_trainer_with(64, |c| c.model.classes = classes);
@@ -234,11 +233,7 @@ fn samples_use_the_running_statistics_training_left() {
         let nz = t.config.model.nz;
         let n = 5u32;
         let z = webgan::reference::random::normal(4, 0, 0, (n * nz) as usize);
-        let labels: Vec<u32> = (0..n)
-            .map(|i| i % classes.max(1))
-            .take(n as usize)
-            .collect();
-        let labels = if classes == 0 { vec![] } else { labels };
+        let labels: Vec<u32> = (0..n).filter(|_| classes > 0).map(|i| i % 2).collect();
         let got = pollster::block_on(t.sampler(&z, &labels).unwrap().images(&t.gpu)).unwrap();
 
         let mut cpu = to_cpu(&t, &t.g);
@@ -253,17 +248,7 @@ fn samples_use_the_running_statistics_training_left() {
             "training left the running statistics where they started"
         );
         let z64: Vec<f64> = z.iter().map(|&v| v as f64).collect();
-        let input = if classes == 0 {
-            z64
-        } else {
-            let latent = ConditionShape {
-                batch: n,
-                channels: nz,
-                pixels: 1,
-                classes,
-            };
-            condition::append_onehot(&latent, &z64, &labels)
-        };
+        let input = condition::latent(&z64, nz, classes, &labels);
         let (want, _) = cpu.forward(&input, n, false, false);
         assert_close(
             &format!("classes={classes}: sampled images"),
@@ -339,6 +324,58 @@ fn damaged_and_foreign_checkpoints_are_refused_clearly() {
         .expect("wrong dataset")
         .to_string();
     assert!(msg.contains("dcgan28"), "{msg}");
+}
+
+/// num_batches_tracked counts train-mode forwards as PyTorch does (G: k + 1 per step, D: 2k),
+/// from the count the GPU keeps; a checkpoint without it resumes with its statistics kept, and
+/// one with a malformed count is refused by name.
+#[test]
+fn batch_norm_counts_are_saved_as_num_batches_tracked() {
+    use webgan::checkpoint::{Checkpoint, Tensor};
+    let mut t = small_trainer_with(64, |c| c.d_steps = 2);
+    t.train(3);
+    let mut ck = Checkpoint::from_bytes(&pollster::block_on(t.save()).unwrap()).unwrap();
+    let count = |ck: &Checkpoint, name: &str| ck.get_int(name, &[]).unwrap()[0];
+    assert_eq!(count(&ck, "netG.main.1.num_batches_tracked"), 3 * 3);
+    assert_eq!(count(&ck, "netD.main.3.num_batches_tracked"), 2 * 2 * 3);
+
+    let names: Vec<String> = ck
+        .integers
+        .keys()
+        .filter(|k| k.ends_with("num_batches_tracked"))
+        .cloned()
+        .collect();
+    let mut bare = ck.clone();
+    for name in &names {
+        bare.integers.remove(name);
+    }
+    let dataset = || toy_dataset(&t.gpu, 64);
+    let resumed = Trainer::resume(t.gpu.clone(), &bare.to_bytes().unwrap(), dataset()).unwrap();
+    assert_eq!(
+        running_stats(&resumed, &resumed.g).len(),
+        running_stats(&t, &t.g).len()
+    );
+    for (got, want) in running_stats(&resumed, &resumed.g)
+        .iter()
+        .zip(running_stats(&t, &t.g))
+    {
+        let n = got.len();
+        assert_eq!(got[..n - 1], want[..n - 1], "statistics kept");
+        assert_eq!(
+            f32::from_bits(got[n - 1]),
+            (1 << 24) as f32,
+            "taken as settled"
+        );
+    }
+
+    ck.integers.remove(&names[0]);
+    ck.tensors
+        .insert(names[0].clone(), Tensor::new(vec![], vec![1.0]).unwrap());
+    let msg = Trainer::resume(t.gpu.clone(), &ck.to_bytes().unwrap(), dataset())
+        .err()
+        .expect("a float count is refused")
+        .to_string();
+    assert!(msg.contains("num_batches_tracked"), "{msg}");
 }
 
 #[test]

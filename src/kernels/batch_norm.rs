@@ -37,6 +37,17 @@ const SEGMENT_VALUES: usize = 256;
 const MAX_SEGMENTS: usize = 64;
 
 /// input [batch, channels, pixels]; pixels = height·width, or 1 after a dense layer.
+/// Elements of `running` for `channels`: [running mean; running var; updates].
+pub fn running_len(channels: u32) -> usize {
+    2 * channels as usize + 1
+}
+
+/// `running` as PyTorch initialises the statistics, zeros then ones, with no updates yet.
+pub fn initial_running(channels: u32) -> Vec<f32> {
+    let c = channels as usize;
+    [vec![0.0; c], vec![1.0; c], vec![0.0]].concat()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchNormShape {
     pub batch: u32,
@@ -76,18 +87,6 @@ impl BatchNormShape {
     pub fn initial_affine(&self) -> Vec<f32> {
         let c = self.channels as usize;
         [vec![1.0; c], vec![0.0; c]].concat()
-    }
-
-    /// [running mean; running var] as PyTorch initialises them, zeros then ones, and the count
-    /// of updates, 0.
-    pub fn initial_running(&self) -> Vec<f32> {
-        let c = self.channels as usize;
-        [vec![0.0; c], vec![1.0; c], vec![0.0]].concat()
-    }
-
-    /// Elements of `running`: [running mean; running var; updates].
-    pub fn running_len(&self) -> usize {
-        2 * self.channels as usize + 1
     }
 
     fn check(&self) -> Result<()> {
@@ -175,7 +174,7 @@ impl BatchNormBuffers<'_> {
             ("input", self.input, tensor),
             ("doutput", self.doutput, tensor),
             ("affine", self.affine, pair),
-            ("running", self.running, s.running_len()),
+            ("running", self.running, running_len(s.channels)),
             ("saved", self.saved, s.saved_len()),
             ("output", self.output, tensor),
             ("dinput", self.dinput, tensor),

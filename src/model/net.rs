@@ -5,7 +5,9 @@
 
 use crate::gpu::Gpu;
 use crate::kernels::activation;
-use crate::kernels::batch_norm::{BatchNorm, BatchNormBuffers, BatchNormOptions, BatchNormShape};
+use crate::kernels::batch_norm::{
+    self, BatchNorm, BatchNormBuffers, BatchNormOptions, BatchNormShape,
+};
 use crate::kernels::Dispatch;
 use crate::model::{
     conv_shape, conv_transpose_shape, dense_shape, Init, Layer, ParamSpec, Sequential,
@@ -65,11 +67,7 @@ impl Net {
                 .collect();
             params.push(layer_params);
             running.push(matches!(arch.layers[i], Layer::BatchNorm).then(|| {
-                let c = arch.input_of(i).c as usize;
-                // Running mean 0, running var 1, as PyTorch starts; no updates yet.
-                let mut init: Vec<f32> =
-                    (0..2 * c).map(|j| if j < c { 0.0 } else { 1.0 }).collect();
-                init.push(0.0);
+                let init = batch_norm::initial_running(arch.input_of(i).c);
                 gpu.storage_from("running stats", &init)
             }));
         }
@@ -300,7 +298,7 @@ impl Pass {
                     // Eval reads the kept statistics; only a train pass that must not move them
                     // (G's step through a frozen D) writes its update somewhere else.
                     let running = if options.train && !options.update_running {
-                        scratch("running (not kept)", 2 * shape_in.c as usize + 1)
+                        scratch("running (not kept)", batch_norm::running_len(shape_in.c))
                     } else {
                         running
                     };

@@ -18,6 +18,21 @@ pub fn append_onehot(s: &ConditionShape, x: &[f64], labels: &[u32]) -> Vec<f64> 
     out
 }
 
+/// G's input: `z` ([batch, nz]) with the one-hot `labels` appended when the model has
+/// `classes`; `z` as it is for an unconditional one.
+pub fn latent(z: &[f64], nz: u32, classes: u32, labels: &[u32]) -> Vec<f64> {
+    if classes == 0 {
+        return z.to_vec();
+    }
+    let s = ConditionShape {
+        batch: labels.len() as u32,
+        channels: nz,
+        pixels: 1,
+        classes,
+    };
+    append_onehot(&s, z, labels)
+}
+
 /// The first `channels` channels of each sample of a conditioned tensor.
 pub fn take_channels(s: &ConditionShape, x: &[f64]) -> Vec<f64> {
     let (c, k, p) = (s.channels as usize, s.classes as usize, s.pixels as usize);

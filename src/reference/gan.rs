@@ -98,13 +98,10 @@ impl CpuGan {
             c.model.classes,
             c.batch as usize,
         );
-        let latent = ConditionShape {
-            batch: c.batch,
-            channels: c.model.nz,
-            pixels: 1,
-            classes: c.model.classes,
-        };
-        (condition::append_onehot(&latent, &z, &labels), labels)
+        (
+            condition::latent(&z, c.model.nz, c.model.classes, &labels),
+            labels,
+        )
     }
 
     /// Images as D sees them: with one-hot class planes when conditional.

@@ -39,7 +39,6 @@ async fn save_net(
     net: &Net,
     prefix: &str,
     optimizer: &Optimizer,
-    bn_forwards: i64,
 ) -> Result<()> {
     for (i, layer) in net.params.iter().enumerate() {
         for p in layer {
@@ -70,7 +69,8 @@ async fn save_net(
         }
         if let Some(running) = &net.running[i] {
             let values = gpu.read_f32(running).await?;
-            // [mean; var; updates]: the count is saved as PyTorch's num_batches_tracked.
+            // [mean; var; updates]: the count is PyTorch's num_batches_tracked (an f32 on the GPU,
+            // so it stops at SETTLED, long after it has stopped mattering).
             let c = (values.len() - 1) / 2;
             let name = format!("{prefix}.{}.{i}", net.arch.prefix);
             for (suffix, range) in halves(c, "running_mean", "running_var") {
@@ -81,7 +81,7 @@ async fn save_net(
             }
             ck.integers.insert(
                 format!("{name}.num_batches_tracked"),
-                IntTensor::new(vec![], vec![bn_forwards])?,
+                IntTensor::new(vec![], vec![values[2 * c] as i64])?,
             );
         }
     }
@@ -132,9 +132,16 @@ fn load_net(
             v.extend_from_slice(ck.get(&format!("{name}.running_var"), &[c])?);
             // Updates so far; only their first few matter (they weigh the next batch). A
             // checkpoint without the count is taken as settled, its statistics kept.
-            let updates = ck
-                .get_int(&format!("{name}.num_batches_tracked"), &[])
-                .map_or(SETTLED, |n| n.first().copied().unwrap_or(SETTLED));
+            let tracked = format!("{name}.num_batches_tracked");
+            let updates = if ck.integers.contains_key(&tracked) || ck.tensors.contains_key(&tracked)
+            {
+                ck.get_int(&tracked, &[])?
+                    .first()
+                    .copied()
+                    .unwrap_or(SETTLED)
+            } else {
+                SETTLED
+            };
             v.push(updates.clamp(0, SETTLED) as f32);
             gpu.queue.write_buffer(running, 0, bytemuck::cast_slice(&v));
         }
@@ -146,16 +153,12 @@ impl Trainer {
     /// The whole state of training as a safetensors file.
     pub async fn save(&self) -> Result<Vec<u8>> {
         let mut ck = Checkpoint::new();
-        let k = self.config.d_steps as i64;
-        let step = self.step as i64;
-        // Train-mode forwards so far: G runs in each D step and in the G step; D twice per D step.
         save_net(
             &self.gpu,
             &mut ck,
             &self.g,
             "netG",
             &self.config.g_optimizer,
-            (k + 1) * step,
         )
         .await?;
         save_net(
@@ -164,7 +167,6 @@ impl Trainer {
             &self.d,
             "netD",
             &self.config.d_optimizer,
-            2 * k * step,
         )
         .await?;
         let counters: Vec<i64> = self.gpu.read_u32(&self.counters).await?[..counter::COUNT]
@@ -175,8 +177,10 @@ impl Trainer {
             "state.counters".into(),
             IntTensor::new(vec![counter::COUNT], counters)?,
         );
-        ck.integers
-            .insert("state.step".into(), IntTensor::new(vec![], vec![step])?);
+        ck.integers.insert(
+            "state.step".into(),
+            IntTensor::new(vec![], vec![self.step as i64])?,
+        );
         ck.metadata.insert("format".into(), FORMAT.into());
         ck.metadata
             .insert("config".into(), config_json::to_json(&self.config));
