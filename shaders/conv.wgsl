@@ -18,6 +18,14 @@
 // per phase: output pixels with (oy + p) % s == ry only meet taps ky = ry, ry + s, ... Each
 // phase is a dense GEMM of its own, one per z slice of the grid.
 //
+//   MODE 3, COLUMNS: MODE 1 for few output channels (m <= 4), in two steps. There a phase's
+//                    GEMM has one row in 8 of its blocks used, and its B (x once per tap) is
+//                    packed for a single row. Instead, a 1x1 GEMM computes every tap's
+//                    contribution at every input pixel, col[(m, ky, kx)][b, iy, ix] =
+//                    sum_c a[c, m, ky, kx] * x[b, c, iy, ix] (m * kh * kw rows, x packed once),
+//                    into `partial`; then `col2im` sums, for each output pixel, the taps that
+//                    reach it. A gather both times: no atomics.
+//
 // Why pack: gathering inside the GEMM costs a dozen integer divisions per operand element, and
 // every element is read by many threads. Packing does that index arithmetic once per element;
 // the GEMM then reads whole vec4s with no bounds logic, which is what CPU adapters (SwiftShader,
@@ -119,6 +127,10 @@ fn load_a(g: Gemm, m: u32, k: u32) -> f32 {
             let ky = g.ry + (k % taps) / g.tw * p.stride;
             let kx = g.rx + k % g.tw * p.stride;
             return a[(c * p.m + m) * kk + ky * p.kernel_w + kx];
+        }
+        case 3u: {
+            // m = (m, ky, kx), k = c; a is [c, m, kh, kw]: A transposed.
+            return a[k * p.m + m];
         }
         default: {
             // k = (b, oy, ox); a is [batch, m, small_h, small_w]
@@ -253,6 +265,20 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
                 }
             }
         }
+        case 3u: {
+            // x[b, k, i]: row k of B is channel k of each image in turn.
+            let hw = p.small_h * p.small_w;
+            var b = p.batch0 + n0 / hw;
+            var i = n0 % hw;
+            for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
+                r[j] = x[(b * p.channels + k) * hw + i];
+                i += 1u;
+                if (i == hw) {
+                    i = 0u;
+                    b += 1u;
+                }
+            }
+        }
         default: {
             let hw = p.small_h * p.small_w;
             let b = p.batch0 + k / hw;
@@ -306,7 +332,8 @@ fn store_row(g: Gemm, split: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>)
         }
         let v = select(hi[j & 3u], lo[j & 3u], j < 4u);
         let idx = out_index(g, m, n);
-        if (p.splits > 1u) {
+        if (p.splits > 1u || MODE == 3u) {
+            // MODE 3's columns go to `partial` whole, for col2im to sum.
             partial[split * p.out_len + idx] = v;
         } else {
             finish(m, idx, v);
@@ -377,96 +404,42 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     store_row(g, split, m0 + 7u, n0, l7, h7);
 }
 
-// MODE 1 with few output channels (m <= 4: a generator's RGB or gray output layer, the input
-// gradient of a discriminator's first layer). Packing B there costs more than the product,
-// and 8-row blocks would waste most of the GEMM, so these layers skip the packs and gather
-// straight from x. A thread computes 8 rows of one column of its phase for four channels at
-// once, as vec4 sums over m; the weights of each tap, packed by `pack_a4` as vec4s over m, are
-// shared by the 8 rows.
-
-// packed_a[phase][m / 4][k]: a of each phase as vec4s over four output channels.
+// MODE 3's second step: out[b, m, oy, ox] = sum of col over the taps that reach (oy, ox), one
+// thread per output element of the chunk. p.m counts col's rows (m * kh * kw) and p.n its
+// columns (the chunk's input pixels).
 @compute @workgroup_size(256)
-fn pack_a4(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+fn col2im(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = pack_index(group, groups, l);
-    if (i >= p.a_phase4) {
+    let taps = p.kernel_h * p.kernel_w;
+    let channels = p.m / taps;
+    let large = p.large_h * p.large_w;
+    if (i >= p.batch * channels * large) {
         return;
     }
-    let g = gemm_of(group.z);
-    let m = i / p.a_row4 * 4u;
-    let k = i % p.a_row4;
-    packed_a[group.z * p.a_phase4 + i] = vec4<f32>(load_a(g, m, k), load_a(g, m + 1u, k), load_a(g, m + 2u, k), load_a(g, m + 3u, k));
-}
-
-fn store_direct(g: Gemm, b: u32, m0: u32, qy: u32, qx: u32, v: vec4<f32>) {
-    if (qy >= g.qh) {
-        return;
-    }
-    let oy = g.oy0 + qy * p.stride;
-    let ox = g.ox0 + qx * p.stride;
-    for (var r = 0u; r < 4u; r++) {
-        let m = m0 + r;
-        if (m < p.m) {
-            finish(m, ((b * p.m + m) * p.large_h + oy) * p.large_w + ox, v[r]);
+    let ox = i % p.large_w;
+    let oy = i / p.large_w % p.large_h;
+    let m = i / large % channels;
+    let b = i / (large * channels);
+    let s = p.stride;
+    // Taps ky ≡ oy + p (mod s) reach row iy = (oy + p − ky) / s, from the smallest ky down.
+    let ty = oy + p.pad_y;
+    let tx = ox + p.pad_x;
+    let col0 = b * p.small_h * p.small_w;
+    var sum = 0.0;
+    for (var ky = ty % s; ky < p.kernel_h && ky <= ty; ky += s) {
+        let iy = (ty - ky) / s;
+        if (iy >= p.small_h) {
+            continue;
         }
-    }
-}
-
-// x[b, c, iy, ix], zero outside the image: the index is clamped so that the load stays in
-// bounds, and adjacent threads (adjacent ix) read adjacent floats.
-fn x_col(plane: u32, iy: i32, ix: i32) -> f32 {
-    let inside = iy >= 0 && iy < i32(p.small_h) && ix >= 0 && ix < i32(p.small_w);
-    let y = u32(clamp(iy, 0, i32(p.small_h) - 1));
-    let xx = u32(clamp(ix, 0, i32(p.small_w) - 1));
-    return select(0.0, x[plane + y * p.small_w + xx], inside);
-}
-
-@compute @workgroup_size(64)
-fn direct(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let g = gemm_of(group.z);
-    let row_blocks = (g.qh + 7u) / 8u;
-    let i = (group.y * groups.x + group.x) * 64u + l;
-    let m_blocks = p.a_phase4 / p.a_row4;
-    if (i >= m_blocks * p.batch * row_blocks * g.qw) {
-        return;
-    }
-    // Adjacent threads take adjacent columns, so that their loads of x are adjacent too.
-    let qx = i % g.qw;
-    var t = i / g.qw;
-    let qy0 = t % row_blocks * 8u;
-    t /= row_blocks;
-    let b = t % p.batch;
-    let mb = t / p.batch;
-    var s0 = vec4<f32>(); var s1 = vec4<f32>(); var s2 = vec4<f32>(); var s3 = vec4<f32>();
-    var s4 = vec4<f32>(); var s5 = vec4<f32>(); var s6 = vec4<f32>(); var s7 = vec4<f32>();
-    let a0 = group.z * p.a_phase4 + mb * p.a_row4;
-    for (var c = 0u; c < p.channels; c++) {
-        let plane = (b * p.channels + c) * p.small_h * p.small_w;
-        for (var jy = 0u; jy < g.th; jy++) {
-            let iy = i32(qy0) + g.dy - i32(jy);
-            let tap0 = a0 + (c * g.th + jy) * g.tw;
-            for (var jx = 0u; jx < g.tw; jx++) {
-                let w = packed_a[tap0 + jx];
-                let ix = i32(qx) + g.dx - i32(jx);
-                s0 += w * x_col(plane, iy, ix);
-                s1 += w * x_col(plane, iy + 1, ix);
-                s2 += w * x_col(plane, iy + 2, ix);
-                s3 += w * x_col(plane, iy + 3, ix);
-                s4 += w * x_col(plane, iy + 4, ix);
-                s5 += w * x_col(plane, iy + 5, ix);
-                s6 += w * x_col(plane, iy + 6, ix);
-                s7 += w * x_col(plane, iy + 7, ix);
+        for (var kx = tx % s; kx < p.kernel_w && kx <= tx; kx += s) {
+            let ix = (tx - kx) / s;
+            if (ix < p.small_w) {
+                let row = m * taps + ky * p.kernel_w + kx;
+                sum += partial[row * p.n + col0 + iy * p.small_w + ix];
             }
         }
     }
-    let m0 = mb * 4u;
-    store_direct(g, b, m0, qy0, qx, s0);
-    store_direct(g, b, m0, qy0 + 1u, qx, s1);
-    store_direct(g, b, m0, qy0 + 2u, qx, s2);
-    store_direct(g, b, m0, qy0 + 3u, qx, s3);
-    store_direct(g, b, m0, qy0 + 4u, qx, s4);
-    store_direct(g, b, m0, qy0 + 5u, qx, s5);
-    store_direct(g, b, m0, qy0 + 6u, qx, s6);
-    store_direct(g, b, m0, qy0 + 7u, qx, s7);
+    finish(m, ((p.batch0 + b) * channels + m) * large + oy * p.large_w + ox, sum);
 }
 
 // The channel (row m) an output element belongs to.

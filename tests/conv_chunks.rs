@@ -52,16 +52,42 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
         padding: 1,
         output_padding: 0,
     };
+    // One output channel goes through columns: 20 channels of 63 pixels pack 1280 floats per
+    // image, so five images take two chunks, and so does the input gradient of a conv from
+    // one channel (to 20, back down to 9 × 7).
+    let convt_one = ConvTranspose2dShape {
+        in_channels: 20,
+        out_channels: 1,
+        height: 9,
+        width: 7,
+        ..convt
+    };
+    let conv_one = Conv2dShape {
+        in_channels: 1,
+        out_channels: 20,
+        height: 18,
+        width: 14,
+        kernel_h: 4,
+        kernel_w: 4,
+        ..conv
+    };
     for (name, dispatches) in [
-        ("conv", pass_dispatches(&conv)),
-        ("dense", pass_dispatches(&dense)),
-        ("convT", pass_dispatches(&convt)),
+        ("conv", pass_dispatches(&conv)[0]),
+        ("dense", pass_dispatches(&dense)[0]),
+        ("convT", pass_dispatches(&convt)[0]),
+        ("convT to one channel", pass_dispatches(&convt_one)[0]),
+        (
+            "d input of a conv from one channel",
+            pass_dispatches(&conv_one)[1],
+        ),
     ] {
-        assert!(dispatches[0] > ONE_CHUNK, "{name} should be chunked");
+        assert!(dispatches > ONE_CHUNK + 1, "{name} should be chunked");
     }
     check_layer(&conv, 21);
     check_layer(&dense, 22);
     check_layer(&convt, 23);
+    check_layer(&convt_one, 25);
+    check_layer(&conv_one, 26);
 
     // One image of this layer packs 576 × 64 floats: the scratch grows, and the result holds.
     let wide = Conv2dShape {

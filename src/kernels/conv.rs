@@ -35,8 +35,13 @@ const SPLIT_MAX_FLOATS: usize = 8 << 20;
 pub const SCRATCH_A_FLOATS: usize = 4 << 20;
 pub const SCRATCH_B_FLOATS: usize = 8 << 20;
 
-/// Transposed gathers with at most this many output channels skip the packs (`direct`).
-const DIRECT_MAX_M: usize = 4;
+/// Transposed gathers with at most this many output channels go through columns (MODE 3).
+const COLUMNS_MAX_M: usize = 4;
+/// The shader's MODE for them: not a [`Mode`] of its own, since callers ask for
+/// [`Mode::Transposed`] and get the same result.
+const COLUMNS: u32 = 3;
+/// Floats of the columns of one chunk of images, at most (16 MiB), unless one image needs more.
+const COLUMNS_MAX_FLOATS: usize = 4 << 20;
 
 /// Which gather the engine performs (see the header of `conv.wgsl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,8 +238,8 @@ pub fn dispatch(
     }
     let (phases, phase_n, phase_k) = g.phases(mode);
     let phases = phases as usize;
-    if mode == Mode::Transposed && (g.m as usize) <= DIRECT_MAX_M {
-        return direct(gpu, op, g, phases, phase_k, a, x, bias, out, accumulate);
+    if mode == Mode::Transposed && (g.m as usize) <= COLUMNS_MAX_M {
+        return columns(gpu, op, g, a, x, bias, out, accumulate);
     }
     let batch = g.batch as usize;
     let rows = round_up(g.m as usize, BLOCK);
@@ -370,16 +375,15 @@ pub fn dispatch(
     Ok(d)
 }
 
-/// A transposed gather with few output channels (m ≤ 4), straight from x: packing B would
-/// cost more than the product itself, and most rows of the GEMM's 8-row blocks would be
-/// padding. Pack the weights as vec4s over m, then one thread per 8 output rows of a column.
+/// A transposed gather with few output channels (m ≤ 4) in two steps (MODE 3 of the shader):
+/// a 1×1 GEMM puts every tap's product at every input pixel into columns (m · kh · kw rows,
+/// x packed once), then `col2im` sums the taps that reach each output pixel. Per phase, the
+/// plain GEMM would use one row in 8 and pack x once per tap for it.
 #[allow(clippy::too_many_arguments)]
-fn direct(
+fn columns(
     gpu: &Gpu,
     op: &'static str,
     g: &Geometry,
-    phases: usize,
-    phase_k: usize,
     a: &wgpu::Buffer,
     x: &wgpu::Buffer,
     bias: Option<&wgpu::Buffer>,
@@ -387,39 +391,99 @@ fn direct(
     accumulate: bool,
 ) -> Result<Dispatch> {
     let (_, _, out_len) = g.lengths(Mode::Transposed);
-    let m_blocks = (g.m as usize).div_ceil(4);
-    // At least one vec4 per row, so that the shader can count m-blocks as a_phase4 / a_row4.
-    let a_row4 = phase_k.max(1);
-    let a_phase4 = m_blocks * a_row4;
-    let (scratch_a, scratch_b) = gpu.conv_scratch(phases * a_phase4 * 4, 4);
+    let (batch, small) = (g.batch as usize, g.small());
+    let col_rows = g.m as usize * g.taps();
+    let rows = round_up(col_rows, BLOCK);
+    let kp = round_up(g.channels as usize, 4);
+    // (packed A, packed B, columns) for a chunk of `images`.
+    let need = |images: usize| {
+        (
+            rows * kp,
+            kp * round_up(images * small, BLOCK),
+            col_rows * images * small,
+        )
+    };
+    let (one_a, one_b, one_col) = need(1);
+    let limit = gpu.device.limits().max_storage_buffer_binding_size as usize / 4;
+    if one_a.max(one_b).max(one_col) > limit {
+        return Err(crate::error::shape_error(
+            op,
+            format!(
+                "one image needs {} MiB of packed operands or columns, more than this device binds at once ({} MiB)",
+                (one_a.max(one_b).max(one_col) * 4) >> 20,
+                (limit * 4) >> 20
+            ),
+        ));
+    }
+    let (room_a, room_b) = gpu.conv_scratch_room();
+    let (room_a, room_b) = (room_a.max(one_a), room_b.max(one_b));
+    let room_col = COLUMNS_MAX_FLOATS.max(one_col);
+    let chunk = (1..=batch)
+        .rev()
+        .find(|&images| {
+            let (a, b, col) = need(images);
+            a <= room_a && b <= room_b && col <= room_col
+        })
+        .unwrap_or(1);
+    let (need_a, need_b, need_col) = need(chunk);
+    let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
+    let col = gpu.storage("conv columns", need_col);
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
-    let partial = gpu.storage("conv partial sums", 1);
-    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
-    let flags =
-        if bias.is_some() { FLAG_BIAS } else { 0 } | if accumulate { FLAG_ACCUMULATE } else { 0 };
-    let params = ConvParams {
-        phases: phases as u32,
-        rows: (m_blocks * 4) as u32,
-        a_row4: a_row4 as u32,
-        a_phase4: a_phase4 as u32,
-        ..ConvParams::of(g, Mode::Transposed, g.batch, flags, out_len)
-    };
-    let constants = [("MODE", Mode::Transposed as u32)];
-    let step = |entry: &'static str, threads: usize, group: u32| {
-        let mut grid = grid_1d(threads, group);
-        grid[2] = phases as u32;
-        Dispatch::new(gpu, &SHADER, entry, &constants, &params, &buffers, grid)
-    };
-    // Threads of the largest phase: blocks of 8 in ⌈large_h / s⌉ rows, ⌈large_w / s⌉ columns.
-    let s = g.stride as usize;
-    let row_blocks = (g.large_h as usize).div_ceil(s).div_ceil(8);
-    let qw = (g.large_w as usize).div_ceil(s);
-    let mut d = step("pack_a4", a_phase4, 256)?.then(step(
-        "direct",
-        m_blocks * g.batch as usize * row_blocks * qw,
-        64,
-    )?);
+    let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &scratch_b];
+    let constants = [("MODE", COLUMNS)];
+    let mut run: Option<Dispatch> = None;
+    for batch0 in (0..batch).step_by(chunk) {
+        let images = chunk.min(batch - batch0);
+        let n = images * small;
+        let np = round_up(n, BLOCK);
+        let flags = if bias.is_some() { FLAG_BIAS } else { 0 }
+            | if accumulate { FLAG_ACCUMULATE } else { 0 };
+        let params = ConvParams {
+            m: col_rows as u32,
+            n: n as u32,
+            k: g.channels,
+            splits: 1,
+            batch0: batch0 as u32,
+            phases: 1,
+            rows: rows as u32,
+            a_row4: (kp / 4) as u32,
+            b_row4: (np / 4) as u32,
+            a_phase4: (rows * kp / 4) as u32,
+            b_phase4: (kp * np / 4) as u32,
+            ..ConvParams::of(g, Mode::Transposed, images as u32, flags, out_len)
+        };
+        let step = |entry: &'static str, workgroups: [u32; 3]| {
+            Dispatch::new(
+                gpu, &SHADER, entry, &constants, &params, &buffers, workgroups,
+            )
+        };
+        let mut d = Vec::with_capacity(4);
+        // The weights do not depend on the images: pack them once.
+        if batch0 == 0 {
+            d.push(step("pack_a", grid_1d(rows * kp / 4, 256))?);
+        }
+        d.push(step("pack_b", grid_1d(kp * np / 8, 256))?);
+        d.push(step(
+            "main",
+            [
+                (np / BLOCK).div_ceil(GROUP) as u32,
+                (rows / BLOCK).div_ceil(GROUP) as u32,
+                1,
+            ],
+        )?);
+        d.push(step(
+            "col2im",
+            grid_1d(images * g.m as usize * g.large(), 256),
+        )?);
+        for next in d {
+            run = Some(match run {
+                None => next,
+                Some(r) => r.then(next),
+            });
+        }
+    }
+    let mut d = run.expect("a batch has at least one chunk");
     d.label = op;
     Ok(d)
 }
