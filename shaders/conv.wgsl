@@ -52,7 +52,7 @@ struct ConvParams {
     stride: u32,
     pad_y: u32,
     pad_x: u32,
-    flags: u32,        // bit 0: add bias[m]; bit 1: add into out instead of overwriting it
+    unused: u32,
     splits: u32,       // workgroups sharing one output tile's reduction (1: no split)
     out_len: u32,      // elements of out
     batch0: u32,       // first image of this chunk; `batch` counts the chunk's images
@@ -65,6 +65,11 @@ struct ConvParams {
 }
 
 override MODE: u32 = 0u;
+// Bit 0: add bias[m]; bit 1: add into out instead of overwriting it; bit 2: write the GEMM's
+// result to `partial` as it is (split reductions, MODE 3's columns). Constants, not uniforms:
+// CPU adapters run both sides of a branch they cannot prove uniform, loads included, and the
+// bias and accumulate loads cost a quarter of a short-k GEMM's time.
+override FLAGS: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -171,10 +176,10 @@ fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
 // out = bias + (out if accumulating) + v: the one place results are written.
 fn finish(m: u32, idx: u32, v: f32) {
     var r = v;
-    if ((p.flags & 1u) != 0u) {
+    if ((FLAGS & 1u) != 0u) {
         r += bias[m];
     }
-    if ((p.flags & 2u) != 0u) {
+    if ((FLAGS & 2u) != 0u) {
         r += out[idx];
     }
     out[idx] = r;
@@ -332,8 +337,7 @@ fn store_row(g: Gemm, split: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>)
         }
         let v = select(hi[j & 3u], lo[j & 3u], j < 4u);
         let idx = out_index(g, m, n);
-        if (p.splits > 1u || MODE == 3u) {
-            // MODE 3's columns go to `partial` whole, for col2im to sum.
+        if ((FLAGS & 4u) != 0u) {
             partial[split * p.out_len + idx] = v;
         } else {
             finish(m, idx, v);

@@ -16,6 +16,9 @@ pub struct Timing {
     pub shape: String,
     pub gflop: f64,
     pub ms: f64,
+    /// Each dispatch of the kernel timed alone (entry point, ms), when asked for: the packs,
+    /// the GEMM and the finishing passes of a conv.
+    pub entries: Vec<(&'static str, f64)>,
 }
 
 impl Timing {
@@ -123,6 +126,7 @@ pub fn kernels(
     preset: &'static str,
     batch: u32,
     min_seconds: f64,
+    entries: bool,
     mut report: impl FnMut(&Timing),
 ) -> Result<Vec<Timing>> {
     let mut layers = match preset {
@@ -209,6 +213,14 @@ pub fn kernels(
                 shape: shape.clone(),
                 gflop: flops / 1e9,
                 ms: time(gpu, &d, min_seconds),
+                entries: if entries {
+                    d.apart()
+                        .iter()
+                        .map(|e| (e.label, time(gpu, e, min_seconds / 4.0)))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             };
             report(&t);
             out.push(t);

@@ -91,7 +91,8 @@ struct ConvParams {
     stride: u32,
     pad_y: u32,
     pad_x: u32,
-    flags: u32,
+    /// The shader reads its flags as the override constant FLAGS.
+    unused: u32,
     splits: u32,
     out_len: u32,
     batch0: u32,
@@ -105,7 +106,7 @@ struct ConvParams {
 
 impl ConvParams {
     /// What `g` fixes; the packing and chunk fields are the caller's.
-    fn of(g: &Geometry, mode: Mode, batch: u32, flags: u32, out_len: usize) -> ConvParams {
+    fn of(g: &Geometry, mode: Mode, batch: u32, out_len: usize) -> ConvParams {
         let (n, k) = Geometry { batch, ..*g }.gemm(mode);
         ConvParams {
             m: g.m,
@@ -122,7 +123,7 @@ impl ConvParams {
             stride: g.stride,
             pad_y: g.pad_y,
             pad_x: g.pad_x,
-            flags,
+            unused: 0,
             splits: 1,
             out_len: out_len as u32,
             batch0: 0,
@@ -136,8 +137,11 @@ impl ConvParams {
     }
 }
 
+/// The shader's FLAGS, an override constant of the entries that write results.
 const FLAG_BIAS: u32 = 1;
 const FLAG_ACCUMULATE: u32 = 2;
+/// Store the GEMM's result in `partial` as it is, for a second entry to finish.
+const FLAG_PARTIAL: u32 = 4;
 
 impl Geometry {
     fn small(&self) -> usize {
@@ -314,8 +318,6 @@ pub fn dispatch(
         },
     );
     let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
-    let constants = [("MODE", mode as u32)];
-
     let mut run: Option<Dispatch> = None;
     for c in 0..chunks {
         let batch0 = c * chunk;
@@ -335,9 +337,16 @@ pub fn dispatch(
             b_row4: (np / 4) as u32,
             a_phase4: (rows * kp / 4) as u32,
             b_phase4: (kp * np / 4) as u32,
-            ..ConvParams::of(g, mode, images as u32, flags, out_len)
+            ..ConvParams::of(g, mode, images as u32, out_len)
         };
-        let step = |entry: &'static str, workgroups: [u32; 3]| {
+        // A split GEMM leaves its flags to the sum of its slices.
+        let main_flags = if splits > 1 { FLAG_PARTIAL } else { flags };
+        let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
+            let mode = ("MODE", mode as u32);
+            let constants = match flags {
+                Some(f) => vec![mode, ("FLAGS", f)],
+                None => vec![mode],
+            };
             Dispatch::new(
                 gpu, &SHADER, entry, &constants, &params, &buffers, workgroups,
             )
@@ -349,11 +358,20 @@ pub fn dispatch(
         let mut d = Vec::with_capacity(4);
         // A of a gather does not depend on the images: pack it once.
         if c == 0 || mode == Mode::Weight {
-            d.push(step("pack_a", with_z(grid_1d(rows * kp / 4, 256), phases))?);
+            d.push(step(
+                "pack_a",
+                None,
+                with_z(grid_1d(rows * kp / 4, 256), phases),
+            )?);
         }
-        d.push(step("pack_b", with_z(grid_1d(kp * np / 8, 256), phases))?);
+        d.push(step(
+            "pack_b",
+            None,
+            with_z(grid_1d(kp * np / 8, 256), phases),
+        )?);
         d.push(step(
             "main",
+            Some(main_flags),
             [
                 (np / BLOCK).div_ceil(GROUP) as u32,
                 (rows / BLOCK).div_ceil(GROUP) as u32,
@@ -361,7 +379,7 @@ pub fn dispatch(
             ],
         )?);
         if splits > 1 {
-            d.push(step("reduce_splits", grid_1d(out_len, 256))?);
+            d.push(step("reduce_splits", Some(flags), grid_1d(out_len, 256))?);
         }
         for next in d {
             run = Some(match run {
@@ -431,7 +449,6 @@ fn columns(
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
     let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &scratch_b];
-    let constants = [("MODE", COLUMNS)];
     let mut run: Option<Dispatch> = None;
     for batch0 in (0..batch).step_by(chunk) {
         let images = chunk.min(batch - batch0);
@@ -451,9 +468,14 @@ fn columns(
             b_row4: (np / 4) as u32,
             a_phase4: (rows * kp / 4) as u32,
             b_phase4: (kp * np / 4) as u32,
-            ..ConvParams::of(g, Mode::Transposed, images as u32, flags, out_len)
+            ..ConvParams::of(g, Mode::Transposed, images as u32, out_len)
         };
-        let step = |entry: &'static str, workgroups: [u32; 3]| {
+        let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
+            let mode = ("MODE", COLUMNS);
+            let constants = match flags {
+                Some(f) => vec![mode, ("FLAGS", f)],
+                None => vec![mode],
+            };
             Dispatch::new(
                 gpu, &SHADER, entry, &constants, &params, &buffers, workgroups,
             )
@@ -461,11 +483,13 @@ fn columns(
         let mut d = Vec::with_capacity(4);
         // The weights do not depend on the images: pack them once.
         if batch0 == 0 {
-            d.push(step("pack_a", grid_1d(rows * kp / 4, 256))?);
+            d.push(step("pack_a", None, grid_1d(rows * kp / 4, 256))?);
         }
-        d.push(step("pack_b", grid_1d(kp * np / 8, 256))?);
+        d.push(step("pack_b", None, grid_1d(kp * np / 8, 256))?);
+        // The columns go to `partial` whole; col2im adds the bias and accumulates.
         d.push(step(
             "main",
+            Some(FLAG_PARTIAL),
             [
                 (np / BLOCK).div_ceil(GROUP) as u32,
                 (rows / BLOCK).div_ceil(GROUP) as u32,
@@ -474,6 +498,7 @@ fn columns(
         )?);
         d.push(step(
             "col2im",
+            Some(flags),
             grid_1d(images * g.m as usize * g.large(), 256),
         )?);
         for next in d {

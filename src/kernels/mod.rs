@@ -41,7 +41,9 @@ pub struct Dispatch {
     steps: Vec<Step>,
 }
 
+#[derive(Clone)]
 struct Step {
+    entry: &'static str,
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
@@ -98,6 +100,7 @@ impl Dispatch {
         Ok(Dispatch {
             label: entry,
             steps: vec![Step {
+                entry,
                 pipeline,
                 bind_group,
                 workgroups,
@@ -110,6 +113,18 @@ impl Dispatch {
     pub fn then(mut self, next: Dispatch) -> Dispatch {
         self.steps.extend(next.steps);
         self
+    }
+
+    /// Each dispatch on its own, labelled by its entry point: for benchmarks that say where a
+    /// kernel's time goes.
+    pub fn apart(&self) -> Vec<Dispatch> {
+        self.steps
+            .iter()
+            .map(|s| Dispatch {
+                label: s.entry,
+                steps: vec![s.clone()],
+            })
+            .collect()
     }
 
     /// How many compute dispatches recording this adds.

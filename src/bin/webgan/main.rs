@@ -53,6 +53,10 @@ enum BenchWhat {
         /// Each kernel is repeated until a measurement takes this long.
         #[arg(long, default_value_t = 0.5)]
         min_seconds: f64,
+        /// Also time each dispatch of a kernel alone (packs, GEMM, finishing passes), one row
+        /// per entry point under the kernel's.
+        #[arg(long)]
+        entries: bool,
     },
     /// Training throughput: ms per alternating step (k = 1) and images per second.
     Train {
@@ -125,6 +129,7 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                     presets,
                     batch,
                     min_seconds,
+                    entries,
                 },
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
@@ -142,7 +147,7 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                     }
                 };
                 let b = batch.unwrap_or(if preset == "dcgan64" { 128 } else { 64 });
-                bench::kernels(&gpu, preset, b, min_seconds, |t| {
+                bench::kernels(&gpu, preset, b, min_seconds, entries, |t| {
                     println!(
                         "| {} | {} | {} | {:.3} | {:.2} | {:.1} |",
                         t.preset,
@@ -152,6 +157,9 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                         t.ms,
                         t.gflops()
                     );
+                    for (entry, ms) in &t.entries {
+                        println!("| | ↳ {entry} | | | {ms:.2} | |");
+                    }
                 })?;
             }
             Ok(ExitCode::SUCCESS)

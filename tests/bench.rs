@@ -1,0 +1,44 @@
+//! The kernel benchmark's table, on a tiny batch: every layer's three passes are timed, and
+//! with `entries` each dispatch of a pass is timed alone under its entry point. Only the shape
+//! of the report is checked here; speed belongs to the benchmark itself.
+
+mod common;
+
+use common::gpu;
+use webgan::bench;
+
+#[test]
+fn kernel_table_names_each_pass_and_its_entries() {
+    let g = gpu();
+    let mut reported = 0;
+    let timings = bench::kernels(g, "dcgan28", 2, 0.0, true, |_| reported += 1)
+        .expect("the dcgan28 layers at batch 2");
+    assert_eq!(
+        reported,
+        timings.len(),
+        "every timing is reported as it comes"
+    );
+    // Six layers (G's dense and two transposed convs, D's two convs and its dense), three
+    // passes each.
+    assert_eq!(timings.len(), 18);
+    for t in &timings {
+        assert!(t.ms.is_finite() && t.ms >= 0.0, "{}: {} ms", t.kernel, t.ms);
+        assert!(!t.entries.is_empty(), "{} has no entries", t.kernel);
+        assert!(
+            t.entries.iter().any(|(e, _)| *e == "main"),
+            "{}: every pass has a GEMM, got {:?}",
+            t.kernel,
+            t.entries
+        );
+    }
+    // G's output layer (one channel) goes through columns: its forward ends with col2im.
+    let out = timings
+        .iter()
+        .find(|t| t.kernel.contains("64→1") && t.kernel.ends_with("forward"))
+        .expect("G's output layer");
+    let names: Vec<_> = out.entries.iter().map(|(e, _)| *e).collect();
+    assert_eq!(names, ["pack_a", "pack_b", "main", "col2im"]);
+
+    let plain = bench::kernels(g, "matmul", 1, 0.0, false, |_| {}).expect("the matmul");
+    assert!(plain.iter().all(|t| t.entries.is_empty()));
+}
