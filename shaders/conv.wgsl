@@ -275,6 +275,12 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             let hw = p.small_h * p.small_w;
             var b = p.batch0 + n0 / hw;
             var i = n0 % hw;
+            if (i + 8u <= hw && n0 + 8u <= g.n) {
+                // The common case, eight floats of one image, read with constant indices: on
+                // SwiftShader this pack took 4.2 ms instead of the loop's 7.0 (dcgan28, b64).
+                let at = (b * p.channels + k) * hw + i;
+                return array<f32, 8>(x[at], x[at + 1u], x[at + 2u], x[at + 3u], x[at + 4u], x[at + 5u], x[at + 6u], x[at + 7u]);
+            }
             for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
                 r[j] = x[(b * p.channels + k) * hw + i];
                 i += 1u;
