@@ -52,7 +52,7 @@ struct ConvParams {
     stride: u32,
     pad_y: u32,
     pad_x: u32,
-    unused: u32,
+    unused: u32,       // was the flags (now FLAGS); keeps the struct a multiple of 16 bytes
     splits: u32,       // workgroups sharing one output tile's reduction (1: no split)
     out_len: u32,      // elements of out
     batch0: u32,       // first image of this chunk; `batch` counts the chunk's images
@@ -76,7 +76,8 @@ override FLAGS: u32 = 0u;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
-// [splits][out_len] partial sums when the reduction is split; unused otherwise.
+// [splits][out_len] partial sums when the reduction is split, MODE 3's columns [m][n]; unused
+// otherwise.
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 // Scratch shared by every conv of a device: [phase][rows][k / 4] and [phase][k][n / 4].
 @group(0) @binding(6) var<storage, read_write> packed_a: array<vec4<f32>>;

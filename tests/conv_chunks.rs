@@ -124,4 +124,34 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
         .err()
         .expect("should not fit a 128 MiB binding");
     assert!(err.to_string().contains("binds at once"), "{err}");
+
+    // The same for the columns of a transposed conv to one channel: 81 taps at each of
+    // 720 × 720 input pixels are 42 M floats, though x and its packs are small.
+    let tall = ConvTranspose2dShape {
+        batch: 1,
+        in_channels: 1,
+        out_channels: 1,
+        height: 720,
+        width: 720,
+        kernel_h: 9,
+        kernel_w: 9,
+        stride: 1,
+        padding: 0,
+        output_padding: 0,
+    };
+    let err = tall
+        .forward(
+            g,
+            &g.storage("x", tall.input_len()),
+            &g.storage("w", tall.weight_len()),
+            None,
+            &g.storage("y", tall.output_len().unwrap()),
+        )
+        .err()
+        .expect("columns of 42 M floats should not fit a 128 MiB binding");
+    let message = err.to_string();
+    assert!(
+        message.contains("conv_transpose2d") && message.contains("binds at once"),
+        "{message}"
+    );
 }

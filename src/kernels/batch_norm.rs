@@ -36,7 +36,6 @@ const MAX_CHANNELS: u32 = 65_535;
 const SEGMENT_VALUES: usize = 256;
 const MAX_SEGMENTS: usize = 64;
 
-/// input [batch, channels, pixels]; pixels = height·width, or 1 after a dense layer.
 /// Elements of `running` for `channels`: [running mean; running var; updates].
 pub fn running_len(channels: u32) -> usize {
     2 * channels as usize + 1
@@ -48,6 +47,7 @@ pub fn initial_running(channels: u32) -> Vec<f32> {
     [vec![0.0; c], vec![1.0; c], vec![0.0]].concat()
 }
 
+/// input [batch, channels, pixels]; pixels = height·width, or 1 after a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchNormShape {
     pub batch: u32,

@@ -91,7 +91,8 @@ struct ConvParams {
     stride: u32,
     pad_y: u32,
     pad_x: u32,
-    /// The shader reads its flags as the override constant FLAGS.
+    /// Padding where the flags were (the shader reads them as the override constant FLAGS):
+    /// every params struct here is a multiple of 16 bytes.
     unused: u32,
     splits: u32,
     out_len: u32,
@@ -142,6 +143,56 @@ const FLAG_BIAS: u32 = 1;
 const FLAG_ACCUMULATE: u32 = 2;
 /// Store the GEMM's result in `partial` as it is, for a second entry to finish.
 const FLAG_PARTIAL: u32 = 4;
+
+/// FLAGS for a run's result: the bias added, and added into out rather than overwriting it.
+fn result_flags(bias: bool, accumulate: bool) -> u32 {
+    (if bias { FLAG_BIAS } else { 0 }) | if accumulate { FLAG_ACCUMULATE } else { 0 }
+}
+
+/// One dispatch of the engine: `mode` for the shader's MODE, and FLAGS for the entries that
+/// write results (the packs take none, so that they share pipelines across flags).
+fn engine_step(
+    gpu: &Gpu,
+    entry: &'static str,
+    mode: u32,
+    flags: Option<u32>,
+    params: &ConvParams,
+    buffers: &[&wgpu::Buffer],
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let mut constants = vec![("MODE", mode)];
+    if let Some(f) = flags {
+        constants.push(("FLAGS", f));
+    }
+    Dispatch::new(gpu, &SHADER, entry, &constants, params, buffers, workgroups)
+}
+
+/// `steps` recorded after `run`, as one.
+fn chain(run: Option<Dispatch>, steps: Vec<Dispatch>) -> Option<Dispatch> {
+    steps.into_iter().fold(run, |run, next| {
+        Some(match run {
+            None => next,
+            Some(r) => r.then(next),
+        })
+    })
+}
+
+/// A shape error when one image's scratch (`floats`, the largest of its packs or columns)
+/// exceeds what the device binds at once: chunking cannot help it.
+fn check_one_image(gpu: &Gpu, op: &'static str, floats: usize) -> Result<()> {
+    let limit = gpu.device.limits().max_storage_buffer_binding_size as usize / 4;
+    if floats > limit {
+        return Err(crate::error::shape_error(
+            op,
+            format!(
+                "one image needs {} MiB of packed operands, more than this device binds at once ({} MiB)",
+                (floats * 4) >> 20,
+                (limit * 4) >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
 
 impl Geometry {
     fn small(&self) -> usize {
@@ -266,17 +317,7 @@ pub fn dispatch(
         (phases * rows * kp, phases * kp * np)
     };
     let (one_a, one_b) = need(1);
-    let limit = gpu.device.limits().max_storage_buffer_binding_size as usize / 4;
-    if one_a.max(one_b) > limit {
-        return Err(crate::error::shape_error(
-            op,
-            format!(
-                "its packed operands need {} MiB, more than this device binds at once ({} MiB)",
-                (one_a.max(one_b) * 4) >> 20,
-                (limit * 4) >> 20
-            ),
-        ));
-    }
+    check_one_image(gpu, op, one_a.max(one_b))?;
     let (room_a, room_b) = gpu.conv_scratch_room();
     let (room_a, room_b) = (room_a.max(one_a), room_b.max(one_b));
     let chunk = (1..=batch)
@@ -327,7 +368,7 @@ pub fn dispatch(
         // A weight gradient sums over chunks; gathers write disjoint images.
         let add = accumulate || (mode == Mode::Weight && c > 0);
         let with_bias = bias.is_some() && (mode != Mode::Weight || c == 0);
-        let flags = if with_bias { FLAG_BIAS } else { 0 } | if add { FLAG_ACCUMULATE } else { 0 };
+        let flags = result_flags(with_bias, add);
         let params = ConvParams {
             splits: splits as u32,
             batch0: batch0 as u32,
@@ -342,13 +383,14 @@ pub fn dispatch(
         // A split GEMM leaves its flags to the sum of its slices.
         let main_flags = if splits > 1 { FLAG_PARTIAL } else { flags };
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
-            let mode = ("MODE", mode as u32);
-            let constants = match flags {
-                Some(f) => vec![mode, ("FLAGS", f)],
-                None => vec![mode],
-            };
-            Dispatch::new(
-                gpu, &SHADER, entry, &constants, &params, &buffers, workgroups,
+            engine_step(
+                gpu,
+                entry,
+                mode as u32,
+                flags,
+                &params,
+                &buffers,
+                workgroups,
             )
         };
         let with_z = |mut grid: [u32; 3], z: usize| {
@@ -381,12 +423,7 @@ pub fn dispatch(
         if splits > 1 {
             d.push(step("reduce_splits", Some(flags), grid_1d(out_len, 256))?);
         }
-        for next in d {
-            run = Some(match run {
-                None => next,
-                Some(r) => r.then(next),
-            });
-        }
+        run = chain(run, d);
     }
     let mut d = run.expect("a batch has at least one chunk");
     d.label = op;
@@ -422,17 +459,7 @@ fn columns(
         )
     };
     let (one_a, one_b, one_col) = need(1);
-    let limit = gpu.device.limits().max_storage_buffer_binding_size as usize / 4;
-    if one_a.max(one_b).max(one_col) > limit {
-        return Err(crate::error::shape_error(
-            op,
-            format!(
-                "one image needs {} MiB of packed operands or columns, more than this device binds at once ({} MiB)",
-                (one_a.max(one_b).max(one_col) * 4) >> 20,
-                (limit * 4) >> 20
-            ),
-        ));
-    }
+    check_one_image(gpu, op, one_a.max(one_b).max(one_col))?;
     let (room_a, room_b) = gpu.conv_scratch_room();
     let (room_a, room_b) = (room_a.max(one_a), room_b.max(one_b));
     let room_col = COLUMNS_MAX_FLOATS.max(one_col);
@@ -449,13 +476,12 @@ fn columns(
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
     let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &scratch_b];
+    let flags = result_flags(bias.is_some(), accumulate);
     let mut run: Option<Dispatch> = None;
     for batch0 in (0..batch).step_by(chunk) {
         let images = chunk.min(batch - batch0);
         let n = images * small;
         let np = round_up(n, BLOCK);
-        let flags = if bias.is_some() { FLAG_BIAS } else { 0 }
-            | if accumulate { FLAG_ACCUMULATE } else { 0 };
         let params = ConvParams {
             m: col_rows as u32,
             n: n as u32,
@@ -471,14 +497,7 @@ fn columns(
             ..ConvParams::of(g, Mode::Transposed, images as u32, out_len)
         };
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
-            let mode = ("MODE", COLUMNS);
-            let constants = match flags {
-                Some(f) => vec![mode, ("FLAGS", f)],
-                None => vec![mode],
-            };
-            Dispatch::new(
-                gpu, &SHADER, entry, &constants, &params, &buffers, workgroups,
-            )
+            engine_step(gpu, entry, COLUMNS, flags, &params, &buffers, workgroups)
         };
         let mut d = Vec::with_capacity(4);
         // The weights do not depend on the images: pack them once.
@@ -501,12 +520,7 @@ fn columns(
             Some(flags),
             grid_1d(images * g.m as usize * g.large(), 256),
         )?);
-        for next in d {
-            run = Some(match run {
-                None => next,
-                Some(r) => r.then(next),
-            });
-        }
+        run = chain(run, d);
     }
     let mut d = run.expect("a batch has at least one chunk");
     d.label = op;
