@@ -71,6 +71,16 @@ override MODE: u32 = 0u;
 // bias and accumulate loads cost a quarter of a short-k GEMM's time.
 override FLAGS: u32 = 0u;
 
+// The GEMM reads an operand where it already lies, skipping its pack: bit 0, A is the weight
+// gradient's a ([b][m][hw], hw % 4 == 0: a run of k is a vec4 of one image), bound in
+// packed_a's place; bit 1, B is MODE 3's x ([b][c][hw], hw and c % 4 == 0), in packed_b's.
+override DIRECT: u32 = 0u;
+
+// The GEMM's workgroup, in threads of 8 x 8 blocks: 8 x 8 unless the output is narrow (a
+// weight gradient's few columns, the columns' few rows), where it follows the output's shape.
+override GROUP_X: u32 = 8u;
+override GROUP_Y: u32 = 8u;
+
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
@@ -352,9 +362,79 @@ fn store_row(g: Gemm, split: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>)
     }
 }
 
+// Where a thread's block lies in out (or in its split's partial) when each of its rows is 8
+// evenly spaced elements: (index of (m0, n0), step along n, step along m), or step 0 when its
+// columns wrap to another image or output row, for store_row to place one by one.
+fn run_of(g: Gemm, split: u32, m0: u32, n0: u32) -> vec3<u32> {
+    if (n0 + 8u > g.n) {
+        return vec3<u32>();
+    }
+    let base = select(0u, split * p.out_len, (FLAGS & 4u) != 0u);
+    switch MODE {
+        case 0u: {
+            let hw = p.small_h * p.small_w;
+            if (hw == 1u) {
+                // A dense layer: its columns are images, one row of p.m apart.
+                return vec3<u32>(base + out_index(g, m0, n0), p.m, 1u);
+            }
+            if (n0 % hw + 8u > hw) {
+                return vec3<u32>();
+            }
+            return vec3<u32>(base + out_index(g, m0, n0), 1u, hw);
+        }
+        case 1u: {
+            let large = p.large_h * p.large_w;
+            if (large == 1u) {
+                return vec3<u32>(base + out_index(g, m0, n0), p.m, 1u);
+            }
+            if ((n0 % (g.qh * g.qw)) % g.qw + 8u > g.qw) {
+                return vec3<u32>();
+            }
+            return vec3<u32>(base + out_index(g, m0, n0), p.stride, large);
+        }
+        default: {
+            return vec3<u32>(base + m0 * p.n + n0, 1u, p.n);
+        }
+    }
+}
+
+// Row m of a block whose columns are `step` apart from `at`: indices and vector components
+// known without a division or a dynamic component per element (SwiftShader and lavapipe
+// divide lane by lane, and a vector's dynamic component goes through memory).
+fn store_run(m: u32, at: u32, step: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if (m >= p.m) {
+        return;
+    }
+    if ((FLAGS & 4u) != 0u) {
+        partial[at] = lo.x;
+        partial[at + step] = lo.y;
+        partial[at + 2u * step] = lo.z;
+        partial[at + 3u * step] = lo.w;
+        partial[at + 4u * step] = hi.x;
+        partial[at + 5u * step] = hi.y;
+        partial[at + 6u * step] = hi.z;
+        partial[at + 7u * step] = hi.w;
+    } else {
+        finish(m, at, lo.x);
+        finish(m, at + step, lo.y);
+        finish(m, at + 2u * step, lo.z);
+        finish(m, at + 3u * step, lo.w);
+        finish(m, at + 4u * step, hi.x);
+        finish(m, at + 5u * step, hi.y);
+        finish(m, at + 6u * step, hi.z);
+        finish(m, at + 7u * step, hi.w);
+    }
+}
+
+// The vec4 of x (MODE 3, read in place) holding B's row 0 at columns n .. n + 3 (n % 4 == 0).
+fn x_vec4(n: u32, hw4: u32) -> u32 {
+    let b = p.batch0 + n / (hw4 * 4u);
+    return b * p.channels * hw4 + n % (hw4 * 4u) / 4u;
+}
+
 // One thread: rows m0 .. m0 + 7 by columns n0 .. n0 + 7 of its phase's out, over its split's
 // share of k. With B's 4 x 4 blocks as matrices, B^T-times-a-row is four multiply-adds.
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GROUP_X, GROUP_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
     let split = group.z % p.splits;
     let phase = group.z / p.splits;
@@ -369,9 +449,31 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     let k_begin = min(k4s, split * per_split);
     let k_end = min(k4s, k_begin + per_split);
 
-    let ra = phase * p.a_phase4 + m0 * p.a_row4;
-    let rb = phase * p.b_phase4 + id.x * 2u;
-    let s = p.a_row4;
+    // A's row m0 + r, vec4 k4, is packed_a[at + r * s + k4], where `at` moves on by `skip`
+    // after each image's `per_image` vec4s of k when A is read in place.
+    var at = phase * p.a_phase4 + m0 * p.a_row4;
+    var s = p.a_row4;
+    var per_image = 0u;
+    var left = 0u;
+    var skip = 0u;
+    if ((DIRECT & 1u) != 0u) {
+        per_image = p.small_h * p.small_w / 4u;
+        s = per_image;
+        skip = (p.m - 1u) * per_image;
+        let image = k_begin / per_image;
+        at = (p.batch0 * p.m + m0) * per_image + image * skip;
+        left = per_image - k_begin % per_image;
+    }
+    // B's rows for the thread's two vec4s of columns start at rlo and rhi, `sb` apart.
+    var rlo = phase * p.b_phase4 + id.x * 2u;
+    var rhi = rlo + 1u;
+    var sb = p.b_row4;
+    if ((DIRECT & 2u) != 0u) {
+        let hw4 = p.small_h * p.small_w / 4u;
+        sb = hw4;
+        rlo = x_vec4(n0, hw4);
+        rhi = select(rlo, x_vec4(n0 + 4u, hw4), n0 + 4u < g.n);
+    }
     var l0 = vec4<f32>(); var h0 = vec4<f32>();
     var l1 = vec4<f32>(); var h1 = vec4<f32>();
     var l2 = vec4<f32>(); var h2 = vec4<f32>();
@@ -381,21 +483,27 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     var l6 = vec4<f32>(); var h6 = vec4<f32>();
     var l7 = vec4<f32>(); var h7 = vec4<f32>();
     for (var k4 = k_begin; k4 < k_end; k4++) {
-        let b0 = rb + k4 * 4u * p.b_row4;
-        let b1 = b0 + p.b_row4;
-        let b2 = b1 + p.b_row4;
-        let b3 = b2 + p.b_row4;
+        let b0 = rlo + k4 * 4u * sb;
+        let c0 = rhi + k4 * 4u * sb;
         // Columns: B's rows k .. k + 3, so that lo * a = sum_j a[j] * B[k + j][n0 .. n0 + 3].
-        let lo = mat4x4<f32>(packed_b[b0], packed_b[b1], packed_b[b2], packed_b[b3]);
-        let hi = mat4x4<f32>(packed_b[b0 + 1u], packed_b[b1 + 1u], packed_b[b2 + 1u], packed_b[b3 + 1u]);
-        let a0 = packed_a[ra + k4];
-        let a1 = packed_a[ra + s + k4];
-        let a2 = packed_a[ra + 2u * s + k4];
-        let a3 = packed_a[ra + 3u * s + k4];
-        let a4 = packed_a[ra + 4u * s + k4];
-        let a5 = packed_a[ra + 5u * s + k4];
-        let a6 = packed_a[ra + 6u * s + k4];
-        let a7 = packed_a[ra + 7u * s + k4];
+        let lo = mat4x4<f32>(packed_b[b0], packed_b[b0 + sb], packed_b[b0 + 2u * sb], packed_b[b0 + 3u * sb]);
+        let hi = mat4x4<f32>(packed_b[c0], packed_b[c0 + sb], packed_b[c0 + 2u * sb], packed_b[c0 + 3u * sb]);
+        let ra = at + k4;
+        let a0 = packed_a[ra];
+        let a1 = packed_a[ra + s];
+        let a2 = packed_a[ra + 2u * s];
+        let a3 = packed_a[ra + 3u * s];
+        let a4 = packed_a[ra + 4u * s];
+        let a5 = packed_a[ra + 5u * s];
+        let a6 = packed_a[ra + 6u * s];
+        let a7 = packed_a[ra + 7u * s];
+        if ((DIRECT & 1u) != 0u) {
+            left -= 1u;
+            if (left == 0u) {
+                left = per_image;
+                at += skip;
+            }
+        }
         l0 += lo * a0; h0 += hi * a0;
         l1 += lo * a1; h1 += hi * a1;
         l2 += lo * a2; h2 += hi * a2;
@@ -404,6 +512,18 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         l5 += lo * a5; h5 += hi * a5;
         l6 += lo * a6; h6 += hi * a6;
         l7 += lo * a7; h7 += hi * a7;
+    }
+    let run = run_of(g, split, m0, n0);
+    if (run.y != 0u) {
+        store_run(m0, run.x, run.y, l0, h0);
+        store_run(m0 + 1u, run.x + run.z, run.y, l1, h1);
+        store_run(m0 + 2u, run.x + 2u * run.z, run.y, l2, h2);
+        store_run(m0 + 3u, run.x + 3u * run.z, run.y, l3, h3);
+        store_run(m0 + 4u, run.x + 4u * run.z, run.y, l4, h4);
+        store_run(m0 + 5u, run.x + 5u * run.z, run.y, l5, h5);
+        store_run(m0 + 6u, run.x + 6u * run.z, run.y, l6, h6);
+        store_run(m0 + 7u, run.x + 7u * run.z, run.y, l7, h7);
+        return;
     }
     store_row(g, split, m0, n0, l0, h0);
     store_row(g, split, m0 + 1u, n0, l1, h1);

@@ -127,6 +127,7 @@ pub fn kernels(
     batch: u32,
     min_seconds: f64,
     entries: bool,
+    only: &[String],
     mut report: impl FnMut(&Timing),
 ) -> Result<Vec<Timing>> {
     let mut layers = match preset {
@@ -146,6 +147,10 @@ pub fn kernels(
     };
     if preset == "matmul" {
         layers.truncate(1);
+    }
+    // The matmul is the yardstick of the others: a filter does not drop it.
+    if preset != "matmul" && !only.is_empty() {
+        layers.retain(|(name, _)| only.iter().any(|o| name.contains(o.as_str())));
     }
     let mut out = Vec::new();
     for (name, layer) in layers {

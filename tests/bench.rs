@@ -11,7 +11,7 @@ use webgan::bench;
 fn kernel_table_names_each_pass_and_its_entries() {
     let g = gpu();
     let mut reported = 0;
-    let timings = bench::kernels(g, "dcgan28", 2, 0.0, true, |_| reported += 1)
+    let timings = bench::kernels(g, "dcgan28", 2, 0.0, true, &[], |_| reported += 1)
         .expect("the dcgan28 layers at batch 2");
     assert_eq!(
         reported,
@@ -31,14 +31,30 @@ fn kernel_table_names_each_pass_and_its_entries() {
             t.entries
         );
     }
-    // G's output layer (one channel) goes through columns: its forward ends with col2im.
+    // G's output layer (one channel) goes through columns: its forward ends with col2im, and
+    // its 64-channel input of 14×14 pixels is read in place, unpacked.
     let out = timings
         .iter()
         .find(|t| t.kernel.contains("64→1") && t.kernel.ends_with("forward"))
         .expect("G's output layer");
     let names: Vec<_> = out.entries.iter().map(|(e, _)| *e).collect();
-    assert_eq!(names, ["pack_a", "pack_b", "main", "col2im"]);
+    assert_eq!(names, ["pack_a", "main", "col2im"]);
 
-    let plain = bench::kernels(g, "matmul", 1, 0.0, false, |_| {}).expect("the matmul");
+    let plain = bench::kernels(g, "matmul", 1, 0.0, false, &[], |_| {}).expect("the matmul");
     assert!(plain.iter().all(|t| t.entries.is_empty()));
+}
+
+#[test]
+fn kernel_table_keeps_only_the_layers_asked_for() {
+    let only = ["convT 64→1 ".to_string(), "conv 1→64 ".to_string()];
+    let timings = bench::kernels(gpu(), "dcgan28", 2, 0.0, false, &only, |_| {})
+        .expect("two dcgan28 layers at batch 2");
+    let names: Vec<_> = timings.iter().map(|t| t.kernel.as_str()).collect();
+    assert_eq!(names.len(), 6, "two layers, three passes each: {names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.contains("64→1") || n.contains("1→64")),
+        "{names:?}"
+    );
 }

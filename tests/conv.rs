@@ -369,13 +369,13 @@ fn split_reductions_and_empty_phases_match_reference() {
     );
     check_layer(&dense, 10);
 
-    // The weight gradient reduces over batch × 40 × 40 = 3200 pixels into 27 weights.
+    // The weight gradient reduces over batch × 39 × 39 = 3042 pixels into 27 weights.
     let conv = Conv2dShape {
         batch: 2,
         in_channels: 1,
         out_channels: 3,
-        height: 40,
-        width: 40,
+        height: 39,
+        width: 39,
         kernel_h: 3,
         kernel_w: 3,
         stride: 1,
@@ -383,8 +383,21 @@ fn split_reductions_and_empty_phases_match_reference() {
     };
     let [forward, _, dweight, _] = pass_dispatches(&conv);
     assert_eq!(dweight, unsplit + 1, "the weight gradient should be split");
-    assert_eq!(forward, unsplit, "3200 output pixels need no split");
+    assert_eq!(forward, unsplit, "3042 output pixels need no split");
     check_layer(&conv, 11);
+    // At 40 × 40 the output gradient is read in place (no pack A), and each split's share of
+    // k starts inside an image.
+    let conv = Conv2dShape {
+        height: 40,
+        width: 40,
+        ..conv
+    };
+    assert_eq!(
+        pass_dispatches(&conv)[2],
+        unsplit,
+        "pack B, the split GEMM and the sum"
+    );
+    check_layer(&conv, 13);
 
     let s = |k, stride, padding, output_padding| {
         convt(2, 3, 5, 3, 4, k, stride, padding, output_padding)
@@ -407,6 +420,12 @@ fn few_output_channels_go_through_columns_and_match_reference() {
         4,
         "one output channel goes through columns"
     );
+    // Eight input channels of 6 × 6 pixels are B as they lie: no pack B.
+    assert_eq!(
+        pass_dispatches(&convt(3, 8, 1, 6, 2, 4, 2, 1, 0))[0],
+        3,
+        "x read in place"
+    );
     let wide = convt(1, 2, 5, 3, 3, 3, 1, 1, 0);
     assert_eq!(
         pass_dispatches(&wide)[0],
@@ -424,6 +443,10 @@ fn few_output_channels_go_through_columns_and_match_reference() {
         convt(1, 4, 2, 3, 4, 2, 3, 0, 2),
         convt(2, 2, 3, 2, 9, 5, 1, 2, 0),
         convt(1, 3, 1, 6, 17, 4, 2, 1, 0),
+        // Read in place: 3 images of 12 pixels (the last block's second vec4 beyond n, blocks
+        // across images), 4 channels to 3, a conv's 8-channel output gradient below.
+        convt(3, 8, 1, 6, 2, 4, 2, 1, 0),
+        convt(2, 4, 3, 2, 6, 3, 1, 1, 0),
     ]
     .into_iter()
     .enumerate()
@@ -447,6 +470,13 @@ fn few_output_channels_go_through_columns_and_match_reference() {
     check_layer(&conv(2, 11, 11, 5, 3, Padding::Explicit(2)), 42);
     check_layer(&conv(1, 40, 9, 4, 2, Padding::Explicit(1)), 43);
     check_layer(&conv(1, 21, 7, 5, 1, Padding::Explicit(2)), 44);
+    check_layer(
+        &Conv2dShape {
+            out_channels: 8,
+            ..conv(1, 12, 7, 4, 2, Padding::Explicit(1))
+        },
+        45,
+    );
     for fin in 1..=4 {
         check_layer(
             &DenseShape {
@@ -455,6 +485,42 @@ fn few_output_channels_go_through_columns_and_match_reference() {
                 out_features: 7,
             },
             50 + fin as u64,
+        );
+    }
+}
+
+/// The GEMM writes a row of its 8 × 8 block as one run of evenly spaced elements where its 8
+/// columns lie in one image (or one output row of a phase, or are 8 images of a dense layer),
+/// and element by element where they wrap. Shapes where both kinds of block occur, in each mode:
+/// gathers over 10×9 and 11×10 outputs, phases 9 and 10 wide, dense layers of 19 images.
+#[test]
+fn blocks_stored_as_runs_and_element_by_element_match_reference() {
+    let conv = |ci, co, h, w, k, stride, padding| Conv2dShape {
+        batch: 2,
+        in_channels: ci,
+        out_channels: co,
+        height: h,
+        width: w,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding: Padding::Explicit(padding),
+    };
+    check_layer(&conv(6, 11, 10, 9, 3, 1, 1), 60);
+    check_layer(&conv(5, 9, 21, 19, 4, 2, 1), 61);
+    check_layer(&convt(2, 5, 6, 9, 10, 4, 2, 1, 0), 62);
+    check_layer(&convt(1, 7, 13, 11, 10, 3, 1, 1, 0), 63);
+    // A weight gradient two blocks wide (16 columns) and three tall takes 2 × 32 workgroups;
+    // the transposed conv to one channel, columns two blocks tall, 32 × 2.
+    check_layer(&conv(1, 24, 11, 13, 4, 2, 1), 66);
+    for (fin, fout) in [(13, 10), (9, 17)] {
+        check_layer(
+            &DenseShape {
+                batch: 19,
+                in_features: fin,
+                out_features: fout,
+            },
+            64 + fin as u64,
         );
     }
 }

@@ -71,7 +71,31 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
         kernel_w: 4,
         ..conv
     };
+    // Operands the GEMM reads in place, unpacked, across chunks: a weight gradient's output
+    // gradient of 4 × 7 pixels, a transposed conv's input of 8 channels of 6 × 6 pixels.
+    let conv_in_place = Conv2dShape {
+        height: 8,
+        width: 14,
+        ..conv
+    };
+    let convt_in_place = ConvTranspose2dShape {
+        batch: 20,
+        in_channels: 8,
+        out_channels: 1,
+        height: 6,
+        width: 6,
+        ..convt
+    };
+    let in_place = pass_dispatches(&conv_in_place)[2];
+    assert!(
+        in_place >= 4,
+        "pack B and the GEMM, in more than one chunk: got {in_place} dispatches"
+    );
     for (name, dispatches) in [
+        (
+            "convT to one channel read in place",
+            pass_dispatches(&convt_in_place)[0],
+        ),
         ("conv", pass_dispatches(&conv)[0]),
         ("dense", pass_dispatches(&dense)[0]),
         ("convT", pass_dispatches(&convt)[0]),
@@ -88,6 +112,8 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
     check_layer(&convt, 23);
     check_layer(&convt_one, 25);
     check_layer(&conv_one, 26);
+    check_layer(&conv_in_place, 27);
+    check_layer(&convt_in_place, 28);
 
     // One image of this layer packs 576 × 64 floats: the scratch grows, and the result holds.
     let wide = Conv2dShape {

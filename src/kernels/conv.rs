@@ -149,13 +149,21 @@ fn result_flags(bias: bool, accumulate: bool) -> u32 {
     (if bias { FLAG_BIAS } else { 0 }) | if accumulate { FLAG_ACCUMULATE } else { 0 }
 }
 
-/// One dispatch of the engine: `mode` for the shader's MODE, and FLAGS for the entries that
-/// write results (the packs take none, so that they share pipelines across flags).
+/// The shader's DIRECT, for a GEMM that reads an operand in place: A (a weight gradient's a),
+/// B (the columns' x).
+const DIRECT_A: u32 = 1;
+const DIRECT_B: u32 = 2;
+
+/// One dispatch of the engine: `mode` for the shader's MODE, FLAGS for the entries that write
+/// results (the packs take none, so that they share pipelines across flags), and the GEMM's
+/// other constants (see [`gemm_constants`]).
+#[allow(clippy::too_many_arguments)]
 fn engine_step(
     gpu: &Gpu,
     entry: &'static str,
     mode: u32,
     flags: Option<u32>,
+    extra: &[(&'static str, u32)],
     params: &ConvParams,
     buffers: &[&wgpu::Buffer],
     workgroups: [u32; 3],
@@ -164,7 +172,38 @@ fn engine_step(
     if let Some(f) = flags {
         constants.push(("FLAGS", f));
     }
+    constants.extend_from_slice(extra);
     Dispatch::new(gpu, &SHADER, entry, &constants, params, buffers, workgroups)
+}
+
+/// The GEMM's constants besides MODE and FLAGS, for `direct` (DIRECT_A, DIRECT_B or 0) and an
+/// output of `col_blocks` × `row_blocks` 8 × 8 blocks, with the grid that covers it. Defaults
+/// are left out, so that most runs share pipelines.
+fn gemm_constants(
+    direct: u32,
+    col_blocks: usize,
+    row_blocks: usize,
+) -> (Vec<(&'static str, u32)>, [usize; 2]) {
+    let mut c = Vec::new();
+    if direct != 0 {
+        c.push(("DIRECT", direct));
+    }
+    // An output two blocks narrow leaves 6 threads in 8 of an 8 × 8 workgroup idle (a
+    // weight gradient of 16 columns, 16 taps of columns): there the workgroup is 2 × 32 or
+    // 32 × 2 threads (SwiftShader: dcgan28's d weights from and to one channel 15 → 8.5 ms).
+    // Two shapes only, to keep the pipelines few.
+    let (gx, gy) = if col_blocks <= 2 && row_blocks > 2 {
+        (2, 32)
+    } else if row_blocks <= 2 && col_blocks > 2 {
+        (32, 2)
+    } else {
+        (GROUP, GROUP)
+    };
+    if (gx, gy) != (GROUP, GROUP) {
+        c.push(("GROUP_X", gx as u32));
+        c.push(("GROUP_Y", gy as u32));
+    }
+    (c, [col_blocks.div_ceil(gx), row_blocks.div_ceil(gy)])
 }
 
 /// `steps` recorded after `run`, as one.
@@ -359,6 +398,22 @@ pub fn dispatch(
         },
     );
     let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
+    // A weight gradient's a (the small side's gradient, [b][m][hw]) is already A, k-major per
+    // image, when hw is a multiple of 4: the GEMM reads it in place of its pack (SwiftShader:
+    // the pack moved 0.8 M floats in 7 of dcgan28's D conv 1→64 d weight's 22 ms).
+    let direct = if mode == Mode::Weight && g.small().is_multiple_of(4) {
+        DIRECT_A
+    } else {
+        0
+    };
+    let spare = gpu.storage("unbound", 1);
+    let main_buffers = if direct == DIRECT_A {
+        // Read-write in the pack's slot, so it may not also be bound read-only: the GEMM
+        // reads neither a nor x itself.
+        [&spare, &spare, bias_buffer, out, &partial, a, &scratch_b]
+    } else {
+        buffers
+    };
     let mut run: Option<Dispatch> = None;
     for c in 0..chunks {
         let batch0 = c * chunk;
@@ -382,14 +437,21 @@ pub fn dispatch(
         };
         // A split GEMM leaves its flags to the sum of its slices.
         let main_flags = if splits > 1 { FLAG_PARTIAL } else { flags };
+        let (gemm, grid) = gemm_constants(direct, np / BLOCK, rows / BLOCK);
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
+            let (extra, buffers) = if entry == "main" {
+                (&gemm[..], &main_buffers)
+            } else {
+                (&[][..], &buffers)
+            };
             engine_step(
                 gpu,
                 entry,
                 mode as u32,
                 flags,
+                extra,
                 &params,
-                &buffers,
+                buffers,
                 workgroups,
             )
         };
@@ -399,7 +461,7 @@ pub fn dispatch(
         };
         let mut d = Vec::with_capacity(4);
         // A of a gather does not depend on the images: pack it once.
-        if c == 0 || mode == Mode::Weight {
+        if (c == 0 || mode == Mode::Weight) && direct != DIRECT_A {
             d.push(step(
                 "pack_a",
                 None,
@@ -414,11 +476,7 @@ pub fn dispatch(
         d.push(step(
             "main",
             Some(main_flags),
-            [
-                (np / BLOCK).div_ceil(GROUP) as u32,
-                (rows / BLOCK).div_ceil(GROUP) as u32,
-                (phases * splits) as u32,
-            ],
+            [grid[0] as u32, grid[1] as u32, (phases * splits) as u32],
         )?);
         if splits > 1 {
             d.push(step("reduce_splits", Some(flags), grid_1d(out_len, 256))?);
@@ -476,6 +534,13 @@ fn columns(
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
     let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &scratch_b];
+    // x ([b][c][hw]) is already B, a vec4 of one image per 4 columns, when hw and c are
+    // multiples of 4: the GEMM reads it in place of its pack, bound read-write in the pack's
+    // slot and so not read-only too (SwiftShader: the pack was 4 of 17 ms for dcgan28's
+    // convT 64→1).
+    let direct = g.small().is_multiple_of(4) && g.channels.is_multiple_of(4);
+    let spare = gpu.storage("unbound", 1);
+    let main_buffers = [&spare, &spare, bias_buffer, out, &col, &scratch_a, x];
     let flags = result_flags(bias.is_some(), accumulate);
     let mut run: Option<Dispatch> = None;
     for batch0 in (0..batch).step_by(chunk) {
@@ -496,24 +561,31 @@ fn columns(
             b_phase4: (kp * np / 4) as u32,
             ..ConvParams::of(g, Mode::Transposed, images as u32, out_len)
         };
+        let (gemm, grid) =
+            gemm_constants(if direct { DIRECT_B } else { 0 }, np / BLOCK, rows / BLOCK);
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
-            engine_step(gpu, entry, COLUMNS, flags, &params, &buffers, workgroups)
+            let (extra, buffers) = if entry == "main" {
+                (&gemm[..], if direct { &main_buffers } else { &buffers })
+            } else {
+                (&[][..], &buffers)
+            };
+            engine_step(
+                gpu, entry, COLUMNS, flags, extra, &params, buffers, workgroups,
+            )
         };
         let mut d = Vec::with_capacity(4);
         // The weights do not depend on the images: pack them once.
         if batch0 == 0 {
             d.push(step("pack_a", None, grid_1d(rows * kp / 4, 256))?);
         }
-        d.push(step("pack_b", None, grid_1d(kp * np / 8, 256))?);
+        if !direct {
+            d.push(step("pack_b", None, grid_1d(kp * np / 8, 256))?);
+        }
         // The columns go to `partial` whole; col2im adds the bias and accumulates.
         d.push(step(
             "main",
             Some(FLAG_PARTIAL),
-            [
-                (np / BLOCK).div_ceil(GROUP) as u32,
-                (rows / BLOCK).div_ceil(GROUP) as u32,
-                1,
-            ],
+            [grid[0] as u32, grid[1] as u32, 1],
         )?);
         d.push(step(
             "col2im",

@@ -57,6 +57,10 @@ enum BenchWhat {
         /// per entry point under the kernel's.
         #[arg(long)]
         entries: bool,
+        /// Only the layers whose name contains one of these (e.g. "convT 64→1 ,conv 1→64 "); the
+        /// matmul, their yardstick, is kept.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Training throughput: ms per alternating step (k = 1) and images per second.
     Train {
@@ -130,6 +134,7 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                     batch,
                     min_seconds,
                     entries,
+                    only,
                 },
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
@@ -147,7 +152,7 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                     }
                 };
                 let b = batch.unwrap_or(if preset == "dcgan64" { 128 } else { 64 });
-                bench::kernels(&gpu, preset, b, min_seconds, entries, |t| {
+                bench::kernels(&gpu, preset, b, min_seconds, entries, &only, |t| {
                     println!(
                         "| {} | {} | {} | {:.3} | {:.2} | {:.1} |",
                         t.preset,
