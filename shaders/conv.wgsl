@@ -76,6 +76,9 @@ override FLAGS: u32 = 0u;
 // packed_a's place; bit 1, B is MODE 3's x ([b][c][hw], hw and c % 4 == 0), in packed_b's.
 override DIRECT: u32 = 0u;
 
+// Set when every group of 4 columns (n % 4 == 0) of the GEMM's output lies evenly spaced in
+// out and n % 4 == 0 (see `runs` in conv.rs): the GEMM then stores no element on its own.
+override RUNS: u32 = 0u;
 // The GEMM's workgroup, in threads of 8 x 8 blocks: 8 x 8 unless the output is narrow (a
 // weight gradient's few columns, the columns' few rows), where it follows the output's shape.
 override GROUP_X: u32 = 8u;
@@ -362,67 +365,61 @@ fn store_row(g: Gemm, split: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>)
     }
 }
 
-// Where a thread's block lies in out (or in its split's partial) when each of its rows is 8
-// evenly spaced elements: (index of (m0, n0), step along n, step along m), or step 0 when its
-// columns wrap to another image or output row, for store_row to place one by one.
-fn run_of(g: Gemm, split: u32, m0: u32, n0: u32) -> vec3<u32> {
-    if (n0 + 8u > g.n) {
-        return vec3<u32>();
-    }
+// Where columns n .. n + 3 of row m0 lie in out (or in the split's partial), for columns that
+// lie evenly spaced: (index, step along n, step along m).
+fn group_at(g: Gemm, split: u32, m0: u32, n: u32) -> vec3<u32> {
     let base = select(0u, split * p.out_len, (FLAGS & 4u) != 0u);
     switch MODE {
         case 0u: {
             let hw = p.small_h * p.small_w;
-            if (hw == 1u) {
-                // A dense layer: its columns are images, one row of p.m apart.
-                return vec3<u32>(base + out_index(g, m0, n0), p.m, 1u);
-            }
-            if (n0 % hw + 8u > hw) {
-                return vec3<u32>();
-            }
-            return vec3<u32>(base + out_index(g, m0, n0), 1u, hw);
+            // A dense layer's columns are images, one row of p.m apart.
+            return vec3<u32>(base + out_index(g, m0, n), select(1u, p.m, hw == 1u), select(hw, 1u, hw == 1u));
         }
         case 1u: {
             let large = p.large_h * p.large_w;
-            if (large == 1u) {
-                return vec3<u32>(base + out_index(g, m0, n0), p.m, 1u);
-            }
-            if ((n0 % (g.qh * g.qw)) % g.qw + 8u > g.qw) {
-                return vec3<u32>();
-            }
-            return vec3<u32>(base + out_index(g, m0, n0), p.stride, large);
+            return vec3<u32>(base + out_index(g, m0, n), select(p.stride, p.m, large == 1u), select(large, 1u, large == 1u));
         }
         default: {
-            return vec3<u32>(base + m0 * p.n + n0, 1u, p.n);
+            return vec3<u32>(base + m0 * p.n + n, 1u, p.n);
         }
     }
 }
 
-// Row m of a block whose columns are `step` apart from `at`: indices and vector components
-// known without a division or a dynamic component per element (SwiftShader and lavapipe
-// divide lane by lane, and a vector's dynamic component goes through memory).
-fn store_run(m: u32, at: u32, step: u32, lo: vec4<f32>, hi: vec4<f32>) {
+// group_at for a block whose 8 columns lie evenly spaced, or step 0 when they wrap to another
+// image or output row, for store_row to place one by one.
+fn run_of(g: Gemm, split: u32, m0: u32, n0: u32) -> vec3<u32> {
+    if (n0 + 8u > g.n) {
+        return vec3<u32>();
+    }
+    if (MODE == 0u) {
+        let hw = p.small_h * p.small_w;
+        if (hw != 1u && n0 % hw + 8u > hw) {
+            return vec3<u32>();
+        }
+    }
+    if (MODE == 1u && p.large_h * p.large_w != 1u && (n0 % (g.qh * g.qw)) % g.qw + 8u > g.qw) {
+        return vec3<u32>();
+    }
+    return group_at(g, split, m0, n0);
+}
+
+// Four columns of row m, `step` apart from `at`: indices and vector components known without
+// a division or a dynamic component per element (SwiftShader and lavapipe divide lane by
+// lane, and a vector's dynamic component goes through memory).
+fn store4(m: u32, at: u32, step: u32, v: vec4<f32>) {
     if (m >= p.m) {
         return;
     }
     if ((FLAGS & 4u) != 0u) {
-        partial[at] = lo.x;
-        partial[at + step] = lo.y;
-        partial[at + 2u * step] = lo.z;
-        partial[at + 3u * step] = lo.w;
-        partial[at + 4u * step] = hi.x;
-        partial[at + 5u * step] = hi.y;
-        partial[at + 6u * step] = hi.z;
-        partial[at + 7u * step] = hi.w;
+        partial[at] = v.x;
+        partial[at + step] = v.y;
+        partial[at + 2u * step] = v.z;
+        partial[at + 3u * step] = v.w;
     } else {
-        finish(m, at, lo.x);
-        finish(m, at + step, lo.y);
-        finish(m, at + 2u * step, lo.z);
-        finish(m, at + 3u * step, lo.w);
-        finish(m, at + 4u * step, hi.x);
-        finish(m, at + 5u * step, hi.y);
-        finish(m, at + 6u * step, hi.z);
-        finish(m, at + 7u * step, hi.w);
+        finish(m, at, v.x);
+        finish(m, at + step, v.y);
+        finish(m, at + 2u * step, v.z);
+        finish(m, at + 3u * step, v.w);
     }
 }
 
@@ -513,16 +510,52 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         l6 += lo * a6; h6 += hi * a6;
         l7 += lo * a7; h7 += hi * a7;
     }
+    if (RUNS != 0u) {
+        // Every 4 columns lie evenly spaced (the host checked): no element-by-element path,
+        // whose code alone, skipped or not, cost short-k GEMMs a tenth of their time.
+        let lo = group_at(g, split, m0, n0);
+        let hi = group_at(g, split, m0, n0 + 4u);
+        let two = n0 + 4u < g.n;
+        store4(m0, lo.x, lo.y, l0);
+        store4(m0 + 1u, lo.x + lo.z, lo.y, l1);
+        store4(m0 + 2u, lo.x + 2u * lo.z, lo.y, l2);
+        store4(m0 + 3u, lo.x + 3u * lo.z, lo.y, l3);
+        store4(m0 + 4u, lo.x + 4u * lo.z, lo.y, l4);
+        store4(m0 + 5u, lo.x + 5u * lo.z, lo.y, l5);
+        store4(m0 + 6u, lo.x + 6u * lo.z, lo.y, l6);
+        store4(m0 + 7u, lo.x + 7u * lo.z, lo.y, l7);
+        if (two) {
+            store4(m0, hi.x, hi.y, h0);
+            store4(m0 + 1u, hi.x + hi.z, hi.y, h1);
+            store4(m0 + 2u, hi.x + 2u * hi.z, hi.y, h2);
+            store4(m0 + 3u, hi.x + 3u * hi.z, hi.y, h3);
+            store4(m0 + 4u, hi.x + 4u * hi.z, hi.y, h4);
+            store4(m0 + 5u, hi.x + 5u * hi.z, hi.y, h5);
+            store4(m0 + 6u, hi.x + 6u * hi.z, hi.y, h6);
+            store4(m0 + 7u, hi.x + 7u * hi.z, hi.y, h7);
+        }
+        return;
+    }
     let run = run_of(g, split, m0, n0);
     if (run.y != 0u) {
-        store_run(m0, run.x, run.y, l0, h0);
-        store_run(m0 + 1u, run.x + run.z, run.y, l1, h1);
-        store_run(m0 + 2u, run.x + 2u * run.z, run.y, l2, h2);
-        store_run(m0 + 3u, run.x + 3u * run.z, run.y, l3, h3);
-        store_run(m0 + 4u, run.x + 4u * run.z, run.y, l4, h4);
-        store_run(m0 + 5u, run.x + 5u * run.z, run.y, l5, h5);
-        store_run(m0 + 6u, run.x + 6u * run.z, run.y, l6, h6);
-        store_run(m0 + 7u, run.x + 7u * run.z, run.y, l7, h7);
+        let r = run.x;
+        let f = 4u * run.y;
+        store4(m0, r, run.y, l0);
+        store4(m0, r + f, run.y, h0);
+        store4(m0 + 1u, r + run.z, run.y, l1);
+        store4(m0 + 1u, r + run.z + f, run.y, h1);
+        store4(m0 + 2u, r + 2u * run.z, run.y, l2);
+        store4(m0 + 2u, r + 2u * run.z + f, run.y, h2);
+        store4(m0 + 3u, r + 3u * run.z, run.y, l3);
+        store4(m0 + 3u, r + 3u * run.z + f, run.y, h3);
+        store4(m0 + 4u, r + 4u * run.z, run.y, l4);
+        store4(m0 + 4u, r + 4u * run.z + f, run.y, h4);
+        store4(m0 + 5u, r + 5u * run.z, run.y, l5);
+        store4(m0 + 5u, r + 5u * run.z + f, run.y, h5);
+        store4(m0 + 6u, r + 6u * run.z, run.y, l6);
+        store4(m0 + 6u, r + 6u * run.z + f, run.y, h6);
+        store4(m0 + 7u, r + 7u * run.z, run.y, l7);
+        store4(m0 + 7u, r + 7u * run.z + f, run.y, h7);
         return;
     }
     store_row(g, split, m0, n0, l0, h0);
@@ -535,42 +568,56 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     store_row(g, split, m0 + 7u, n0, l7, h7);
 }
 
-// MODE 3's second step: out[b, m, oy, ox] = sum of col over the taps that reach (oy, ox), one
-// thread per output element of the chunk. p.m counts col's rows (m * kh * kw) and p.n its
-// columns (the chunk's input pixels).
+// MODE 3's second step: out[b, m, oy, ox] = sum of col over the taps that reach (oy, ox). One
+// thread per run of up to 8 output pixels of a row (`runs` per row), so that its divisions are
+// paid once: along the run, tx = ox + p and its quotient and remainder by the stride are
+// stepped. p.m counts col's rows (m * kh * kw) and p.n its columns (the chunk's input pixels).
 @compute @workgroup_size(256)
 fn col2im(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = pack_index(group, groups, l);
     let taps = p.kernel_h * p.kernel_w;
     let channels = p.m / taps;
-    let large = p.large_h * p.large_w;
-    if (i >= p.batch * channels * large) {
+    let runs = (p.large_w + 7u) / 8u;
+    if (i >= p.batch * channels * p.large_h * runs) {
         return;
     }
-    let ox = i % p.large_w;
-    let oy = i / p.large_w % p.large_h;
-    let m = i / large % channels;
-    let b = i / (large * channels);
+    let ox0 = i % runs * 8u;
+    let row = i / runs;
+    let oy = row % p.large_h;
+    let m = row / p.large_h % channels;
+    let b = row / (p.large_h * channels);
     let s = p.stride;
-    // Taps ky ≡ oy + p (mod s) reach row iy = (oy + p − ky) / s, from the smallest ky down.
+    // Taps ky ≡ oy + p (mod s) reach row iy = (oy + p − ky) / s: ky = ry + jy·s meets
+    // iy = qy − jy.
     let ty = oy + p.pad_y;
-    let tx = ox + p.pad_x;
+    let ry = ty % s;
+    let qy = ty / s;
+    var rx = (ox0 + p.pad_x) % s;
+    var qx = (ox0 + p.pad_x) / s;
     let col0 = b * p.small_h * p.small_w;
-    var sum = 0.0;
-    for (var ky = ty % s; ky < p.kernel_h && ky <= ty; ky += s) {
-        let iy = (ty - ky) / s;
-        if (iy >= p.small_h) {
-            continue;
-        }
-        for (var kx = tx % s; kx < p.kernel_w && kx <= tx; kx += s) {
-            let ix = (tx - kx) / s;
-            if (ix < p.small_w) {
-                let row = m * taps + ky * p.kernel_w + kx;
-                sum += partial[row * p.n + col0 + iy * p.small_w + ix];
+    let at = ((p.batch0 + b) * channels + m) * p.large_h * p.large_w + oy * p.large_w;
+    for (var ox = ox0; ox < min(ox0 + 8u, p.large_w); ox++) {
+        var sum = 0.0;
+        for (var jy = 0u; ry + jy * s < p.kernel_h && jy <= qy; jy++) {
+            let iy = qy - jy;
+            if (iy >= p.small_h) {
+                continue;
+            }
+            let tap_row = m * taps + (ry + jy * s) * p.kernel_w;
+            for (var jx = 0u; rx + jx * s < p.kernel_w && jx <= qx; jx++) {
+                let ix = qx - jx;
+                if (ix < p.small_w) {
+                    sum += partial[(tap_row + rx + jx * s) * p.n + col0 + iy * p.small_w + ix];
+                }
             }
         }
+        finish(m, at + ox, sum);
+        rx += 1u;
+        if (rx == s) {
+            rx = 0u;
+            qx += 1u;
+        }
     }
-    finish(m, ((p.batch0 + b) * channels + m) * large + oy * p.large_w + ox, sum);
 }
 
 // The channel (row m) an output element belongs to.

@@ -176,17 +176,21 @@ fn engine_step(
     Dispatch::new(gpu, &SHADER, entry, &constants, params, buffers, workgroups)
 }
 
-/// The GEMM's constants besides MODE and FLAGS, for `direct` (DIRECT_A, DIRECT_B or 0) and an
-/// output of `col_blocks` × `row_blocks` 8 × 8 blocks, with the grid that covers it. Defaults
-/// are left out, so that most runs share pipelines.
+/// The GEMM's constants besides MODE and FLAGS, for `direct` (DIRECT_A, DIRECT_B or 0),
+/// `runs` (see [`runs`]) and an output of `col_blocks` × `row_blocks` 8 × 8 blocks, with the
+/// grid that covers it. Defaults are left out, so that most runs share pipelines.
 fn gemm_constants(
     direct: u32,
+    runs: bool,
     col_blocks: usize,
     row_blocks: usize,
 ) -> (Vec<(&'static str, u32)>, [usize; 2]) {
     let mut c = Vec::new();
     if direct != 0 {
         c.push(("DIRECT", direct));
+    }
+    if runs {
+        c.push(("RUNS", 1));
     }
     // An output two blocks narrow leaves 6 threads in 8 of an 8 × 8 workgroup idle (a
     // weight gradient of 16 columns, 16 taps of columns): there the workgroup is 2 × 32 or
@@ -204,6 +208,21 @@ fn gemm_constants(
         c.push(("GROUP_Y", gy as u32));
     }
     (c, [col_blocks.div_ceil(gx), row_blocks.div_ceil(gy)])
+}
+
+/// Whether every group of 4 of the GEMM's columns (from a multiple of 4) lies evenly spaced
+/// in out, and the columns (`n`, per phase) are a multiple of 4: then the shader's RUNS drops
+/// its element-by-element stores. A gather's columns are images × output pixels (a dense
+/// layer's, images alone: one row of m apart); a weight gradient's and the columns' are rows
+/// of their own. The phased transposed gather is left out (its rows of a phase are rarely a
+/// multiple of 4 wide) unless its output is one pixel.
+fn runs(mode: Mode, g: &Geometry, n: usize) -> bool {
+    let whole = n.is_multiple_of(4);
+    match mode {
+        Mode::Gather => whole && (g.small() == 1 || g.small().is_multiple_of(4)),
+        Mode::Transposed => whole && g.large() == 1,
+        Mode::Weight => whole,
+    }
 }
 
 /// `steps` recorded after `run`, as one.
@@ -437,7 +456,11 @@ pub fn dispatch(
         };
         // A split GEMM leaves its flags to the sum of its slices.
         let main_flags = if splits > 1 { FLAG_PARTIAL } else { flags };
-        let (gemm, grid) = gemm_constants(direct, np / BLOCK, rows / BLOCK);
+        let chunk_n = match mode {
+            Mode::Weight => phase_n,
+            _ => images * per_image,
+        };
+        let (gemm, grid) = gemm_constants(direct, runs(mode, g, chunk_n), np / BLOCK, rows / BLOCK);
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
             let (extra, buffers) = if entry == "main" {
                 (&gemm[..], &main_buffers)
@@ -561,8 +584,12 @@ fn columns(
             b_phase4: (kp * np / 4) as u32,
             ..ConvParams::of(g, Mode::Transposed, images as u32, out_len)
         };
-        let (gemm, grid) =
-            gemm_constants(if direct { DIRECT_B } else { 0 }, np / BLOCK, rows / BLOCK);
+        let (gemm, grid) = gemm_constants(
+            if direct { DIRECT_B } else { 0 },
+            n.is_multiple_of(4),
+            np / BLOCK,
+            rows / BLOCK,
+        );
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
             let (extra, buffers) = if entry == "main" {
                 (&gemm[..], if direct { &main_buffers } else { &buffers })
@@ -590,7 +617,11 @@ fn columns(
         d.push(step(
             "col2im",
             Some(flags),
-            grid_1d(images * g.m as usize * g.large(), 256),
+            // One thread per run of 8 pixels of an output row.
+            grid_1d(
+                images * g.m as usize * g.large_h as usize * (g.large_w as usize).div_ceil(8),
+                256,
+            ),
         )?);
         run = chain(run, d);
     }
