@@ -4,12 +4,14 @@
 // Prints the median ms per step of each and webgan's speed-up over each, as a Markdown table and
 // one JSON line.
 //
-//   node tests/browser/bench-vs-tfjs.mjs [--rounds 3] [--preset dcgan28] [--batch 64]
-//        [--steps 10] [--peer-steps 3] [--backends webgpu,webgl]
+//   node tests/browser/bench-vs-tfjs.mjs [--rounds 3] [--preset dcgan28[,dcgan64]]
+//        [--batch 64[,8]] [--steps 10] [--peer-steps 3] [--backends webgpu,webgl]
 //
 // dcgan28 runs the peer's own index.html. dcgan64 (PyTorch's examples/dcgan) runs
 // tests/browser/peer/tfjs-dcgan64.html, the peer's page carried over to that model, with the
-// peer's TensorFlow.js packages.
+// peer's TensorFlow.js packages. Several presets run in one browser, each round going through
+// all of them, with one batch each (by default 64 for dcgan28 and 8 for dcgan64: one peer
+// step of dcgan64 at 128 takes about 15 minutes on a software adapter; pass 128 on a GPU).
 //
 // Needs ./build.sh build first. The peer is copied to target/peer-tfjs and its npm packages
 // installed there on first use (PEER_TFJS names another copy of the peer).
@@ -21,7 +23,7 @@ import { launch } from './browser.mjs';
 import { serve } from './server.mjs';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const args = { rounds: 3, preset: 'dcgan28', batch: 64, steps: 10, 'peer-steps': 3, backends: 'webgpu,webgl' };
+const args = { rounds: 3, preset: 'dcgan28', batch: '', steps: 10, 'peer-steps': 3, backends: 'webgpu,webgl' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const m = argv[i].match(/^--([a-z-]+)$/);
@@ -31,8 +33,17 @@ for (let i = 0; i < argv.length; i++) {
   }
   args[m[1]] = argv[++i];
 }
-if (!['dcgan28', 'dcgan64'].includes(args.preset)) {
-  console.error(`the peer has no ${args.preset} page: choose dcgan28 or dcgan64`);
+const presets = args.preset.split(',').filter(Boolean);
+for (const p of presets) {
+  if (!['dcgan28', 'dcgan64'].includes(p)) {
+    console.error(`the peer has no ${p} page: choose dcgan28 or dcgan64`);
+    process.exit(2);
+  }
+}
+const DEFAULT_BATCH = { dcgan28: 64, dcgan64: 8 };
+const batches = args.batch ? args.batch.split(',').map(Number) : presets.map((p) => DEFAULT_BATCH[p]);
+if (batches.length !== presets.length || batches.some((b) => !Number.isInteger(b) || b < 1)) {
+  console.error(`--batch ${args.batch}: give one batch size per preset (${presets.join(', ')})`);
   process.exit(2);
 }
 
@@ -72,28 +83,32 @@ async function runPage(browser, url, key, timeoutMs) {
 const www = await serve();
 const peer = await serve(peerFolder() + '/');
 const peerPages = await serve(join(REPO, 'tests', 'browser', 'peer') + '/');
-const peerPage = (query) =>
-  args.preset === 'dcgan28'
+const peerPage = (preset, query) =>
+  preset === 'dcgan28'
     ? `${peer.url}index.html?${query}`
-    : `${peerPages.url}tfjs-${args.preset}.html?lib=${encodeURIComponent(peer.url)}&${query}`;
+    : `${peerPages.url}tfjs-${preset}.html?lib=${encodeURIComponent(peer.url)}&${query}`;
 const browser = await launch();
-const runs = { webgan: [] };
 const backends = args.backends.split(',').filter(Boolean);
-for (const b of backends) runs[`tfjs-${b}`] = [];
+// runs[preset] = { webgan: [ms per step of each round], 'tfjs-webgpu': [...], ... }
+const runs = Object.fromEntries(presets.map((p) => [p, Object.fromEntries(
+  ['webgan', ...backends.map((b) => `tfjs-${b}`)].map((k) => [k, []]))]));
 let adapter;
 try {
   for (let round = 1; round <= Number(args.rounds); round++) {
-    const q = `preset=${args.preset}&batch=${args.batch}&steps=${args.steps}&warmup=3&reps=1`;
-    const w = await runPage(browser, `${www.url}bench.html?${q}`, 'benchResult', 3600e3);
-    adapter = w.adapter;
-    runs.webgan.push(w.ms_per_step);
-    console.error(`round ${round}: webgan ${w.ms_per_step} ms/step`);
-    for (const b of backends) {
-      const pq = `backend=${b}&batch=${args.batch}&steps=${args['peer-steps']}&reps=1&warmup=1`;
-      const r = await runPage(browser, peerPage(pq), '__result', 3600e3);
-      if (r.backend !== b) throw new Error(`the peer ran on ${r.backend}, not ${b}`);
-      runs[`tfjs-${b}`].push(r.ms_per_step);
-      console.error(`round ${round}: tfjs ${b} ${r.ms_per_step} ms/step`);
+    for (const [i, preset] of presets.entries()) {
+      const batch = batches[i];
+      const q = `preset=${preset}&batch=${batch}&steps=${args.steps}&warmup=3&reps=1`;
+      const w = await runPage(browser, `${www.url}bench.html?${q}`, 'benchResult', 3600e3);
+      adapter = w.adapter;
+      runs[preset].webgan.push(w.ms_per_step);
+      console.error(`round ${round}: ${preset} webgan ${w.ms_per_step} ms/step`);
+      for (const b of backends) {
+        const pq = `backend=${b}&batch=${batch}&steps=${args['peer-steps']}&reps=1&warmup=1`;
+        const r = await runPage(browser, peerPage(preset, pq), '__result', 3600e3);
+        if (r.backend !== b) throw new Error(`the peer ran on ${r.backend}, not ${b}`);
+        runs[preset][`tfjs-${b}`].push(r.ms_per_step);
+        console.error(`round ${round}: ${preset} tfjs ${b} ${r.ms_per_step} ms/step`);
+      }
     }
   }
 } finally {
@@ -103,17 +118,20 @@ try {
   peerPages.close();
 }
 
-const ours = median(runs.webgan);
 console.log(`browser: ${browser.version()}; adapter: ${JSON.stringify(adapter)}`);
-console.log(`${args.preset}, batch ${args.batch}, ${args.rounds} rounds (median ms per step)\n`);
-console.log('| implementation | ms/step (median) | each round | webgan is faster by |');
-console.log('|---|---:|---|---:|');
-for (const [name, ms] of Object.entries(runs)) {
-  const m = median(ms);
-  console.log(`| ${name} | ${m.toFixed(0)} | ${ms.map((v) => v.toFixed(0)).join(', ')} | ${name === 'webgan' ? '' : `${(m / ours).toFixed(2)}×`} |`);
+const summary = { adapter, browser: browser.version(), rounds: Number(args.rounds), presets: [] };
+for (const [i, preset] of presets.entries()) {
+  const ours = median(runs[preset].webgan);
+  console.log(`\n${preset}, batch ${batches[i]}, ${args.rounds} rounds (median ms per step)\n`);
+  console.log('| implementation | ms/step (median) | each round | webgan is faster by |');
+  console.log('|---|---:|---|---:|');
+  for (const [name, ms] of Object.entries(runs[preset])) {
+    const m = median(ms);
+    console.log(`| ${name} | ${m.toFixed(0)} | ${ms.map((v) => v.toFixed(0)).join(', ')} | ${name === 'webgan' ? '' : `${(m / ours).toFixed(2)}×`} |`);
+  }
+  summary.presets.push({ preset, batch: batches[i], runs: runs[preset],
+    median: Object.fromEntries(Object.entries(runs[preset]).map(([k, v]) => [k, median(v)])) });
 }
-const summary = { preset: args.preset, batch: Number(args.batch), adapter, browser: browser.version(), runs,
-  median: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)])) };
 mkdirSync(join(REPO, 'tests', 'browser', 'artifacts'), { recursive: true });
 writeFileSync(join(REPO, 'tests', 'browser', 'artifacts', 'bench-vs-tfjs.json'), JSON.stringify(summary, null, 2));
 console.log(`\n${JSON.stringify(summary)}`);
