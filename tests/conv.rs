@@ -453,6 +453,41 @@ fn few_output_channels_go_through_columns_and_match_reference() {
     {
         check_layer(&s, 30 + i as u64);
     }
+    // So do transposed convs from one pixel of 16 channels or more, of any width (a
+    // generator's first layer); fewer channels (the input gradient of a conv to one pixel, a
+    // discriminator's last, below) keep the phased GEMM.
+    let first = convt(3, 17, 9, 1, 1, 4, 1, 0, 0);
+    assert_eq!(
+        pass_dispatches(&first)[0],
+        4,
+        "1×1 → 4×4 goes through columns"
+    );
+    let narrow = convt(3, 10, 9, 1, 1, 4, 1, 0, 0);
+    assert_eq!(
+        pass_dispatches(&narrow)[0],
+        3,
+        "10 channels take the phased GEMM"
+    );
+    for (i, s) in [first, narrow, convt(2, 16, 6, 1, 1, 3, 2, 1, 0)]
+        .into_iter()
+        .enumerate()
+    {
+        check_layer(&s, 46 + i as u64);
+    }
+    check_layer(
+        &Conv2dShape {
+            batch: 3,
+            in_channels: 9,
+            out_channels: 2,
+            height: 4,
+            width: 4,
+            kernel_h: 4,
+            kernel_w: 4,
+            stride: 1,
+            padding: Padding::Explicit(0),
+        },
+        49,
+    );
     // The input gradient of a conv from 1 or 3 channels is a transposed gather to them.
     let conv = |ci, h, w, k, stride, padding| Conv2dShape {
         batch: 2,

@@ -351,7 +351,13 @@ pub fn dispatch(
     }
     let (phases, phase_n, phase_k) = g.phases(mode);
     let phases = phases as usize;
-    if mode == Mode::Transposed && (g.m as usize) <= COLUMNS_MAX_M {
+    // From a single pixel (a generator's first layer, 1×1 → 4×4), each output pixel meets one
+    // tap of the phase's k = c · kh · kw: the phased GEMM would multiply 15 zeros in 16 at
+    // kernel 4, where the columns hold exactly the output. Not for few channels (the input
+    // gradient of a discriminator's 1-logit conv): there k is short anyway, and col2im's
+    // extra pass over the output costs more (SwiftShader, dcgan64 b128: 22 → 114 ms).
+    let from_one_pixel = g.small() == 1 && g.taps() > 1 && g.channels >= 16;
+    if mode == Mode::Transposed && ((g.m as usize) <= COLUMNS_MAX_M || from_one_pixel) {
         return columns(gpu, op, g, a, x, bias, out, accumulate);
     }
     let batch = g.batch as usize;
