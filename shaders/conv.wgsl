@@ -92,7 +92,8 @@ override GROUP_Y: u32 = 8u;
 // [splits][out_len] partial sums when the reduction is split, MODE 3's columns [m][n]; unused
 // otherwise.
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
-// Scratch shared by every conv of a device: [phase][rows][k / 4] and [phase][k][n / 4].
+// Scratch shared by every conv of a device: [phase][rows][k / 4] and [phase][k][n / 4]; for
+// the GEMM, the operand itself where it needs no pack (see DIRECT).
 @group(0) @binding(6) var<storage, read_write> packed_a: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> packed_b: array<vec4<f32>>;
 
