@@ -511,62 +511,50 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         l6 += lo * a6; h6 += hi * a6;
         l7 += lo * a7; h7 += hi * a7;
     }
+    // Each row's columns n0 .. n0 + 3 go as one run from lo, n0 + 4 .. n0 + 7 from hi (when
+    // `two`): (index, step along n, step along m), see group_at.
+    var lo: vec3<u32>;
+    var hi: vec3<u32>;
+    var two = true;
     if (RUNS != 0u) {
         // Every 4 columns lie evenly spaced (the host checked): no element-by-element path,
         // whose code alone, skipped or not, cost short-k GEMMs a tenth of their time.
-        let lo = group_at(g, split, m0, n0);
-        let hi = group_at(g, split, m0, n0 + 4u);
-        let two = n0 + 4u < g.n;
-        store4(m0, lo.x, lo.y, l0);
-        store4(m0 + 1u, lo.x + lo.z, lo.y, l1);
-        store4(m0 + 2u, lo.x + 2u * lo.z, lo.y, l2);
-        store4(m0 + 3u, lo.x + 3u * lo.z, lo.y, l3);
-        store4(m0 + 4u, lo.x + 4u * lo.z, lo.y, l4);
-        store4(m0 + 5u, lo.x + 5u * lo.z, lo.y, l5);
-        store4(m0 + 6u, lo.x + 6u * lo.z, lo.y, l6);
-        store4(m0 + 7u, lo.x + 7u * lo.z, lo.y, l7);
-        if (two) {
-            store4(m0, hi.x, hi.y, h0);
-            store4(m0 + 1u, hi.x + hi.z, hi.y, h1);
-            store4(m0 + 2u, hi.x + 2u * hi.z, hi.y, h2);
-            store4(m0 + 3u, hi.x + 3u * hi.z, hi.y, h3);
-            store4(m0 + 4u, hi.x + 4u * hi.z, hi.y, h4);
-            store4(m0 + 5u, hi.x + 5u * hi.z, hi.y, h5);
-            store4(m0 + 6u, hi.x + 6u * hi.z, hi.y, h6);
-            store4(m0 + 7u, hi.x + 7u * hi.z, hi.y, h7);
+        lo = group_at(g, split, m0, n0);
+        hi = group_at(g, split, m0, n0 + 4u);
+        two = n0 + 4u < g.n;
+    } else {
+        lo = run_of(g, split, m0, n0);
+        if (lo.y == 0u) {
+            store_row(g, split, m0, n0, l0, h0);
+            store_row(g, split, m0 + 1u, n0, l1, h1);
+            store_row(g, split, m0 + 2u, n0, l2, h2);
+            store_row(g, split, m0 + 3u, n0, l3, h3);
+            store_row(g, split, m0 + 4u, n0, l4, h4);
+            store_row(g, split, m0 + 5u, n0, l5, h5);
+            store_row(g, split, m0 + 6u, n0, l6, h6);
+            store_row(g, split, m0 + 7u, n0, l7, h7);
+            return;
         }
-        return;
+        hi = vec3<u32>(lo.x + 4u * lo.y, lo.y, lo.z);
     }
-    let run = run_of(g, split, m0, n0);
-    if (run.y != 0u) {
-        let r = run.x;
-        let f = 4u * run.y;
-        store4(m0, r, run.y, l0);
-        store4(m0, r + f, run.y, h0);
-        store4(m0 + 1u, r + run.z, run.y, l1);
-        store4(m0 + 1u, r + run.z + f, run.y, h1);
-        store4(m0 + 2u, r + 2u * run.z, run.y, l2);
-        store4(m0 + 2u, r + 2u * run.z + f, run.y, h2);
-        store4(m0 + 3u, r + 3u * run.z, run.y, l3);
-        store4(m0 + 3u, r + 3u * run.z + f, run.y, h3);
-        store4(m0 + 4u, r + 4u * run.z, run.y, l4);
-        store4(m0 + 4u, r + 4u * run.z + f, run.y, h4);
-        store4(m0 + 5u, r + 5u * run.z, run.y, l5);
-        store4(m0 + 5u, r + 5u * run.z + f, run.y, h5);
-        store4(m0 + 6u, r + 6u * run.z, run.y, l6);
-        store4(m0 + 6u, r + 6u * run.z + f, run.y, h6);
-        store4(m0 + 7u, r + 7u * run.z, run.y, l7);
-        store4(m0 + 7u, r + 7u * run.z + f, run.y, h7);
-        return;
+    store4(m0, lo.x, lo.y, l0);
+    store4(m0 + 1u, lo.x + lo.z, lo.y, l1);
+    store4(m0 + 2u, lo.x + 2u * lo.z, lo.y, l2);
+    store4(m0 + 3u, lo.x + 3u * lo.z, lo.y, l3);
+    store4(m0 + 4u, lo.x + 4u * lo.z, lo.y, l4);
+    store4(m0 + 5u, lo.x + 5u * lo.z, lo.y, l5);
+    store4(m0 + 6u, lo.x + 6u * lo.z, lo.y, l6);
+    store4(m0 + 7u, lo.x + 7u * lo.z, lo.y, l7);
+    if (two) {
+        store4(m0, hi.x, hi.y, h0);
+        store4(m0 + 1u, hi.x + hi.z, hi.y, h1);
+        store4(m0 + 2u, hi.x + 2u * hi.z, hi.y, h2);
+        store4(m0 + 3u, hi.x + 3u * hi.z, hi.y, h3);
+        store4(m0 + 4u, hi.x + 4u * hi.z, hi.y, h4);
+        store4(m0 + 5u, hi.x + 5u * hi.z, hi.y, h5);
+        store4(m0 + 6u, hi.x + 6u * hi.z, hi.y, h6);
+        store4(m0 + 7u, hi.x + 7u * hi.z, hi.y, h7);
     }
-    store_row(g, split, m0, n0, l0, h0);
-    store_row(g, split, m0 + 1u, n0, l1, h1);
-    store_row(g, split, m0 + 2u, n0, l2, h2);
-    store_row(g, split, m0 + 3u, n0, l3, h3);
-    store_row(g, split, m0 + 4u, n0, l4, h4);
-    store_row(g, split, m0 + 5u, n0, l5, h5);
-    store_row(g, split, m0 + 6u, n0, l6, h6);
-    store_row(g, split, m0 + 7u, n0, l7, h7);
 }
 
 // MODE 3's second step: out[b, m, oy, ox] = sum of col over the taps that reach (oy, ox). One

@@ -97,6 +97,17 @@ fn preset_layers(preset: &str, batch: u32) -> Option<Vec<(&'static str, Layer)>>
     }
 }
 
+/// Whether a layer of one of `presets` (at any batch) has a name containing one of `only`.
+pub fn any_layer_named(presets: &[String], only: &[String]) -> bool {
+    presets.iter().any(|p| {
+        preset_layers(p, 1).is_some_and(|layers| {
+            layers
+                .iter()
+                .any(|(name, _)| only.iter().any(|o| name.contains(o.as_str())))
+        })
+    })
+}
+
 /// Times `d` by recording it `reps` times into one pass and waiting for the queue, after one
 /// warm-up run; `reps` grows until a measurement takes at least `min_seconds`.
 fn time(gpu: &Gpu, d: &Dispatch, min_seconds: f64) -> f64 {

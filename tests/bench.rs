@@ -57,4 +57,10 @@ fn kernel_table_keeps_only_the_layers_asked_for() {
             .all(|n| n.contains("64→1") || n.contains("1→64")),
         "{names:?}"
     );
+    let presets = ["dcgan28".to_string(), "dcgan64".to_string()];
+    assert!(bench::any_layer_named(&presets, &only));
+    assert!(
+        !bench::any_layer_named(&presets, &["conv 2→64".to_string()]),
+        "a name no layer has is caught before any timing"
+    );
 }

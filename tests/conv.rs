@@ -33,8 +33,19 @@ fn dense_reference_gradients_match_central_differences() {
     assert_gradient("dense dbias", &db, &numeric_gradient(&b, |b| f(&x, &w, b)));
 }
 
-fn conv_shapes() -> Vec<Conv2dShape> {
-    let s = |batch, ci, co, h, w, k, stride, padding| Conv2dShape {
+/// A square-kernel convolution.
+#[allow(clippy::too_many_arguments)]
+fn conv2d(
+    batch: u32,
+    ci: u32,
+    co: u32,
+    h: u32,
+    w: u32,
+    k: u32,
+    stride: u32,
+    padding: Padding,
+) -> Conv2dShape {
+    Conv2dShape {
         batch,
         in_channels: ci,
         out_channels: co,
@@ -44,7 +55,11 @@ fn conv_shapes() -> Vec<Conv2dShape> {
         kernel_w: k,
         stride,
         padding,
-    };
+    }
+}
+
+fn conv_shapes() -> Vec<Conv2dShape> {
+    let s = conv2d;
     vec![
         s(1, 1, 1, 3, 5, 3, 1, Padding::Explicit(0)),
         s(2, 3, 5, 7, 7, 3, 2, Padding::Explicit(1)),
@@ -489,17 +504,7 @@ fn few_output_channels_go_through_columns_and_match_reference() {
         49,
     );
     // The input gradient of a conv from 1 or 3 channels is a transposed gather to them.
-    let conv = |ci, h, w, k, stride, padding| Conv2dShape {
-        batch: 2,
-        in_channels: ci,
-        out_channels: 6,
-        height: h,
-        width: w,
-        kernel_h: k,
-        kernel_w: k,
-        stride,
-        padding,
-    };
+    let conv = |ci, h, w, k, stride, padding| conv2d(2, ci, 6, h, w, k, stride, padding);
     check_layer(&conv(1, 13, 10, 4, 2, Padding::Explicit(1)), 40);
     check_layer(&conv(3, 9, 19, 3, 1, Padding::Same), 41);
     check_layer(&conv(2, 11, 11, 5, 3, Padding::Explicit(2)), 42);
@@ -530,16 +535,8 @@ fn few_output_channels_go_through_columns_and_match_reference() {
 /// gathers over 10×9 and 11×10 outputs, phases 9 and 10 wide, dense layers of 19 images.
 #[test]
 fn blocks_stored_as_runs_and_element_by_element_match_reference() {
-    let conv = |ci, co, h, w, k, stride, padding| Conv2dShape {
-        batch: 2,
-        in_channels: ci,
-        out_channels: co,
-        height: h,
-        width: w,
-        kernel_h: k,
-        kernel_w: k,
-        stride,
-        padding: Padding::Explicit(padding),
+    let conv = |ci, co, h, w, k, stride, padding| {
+        conv2d(2, ci, co, h, w, k, stride, Padding::Explicit(padding))
     };
     check_layer(&conv(6, 11, 10, 9, 3, 1, 1), 60);
     check_layer(&conv(5, 9, 21, 19, 4, 2, 1), 61);

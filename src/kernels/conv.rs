@@ -431,13 +431,12 @@ pub fn dispatch(
     } else {
         0
     };
-    let spare = gpu.storage("unbound", 1);
-    let main_buffers = if direct == DIRECT_A {
+    let spare = (direct == DIRECT_A).then(|| gpu.storage("unbound", 1));
+    let main_buffers = match &spare {
         // Read-write in the pack's slot, so it may not also be bound read-only: the GEMM
         // reads neither a nor x itself.
-        [&spare, &spare, bias_buffer, out, &partial, a, &scratch_b]
-    } else {
-        buffers
+        Some(spare) => [spare, spare, bias_buffer, out, &partial, a, &scratch_b],
+        None => buffers,
     };
     let mut run: Option<Dispatch> = None;
     for c in 0..chunks {

@@ -137,6 +137,13 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
                     only,
                 },
         } => {
+            if !only.is_empty() && !bench::any_layer_named(&presets, &only) {
+                return Err(webgan::Error::Invalid(format!(
+                    "--only {}: no layer of {} has such a name (names look like \"G convT 64→1 14→28\" or \"D conv 1→64 28→14\"; `bench kernels` lists them all)",
+                    only.join(","),
+                    presets.join(", ")
+                )));
+            }
             println!("adapter: {}\n", gpu.adapter_name());
             println!("| preset | kernel | shape | GFLOP | ms | GFLOP/s |");
             println!("|---|---|---|---:|---:|---:|");
