@@ -79,6 +79,13 @@ override DIRECT: u32 = 0u;
 // Set when every group of 4 columns (n % 4 == 0) of the GEMM's output lies evenly spaced in
 // out and n % 4 == 0 (see `runs` in conv.rs): the GEMM then stores no element on its own.
 override RUNS: u32 = 0u;
+// MODE 1 with 2 x 2 taps per phase (kernel = 2 * stride) over phases of one size (large % stride
+// == 0): the phases share one B. Tap (jy, jx) of a phase reads x shifted by (dy - jy, dx - jx),
+// and over all phases these shifts take 3 values a side (dy takes two): B packed once per
+// shift, rows (c, 3 x 3 shifts), is 9 / 16 of the phases' own (4 phases x 4 taps), and each
+// phase's GEMM reads its 4 rows of a channel from it (see `shift_row`).
+override SHIFTS: u32 = 0u;
+
 // The GEMM's workgroup, in threads of 8 x 8 blocks: 8 x 8 unless the output is narrow (a
 // weight gradient's few columns, the columns' few rows), where it follows the output's shape.
 override GROUP_X: u32 = 8u;
@@ -229,6 +236,20 @@ fn pack_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     packed_a[group.z * p.a_phase4 + i] = vec4<f32>(load_a(g, m, k), load_a(g, m, k + 1u), load_a(g, m, k + 2u), load_a(g, m, k + 3u));
 }
 
+// The smallest shift (y, x) of x a tap meets over all phases (SHIFTS): tap 1 of the last
+// phase, whose dy and dx are the smallest.
+fn smallest_shift() -> vec2<i32> {
+    let last = phase_gemm(p.stride * p.stride - 1u);
+    return vec2<i32>(last.dy - 1, last.dx - 1);
+}
+
+// SHIFTS: the row of the shared B, within a channel's 9, that tap (0, 0) of phase g reads;
+// its taps (0, 1), (1, 0), (1, 1) read rows 1, 3 and 4 before it.
+fn shift_row(g: Gemm) -> u32 {
+    let low = smallest_shift();
+    return u32(g.dy - low.x) * 3u + u32(g.dx - low.y);
+}
+
 // B[k][n0 .. n0 + 7], zero beyond k and n. The index arithmetic is done once and then stepped
 // along n: load_b's divisions, paid per element, cost more than the copy itself.
 fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
@@ -260,17 +281,29 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             }
         }
         case 1u: {
-            let taps = g.th * g.tw;
-            let c = k / taps;
-            let jy = (k % taps) / g.tw;
-            let jx = k % g.tw;
+            // Row k of B reads x shifted by (sy, sx): tap (jy, jx) of the phase, or with
+            // SHIFTS the k % 9'th of the 3 x 3 shifts from the smallest.
+            var c: u32;
+            var sy: i32;
+            var sx: i32;
+            if (SHIFTS != 0u) {
+                let low = smallest_shift();
+                c = k / 9u;
+                sy = low.x + i32(k % 9u / 3u);
+                sx = low.y + i32(k % 3u);
+            } else {
+                let taps = g.th * g.tw;
+                c = k / taps;
+                sy = g.dy - i32((k % taps) / g.tw);
+                sx = g.dx - i32(k % g.tw);
+            }
             let q = g.qh * g.qw;
             var b = p.batch0 + n0 / q;
             var qy = (n0 % q) / g.qw;
             var qx = n0 % g.qw;
             for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
-                let iy = i32(qy) + g.dy - i32(jy);
-                let ix = i32(qx) + g.dx - i32(jx);
+                let iy = i32(qy) + sy;
+                let ix = i32(qx) + sx;
                 if (iy >= 0 && ix >= 0 && iy < i32(p.small_h) && ix < i32(p.small_w)) {
                     r[j] = x[((b * p.channels + c) * p.small_h + u32(iy)) * p.small_w + u32(ix)];
                 }
@@ -338,7 +371,10 @@ fn pack_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     if (i >= p.b_phase4 / 2u) {
         return;
     }
-    let g = gemm_of(group.z);
+    var g = gemm_of(group.z);
+    if (SHIFTS != 0u) {
+        g.k = 9u * p.channels;
+    }
     let k = i / runs;
     let r = b_run(g, k, i % runs * 8u);
     let at = group.z * p.b_phase4 + i * 2u;
@@ -462,16 +498,26 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         at = (p.batch0 * p.m + m0) * per_image + image * skip;
         left = per_image - k_begin % per_image;
     }
-    // B's rows for the thread's two vec4s of columns start at rlo and rhi, `sb` apart.
+    // B's rows for the thread's two vec4s of columns start at rlo and rhi, `sb` apart: rows
+    // k .. k + 3 at offsets o0 .. o3 from rlo + k / 4 * kstep.
     var rlo = phase * p.b_phase4 + id.x * 2u;
-    var rhi = rlo + 1u;
     var sb = p.b_row4;
+    if (SHIFTS != 0u) {
+        // One B for all phases; tap (1, 1) of a channel's four is its lowest row.
+        rlo = id.x * 2u + (shift_row(g) - 4u) * sb;
+    }
+    var rhi = rlo + 1u;
     if ((DIRECT & 2u) != 0u) {
         let hw4 = p.small_h * p.small_w / 4u;
         sb = hw4;
         rlo = x_vec4(n0, hw4);
         rhi = select(rlo, x_vec4(n0 + 4u, hw4), n0 + 4u < g.n);
     }
+    let kstep = select(4u, 9u, SHIFTS != 0u) * sb;
+    let o0 = select(0u, 4u * sb, SHIFTS != 0u);
+    let o1 = select(sb, 3u * sb, SHIFTS != 0u);
+    let o2 = select(2u * sb, sb, SHIFTS != 0u);
+    let o3 = select(3u * sb, 0u, SHIFTS != 0u);
     var l0 = vec4<f32>(); var h0 = vec4<f32>();
     var l1 = vec4<f32>(); var h1 = vec4<f32>();
     var l2 = vec4<f32>(); var h2 = vec4<f32>();
@@ -481,11 +527,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     var l6 = vec4<f32>(); var h6 = vec4<f32>();
     var l7 = vec4<f32>(); var h7 = vec4<f32>();
     for (var k4 = k_begin; k4 < k_end; k4++) {
-        let b0 = rlo + k4 * 4u * sb;
-        let c0 = rhi + k4 * 4u * sb;
+        let b0 = rlo + k4 * kstep;
+        let c0 = rhi + k4 * kstep;
         // Columns: B's rows k .. k + 3, so that lo * a = sum_j a[j] * B[k + j][n0 .. n0 + 3].
-        let lo = mat4x4<f32>(packed_b[b0], packed_b[b0 + sb], packed_b[b0 + 2u * sb], packed_b[b0 + 3u * sb]);
-        let hi = mat4x4<f32>(packed_b[c0], packed_b[c0 + sb], packed_b[c0 + 2u * sb], packed_b[c0 + 3u * sb]);
+        let lo = mat4x4<f32>(packed_b[b0 + o0], packed_b[b0 + o1], packed_b[b0 + o2], packed_b[b0 + o3]);
+        let hi = mat4x4<f32>(packed_b[c0 + o0], packed_b[c0 + o1], packed_b[c0 + o2], packed_b[c0 + o3]);
         let ra = at + k4;
         let a0 = packed_a[ra];
         let a1 = packed_a[ra + s];

@@ -556,3 +556,34 @@ fn blocks_stored_as_runs_and_element_by_element_match_reference() {
         );
     }
 }
+
+/// Transposed gathers whose phases each take 2 × 2 taps (kernel = 2 · stride) over output
+/// grids of one size share one packed B of x at 3 × 3 shifts per channel: transposed convs
+/// and conv input gradients at strides 2, 3 and 4, paddings 0 to 3, output padding, a k long
+/// enough to be split, several chunks of rows; next to them shapes that keep a B per phase
+/// (odd outputs).
+#[test]
+fn phases_sharing_one_packed_b_match_reference() {
+    let conv = |ci, co, h, w, k, stride, padding| {
+        conv2d(2, ci, co, h, w, k, stride, Padding::Explicit(padding))
+    };
+    for (i, s) in [
+        convt(2, 5, 9, 7, 7, 4, 2, 1, 0),
+        convt(2, 4, 5, 6, 4, 4, 2, 2, 0),
+        convt(2, 4, 5, 3, 5, 4, 2, 0, 0),
+        convt(3, 6, 11, 5, 3, 6, 3, 0, 0),
+        convt(1, 7, 6, 4, 5, 6, 3, 2, 1),
+        convt(1, 3, 5, 4, 4, 8, 4, 3, 2),
+        convt(1, 300, 9, 2, 2, 4, 2, 1, 0),
+        convt(2, 5, 17, 7, 6, 4, 2, 1, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&s, 70 + i as u64);
+    }
+    // The input gradients of convs with these kernels and strides, from even sizes and odd.
+    check_layer(&conv(6, 9, 10, 12, 4, 2, 1), 80);
+    check_layer(&conv(5, 7, 12, 9, 6, 3, 0), 81);
+    check_layer(&conv(3, 10, 11, 9, 4, 2, 1), 82);
+}

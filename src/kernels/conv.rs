@@ -225,6 +225,19 @@ fn runs(mode: Mode, g: &Geometry, n: usize) -> bool {
     }
 }
 
+/// Whether a transposed gather's phases can share one packed B (the shader's SHIFTS): each
+/// phase takes 2 × 2 taps (kernel = 2 · stride, as DCGAN's 4 × 4 stride-2 layers) and the
+/// phases' output grids are one size (large % stride == 0). B is then x at 3 × 3 shifts, 9
+/// rows per channel, where each phase packs its own 4 (16 per channel in all).
+fn shared_shifts(g: &Geometry) -> bool {
+    let s = g.stride;
+    s >= 2
+        && g.kernel_h == 2 * s
+        && g.kernel_w == 2 * s
+        && g.large_h.is_multiple_of(s)
+        && g.large_w.is_multiple_of(s)
+}
+
 /// `steps` recorded after `run`, as one.
 fn chain(run: Option<Dispatch>, steps: Vec<Dispatch>) -> Option<Dispatch> {
     steps.into_iter().fold(run, |run, next| {
@@ -373,12 +386,21 @@ pub fn dispatch(
         Mode::Weight => (round_up(images * per_image, 4), round_up(phase_n, BLOCK)),
         _ => (round_up(phase_k, 4), round_up(images * per_image, BLOCK)),
     };
+    let shifts = mode == Mode::Transposed && shared_shifts(g);
+    // Rows of the packed B: k of each phase, or 9 shifts per channel shared by the phases.
+    let b_rows = |kp: usize| {
+        if shifts {
+            9 * g.channels as usize
+        } else {
+            phases * kp
+        }
+    };
     // Chunks of images fill the scratch there is. A gather's packed A (about the size of the
     // weights) and one image's worth of packs must fit whole: for those the scratch grows, up
     // to the device's binding limit.
     let need = |images: usize| {
         let (kp, np) = packed(images);
-        (phases * rows * kp, phases * kp * np)
+        (phases * rows * kp, b_rows(kp) * np)
     };
     let (one_a, one_b) = need(1);
     check_one_image(gpu, op, one_a.max(one_b))?;
@@ -456,7 +478,8 @@ pub fn dispatch(
             a_row4: (kp / 4) as u32,
             b_row4: (np / 4) as u32,
             a_phase4: (rows * kp / 4) as u32,
-            b_phase4: (kp * np / 4) as u32,
+            // With shared shifts, B's only "phase" is the whole of it.
+            b_phase4: (if shifts { b_rows(kp) } else { kp } * np / 4) as u32,
             ..ConvParams::of(g, mode, images as u32, out_len)
         };
         // A split GEMM leaves its flags to the sum of its slices.
@@ -465,12 +488,15 @@ pub fn dispatch(
             Mode::Weight => phase_n,
             _ => images * per_image,
         };
-        let (gemm, grid) = gemm_constants(direct, runs(mode, g, chunk_n), np / BLOCK, rows / BLOCK);
+        let (mut gemm, grid) =
+            gemm_constants(direct, runs(mode, g, chunk_n), np / BLOCK, rows / BLOCK);
+        let pack_b = if shifts { vec![("SHIFTS", 1)] } else { vec![] };
+        gemm.extend_from_slice(&pack_b);
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
-            let (extra, buffers) = if entry == "main" {
-                (&gemm[..], &main_buffers)
-            } else {
-                (&[][..], &buffers)
+            let (extra, buffers) = match entry {
+                "main" => (&gemm[..], &main_buffers),
+                "pack_b" => (&pack_b[..], &buffers),
+                _ => (&[][..], &buffers),
             };
             engine_step(
                 gpu,
@@ -499,7 +525,11 @@ pub fn dispatch(
         d.push(step(
             "pack_b",
             None,
-            with_z(grid_1d(kp * np / 8, 256), phases),
+            if shifts {
+                grid_1d(b_rows(kp) * np / 8, 256)
+            } else {
+                with_z(grid_1d(kp * np / 8, 256), phases)
+            },
         )?);
         d.push(step(
             "main",
