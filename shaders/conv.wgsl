@@ -18,6 +18,10 @@
 // per phase: output pixels with (oy + p) % s == ry only meet taps ky = ry, ry + s, ... Each
 // phase is a dense GEMM of its own, one per z slice of the grid.
 //
+//   MODE 4, PLAIN:   out[i, j] = sum_k a[i, k] * x[k, j], both read as they lie (no packs):
+//                    MODE 1 from a single pixel whose taps each reach one output pixel (a
+//                    generator's first layer, 1x1 -> 4x4 with no padding; a dense layer's input
+//                    gradient): out[b, (m, ky, kx)] = sum_c x[b, c] * a[c, (m, ky, kx)].
 //   MODE 3, COLUMNS: MODE 1 for few output channels (m <= 4), in two steps. There a phase's
 //                    GEMM has one row in 8 of its blocks used, and its B (x once per tap) is
 //                    packed for a single row. Instead, a 1x1 GEMM computes every tap's
@@ -71,9 +75,11 @@ override MODE: u32 = 0u;
 // bias and accumulate loads cost a quarter of a short-k GEMM's time.
 override FLAGS: u32 = 0u;
 
-// The GEMM reads an operand where it already lies, skipping its pack: bit 0, A is the weight
-// gradient's a ([b][m][hw], hw % 4 == 0: a run of k is a vec4 of one image), bound in
-// packed_a's place; bit 1, B is MODE 3's x ([b][c][hw], hw and c % 4 == 0), in packed_b's.
+// The GEMM reads an operand where it already lies, skipping its pack, bound in the pack's
+// place. Bit 0, A: MODE 2's a ([b][m][hw], hw % 4 == 0: a run of k is a vec4 of one image), or
+// a plain [m][k] (MODE 0's weights, MODE 4; k % 4 == 0). Bit 1, B: MODE 3's x ([b][c][hw], hw
+// and c % 4 == 0), or a plain [k][n] (MODE 2 from one pixel to a whole kernel, MODE 4;
+// n % 4 == 0).
 override DIRECT: u32 = 0u;
 
 // Set when every group of 4 columns (n % 4 == 0) of the GEMM's output lies evenly spaced in
@@ -490,7 +496,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     var per_image = 0u;
     var left = 0u;
     var skip = 0u;
-    if ((DIRECT & 1u) != 0u) {
+    if ((DIRECT & 1u) != 0u && MODE != 2u) {
+        s = p.k / 4u;
+        at = m0 * s;
+    }
+    if ((DIRECT & 1u) != 0u && MODE == 2u) {
         per_image = p.small_h * p.small_w / 4u;
         s = per_image;
         skip = (p.m - 1u) * per_image;
@@ -507,11 +517,17 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         rlo = id.x * 2u + (shift_row(g) - 4u) * sb;
     }
     var rhi = rlo + 1u;
-    if ((DIRECT & 2u) != 0u) {
+    if ((DIRECT & 2u) != 0u && MODE == 3u) {
         let hw4 = p.small_h * p.small_w / 4u;
         sb = hw4;
         rlo = x_vec4(n0, hw4);
         rhi = select(rlo, x_vec4(n0 + 4u, hw4), n0 + 4u < g.n);
+    }
+    if ((DIRECT & 2u) != 0u && MODE != 3u) {
+        // Row k of a weight gradient's B is image batch0 + k.
+        sb = g.n / 4u;
+        rlo = p.batch0 * sb + n0 / 4u;
+        rhi = select(rlo, rlo + 1u, n0 + 4u < g.n);
     }
     let kstep = select(4u, 9u, SHIFTS != 0u) * sb;
     let o0 = select(0u, 4u * sb, SHIFTS != 0u);
@@ -541,7 +557,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         let a5 = packed_a[ra + 5u * s];
         let a6 = packed_a[ra + 6u * s];
         let a7 = packed_a[ra + 7u * s];
-        if ((DIRECT & 1u) != 0u) {
+        if ((DIRECT & 1u) != 0u && MODE == 2u) {
             left -= 1u;
             if (left == 0u) {
                 left = per_image;

@@ -372,15 +372,16 @@ fn wrong_buffer_sizes_are_shape_errors() {
 fn split_reductions_and_empty_phases_match_reference() {
     // A pass is pack A, pack B and the GEMM; a split reduction adds the sum of its slices.
     let unsplit = 3;
+    // 3001 inputs, not a multiple of 4: the weights are packed, not read in place.
     let dense = DenseShape {
         batch: 2,
-        in_features: 3000,
+        in_features: 3001,
         out_features: 3,
     };
     assert_eq!(
         pass_dispatches(&dense)[0],
         unsplit + 1,
-        "a 3000-long reduction over 6 outputs should be split"
+        "a 3001-long reduction over 6 outputs should be split"
     );
     check_layer(&dense, 10);
 
@@ -586,4 +587,81 @@ fn phases_sharing_one_packed_b_match_reference() {
     check_layer(&conv(6, 9, 10, 12, 4, 2, 1), 80);
     check_layer(&conv(5, 7, 12, 9, 6, 3, 0), 81);
     check_layer(&conv(3, 10, 11, 9, 4, 2, 1), 82);
+}
+
+/// Operands read as they lie, with no pack: a gather's weights when k is a multiple of 4 (a
+/// forward pass is then pack B and the GEMM), a weight gradient's x from one pixel to a whole
+/// kernel (dense layers, a generator's first layer: pack A and the GEMM), and the plain product
+/// (MODE 4, one GEMM) of a dense layer's input gradient and of a transposed conv from one
+/// pixel with no bias. Reductions long enough to be split, columns not a multiple of 8, rows
+/// beyond one block.
+#[test]
+fn operands_read_as_they_lie_match_reference() {
+    let dense = |batch, in_features, out_features| DenseShape {
+        batch,
+        in_features,
+        out_features,
+    };
+    assert_eq!(
+        pass_dispatches(&dense(7, 12, 20))[..3],
+        [2, 1, 2],
+        "in place: the weights of the forward pass, both operands of d input, x of d weight"
+    );
+    assert_eq!(
+        pass_dispatches(&dense(2, 4, 3000))[1],
+        2,
+        "a 3000-long plain product into 8 outputs is split (the GEMM and the sum)"
+    );
+    assert_eq!(
+        pass_dispatches(&dense(7, 13, 20))[..3],
+        [3, 3, 3],
+        "13 inputs: every operand packed"
+    );
+    for (i, s) in [
+        dense(7, 12, 20),
+        dense(2, 4, 3000),
+        dense(3, 8, 4),
+        dense(11, 20, 36),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&s, 90 + i as u64);
+    }
+    // From one pixel to a 4 × 4 (and a 3 × 3) kernel with no padding; the forward pass has a
+    // bias here (so goes through columns), its input and weight gradients read operands in place.
+    let first = convt(3, 8, 5, 1, 1, 4, 1, 0, 0);
+    assert_eq!(pass_dispatches(&first)[1..3], [2, 2]);
+    check_layer(&first, 95);
+    check_layer(&convt(2, 12, 4, 1, 1, 3, 2, 0, 0), 96);
+
+    // Without a bias, the forward pass of these is one plain product.
+    let g = gpu();
+    for (i, s) in [
+        first,
+        convt(2, 12, 4, 1, 1, 3, 2, 0, 0),
+        convt(9, 16, 3, 1, 1, 4, 2, 0, 0),
+        convt(2, 600, 2, 1, 1, 2, 1, 0, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rng = Rng::new(97 + i as u64);
+        let (x, w) = (rng.vec(s.input_len()), rng.vec(s.weight_len()));
+        let n = s.output_len().unwrap();
+        let (xb, wb, y) = (upload(&x), upload(&w), g.storage("y", n));
+        let d = s.forward(g, &xb, &wb, None, &y).unwrap();
+        assert!(
+            d.dispatch_count() <= 2,
+            "{s:?}: one plain product (and the sum of its slices)"
+        );
+        g.run(&[&d]);
+        assert_close(
+            &format!("{s:?} forward, no bias"),
+            &download(&y, n),
+            &reference::conv_transpose2d::forward(&s, &x, &w, None),
+            ATOL,
+            RTOL,
+        );
+    }
 }

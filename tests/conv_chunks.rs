@@ -86,6 +86,16 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
         width: 6,
         ..convt
     };
+    // A dense layer's weight gradient reads x in place, image batch0 + k for row k of B.
+    let dense_in_place = DenseShape {
+        in_features: 240,
+        ..dense
+    };
+    let in_place = pass_dispatches(&dense_in_place)[2];
+    assert_eq!(
+        in_place, 4,
+        "pack A and the GEMM, in two chunks (16 images and 1)"
+    );
     let in_place = pass_dispatches(&conv_in_place)[2];
     assert!(
         in_place >= 4,
@@ -114,6 +124,7 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
     check_layer(&conv_one, 26);
     check_layer(&conv_in_place, 27);
     check_layer(&convt_in_place, 28);
+    check_layer(&dense_in_place, 29);
 
     // One image of this layer packs 576 × 64 floats: the scratch grows, and the result holds.
     let wide = Conv2dShape {

@@ -40,6 +40,8 @@ const COLUMNS_MAX_M: usize = 4;
 /// The shader's MODE for them: not a [`Mode`] of its own, since callers ask for
 /// [`Mode::Transposed`] and get the same result.
 const COLUMNS: u32 = 3;
+/// The shader's MODE for a plain product of two operands that are read as they lie.
+const PLAIN: u32 = 4;
 /// Floats of the columns of one chunk of images, at most (16 MiB), unless one image needs more.
 const COLUMNS_MAX_FLOATS: usize = 4 << 20;
 
@@ -194,9 +196,14 @@ fn gemm_constants(
     }
     // An output two blocks narrow leaves 6 threads in 8 of an 8 × 8 workgroup idle (a
     // weight gradient of 16 columns, 16 taps of columns): there the workgroup is 2 × 32 or
-    // 32 × 2 threads (SwiftShader: dcgan28's d weights from and to one channel 15 → 8.5 ms).
-    // Two shapes only, to keep the pipelines few.
-    let (gx, gy) = if col_blocks <= 2 && row_blocks > 2 {
+    // 32 × 2 threads (SwiftShader: dcgan28's d weights from and to one channel 15 → 8.5 ms),
+    // and one block narrow, 1 × 64 or 64 × 1 (a generator's first layer at batch 8: its input
+    // gradient's GEMM 6.6 → 3.7 ms). Four shapes only, to keep the pipelines few.
+    let (gx, gy) = if col_blocks == 1 && row_blocks > 1 {
+        (1, 64)
+    } else if row_blocks == 1 && col_blocks > 1 {
+        (64, 1)
+    } else if col_blocks <= 2 && row_blocks > 2 {
         (2, 32)
     } else if row_blocks <= 2 && col_blocks > 2 {
         (32, 2)
@@ -266,6 +273,17 @@ fn check_one_image(gpu: &Gpu, op: &'static str, floats: usize) -> Result<()> {
 }
 
 impl Geometry {
+    /// From a single pixel with no padding to an image the size of the kernel: each tap reaches
+    /// one output pixel, so that the gather is a plain product (a generator's first layer,
+    /// 1×1 → 4×4; any dense layer).
+    fn one_pixel_to_kernel(&self) -> bool {
+        self.small() == 1
+            && self.pad_y == 0
+            && self.pad_x == 0
+            && self.large_h == self.kernel_h
+            && self.large_w == self.kernel_w
+    }
+
     fn small(&self) -> usize {
         (self.small_h * self.small_w) as usize
     }
@@ -329,6 +347,21 @@ impl Geometry {
     }
 }
 
+/// Slices to split a reduction of `kp` (a multiple of 4) into, for an output of `rows` × `np`
+/// (multiples of the block) that is `out_len` long: long reductions into few blocks only.
+fn splits(kp: usize, np: usize, rows: usize, out_len: usize) -> usize {
+    let blocks = (np / BLOCK * rows / BLOCK).max(1);
+    let k4s = kp / 4;
+    if blocks < SPLIT_TARGET_BLOCKS && k4s >= 2 * SPLIT_MIN_K4 {
+        (k4s / SPLIT_MIN_K4)
+            .min(SPLIT_TARGET_BLOCKS.div_ceil(blocks))
+            .min(SPLIT_MAX_FLOATS / out_len.max(1))
+            .clamp(1, 64)
+    } else {
+        1
+    }
+}
+
 fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
@@ -370,6 +403,22 @@ pub fn dispatch(
     // gradient of a discriminator's 1-logit conv): there k is short anyway, and col2im's
     // extra pass over the output costs more (SwiftShader, dcgan64 b128: 22 → 114 ms).
     let from_one_pixel = g.small() == 1 && g.taps() > 1 && g.channels >= 16;
+    if mode == Mode::Transposed && g.one_pixel_to_kernel() && bias.is_none() {
+        let (rows, cols) = (g.batch as usize, g.m as usize * g.taps());
+        if cols.is_multiple_of(4) && g.channels.is_multiple_of(4) {
+            return plain(
+                gpu,
+                op,
+                rows,
+                cols,
+                g.channels as usize,
+                x,
+                a,
+                out,
+                accumulate,
+            );
+        }
+    }
     if mode == Mode::Transposed && ((g.m as usize) <= COLUMNS_MAX_M || from_one_pixel) {
         return columns(gpu, op, g, a, x, bias, out, accumulate);
     }
@@ -417,16 +466,8 @@ pub fn dispatch(
     let chunks = batch.div_ceil(chunk);
     // Splitting k needs an output that is whole in every chunk: weights, or a single chunk.
     let split_for = |kp: usize, np: usize| {
-        let blocks = np / BLOCK * rows / BLOCK;
-        let k4s = kp / 4;
-        if (chunks == 1 || mode == Mode::Weight)
-            && blocks < SPLIT_TARGET_BLOCKS
-            && k4s >= 2 * SPLIT_MIN_K4
-        {
-            (k4s / SPLIT_MIN_K4)
-                .min(SPLIT_TARGET_BLOCKS.div_ceil(blocks))
-                .min(SPLIT_MAX_FLOATS / out_len.max(1))
-                .clamp(1, 64)
+        if chunks == 1 || mode == Mode::Weight {
+            splits(kp, np, rows, out_len)
         } else {
             1
         }
@@ -448,16 +489,40 @@ pub fn dispatch(
     // A weight gradient's a (the small side's gradient, [b][m][hw]) is already A, k-major per
     // image, when hw is a multiple of 4: the GEMM reads it in place of its pack (SwiftShader:
     // the pack moved 0.8 M floats in 7 of dcgan28's D conv 1→64 d weight's 22 ms).
-    let direct = if mode == Mode::Weight && g.small().is_multiple_of(4) {
-        DIRECT_A
+    // A gather's a (the weights, [m][k]) is A as it lies when k is a multiple of 4. A weight
+    // gradient from one pixel to a whole kernel with no padding (a generator's first layer, a
+    // dense layer) has x ([b][c · kh · kw]) as its B, k-major.
+    let direct = match mode {
+        Mode::Weight if g.small().is_multiple_of(4) => DIRECT_A,
+        Mode::Gather if phase_k.is_multiple_of(4) => DIRECT_A,
+        _ => 0,
+    } | if mode == Mode::Weight && g.one_pixel_to_kernel() && phase_n.is_multiple_of(4)
+    {
+        DIRECT_B
     } else {
         0
     };
-    let spare = (direct == DIRECT_A).then(|| gpu.storage("unbound", 1));
+    let spare = (direct != 0).then(|| gpu.storage("unbound", 1));
     let main_buffers = match &spare {
         // Read-write in the pack's slot, so it may not also be bound read-only: the GEMM
         // reads neither a nor x itself.
-        Some(spare) => [spare, spare, bias_buffer, out, &partial, a, &scratch_b],
+        Some(spare) => [
+            spare,
+            spare,
+            bias_buffer,
+            out,
+            &partial,
+            if direct & DIRECT_A != 0 {
+                a
+            } else {
+                &scratch_a
+            },
+            if direct & DIRECT_B != 0 {
+                x
+            } else {
+                &scratch_b
+            },
+        ],
         None => buffers,
     };
     let mut run: Option<Dispatch> = None;
@@ -515,22 +580,24 @@ pub fn dispatch(
         };
         let mut d = Vec::with_capacity(4);
         // A of a gather does not depend on the images: pack it once.
-        if (c == 0 || mode == Mode::Weight) && direct != DIRECT_A {
+        if (c == 0 || mode == Mode::Weight) && direct & DIRECT_A == 0 {
             d.push(step(
                 "pack_a",
                 None,
                 with_z(grid_1d(rows * kp / 4, 256), phases),
             )?);
         }
-        d.push(step(
-            "pack_b",
-            None,
-            if shifts {
-                grid_1d(b_rows(kp) * np / 8, 256)
-            } else {
-                with_z(grid_1d(kp * np / 8, 256), phases)
-            },
-        )?);
+        if direct & DIRECT_B == 0 {
+            d.push(step(
+                "pack_b",
+                None,
+                if shifts {
+                    grid_1d(b_rows(kp) * np / 8, 256)
+                } else {
+                    with_z(grid_1d(kp * np / 8, 256), phases)
+                },
+            )?);
+        }
         d.push(step(
             "main",
             Some(main_flags),
@@ -542,6 +609,79 @@ pub fn dispatch(
         run = chain(run, d);
     }
     let mut d = run.expect("a batch has at least one chunk");
+    d.label = op;
+    Ok(d)
+}
+
+/// out[rows][cols] (+)= a[rows][k] · b[k][cols] with both operands read as they lie (MODE 4):
+/// `k` and `cols` are multiples of 4. Nothing to pack, so one GEMM, split when k is long and
+/// the output small.
+#[allow(clippy::too_many_arguments)]
+fn plain(
+    gpu: &Gpu,
+    op: &'static str,
+    rows: usize,
+    cols: usize,
+    k: usize,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    accumulate: bool,
+) -> Result<Dispatch> {
+    let out_len = rows * cols;
+    let (row_blocks, np) = (round_up(rows, BLOCK), round_up(cols, BLOCK));
+    let splits = splits(k, np, row_blocks, out_len);
+    let partial = gpu.storage(
+        "conv partial sums",
+        if splits > 1 { splits * out_len } else { 1 },
+    );
+    let spare = gpu.storage("unbound", 1);
+    let params = ConvParams {
+        m: rows as u32,
+        n: cols as u32,
+        k: k as u32,
+        batch: 1,
+        splits: splits as u32,
+        out_len: out_len as u32,
+        phases: 1,
+        ..bytemuck::Zeroable::zeroed()
+    };
+    let flags = result_flags(false, accumulate);
+    let (gemm, grid) = gemm_constants(DIRECT_A | DIRECT_B, true, np / BLOCK, row_blocks / BLOCK);
+    let step = |entry: &'static str,
+                flags: u32,
+                extra: &[(&'static str, u32)],
+                buffers: &[&wgpu::Buffer],
+                workgroups: [u32; 3]| {
+        engine_step(
+            gpu,
+            entry,
+            PLAIN,
+            Some(flags),
+            extra,
+            &params,
+            buffers,
+            workgroups,
+        )
+    };
+    let main = [&spare, &spare, &spare, out, &partial, a, b];
+    let mut d = step(
+        "main",
+        if splits > 1 { FLAG_PARTIAL } else { flags },
+        &gemm,
+        &main,
+        [grid[0] as u32, grid[1] as u32, splits as u32],
+    )?;
+    if splits > 1 {
+        // The same bindings: the spare may not be bound read-write where it is read-only.
+        d = d.then(step(
+            "reduce_splits",
+            flags,
+            &[],
+            &main,
+            grid_1d(out_len, 256),
+        )?);
+    }
     d.label = op;
     Ok(d)
 }
