@@ -16,6 +16,12 @@
 //   backward: dbeta = sum dy,   dgamma = sum dy * xhat
 //             dx = gamma * invstd / M * (M dy - sum dy - xhat * sum dy * xhat)
 //
+// With RECTIFY, the ReLU or leaky ReLU that follows is done here too: output = r(y), r(y) = y
+// for y > 0 and slope * y otherwise (slope >= 0: relu 0, DCGAN's leaky relu 0.2), and the
+// gradient that arrives is d loss / d r(y), made d loss / d y by r'(y), which r(y) > 0 tells
+// apart as well as y > 0 does (at 0 the left slope, as the activation kernel). One pass over the
+// tensor less each way, and the pre-activation tensor is never written.
+//
 // Entry points, in the order a step runs them: statistics_partial, statistics, normalize
 // (forward); backward_partial, backward_reduce, backward_input (backward). The per-channel
 // reductions run in two stages with no workgroup memory and no barrier (which CPU adapters
@@ -40,7 +46,14 @@ struct BatchNormParams {
     eval: u32,       // normalize: 1 uses the running statistics instead of the saved batch ones
     accumulate: u32, // backward_reduce: 1 adds into daffine; backward_input: 1 adds into dinput
     segments: u32,   // slices each channel's values are cut into for the reductions
+    slope: f32,      // RECTIFY: r(y) = slope * y for y <= 0
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
+
+// 1: the rectifier is fused (see the header). A constant, so that the plain layer pays nothing.
+override RECTIFY: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: BatchNormParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -156,8 +169,25 @@ fn statistics(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: v
     running[C + c] = mix(running[C + c], unbiased, w);
 }
 
+// r(y), or y itself without RECTIFY.
+fn rectify(y: f32) -> f32 {
+    if (RECTIFY == 0u) {
+        return y;
+    }
+    return select(p.slope * y, y, y > 0.0);
+}
+
+// d loss / d y at element k: doutput, through r' from the output r(y) with RECTIFY.
+fn upstream(k: u32) -> f32 {
+    let d = doutput[k];
+    if (RECTIFY == 0u) {
+        return d;
+    }
+    return select(p.slope * d, d, output[k] > 0.0);
+}
+
 // y = gamma * (x - mean) * invstd + beta, from the batch statistics in saved (train) or the
-// running ones (eval).
+// running ones (eval); r(y) with RECTIFY.
 @compute @workgroup_size(256)
 fn normalize(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = flat_id(g, n, l);
@@ -178,7 +208,7 @@ fn normalize(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: ve
             running[2u * C] += 1.0;
         }
     }
-    output[i] = affine[c] * (input[i] - mean) * invstd + affine[C + c];
+    output[i] = rectify(affine[c] * (input[i] - mean) * invstd + affine[C + c]);
 }
 
 // Per (channel, segment): the slice's sum dy and sum dy * xhat.
@@ -198,7 +228,7 @@ fn backward_partial(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups
     var sums = vec2(0.0);
     for (var j = range.x; j < range.y; j++) {
         let k = value_index(at, c);
-        let dy = doutput[k];
+        let dy = upstream(k);
         sums += vec2(dy, dy * (input[k] - mean) * invstd);
         at = next_value(at);
     }
@@ -245,7 +275,7 @@ fn backward_input(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) 
     let xhat = (input[i] - saved[c]) * invstd;
     let sum_dy = saved[2u * C + c];
     let sum_dy_xhat = saved[3u * C + c];
-    let dx = affine[c] * invstd / m * (m * doutput[i] - sum_dy - xhat * sum_dy_xhat);
+    let dx = affine[c] * invstd / m * (m * upstream(i) - sum_dy - xhat * sum_dy_xhat);
     if (p.accumulate != 0u) {
         dinput[i] += dx;
     } else {

@@ -306,6 +306,104 @@ fn backward_accumulates_when_asked() {
     );
 }
 
+/// ReLU and leaky ReLU done in the batch norm's own passes: train output, dinput, dγ, dβ and
+/// the eval output equal the reference batch norm followed by the reference activation, with
+/// the gradient arriving at the activation's output. Activations that cannot be fused are
+/// refused.
+#[test]
+fn a_fused_relu_or_leaky_relu_matches_the_layers_one_after_the_other() {
+    use webgan::kernels::activation::Activation;
+    use webgan::reference::activation as act;
+    let gpu = gpu();
+    for (i, (s, a)) in [
+        (shape(2, 3, 5), Activation::Relu),
+        (shape(3, 7, 11), Activation::LeakyRelu(0.2)),
+        (shape(4, 5, 1), Activation::LeakyRelu(0.01)),
+        (shape(7, 3, 97), Activation::LeakyRelu(0.0)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let what = format!("{s:?} {a:?}");
+        let c = s.channels as usize;
+        let d = Data::new(&s, 40 + i as u64);
+        let layer = Layer::new(&s, &d, &vec![7.0; s.tensor_len()], &vec![7.0; 2 * c]);
+        let options = BatchNormOptions {
+            activation: Some(a),
+            ..Default::default()
+        };
+        let layer_bn = layer.build(s, options).expect("valid layer");
+        gpu.run(&[&layer_bn.forward_train()[..], &layer_bn.backward()[..]].concat());
+        let y = bn::forward_train(&s, &d.x, &d.gamma, &d.beta, EPS);
+        assert_close(
+            &format!("{what} output"),
+            &download(&layer.output, s.tensor_len()),
+            &act::forward(a, &y),
+            ATOL,
+            RTOL,
+        );
+        // d.dy arrives at the activation's output.
+        let dy = act::backward(a, &y, &d.dy);
+        let (dx, dgamma, dbeta) = bn::backward(&s, &d.x, &d.gamma, &dy, EPS);
+        assert_close(
+            &format!("{what} dinput"),
+            &download(&layer.dinput, s.tensor_len()),
+            &dx,
+            ATOL,
+            RTOL,
+        );
+        let (got_dgamma, got_dbeta) = Layer::halves(&layer.daffine, c);
+        assert_close(
+            &format!("{what} dgamma"),
+            &got_dgamma,
+            &dgamma,
+            sum_atol(&s),
+            RTOL,
+        );
+        assert_close(
+            &format!("{what} dbeta"),
+            &got_dbeta,
+            &dbeta,
+            sum_atol(&s),
+            RTOL,
+        );
+
+        gpu.run(&layer_bn.forward_eval());
+        let mut running = d.running();
+        let (mean, var) = bn::statistics(&s, &d.x);
+        bn::update_running(&s, &mean, &var, MOMENTUM, &mut running);
+        let (running_mean, running_var) = running[..2 * c].split_at(c);
+        let y = bn::forward_eval(&s, &d.x, &d.gamma, &d.beta, running_mean, running_var, EPS);
+        assert_close(
+            &format!("{what} eval output"),
+            &download(&layer.output, s.tensor_len()),
+            &act::forward(a, &y),
+            ATOL,
+            RTOL,
+        );
+    }
+
+    let s = shape(2, 3, 5);
+    let d = Data::new(&s, 49);
+    let layer = Layer::new(&s, &d, &d.x, &[0.0; 6]);
+    for a in [
+        Activation::Tanh,
+        Activation::Selu,
+        Activation::Sigmoid,
+        Activation::LeakyRelu(-0.5),
+        Activation::LeakyRelu(f32::NAN),
+    ] {
+        let options = BatchNormOptions {
+            activation: Some(a),
+            ..Default::default()
+        };
+        assert!(
+            matches!(layer.build(s, options), Err(Error::Invalid(_))),
+            "{a:?} cannot be fused"
+        );
+    }
+}
+
 #[test]
 fn bad_shapes_and_buffers_are_errors() {
     let gpu = gpu();

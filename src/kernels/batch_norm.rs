@@ -9,6 +9,7 @@
 
 use crate::error::shape_error;
 use crate::gpu::{Access, Gpu, Shader};
+use crate::kernels::activation::Activation;
 use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::{Error, Result};
 
@@ -130,6 +131,20 @@ pub struct BatchNormOptions {
     pub accumulate_input: bool,
     /// Add into daffine instead of overwriting it.
     pub accumulate_params: bool,
+    /// The activation that follows, done in the same passes: the output is relu(y) or leaky
+    /// relu(y), and doutput is d loss / d that. Only these two (with a slope ≥ 0), whose
+    /// derivative the output tells as well as y does.
+    pub activation: Option<Activation>,
+}
+
+/// The slope of `a` below 0 when the batch norm can apply it: relu (0) and leaky relu with a
+/// finite slope ≥ 0, whose output is > 0 exactly where its input is.
+pub fn fused_slope(a: Activation) -> Option<f32> {
+    match a {
+        Activation::Relu => Some(0.0),
+        Activation::LeakyRelu(s) if s >= 0.0 && s.is_finite() => Some(s),
+        _ => None,
+    }
 }
 
 impl Default for BatchNormOptions {
@@ -140,6 +155,7 @@ impl Default for BatchNormOptions {
             momentum: 0.1,
             accumulate_input: false,
             accumulate_params: false,
+            activation: None,
         }
     }
 }
@@ -209,6 +225,8 @@ struct BatchNormParams {
     eval: u32,
     accumulate: u32,
     segments: u32,
+    slope: f32,
+    pad: [u32; 3],
 }
 
 /// One batch-norm layer with its dispatches built: record `forward_train` then `backward`
@@ -245,6 +263,14 @@ impl BatchNorm {
                 options.momentum
             )));
         }
+        let slope = match options.activation {
+            None => None,
+            Some(a) => Some(fused_slope(a).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "batch_norm: only relu and leaky relu with a slope of 0 or more can follow                      in the same pass, not {a:?}"
+                ))
+            })?),
+        };
         let params = BatchNormParams {
             batch: shape.batch,
             channels: shape.channels,
@@ -254,12 +280,19 @@ impl BatchNorm {
             eval: 0,
             accumulate: 0,
             segments: shape.segments(),
+            slope: slope.unwrap_or(0.0),
+            pad: [0; 3],
+        };
+        let constants: &[(&str, u32)] = if slope.is_some() {
+            &[("RECTIFY", 1)]
+        } else {
+            &[]
         };
         let per_channel = grid_1d(shape.channels as usize, GROUP);
         let per_segment = grid_1d(shape.channels as usize * shape.segments() as usize, GROUP);
         let per_element = grid_1d(shape.tensor_len(), GROUP);
         let build = |entry, label, params: BatchNormParams, grid| -> Result<Dispatch> {
-            let mut d = Dispatch::new(gpu, &SHADER, entry, &[], &params, &all, grid)?;
+            let mut d = Dispatch::new(gpu, &SHADER, entry, constants, &params, &all, grid)?;
             d.label = label;
             Ok(d)
         };

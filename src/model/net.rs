@@ -4,7 +4,7 @@
 //! step) over the same parameters.
 
 use crate::gpu::Gpu;
-use crate::kernels::activation;
+use crate::kernels::activation::{self, Activation};
 use crate::kernels::batch_norm::{
     self, BatchNorm, BatchNormBuffers, BatchNormOptions, BatchNormShape,
 };
@@ -167,12 +167,27 @@ impl Pass {
         let input = given
             .input
             .unwrap_or_else(|| gpu.storage("input", b as usize * arch.input.len()));
-        // Activations: a reshape is a view of its input, so it shares the buffer.
+        // A batch norm followed by relu or leaky relu does the activation in its own passes
+        // (one pass over the tensor less each way, and no pre-activation tensor).
+        let fused: Vec<Option<Activation>> = (0..n)
+            .map(|i| match (&arch.layers[i], arch.layers.get(i + 1)) {
+                (Layer::BatchNorm, Some(&Layer::Activation(a))) => {
+                    batch_norm::fused_slope(a).map(|_| a)
+                }
+                _ => None,
+            })
+            .collect();
+        // A reshape is a view of its input, and so is an activation done by the batch norm
+        // before it: they share its buffers and record nothing.
+        let view = |i: usize| {
+            matches!(arch.layers[i], Layer::Reshape(_)) || (i > 0 && fused[i - 1].is_some())
+        };
         let mut acts: Vec<wgpu::Buffer> = Vec::with_capacity(n);
         for i in 0..n {
             let previous = if i == 0 { &input } else { &acts[i - 1] };
-            let act = match (&arch.layers[i], i + 1 == n, &given.output) {
-                (Layer::Reshape(_), _, _) => previous.clone(),
+            let last = i + 1 == n || (i + 2 == n && fused[i].is_some());
+            let act = match (view(i), last, &given.output) {
+                (true, _, _) => previous.clone(),
                 (_, true, Some(out)) => out.clone(),
                 _ => gpu.storage("activation", len(i)),
             };
@@ -189,7 +204,7 @@ impl Pass {
             dacts[n - 1] = Some(doutput.clone());
             for i in (1..n).rev() {
                 let d = dacts[i].clone().expect("set on the way down");
-                dacts[i - 1] = Some(if matches!(arch.layers[i], Layer::Reshape(_)) {
+                dacts[i - 1] = Some(if view(i) {
                     d
                 } else {
                     gpu.storage("d activation", len(i - 1))
@@ -270,6 +285,7 @@ impl Pass {
                     }
                 }
                 Layer::Reshape(_) => {}
+                Layer::Activation(_) if view(i) => {}
                 Layer::Activation(kind) => {
                     pass.forward
                         .push(Op::Kernel(activation::forward(gpu, *kind, x, y, len(i))?));
@@ -320,6 +336,7 @@ impl Pass {
                         shape,
                         BatchNormOptions {
                             accumulate_params: accumulate,
+                            activation: fused[i],
                             ..Default::default()
                         },
                         &BatchNormBuffers {
