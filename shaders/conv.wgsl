@@ -349,6 +349,32 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             let b = p.batch0 + k / hw;
             let oy = i32((k % hw) / p.small_w * p.stride) - i32(p.pad_y);
             let ox = i32(k % p.small_w * p.stride) - i32(p.pad_x);
+            if (p.kernel_w == 4u && kk % 8u == 0u) {
+                // The eight columns are two rows of one channel's 4-wide tap window: six
+                // bounds tests instead of 32, and no branch (lanes at a border and lanes
+                // inside take the same path).
+                let c = n0 / kk;
+                let y = oy + i32((n0 % kk) / 4u);
+                let w = i32(p.large_w);
+                let h = i32(p.large_h);
+                let at = (i32((b * p.channels + c) * p.large_h) + y) * w + ox;
+                let r0 = y >= 0 && y < h;
+                let r1 = y + 1 >= 0 && y + 1 < h;
+                let c0 = ox >= 0 && ox < w;
+                let c1 = ox + 1 >= 0 && ox + 1 < w;
+                let c2 = ox + 2 >= 0 && ox + 2 < w;
+                let c3 = ox + 3 >= 0 && ox + 3 < w;
+                return array<f32, 8>(
+                    select(0.0, x[u32(max(at, 0))], r0 && c0),
+                    select(0.0, x[u32(max(at + 1, 0))], r0 && c1),
+                    select(0.0, x[u32(max(at + 2, 0))], r0 && c2),
+                    select(0.0, x[u32(max(at + 3, 0))], r0 && c3),
+                    select(0.0, x[u32(max(at + w, 0))], r1 && c0),
+                    select(0.0, x[u32(max(at + w + 1, 0))], r1 && c1),
+                    select(0.0, x[u32(max(at + w + 2, 0))], r1 && c2),
+                    select(0.0, x[u32(max(at + w + 3, 0))], r1 && c3),
+                );
+            }
             var c = n0 / kk;
             var ky = (n0 % kk) / p.kernel_w;
             var kx = n0 % p.kernel_w;
