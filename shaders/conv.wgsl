@@ -256,6 +256,30 @@ fn shift_row(g: Gemm) -> u32 {
     return u32(g.dy - low.x) * 3u + u32(g.dx - low.y);
 }
 
+// MODE 0: where output row (b, oy) of tap row ky reads x, as (index of x column 0, 1 when the
+// row lies inside the image); the tap column kx is added per element.
+fn gather_row(b: u32, oy: u32, c: u32, ky: i32, kx: i32) -> vec2<i32> {
+    let y = i32(oy * p.stride) + ky;
+    let inside = y >= 0 && y < i32(p.large_h);
+    return vec2<i32>((i32((b * p.channels + c) * p.large_h) + y) * i32(p.large_w), i32(inside));
+}
+
+// The output row after (b, oy), as (b, oy).
+fn next_row(b: u32, oy: u32) -> vec2<u32> {
+    let wrap = oy + 1u == p.small_h;
+    return vec2<u32>(select(b, b + 1u, wrap), select(oy + 1u, 0u, wrap));
+}
+
+// Element j of a MODE 0 run starting at column ox of row r0, which moves on to rows r1 and r2
+// at elements s1 and s2.
+fn gather_at(j: u32, ox0: u32, s1: u32, s2: u32, r0: vec2<i32>, r1: vec2<i32>, r2: vec2<i32>, kx: i32) -> f32 {
+    let row = select(select(r0, r1, j >= s1), r2, j >= s2);
+    let ox = ox0 + j - select(select(0u, p.small_w, j >= s1), 2u * p.small_w, j >= s2);
+    let xx = i32(ox * p.stride) + kx;
+    let inside = row.y != 0 && xx >= 0 && xx < i32(p.large_w);
+    return select(0.0, x[u32(max(row.x + xx, 0))], inside);
+}
+
 // B[k][n0 .. n0 + 7], zero beyond k and n. The index arithmetic is done once and then stepped
 // along n: load_b's divisions, paid per element, cost more than the copy itself.
 fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
@@ -273,6 +297,28 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             var b = p.batch0 + n0 / hw;
             var oy = (n0 % hw) / p.small_w;
             var ox = n0 % p.small_w;
+            if (p.small_w >= 4u && n0 + 8u <= g.n) {
+                // Eight columns over at most three output rows: each row's start in x and
+                // whether it lies inside found once, then every element by constant
+                // arithmetic and selects (no branch, a bounds test for x alone).
+                let r0 = gather_row(b, oy, c, ky, kx);
+                let n1 = next_row(b, oy);
+                let r1 = gather_row(n1.x, n1.y, c, ky, kx);
+                let n2 = next_row(n1.x, n1.y);
+                let r2 = gather_row(n2.x, n2.y, c, ky, kx);
+                let s1 = p.small_w - ox;
+                let s2 = s1 + p.small_w;
+                return array<f32, 8>(
+                    gather_at(0u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(1u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(2u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(3u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(4u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(5u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(6u, ox, s1, s2, r0, r1, r2, kx),
+                    gather_at(7u, ox, s1, s2, r0, r1, r2, kx),
+                );
+            }
             for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
                 r[j] = load_large(b, c, i32(oy * p.stride) + ky, i32(ox * p.stride) + kx);
                 ox += 1u;
