@@ -256,28 +256,62 @@ fn shift_row(g: Gemm) -> u32 {
     return u32(g.dy - low.x) * 3u + u32(g.dx - low.y);
 }
 
-// MODE 0: where output row (b, oy) of tap row ky reads x, as (index of x column 0, 1 when the
-// row lies inside the image); the tap column kx is added per element.
-fn gather_row(b: u32, oy: u32, c: u32, ky: i32, kx: i32) -> vec2<i32> {
-    let y = i32(oy * p.stride) + ky;
-    let inside = y >= 0 && y < i32(p.large_h);
-    return vec2<i32>((i32((b * p.channels + c) * p.large_h) + y) * i32(p.large_w), i32(inside));
+// A run of B's row k over columns that walk an output grid row by row (MODE 0: (b, oy, ox);
+// MODE 1: a phase's (b, qy, qx)), each element x[b, c, row * step + dy, col * step + dx].
+struct Grid {
+    h: u32,       // x's height and width
+    w: u32,
+    rows: u32,    // the grid's rows per image and columns per row
+    cols: u32,
+    step: u32,
 }
 
-// The output row after (b, oy), as (b, oy).
-fn next_row(b: u32, oy: u32) -> vec2<u32> {
-    let wrap = oy + 1u == p.small_h;
-    return vec2<u32>(select(b, b + 1u, wrap), select(oy + 1u, 0u, wrap));
+// Where grid row (b, r) reads x, for channel c and offset dy: (index of x's column 0, 1 when
+// the row lies inside the image); the column and dx are added per element.
+fn grid_row(t: Grid, b: u32, r: u32, c: u32, dy: i32) -> vec2<i32> {
+    let y = i32(r * t.step) + dy;
+    let inside = y >= 0 && y < i32(t.h);
+    return vec2<i32>((i32((b * p.channels + c) * t.h) + y) * i32(t.w), i32(inside));
 }
 
-// Element j of a MODE 0 run starting at column ox of row r0, which moves on to rows r1 and r2
-// at elements s1 and s2.
-fn gather_at(j: u32, ox0: u32, s1: u32, s2: u32, r0: vec2<i32>, r1: vec2<i32>, r2: vec2<i32>, kx: i32) -> f32 {
+// The grid row after (b, r), as (b, r).
+fn next_row(t: Grid, b: u32, r: u32) -> vec2<u32> {
+    let wrap = r + 1u == t.rows;
+    return vec2<u32>(select(b, b + 1u, wrap), select(r + 1u, 0u, wrap));
+}
+
+// Element j of a run starting at column col0 of row r0, which moves on to rows r1 and r2 at
+// elements s1 and s2.
+fn grid_at(t: Grid, j: u32, col0: u32, s1: u32, s2: u32, r0: vec2<i32>, r1: vec2<i32>, r2: vec2<i32>, dx: i32) -> f32 {
     let row = select(select(r0, r1, j >= s1), r2, j >= s2);
-    let ox = ox0 + j - select(select(0u, p.small_w, j >= s1), 2u * p.small_w, j >= s2);
-    let xx = i32(ox * p.stride) + kx;
-    let inside = row.y != 0 && xx >= 0 && xx < i32(p.large_w);
+    let col = col0 + j - select(select(0u, t.cols, j >= s1), 2u * t.cols, j >= s2);
+    let xx = i32(col * t.step) + dx;
+    let inside = row.y != 0 && xx >= 0 && xx < i32(t.w);
     return select(0.0, x[u32(max(row.x + xx, 0))], inside);
+}
+
+// Eight columns over at most three grid rows (t.cols >= 4) from (b, r, col): each row's start
+// in x and whether it lies inside found once, then every element by constant arithmetic and
+// selects, with no branch and a bounds test for the column alone. SwiftShader: pack B of
+// dcgan28's 4 x 4 stride-2 gathers 45 -> 32 ms.
+fn grid_run(t: Grid, b: u32, r: u32, col: u32, c: u32, dy: i32, dx: i32) -> array<f32, 8> {
+    let r0 = grid_row(t, b, r, c, dy);
+    let n1 = next_row(t, b, r);
+    let r1 = grid_row(t, n1.x, n1.y, c, dy);
+    let n2 = next_row(t, n1.x, n1.y);
+    let r2 = grid_row(t, n2.x, n2.y, c, dy);
+    let s1 = t.cols - col;
+    let s2 = s1 + t.cols;
+    return array<f32, 8>(
+        grid_at(t, 0u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 1u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 2u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 3u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 4u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 5u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 6u, col, s1, s2, r0, r1, r2, dx),
+        grid_at(t, 7u, col, s1, s2, r0, r1, r2, dx),
+    );
 }
 
 // B[k][n0 .. n0 + 7], zero beyond k and n. The index arithmetic is done once and then stepped
@@ -298,26 +332,7 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             var oy = (n0 % hw) / p.small_w;
             var ox = n0 % p.small_w;
             if (p.small_w >= 4u && n0 + 8u <= g.n) {
-                // Eight columns over at most three output rows: each row's start in x and
-                // whether it lies inside found once, then every element by constant
-                // arithmetic and selects (no branch, a bounds test for x alone).
-                let r0 = gather_row(b, oy, c, ky, kx);
-                let n1 = next_row(b, oy);
-                let r1 = gather_row(n1.x, n1.y, c, ky, kx);
-                let n2 = next_row(n1.x, n1.y);
-                let r2 = gather_row(n2.x, n2.y, c, ky, kx);
-                let s1 = p.small_w - ox;
-                let s2 = s1 + p.small_w;
-                return array<f32, 8>(
-                    gather_at(0u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(1u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(2u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(3u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(4u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(5u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(6u, ox, s1, s2, r0, r1, r2, kx),
-                    gather_at(7u, ox, s1, s2, r0, r1, r2, kx),
-                );
+                return grid_run(Grid(p.large_h, p.large_w, p.small_h, p.small_w, p.stride), b, oy, ox, c, ky, kx);
             }
             for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
                 r[j] = load_large(b, c, i32(oy * p.stride) + ky, i32(ox * p.stride) + kx);
@@ -353,6 +368,9 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             var b = p.batch0 + n0 / q;
             var qy = (n0 % q) / g.qw;
             var qx = n0 % g.qw;
+            if (g.qw >= 4u && n0 + 8u <= g.n) {
+                return grid_run(Grid(p.small_h, p.small_w, g.qh, g.qw, 1u), b, qy, qx, c, sy, sx);
+            }
             for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
                 let iy = i32(qy) + sy;
                 let ix = i32(qx) + sx;
