@@ -22,6 +22,8 @@
 //                    MODE 1 from a single pixel whose taps each reach one output pixel (a
 //                    generator's first layer, 1x1 -> 4x4 with no padding; a dense layer's input
 //                    gradient): out[b, (m, ky, kx)] = sum_c x[b, c] * a[c, (m, ky, kx)].
+//                    Or B comes transposed, [n][k], and is packed first (a dense layer of
+//                    fewer outputs than images, its images read as they lie as A).
 //   MODE 3, COLUMNS: MODE 1 for few output channels (m <= 4), in two steps. There a phase's
 //                    GEMM has one row in 8 of its blocks used, and its B (x once per tap) is
 //                    packed for a single row. Instead, a 1x1 GEMM computes every tap's
@@ -205,7 +207,8 @@ fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
 fn finish(m: u32, idx: u32, v: f32) {
     var r = v;
     if ((FLAGS & 1u) != 0u) {
-        r += bias[m];
+        // MODE 4's bias is per column: a dense layer's outputs are its columns there.
+        r += bias[select(m, idx % p.n, MODE == 4u)];
     }
     if ((FLAGS & 2u) != 0u) {
         r += out[idx];
@@ -386,6 +389,12 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
                         b += 1u;
                     }
                 }
+            }
+        }
+        case 4u: {
+            // B's transpose, [n][k], in x.
+            for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
+                r[j] = x[(n0 + j) * p.k + k];
             }
         }
         case 3u: {

@@ -593,7 +593,8 @@ fn phases_sharing_one_packed_b_match_reference() {
 /// forward pass is then pack B and the GEMM), a weight gradient's x from one pixel to a whole
 /// kernel (dense layers, a generator's first layer: pack A and the GEMM), and the plain product
 /// (MODE 4, one GEMM) of a dense layer's input gradient and of a transposed conv from one
-/// pixel with no bias. Reductions long enough to be split, columns not a multiple of 8, rows
+/// pixel with no bias, or after packing the weights of a dense layer with fewer outputs than
+/// images. Reductions long enough to be split, columns not a multiple of 8, rows
 /// beyond one block.
 #[test]
 fn operands_read_as_they_lie_match_reference() {
@@ -617,11 +618,26 @@ fn operands_read_as_they_lie_match_reference() {
         [3, 3, 3],
         "13 inputs: every operand packed"
     );
+    // Fewer outputs than images: the images are A as they lie, the weights packed transposed
+    // (a discriminator's 1-logit layer), with the bias added per column.
+    assert_eq!(
+        pass_dispatches(&dense(19, 12, 3))[0],
+        2,
+        "pack B (the weights) and the GEMM"
+    );
+    assert_eq!(
+        pass_dispatches(&dense(17, 2000, 1))[0],
+        3,
+        "pack B, the split GEMM and the sum"
+    );
     for (i, s) in [
         dense(7, 12, 20),
         dense(2, 4, 3000),
         dense(3, 8, 4),
         dense(11, 20, 36),
+        dense(19, 12, 3),
+        dense(17, 2000, 1),
+        dense(64, 392, 1),
     ]
     .into_iter()
     .enumerate()
