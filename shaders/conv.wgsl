@@ -698,24 +698,22 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         }
         hi = vec3<u32>(lo.x + 4u * lo.y, lo.y, lo.z);
     }
-    store4(m0, lo.x, lo.y, l0);
-    store4(m0 + 1u, lo.x + lo.z, lo.y, l1);
-    store4(m0 + 2u, lo.x + 2u * lo.z, lo.y, l2);
-    store4(m0 + 3u, lo.x + 3u * lo.z, lo.y, l3);
-    store4(m0 + 4u, lo.x + 4u * lo.z, lo.y, l4);
-    store4(m0 + 5u, lo.x + 5u * lo.z, lo.y, l5);
-    store4(m0 + 6u, lo.x + 6u * lo.z, lo.y, l6);
-    store4(m0 + 7u, lo.x + 7u * lo.z, lo.y, l7);
+    store_rows(m0, lo, l0, l1, l2, l3, l4, l5, l6, l7);
     if (two) {
-        store4(m0, hi.x, hi.y, h0);
-        store4(m0 + 1u, hi.x + hi.z, hi.y, h1);
-        store4(m0 + 2u, hi.x + 2u * hi.z, hi.y, h2);
-        store4(m0 + 3u, hi.x + 3u * hi.z, hi.y, h3);
-        store4(m0 + 4u, hi.x + 4u * hi.z, hi.y, h4);
-        store4(m0 + 5u, hi.x + 5u * hi.z, hi.y, h5);
-        store4(m0 + 6u, hi.x + 6u * hi.z, hi.y, h6);
-        store4(m0 + 7u, hi.x + 7u * hi.z, hi.y, h7);
+        store_rows(m0, hi, h0, h1, h2, h3, h4, h5, h6, h7);
     }
+}
+
+// Four columns of rows m0 .. m0 + 7, from `at` = (index, step along n, step along m).
+fn store_rows(m0: u32, at: vec3<u32>, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>) {
+    store4(m0, at.x, at.y, v0);
+    store4(m0 + 1u, at.x + at.z, at.y, v1);
+    store4(m0 + 2u, at.x + 2u * at.z, at.y, v2);
+    store4(m0 + 3u, at.x + 3u * at.z, at.y, v3);
+    store4(m0 + 4u, at.x + 4u * at.z, at.y, v4);
+    store4(m0 + 5u, at.x + 5u * at.z, at.y, v5);
+    store4(m0 + 6u, at.x + 6u * at.z, at.y, v6);
+    store4(m0 + 7u, at.x + 7u * at.z, at.y, v7);
 }
 
 // MODE 3's second step: out[b, m, oy, ox] = sum of col over the taps that reach (oy, ox). One

@@ -153,6 +153,40 @@ impl Layer {
         BatchNorm::new(gpu(), s, options, &buffers)
     }
 
+    /// The output against `want`.
+    fn check_output(&self, what: &str, s: &BatchNormShape, want: &[f64]) {
+        let got = download(&self.output, s.tensor_len());
+        assert_close(&format!("{what} output"), &got, want, ATOL, RTOL);
+    }
+
+    /// dinput, dγ and dβ against the reference's `(dx, dgamma, dbeta)`; the per-channel sums
+    /// get the wider tolerance of sums of M terms.
+    fn check_gradients(
+        &self,
+        what: &str,
+        s: &BatchNormShape,
+        want: &(Vec<f64>, Vec<f64>, Vec<f64>),
+    ) {
+        let (dx, dgamma, dbeta) = want;
+        let got_dx = download(&self.dinput, s.tensor_len());
+        assert_close(&format!("{what} dinput"), &got_dx, dx, ATOL, RTOL);
+        let (got_dgamma, got_dbeta) = Layer::halves(&self.daffine, s.channels as usize);
+        assert_close(
+            &format!("{what} dgamma"),
+            &got_dgamma,
+            dgamma,
+            sum_atol(s),
+            RTOL,
+        );
+        assert_close(
+            &format!("{what} dbeta"),
+            &got_dbeta,
+            dbeta,
+            sum_atol(s),
+            RTOL,
+        );
+    }
+
     /// (first half, second half) of a [2, channels] buffer.
     fn halves(buffer: &wgpu::Buffer, channels: usize) -> (Vec<f64>, Vec<f64>) {
         let v = download(buffer, 2 * channels);
@@ -209,32 +243,12 @@ fn gpu_train_steps_and_eval_match_reference() {
 
         // Step 1: forward and backward in one submission.
         gpu.run(&[&layer_bn.forward_train()[..], &layer_bn.backward()[..]].concat());
-        let want = bn::forward_train(&s, &d.x, &d.gamma, &d.beta, EPS);
-        assert_close(
-            &format!("{what} output"),
-            &download(&layer.output, s.tensor_len()),
-            &want,
-            ATOL,
-            RTOL,
+        layer.check_output(
+            &what,
+            &s,
+            &bn::forward_train(&s, &d.x, &d.gamma, &d.beta, EPS),
         );
-        let (dx, dgamma, dbeta) = bn::backward(&s, &d.x, &d.gamma, &d.dy, EPS);
-        let got_dx = download(&layer.dinput, s.tensor_len());
-        assert_close(&format!("{what} dinput"), &got_dx, &dx, ATOL, RTOL);
-        let (got_dgamma, got_dbeta) = Layer::halves(&layer.daffine, c);
-        assert_close(
-            &format!("{what} dgamma"),
-            &got_dgamma,
-            &dgamma,
-            sum_atol(&s),
-            RTOL,
-        );
-        assert_close(
-            &format!("{what} dbeta"),
-            &got_dbeta,
-            &dbeta,
-            sum_atol(&s),
-            RTOL,
-        );
+        layer.check_gradients(&what, &s, &bn::backward(&s, &d.x, &d.gamma, &d.dy, EPS));
         let mut running = d.running();
         let (mean, var) = bn::statistics(&s, &d.x);
         bn::update_running(&s, &mean, &var, MOMENTUM, &mut running);
@@ -254,13 +268,7 @@ fn gpu_train_steps_and_eval_match_reference() {
         gpu.run(&layer_bn.forward_eval());
         let (running_mean, running_var) = running[..2 * c].split_at(c);
         let want = bn::forward_eval(&s, &x2, &d.gamma, &d.beta, running_mean, running_var, EPS);
-        assert_close(
-            &format!("{what} eval output"),
-            &download(&layer.output, s.tensor_len()),
-            &want,
-            ATOL,
-            RTOL,
-        );
+        layer.check_output(&format!("{what} eval"), &s, &want);
         check_running(&format!("{what} after eval"), &layer, &s, &running);
     }
 }
@@ -335,38 +343,10 @@ fn a_fused_relu_or_leaky_relu_matches_the_layers_one_after_the_other() {
         let layer_bn = layer.build(s, options).expect("valid layer");
         gpu.run(&[&layer_bn.forward_train()[..], &layer_bn.backward()[..]].concat());
         let y = bn::forward_train(&s, &d.x, &d.gamma, &d.beta, EPS);
-        assert_close(
-            &format!("{what} output"),
-            &download(&layer.output, s.tensor_len()),
-            &act::forward(a, &y),
-            ATOL,
-            RTOL,
-        );
+        layer.check_output(&what, &s, &act::forward(a, &y));
         // d.dy arrives at the activation's output.
         let dy = act::backward(a, &y, &d.dy);
-        let (dx, dgamma, dbeta) = bn::backward(&s, &d.x, &d.gamma, &dy, EPS);
-        assert_close(
-            &format!("{what} dinput"),
-            &download(&layer.dinput, s.tensor_len()),
-            &dx,
-            ATOL,
-            RTOL,
-        );
-        let (got_dgamma, got_dbeta) = Layer::halves(&layer.daffine, c);
-        assert_close(
-            &format!("{what} dgamma"),
-            &got_dgamma,
-            &dgamma,
-            sum_atol(&s),
-            RTOL,
-        );
-        assert_close(
-            &format!("{what} dbeta"),
-            &got_dbeta,
-            &dbeta,
-            sum_atol(&s),
-            RTOL,
-        );
+        layer.check_gradients(&what, &s, &bn::backward(&s, &d.x, &d.gamma, &dy, EPS));
 
         gpu.run(&layer_bn.forward_eval());
         let mut running = d.running();
@@ -374,13 +354,7 @@ fn a_fused_relu_or_leaky_relu_matches_the_layers_one_after_the_other() {
         bn::update_running(&s, &mean, &var, MOMENTUM, &mut running);
         let (running_mean, running_var) = running[..2 * c].split_at(c);
         let y = bn::forward_eval(&s, &d.x, &d.gamma, &d.beta, running_mean, running_var, EPS);
-        assert_close(
-            &format!("{what} eval output"),
-            &download(&layer.output, s.tensor_len()),
-            &act::forward(a, &y),
-            ATOL,
-            RTOL,
-        );
+        layer.check_output(&format!("{what} eval"), &s, &act::forward(a, &y));
     }
 
     let s = shape(2, 3, 5);

@@ -603,33 +603,38 @@ fn operands_read_as_they_lie_match_reference() {
         in_features,
         out_features,
     };
-    assert_eq!(
-        pass_dispatches(&dense(7, 12, 20))[..3],
-        [2, 1, 2],
-        "in place: the weights of the forward pass, both operands of d input, x of d weight"
-    );
-    assert_eq!(
-        pass_dispatches(&dense(2, 4, 3000))[1],
-        2,
-        "a 3000-long plain product into 8 outputs is split (the GEMM and the sum)"
-    );
-    assert_eq!(
-        pass_dispatches(&dense(7, 13, 20))[..3],
-        [3, 3, 3],
-        "13 inputs: every operand packed"
-    );
-    // Fewer outputs than images: the images are A as they lie, the weights packed transposed
-    // (a discriminator's 1-logit layer), with the bias added per column.
-    assert_eq!(
-        pass_dispatches(&dense(19, 12, 3))[0],
-        2,
-        "pack B (the weights) and the GEMM"
-    );
-    assert_eq!(
-        pass_dispatches(&dense(17, 2000, 1))[0],
-        3,
-        "pack B, the split GEMM and the sum"
-    );
+    // Dispatches of the forward pass, d input and d weight: a pack, a GEMM, a sum of slices.
+    for (s, want, why) in [
+        (
+            dense(7, 12, 20),
+            [2, 1, 2],
+            "in place: the weights of the forward pass, both operands of d input, x of d weight",
+        ),
+        (
+            dense(2, 4, 3000),
+            [2, 2, 2],
+            "a 3000-long plain product into 8 outputs (d input) is split: the GEMM and the sum",
+        ),
+        (
+            dense(7, 13, 20),
+            [3, 3, 3],
+            "13 inputs: every operand packed",
+        ),
+        // Fewer outputs than images: the images are A as they lie, the weights packed
+        // transposed (a discriminator's 1-logit layer), with the bias added per column.
+        (
+            dense(19, 12, 3),
+            [2, 3, 2],
+            "forward: pack B (the weights) and the GEMM; 3 outputs: d input packs both",
+        ),
+        (
+            dense(17, 2000, 1),
+            [3, 3, 2],
+            "forward: pack B, the split GEMM and the sum",
+        ),
+    ] {
+        assert_eq!(pass_dispatches(&s)[..3], want, "{s:?}: {why}");
+    }
     for (i, s) in [
         dense(7, 12, 20),
         dense(2, 4, 3000),

@@ -682,11 +682,14 @@ fn plain(
     };
     let flags = result_flags(bias.is_some(), accumulate);
     let bias = bias.unwrap_or(&spare);
-    let (direct, packed) = match b {
-        PlainB::AsItLies(_) => (DIRECT_A | DIRECT_B, None),
+    // (the GEMM's DIRECT, its B, and bᵀ with the scratch to pack it into when it comes so)
+    let scratch;
+    let (direct, b, transposed) = match b {
+        PlainB::AsItLies(b) => (DIRECT_A | DIRECT_B, b, None),
         PlainB::Transposed(bt) => {
             check_one_image(gpu, op, k * np)?;
-            (DIRECT_A, Some((bt, gpu.conv_scratch(4, k * np))))
+            scratch = gpu.conv_scratch(4, k * np);
+            (DIRECT_A, &scratch.1, Some((bt, &scratch.0, &scratch.1)))
         }
     };
     let (gemm, grid) = gemm_constants(
@@ -704,16 +707,11 @@ fn plain(
             gpu, entry, PLAIN, flags, extra, &params, buffers, workgroups,
         )
     };
-    let b = match (&b, &packed) {
-        (PlainB::AsItLies(b), _) => *b,
-        (_, Some((_, (_, scratch_b)))) => scratch_b,
-        _ => unreachable!("a transposed b is packed"),
-    };
     let main = [&spare, &spare, bias, out, &partial, a, b];
     let mut steps = Vec::with_capacity(3);
-    if let Some((bt, (scratch_a, scratch_b))) = &packed {
+    if let Some((bt, scratch_a, scratch_b)) = transposed {
         // bᵀ is read through the x binding; nothing read-write aliases it.
-        let buffers = [&spare, *bt, &spare, out, &partial, scratch_a, scratch_b];
+        let buffers = [&spare, bt, &spare, out, &partial, scratch_a, scratch_b];
         steps.push(step(
             "pack_b",
             None,
