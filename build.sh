@@ -97,6 +97,8 @@ run_tests() {
   digits # tests/digits.rs reads it, and cargo test runs before build
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
   cargo test
+  say "the GEMMs again without subgroups (what a device without the feature runs)"
+  WEBGAN_SUBGROUPS=off cargo test --test conv
   build
   say "browser tests (headless chromium, WebGPU on SwiftShader)"
   (cd tests/browser && npm test)

@@ -99,6 +99,15 @@ override SHIFTS: u32 = 0u;
 override GROUP_X: u32 = 8u;
 override GROUP_Y: u32 = 8u;
 
+// 4 with subgroups whose lanes are the workgroup's threads in order (checked once per device
+// by lanes.wgsl: WebGPU does not promise it) and GROUP_X % 4 == 0: then 4 lanes side by side
+// share their blocks' rows of A, each loading 2 of its 8 vec4s and taking the others by
+// shuffles (matmul 1024^3: lavapipe 16 -> 22 GFLOP/s, SwiftShader 4.4 -> 5.2). The entry point
+// and the shuffle come from conv_subgroups.wgsl, or conv_no_subgroups.wgsl without the feature.
+// (Checking the lanes in the kernel instead cost more than the sharing won: a branch in the
+// loop that CPU adapters cannot prove uniform runs both ways.)
+override LANES: u32 = 0u;
+
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
@@ -573,16 +582,25 @@ fn x_vec4(n: u32, hw4: u32) -> u32 {
 
 // One thread: rows m0 .. m0 + 7 by columns n0 .. n0 + 7 of its phase's out, over its split's
 // share of k. With B's 4 x 4 blocks as matrices, B^T-times-a-row is four multiply-adds.
-@compute @workgroup_size(GROUP_X, GROUP_Y)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
+// Called by the entry point `main` with the thread's index in its workgroup (row-major, x
+// fastest) and, with subgroups, its lane.
+fn gemm(li: u32, group: vec3<u32>, lane: u32) {
     let split = group.z % p.splits;
     let phase = group.z / p.splits;
     let g = gemm_of(phase);
+    let id = vec2<u32>(group.x * GROUP_X + li % GROUP_X, group.y * GROUP_Y + li / GROUP_X);
     let n0 = id.x * 8u;
     let m0 = id.y * 8u;
-    if (n0 >= g.n || m0 >= p.m) {
+    // Rows past the end leave in whole groups of lanes (one row of blocks each); columns past
+    // the end stay to the end of the loop when lanes share A, reading column 0's B.
+    if (m0 >= p.m || (n0 >= g.n && LANES == 0u)) {
         return;
     }
+    let live = n0 < g.n;
+    let x8 = select(0u, id.x, live);
+    let nb = x8 * 8u;
+    let q = lane % 4u;
+    let base = lane - q;
     let k4s = (g.k + 3u) / 4u;
     let per_split = (k4s + p.splits - 1u) / p.splits;
     let k_begin = min(k4s, split * per_split);
@@ -609,24 +627,24 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     }
     // B's rows for the thread's two vec4s of columns start at rlo and rhi, `sb` apart: rows
     // k .. k + 3 at offsets o0 .. o3 from rlo + k / 4 * kstep.
-    var rlo = phase * p.b_phase4 + id.x * 2u;
+    var rlo = phase * p.b_phase4 + x8 * 2u;
     var sb = p.b_row4;
     if (SHIFTS != 0u) {
         // One B for all phases; tap (1, 1) of a channel's four is its lowest row.
-        rlo = id.x * 2u + (shift_row(g) - 4u) * sb;
+        rlo = x8 * 2u + (shift_row(g) - 4u) * sb;
     }
     var rhi = rlo + 1u;
     if ((DIRECT & 2u) != 0u && MODE == 3u) {
         let hw4 = p.small_h * p.small_w / 4u;
         sb = hw4;
-        rlo = x_vec4(n0, hw4);
-        rhi = select(rlo, x_vec4(n0 + 4u, hw4), n0 + 4u < g.n);
+        rlo = x_vec4(nb, hw4);
+        rhi = select(rlo, x_vec4(nb + 4u, hw4), nb + 4u < g.n);
     }
     if ((DIRECT & 2u) != 0u && MODE != 3u) {
         // Row k of a weight gradient's B is image batch0 + k.
         sb = g.n / 4u;
-        rlo = p.batch0 * sb + n0 / 4u;
-        rhi = select(rlo, rlo + 1u, n0 + 4u < g.n);
+        rlo = p.batch0 * sb + nb / 4u;
+        rhi = select(rlo, rlo + 1u, nb + 4u < g.n);
     }
     let kstep = select(4u, 9u, SHIFTS != 0u) * sb;
     let o0 = select(0u, 4u * sb, SHIFTS != 0u);
@@ -648,14 +666,26 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         let lo = mat4x4<f32>(packed_b[b0 + o0], packed_b[b0 + o1], packed_b[b0 + o2], packed_b[b0 + o3]);
         let hi = mat4x4<f32>(packed_b[c0 + o0], packed_b[c0 + o1], packed_b[c0 + o2], packed_b[c0 + o3]);
         let ra = at + k4;
-        let a0 = packed_a[ra];
-        let a1 = packed_a[ra + s];
-        let a2 = packed_a[ra + 2u * s];
-        let a3 = packed_a[ra + 3u * s];
-        let a4 = packed_a[ra + 4u * s];
-        let a5 = packed_a[ra + 5u * s];
-        let a6 = packed_a[ra + 6u * s];
-        let a7 = packed_a[ra + 7u * s];
+        var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
+        var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
+        if (LANES != 0u) {
+            // Lane q of 4 loads rows q and q + 4; row r comes from lane base + r % 4.
+            let lo_row = packed_a[ra + q * s];
+            let hi_row = packed_a[ra + (q + 4u) * s];
+            a0 = share_a(lo_row, base); a1 = share_a(lo_row, base + 1u);
+            a2 = share_a(lo_row, base + 2u); a3 = share_a(lo_row, base + 3u);
+            a4 = share_a(hi_row, base); a5 = share_a(hi_row, base + 1u);
+            a6 = share_a(hi_row, base + 2u); a7 = share_a(hi_row, base + 3u);
+        } else {
+            a0 = packed_a[ra];
+            a1 = packed_a[ra + s];
+            a2 = packed_a[ra + 2u * s];
+            a3 = packed_a[ra + 3u * s];
+            a4 = packed_a[ra + 4u * s];
+            a5 = packed_a[ra + 5u * s];
+            a6 = packed_a[ra + 6u * s];
+            a7 = packed_a[ra + 7u * s];
+        }
         if ((DIRECT & 1u) != 0u && MODE == 2u) {
             left -= 1u;
             if (left == 0u) {
@@ -671,6 +701,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         l5 += lo * a5; h5 += hi * a5;
         l6 += lo * a6; h6 += hi * a6;
         l7 += lo * a7; h7 += hi * a7;
+    }
+    if (!live) {
+        return;
     }
     // Each row's columns n0 .. n0 + 3 go as one run from lo, n0 + 4 .. n0 + 7 from hi (when
     // `two`): (index, step along n, step along m), see group_at.

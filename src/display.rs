@@ -9,6 +9,7 @@ pub const SHADER: Shader = Shader {
     name: "display.wgsl",
     source: include_str!("../shaders/display.wgsl"),
     bindings: &[Access::Uniform, Access::Read],
+    lanes: None,
 };
 
 /// The grid's gap between images, in grid pixels (as `grid_rgba`'s).

@@ -18,6 +18,9 @@ pub struct Gpu {
     /// by larger ones when a layer needs more. Dispatches built earlier keep the buffers they
     /// were bound to; any buffer serves, since dispatches run in order.
     conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::Buffer)>>,
+    /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
+    /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
+    pub subgroups: bool,
 }
 
 /// A pipeline is named by its shader, entry point and override constants.
@@ -41,6 +44,26 @@ pub struct Shader {
     pub name: &'static str,
     pub source: &'static str,
     pub bindings: &'static [Access],
+    /// Sources appended to `source` with the `subgroups` feature and without it.
+    pub lanes: Option<Lanes>,
+}
+
+/// `shaders/lanes.wgsl`, all of it subgroup operations: compiled only where they are.
+pub const LANES_PROBE: Shader = Shader {
+    name: "lanes.wgsl",
+    source: "",
+    bindings: &[Access::ReadWrite],
+    lanes: Some(Lanes {
+        on: include_str!("../shaders/lanes.wgsl"),
+        off: "",
+    }),
+};
+
+/// The part of a shader that uses subgroup operations (`on`) and its stand-in (`off`): a
+/// module that names a subgroup builtin does not compile on a device without the feature.
+pub struct Lanes {
+    pub on: &'static str,
+    pub off: &'static str,
 }
 
 impl Gpu {
@@ -64,23 +87,48 @@ impl Gpu {
 
     pub async fn from_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<Gpu> {
         let adapter_info = adapter.get_info();
+        #[cfg(target_arch = "wasm32")]
+        crate::web::subgroups::ask_for_them();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("webgan"),
-                required_features: wgpu::Features::empty(),
+                required_features: adapter.features() & wgpu::Features::SUBGROUP,
                 required_limits: wgpu::Limits::default(),
                 ..Default::default()
             })
             .await
             .map_err(|e| Error::Device(e.to_string()))?;
-        Ok(Gpu {
+        let subgroups = subgroups_wanted() && has_subgroups(&device);
+        let mut gpu = Gpu {
             instance,
             device,
             queue,
             adapter_info,
             pipelines: Mutex::new(HashMap::new()),
             conv_scratch: Mutex::new(None),
-        })
+            subgroups,
+        };
+        if gpu.subgroups {
+            gpu.subgroups = gpu.lanes_in_order().await?;
+        }
+        Ok(gpu)
+    }
+
+    /// Whether this device's subgroups are its workgroups' threads in order, 4 lanes or a
+    /// multiple of 4 each (see `shaders/lanes.wgsl`): one dispatch and readback, at start-up.
+    async fn lanes_in_order(&self) -> Result<bool> {
+        let out = self.storage("lanes in order", 64);
+        let probe = crate::kernels::Dispatch::new(
+            self,
+            &LANES_PROBE,
+            "main",
+            &[],
+            &0u32,
+            &[&out],
+            [1, 1, 1],
+        )?;
+        self.run(&[&probe]);
+        Ok(self.read_u32(&out).await?.iter().all(|&v| v == 1))
     }
 
     /// "name (backend, device type)", for benchmark tables and error messages.
@@ -106,11 +154,18 @@ impl Gpu {
         if let Some(p) = cache.get(&key) {
             return p.clone();
         }
+        let source = match &shader.lanes {
+            None => shader.source.into(),
+            Some(lanes) if self.subgroups => {
+                format!("{SUBGROUPS_ENABLE}{}{}", shader.source, lanes.on).into()
+            }
+            Some(lanes) => format!("{}{}", shader.source, lanes.off).into(),
+        };
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(shader.name),
-                source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                source: wgpu::ShaderSource::Wgsl(source),
             });
         let layout = self.bind_group_layout(shader);
         let pipeline_layout = self
@@ -363,4 +418,34 @@ pub(crate) async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adap
                  in a browser, use one with WebGPU enabled"
             ))
         })
+}
+
+/// Browsers want subgroups enabled in the WGSL, and count a subgroup operation after a
+/// branch on a thread's own values as an error unless told otherwise (the shaders keep lanes
+/// in step themselves); naga refuses both directives and needs neither.
+#[cfg(target_arch = "wasm32")]
+const SUBGROUPS_ENABLE: &str = "enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n";
+#[cfg(not(target_arch = "wasm32"))]
+const SUBGROUPS_ENABLE: &str = "";
+
+#[cfg(not(target_arch = "wasm32"))]
+fn subgroups_wanted() -> bool {
+    !matches!(
+        std::env::var("WEBGAN_SUBGROUPS").as_deref(),
+        Ok("off" | "0")
+    )
+}
+#[cfg(target_arch = "wasm32")]
+fn subgroups_wanted() -> bool {
+    true
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn has_subgroups(device: &wgpu::Device) -> bool {
+    device.features().contains(wgpu::Features::SUBGROUP)
+}
+/// wgpu's WebGPU backend has no name for the feature: `web::subgroups` asked for it.
+#[cfg(target_arch = "wasm32")]
+fn has_subgroups(_device: &wgpu::Device) -> bool {
+    crate::web::subgroups::granted()
 }

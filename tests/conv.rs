@@ -686,3 +686,30 @@ fn operands_read_as_they_lie_match_reference() {
         );
     }
 }
+
+/// The GEMMs above ran with lanes sharing A where the adapter has subgroups: lavapipe and
+/// SwiftShader both do, with lanes in order. `WEBGAN_SUBGROUPS=off` (build.sh runs this file
+/// again with it) runs them without.
+#[test]
+fn subgroups_are_used_where_the_adapter_has_them() {
+    let g = gpu();
+    let off = matches!(
+        std::env::var("WEBGAN_SUBGROUPS").as_deref(),
+        Ok("off" | "0")
+    );
+    let name = g.adapter_info.name.to_lowercase();
+    let known = name.contains("llvmpipe") || name.contains("swiftshader");
+    let has = g.device.features().contains(wgpu::Features::SUBGROUP);
+    if off {
+        assert!(
+            !g.subgroups,
+            "WEBGAN_SUBGROUPS=off, yet {name} uses subgroups"
+        );
+    } else if known {
+        assert!(has, "{name} has subgroups (Vulkan 1.1 and later)");
+        assert!(
+            g.subgroups,
+            "{name} has subgroups with lanes in order, yet they are off"
+        );
+    }
+}

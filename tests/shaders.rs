@@ -33,22 +33,56 @@ fn parse(name: &str, source: &str) -> naga::Module {
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)))
 }
 
+/// Every module the host compiles, with the capabilities it needs: a shader with subgroup
+/// parts is compiled with them (its source then `lanes.on`) or without (then `lanes.off`).
+fn modules() -> Vec<(String, String, naga::valid::Capabilities)> {
+    let mut out = Vec::new();
+    for shader in webgan::kernels::SHADERS {
+        match &shader.lanes {
+            None => out.push((
+                shader.name.to_string(),
+                shader.source.to_string(),
+                naga::valid::Capabilities::empty(),
+            )),
+            Some(lanes) => {
+                out.push((
+                    format!("{} with subgroups", shader.name),
+                    format!("{}{}", shader.source, lanes.on),
+                    naga::valid::Capabilities::SUBGROUP,
+                ));
+                if !lanes.off.is_empty() {
+                    out.push((
+                        format!("{} without subgroups", shader.name),
+                        format!("{}{}", shader.source, lanes.off),
+                        naga::valid::Capabilities::empty(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn every_shader_parses_and_validates() {
-    for (name, source) in shader_files() {
+    for (name, source, capabilities) in modules() {
         let module = parse(&name, &source);
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let mut validator =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
+        if capabilities.contains(naga::valid::Capabilities::SUBGROUP) {
+            validator
+                .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+                .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+        }
+        validator
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
     }
 }
 
 #[test]
 fn every_shader_fits_webgpu_default_limits() {
-    for (name, source) in shader_files() {
+    for (name, source, _) in modules() {
         let module = parse(&name, &source);
         for ep in &module.entry_points {
             let [x, y, z] = ep.workgroup_size;
@@ -84,22 +118,33 @@ fn every_shader_fits_webgpu_default_limits() {
 #[test]
 fn every_shader_file_is_registered() {
     let registered: Vec<&str> = webgan::kernels::SHADERS.iter().map(|s| s.name).collect();
-    for (name, source) in shader_files() {
+    for (file, source) in shader_files() {
+        // A file is a shader's source or one of its subgroup parts, embedded as it is.
+        let part_of = |s: &&&webgan::gpu::Shader| {
+            (s.name == file && s.source == source)
+                || s.lanes.as_ref().is_some_and(|l| {
+                    [l.on, l.off]
+                        .iter()
+                        .any(|part| !part.is_empty() && *part == source)
+                })
+        };
         let shader = webgan::kernels::SHADERS
             .iter()
-            .find(|s| s.name == name)
-            .unwrap_or_else(|| panic!("{name} is not in kernels::SHADERS ({registered:?})"));
-        assert_eq!(
-            shader.source, source,
-            "{name}: the embedded source differs from the file"
-        );
+            .find(part_of)
+            .unwrap_or_else(|| {
+                panic!("{file} is not in kernels::SHADERS as it is on disk ({registered:?})")
+            });
         // The Rust-side binding list must match the shader's own bindings.
-        let module = parse(&name, &source);
+        let whole = match &shader.lanes {
+            Some(l) => format!("{}{}", shader.source, l.on),
+            None => shader.source.to_string(),
+        };
+        let module = parse(&file, &whole);
         let bindings = module
             .global_variables
             .iter()
             .filter(|(_, v)| v.binding.is_some())
             .count();
-        assert_eq!(bindings, shader.bindings.len(), "{name}: binding count");
+        assert_eq!(bindings, shader.bindings.len(), "{file}: binding count");
     }
 }

@@ -1,7 +1,8 @@
 // The training-step benchmark: `preset`, `batch`, `steps` (timed per rep), `warmup` and `reps`
 // from the query. Each rep records `steps` steps, one submission each, and ends with one readback
 // (the stats), which waits for all of them. The result goes to window.benchResult:
-// { preset, batch, steps, ms_per_step, images_per_s, adapter, rep_ms_per_step, d_loss, g_loss }.
+// { preset, batch, steps, ms_per_step, images_per_s, adapter, subgroups, rep_ms_per_step, d_loss,
+// g_loss }.
 import init, { Session } from './pkg/webgan.js';
 
 const $ = (id) => document.getElementById(id);
@@ -81,6 +82,7 @@ async function main() {
     images_per_s: Math.round(batch * 1e4 / ms) / 10,
     adapter: await adapterInfo(),
     webgan_adapter: session.adapter,
+    subgroups: session.subgroups,
     rep_ms_per_step: repMs.map((v) => Math.round(v)),
     warmup_ms: Math.round(warmupMs),
     d_loss: last.dLoss, g_loss: last.gLoss,

@@ -11,7 +11,9 @@ async function main() {
   }
   await init();
   const result = await selfCheck();
-  $('adapter').textContent = `Adapter: ${result.adapter}`;
+  $('adapter').textContent = `Adapter: ${result.adapter}` +
+    (result.subgroups ? ', with subgroups' : ', without subgroups');
+  document.body.dataset.subgroups = result.subgroups;
   const body = $('checks').querySelector('tbody');
   for (const c of result.checks) {
     const row = body.insertRow();

@@ -15,6 +15,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite,
         Access::ReadWrite,
     ],
+    lanes: None,
 };
 
 /// Threads per workgroup; matches GROUP in the shader.

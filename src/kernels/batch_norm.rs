@@ -27,6 +27,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite, // dinput
         Access::ReadWrite, // daffine
     ],
+    lanes: None,
 };
 
 /// Threads per workgroup; matches GROUP in the shader.

@@ -17,6 +17,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite,
         Access::ReadWrite,
     ],
+    lanes: None,
 };
 
 /// [batch, channels, pixels] with `classes` one-hot channels appended.

@@ -1,7 +1,7 @@
 //! The implicit-GEMM engine of `shaders/conv.wgsl`, shared by dense, conv2d and transposed
 //! conv2d. The op modules map their shapes onto a [`Geometry`] and one of three [`Mode`]s.
 
-use crate::gpu::{Access, Gpu, Shader};
+use crate::gpu::{Access, Gpu, Lanes, Shader};
 use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::Result;
 
@@ -18,6 +18,10 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite,
         Access::ReadWrite,
     ],
+    lanes: Some(Lanes {
+        on: include_str!("../../shaders/conv_subgroups.wgsl"),
+        off: include_str!("../../shaders/conv_no_subgroups.wgsl"),
+    }),
 };
 
 /// Each GEMM thread computes an 8 × 8 block of the output; a workgroup is 8 × 8 threads.
@@ -175,6 +179,14 @@ fn engine_step(
         constants.push(("FLAGS", f));
     }
     constants.extend_from_slice(extra);
+    // Lanes share A along a row of blocks: 4 of them side by side need GROUP_X % 4 == 0.
+    let group_x = extra
+        .iter()
+        .find(|c| c.0 == "GROUP_X")
+        .map_or(GROUP as u32, |c| c.1);
+    if entry == "main" && gpu.subgroups && group_x % 4 == 0 {
+        constants.push(("LANES", 4));
+    }
     Dispatch::new(gpu, &SHADER, entry, &constants, params, buffers, workgroups)
 }
 

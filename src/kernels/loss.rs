@@ -16,6 +16,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite,
         Access::ReadWrite,
     ],
+    lanes: None,
 };
 
 #[repr(C)]

@@ -32,6 +32,7 @@ pub const SHADERS: &[&Shader] = &[
     &random::SHADER,
     &softmax::SHADER,
     &tensor::SHADER,
+    &crate::gpu::LANES_PROBE,
 ];
 
 /// One operation, ready to record: usually one compute dispatch, sometimes a short sequence

@@ -22,6 +22,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite, // momentum
         Access::ReadWrite, // counter
     ],
+    lanes: None,
 };
 
 const GROUP: u32 = 256;

@@ -14,6 +14,7 @@ pub const SHADER: Shader = Shader {
     name: "random.wgsl",
     source: include_str!("../../shaders/random.wgsl"),
     bindings: &[Access::Uniform, Access::ReadWrite, Access::ReadWrite],
+    lanes: None,
 };
 
 /// Threads per workgroup; must match GROUP in the shader. One thread makes one block of four.

@@ -18,6 +18,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite,
         Access::ReadWrite,
     ],
+    lanes: None,
 };
 
 /// The largest batch whose correct count the shader sums exactly in f32.

@@ -15,6 +15,7 @@ pub const SHADER: Shader = Shader {
         Access::Read,
         Access::ReadWrite,
     ],
+    lanes: None,
 };
 
 const GROUP: u32 = 256;

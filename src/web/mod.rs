@@ -9,6 +9,7 @@
 #![allow(clippy::arc_with_non_send_sync)]
 
 mod session;
+pub(crate) mod subgroups;
 mod zip;
 
 use wasm_bindgen::prelude::*;
@@ -49,6 +50,7 @@ pub async fn self_check() -> Result<JsValue, JsError> {
         list.push(&o);
     }
     set(&out, "adapter", &gpu.adapter_name().into());
+    set(&out, "subgroups", &gpu.subgroups.into());
     set(&out, "checks", &list);
     set(&out, "passed", &checks.iter().all(|c| c.passed).into());
     Ok(out.into())

@@ -99,6 +99,12 @@ impl Session {
         })
     }
 
+    /// Whether the GEMMs share loads across subgroup lanes on this device.
+    #[wasm_bindgen(getter)]
+    pub fn subgroups(&self) -> bool {
+        self.gpu.subgroups
+    }
+
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> String {
         let i = &self.gpu.adapter_info;

@@ -20,6 +20,8 @@ test('the self-check passes on the browser GPU with no console errors', async ()
   assert.equal(await page.evaluate(() => document.body.dataset.selfCheck), 'passed', `${verdict}\n${rows.join('\n')}`);
   assert.equal(rows.length, 13, `expected 13 checks, got ${rows}`);
   assert.match(await page.textContent('#adapter'), /Adapter: .+/);
+  // Chromium's SwiftShader has subgroups, and webgan asks for them past wgpu (src/web/subgroups.rs).
+  assert.equal(await page.evaluate(() => document.body.dataset.subgroups), 'true');
   await mkdir(new URL('./artifacts/', import.meta.url), { recursive: true });
   await page.screenshot({ path: new URL('./artifacts/self-check.png', import.meta.url).pathname });
   assert.deepEqual(errors, []);
