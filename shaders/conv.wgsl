@@ -58,7 +58,7 @@ struct ConvParams {
     stride: u32,
     pad_y: u32,
     pad_x: u32,
-    unused: u32,       // was the flags (now FLAGS); keeps the struct a multiple of 16 bytes
+    unused: u32,       // keeps the struct a multiple of 16 bytes
     splits: u32,       // workgroups sharing one output tile's reduction (1: no split)
     out_len: u32,      // elements of out
     batch0: u32,       // first image of this chunk; `batch` counts the chunk's images
@@ -72,10 +72,14 @@ struct ConvParams {
 
 override MODE: u32 = 0u;
 // Bit 0: add bias[m]; bit 1: add into out instead of overwriting it; bit 2: write the GEMM's
-// result to `partial` as it is (split reductions, MODE 3's columns). Constants, not uniforms:
+// result to `partial` as it is (split reductions, MODE 3's columns); bit 3: then rectify it
+// (a ReLU or leaky ReLU after a layer with no batch norm between). Constants, not uniforms:
 // CPU adapters run both sides of a branch they cannot prove uniform, loads included, and the
 // bias and accumulate loads cost a quarter of a short-k GEMM's time.
 override FLAGS: u32 = 0u;
+// FLAGS bit 3's slope for negative results, as f32 bits: a constant like FLAGS, so that the
+// stores read no uniform per element.
+override SLOPE_BITS: u32 = 0u;
 
 // The GEMM reads an operand where it already lies, skipping its pack, bound in the pack's
 // place. Bit 0, A: MODE 2's a ([b][m][hw], hw % 4 == 0: a run of k is a vec4 of one image), or
@@ -221,6 +225,9 @@ fn finish(m: u32, idx: u32, v: f32) {
     }
     if ((FLAGS & 2u) != 0u) {
         r += out[idx];
+    }
+    if ((FLAGS & 8u) != 0u) {
+        r = select(r * bitcast<f32>(SLOPE_BITS), r, r >= 0.0);
     }
     out[idx] = r;
 }

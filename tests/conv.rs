@@ -713,3 +713,56 @@ fn subgroups_are_used_where_the_adapter_has_them() {
         );
     }
 }
+
+/// A layer followed by a ReLU or leaky ReLU writes its output rectified: on every path of the
+/// engine (packed GEMMs, split reductions, columns and col2im, plain products), with a bias
+/// and without, against the reference layer then the activation.
+#[test]
+fn a_rectified_forward_matches_the_layer_then_the_activation() {
+    let dense = |batch, in_features, out_features| DenseShape {
+        batch,
+        in_features,
+        out_features,
+    };
+    for slope in [0.2, 0.0] {
+        // Packed; split over a long k; fewer outputs than images (a plain product).
+        for s in [dense(7, 13, 9), dense(3, 3001, 5), dense(19, 12, 3)] {
+            check_rectified(&s, slope, true, 31);
+        }
+        for s in conv_shapes() {
+            check_rectified(&s, slope, true, 32);
+        }
+        // Phases, columns (≤ 4 channels), and from one pixel without a bias (a plain product).
+        for s in convt_shapes() {
+            check_rectified(&s, slope, true, 33);
+        }
+        let from_one_pixel = ConvTranspose2dShape {
+            batch: 5,
+            in_channels: 16,
+            out_channels: 3,
+            height: 1,
+            width: 1,
+            kernel_h: 4,
+            kernel_w: 4,
+            stride: 1,
+            padding: 0,
+            output_padding: 0,
+        };
+        check_rectified(&from_one_pixel, slope, false, 34);
+        check_rectified(&from_one_pixel, slope, true, 35);
+    }
+    let s = dense(2, 3, 4);
+    let (x, w, y) = (
+        gpu().storage("x", 6),
+        gpu().storage("w", 12),
+        gpu().storage("y", 8),
+    );
+    for slope in [-0.1, f32::NAN, f32::INFINITY] {
+        let e = s.forward_rectified(gpu(), &x, &w, None, &y, Some(slope));
+        assert!(
+            e.as_ref().is_err_and(|e| e.to_string().contains("slope")),
+            "slope {slope}: {:?}",
+            e.err()
+        );
+    }
+}

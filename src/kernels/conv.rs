@@ -97,9 +97,9 @@ struct ConvParams {
     stride: u32,
     pad_y: u32,
     pad_x: u32,
-    /// Padding where the flags were (the shader reads them as the override constant FLAGS):
-    /// every params struct here is a multiple of 16 bytes.
-    unused: u32,
+    /// The rectifier's slope for negative results (FLAG_RECTIFY), which `engine_step` hands
+    /// the shader as the constant SLOPE_BITS; the shader's struct leaves the slot unused.
+    slope: f32,
     splits: u32,
     out_len: u32,
     batch0: u32,
@@ -130,7 +130,7 @@ impl ConvParams {
             stride: g.stride,
             pad_y: g.pad_y,
             pad_x: g.pad_x,
-            unused: 0,
+            slope: 0.0,
             splits: 1,
             out_len: out_len as u32,
             batch0: 0,
@@ -149,10 +149,27 @@ const FLAG_BIAS: u32 = 1;
 const FLAG_ACCUMULATE: u32 = 2;
 /// Store the GEMM's result in `partial` as it is, for a second entry to finish.
 const FLAG_PARTIAL: u32 = 4;
+/// Rectify the result: max(v, 0) + slope · min(v, 0).
+const FLAG_RECTIFY: u32 = 8;
 
 /// FLAGS for a run's result: the bias added, and added into out rather than overwriting it.
-fn result_flags(bias: bool, accumulate: bool) -> u32 {
-    (if bias { FLAG_BIAS } else { 0 }) | if accumulate { FLAG_ACCUMULATE } else { 0 }
+fn result_flags(bias: bool, store: Store) -> u32 {
+    (if bias { FLAG_BIAS } else { 0 })
+        | if store.accumulate { FLAG_ACCUMULATE } else { 0 }
+        | if store.slope.is_some() {
+            FLAG_RECTIFY
+        } else {
+            0
+        }
+}
+
+/// How a run writes its result: added into out (every backward pass) or over it, and through
+/// a ReLU or leaky ReLU of this slope (a layer's activation done in its epilogue: a forward
+/// pass over the output less).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Store {
+    pub accumulate: bool,
+    pub slope: Option<f32>,
 }
 
 /// The shader's DIRECT, for a GEMM that reads an operand in place: A (a weight gradient's a),
@@ -177,6 +194,9 @@ fn engine_step(
     let mut constants = vec![("MODE", mode)];
     if let Some(f) = flags {
         constants.push(("FLAGS", f));
+        if f & FLAG_RECTIFY != 0 {
+            constants.push(("SLOPE_BITS", params.slope.to_bits()));
+        }
     }
     constants.extend_from_slice(extra);
     // Lanes share A along a row of blocks: 4 of them side by side need GROUP_X % 4 == 0.
@@ -396,6 +416,35 @@ pub fn dispatch(
     out: &wgpu::Buffer,
     accumulate: bool,
 ) -> Result<Dispatch> {
+    let store = Store {
+        accumulate,
+        slope: None,
+    };
+    dispatch_to(gpu, op, mode, g, a, x, bias, out, store)
+}
+
+/// [`dispatch`], writing its result as `store` says: only a gather or a transposed gather
+/// (a forward pass) can rectify, and only over out.
+#[allow(clippy::too_many_arguments)]
+pub fn dispatch_to(
+    gpu: &Gpu,
+    op: &'static str,
+    mode: Mode,
+    g: &Geometry,
+    a: &wgpu::Buffer,
+    x: &wgpu::Buffer,
+    bias: Option<&wgpu::Buffer>,
+    out: &wgpu::Buffer,
+    store: Store,
+) -> Result<Dispatch> {
+    if let Some(slope) = store.slope {
+        if mode == Mode::Weight || store.accumulate || !(slope >= 0.0 && slope.is_finite()) {
+            return Err(crate::Error::Invalid(format!(
+                "{op}: only a forward pass over its output can rectify, with a finite slope ≥ 0 (slope {slope})"
+            )));
+        }
+    }
+    let accumulate = store.accumulate;
     let (a_len, x_len, out_len) = g.lengths(mode);
     check_len(op, "the first operand", a, a_len)?;
     check_len(op, "the second operand", x, x_len)?;
@@ -428,7 +477,7 @@ pub fn dispatch(
                 PlainB::AsItLies(a),
                 None,
                 out,
-                accumulate,
+                store,
             );
         }
     }
@@ -452,11 +501,11 @@ pub fn dispatch(
             PlainB::Transposed(a),
             bias,
             out,
-            accumulate,
+            store,
         );
     }
     if mode == Mode::Transposed && ((g.m as usize) <= COLUMNS_MAX_M || from_one_pixel) {
-        return columns(gpu, op, g, a, x, bias, out, accumulate);
+        return columns(gpu, op, g, a, x, bias, out, store);
     }
     let batch = g.batch as usize;
     let rows = round_up(g.m as usize, BLOCK);
@@ -570,7 +619,13 @@ pub fn dispatch(
         // A weight gradient sums over chunks; gathers write disjoint images.
         let add = accumulate || (mode == Mode::Weight && c > 0);
         let with_bias = bias.is_some() && (mode != Mode::Weight || c == 0);
-        let flags = result_flags(with_bias, add);
+        let flags = result_flags(
+            with_bias,
+            Store {
+                accumulate: add,
+                ..store
+            },
+        );
         let params = ConvParams {
             splits: splits as u32,
             batch0: batch0 as u32,
@@ -581,6 +636,7 @@ pub fn dispatch(
             a_phase4: (rows * kp / 4) as u32,
             // With shared shifts, B's only "phase" is the whole of it.
             b_phase4: (if shifts { b_rows(kp) } else { kp } * np / 4) as u32,
+            slope: store.slope.unwrap_or(0.0),
             ..ConvParams::of(g, mode, images as u32, out_len)
         };
         // A split GEMM leaves its flags to the sum of its slices.
@@ -670,7 +726,7 @@ fn plain(
     b: PlainB,
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
-    accumulate: bool,
+    store: Store,
 ) -> Result<Dispatch> {
     let out_len = rows * cols;
     let (row_blocks, np) = (round_up(rows, BLOCK), round_up(cols, BLOCK));
@@ -690,9 +746,10 @@ fn plain(
         phases: 1,
         b_row4: (np / 4) as u32,
         b_phase4: (k * np / 4) as u32,
+        slope: store.slope.unwrap_or(0.0),
         ..bytemuck::Zeroable::zeroed()
     };
-    let flags = result_flags(bias.is_some(), accumulate);
+    let flags = result_flags(bias.is_some(), store);
     let bias = bias.unwrap_or(&spare);
     // (the GEMM's DIRECT, its B, and bᵀ with the scratch to pack it into when it comes so)
     let scratch;
@@ -767,7 +824,7 @@ fn columns(
     x: &wgpu::Buffer,
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
-    accumulate: bool,
+    store: Store,
 ) -> Result<Dispatch> {
     let (_, _, out_len) = g.lengths(Mode::Transposed);
     let (batch, small) = (g.batch as usize, g.small());
@@ -807,7 +864,7 @@ fn columns(
     let direct = g.small().is_multiple_of(4) && g.channels.is_multiple_of(4);
     let spare = gpu.storage("unbound", 1);
     let main_buffers = [&spare, &spare, bias_buffer, out, &col, &scratch_a, x];
-    let flags = result_flags(bias.is_some(), accumulate);
+    let flags = result_flags(bias.is_some(), store);
     let mut run: Option<Dispatch> = None;
     for batch0 in (0..batch).step_by(chunk) {
         let images = chunk.min(batch - batch0);
@@ -825,6 +882,7 @@ fn columns(
             b_row4: (np / 4) as u32,
             a_phase4: (rows * kp / 4) as u32,
             b_phase4: (kp * np / 4) as u32,
+            slope: store.slope.unwrap_or(0.0),
             ..ConvParams::of(g, Mode::Transposed, images as u32, out_len)
         };
         let (gemm, grid) = gemm_constants(

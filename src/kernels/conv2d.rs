@@ -142,8 +142,26 @@ impl Conv2dShape {
         bias: Option<&wgpu::Buffer>,
         output: &wgpu::Buffer,
     ) -> Result<Dispatch> {
+        self.forward_rectified(gpu, input, weight, bias, output, None)
+    }
+
+    /// [`Self::forward`] followed by a ReLU (slope 0) or leaky ReLU of `slope` ≥ 0, applied
+    /// as the result is written.
+    pub fn forward_rectified(
+        &self,
+        gpu: &Gpu,
+        input: &wgpu::Buffer,
+        weight: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+        output: &wgpu::Buffer,
+        slope: Option<f32>,
+    ) -> Result<Dispatch> {
         let g = self.geometry(self.out_channels, self.in_channels)?;
-        let mut d = conv::dispatch(
+        let store = conv::Store {
+            accumulate: false,
+            slope,
+        };
+        let mut d = conv::dispatch_to(
             gpu,
             "conv2d forward",
             Mode::Gather,
@@ -152,7 +170,7 @@ impl Conv2dShape {
             input,
             bias,
             output,
-            false,
+            store,
         )?;
         d.label = "conv2d forward";
         Ok(d)

@@ -53,8 +53,26 @@ impl DenseShape {
         bias: Option<&wgpu::Buffer>,
         output: &wgpu::Buffer,
     ) -> Result<Dispatch> {
+        self.forward_rectified(gpu, input, weight, bias, output, None)
+    }
+
+    /// [`Self::forward`] followed by a ReLU (slope 0) or leaky ReLU of `slope` ≥ 0, applied
+    /// as the result is written.
+    pub fn forward_rectified(
+        &self,
+        gpu: &Gpu,
+        input: &wgpu::Buffer,
+        weight: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+        output: &wgpu::Buffer,
+        slope: Option<f32>,
+    ) -> Result<Dispatch> {
         let g = self.geometry(self.out_features, self.in_features)?;
-        let mut d = conv::dispatch(
+        let store = conv::Store {
+            accumulate: false,
+            slope,
+        };
+        let mut d = conv::dispatch_to(
             gpu,
             "dense forward",
             Mode::Gather,
@@ -63,7 +81,7 @@ impl DenseShape {
             input,
             bias,
             output,
-            false,
+            store,
         )?;
         d.label = "dense forward";
         Ok(d)

@@ -177,15 +177,30 @@ impl Pass {
                 _ => None,
             })
             .collect();
-        // A reshape is a view of its input, and so is an activation done by the batch norm
-        // before it: they share its buffers and record nothing.
+        // A dense or conv layer followed by one writes its output rectified (a discriminator's
+        // first conv, with no batch norm): the activation's forward pass goes, its backward
+        // stays, reading r(y) for y (same sign: slope ≥ 0).
+        let rectified: Vec<Option<f32>> = (0..n)
+            .map(|i| match (&arch.layers[i], arch.layers.get(i + 1)) {
+                (
+                    Layer::Dense { .. } | Layer::Conv { .. } | Layer::ConvTranspose { .. },
+                    Some(&Layer::Activation(a)),
+                ) => batch_norm::fused_slope(a),
+                _ => None,
+            })
+            .collect();
+        // A reshape is a view of its input, and so is an activation done by the layer before
+        // it: they share its output and record no forward pass. Their gradients are shared
+        // too, unless the activation keeps its backward pass.
         let view = |i: usize| {
-            matches!(arch.layers[i], Layer::Reshape(_)) || (i > 0 && fused[i - 1].is_some())
+            matches!(arch.layers[i], Layer::Reshape(_))
+                || (i > 0 && (fused[i - 1].is_some() || rectified[i - 1].is_some()))
         };
+        let gradient_view = |i: usize| view(i) && !(i > 0 && rectified[i - 1].is_some());
         let mut acts: Vec<wgpu::Buffer> = Vec::with_capacity(n);
         for i in 0..n {
             let previous = if i == 0 { &input } else { &acts[i - 1] };
-            let last = i + 1 == n || (i + 2 == n && fused[i].is_some());
+            let last = i + 1 == n || (i + 2 == n && (fused[i].is_some() || rectified[i].is_some()));
             let act = match (view(i), last, &given.output) {
                 (true, _, _) => previous.clone(),
                 (_, true, Some(out)) => out.clone(),
@@ -204,7 +219,7 @@ impl Pass {
             dacts[n - 1] = Some(doutput.clone());
             for i in (1..n).rev() {
                 let d = dacts[i].clone().expect("set on the way down");
-                dacts[i - 1] = Some(if view(i) {
+                dacts[i - 1] = Some(if gradient_view(i) {
                     d
                 } else {
                     gpu.storage("d activation", len(i - 1))
@@ -250,12 +265,13 @@ impl Pass {
                     macro_rules! linear {
                         ($s:expr) => {{
                             let s = $s;
-                            pass.forward.push(Op::Kernel(s.forward(
+                            pass.forward.push(Op::Kernel(s.forward_rectified(
                                 gpu,
                                 x,
                                 &w.value,
                                 bias.map(|p| &p.value),
                                 y,
+                                rectified[i],
                             )?));
                             if let Some(dy) = &dy {
                                 if grads != ParamGrads::Skip {
@@ -285,10 +301,17 @@ impl Pass {
                     }
                 }
                 Layer::Reshape(_) => {}
-                Layer::Activation(_) if view(i) => {}
+                Layer::Activation(_) if gradient_view(i) => {}
                 Layer::Activation(kind) => {
-                    pass.forward
-                        .push(Op::Kernel(activation::forward(gpu, *kind, x, y, len(i))?));
+                    if !view(i) {
+                        pass.forward.push(Op::Kernel(activation::forward(
+                            gpu,
+                            *kind,
+                            x,
+                            y,
+                            len(i),
+                        )?));
+                    }
                     if let (Some(dy), Some(dx)) = (&dy, &dx) {
                         backward.push(Op::Kernel(activation::backward(
                             gpu,

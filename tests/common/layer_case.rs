@@ -123,6 +123,46 @@ pub trait Layer: std::fmt::Debug {
         db: &wgpu::Buffer,
         accumulate: bool,
     ) -> Vec<webgan::kernels::Dispatch>;
+    /// The forward pass writing its output through a rectifier of `slope`.
+    fn rectified_pass(
+        &self,
+        x: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        b: Option<&wgpu::Buffer>,
+        y: &wgpu::Buffer,
+        slope: f32,
+    ) -> webgan::Result<webgan::kernels::Dispatch>;
+}
+
+/// `layer`'s forward pass rectified by `slope` (bias or not) against the reference forward
+/// followed by a leaky ReLU.
+pub fn check_rectified(layer: &impl Layer, slope: f32, with_bias: bool, seed: u64) {
+    let (nx, nw, nb, ny) = layer.lens();
+    let mut rng = Rng::new(seed);
+    let (x, w) = (rng.vec(nx), rng.vec(nw));
+    let b = if with_bias {
+        rng.vec(nb)
+    } else {
+        vec![0.0; nb]
+    };
+    let (y, _, _, _) = layer.reference(&x, &w, &b, &vec![0.0; ny]);
+    let want: Vec<f64> = y
+        .iter()
+        .map(|&v| if v >= 0.0 { v } else { v * slope as f64 })
+        .collect();
+    let out = gpu().storage("y", ny);
+    let (xb, wb, bb) = (upload(&x), upload(&w), upload(&b));
+    let d = layer
+        .rectified_pass(&xb, &wb, with_bias.then_some(&bb), &out, slope)
+        .unwrap_or_else(|e| panic!("{layer:?}: {e}"));
+    gpu().run(&[&d]);
+    assert_close(
+        &format!("{layer:?} rectified by {slope}, bias {with_bias}"),
+        &download(&out, ny),
+        &want,
+        ATOL,
+        RTOL,
+    );
 }
 
 /// `layer` on random data from `seed`, GPU against reference (see [`check_on_gpu`]).
@@ -203,6 +243,16 @@ macro_rules! layer_passes {
                     self.backward_weight(g, x, dy, dw, acc).unwrap(),
                     self.backward_bias(g, dy, db, acc).unwrap(),
                 ]
+            }
+            fn rectified_pass(
+                &self,
+                x: &wgpu::Buffer,
+                w: &wgpu::Buffer,
+                b: Option<&wgpu::Buffer>,
+                y: &wgpu::Buffer,
+                slope: f32,
+            ) -> webgan::Result<webgan::kernels::Dispatch> {
+                self.forward_rectified(gpu(), x, w, b, y, Some(slope))
             }
         }
     };
