@@ -207,17 +207,17 @@ pub fn kernels(
         );
         let passes: [(&str, Dispatch); 3] = match &layer {
             Layer::Dense(s) => [
-                ("forward", s.forward(gpu, &x, &w, None, &y)?),
+                ("forward", s.forward(gpu, &x, &w, None, &y, None)?),
                 ("d input", s.backward_input(gpu, &dy, &w, &dx, false)?),
                 ("d weight", s.backward_weight(gpu, &x, &dy, &dw, false)?),
             ],
             Layer::Conv(s) => [
-                ("forward", s.forward(gpu, &x, &w, None, &y)?),
+                ("forward", s.forward(gpu, &x, &w, None, &y, None)?),
                 ("d input", s.backward_input(gpu, &dy, &w, &dx, false)?),
                 ("d weight", s.backward_weight(gpu, &x, &dy, &dw, false)?),
             ],
             Layer::ConvT(s) => [
-                ("forward", s.forward(gpu, &x, &w, None, &y)?),
+                ("forward", s.forward(gpu, &x, &w, None, &y, None)?),
                 ("d input", s.backward_input(gpu, &dy, &w, &dx, false)?),
                 ("d weight", s.backward_weight(gpu, &x, &dy, &dw, false)?),
             ],

@@ -99,7 +99,7 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Check>> {
     checks.extend(
         compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
             Ok(vec![
-                s.forward(gpu, x, w, None, y)?,
+                s.forward(gpu, x, w, None, y, None)?,
                 s.backward_input(gpu, dy, w, dx, false)?,
                 s.backward_weight(gpu, x, dy, dw, false)?,
             ])
@@ -135,7 +135,7 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Check>> {
     checks.extend(
         compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
             Ok(vec![
-                s.forward(gpu, x, w, None, y)?,
+                s.forward(gpu, x, w, None, y, None)?,
                 s.backward_input(gpu, dy, w, dx, false)?,
                 s.backward_weight(gpu, x, dy, dw, false)?,
             ])
@@ -176,7 +176,7 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Check>> {
     checks.extend(
         compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
             Ok(vec![
-                s.forward(gpu, x, w, None, y)?,
+                s.forward(gpu, x, w, None, y, None)?,
                 s.backward_input(gpu, dy, w, dx, false)?,
                 s.backward_weight(gpu, x, dy, dw, false)?,
             ])

@@ -317,7 +317,7 @@ fn forward_without_bias_adds_nothing() {
     let mut rng = Rng::new(7);
     let (x, w) = (rng.vec(6), rng.vec(6));
     let (xb, wb, y) = (upload(&x), upload(&w), g.storage("y", 4));
-    g.run(&[&s.forward(g, &xb, &wb, None, &y).unwrap()]);
+    g.run(&[&s.forward(g, &xb, &wb, None, &y, None).unwrap()]);
     assert_close(
         "dense no bias",
         &download(&y, 4),
@@ -345,7 +345,7 @@ fn wrong_buffer_sizes_are_shape_errors() {
     let w = g.storage("w", s.weight_len() - 1);
     let y = g.storage("y", s.output_len().unwrap());
     let err = s
-        .forward(g, &x, &w, None, &y)
+        .forward(g, &x, &w, None, &y, None)
         .err()
         .expect("a short weight buffer must be refused");
     assert!(err.to_string().contains("conv2d"), "{err}");
@@ -671,7 +671,7 @@ fn operands_read_as_they_lie_match_reference() {
         let (x, w) = (rng.vec(s.input_len()), rng.vec(s.weight_len()));
         let n = s.output_len().unwrap();
         let (xb, wb, y) = (upload(&x), upload(&w), g.storage("y", n));
-        let d = s.forward(g, &xb, &wb, None, &y).unwrap();
+        let d = s.forward(g, &xb, &wb, None, &y, None).unwrap();
         assert!(
             d.dispatch_count() <= 2,
             "{s:?}: one plain product (and the sum of its slices)"
@@ -758,7 +758,7 @@ fn a_rectified_forward_matches_the_layer_then_the_activation() {
         gpu().storage("y", 8),
     );
     for slope in [-0.1, f32::NAN, f32::INFINITY] {
-        let e = s.forward_rectified(gpu(), &x, &w, None, &y, Some(slope));
+        let e = s.forward(gpu(), &x, &w, None, &y, Some(slope));
         assert!(
             e.as_ref().is_err_and(|e| e.to_string().contains("slope")),
             "slope {slope}: {:?}",

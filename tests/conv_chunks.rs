@@ -157,6 +157,7 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
             &g.storage("w", huge.weight_len()),
             None,
             &g.storage("y", huge.output_len().unwrap()),
+            None,
         )
         .err()
         .expect("should not fit a 128 MiB binding");
@@ -183,6 +184,7 @@ fn scratch_chunks_batches_and_grows_for_wide_layers() {
             &g.storage("w", tall.weight_len()),
             None,
             &g.storage("y", tall.output_len().unwrap()),
+            None,
         )
         .err()
         .expect("columns of 42 M floats should not fit a 128 MiB binding");

@@ -172,6 +172,16 @@ pub struct Store {
     pub slope: Option<f32>,
 }
 
+impl Store {
+    /// Added into out, or over it, as it is.
+    pub fn plain(accumulate: bool) -> Store {
+        Store {
+            accumulate,
+            slope: None,
+        }
+    }
+}
+
 /// The shader's DIRECT, for a GEMM that reads an operand in place: A (a weight gradient's a),
 /// B (the columns' x).
 const DIRECT_A: u32 = 1;
@@ -398,35 +408,16 @@ fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// Builds one run of the engine. `bias` (length m) is added when given; `accumulate` adds the
-/// result into `out` instead of overwriting it, as every backward pass here does.
+/// Builds one run of the engine. `bias` (length m) is added when given; `store` says whether
+/// the result is added into `out` (as every backward pass here does) or written over it, and
+/// through which rectifier: only a gather or a transposed gather (a forward pass) can rectify,
+/// and only over out.
 ///
 /// A run is, per chunk of images: pack A, pack B, the GEMM, and the sum of split reductions
 /// when there is one. The packs go to the device's shared scratch buffers, which is safe
 /// because dispatches run in order.
 #[allow(clippy::too_many_arguments)]
 pub fn dispatch(
-    gpu: &Gpu,
-    op: &'static str,
-    mode: Mode,
-    g: &Geometry,
-    a: &wgpu::Buffer,
-    x: &wgpu::Buffer,
-    bias: Option<&wgpu::Buffer>,
-    out: &wgpu::Buffer,
-    accumulate: bool,
-) -> Result<Dispatch> {
-    let store = Store {
-        accumulate,
-        slope: None,
-    };
-    dispatch_to(gpu, op, mode, g, a, x, bias, out, store)
-}
-
-/// [`dispatch`], writing its result as `store` says: only a gather or a transposed gather
-/// (a forward pass) can rectify, and only over out.
-#[allow(clippy::too_many_arguments)]
-pub fn dispatch_to(
     gpu: &Gpu,
     op: &'static str,
     mode: Mode,

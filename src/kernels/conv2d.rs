@@ -133,21 +133,9 @@ impl Conv2dShape {
             .flops(Mode::Gather))
     }
 
-    /// output = conv(input, weight) + bias
+    /// output = conv(input, weight) + bias; with a `slope` (≥ 0), then a ReLU (slope 0) or
+    /// leaky ReLU, applied as the result is written.
     pub fn forward(
-        &self,
-        gpu: &Gpu,
-        input: &wgpu::Buffer,
-        weight: &wgpu::Buffer,
-        bias: Option<&wgpu::Buffer>,
-        output: &wgpu::Buffer,
-    ) -> Result<Dispatch> {
-        self.forward_rectified(gpu, input, weight, bias, output, None)
-    }
-
-    /// [`Self::forward`] followed by a ReLU (slope 0) or leaky ReLU of `slope` ≥ 0, applied
-    /// as the result is written.
-    pub fn forward_rectified(
         &self,
         gpu: &Gpu,
         input: &wgpu::Buffer,
@@ -161,7 +149,7 @@ impl Conv2dShape {
             accumulate: false,
             slope,
         };
-        let mut d = conv::dispatch_to(
+        let mut d = conv::dispatch(
             gpu,
             "conv2d forward",
             Mode::Gather,
@@ -195,7 +183,7 @@ impl Conv2dShape {
             doutput,
             None,
             dinput,
-            accumulate,
+            conv::Store::plain(accumulate),
         )?;
         d.label = "conv2d backward_input";
         Ok(d)
@@ -220,7 +208,7 @@ impl Conv2dShape {
             input,
             None,
             dweight,
-            accumulate,
+            conv::Store::plain(accumulate),
         )?;
         d.label = "conv2d backward_weight";
         Ok(d)

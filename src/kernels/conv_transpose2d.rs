@@ -112,21 +112,9 @@ impl ConvTranspose2dShape {
             .flops(Mode::Gather))
     }
 
-    /// output = conv_transpose(input, weight) + bias
+    /// output = conv_transpose(input, weight) + bias; with a `slope` (≥ 0), then a ReLU
+    /// (slope 0) or leaky ReLU, applied as the result is written.
     pub fn forward(
-        &self,
-        gpu: &Gpu,
-        input: &wgpu::Buffer,
-        weight: &wgpu::Buffer,
-        bias: Option<&wgpu::Buffer>,
-        output: &wgpu::Buffer,
-    ) -> Result<Dispatch> {
-        self.forward_rectified(gpu, input, weight, bias, output, None)
-    }
-
-    /// [`Self::forward`] followed by a ReLU (slope 0) or leaky ReLU of `slope` ≥ 0, applied
-    /// as the result is written.
-    pub fn forward_rectified(
         &self,
         gpu: &Gpu,
         input: &wgpu::Buffer,
@@ -140,7 +128,7 @@ impl ConvTranspose2dShape {
             accumulate: false,
             slope,
         };
-        let mut d = conv::dispatch_to(
+        let mut d = conv::dispatch(
             gpu,
             "conv_transpose2d forward",
             Mode::Transposed,
@@ -174,7 +162,7 @@ impl ConvTranspose2dShape {
             doutput,
             None,
             dinput,
-            accumulate,
+            conv::Store::plain(accumulate),
         )?;
         d.label = "conv_transpose2d backward_input";
         Ok(d)
@@ -199,7 +187,7 @@ impl ConvTranspose2dShape {
             doutput,
             None,
             dweight,
-            accumulate,
+            conv::Store::plain(accumulate),
         )?;
         d.label = "conv_transpose2d backward_weight";
         Ok(d)

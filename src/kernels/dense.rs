@@ -44,21 +44,9 @@ impl DenseShape {
         2.0 * self.batch as f64 * self.in_features as f64 * self.out_features as f64
     }
 
-    /// output = input · weightᵀ + bias
+    /// output = input · weightᵀ + bias; with a `slope` (≥ 0), then a ReLU (slope 0) or
+    /// leaky ReLU, applied as the result is written.
     pub fn forward(
-        &self,
-        gpu: &Gpu,
-        input: &wgpu::Buffer,
-        weight: &wgpu::Buffer,
-        bias: Option<&wgpu::Buffer>,
-        output: &wgpu::Buffer,
-    ) -> Result<Dispatch> {
-        self.forward_rectified(gpu, input, weight, bias, output, None)
-    }
-
-    /// [`Self::forward`] followed by a ReLU (slope 0) or leaky ReLU of `slope` ≥ 0, applied
-    /// as the result is written.
-    pub fn forward_rectified(
         &self,
         gpu: &Gpu,
         input: &wgpu::Buffer,
@@ -72,7 +60,7 @@ impl DenseShape {
             accumulate: false,
             slope,
         };
-        let mut d = conv::dispatch_to(
+        let mut d = conv::dispatch(
             gpu,
             "dense forward",
             Mode::Gather,
@@ -106,7 +94,7 @@ impl DenseShape {
             doutput,
             None,
             dinput,
-            accumulate,
+            conv::Store::plain(accumulate),
         )?;
         d.label = "dense backward_input";
         Ok(d)
@@ -131,7 +119,7 @@ impl DenseShape {
             input,
             None,
             dweight,
-            accumulate,
+            conv::Store::plain(accumulate),
         )?;
         d.label = "dense backward_weight";
         Ok(d)

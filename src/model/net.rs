@@ -265,7 +265,7 @@ impl Pass {
                     macro_rules! linear {
                         ($s:expr) => {{
                             let s = $s;
-                            pass.forward.push(Op::Kernel(s.forward_rectified(
+                            pass.forward.push(Op::Kernel(s.forward(
                                 gpu,
                                 x,
                                 &w.value,

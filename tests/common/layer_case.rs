@@ -238,7 +238,7 @@ macro_rules! layer_passes {
             ) -> Vec<webgan::kernels::Dispatch> {
                 let g = gpu();
                 vec![
-                    self.forward(g, x, w, Some(b), y).unwrap(),
+                    self.forward(g, x, w, Some(b), y, None).unwrap(),
                     self.backward_input(g, dy, w, dx, acc).unwrap(),
                     self.backward_weight(g, x, dy, dw, acc).unwrap(),
                     self.backward_bias(g, dy, db, acc).unwrap(),
@@ -252,7 +252,7 @@ macro_rules! layer_passes {
                 y: &wgpu::Buffer,
                 slope: f32,
             ) -> webgan::Result<webgan::kernels::Dispatch> {
-                self.forward_rectified(gpu(), x, w, b, y, Some(slope))
+                self.forward(gpu(), x, w, b, y, Some(slope))
             }
         }
     };
