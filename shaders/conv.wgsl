@@ -116,7 +116,9 @@ override LANES: u32 = 0u;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// Binding 4, `out`, is declared by the part the host appends: conv_out.wgsl (f32s) or
+// conv_out_vec4.wgsl (vec4s, for GEMMs whose runs of 4 columns are whole vec4s of out). Each
+// also holds `finish`, the one place results are written, and `finish4`, for a run of 4.
 // [splits][out_len] partial sums when the reduction is split, MODE 3's columns [m][n]; unused
 // otherwise.
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
@@ -216,20 +218,15 @@ fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
     }
 }
 
-// out = bias + (out if accumulating) + v: the one place results are written.
-fn finish(m: u32, idx: u32, v: f32) {
-    var r = v;
-    if ((FLAGS & 1u) != 0u) {
-        // MODE 4's bias is per column: a dense layer's outputs are its columns there.
-        r += bias[select(m, idx % p.n, MODE == 4u)];
-    }
-    if ((FLAGS & 2u) != 0u) {
-        r += out[idx];
-    }
-    if ((FLAGS & 8u) != 0u) {
-        r = select(r * bitcast<f32>(SLOPE_BITS), r, r >= 0.0);
-    }
-    out[idx] = r;
+// The bias of row m at output element idx (MODE 4's bias is per column: a dense layer's
+// outputs are its columns there).
+fn bias_at(m: u32, idx: u32) -> f32 {
+    return bias[select(m, idx % p.n, MODE == 4u)];
+}
+
+// FLAGS bit 3's rectifier, for finish.
+fn rectify(r: f32) -> f32 {
+    return select(r * bitcast<f32>(SLOPE_BITS), r, r >= 0.0);
 }
 
 fn gemm_of(phase: u32) -> Gemm {
@@ -574,10 +571,7 @@ fn store4(m: u32, at: u32, step: u32, v: vec4<f32>) {
         partial[at + 2u * step] = v.z;
         partial[at + 3u * step] = v.w;
     } else {
-        finish(m, at, v.x);
-        finish(m, at + step, v.y);
-        finish(m, at + 2u * step, v.z);
-        finish(m, at + 3u * step, v.w);
+        finish4(m, at, step, v);
     }
 }
 

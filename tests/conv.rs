@@ -766,3 +766,70 @@ fn a_rectified_forward_matches_the_layer_then_the_activation() {
         );
     }
 }
+
+/// Which of a layer's passes (forward, d input, d weight, d bias) have a GEMM that writes out
+/// as vec4s.
+fn vec4_passes(layer: &impl Layer) -> Vec<&'static str> {
+    let (nx, nw, nb, ny) = layer.lens();
+    let g = gpu();
+    let (x, w, b, y) = (
+        g.storage("x", nx),
+        g.storage("w", nw),
+        g.storage("b", nb),
+        g.storage("y", ny),
+    );
+    let (dy, dx, dw, db) = (
+        g.storage("dy", ny),
+        g.storage("dx", nx),
+        g.storage("dw", nw),
+        g.storage("db", nb),
+    );
+    let names = ["forward", "d input", "d weight", "d bias"];
+    layer
+        .passes(&x, &w, &b, &y, &dy, &dx, &dw, &db, false)
+        .iter()
+        .zip(names)
+        .filter(|(d, _)| {
+            d.kernels()
+                .contains(&(webgan::kernels::conv::SHADER_VEC4_OUT.name, "main"))
+        })
+        .map(|(_, name)| name)
+        .collect()
+}
+
+/// GEMMs whose runs of 4 columns are whole vec4s of out store them as vec4s: a gather onto
+/// images of 16 pixels (a conv's forward pass, a transposed conv's input gradient), weight
+/// gradients of 4k columns, plain products of 4k columns with a bias per column and without.
+/// Each against the reference, accumulating and rectified too; next to shapes that cannot
+/// (7 × 7 outputs, 27-column weights, a dense layer of 9 outputs).
+#[test]
+fn outputs_of_whole_vec4s_are_stored_as_vec4s_and_match_reference() {
+    let dense = |batch, in_features, out_features| DenseShape {
+        batch,
+        in_features,
+        out_features,
+    };
+    let conv = |ci, co, h, w, k, stride, padding| {
+        conv2d(2, ci, co, h, w, k, stride, Padding::Explicit(padding))
+    };
+    let aligned = conv(3, 5, 8, 8, 4, 2, 1);
+    assert_eq!(vec4_passes(&aligned), ["forward", "d weight"]);
+    check_layer(&aligned, 90);
+    let aligned_t = convt(2, 5, 6, 4, 4, 4, 2, 1, 0);
+    assert_eq!(vec4_passes(&aligned_t), ["d input", "d weight"]);
+    check_layer(&aligned_t, 91);
+    // Fewer outputs than images: the forward pass is a plain product, bias per column.
+    let aligned_dense = dense(19, 12, 8);
+    assert_eq!(
+        vec4_passes(&aligned_dense),
+        ["forward", "d input", "d weight"]
+    );
+    check_layer(&aligned_dense, 92);
+    for slope in [0.2, 0.0] {
+        check_rectified(&aligned, slope, true, 93);
+        check_rectified(&aligned_dense, slope, true, 94);
+        check_rectified(&aligned_dense, slope, false, 95);
+    }
+    assert!(vec4_passes(&conv(3, 5, 7, 7, 3, 1, 1)).is_empty());
+    assert!(vec4_passes(&dense(7, 13, 9)).is_empty());
+}

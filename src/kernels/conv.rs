@@ -7,21 +7,40 @@ use crate::Result;
 
 pub const SHADER: Shader = Shader {
     name: "conv.wgsl",
-    source: include_str!("../../shaders/conv.wgsl"),
-    bindings: &[
-        Access::Uniform,
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-    ],
-    lanes: Some(Lanes {
-        on: include_str!("../../shaders/conv_subgroups.wgsl"),
-        off: include_str!("../../shaders/conv_no_subgroups.wgsl"),
-    }),
+    source: concat!(
+        include_str!("../../shaders/conv.wgsl"),
+        include_str!("../../shaders/conv_out.wgsl")
+    ),
+    bindings: BINDINGS,
+    lanes: Some(LANES),
+};
+
+/// The engine with its output as vec4s, for GEMMs whose runs of 4 columns are whole vec4s of
+/// out (see [`vec4_out`]).
+pub const SHADER_VEC4_OUT: Shader = Shader {
+    name: "conv.wgsl+conv_out_vec4.wgsl",
+    source: concat!(
+        include_str!("../../shaders/conv.wgsl"),
+        include_str!("../../shaders/conv_out_vec4.wgsl")
+    ),
+    bindings: BINDINGS,
+    lanes: Some(LANES),
+};
+
+const BINDINGS: &[Access] = &[
+    Access::Uniform,
+    Access::Read,
+    Access::Read,
+    Access::Read,
+    Access::ReadWrite,
+    Access::ReadWrite,
+    Access::ReadWrite,
+    Access::ReadWrite,
+];
+
+const LANES: Lanes = Lanes {
+    on: include_str!("../../shaders/conv_subgroups.wgsl"),
+    off: include_str!("../../shaders/conv_no_subgroups.wgsl"),
 };
 
 /// Each GEMM thread computes an 8 × 8 block of the output; a workgroup is 8 × 8 threads.
@@ -217,7 +236,36 @@ fn engine_step(
     if entry == "main" && gpu.subgroups && group_x % 4 == 0 {
         constants.push(("LANES", 4));
     }
-    Dispatch::new(gpu, &SHADER, entry, &constants, params, buffers, workgroups)
+    let runs = extra.contains(&("RUNS", 1));
+    let shader = if entry == "main" && vec4_out(mode, flags, runs, params, buffers[3]) {
+        &SHADER_VEC4_OUT
+    } else {
+        &SHADER
+    };
+    Dispatch::new(gpu, shader, entry, &constants, params, buffers, workgroups)
+}
+
+/// Whether a GEMM may write out as vec4s (conv_out_vec4.wgsl): it stores runs of 4 columns
+/// (RUNS), each 4 neighbours in out from a multiple of 4, into an out of whole vec4s, and no
+/// partial sums. RUNS means 4 | n, and for a gather 4 | its output pixels (or images of one
+/// pixel, whose runs are `m` apart: left out); a weight gradient's and a plain product's rows
+/// are rows of out. A transposed gather's runs are `stride` or `m` apart.
+fn vec4_out(
+    mode: u32,
+    flags: Option<u32>,
+    runs: bool,
+    params: &ConvParams,
+    out: &wgpu::Buffer,
+) -> bool {
+    let neighbours = match mode {
+        m if m == Mode::Gather as u32 => params.small_h * params.small_w != 1,
+        m if m == Mode::Weight as u32 => true,
+        PLAIN => true,
+        _ => false,
+    };
+    runs && neighbours
+        && flags.is_some_and(|f| f & FLAG_PARTIAL == 0)
+        && out.size().is_multiple_of(16)
 }
 
 /// The GEMM's constants besides MODE and FLAGS, for `direct` (DIRECT_A, DIRECT_B or 0),

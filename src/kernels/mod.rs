@@ -27,6 +27,7 @@ pub const SHADERS: &[&Shader] = &[
     &condition::SHADER,
     &crate::display::SHADER,
     &conv::SHADER,
+    &conv::SHADER_VEC4_OUT,
     &loss::SHADER,
     &optim::SHADER,
     &random::SHADER,
@@ -44,6 +45,7 @@ pub struct Dispatch {
 
 #[derive(Clone)]
 struct Step {
+    shader: &'static str,
     entry: &'static str,
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
@@ -101,6 +103,7 @@ impl Dispatch {
         Ok(Dispatch {
             label: entry,
             steps: vec![Step {
+                shader: shader.name,
                 entry,
                 pipeline,
                 bind_group,
@@ -126,6 +129,12 @@ impl Dispatch {
                 steps: vec![s.clone()],
             })
             .collect()
+    }
+
+    /// The (shader, entry point) of each dispatch, in order: for tests that check which
+    /// variant of a kernel a shape gets.
+    pub fn kernels(&self) -> Vec<(&'static str, &'static str)> {
+        self.steps.iter().map(|s| (s.shader, s.entry)).collect()
     }
 
     /// How many compute dispatches recording this adds.
