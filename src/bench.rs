@@ -108,27 +108,34 @@ pub fn any_layer_named(presets: &[String], only: &[String]) -> bool {
     })
 }
 
-/// Times `d` by recording it `reps` times into one pass and waiting for the queue, after one
-/// warm-up run; `reps` grows until a measurement takes at least `min_seconds`.
+/// Samples per kernel timing, of which the median is reported: on these shared machines one
+/// timing of the same kernel swings by ±30%, and a median of several holds still where a single
+/// longer run does not.
+const SAMPLES: usize = 5;
+
+/// Times `d`: after one warm-up run, `reps` grows until recording it `reps` times into one
+/// pass and waiting for the queue takes at least `min_seconds` / [`SAMPLES`]; then the median
+/// of [`SAMPLES`] such runs, per rep.
 fn time(gpu: &Gpu, d: &Dispatch, min_seconds: f64) -> f64 {
-    let wait = || {
-        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
-    };
-    gpu.run(&[d]);
-    wait();
-    let mut reps = 1;
-    loop {
+    let run = |reps: usize| {
         let start = Instant::now();
         gpu.run(&vec![d; reps]);
-        wait();
-        let seconds = start.elapsed().as_secs_f64();
-        if seconds >= min_seconds || reps >= 64 {
-            return seconds * 1e3 / reps as f64;
-        }
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        start.elapsed().as_secs_f64()
+    };
+    run(1);
+    let per_sample = min_seconds / SAMPLES as f64;
+    let mut reps = 1;
+    let mut seconds = run(reps);
+    while seconds < per_sample && reps < 64 {
         reps = (reps * 2)
-            .max((reps as f64 * min_seconds / seconds.max(1e-6)).ceil() as usize)
+            .max((reps as f64 * per_sample / seconds.max(1e-6)).ceil() as usize)
             .min(64);
+        seconds = run(reps);
     }
+    let mut samples: Vec<f64> = (0..SAMPLES).map(|_| run(reps)).collect();
+    samples.sort_by(f64::total_cmp);
+    samples[SAMPLES / 2] * 1e3 / reps as f64
 }
 
 /// Every kernel of `preset` (or "matmul": a square 1024³ matmul) at `batch`.

@@ -50,7 +50,8 @@ enum BenchWhat {
         /// Batch size (default: each preset's own, 64 for dcgan28 and 128 for dcgan64).
         #[arg(long)]
         batch: Option<u32>,
-        /// Each kernel is repeated until a measurement takes this long.
+        /// Each kernel is timed 5 times, each time repeated until the 5 take this long in
+        /// all; the median is reported.
         #[arg(long, default_value_t = 0.5)]
         min_seconds: f64,
         /// Also time each dispatch of a kernel alone (packs, GEMM, finishing passes), one row
