@@ -414,6 +414,22 @@ fn split_reductions_and_empty_phases_match_reference() {
         "pack B, the split GEMM and the sum"
     );
     check_layer(&conv, 13);
+    // A forward pass split over 300 channels into 3 × 3 outputs: its blocks of 8 columns wrap
+    // from one image to the next, and each slice places its partial sums column by column.
+    let deep = Conv2dShape {
+        batch: 3,
+        in_channels: 300,
+        out_channels: 5,
+        height: 3,
+        width: 3,
+        ..conv
+    };
+    assert_eq!(
+        pass_dispatches(&deep)[0],
+        unsplit,
+        "pack B, the split GEMM (the weights read in place) and the sum"
+    );
+    check_layer(&deep, 14);
 
     let s = |k, stride, padding, output_padding| {
         convt(2, 3, 5, 3, 4, k, stride, padding, output_padding)
