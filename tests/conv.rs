@@ -786,23 +786,8 @@ fn a_rectified_forward_matches_the_layer_then_the_activation() {
 /// Which of a layer's passes (forward, d input, d weight, d bias) have a GEMM that writes out
 /// as vec4s.
 fn vec4_passes(layer: &impl Layer) -> Vec<&'static str> {
-    let (nx, nw, nb, ny) = layer.lens();
-    let g = gpu();
-    let (x, w, b, y) = (
-        g.storage("x", nx),
-        g.storage("w", nw),
-        g.storage("b", nb),
-        g.storage("y", ny),
-    );
-    let (dy, dx, dw, db) = (
-        g.storage("dy", ny),
-        g.storage("dx", nx),
-        g.storage("dw", nw),
-        g.storage("db", nb),
-    );
     let names = ["forward", "d input", "d weight", "d bias"];
-    layer
-        .passes(&x, &w, &b, &y, &dy, &dx, &dw, &db, false)
+    zeroed_passes(layer)
         .iter()
         .zip(names)
         .filter(|(d, _)| {

@@ -183,9 +183,9 @@ pub fn check_layer(layer: &impl Layer, seed: u64) {
     });
 }
 
-/// Dispatches recorded by each of `layer`'s four passes (forward, d input, d weight, d bias),
-/// on zeroed buffers: how a test tells which path of the engine a shape takes.
-pub fn pass_dispatches(layer: &impl Layer) -> [usize; 4] {
+/// `layer`'s four passes (forward, d input, d weight, d bias) built on zeroed buffers, not run:
+/// how a test tells which path of the engine a shape takes.
+pub fn zeroed_passes(layer: &impl Layer) -> Vec<webgan::kernels::Dispatch> {
     let g = gpu();
     let (nx, nw, nb, ny) = layer.lens();
     let (x, w, b, y) = (
@@ -200,7 +200,12 @@ pub fn pass_dispatches(layer: &impl Layer) -> [usize; 4] {
         g.storage("db", nb),
         g.storage("dy", ny),
     );
-    let passes = layer.passes(&x, &w, &b, &y, &dy, &dx, &dw, &db, false);
+    layer.passes(&x, &w, &b, &y, &dy, &dx, &dw, &db, false)
+}
+
+/// Dispatches recorded by each of `layer`'s four passes.
+pub fn pass_dispatches(layer: &impl Layer) -> [usize; 4] {
+    let passes = zeroed_passes(layer);
     std::array::from_fn(|i| passes[i].dispatch_count())
 }
 
