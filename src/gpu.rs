@@ -116,8 +116,11 @@ impl Gpu {
 
     /// Whether this device's subgroups are its workgroups' threads in order, 4 lanes or a
     /// multiple of 4 each (see `shaders/lanes.wgsl`): one dispatch and readback, at start-up.
+    /// A driver that lists the feature yet refuses the probe runs without it, rather than
+    /// failing to start (natively an uncaught validation error would abort).
     async fn lanes_in_order(&self) -> Result<bool> {
         let out = self.storage("lanes in order", 64);
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let probe = crate::kernels::Dispatch::new(
             self,
             &LANES_PROBE,
@@ -126,8 +129,14 @@ impl Gpu {
             &0u32,
             &[&out],
             [1, 1, 1],
-        )?;
-        self.run(&[&probe]);
+        );
+        if let Ok(probe) = &probe {
+            self.run(&[probe]);
+        }
+        if scope.pop().await.is_some() {
+            return Ok(false);
+        }
+        probe?;
         Ok(self.read_u32(&out).await?.iter().all(|&v| v == 1))
     }
 

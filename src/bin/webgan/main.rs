@@ -111,6 +111,9 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
         Command::Sample(args) => sample::sample(&gpu, args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(&gpu, args).map(|_| ExitCode::SUCCESS),
         Command::Check => {
+            // Subgroups are off where the device lacks them, refused the lanes probe, or was
+            // told so (WEBGAN_SUBGROUPS=off): the GEMMs then load A lane by lane.
+            println!("subgroups: {}", if gpu.subgroups { "on" } else { "off" });
             let gpu = std::sync::Arc::new(gpu);
             let mut checks = pollster::block_on(self_check::run(&gpu))?;
             checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
