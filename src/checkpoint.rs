@@ -75,7 +75,7 @@ impl Checkpoint {
         match self.tensors.get(name) {
             Some(t) => check_shape(name, &t.shape, expected_shape).map(|()| t.data.as_slice()),
             None if self.integers.contains_key(name) => Err(fault(format!(
-                "tensor `{name}` holds integers, not floats: read it with get_int"
+                "tensor `{name}` holds integers where floats are expected"
             ))),
             None => Err(self.missing(name)),
         }
@@ -86,23 +86,25 @@ impl Checkpoint {
         match self.integers.get(name) {
             Some(t) => check_shape(name, &t.shape, expected_shape).map(|()| t.data.as_slice()),
             None if self.tensors.contains_key(name) => Err(fault(format!(
-                "tensor `{name}` holds floats, not integers: read it with get"
+                "tensor `{name}` holds floats where integers are expected"
             ))),
             None => Err(self.missing(name)),
         }
     }
 
+    /// A missing tensor, named with a few of those the file does hold (a whole listing of a
+    /// model's tensors is no sentence a person reads).
     fn missing(&self, name: &str) -> Error {
         let mut names: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
         names.extend(self.integers.keys().map(String::as_str));
         names.sort_unstable();
+        let held = match names.len() {
+            0 => "it holds no tensors".to_string(),
+            n @ 1..=3 => format!("it holds {}", names[..n].join(", ")),
+            n => format!("it holds {n} others, such as {}", names[..3].join(", ")),
+        };
         fault(format!(
-            "no tensor `{name}` (the checkpoint has: {})",
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            "the checkpoint has no tensor `{name}` ({held}): it was written for another model or is incomplete"
         ))
     }
 

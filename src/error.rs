@@ -15,7 +15,8 @@ pub enum Error {
     /// Reading a buffer back from the GPU failed (device lost, buffer destroyed).
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
-    #[error("invalid argument: {0}")]
+    /// A value a person gave that cannot be used; the message is the whole sentence.
+    #[error("{0}")]
     Invalid(String),
     /// A checkpoint that cannot be read or written: the message names the tensor and the fault.
     #[error("checkpoint: {0}")]

@@ -158,9 +158,11 @@ fn parse_entry(name: String, value: Value) -> Result<Entry> {
     }
     let bytes = element_count(&shape).and_then(|n| n.checked_mul(dtype.size()));
     if bytes != Some(end - begin) {
-        let needs = bytes.map_or("more than fit in memory".to_string(), |b| b.to_string());
+        let needs = bytes.map_or("more bytes than fit in memory".to_string(), |b| {
+            format!("{b} bytes")
+        });
         return Err(fault(format!(
-            "tensor `{name}` of shape {shape:?} needs {needs} bytes of {dtype:?}, \
+            "tensor `{name}` of shape {shape:?} needs {needs} of {dtype:?}, \
              but its data_offsets [{begin}, {end}] span {}",
             end - begin
         )));

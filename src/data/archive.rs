@@ -4,6 +4,7 @@
 
 use std::io::{Cursor, Read};
 
+use zip::result::ZipError;
 use zip::ZipArchive;
 
 use super::layout::{Labelled, Layout, Scan};
@@ -127,9 +128,17 @@ pub(super) fn open<'a>(
         return Err(fail("the file is empty (0 bytes)"));
     }
     let archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        fail(format!(
-            "this is not a readable zip file ({e}); it may be truncated, damaged or not a zip"
-        ))
+        fail(match e {
+            ZipError::UnsupportedArchive(what) => {
+                format!(
+                    "this zip uses a feature webgan cannot read ({})",
+                    lower(what)
+                )
+            }
+            _ => {
+                "this is not a readable zip file: it may be truncated, damaged or not a zip".into()
+            }
+        })
     })?;
     if archive.is_empty() {
         return Err(fail("the zip is empty: it holds no files"));
@@ -212,7 +221,7 @@ pub(super) fn read_entry(
     };
     let entry = match archive.by_index(index) {
         Ok(entry) => entry,
-        Err(e) => return Ok(Err(format!("unreadable zip entry: {e}"))),
+        Err(e) => return Ok(Err(entry_fault(e))),
     };
     if entry.size() > cap {
         return Ok(Err(too_large(entry.size())));
@@ -235,8 +244,30 @@ pub(super) fn read_entry(
     }
     match read {
         Ok(_) => Ok(Ok(bytes)),
-        Err(e) => Ok(Err(format!("corrupt zip entry: {e}"))),
+        Err(_) => Ok(Err(
+            "damaged: its compressed data does not unpack (truncated or corrupt zip)".into(),
+        )),
     }
+}
+
+/// Why one entry cannot be read, in words (zip's own texts name its internals).
+fn entry_fault(e: ZipError) -> String {
+    match e {
+        ZipError::UnsupportedArchive(ZipError::PASSWORD_REQUIRED) | ZipError::InvalidPassword => {
+            "encrypted: webgan reads only zips without a password".into()
+        }
+        ZipError::UnsupportedArchive(what) => format!("unsupported: {}", lower(what)),
+        _ => "damaged: its entry in the zip cannot be read".into(),
+    }
+}
+
+/// zip's messages start with a capital: "Compression method not supported".
+fn lower(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The dataset being filled, image by image.

@@ -41,6 +41,16 @@ pub(super) fn decode(
     named: ImageFormat,
     limits: &LoadLimits,
 ) -> Result<DynamicImage, String> {
+    if let Some((width, height)) = bmp_dimensions(bytes) {
+        // The BMP decoder refuses a huge header as a format error before its size can be
+        // asked for: say what is wrong with it.
+        let side = limits.max_image_side;
+        if width > side || height > side {
+            return Err(format!(
+                "too large: {width}×{height} pixels, the limit is {side}×{side}"
+            ));
+        }
+    }
     let mut decoder_limits = Limits::default();
     decoder_limits.max_alloc = Some(limits.max_decode_bytes);
     // The content decides the format when it can (a PNG named .jpg still loads); the
@@ -78,13 +88,38 @@ pub(super) fn decode(
     Ok(image)
 }
 
+/// Width and height from a BMP's info header: 16-bit in the old 12-byte core header, else
+/// 32-bit (a negative height means top-down rows).
+fn bmp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.len() < 26 || &bytes[..2] != b"BM" {
+        return None;
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as u32;
+    let i32_at = |at: usize| i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    if i32_at(14) == 12 {
+        Some((u16_at(18), u16_at(20)))
+    } else {
+        Some((i32_at(18).unsigned_abs(), i32_at(22).unsigned_abs()))
+    }
+}
+
 fn describe(e: ImageError) -> String {
-    match e {
-        ImageError::Decoding(e) => format!("corrupt: {e}"),
+    let text = match e {
+        ImageError::Decoding(e) => format!("corrupt: {}", decoder_words(&e.to_string())),
         ImageError::IoError(e) => format!("corrupt or truncated: {e}"),
         ImageError::Limits(e) => format!("too large to decode: {e}"),
         ImageError::Unsupported(e) => format!("unsupported: {e}"),
         e => e.to_string(),
+    };
+    // Some decoders' messages run over several lines: a reason is one.
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A decoder's own message without the image crate's "Format error decoding Png: " in front.
+fn decoder_words(text: &str) -> &str {
+    match text.strip_prefix("Format error decoding ") {
+        Some(rest) => rest.split_once(": ").map_or(rest, |(_, reason)| reason),
+        None => text,
     }
 }
 

@@ -59,6 +59,20 @@ pub struct AdamConfig {
     pub weight_decay: f32,
 }
 
+impl AdamConfig {
+    /// Refuses what torch.optim refuses; `who` starts the message ("D's Adam").
+    pub fn check(&self, who: &str) -> Result<()> {
+        check_hyper(who, &Adam::hyper(self))
+    }
+}
+
+impl SgdConfig {
+    /// Refuses what torch.optim refuses; `who` starts the message ("G's SGD").
+    pub fn check(&self, who: &str) -> Result<()> {
+        check_hyper(who, &Sgd::hyper(self))
+    }
+}
+
 impl Default for AdamConfig {
     fn default() -> Self {
         AdamConfig {
@@ -79,20 +93,27 @@ pub struct SgdConfig {
     pub weight_decay: f32,
 }
 
-/// Refuses what torch.optim refuses: negative or non-finite rates, β outside [0, 1).
+/// Refuses what torch.optim refuses: negative or non-finite rates, β outside [0, 1); the
+/// message names the value.
 fn check_hyper(op: &str, h: &Hyper) -> Result<()> {
-    let fine = |x: f32| x.is_finite() && x >= 0.0;
-    let ok = [h.lr, h.eps, h.weight_decay, h.momentum]
-        .into_iter()
-        .all(fine)
-        && [h.beta1, h.beta2].iter().all(|&b| fine(b) && b < 1.0);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{op}: hyper-parameters must be finite and ≥ 0, with β in [0, 1): {h:?}"
-        )))
+    let rates = [
+        ("learning rate", h.lr),
+        ("eps", h.eps),
+        ("weight decay", h.weight_decay),
+        ("momentum", h.momentum),
+    ];
+    if let Some((name, v)) = rates.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+        return Err(Error::Invalid(format!(
+            "{op}'s {name} must be a finite number ≥ 0, not {v}"
+        )));
     }
+    let betas = [("β1", h.beta1), ("β2", h.beta2)];
+    if let Some((name, b)) = betas.iter().find(|(_, b)| !(0.0..1.0).contains(b)) {
+        return Err(Error::Invalid(format!(
+            "{op}'s {name} must lie in [0, 1), not {b}"
+        )));
+    }
+    Ok(())
 }
 
 /// The buffers one entry point reads or writes; the others get a one-element stand-in.
@@ -185,7 +206,7 @@ impl Adam {
     ) -> Result<Adam> {
         check_len("adam", "counter", counter, counter_index.saturating_add(1))?;
         let hyper = Self::hyper(&config);
-        check_hyper("adam", &hyper)?;
+        check_hyper("Adam", &hyper)?;
         Ok(Adam {
             config,
             hyper: gpu.uniform("adam hyper", &hyper),
@@ -249,7 +270,7 @@ impl Adam {
     pub fn set_lr(&mut self, gpu: &Gpu, lr: f32) -> Result<()> {
         let config = AdamConfig { lr, ..self.config };
         let hyper = Self::hyper(&config);
-        check_hyper("adam", &hyper)?;
+        check_hyper("Adam", &hyper)?;
         gpu.queue
             .write_buffer(&self.hyper, 0, bytemuck::bytes_of(&hyper));
         self.config = config;
@@ -266,7 +287,7 @@ pub struct Sgd {
 impl Sgd {
     pub fn new(gpu: &Gpu, config: SgdConfig) -> Result<Sgd> {
         let hyper = Self::hyper(&config);
-        check_hyper("sgd", &hyper)?;
+        check_hyper("SGD", &hyper)?;
         Ok(Sgd {
             config,
             hyper: gpu.uniform("sgd hyper", &hyper),
@@ -317,7 +338,7 @@ impl Sgd {
     pub fn set_lr(&mut self, gpu: &Gpu, lr: f32) -> Result<()> {
         let config = SgdConfig { lr, ..self.config };
         let hyper = Self::hyper(&config);
-        check_hyper("sgd", &hyper)?;
+        check_hyper("SGD", &hyper)?;
         gpu.queue
             .write_buffer(&self.hyper, 0, bytemuck::bytes_of(&hyper));
         self.config = config;

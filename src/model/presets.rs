@@ -101,8 +101,13 @@ impl ModelConfig {
 
     fn check(&self) -> Result<()> {
         let bad = |what: &str, v: u32, range: std::ops::RangeInclusive<u32>| {
-            (!range.contains(&v))
-                .then(|| Error::Invalid(format!("{what} must lie in {range:?}, not {v}")))
+            (!range.contains(&v)).then(|| {
+                Error::Invalid(format!(
+                    "{what} must be from {} to {}, not {v}",
+                    range.start(),
+                    range.end()
+                ))
+            })
         };
         if let Some(e) = bad("nz", self.nz, 1..=4096)
             .or_else(|| bad("ngf", self.ngf, 1..=1024))

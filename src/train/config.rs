@@ -80,6 +80,15 @@ impl Optimizer {
         })
     }
 
+    /// Refuses what torch.optim refuses; `net` names whose optimizer this is in the message
+    /// ("D's learning rate must be …").
+    pub fn check(&self, net: &str) -> Result<()> {
+        match self {
+            Optimizer::Adam(c) => c.check(net),
+            Optimizer::Sgd(c) => c.check(net),
+        }
+    }
+
     pub fn lr(&self) -> f32 {
         match self {
             Optimizer::Adam(c) => c.lr,
@@ -133,7 +142,7 @@ impl TrainConfig {
     pub fn check(&self) -> Result<()> {
         if !(1..=4096).contains(&self.batch) {
             return Err(Error::Invalid(format!(
-                "batch must lie in 1..=4096, not {}",
+                "batch must be from 2 to 4096, not {}",
                 self.batch
             )));
         }
@@ -144,7 +153,7 @@ impl TrainConfig {
         }
         if !(1..=100).contains(&self.d_steps) {
             return Err(Error::Invalid(format!(
-                "D steps per G step must lie in 1..=100, not {}",
+                "D steps per G step (k) must be from 1 to 100, not {}",
                 self.d_steps
             )));
         }
@@ -154,6 +163,8 @@ impl TrainConfig {
                 self.label_smoothing
             )));
         }
+        self.d_optimizer.check("D")?;
+        self.g_optimizer.check("G")?;
         if !(self.clip > 0.0 && self.clip.is_finite()) {
             return Err(Error::Invalid(format!(
                 "the WGAN clip must be positive, not {}",
