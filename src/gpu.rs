@@ -388,6 +388,50 @@ impl Gpu {
         }
         self.queue.submit([encoder.finish()]);
     }
+
+    /// Runs `build` (creating buffers, pipelines, bind groups) inside error scopes, so that
+    /// whatever the device refuses comes back as an error naming `what` and the device's first
+    /// reason, where natively an uncaptured error would abort and in a browser it would only
+    /// reach the console.
+    pub async fn scoped<T>(&self, what: &str, build: impl FnOnce() -> Result<T>) -> Result<T> {
+        let out_of_memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let built = build();
+        let invalid = invalid.pop().await;
+        let out_of_memory = out_of_memory.pop().await;
+        if let Some(e) = out_of_memory {
+            return Err(Error::Device(format!(
+                "the GPU ran out of memory for {what} ({})",
+                brief(&e)
+            )));
+        }
+        if let Some(e) = invalid {
+            return Err(Error::Device(format!(
+                "the GPU refused {what}: {}",
+                brief(&e)
+            )));
+        }
+        built
+    }
+}
+
+/// The first part of a wgpu error: what is wrong, without the validation chain after it.
+pub fn brief(e: &wgpu::Error) -> String {
+    let text = e.to_string();
+    let first = text
+        .split(" - While")
+        .next()
+        .unwrap_or(&text)
+        .split(". This adapter")
+        .next()
+        .unwrap_or(&text);
+    // wgpu starts with "Validation Error\n\nCaused by:\n  In …": keep the lines that say what.
+    first
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Validation Error" && *l != "Caused by:")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `queue.write_buffer` wants a multiple of 4 bytes.

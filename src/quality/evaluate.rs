@@ -12,6 +12,9 @@ use crate::train::Trainer;
 use crate::{Error, Result};
 
 const EVAL_BATCH: u32 = 100;
+/// The fewest real images a Fréchet distance is fitted to: two evaluation batches (a
+/// covariance of 64 features from fewer would say more about the sample than the data).
+pub const MIN_REAL_IMAGES: usize = 2 * EVAL_BATCH as usize;
 
 /// Features of the real images, fitted once, and the pass that computes features.
 pub struct QualityMeter {
@@ -68,10 +71,9 @@ impl QualityMeter {
             PassBuffers::default(),
         )?;
         let count = (pixels.len() / row).min(samples as usize);
-        if count < 2 * EVAL_BATCH as usize {
+        if count < MIN_REAL_IMAGES {
             return Err(Error::Invalid(format!(
-                "the quality measure needs at least {} real images, not {count}",
-                2 * EVAL_BATCH
+                "the quality measure needs at least {MIN_REAL_IMAGES} real images, not {count}"
             )));
         }
         let count = count - count % EVAL_BATCH as usize;

@@ -92,6 +92,18 @@ async fn save_net(
 /// and the largest count an f32 holds exactly.
 const SETTLED: i64 = 1 << 24;
 
+/// The float tensor `name` of `shape`, refused when it holds NaN or infinities: a diverged
+/// state samples to noise and trains to nothing.
+fn finite<'a>(ck: &'a Checkpoint, name: &str, shape: &[usize]) -> Result<&'a [f32]> {
+    let values = ck.get(name, shape)?;
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Checkpoint(format!(
+            "tensor `{name}` holds NaN or infinite values: the run had diverged when this was saved, so use an earlier checkpoint"
+        )));
+    }
+    Ok(values)
+}
+
 fn load_net(
     gpu: &Gpu,
     ck: &Checkpoint,
@@ -103,20 +115,18 @@ fn load_net(
         for p in layer {
             let value = if p.spec.init == Init::BatchNorm {
                 let c = p.len() / 2;
-                let mut v = ck
-                    .get(&format!("{prefix}.{}.weight", p.spec.name), &[c])?
-                    .to_vec();
-                v.extend_from_slice(ck.get(&format!("{prefix}.{}.bias", p.spec.name), &[c])?);
+                let mut v = finite(ck, &format!("{prefix}.{}.weight", p.spec.name), &[c])?.to_vec();
+                v.extend_from_slice(finite(ck, &format!("{prefix}.{}.bias", p.spec.name), &[c])?);
                 v
             } else {
-                ck.get(&format!("{prefix}.{}", p.spec.name), &p.spec.shape)?
-                    .to_vec()
+                finite(ck, &format!("{prefix}.{}", p.spec.name), &p.spec.shape)?.to_vec()
             };
             gpu.queue
                 .write_buffer(&p.value, 0, bytemuck::cast_slice(&value));
             for (k, name) in state_names(optimizer).iter().enumerate() {
                 if let Some(name) = name {
-                    let state = ck.get(
+                    let state = finite(
+                        ck,
                         &format!("optim.{prefix}.{}.{name}", p.spec.name),
                         &[p.len()],
                     )?;
@@ -128,8 +138,8 @@ fn load_net(
         if let Some(running) = &net.running[i] {
             let c = (running.size() as usize / 4 - 1) / 2;
             let name = format!("{prefix}.{}.{i}", net.arch.prefix);
-            let mut v = ck.get(&format!("{name}.running_mean"), &[c])?.to_vec();
-            v.extend_from_slice(ck.get(&format!("{name}.running_var"), &[c])?);
+            let mut v = finite(ck, &format!("{name}.running_mean"), &[c])?.to_vec();
+            v.extend_from_slice(finite(ck, &format!("{name}.running_var"), &[c])?);
             // Updates so far; only their first few matter (they weigh the next batch). A
             // checkpoint without the count is taken as settled, its statistics kept.
             let tracked = format!("{name}.num_batches_tracked");
@@ -220,6 +230,9 @@ impl Trainer {
                 .get("config")
                 .ok_or_else(|| Error::Checkpoint("the checkpoint has no configuration".into()))?,
         )?;
+        // Its sizes are checked before any of them is allocated.
+        config.check()?;
+        config.check_fits()?;
         Ok((ck, config))
     }
 
@@ -234,7 +247,30 @@ impl Trainer {
 
     /// A trainer that continues exactly where `bytes` (from [`Trainer::save`]) stopped.
     pub fn resume(gpu: Arc<Gpu>, bytes: &[u8], dataset: GpuDataset) -> Result<Trainer> {
-        let (ck, config) = Self::checkpoint_config(bytes)?;
+        let (_, config) = Self::checkpoint_config(bytes)?;
+        Self::resume_with(gpu, bytes, dataset, config)
+    }
+
+    /// [`Trainer::resume`] with the checkpoint's configuration changed where changing it keeps
+    /// every tensor's shape: learning rates and label smoothing, to steer a run that diverged.
+    pub fn resume_with(
+        gpu: Arc<Gpu>,
+        bytes: &[u8],
+        dataset: GpuDataset,
+        config: TrainConfig,
+    ) -> Result<Trainer> {
+        let (ck, saved) = Self::checkpoint_config(bytes)?;
+        let same_shapes = config.model == saved.model
+            && config.batch == saved.batch
+            && std::mem::discriminant(&config.d_optimizer)
+                == std::mem::discriminant(&saved.d_optimizer)
+            && std::mem::discriminant(&config.g_optimizer)
+                == std::mem::discriminant(&saved.g_optimizer);
+        if !same_shapes {
+            return Err(Error::Invalid(
+                "a resumed run keeps its model, batch and optimizers".into(),
+            ));
+        }
         let mut trainer = Trainer::new(gpu, config, dataset)?;
         load_net(&trainer.gpu, &ck, &trainer.g, "netG", &config.g_optimizer)?;
         load_net(&trainer.gpu, &ck, &trainer.d, "netD", &config.d_optimizer)?;

@@ -5,6 +5,7 @@
 mod checkpoint;
 pub mod config;
 mod config_json;
+mod fits;
 pub mod sample;
 mod step;
 
@@ -124,6 +125,11 @@ impl GpuDataset {
         dataset: &crate::data::Dataset,
         conditional: bool,
     ) -> Result<(GpuDataset, Option<String>)> {
+        if conditional && !dataset.is_conditional() {
+            return Err(Error::Invalid(
+                "a conditional model needs a dataset with classes (one folder per class), and this one has none".into(),
+            ));
+        }
         let row = dataset.row_len();
         let keep = dataset.count().min(MAX_BINDING_BYTES / row);
         let note = (keep < dataset.count()).then(|| {
@@ -255,6 +261,7 @@ pub struct Trainer {
 impl Trainer {
     pub fn new(gpu: Arc<Gpu>, config: TrainConfig, dataset: GpuDataset) -> Result<Trainer> {
         config.check()?;
+        config.check_fits()?;
         let (g_arch, d_arch) = config.model.build()?;
         let image_len = config.model.image().len() as u32;
         if dataset.row_len != image_len {

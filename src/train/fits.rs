@@ -1,0 +1,86 @@
+//! Whether a run fits WebGPU's limits, worked out from the configuration alone: every
+//! parameter and every activation of a batch is one buffer, and none may pass the 128 MiB a
+//! storage binding may hold. Checked before anything is allocated, so a width or batch a person
+//! types too large is a sentence, not a device error (or gigabytes of weights initialised on the
+//! CPU first).
+
+use crate::model::Sequential;
+use crate::train::{TrainConfig, MAX_BINDING_BYTES};
+use crate::{Error, Result};
+
+/// The largest buffer of `net` at `batch`: (bytes, what it is).
+fn largest(net: &Sequential, batch: u64) -> (u64, String) {
+    let mut best = (0u64, String::new());
+    let mut consider = |bytes: u64, what: String| {
+        if bytes > best.0 {
+            best = (bytes, what);
+        }
+    };
+    for i in 0..net.layers.len() {
+        for p in net.params_of(i) {
+            let len: u64 = p.shape.iter().map(|&d| d as u64).product();
+            consider(4 * len, format!("weights {}", p.name));
+        }
+        let input = net.input_of(i).len() as u64;
+        consider(
+            4 * batch * input,
+            format!("input to layer {}.{i}", net.prefix),
+        );
+    }
+    consider(
+        4 * batch * net.output().len() as u64,
+        format!("output ({})", net.prefix),
+    );
+    best
+}
+
+impl TrainConfig {
+    /// Refuses a run one of whose buffers would pass [`MAX_BINDING_BYTES`], naming it.
+    pub fn check_fits(&self) -> Result<()> {
+        let (g, d) = self.model.build()?;
+        let batch = self.batch as u64;
+        for (net, who) in [(&g, "G"), (&d, "D")] {
+            let (bytes, what) = largest(net, batch);
+            if bytes > MAX_BINDING_BYTES as u64 {
+                return Err(Error::Invalid(format!(
+                    "{} at batch {} with width {} is too large for a GPU: {who}'s {what} would take {} MiB, and one GPU buffer holds {} MiB; choose a smaller batch, width (ngf, ndf) or preset",
+                    self.model.preset.name(),
+                    self.batch,
+                    self.model.ngf.max(self.model.ndf),
+                    bytes >> 20,
+                    MAX_BINDING_BYTES >> 20
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::presets::Preset;
+
+    #[test]
+    fn the_defaults_fit_and_huge_widths_and_batches_do_not() {
+        for preset in Preset::ALL {
+            let mut c = TrainConfig::new(preset);
+            c.batch = 128;
+            assert!(c.check_fits().is_ok(), "{}", preset.name());
+        }
+        let mut wide = TrainConfig::new(Preset::Dcgan64);
+        wide.model.ngf = 1024;
+        let e = wide.check_fits().expect_err("a 2 GiB weight").to_string();
+        assert!(
+            e.contains("G's weights main.3.weight would take 2048 MiB"),
+            "{e}"
+        );
+        let mut big = TrainConfig::new(Preset::Dcgan64);
+        big.batch = 4096;
+        let e = big
+            .check_fits()
+            .expect_err("a 4096-image batch")
+            .to_string();
+        assert!(e.contains("batch 4096") && e.contains("128 MiB"), "{e}");
+    }
+}
