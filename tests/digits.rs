@@ -1,8 +1,9 @@
-//! The built-in dataset, `www/data/digits.wgds`, as `tools/digits/convert.mjs` writes it. This
+//! The built-in dataset, `data/digits.wgds.gz`, as `tools/digits/convert.mjs` writes it. This
 //! test parses the file itself (it does not use the crate's decoder) and holds the pixels to the
 //! statistics of MNIST, so a wrong value scale, a transposed or flipped image, or a shifted row
-//! shows up here.
+//! shows up here; and the crate's `builtin_digits` (what the CLI trains on) gives the same.
 
+use std::io::Read;
 use std::path::Path;
 
 const HEIGHT: usize = 28;
@@ -44,13 +45,13 @@ impl<'a> Reader<'a> {
 }
 
 fn load() -> Digits {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/data/digits.wgds");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}): run `./build.sh build`, which converts the MNIST digits",
-            path.display()
-        )
-    });
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.wgds.gz");
+    let gz =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {} ({e})", path.display()));
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut bytes)
+        .expect("the digits are gzipped");
     let mut r = Reader {
         bytes: &bytes,
         at: 0,
@@ -157,4 +158,13 @@ fn digits_are_upright() {
     let argmin = (0..4).min_by(|&a, &b| two[a].total_cmp(&two[b]));
     assert_eq!(argmax, Some(1), "heaviest quadrant of the 7s: {seven:?}");
     assert_eq!(argmin, Some(0), "emptiest quadrant of the 2s: {two:?}");
+}
+
+#[test]
+fn the_binary_ships_the_same_digits() {
+    let parsed = load();
+    let builtin = webgan::data::builtin_digits().expect("the built-in digits decode");
+    assert_eq!(builtin.count(), PER_CLASS.iter().sum::<usize>());
+    assert_eq!(builtin.pixels, parsed.pixels);
+    assert_eq!(builtin.labels, parsed.labels);
 }

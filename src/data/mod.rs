@@ -10,8 +10,11 @@
 //! - `layout.rs`: which zip entries are images, and which folder is which class.
 //! - `picture.rs`: one image file to one row: decode, flatten alpha, centre crop, resize.
 //! - `report.rs`: [`LoadReport`], what was used and what was skipped, in words.
+//! - `builtin.rs`: [`builtin_digits`], the 10,000 MNIST digits inside the native binary.
 
 mod archive;
+#[cfg(not(target_arch = "wasm32"))]
+mod builtin;
 mod format;
 mod layout;
 mod picture;
@@ -19,6 +22,8 @@ mod report;
 mod survey;
 
 pub use archive::{load_zip, load_zip_with_limits, LoadLimits};
+#[cfg(not(target_arch = "wasm32"))]
+pub use builtin::builtin_digits;
 pub use report::{LoadReport, Skipped};
 pub use survey::{survey, Survey};
 

