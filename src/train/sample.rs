@@ -183,30 +183,88 @@ pub fn grid_rgba(
     size: usize,
     columns: usize,
 ) -> (u32, u32, Vec<u8>) {
-    let columns = columns.clamp(1, count.max(1));
-    let rows = count.div_ceil(columns);
-    let gap = 2;
-    let (w, h) = (columns * (size + gap) + gap, rows * (size + gap) + gap);
-    let mut rgba = vec![0u8; w * h * 4];
-    for px in rgba.chunks_mut(4) {
-        px.copy_from_slice(&[40, 40, 40, 255]);
-    }
-    let byte = |v: f32| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+    let mut grid = Grid::new(count, channels, size, columns);
     for i in 0..count {
-        let (gy, gx) = (
-            gap + (i / columns) * (size + gap),
-            gap + (i % columns) * (size + gap),
+        grid.place(
+            i,
+            &images[i * channels * size * size..][..channels * size * size],
         );
-        let image = &images[i * channels * size * size..][..channels * size * size];
+    }
+    grid.rgba()
+}
+
+/// A grid being filled image by image, so that a large one never needs all its images in
+/// memory as floats at once.
+pub struct Grid {
+    channels: usize,
+    size: usize,
+    columns: usize,
+    width: usize,
+    height: usize,
+    rgba: Vec<u8>,
+}
+
+/// Pixels between and around a grid's cells.
+pub const GRID_GAP: usize = 2;
+
+impl Grid {
+    /// (width, height) in pixels of `count` images of `size` tiled `columns` wide.
+    pub fn dimensions(count: usize, size: usize, columns: usize) -> (usize, usize) {
+        let columns = columns.clamp(1, count.max(1));
+        let rows = count.div_ceil(columns);
+        (
+            columns * (size + GRID_GAP) + GRID_GAP,
+            rows * (size + GRID_GAP) + GRID_GAP,
+        )
+    }
+
+    pub fn new(count: usize, channels: usize, size: usize, columns: usize) -> Grid {
+        let columns = columns.clamp(1, count.max(1));
+        let (width, height) = Grid::dimensions(count, size, columns);
+        let rgba = [40, 40, 40, 255].repeat(width * height);
+        Grid {
+            channels,
+            size,
+            columns,
+            width,
+            height,
+            rgba,
+        }
+    }
+
+    /// Draws image `i` ([channels, size, size] in [−1, 1]) into its cell.
+    pub fn place(&mut self, i: usize, image: &[f32]) {
+        let (size, c) = (self.size, self.channels);
+        let (gy, gx) = (
+            GRID_GAP + (i / self.columns) * (size + GRID_GAP),
+            GRID_GAP + (i % self.columns) * (size + GRID_GAP),
+        );
         for y in 0..size {
             for x in 0..size {
-                let at = |c: usize| byte(image[(c.min(channels - 1) * size + y) * size + x]);
-                let o = ((gy + y) * w + gx + x) * 4;
-                rgba[o..o + 4].copy_from_slice(&[at(0), at(1), at(2), 255]);
+                let at = |k: usize| to_byte(image[(k.min(c - 1) * size + y) * size + x]);
+                let o = ((gy + y) * self.width + gx + x) * 4;
+                self.rgba[o..o + 4].copy_from_slice(&[at(0), at(1), at(2), 255]);
             }
         }
     }
-    (w as u32, h as u32, rgba)
+
+    pub fn rgba(self) -> (u32, u32, Vec<u8>) {
+        (self.width as u32, self.height as u32, self.rgba)
+    }
+}
+
+/// A value in [−1, 1] as a byte, as the dataset's bytes map to [−1, 1].
+pub fn to_byte(v: f32) -> u8 {
+    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+}
+
+/// One image [channels, size, size] in [−1, 1] as interleaved bytes: gray for one channel,
+/// RGB for three.
+pub fn interleaved(image: &[f32], channels: usize, size: usize) -> Vec<u8> {
+    let plane = size * size;
+    (0..plane)
+        .flat_map(|p| (0..channels).map(move |k| to_byte(image[k * plane + p])))
+        .collect()
 }
 
 /// Spherical interpolation between two Gaussian latents keeps the norm a Gaussian would have,

@@ -7,13 +7,15 @@ mod train;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use webgan::{bench, self_check, Gpu};
 
 #[derive(Parser)]
 #[command(
     name = "webgan",
     version,
+    // "--steps -1" is an invalid value, not an unknown flag "-1".
+    allow_negative_numbers = true,
     about = "GAN training on your own GPU, natively or in the browser"
 )]
 struct Cli {
@@ -89,7 +91,12 @@ enum BenchWhat {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli, &matches) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("webgan: {e}");
@@ -98,48 +105,60 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> webgan::Result<ExitCode> {
+/// The GPU, opened once a command's arguments have been checked (so a typo costs no device).
+pub fn open_gpu() -> webgan::Result<Gpu> {
     let gpu = Gpu::new_blocking()?;
     eprintln!("adapter: {}", gpu.adapter_name());
+    Ok(gpu)
+}
+
+/// `matches` tell which flags a person typed (a resumed run may change only some of them).
+fn run(cli: Cli, matches: &clap::ArgMatches) -> webgan::Result<ExitCode> {
     match cli.command {
         Command::Train(args) => {
-            train::run(std::sync::Arc::new(gpu), args).map(|_| ExitCode::SUCCESS)
+            let typed = matches
+                .subcommand_matches("train")
+                .expect("the train subcommand's matches");
+            train::run(args, typed)
         }
-        Command::Eval(args) => {
-            quality::eval(std::sync::Arc::new(gpu), args).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Sample(args) => sample::sample(&gpu, args).map(|_| ExitCode::SUCCESS),
-        Command::Interpolate(args) => sample::interpolate(&gpu, args).map(|_| ExitCode::SUCCESS),
-        Command::Check => {
-            // Subgroups are off where the device lacks them, refused the lanes probe, or was
-            // told so (WEBGAN_SUBGROUPS=off): the GEMMs then load A lane by lane.
-            println!("subgroups: {}", if gpu.subgroups { "on" } else { "off" });
-            let gpu = std::sync::Arc::new(gpu);
-            let mut checks = pollster::block_on(self_check::run(&gpu))?;
-            checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
-            for c in &checks {
-                println!(
-                    "{:<28} max |gpu − cpu| = {:.2e}  {}",
-                    c.name,
-                    c.max_error,
-                    if c.passed { "ok" } else { "FAILED" }
-                );
-            }
-            Ok(if checks.iter().all(|c| c.passed) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
-        Command::Bench {
-            what:
-                BenchWhat::Kernels {
-                    presets,
-                    batch,
-                    min_seconds,
-                    entries,
-                    only,
-                },
+        Command::Eval(args) => quality::eval(args).map(|_| ExitCode::SUCCESS),
+        Command::Sample(args) => sample::sample(args).map(|_| ExitCode::SUCCESS),
+        Command::Interpolate(args) => sample::interpolate(args).map(|_| ExitCode::SUCCESS),
+        Command::Check => check(open_gpu()?),
+        Command::Bench { what } => bench(open_gpu()?, what),
+    }
+}
+
+fn check(gpu: Gpu) -> webgan::Result<ExitCode> {
+    // Subgroups are off where the device lacks them, refused the lanes probe, or was
+    // told so (WEBGAN_SUBGROUPS=off): the GEMMs then load A lane by lane.
+    println!("subgroups: {}", if gpu.subgroups { "on" } else { "off" });
+    let gpu = std::sync::Arc::new(gpu);
+    let mut checks = pollster::block_on(self_check::run(&gpu))?;
+    checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
+    for c in &checks {
+        println!(
+            "{:<28} max |gpu − cpu| = {:.2e}  {}",
+            c.name,
+            c.max_error,
+            if c.passed { "ok" } else { "FAILED" }
+        );
+    }
+    Ok(if checks.iter().all(|c| c.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
+    match what {
+        BenchWhat::Kernels {
+            presets,
+            batch,
+            min_seconds,
+            entries,
+            only,
         } => {
             if !only.is_empty() && !bench::any_layer_named(&presets, &only) {
                 return Err(webgan::Error::Invalid(format!(
@@ -180,13 +199,10 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench {
-            what:
-                BenchWhat::Train {
-                    presets,
-                    batch,
-                    steps,
-                },
+        BenchWhat::Train {
+            presets,
+            batch,
+            steps,
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
             println!("| preset | batch | ms/step | images/s |");
@@ -204,13 +220,10 @@ fn run(cli: Cli) -> webgan::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench {
-            what:
-                BenchWhat::Step {
-                    preset,
-                    batch,
-                    reps,
-                },
+        BenchWhat::Step {
+            preset,
+            batch,
+            reps,
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
             let gpu = std::sync::Arc::new(gpu);

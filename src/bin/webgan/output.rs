@@ -7,7 +7,32 @@ use webgan::train::Stats;
 use webgan::{Error, Result};
 
 pub fn io(e: std::io::Error) -> Error {
-    Error::Invalid(format!("writing failed: {e}"))
+    Error::Invalid(format!("writing failed: {}", reason(&e)))
+}
+
+/// An I/O error in words, without the OS's error number.
+pub fn reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "it does not exist".into(),
+        PermissionDenied => "permission denied".into(),
+        IsADirectory => "it is a folder, not a file".into(),
+        NotADirectory => "a part of the path is a file, not a folder".into(),
+        StorageFull => "the disk is full".into(),
+        _ => {
+            let text = e.to_string();
+            match text.rfind(" (os error") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// The bytes of the file at `path`, or a sentence saying why they cannot be had.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| Error::Invalid(format!("cannot read {}: {}", path.display(), reason(&e))))
 }
 
 pub struct Metrics {
@@ -41,6 +66,19 @@ impl Metrics {
 
 pub fn write_png(path: &Path, (width, height, rgba): &(u32, u32, Vec<u8>)) -> Result<()> {
     image::save_buffer(path, rgba, *width, *height, image::ExtendedColorType::Rgba8)
+        .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
+}
+
+/// One generated image, exactly as the model made it: `size`×`size`, gray for a one-channel
+/// model and RGB otherwise, so other tools (FID scripts, datasets) can read it as it is.
+pub fn write_image(path: &Path, image: &[f32], channels: usize, size: usize) -> Result<()> {
+    let colour = if channels == 1 {
+        image::ExtendedColorType::L8
+    } else {
+        image::ExtendedColorType::Rgb8
+    };
+    let bytes = webgan::train::sample::interleaved(image, channels, size);
+    image::save_buffer(path, &bytes, size as u32, size as u32, colour)
         .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use webgan::data::Dataset;
 use webgan::quality::dataset::{spread, SAMPLES};
-use webgan::quality::evaluate::QualityMeter;
+use webgan::quality::evaluate::{QualityMeter, MIN_REAL_IMAGES};
 use webgan::train::{GpuDataset, Trainer};
 use webgan::{Error, Gpu, Result};
 
@@ -26,6 +26,7 @@ pub fn meter(
 }
 
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// A checkpoint written by `webgan train` or the page.
     #[arg(long)]
@@ -35,12 +36,25 @@ pub struct EvalArgs {
     data: Option<PathBuf>,
 }
 
-pub fn eval(gpu: Arc<Gpu>, args: EvalArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.checkpoint)
-        .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", args.checkpoint.display())))?;
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let bytes = crate::output::read(&args.checkpoint)?;
     let (_, config) = Trainer::checkpoint_config(&bytes)?;
     let dataset = crate::train::dataset_for(args.data.as_deref(), config.model.preset)?;
-    let conditional = config.model.classes > 0;
+    if dataset.count() < MIN_REAL_IMAGES {
+        return Err(Error::Invalid(format!(
+            "the Fréchet distance needs at least {MIN_REAL_IMAGES} images to stand for the data, and this dataset has {}",
+            dataset.count()
+        )));
+    }
+    let classes = config.model.classes as usize;
+    if classes > 0 && dataset.class_count() != classes {
+        return Err(Error::Invalid(format!(
+            "the checkpoint is conditional on {classes} classes and the dataset has {}: give the zip it was trained on with --data",
+            dataset.class_count()
+        )));
+    }
+    let gpu = Arc::new(crate::open_gpu()?);
+    let conditional = classes > 0;
     let trainer = Trainer::resume(
         gpu.clone(),
         &bytes,

@@ -1,22 +1,35 @@
 //! `webgan sample` and `webgan interpolate`: images from a checkpoint's generator.
+//!
+//! Every count a person types is checked against what its output can hold before anything is
+//! allocated, and G runs on at most [`CHUNK`] images at a time, so memory stays bounded however
+//! many images are asked for.
 
 use std::path::{Path, PathBuf};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use webgan::checkpoint::Checkpoint;
-use webgan::train::sample::{fixed_noise, grid_rgba, slerp, Sampler};
+use webgan::train::sample::{fixed_noise, slerp, Grid, Sampler};
 use webgan::train::{TrainConfig, Trainer};
 use webgan::{reference, Error, Gpu, Result};
 
 use crate::output;
 
+/// The widest and tallest grid PNG written, in pixels (256 MiB of RGBA at most).
+pub const MAX_GRID_SIDE: usize = 8192;
+/// The most images written to a folder in one call.
+pub const MAX_FOLDER_IMAGES: u32 = 100_000;
+/// Images generated per GPU run.
+const CHUNK: usize = 256;
+
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct SampleArgs {
     /// A checkpoint written by `webgan train` or the page.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// How many images.
-    #[arg(long, default_value_t = 64)]
-    n: u32,
+    /// How many images (default 64, or as many as the --noise file holds).
+    #[arg(long)]
+    n: Option<u32>,
     /// Only this class (conditional models); default: a row per class.
     #[arg(long)]
     class: Option<u32>,
@@ -27,12 +40,14 @@ pub struct SampleArgs {
     /// Noise seed (default: the run's fixed sample noise).
     #[arg(long)]
     seed: Option<u64>,
-    /// A .png file for a grid, or a folder for one PNG per image.
+    /// A .png file for a grid, or a folder for one PNG per image (exactly the model's image:
+    /// gray or RGB, at its size).
     #[arg(long)]
     out: PathBuf,
 }
 
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct InterpolateArgs {
     #[arg(long)]
     checkpoint: PathBuf,
@@ -52,7 +67,7 @@ pub struct InterpolateArgs {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))
+    crate::output::read(path)
 }
 
 /// One class per image: `class` for all, else rows of `columns` per class.
@@ -72,88 +87,191 @@ fn labels(config: &TrainConfig, n: u32, columns: u32, class: Option<u32>) -> Res
     }
 }
 
-fn noise_from_file(path: &Path, n: u32, nz: u32) -> Result<Vec<f32>> {
-    let ck = Checkpoint::from_bytes(&read(path)?)?;
+/// The latent vectors in a noise file, and how many there are.
+fn noise_from_file(path: &Path, nz: u32) -> Result<(u32, Vec<f32>)> {
+    let ck = Checkpoint::from_bytes(&read(path)?)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
     let z = ck
         .tensors
         .get("z")
         .ok_or_else(|| Error::Invalid(format!("{} has no tensor `z`", path.display())))?;
-    let ok = z.shape.first() == Some(&(n as usize))
-        && z.shape[1..].iter().product::<usize>() == nz as usize;
+    let n = z.shape.first().copied().unwrap_or(0);
+    let ok = n > 0 && z.shape[1..].iter().product::<usize>() == nz as usize;
     if !ok {
-        return Err(Error::Invalid(format!("`z` in {} has shape {:?}; this model needs [{n}, {nz}] (or [{n}, {nz}, 1, 1]); set --n to match", path.display(), z.shape)));
+        return Err(Error::Invalid(format!(
+            "`z` in {} has shape {:?}; this model needs [n, {nz}] (or [n, {nz}, 1, 1])",
+            path.display(),
+            z.shape
+        )));
     }
-    Ok(z.data.clone())
+    if n > MAX_FOLDER_IMAGES as usize {
+        return Err(Error::Invalid(format!(
+            "`z` in {} holds {n} vectors; at most {MAX_FOLDER_IMAGES} images are generated at once",
+            path.display()
+        )));
+    }
+    if let Some(bad) = z.data.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "`z` in {} holds {bad}: noise must be finite numbers",
+            path.display()
+        )));
+    }
+    Ok((n as u32, z.data.clone()))
 }
 
+/// The most images of `size` pixels a grid `columns` wide can hold within [`MAX_GRID_SIDE`].
+fn grid_cells(size: usize) -> usize {
+    (MAX_GRID_SIDE - webgan::train::sample::GRID_GAP) / (size + webgan::train::sample::GRID_GAP)
+}
+
+/// Runs G on `z` ([n, nz]) and `labels` ([n] or none) at most [`CHUNK`] images at a time,
+/// handing each image ([channels, size, size] in [−1, 1]) to `each` with its index.
 fn render(
     gpu: &Gpu,
-    ck_bytes: &[u8],
+    checkpoint: &[u8],
     z: &[f32],
     labels: &[u32],
-) -> Result<(TrainConfig, Vec<f32>)> {
-    let (g, config) = Trainer::load_generator(gpu, ck_bytes)?;
-    let sampler = Sampler::new(gpu, &g, &config, z, labels)?;
-    Ok((config, pollster::block_on(sampler.images(gpu))?))
-}
-
-pub fn sample(gpu: &Gpu, args: SampleArgs) -> Result<()> {
-    if args.n == 0 {
-        return Err(Error::Invalid("--n must be at least 1".into()));
-    }
-    let bytes = read(&args.checkpoint)?;
-    let (_, config) = Trainer::checkpoint_config(&bytes)?;
-    let nz = config.model.nz;
-    let z = match (&args.noise, args.seed) {
-        (Some(path), _) => noise_from_file(path, args.n, nz)?,
-        (None, Some(seed)) => reference::random::normal(seed, 9, 0, (args.n * nz) as usize),
-        (None, None) => fixed_noise(&config, args.n),
+    mut each: impl FnMut(usize, &[f32]) -> Result<()>,
+) -> Result<()> {
+    let (_, config) = Trainer::checkpoint_config(checkpoint)?;
+    let nz = config.model.nz as usize;
+    let n = z.len() / nz;
+    let chunk = n.min(CHUNK);
+    let padded = |v: &[u32], start: usize, end: usize| -> Vec<u32> {
+        let mut out = v[start..end].to_vec();
+        out.resize(chunk, 0);
+        out
     };
-    let columns = (args.n as f64).sqrt().ceil() as u32;
-    let labels = labels(&config, args.n, columns, args.class)?;
-    let (config, images) = render(gpu, &bytes, &z, &labels)?;
-    let (c, size) = (
-        config.model.channels as usize,
-        config.model.preset.image_size() as usize,
-    );
-    if args
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
-    {
-        output::write_png(
-            &args.out,
-            &grid_rgba(&images, args.n as usize, c, size, columns as usize),
-        )?;
-        eprintln!(
-            "wrote a grid of {} images to {}",
-            args.n,
-            args.out.display()
-        );
+    let first_labels = if labels.is_empty() {
+        vec![]
     } else {
-        std::fs::create_dir_all(&args.out).map_err(output::io)?;
-        for i in 0..args.n as usize {
-            let one = &images[i * c * size * size..][..c * size * size];
-            output::write_png(
-                &args.out.join(format!("{i:05}.png")),
-                &grid_rgba(one, 1, c, size, 1),
-            )?;
+        padded(labels, 0, chunk)
+    };
+    let what = format!("{}'s generator", config.model.preset.name());
+    let sampler = pollster::block_on(gpu.scoped(&what, || {
+        let (g, config) = Trainer::load_generator(gpu, checkpoint)?;
+        Sampler::new(gpu, &g, &config, &z[..chunk * nz], &first_labels)
+    }))?;
+    let len = config.model.image().len();
+    let bar = (n > CHUNK).then(|| {
+        ProgressBar::new(n as u64).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} images ETA {eta}")
+                .expect("a valid template"),
+        )
+    });
+    for start in (0..n).step_by(chunk) {
+        let end = (start + chunk).min(n);
+        // Eval-mode batch norm treats images apart, so the zero padding changes no other image.
+        let mut zc = z[start * nz..end * nz].to_vec();
+        zc.resize(chunk * nz, 0.0);
+        sampler.set_noise(gpu, &zc);
+        if !labels.is_empty() {
+            sampler.set_labels(gpu, &padded(labels, start, end));
         }
-        eprintln!("wrote {} images to {}", args.n, args.out.display());
+        let images = pollster::block_on(sampler.images(gpu))?;
+        for i in start..end {
+            each(i, &images[(i - start) * len..][..len])?;
+        }
+        if let Some(b) = &bar {
+            b.set_position(end as u64);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     Ok(())
 }
 
-pub fn interpolate(gpu: &Gpu, args: InterpolateArgs) -> Result<()> {
-    if args.steps < 2 || args.rows == 0 {
-        return Err(Error::Invalid(
-            "--steps must be at least 2 and --rows at least 1".into(),
-        ));
-    }
+pub fn sample(args: SampleArgs) -> Result<()> {
     let bytes = read(&args.checkpoint)?;
     let (_, config) = Trainer::checkpoint_config(&bytes)?;
+    let nz = config.model.nz;
+    let (c, size) = (
+        config.model.channels as usize,
+        config.model.preset.image_size() as usize,
+    );
+    let from_file = args
+        .noise
+        .as_deref()
+        .map(|p| noise_from_file(p, nz))
+        .transpose()?;
+    let n = match (&from_file, args.n) {
+        (Some((m, _)), Some(n)) if *m != n => {
+            return Err(Error::Invalid(format!(
+                "--n {n} asks for {n} images but the noise file holds {m} vectors: leave --n out to use them all"
+            )))
+        }
+        (Some((m, _)), _) => *m,
+        (None, Some(n)) => n,
+        (None, None) => 64,
+    };
+    let grid = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let most = if grid {
+        grid_cells(size).pow(2).min(MAX_FOLDER_IMAGES as usize) as u32
+    } else {
+        MAX_FOLDER_IMAGES
+    };
+    if n == 0 || n > most {
+        let room = if grid {
+            format!(
+                "a grid PNG holds 1 to {most} images of {size}×{size} ({MAX_GRID_SIDE}×{MAX_GRID_SIDE} pixels at most); for more, give a folder as --out (up to {MAX_FOLDER_IMAGES})"
+            )
+        } else {
+            format!("a folder takes 1 to {MAX_FOLDER_IMAGES} images in one call")
+        };
+        return Err(Error::Invalid(format!("--n {n}: {room}")));
+    }
+    if !grid && args.out.is_file() {
+        return Err(Error::Invalid(format!(
+            "{} is a file: give a folder for one PNG per image, or a .png name for a grid",
+            args.out.display()
+        )));
+    }
+    let z = match (from_file, args.seed) {
+        (Some((_, z)), _) => z,
+        (None, Some(seed)) => reference::random::normal(seed, 9, 0, n as usize * nz as usize),
+        (None, None) => fixed_noise(&config, n),
+    };
+    let columns = (n as f64).sqrt().ceil() as u32;
+    let labels = labels(&config, n, columns, args.class)?;
+    let gpu = crate::open_gpu()?;
+    if grid {
+        let mut sheet = Grid::new(n as usize, c, size, columns as usize);
+        render(&gpu, &bytes, &z, &labels, |i, image| {
+            sheet.place(i, image);
+            Ok(())
+        })?;
+        output::write_png(&args.out, &sheet.rgba())?;
+        eprintln!("wrote a grid of {n} images to {}", args.out.display());
+    } else {
+        std::fs::create_dir_all(&args.out).map_err(output::io)?;
+        render(&gpu, &bytes, &z, &labels, |i, image| {
+            output::write_image(&args.out.join(format!("{i:05}.png")), image, c, size)
+        })?;
+        let kind = if c == 1 { "gray" } else { "RGB" };
+        eprintln!(
+            "wrote {n} images ({size}×{size} {kind} PNGs) to {}",
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn interpolate(args: InterpolateArgs) -> Result<()> {
+    let bytes = read(&args.checkpoint)?;
+    let (_, config) = Trainer::checkpoint_config(&bytes)?;
+    let size = config.model.preset.image_size() as usize;
+    let most = grid_cells(size) as u32;
+    if !(2..=most).contains(&args.steps) || !(1..=most).contains(&args.rows) {
+        return Err(Error::Invalid(format!(
+            "--steps must lie in 2..={most} and --rows in 1..={most}: the strip is one PNG of at most {MAX_GRID_SIDE}×{MAX_GRID_SIDE} pixels, {size}×{size} an image"
+        )));
+    }
     let nz = config.model.nz as usize;
-    let mut z = Vec::new();
+    let mut z = Vec::with_capacity((args.rows * args.steps) as usize * nz);
     for row in 0..args.rows {
         let ends = reference::random::normal(args.seed, 20 + row, 0, 2 * nz);
         for s in 0..args.steps {
@@ -165,15 +283,18 @@ pub fn interpolate(gpu: &Gpu, args: InterpolateArgs) -> Result<()> {
         }
     }
     let labels = labels(&config, args.rows * args.steps, args.steps, args.class)?;
-    let (config, images) = render(gpu, &bytes, &z, &labels)?;
-    let grid = grid_rgba(
-        &images,
+    let gpu = crate::open_gpu()?;
+    let mut sheet = Grid::new(
         (args.rows * args.steps) as usize,
         config.model.channels as usize,
-        config.model.preset.image_size() as usize,
+        size,
         args.steps as usize,
     );
-    output::write_png(&args.out, &grid)?;
+    render(&gpu, &bytes, &z, &labels, |i, image| {
+        sheet.place(i, image);
+        Ok(())
+    })?;
+    output::write_png(&args.out, &sheet.rgba())?;
     eprintln!(
         "wrote {} walks of {} steps to {}",
         args.rows,

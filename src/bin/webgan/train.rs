@@ -3,6 +3,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,12 +12,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use webgan::data::{Dataset, ImageSpec};
 use webgan::kernels::optim::{AdamConfig, SgdConfig};
 use webgan::model::presets::{ModelConfig, Preset};
+use webgan::quality::evaluate::{QualityMeter, MIN_REAL_IMAGES};
 use webgan::train::{sample, GanLoss, GpuDataset, Optimizer, Prior, TrainConfig, Trainer};
 use webgan::{Error, Gpu, Result};
 
 use crate::{output, quality};
 
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// A zip of images: flat, or one top-level folder per class. Default: the built-in digits.
     #[arg(long)]
@@ -23,7 +27,7 @@ pub struct TrainArgs {
     /// dcgan28 (28×28 gray), dcgan32 (32×32 RGB) or dcgan64 (PyTorch's examples/dcgan).
     #[arg(long)]
     preset: Option<String>,
-    /// Alternating steps to run (in all, counting those of a resumed checkpoint).
+    /// Alternating steps to train to (in all, counting those of a resumed checkpoint).
     #[arg(long, default_value_t = 5000)]
     steps: u64,
     /// Where samples, metrics.csv and checkpoints go.
@@ -74,47 +78,44 @@ pub struct TrainArgs {
     /// Train an unconditional GAN even when the dataset has classes.
     #[arg(long)]
     unconditional: bool,
-    /// Read stats, append to metrics.csv and write a sample grid every this many steps.
+    /// Read stats, append to metrics.csv and write a sample grid every this many steps (0:
+    /// only with checkpoints and at the end).
     #[arg(long, default_value_t = 100)]
     every: u64,
     /// Measure the Fréchet distance to the data every this many steps (0: never). The first
     /// measurement trains a small classifier on the dataset.
     #[arg(long, default_value_t = 1000)]
     quality_every: u64,
-    /// Write the checkpoint every this many steps (and at the end).
+    /// Write the checkpoint every this many steps (0: only at the end). It is always written
+    /// at the end, and when Ctrl-C stops the run.
     #[arg(long, default_value_t = 1000)]
     checkpoint_every: u64,
+    /// Start a new run even where --out holds another run's checkpoint, replacing it.
+    #[arg(long)]
+    overwrite: bool,
 }
 
-/// The built-in digits, converted at build time by `./build.sh build`.
-fn builtin_digits() -> Result<Dataset> {
-    let candidates = [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/data/digits.wgds"),
-        PathBuf::from("www/data/digits.wgds"),
-    ];
-    for path in &candidates {
-        if let Ok(bytes) = std::fs::read(path) {
-            return Dataset::decode(&bytes);
-        }
-    }
-    Err(Error::Invalid(format!(
-        "the built-in digits are not at {}: run `./build.sh build` (it converts them), or pass --data FILE.zip",
-        candidates[0].display()
-    )))
-}
-
-fn load_dataset(args: &TrainArgs, preset: Preset) -> Result<Dataset> {
-    dataset_for(args.data.as_deref(), preset)
+/// The bytes of the zip at `path`.
+fn read_zip(path: &Path) -> Result<Vec<u8>> {
+    crate::output::read(path)
 }
 
 /// The zip at `path`, or the built-in digits, fitted to `preset`.
 pub fn dataset_for(path: Option<&Path>, preset: Preset) -> Result<Dataset> {
+    match path {
+        Some(path) => dataset_from(Some((path, &read_zip(path)?)), preset),
+        None => dataset_from(None, preset),
+    }
+}
+
+/// The zip (its path and bytes), or the built-in digits, fitted to `preset`.
+fn dataset_from(zip: Option<(&Path, &[u8])>, preset: Preset) -> Result<Dataset> {
     let spec = ImageSpec {
         size: preset.image_size(),
         channels: preset.default_channels(),
     };
-    let Some(path) = path else {
-        let digits = builtin_digits()?;
+    let Some((path, bytes)) = zip else {
+        let digits = webgan::data::builtin_digits()?;
         eprintln!(
             "data: the built-in MNIST digits ({} images in {} classes)",
             digits.count(),
@@ -130,20 +131,37 @@ pub fn dataset_for(path: Option<&Path>, preset: Preset) -> Result<Dataset> {
         }
         return digits.converted(spec);
     };
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("reading {msg} {bar:30} {pos}/{len} entries")
             .expect("a valid template"),
     );
     bar.set_message(path.display().to_string());
-    let (dataset, report) = webgan::data::load_zip(&bytes, spec, &mut |done, total| {
+    let (dataset, report) = webgan::data::load_zip(bytes, spec, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
     eprintln!("data: {}", report.summary());
     Ok(dataset)
+}
+
+/// The preset that fits a zip's images, as the page chooses it, said with its reason.
+fn preset_for(path: &Path, bytes: &[u8]) -> Result<Preset> {
+    let survey = webgan::data::survey(bytes, 32)?;
+    let preset = survey.preset();
+    let size = preset.image_size();
+    let (kind, model) = match (survey.gray, preset.default_channels()) {
+        (true, 1) => ("gray", "gray"),
+        (true, _) => ("gray", "RGB"),
+        (false, _) => ("colour", "RGB"),
+    };
+    eprintln!(
+        "data: {} holds {kind} images up to {side}×{side} (after a centre crop) → {} ({size}×{size} {model}); --preset chooses another",
+        path.display(),
+        preset.name(),
+        side = survey.largest_side,
+    );
+    Ok(preset)
 }
 
 fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig> {
@@ -205,37 +223,209 @@ pub fn upload(gpu: &Gpu, dataset: &Dataset, conditional: bool) -> Result<GpuData
     Ok(uploaded)
 }
 
-pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
-    let resumed = match &args.resume {
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))?;
-            let (_, config) = Trainer::checkpoint_config(&bytes)?;
-            if let Some(p) = &args.preset {
-                if Preset::parse(p)? != config.model.preset {
-                    return Err(Error::Checkpoint(format!(
-                        "{} holds a {} model, not {p}",
-                        path.display(),
-                        config.model.preset.name()
-                    )));
-                }
-            }
-            Some((bytes, config))
+/// A checkpoint to continue from: its bytes, configuration and step.
+struct Resumed {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    config: TrainConfig,
+    step: u64,
+}
+
+fn resumed(path: &Path, steps: u64) -> Result<Resumed> {
+    let bytes = crate::output::read(path)?;
+    let (ck, config) = Trainer::checkpoint_config(&bytes)?;
+    let step = ck.get_int("state.step", &[])?[0].max(0) as u64;
+    if step >= steps {
+        return Err(Error::Invalid(format!(
+            "{} is at step {step} already, and --steps counts every step of the run: ask for more (e.g. --steps {})",
+            path.display(),
+            step + 5000
+        )));
+    }
+    Ok(Resumed {
+        path: path.to_path_buf(),
+        bytes,
+        config,
+        step,
+    })
+}
+
+/// Refuses to start a new run over another run's checkpoint: that would lose it.
+fn check_out(args: &TrainArgs, resumed: Option<&Resumed>) -> Result<()> {
+    let existing = args.out.join("checkpoint.safetensors");
+    if !existing.exists() || args.overwrite {
+        return Ok(());
+    }
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if resumed.is_some_and(|r| same(&r.path, &existing)) {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{} already holds a run's checkpoint: continue it with --resume {}, choose another --out, or pass --overwrite to replace it",
+        args.out.display(),
+        existing.display()
+    )))
+}
+
+/// Whether `step` is one of every `every` (0: never).
+fn due(step: u64, every: u64) -> bool {
+    every > 0 && step.is_multiple_of(every)
+}
+
+/// Training went to NaN: where to go back to, if anywhere.
+fn diverged(step: u64, saved: &Option<(u64, PathBuf)>) -> Error {
+    let advice = "a lower learning rate (--lr-d, --lr-g) or --label-smoothing 0.1";
+    Error::Invalid(match saved {
+        Some((at, path)) => format!(
+            "training diverged by step {step} (a loss or a weight became NaN or infinite); the last checkpoint, at step {at}, is {}: resume from it with {advice}",
+            path.display()
+        ),
+        None => format!(
+            "training diverged by step {step} (a loss or a weight became NaN or infinite) before any checkpoint was written: start again with {advice}"
+        ),
+    })
+}
+
+/// (β1, β2, momentum) of an optimizer; 0 where it has none.
+fn hyper(o: &Optimizer) -> (f32, f32, f32) {
+    match o {
+        Optimizer::Adam(a) => (a.beta1, a.beta2, 0.0),
+        Optimizer::Sgd(s) => (0.0, 0.0, s.momentum),
+    }
+}
+
+/// The flags a resumed run may change: the learning rates and label smoothing (the way out of
+/// a diverging run). Every other setting is the checkpoint's.
+fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Result<TrainConfig> {
+    let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    let mut c = r.config;
+    let asked = config(args, c.model.preset, c.model.classes)?;
+    let fixed = [
+        ("batch", asked.batch != c.batch),
+        ("k", asked.d_steps != c.d_steps),
+        ("loss", asked.loss != c.loss),
+        ("nz", asked.model.nz != c.model.nz),
+        ("ngf", asked.model.ngf != c.model.ngf),
+        ("ndf", asked.model.ndf != c.model.ndf),
+        ("prior", asked.prior != c.prior),
+        ("seed", asked.seed != c.seed),
+        ("clip", asked.clip != c.clip),
+        ("unconditional", args.unconditional && c.model.classes > 0),
+        (
+            "optimizer",
+            std::mem::discriminant(&asked.d_optimizer) != std::mem::discriminant(&c.d_optimizer),
+        ),
+        (
+            "beta1",
+            hyper(&asked.d_optimizer).0 != hyper(&c.d_optimizer).0,
+        ),
+        (
+            "beta2",
+            hyper(&asked.d_optimizer).1 != hyper(&c.d_optimizer).1,
+        ),
+        (
+            "momentum",
+            hyper(&asked.d_optimizer).2 != hyper(&c.d_optimizer).2,
+        ),
+    ];
+    if let Some((id, _)) = fixed.iter().find(|(id, differs)| given(id) && *differs) {
+        return Err(Error::Invalid(format!(
+            "--{} cannot change when resuming: {} keeps its model and recipe (only --lr-d, --lr-g and --label-smoothing can)",
+            id.replace('_', "-"),
+            r.path.display()
+        )));
+    }
+    let set_lr = |o: &mut Optimizer, lr: f32| match o {
+        Optimizer::Adam(a) => a.lr = lr,
+        Optimizer::Sgd(s) => s.lr = lr,
+    };
+    if given("lr_d") {
+        eprintln!(
+            "resume: D's learning rate {} → {}",
+            c.d_optimizer.lr(),
+            args.lr_d
+        );
+        set_lr(&mut c.d_optimizer, args.lr_d);
+    }
+    if given("lr_g") {
+        eprintln!(
+            "resume: G's learning rate {} → {}",
+            c.g_optimizer.lr(),
+            args.lr_g
+        );
+        set_lr(&mut c.g_optimizer, args.lr_g);
+    }
+    if given("label_smoothing") {
+        eprintln!(
+            "resume: label smoothing {} → {}",
+            c.label_smoothing, args.label_smoothing
+        );
+        c.label_smoothing = args.label_smoothing;
+    }
+    c.check()?;
+    Ok(c)
+}
+
+pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
+    if args.steps == 0 {
+        return Err(Error::Invalid(
+            "--steps 0 trains nothing: give the number of steps to train to, e.g. --steps 5000"
+                .into(),
+        ));
+    }
+    let resumed = args
+        .resume
+        .as_deref()
+        .map(|p| resumed(p, args.steps))
+        .transpose()?;
+    check_out(&args, resumed.as_ref())?;
+    if resumed.is_none() {
+        // Every flag is checked before any data is read; the model's sizes once it is known.
+        config(&args, Preset::Dcgan28, 0)?;
+    }
+    if let (Some(r), Some(p)) = (&resumed, &args.preset) {
+        if Preset::parse(p)? != r.config.model.preset {
+            return Err(Error::Checkpoint(format!(
+                "{} holds a {} model, not {p}",
+                r.path.display(),
+                r.config.model.preset.name()
+            )));
         }
-        None => None,
+    }
+    let zip = args
+        .data
+        .as_deref()
+        .map(|p| read_zip(p).map(|bytes| (p, bytes)))
+        .transpose()?;
+    let preset = match (&resumed, &args.preset, &zip) {
+        (Some(r), _, _) => r.config.model.preset,
+        (None, Some(p), _) => Preset::parse(p)?,
+        (None, None, Some((path, bytes))) => preset_for(path, bytes)?,
+        (None, None, None) => Preset::Dcgan28,
     };
-    let preset = match (&resumed, &args.preset) {
-        (Some((_, c)), _) => c.model.preset,
-        (None, Some(p)) => Preset::parse(p)?,
-        (None, None) => Preset::Dcgan28,
-    };
-    let dataset = load_dataset(&args, preset)?;
-    let mut trainer = match resumed {
-        Some((bytes, config)) => Trainer::resume(
-            gpu.clone(),
-            &bytes,
-            upload(&gpu, &dataset, config.model.classes > 0)?,
-        )?,
+    let dataset = dataset_from(zip.as_ref().map(|(p, b)| (*p, b.as_slice())), preset)?;
+    let data_name = args
+        .data
+        .as_deref()
+        .map_or("the built-in digits".into(), |p| p.display().to_string());
+    let config = match &resumed {
+        Some(r) => {
+            let classes = r.config.model.classes as usize;
+            if classes > 0 && dataset.class_count() != classes {
+                return Err(Error::Invalid(format!(
+                    "{} is conditional on {classes} classes and {data_name} has {}: resume on a zip with the same {classes} class folders",
+                    r.path.display(),
+                    match dataset.class_count() {
+                        0 => "none (no class folders)".to_string(),
+                        n => n.to_string(),
+                    }
+                )));
+            }
+            resumed_config(&args, typed, r)?
+        }
         None => {
             let conditional = dataset.is_conditional() && !args.unconditional;
             let classes = if conditional {
@@ -243,99 +433,125 @@ pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
             } else {
                 0
             };
-            Trainer::new(
-                gpu.clone(),
-                config(&args, preset, classes)?,
-                upload(&gpu, &dataset, conditional)?,
-            )?
+            let c = config(&args, preset, classes)?;
+            c.check_fits()?;
+            c
         }
     };
-    std::fs::create_dir_all(args.out.join("samples"))
-        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", args.out.display())))?;
-    let c = trainer.config;
-    eprintln!(
-        "model: {} ({} classes), G {} and D {} parameters, batch {}, loss {}, on {}",
-        c.model.preset.name(),
-        c.model.classes,
-        trainer.g.param_count(),
-        trainer.d.param_count(),
-        c.batch,
-        c.loss.name(),
-        gpu.adapter_name()
-    );
-    let (grid_n, columns, labels) = sample::grid_layout(&c);
-    let sampler = trainer.sampler(&trainer.fixed_noise(grid_n), &labels)?;
-    let metrics_path = args.out.join("metrics.csv");
-    let mut metrics = output::Metrics::open(&metrics_path, trainer.step > 0)?;
-    let checkpoint_path = args.out.join("checkpoint.safetensors");
+    let gpu = Arc::new(crate::open_gpu()?);
+    let what = format!("{} at batch {}", config.model.preset.name(), config.batch);
+    let trainer = pollster::block_on(gpu.scoped(&what, || {
+        let on_gpu = upload(&gpu, &dataset, config.model.classes > 0)?;
+        match &resumed {
+            Some(r) => Trainer::resume_with(gpu.clone(), &r.bytes, on_gpu, config),
+            None => Trainer::new(gpu.clone(), config, on_gpu),
+        }
+    }))?;
+    let mut quality_every = args.quality_every;
+    if quality_every > 0 && dataset.count() < MIN_REAL_IMAGES {
+        eprintln!(
+            "quality: not measured: the Fréchet distance needs at least {MIN_REAL_IMAGES} images and {data_name} has {}",
+            dataset.count()
+        );
+        quality_every = 0;
+    }
+    let run = Run {
+        gpu,
+        args: &args,
+        dataset: &dataset,
+        quality_every,
+        saved: resumed.map(|r| (r.step, r.path)),
+    };
+    run.train(trainer)
+}
 
-    let mut meter = None;
-    let bar = ProgressBar::new(args.steps).with_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} steps {elapsed_precise} ETA {eta} {msg}",
-        )
-        .expect("a valid template"),
-    );
-    bar.set_position(trainer.step);
-    let start = Instant::now();
-    let (mut last_time, mut last_step) = (start, trainer.step);
-    while trainer.step < args.steps {
-        // Bursts of a few steps per submission keep each one short for the GPU's watchdog.
-        // Stop on every step some output is due, and after at most 8 steps.
-        let until = |every: u64| {
-            if every == 0 {
-                u64::MAX
-            } else {
-                every - trainer.step % every
-            }
-        };
-        let burst = (args.steps - trainer.step)
-            .min(until(args.every))
-            .min(until(args.checkpoint_every))
-            .min(until(args.quality_every))
-            .min(8) as u32;
-        trainer.train(burst);
-        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+/// A run under way: what the loop needs beside the trainer.
+struct Run<'a> {
+    gpu: Arc<Gpu>,
+    args: &'a TrainArgs,
+    dataset: &'a Dataset,
+    quality_every: u64,
+    /// The last checkpoint written (or resumed from): its step and path.
+    saved: Option<(u64, PathBuf)>,
+}
+
+impl Run<'_> {
+    fn train(mut self, mut trainer: Trainer) -> Result<ExitCode> {
+        let (args, gpu) = (self.args, self.gpu.clone());
+        std::fs::create_dir_all(args.out.join("samples"))
+            .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", args.out.display())))?;
+        let c = trainer.config;
+        eprintln!(
+            "model: {} ({} classes), G {} and D {} parameters, batch {}, loss {}, on {}",
+            c.model.preset.name(),
+            c.model.classes,
+            trainer.g.param_count(),
+            trainer.d.param_count(),
+            c.batch,
+            c.loss.name(),
+            gpu.adapter_name()
+        );
+        let (grid_n, columns, labels) = sample::grid_layout(&c);
+        let sampler = trainer.sampler(&trainer.fixed_noise(grid_n), &labels)?;
+        let mut metrics = output::Metrics::open(&args.out.join("metrics.csv"), trainer.step > 0)?;
+        let checkpoint_path = args.out.join("checkpoint.safetensors");
+        // Ctrl-C stops after the burst under way, with a checkpoint.
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+
+        let mut meter = None;
+        let bar = ProgressBar::new(args.steps).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} steps {elapsed_precise} ETA {eta} {msg}",
+            )
+            .expect("a valid template"),
+        );
         bar.set_position(trainer.step);
-        let checkpoint_due =
-            trainer.step % args.checkpoint_every == 0 || trainer.step == args.steps;
-        let quality_due = args.quality_every > 0
-            && (trainer.step % args.quality_every == 0 || trainer.step == args.steps);
-        if trainer.step % args.every == 0 || checkpoint_due || quality_due {
+        let start = Instant::now();
+        let (mut last_time, mut last_step) = (start, trainer.step);
+        while trainer.step < args.steps {
+            // Bursts of a few steps per submission keep each one short for the GPU's watchdog.
+            // Stop on every step some output is due, and after at most 8 steps.
+            let until = |every: u64| {
+                if every == 0 {
+                    u64::MAX
+                } else {
+                    every - trainer.step % every
+                }
+            };
+            let burst = (args.steps - trainer.step)
+                .min(until(args.every))
+                .min(until(args.checkpoint_every))
+                .min(until(self.quality_every))
+                .min(8) as u32;
+            trainer.train(burst);
+            let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+            bar.set_position(trainer.step);
+            let last = trainer.step == args.steps;
+            let stopped = stop.load(Ordering::SeqCst);
+            let checkpoint_due = due(trainer.step, args.checkpoint_every) || last || stopped;
+            let quality_due =
+                self.quality_every > 0 && (due(trainer.step, self.quality_every) || last);
+            if !(due(trainer.step, args.every) || checkpoint_due || quality_due) {
+                continue;
+            }
             let stats = pollster::block_on(trainer.read_stats())?;
             let now = Instant::now();
             let images_per_s = (trainer.step - last_step) as f64 * c.batch as f64
                 / now.duration_since(last_time).as_secs_f64();
             (last_time, last_step) = (now, trainer.step);
+            if !stats.is_finite() {
+                metrics.append(&stats, start.elapsed().as_secs_f64(), images_per_s, None)?;
+                bar.abandon();
+                return Err(diverged(trainer.step, &self.saved));
+            }
             let frechet = if quality_due {
-                if meter.is_none() {
-                    meter = Some(quality::meter(
-                        gpu.clone(),
-                        &dataset,
-                        &crate::train::upload(&gpu, &dataset, dataset.is_conditional())?,
-                        &trainer,
-                    )?);
-                }
-                let m = meter.as_ref().expect("just made");
-                let d = pollster::block_on(m.measure(&trainer))?;
-                bar.println(format!(
-                    "step {}: Fréchet distance to the data {d:.2}",
-                    trainer.step
-                ));
-                Some(d)
+                self.measure(&mut meter, &trainer, &bar)
             } else {
                 None
             };
             metrics.append(&stats, start.elapsed().as_secs_f64(), images_per_s, frechet)?;
-            if !stats.is_finite() {
-                bar.abandon();
-                return Err(Error::Invalid(format!(
-                    "training diverged at step {}: a loss is NaN or infinite ({stats:?}). The last good checkpoint is {}; \
-                     try a lower learning rate or label smoothing",
-                    trainer.step,
-                    checkpoint_path.display()
-                )));
-            }
             bar.set_message(format!(
                 "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2} {images_per_s:.0} img/s",
                 stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake_after
@@ -356,25 +572,77 @@ pub fn run(gpu: Arc<Gpu>, args: TrainArgs) -> Result<()> {
             )?;
             output::write_png(&args.out.join("samples/latest.png"), &grid)?;
             if checkpoint_due {
-                let bytes = pollster::block_on(trainer.save()).map_err(|e| {
-                    Error::Invalid(format!(
-                        "{e}. The last good checkpoint is {}; try a lower learning rate or label smoothing",
-                        checkpoint_path.display()
-                    ))
-                })?;
+                let bytes = match pollster::block_on(trainer.save()) {
+                    Ok(bytes) => bytes,
+                    Err(Error::Invalid(_)) => {
+                        bar.abandon();
+                        return Err(diverged(trainer.step, &self.saved));
+                    }
+                    Err(e) => return Err(e),
+                };
                 output::write_atomically(&checkpoint_path, &bytes)?;
+                self.saved = Some((trainer.step, checkpoint_path.clone()));
+            }
+            if stopped && !last {
+                bar.abandon();
+                eprintln!(
+                    "stopped at step {}: the checkpoint is {}; continue with --resume {} --steps {} --out {}",
+                    trainer.step,
+                    checkpoint_path.display(),
+                    checkpoint_path.display(),
+                    args.steps,
+                    args.out.display()
+                );
+                return Ok(ExitCode::from(130));
+            }
+        }
+        bar.finish();
+        eprintln!(
+            "done: {} steps in {:.0} s; samples in {}, checkpoint {}",
+            trainer.step,
+            start.elapsed().as_secs_f64(),
+            args.out.join("samples").display(),
+            checkpoint_path.display()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// The Fréchet distance now, or a note and no more measuring if it cannot be had: the
+    /// quality measure never sinks a run.
+    fn measure(
+        &mut self,
+        meter: &mut Option<QualityMeter>,
+        trainer: &Trainer,
+        bar: &ProgressBar,
+    ) -> Option<f64> {
+        let result = (|| {
+            if meter.is_none() {
+                let on_gpu = upload(&self.gpu, self.dataset, self.dataset.is_conditional())?;
+                *meter = Some(quality::meter(
+                    self.gpu.clone(),
+                    self.dataset,
+                    &on_gpu,
+                    trainer,
+                )?);
+            }
+            let m = meter.as_ref().expect("just made");
+            pollster::block_on(m.measure(trainer))
+        })();
+        match result {
+            Ok(d) => {
+                bar.println(format!(
+                    "step {}: Fréchet distance to the data {d:.2}",
+                    trainer.step
+                ));
+                Some(d)
+            }
+            Err(e) => {
+                bar.println(format!("quality: not measured from now on: {e}"));
+                self.quality_every = 0;
+                None
             }
         }
     }
-    bar.finish();
-    eprintln!(
-        "done: {} steps in {:.0} s; samples in {}, checkpoint {}",
-        trainer.step,
-        start.elapsed().as_secs_f64(),
-        args.out.join("samples").display(),
-        checkpoint_path.display()
-    );
-    Ok(())
 }
 
 impl output::Metrics {

@@ -1,0 +1,238 @@
+//! Every number a person can type, at zero, negative, NaN and huge; unknown names; paths that
+//! are missing or of the wrong kind.
+
+use crate::run::{Case, Expect};
+use crate::{train_args, TRAINED};
+
+/// The quick run with `flag` set to `value` (in place, where the quick run sets it already).
+fn train(flag: &str, value: &str, expect: Expect) -> Case {
+    let mut args = train_args("out");
+    if let Some(i) = args.iter().position(|a| *a == flag) {
+        args.drain(i..i + 2);
+    }
+    args.extend([flag, value]);
+    Case::new(format!("train {flag} {value}"), &args, expect)
+}
+
+fn sample(extra: &[&str], expect: Expect) -> Case {
+    let mut args = vec!["sample", "--checkpoint", "keep/checkpoint.safetensors"];
+    args.extend(extra);
+    Case::new(format!("sample {}", extra.join(" ")), &args, expect)
+}
+
+fn interpolate(extra: &[&str], expect: Expect) -> Case {
+    let mut args = vec![
+        "interpolate",
+        "--checkpoint",
+        "keep/checkpoint.safetensors",
+        "--out",
+        "w.png",
+    ];
+    args.extend(extra);
+    Case::new(format!("interpolate {}", extra.join(" ")), &args, expect)
+}
+
+/// A noise file: tensor `z` of `shape` filled with `value`.
+fn noise(shape: &[usize], value: f32) -> Vec<u8> {
+    let mut ck = webgan::checkpoint::Checkpoint::new();
+    let n = shape.iter().product();
+    ck.tensors.insert(
+        "z".into(),
+        webgan::checkpoint::Tensor::new(shape.to_vec(), vec![value; n]).expect("a tensor"),
+    );
+    ck.to_bytes().expect("writes")
+}
+
+pub fn cases() -> Vec<Case> {
+    let any = || Expect::Refused("");
+    let mut cases = vec![];
+    for (flag, values) in [
+        (
+            "--steps",
+            &["0", "-1", "1e3", "99999999999999999999999"][..],
+        ),
+        ("--batch", &["0", "1", "-2", "5000", "4096"]),
+        ("--k", &["0", "-1", "101", "4294967296"]),
+        ("--lr-d", &["NaN", "-1", "inf", "-inf", "x"]),
+        ("--lr-g", &["NaN", "-0.1", "1e39"]),
+        ("--beta1", &["1", "-0.1", "NaN", "1.5"]),
+        ("--beta2", &["1", "NaN", "-1"]),
+        ("--label-smoothing", &["0.5", "-0.1", "NaN", "inf"]),
+        ("--clip", &["0", "-1", "NaN", "inf"]),
+        ("--nz", &["0", "5000", "-1"]),
+        ("--ngf", &["0", "2000"]),
+        ("--ndf", &["0", "1025"]),
+        ("--loss", &["nope", ""]),
+        ("--optimizer", &["adamw"]),
+        ("--prior", &["cauchy"]),
+        ("--preset", &["dcgan999", "DCGAN28"]),
+        ("--seed", &["-1", "x"]),
+        ("--every", &["-1"]),
+        ("--checkpoint-every", &["-5"]),
+        ("--quality-every", &["NaN"]),
+        ("--data", &["missing.zip", "keep"]),
+        ("--resume", &["missing.safetensors"]),
+    ] {
+        for v in values {
+            cases.push(train(flag, v, any()));
+        }
+    }
+    cases.extend([
+        train("--momentum", "NaN", any()).tap_args(&["--optimizer", "sgd"]),
+        train("--momentum", "-1", any()).tap_args(&["--optimizer", "sgd"]),
+        train("--ngf", "1024", Expect::Refused("too large")).tap_args(&["--preset", "dcgan64"]),
+        train("--batch", "2000", Expect::Refused("too large")).tap_args(&["--preset", "dcgan64"]),
+        train("--every", "0", Expect::Works(TRAINED)),
+        train("--checkpoint-every", "0", Expect::Works(TRAINED)),
+        train("--quality-every", "0", Expect::Works(TRAINED)),
+        train("--k", "3", Expect::Works(TRAINED)),
+        Case::new(
+            "train --out is a file",
+            &train_args("afile"),
+            Expect::Refused("cannot create"),
+        )
+        .with("afile", b"a file".to_vec()),
+        Case::new(
+            "train --out holds another run's checkpoint",
+            &train_args("keep"),
+            Expect::Refused("already holds a run's checkpoint"),
+        ),
+        Case::new(
+            "train --resume past --steps",
+            &[
+                "train",
+                "--resume",
+                "keep/checkpoint.safetensors",
+                "--steps",
+                "2",
+                "--out",
+                "keep",
+            ],
+            Expect::Refused("already"),
+        ),
+        Case::new(
+            "train --resume with another preset",
+            &[
+                "train",
+                "--resume",
+                "keep/checkpoint.safetensors",
+                "--steps",
+                "9",
+                "--preset",
+                "dcgan64",
+                "--out",
+                "keep",
+            ],
+            Expect::Refused("dcgan28"),
+        ),
+        Case::new(
+            "train --resume a conditional run on a flat zip",
+            &[
+                "train",
+                "--resume",
+                "keep/checkpoint.safetensors",
+                "--steps",
+                "9",
+                "--data",
+                "flat.zip",
+                "--out",
+                "keep",
+            ],
+            Expect::Refused("conditional on 10 classes"),
+        )
+        .with(
+            "flat.zip",
+            crate::zips::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+        ),
+        Case::new(
+            "eval on 1 image",
+            &[
+                "eval",
+                "--checkpoint",
+                "keep/checkpoint.safetensors",
+                "--data",
+                "flat.zip",
+            ],
+            Expect::Refused("at least 200 images"),
+        )
+        .with(
+            "flat.zip",
+            crate::zips::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+        ),
+        sample(&["--n", "0", "--out", "s.png"], any()),
+        sample(&["--n", "-1", "--out", "s.png"], any()),
+        sample(
+            &["--n", "100000000", "--out", "s.png"],
+            Expect::Refused("a grid PNG holds"),
+        ),
+        sample(
+            &["--n", "100001", "--out", "dir"],
+            Expect::Refused("100000"),
+        ),
+        sample(&["--n", "4294967296", "--out", "dir"], any()),
+        sample(
+            &["--class", "10", "--out", "s.png"],
+            Expect::Refused("does not exist"),
+        ),
+        sample(&["--class", "-1", "--out", "s.png"], any()),
+        sample(
+            &["--noise", "missing.safetensors", "--out", "s.png"],
+            Expect::Refused("cannot read"),
+        ),
+        sample(
+            &["--n", "3", "--out", "keep/checkpoint.safetensors"],
+            Expect::Refused("is a file"),
+        ),
+        sample(
+            &["--n", "3", "--out", "dir"],
+            Expect::Works(&["dir/00000.png", "dir/00002.png"]),
+        ),
+        sample(
+            &["--noise", "z.safetensors", "--out", "s.png"],
+            Expect::Refused("finite"),
+        )
+        .with("z.safetensors", noise(&[3, 100], f32::NAN)),
+        sample(
+            &["--noise", "z.safetensors", "--out", "s.png"],
+            Expect::Refused("[n, 100]"),
+        )
+        .with("z.safetensors", noise(&[3, 7], 0.5)),
+        sample(&["--noise", "z.safetensors", "--out", "s.png"], any())
+            .with("z.safetensors", noise(&[0, 100], 0.5)),
+        sample(
+            &["--noise", "z.safetensors", "--n", "5", "--out", "s.png"],
+            Expect::Refused("holds 3 vectors"),
+        )
+        .with("z.safetensors", noise(&[3, 100], 0.5)),
+        sample(
+            &["--noise", "z.safetensors", "--out", "s.png"],
+            Expect::Works(&["s.png"]),
+        )
+        .with("z.safetensors", noise(&[3, 100, 1, 1], 0.5)),
+        interpolate(&["--steps", "0"], any()),
+        interpolate(&["--steps", "1"], any()),
+        interpolate(
+            &["--steps", "100000"],
+            Expect::Refused("--steps must lie in"),
+        ),
+        interpolate(&["--rows", "0"], any()),
+        interpolate(&["--rows", "1000000"], any()),
+        interpolate(&["--class", "10"], Expect::Refused("does not exist")),
+    ]);
+    cases
+}
+
+trait Tap {
+    /// The case with more arguments, placed before the flag under test.
+    fn tap_args(self, extra: &[&str]) -> Case;
+}
+
+impl Tap for Case {
+    fn tap_args(mut self, extra: &[&str]) -> Case {
+        let at = self.args.len() - 2;
+        for (i, a) in extra.iter().enumerate() {
+            self.args.insert(at + i, a.to_string());
+        }
+        self
+    }
+}

@@ -1,0 +1,236 @@
+//! The `webgan` command line as a person uses it: small datasets train end to end and choose
+//! their preset, sampled images are exactly the model's, Ctrl-C keeps the run, a diverged run
+//! says where to go back to and can go back with a lower learning rate. (Bad inputs:
+//! tests/bad_inputs/.)
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+use zip::write::SimpleFileOptions;
+use zip::ZipWriter;
+
+/// A fresh folder for one test.
+fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("webgan-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    dir
+}
+
+fn webgan(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_webgan"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("webgan runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A flat zip of `n` colour pictures of `width`×`height`.
+fn photos(n: usize, width: u32, height: u32) -> Vec<u8> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..n {
+        let image = ImageBuffer::from_fn(width, height, |x, y| {
+            Rgb([(x * 3 + i as u32) as u8, (y * 5) as u8, (i * 40) as u8])
+        });
+        let mut png = Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(image)
+            .write_to(&mut png, ImageFormat::Png)
+            .expect("a PNG");
+        zip.start_file(format!("photo{i:03}.png"), SimpleFileOptions::default())
+            .expect("an entry");
+        zip.write_all(&png.into_inner()).expect("written");
+    }
+    zip.finish().expect("a zip").into_inner()
+}
+
+const TINY: &[&str] = &["--batch", "4", "--ngf", "4", "--ndf", "4"];
+
+fn train(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train"];
+    args.extend(TINY);
+    args.extend(extra);
+    webgan(dir, &args)
+}
+
+#[test]
+fn five_and_150_image_zips_train_to_a_checkpoint_with_the_preset_that_fits() {
+    let dir = folder("small");
+    std::fs::write(dir.join("five.zip"), photos(5, 40, 40)).expect("written");
+    std::fs::write(dir.join("photos.zip"), photos(150, 80, 64)).expect("written");
+    for (zip, preset) in [("five.zip", "dcgan32"), ("photos.zip", "dcgan64")] {
+        let out = format!("run-{zip}");
+        let o = train(&dir, &["--data", zip, "--steps", "3", "--out", &out]);
+        let e = stderr(&o);
+        assert!(o.status.success(), "{zip}: {e}");
+        assert!(e.contains(&format!("→ {preset}")), "{zip}: {e}");
+        assert!(e.contains("quality: not measured"), "{zip}: {e}");
+        let ck = std::fs::read(dir.join(&out).join("checkpoint.safetensors")).expect("written");
+        let (_, config) = webgan::train::Trainer::checkpoint_config(&ck).expect("a checkpoint");
+        assert_eq!(config.model.preset.name(), preset);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sampled_images_are_exactly_the_models_and_a_noise_file_sets_their_number() {
+    let dir = folder("sample");
+    let o = train(
+        &dir,
+        &["--steps", "2", "--quality-every", "0", "--out", "run"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ck = "run/checkpoint.safetensors";
+    let o = webgan(
+        &dir,
+        &["sample", "--checkpoint", ck, "--n", "3", "--out", "each"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for i in 0..3 {
+        let image = image::open(dir.join(format!("each/{i:05}.png"))).expect("a PNG");
+        assert_eq!((image.width(), image.height()), (28, 28));
+        assert_eq!(image.color(), image::ColorType::L8, "gray for a gray model");
+    }
+    let mut z = webgan::checkpoint::Checkpoint::new();
+    z.tensors.insert(
+        "z".into(),
+        webgan::checkpoint::Tensor::new(vec![5, 100], vec![0.3; 500]).expect("a tensor"),
+    );
+    std::fs::write(dir.join("z.safetensors"), z.to_bytes().expect("bytes")).expect("written");
+    let o = webgan(
+        &dir,
+        &[
+            "sample",
+            "--checkpoint",
+            ck,
+            "--noise",
+            "z.safetensors",
+            "--out",
+            "z.png",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Five images, three to a row with 2-pixel gaps: 3 × 30 + 2 by 2 × 30 + 2.
+    let grid = image::open(dir.join("z.png")).expect("a PNG");
+    assert_eq!((grid.width(), grid.height()), (92, 62));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctrl_c_stops_with_a_checkpoint_that_resumes() {
+    let dir = folder("interrupt");
+    let mut args = vec!["train"];
+    args.extend(TINY);
+    args.extend([
+        "--steps",
+        "1000000",
+        "--every",
+        "0",
+        "--checkpoint-every",
+        "0",
+    ]);
+    args.extend(["--quality-every", "0", "--out", "run"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_webgan"))
+        .args(&args)
+        .current_dir(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("webgan starts");
+    // metrics.csv exists once the model is built and training has begun.
+    let started = std::time::Instant::now();
+    while !dir.join("run/metrics.csv").exists() {
+        assert!(started.elapsed().as_secs() < 120, "training never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // SAFETY: kill sends a signal to our own child, whose pid we hold.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().expect("webgan ends");
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{e}");
+    assert!(e.contains("stopped at step"), "{e}");
+    let ck = std::fs::read(dir.join("run/checkpoint.safetensors")).expect("a checkpoint");
+    let (ck, _) = webgan::train::Trainer::checkpoint_config(&ck).expect("it reads");
+    let step = ck.get_int("state.step", &[]).expect("a step")[0];
+    assert!(step > 0, "it trained before it stopped");
+    let to = (step + 2).to_string();
+    let o = train(
+        &dir,
+        &[
+            "--resume",
+            "run/checkpoint.safetensors",
+            "--steps",
+            &to,
+            "--out",
+            "run",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_diverged_run_names_its_last_checkpoint_keeps_it_and_resumes_at_a_lower_rate() {
+    let dir = folder("diverge");
+    let o = train(
+        &dir,
+        &["--steps", "2", "--quality-every", "0", "--out", "run"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ck = dir.join("run/checkpoint.safetensors");
+    let before = std::fs::read(&ck).expect("written");
+    let o = train(
+        &dir,
+        &[
+            "--resume",
+            "run/checkpoint.safetensors",
+            "--lr-d",
+            "1e30",
+            "--lr-g",
+            "1e30",
+            "--steps",
+            "40",
+            "--every",
+            "1",
+            "--quality-every",
+            "0",
+            "--out",
+            "run",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    let last = e.lines().last().expect("a message");
+    assert!(
+        last.starts_with("webgan: training diverged by step")
+            && last.contains("the last checkpoint, at step 2, is run/checkpoint.safetensors"),
+        "{last}"
+    );
+    assert_eq!(
+        std::fs::read(&ck).expect("kept"),
+        before,
+        "the checkpoint is untouched"
+    );
+    let o = train(
+        &dir,
+        &[
+            "--resume",
+            "run/checkpoint.safetensors",
+            "--lr-d",
+            "1e-5",
+            "--steps",
+            "4",
+            "--out",
+            "run",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("D's learning rate 0.0002 → 0.00001"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
