@@ -3,11 +3,16 @@
 #   ./build.sh serve   set up what is missing, build the wasm package and serve www/ on localhost
 #   ./build.sh test    set up what is missing, then run every test (what CI runs)
 #   ./build.sh build   build the wasm package into www/pkg and the digits into www/data
-#   ./build.sh setup   install what a fresh Debian machine lacks (apt, rust target, wasm-bindgen)
+#   ./build.sh setup   install what is missing (apt packages, the wasm target, wasm-bindgen-cli,
+#                      npm packages)
 #   ./build.sh bench   kernel benchmark (GFLOP/s per kernel on the DCGAN shapes)
 #   ./build.sh bench-browser [--rounds N ...]
 #                      webgan vs TensorFlow.js (WebGPU and WebGL) per training step, in headless
 #                      Chromium (tests/browser/bench-vs-tfjs.mjs)
+# Needs Rust installed through rustup (https://rustup.rs) first. On Debian, setup installs everything
+# else with apt-get (through sudo when not root): mesa-vulkan-drivers, libvulkan1, chromium,
+# ca-certificates and, where the commands are missing, nodejs, npm, python3, gcc and libc6-dev.
+# Node.js must be 20.10 or later (Debian 13's is; Debian 12's is not: install it from NodeSource).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,15 +28,37 @@ as_root() {
 }
 
 setup() {
-  local missing=()
-  # lavapipe: a software Vulkan GPU for native tests; chromium: SwiftShader and the browser tests.
-  for pkg in mesa-vulkan-drivers libvulkan1 chromium; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ! command -v rustup >/dev/null || ! command -v cargo >/dev/null; then
+    echo "webgan needs Rust installed through rustup first (https://rustup.rs), then a new shell" >&2
+    exit 1
+  fi
+  if command -v apt-get >/dev/null; then
+    local missing=()
+    # lavapipe: a software Vulkan GPU for native tests; chromium: SwiftShader and the browser tests;
+    # ca-certificates: cargo's downloads over HTTPS.
+    for pkg in mesa-vulkan-drivers libvulkan1 chromium ca-certificates; do
+      dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    # Commands that may come from elsewhere than Debian's packages (Node.js from NodeSource, say).
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+    command -v python3 >/dev/null || missing+=(python3)
+    # The linker of every native Rust build, and the C compiler of wasm-bindgen-cli's TLS crate.
+    command -v cc >/dev/null || missing+=(gcc libc6-dev)
+    if [ ${#missing[@]} -gt 0 ]; then
+      say "installing ${missing[*]}"
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+  else
+    say "no apt-get: install Vulkan (the loader and Mesa's lavapipe), Chromium, Node.js 20.10+ with npm, python3 and a C compiler yourself"
+  fi
+  # node --test --test-concurrency (the browser tests) and playwright-core need Node.js 20.10 or later.
+  local node_version
+  node_version=$(node -p 'process.versions.node' 2>/dev/null || echo none)
+  if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)' 2>/dev/null; then
+    echo "webgan needs Node.js 20.10 or later, found $node_version (Debian 13 has it; on Debian 12 install it from NodeSource)" >&2
+    exit 1
   fi
   if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
     say "adding the $WASM_TARGET target"
