@@ -17,6 +17,7 @@ pub mod model;
 pub mod quality;
 pub mod reference;
 pub mod self_check;
+pub mod streams;
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 mod web;

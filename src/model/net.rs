@@ -52,7 +52,7 @@ impl Net {
                 .into_iter()
                 .map(|spec| {
                     let len: usize = spec.shape.iter().product();
-                    let stream = 1000 + params.len() as u32 * 8;
+                    let stream = crate::streams::init(params.len() as u32);
                     let init = initial_values(&spec, len, seed, stream);
                     Param {
                         value: gpu.storage_from(&spec.name, &init),

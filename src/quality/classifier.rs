@@ -140,7 +140,7 @@ impl Classifier {
                 &gpu,
                 Distribution::Indices(dataset.count),
                 seed,
-                7,
+                crate::streams::CLASSIFIER_INDICES,
                 &counters,
                 0,
                 &index,

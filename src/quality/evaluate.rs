@@ -117,7 +117,12 @@ impl QualityMeter {
         let mut generated = Vec::new();
         let mut sampler: Option<Sampler> = None;
         for chunk in 0..self.samples / EVAL_BATCH {
-            let z = reference::random::normal(c.seed, 30, chunk, EVAL_BATCH as usize * nz);
+            let z = reference::random::normal(
+                c.seed,
+                crate::streams::QUALITY_NOISE,
+                chunk,
+                EVAL_BATCH as usize * nz,
+            );
             let labels: Vec<u32> = if c.model.classes > 0 {
                 (0..EVAL_BATCH)
                     .map(|i| (i + chunk) % c.model.classes)

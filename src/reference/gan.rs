@@ -26,9 +26,9 @@ pub struct StepLosses {
     pub g_loss: f64,
 }
 
-const STREAM_INDICES: u32 = 1;
-const STREAM_Z: u32 = 2;
-const STREAM_LABELS: u32 = 3;
+use crate::streams::{
+    BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
+};
 
 fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
     net.params

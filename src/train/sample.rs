@@ -9,8 +9,7 @@ use crate::model::net::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::train::{TrainConfig, Trainer};
 use crate::{reference, Error, Result};
 
-/// RNG stream of the fixed noise behind the sample grid: never used by training.
-const STREAM_FIXED_NOISE: u32 = 9;
+use crate::streams::FIXED_NOISE as STREAM_FIXED_NOISE;
 
 pub struct Sampler {
     pub count: u32,

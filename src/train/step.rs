@@ -14,9 +14,9 @@ use crate::train::{counter, slot, GpuDataset};
 use crate::Result;
 
 /// RNG streams: each kind of draw has its own, so no two ever share numbers.
-const STREAM_INDICES: u32 = 1;
-const STREAM_Z: u32 = 2;
-const STREAM_LABELS: u32 = 3;
+use crate::streams::{
+    BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
+};
 
 /// The passes of a step and G's image buffers (before any conditioning).
 pub(crate) struct Passes<'a> {

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use webgan::checkpoint::Checkpoint;
 use webgan::train::sample::{fixed_noise, slerp, Grid, Sampler};
 use webgan::train::{TrainConfig, Trainer};
-use webgan::{reference, Error, Gpu, Result};
+use webgan::{reference, streams, Error, Gpu, Result};
 
 use crate::output;
 
@@ -232,7 +232,9 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     }
     let z = match (from_file, args.seed) {
         (Some((_, z)), _) => z,
-        (None, Some(seed)) => reference::random::normal(seed, 9, 0, n as usize * nz as usize),
+        (None, Some(seed)) => {
+            reference::random::normal(seed, streams::FIXED_NOISE, 0, n as usize * nz as usize)
+        }
         (None, None) => fixed_noise(&config, n),
     };
     let columns = (n as f64).sqrt().ceil() as u32;
@@ -273,7 +275,7 @@ pub fn interpolate(args: InterpolateArgs) -> Result<()> {
     let nz = config.model.nz as usize;
     let mut z = Vec::with_capacity((args.rows * args.steps) as usize * nz);
     for row in 0..args.rows {
-        let ends = reference::random::normal(args.seed, 20 + row, 0, 2 * nz);
+        let ends = reference::random::normal(args.seed, streams::walk(row), 0, 2 * nz);
         for s in 0..args.steps {
             z.extend(slerp(
                 &ends[..nz],

@@ -1,0 +1,60 @@
+//! Every RNG stream webgan draws from, in one place, for the GPU and the reference alike.
+//!
+//! A draw is named by (seed, stream, step): two purposes that shared a stream would see the
+//! same numbers (a latent walk's ends the same as the quality measure's noise, say), so each
+//! purpose has its own stream or its own range of them, and the ranges do not meet.
+
+/// The real batch's dataset indices, per D step.
+pub const BATCH_INDICES: u32 = 1;
+/// z for G, per D step and G step.
+pub const NOISE: u32 = 2;
+/// The classes of a conditional G's fakes.
+pub const FAKE_CLASSES: u32 = 3;
+/// The quality classifier's batch indices.
+pub const CLASSIFIER_INDICES: u32 = 7;
+/// The fixed noise behind a run's sample grid (and `webgan sample --seed`); never used by
+/// training.
+pub const FIXED_NOISE: u32 = 9;
+/// The generated images of the quality measure, step = chunk.
+pub const QUALITY_NOISE: u32 = 30;
+/// Latent walks, one stream per walk: WALKS ..= WALKS + MAX_WALKS - 1.
+const WALKS: u32 = 100;
+pub const MAX_WALKS: u32 = 800;
+/// Parameter initialisation: [`INIT_PER_LAYER`] streams per layer from here up (a layer's
+/// tensors draw from its first: only one of them is ever random, the rest are constants).
+pub const INIT: u32 = 1000;
+pub const INIT_PER_LAYER: u32 = 8;
+
+/// The stream of latent walk `i` (a row of `webgan interpolate`, the page's walk).
+pub fn walk(i: u32) -> u32 {
+    assert!(i < MAX_WALKS, "walk {i} is past the walks' streams");
+    WALKS + i
+}
+
+/// The stream of layer `k`'s initialisation.
+pub fn init(k: u32) -> u32 {
+    INIT + k * INIT_PER_LAYER
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_purposes_share_a_stream() {
+        let mut singles = vec![
+            BATCH_INDICES,
+            NOISE,
+            FAKE_CLASSES,
+            CLASSIFIER_INDICES,
+            FIXED_NOISE,
+            QUALITY_NOISE,
+        ];
+        singles.sort_unstable();
+        singles.dedup();
+        assert_eq!(singles.len(), 6);
+        let walks = walk(0)..=walk(MAX_WALKS - 1);
+        assert!(singles.iter().all(|s| !walks.contains(s) && *s < INIT));
+        assert!(*walks.end() < INIT);
+    }
+}
