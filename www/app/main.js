@@ -131,11 +131,19 @@ async function loadBuiltin() {
   return { name: BUILTIN, wgds, builtin: true, file: null, preset: 'dcgan28' };
 }
 
+// A module worker under this page's Content-Security-Policy. A worker loaded from its own URL
+// takes its policy from HTTP headers, which a static server does not send; one started from a
+// blob: URL inherits the page's, so nothing leaves from the worker either.
+function moduleWorker(path) {
+  const source = `import ${JSON.stringify(new URL(path, import.meta.url).href)};`;
+  return new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+}
+
 let worker;
 let jobs = 0;
 // Decodes a zip in the worker, at `preset` (or the one its survey picks), showing progress.
 function decodeZip(file, preset) {
-  worker ??= new Worker(new URL('./zip-worker.js', import.meta.url), { type: 'module' });
+  worker ??= moduleWorker('./zip-worker.js');
   const id = ++jobs;
   const bar = $('dataset-progress');
   bar.hidden = false;
