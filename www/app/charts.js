@@ -1,7 +1,8 @@
 // The training curves: uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy, and the
 // quality measure, against the step. Points are added as stats arrive and drawn a few times a
-// second at most.
+// second at most; old points are thinned so that a chart never holds more than MAX_POINTS.
 import uPlot from '../vendor/uPlot.esm.js';
+import { decimate, MAX_POINTS } from './decimate.js';
 
 const SPECS = {
   'chart-loss': { title: 'Loss', series: [['D loss', '#2c5fdb'], ['G loss', '#d9480f']] },
@@ -35,6 +36,7 @@ export class Charts {
     const c = this.charts[id];
     c.data[0].push(step);
     values.forEach((v, i) => c.data[i + 1].push(Number.isFinite(v) ? v : null));
+    decimate(c.data, MAX_POINTS);
     c.el.dataset.points = c.data[0].length;
     c.dirty = true;
   }
