@@ -4,6 +4,7 @@
 //! The page drives it: `train(n)` records and submits n steps at once, `stats()` waits for them
 //! (so bursts are paced by the GPU, never queued up without bound), `render()` draws the grid.
 
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use wasm_bindgen::prelude::*;
@@ -36,15 +37,16 @@ pub struct Session {
     surface: wgpu::Surface<'static>,
     canvas: HtmlCanvasElement,
     health: Arc<Mutex<Health>>,
-    dataset: Option<Dataset>,
+    /// Shared with the run when the run trains at the dataset's own size: one copy.
+    dataset: Option<Rc<Dataset>>,
     run: Option<Run>,
 }
 
 /// A GAN in training and how it is being looked at.
 struct Run {
     trainer: Trainer,
-    /// The dataset at the model's size, for the quality measure.
-    data: Dataset,
+    /// The dataset at the model's size: the session's own when the sizes agree.
+    data: Rc<Dataset>,
     view: View,
     /// The class the grid shows, or every class a row.
     class: Option<u32>,
@@ -63,40 +65,26 @@ struct View {
 impl Session {
     /// Opens the GPU and makes `canvas` a WebGPU canvas for the sample grid.
     pub async fn open(canvas: HtmlCanvasElement) -> Result<Session, JsError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let surface = instance
-            .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
-            .map_err(|e| JsError::new(&format!("cannot draw into the canvas: {e}")))?;
-        let adapter = crate::gpu::pick_adapter(&instance)
-            .await
-            .map_err(|e| JsError::new(&format!("{e}. {NO_WEBGPU}")))?;
-        let gpu = Gpu::from_adapter(instance, adapter)
-            .await
-            .map_err(js_error)?;
-        let health = Arc::new(Mutex::new(Health::default()));
-        let h = health.clone();
-        gpu.device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut h) = h.lock() {
-                h.lost = Some(format!("{message} ({reason:?})"));
-            }
-        });
-        let h = health.clone();
-        gpu.device
-            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-                web_sys::console::error_1(&format!("webgan: GPU error: {e}").into());
-                if let Ok(mut h) = h.lock() {
-                    h.errors.push(e.to_string());
-                }
-            }));
+        let (gpu, surface, health) = connect(&canvas).await?;
         Ok(Session {
-            gpu: Arc::new(gpu),
+            gpu,
             surface,
             canvas,
             health,
             dataset: None,
             run: None,
         })
+    }
+
+    /// A new device after the old one was lost, on the same canvas and dataset; the run is
+    /// gone (resume it from a checkpoint).
+    pub async fn reopen(&mut self) -> Result<(), JsError> {
+        self.run = None;
+        let (gpu, surface, health) = connect(&self.canvas).await?;
+        self.gpu = gpu;
+        self.surface = surface;
+        self.health = health;
+        Ok(())
     }
 
     /// Whether the GEMMs share loads across subgroup lanes on this device.
@@ -169,8 +157,15 @@ impl Session {
     pub fn set_dataset(&mut self, wgds: &[u8]) -> Result<JsValue, JsError> {
         let d = Dataset::decode(wgds).map_err(js_error)?;
         let summary = dataset_summary(&d);
-        self.dataset = Some(d);
+        self.dataset = Some(Rc::new(d));
         Ok(summary)
+    }
+
+    /// The dataset the run trains on (at the model's size), in WGDS form: what the autosave
+    /// keeps beside the checkpoint.
+    #[wasm_bindgen(js_name = runDataset)]
+    pub fn run_dataset(&self) -> Result<Vec<u8>, JsError> {
+        Ok(self.run()?.data.encode())
     }
 
     /// Up to `n` real images spread over the dataset, in a row: `{ width, height, rgba }`.
@@ -379,7 +374,7 @@ impl Session {
 }
 
 impl Session {
-    fn dataset(&self) -> Result<&Dataset, JsError> {
+    fn dataset(&self) -> Result<&Rc<Dataset>, JsError> {
         self.dataset
             .as_ref()
             .ok_or_else(|| JsError::new("no dataset is loaded yet"))
@@ -428,7 +423,7 @@ impl Session {
         let data = if dataset.spec == spec {
             dataset.clone()
         } else {
-            dataset.converted(spec).map_err(js_error)?
+            Rc::new(dataset.converted(spec).map_err(js_error)?)
         };
         // The old run stays until the new one is built: a model that does not fit the GPU must
         // not cost the person the run they had.
@@ -543,6 +538,40 @@ impl Session {
             shape,
         })
     }
+}
+
+/// A device for `canvas`, its surface, and what the device says as it goes: its loss, and
+/// errors no scope caught (logged and kept for `takeErrors`).
+async fn connect(
+    canvas: &HtmlCanvasElement,
+) -> Result<(Arc<Gpu>, wgpu::Surface<'static>, Arc<Mutex<Health>>), JsError> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let surface = instance
+        .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
+        .map_err(|e| JsError::new(&format!("cannot draw into the canvas: {e}")))?;
+    let adapter = crate::gpu::pick_adapter(&instance)
+        .await
+        .map_err(|e| JsError::new(&format!("{e}. {NO_WEBGPU}")))?;
+    let gpu = Gpu::from_adapter(instance, adapter)
+        .await
+        .map_err(js_error)?;
+    let health = Arc::new(Mutex::new(Health::default()));
+    let h = health.clone();
+    gpu.device.set_device_lost_callback(move |reason, message| {
+        if let Ok(mut h) = h.lock() {
+            h.lost = Some(format!("{message} ({reason:?})"));
+        }
+    });
+    let h = health.clone();
+    gpu.device
+        .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            web_sys::console::error_1(&format!("webgan: GPU error: {e}").into());
+            if let Ok(mut h) = h.lock() {
+                h.errors.push(e.to_string());
+            }
+        }));
+    Ok((Arc::new(gpu), surface, health))
 }
 
 fn no_run() -> JsError {

@@ -158,12 +158,17 @@ test('the checkpoint downloads, and loading it goes back to its step', async () 
   assert.deepEqual(errors, []);
 });
 
-test('a reload offers the autosave, which resumes the run on its dataset', async () => {
+test('a reload offers the autosave, which resumes the run on its dataset with its charts', async () => {
   await page.click('#start');
   await waitStep('ge', (await step()) + 1);
   await pause();
   const at = await step();
   await page.waitForFunction((s) => document.body.dataset.autosavedStep === String(s), at, SLOW);
+  // Autosaved every 2 s since the first test trained, the dataset written once.
+  assert.ok(Number(await page.evaluate(() => document.body.dataset.autosaves)) >= 2);
+  assert.equal(await page.evaluate(() => document.body.dataset.datasetWrites), '1');
+  const points = Number(await page.getAttribute('#chart-loss', 'data-points'));
+  assert.ok(points >= 2, `the loss chart has ${points} points`);
   await page.reload();
   await page.waitForFunction(() => document.body.dataset.ready, null, SLOW);
   await page.waitForSelector('#offer:not([hidden])', SLOW);
@@ -172,8 +177,12 @@ test('a reload offers the autosave, which resumes the run on its dataset', async
   await waitStep('eq', at);
   assert.match(await page.textContent('#dataset-summary'), /two\.zip: 24 images in 2 classes/);
   assert.equal(await page.inputValue('input[name=width]'), '4');
+  assert.equal(Number(await page.getAttribute('#chart-loss', 'data-points')), points, 'the charts come back');
   await page.click('#step');
   await waitStep('eq', at + 1);
+  await page.waitForFunction((s) => document.body.dataset.autosavedStep === String(s), at + 1, SLOW);
+  assert.equal(Number(await page.getAttribute('#chart-loss', 'data-points')), points + 1);
+  assert.equal(await page.evaluate(() => document.body.dataset.datasetWrites), undefined, 'the stored dataset is not written again');
   assert.deepEqual(errors, []);
 });
 

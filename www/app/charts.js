@@ -57,6 +57,24 @@ export class Charts {
     }
   }
 
+  // Every chart's points, to autosave: { id: [steps, ...series] }.
+  history() {
+    return Object.fromEntries(Object.entries(this.charts).map(([id, c]) => [id, c.data.map((a) => a.slice())]));
+  }
+
+  // Puts back what `history` returned (an autosave's), and draws it.
+  restore(history) {
+    for (const [id, columns] of Object.entries(history ?? {})) {
+      const c = this.charts[id];
+      if (!c || columns.length !== c.data.length) continue;
+      c.data.forEach((a, i) => { a.length = 0; a.push(...columns[i]); });
+      decimate(c.data, MAX_POINTS);
+      c.el.dataset.points = c.data[0].length;
+      c.dirty = true;
+    }
+    this.draw(0);
+  }
+
   clear() {
     for (const c of Object.values(this.charts)) {
       c.data.forEach((a) => { a.length = 0; });

@@ -5,7 +5,7 @@
 import init, { Session } from '../pkg/webgan.js';
 import { Charts } from './charts.js';
 import { readConfig, showConfig, fitToDataset } from './config.js';
-import { saveAutosave, loadAutosave, clearAutosave } from './store.js';
+import { saveAutosave, loadAutosave, saveDataset, loadDataset, clearAutosave } from './store.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -19,8 +19,13 @@ const BUILTIN = 'the built-in digits';
 
 const state = {
   session: null,
-  // { name, wgds, builtin, file, preset, summary }
+  // The session's dataset (its pixels live in the session alone):
+  // { id, name, builtin, file, preset, summary }
   dataset: null,
+  // The dataset the run trains on (the session's, unless another was loaded since), and the
+  // id of the one the autosave holds.
+  runDataset: null,
+  storedDatasetId: null,
   started: false,
   running: false,
   loop: null,
@@ -52,6 +57,8 @@ function showError(text) {
   $('error').hidden = !text;
 }
 
+let ids = 0;
+const newId = () => `${Date.now().toString(36)}-${++ids}`;
 function setStatus(text) {
   $('stat-state').textContent = text;
   document.body.dataset.state = text;
@@ -107,11 +114,13 @@ function showDataset(d, report, thumbnails) {
   drawImage($('thumbs'), thumbnails, d.summary.size <= 32 ? 2 : 1);
 }
 
-// Makes `d` the session's dataset (an error leaves the previous one in place).
-async function useDataset(d, report) {
+// Makes `d`, whose pixels are `wgds`, the session's dataset (an error leaves the previous one in
+// place). The session keeps the only copy.
+async function useDataset(d, wgds, report) {
   let thumbnails;
+  d.id ??= newId();
   d.summary = await serial(() => {
-    const summary = state.session.setDataset(d.wgds);
+    const summary = state.session.setDataset(wgds);
     thumbnails = state.session.thumbnails(16);
     return summary;
   });
@@ -128,7 +137,7 @@ async function loadBuiltin() {
   const res = await fetch('data/digits.wgds');
   if (!res.ok) throw new Error(`the built-in digits are missing (data/digits.wgds: HTTP ${res.status}); run ./build.sh build`);
   const wgds = new Uint8Array(await res.arrayBuffer());
-  return { name: BUILTIN, wgds, builtin: true, file: null, preset: 'dcgan28' };
+  return [{ name: BUILTIN, builtin: true, file: null, preset: 'dcgan28' }, wgds];
 }
 
 // A module worker under this page's Content-Security-Policy. A worker loaded from its own URL
@@ -178,7 +187,7 @@ async function loadZip(file) {
       throw new Error(`${file.name} is not a .zip file`);
     }
     const { result, preset } = await decodeZip(file, null);
-    await useDataset({ name: file.name, wgds: result.dataset, builtin: false, file, preset }, result);
+    await useDataset({ name: file.name, builtin: false, file, preset }, result.dataset, result);
   } catch (e) {
     const kept = previous ? ` The previous dataset (${previous}) is still loaded.` : '';
     $('dataset-summary').textContent = `Could not use ${file.name}: ${message(e)}.${kept}`.replace('..', '.');
@@ -227,6 +236,7 @@ async function build(make) {
   });
   state.lastRender = performance.now();
   state.started = true;
+  state.runDataset = state.dataset;
   fillClasses(info.classes);
   updateButtons();
   return info;
@@ -238,7 +248,7 @@ async function startRun() {
     // A zip is decoded again at the new preset's size rather than resampled from the old one
     // (a dataset restored from the autosave has no zip left, and is resampled).
     const { result, preset } = await decodeZip(state.dataset.file, config.preset);
-    await useDataset({ ...state.dataset, wgds: result.dataset, preset }, result);
+    await useDataset({ ...state.dataset, id: null, preset }, result.dataset, result);
   }
   setStatus('building the model…');
   try {
@@ -368,23 +378,38 @@ async function checkpoint() {
   return state.lastCheckpoint.bytes;
 }
 
+// The checkpoint and the chart history every time; the run's dataset only when it changed.
 async function autosave() {
   state.lastAutosave = performance.now();
   const bytes = await checkpoint();
-  const d = state.dataset;
+  const d = state.runDataset;
+  if (!d.builtin && state.storedDatasetId !== d.id) {
+    const wgds = await serial(() => state.session.runDataset());
+    await saveDataset({ id: d.id, name: d.name, preset: state.config.preset, wgds });
+    state.storedDatasetId = d.id;
+    document.body.dataset.datasetWrites = String((Number(document.body.dataset.datasetWrites) || 0) + 1);
+  }
   await saveAutosave({
     checkpoint: bytes,
     step: state.lastCheckpoint.step,
     savedAt: Date.now(),
     config: state.config,
-    dataset: { name: d.name, preset: d.preset, wgds: d.builtin ? null : d.wgds },
+    dataset: { id: d.id, name: d.name, builtin: d.builtin, preset: state.config.preset },
+    history: { charts: charts.history(), elapsedMs: state.elapsedMs },
   });
   document.body.dataset.autosavedStep = state.lastCheckpoint.step;
+  document.body.dataset.autosaves = String((Number(document.body.dataset.autosaves) || 0) + 1);
 }
 
-async function resumeFrom(bytes, label) {
+// Resumes from a checkpoint; `history` (the autosave's) brings the charts back with it.
+async function resumeFrom(bytes, label, history) {
   const info = await build((session) => session.resume(bytes));
   resetCounters(info.step);
+  if (history) {
+    charts.restore(history.charts);
+    state.elapsedMs = history.elapsedMs ?? 0;
+    showStats({ step: info.step });
+  }
   showConfig(state.config);
   state.lastCheckpoint = { bytes, step: info.step };
   setStatus(`resumed at step ${info.step} from ${label}`);
@@ -404,12 +429,7 @@ function download(bytes, name, type) {
 async function recover(reason) {
   const step = state.lastCheckpoint?.step;
   showError(`The GPU device was lost (${reason}). Recovering from the checkpoint of step ${step ?? 0}…`);
-  await serial(async () => {
-    try { state.session.free(); } catch { /* already gone */ }
-    state.session = null;
-    state.session = await Session.open($('samples'));
-    state.dataset.summary = state.session.setDataset(state.dataset.wgds);
-  });
+  await serial(() => state.session.reopen());
   if (state.lastCheckpoint) {
     const info = await build((session) => session.resume(state.lastCheckpoint.bytes));
     showStats({ step: info.step });
@@ -466,7 +486,7 @@ function wire() {
     const file = e.dataTransfer.files[0];
     if (file) await loadZip(file);
   }));
-  $('use-digits').addEventListener('click', guard(async () => useDataset(await loadBuiltin())));
+  $('use-digits').addEventListener('click', guard(async () => useDataset(...(await loadBuiltin()))));
 
   $('start').addEventListener('click', guard(async () => {
     if (!state.started) await startRun();
@@ -538,10 +558,17 @@ async function offerAutosave() {
   $('offer').hidden = false;
   $('offer-resume').onclick = guard(async () => {
     $('offer').hidden = true;
-    const d = saved.dataset;
-    if (d?.wgds) await useDataset({ name: d.name, wgds: d.wgds, builtin: false, file: null, preset: d.preset });
-    else if (!state.dataset?.builtin) await useDataset(await loadBuiltin());
-    await resumeFrom(saved.checkpoint, 'the autosave');
+    const d = saved.dataset ?? { name: BUILTIN };
+    if (d.builtin ?? d.name === BUILTIN) {
+      if (!state.dataset?.builtin) await useDataset(...(await loadBuiltin()));
+    } else {
+      // Autosaves of earlier versions carried the dataset in the run's record.
+      const stored = d.wgds ? d : await loadDataset();
+      if (!stored?.wgds || stored.id !== d.id) throw new Error(`The autosaved dataset (${d.name}) is no longer in this browser's storage.`);
+      await useDataset({ id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: stored.preset }, stored.wgds);
+      state.storedDatasetId = d.id;
+    }
+    await resumeFrom(saved.checkpoint, 'the autosave', saved.history);
   });
 }
 
@@ -565,7 +592,7 @@ async function main() {
   await init();
   state.session = await Session.open($('samples'));
   $('adapter').textContent = `GPU: ${await adapterName()}`;
-  await useDataset(await loadBuiltin());
+  await useDataset(...(await loadBuiltin()));
   await offerAutosave();
   setStatus('idle');
   document.body.dataset.ready = '1';
