@@ -8,6 +8,7 @@
 // and there is only the one thread.
 #![allow(clippy::arc_with_non_send_sync)]
 
+mod gpu_error;
 mod session;
 pub(crate) mod subgroups;
 mod zip;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
+use super::gpu_error::{brief, is_limit};
 use super::{image_object, js_error, set, NO_WEBGPU};
 use crate::data::{Dataset, ImageSpec};
 use crate::display::{GridDisplay, GridShape};
@@ -24,11 +25,26 @@ const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 /// The sample grid is scaled up by whole pixels to about this width.
 const GRID_WIDTH: u32 = 520;
 
+/// At most this many different GPU errors wait for the page; a broken dispatch repeats its
+/// error every step, and each is told once.
+const MAX_ERRORS: usize = 16;
+
 /// What the device has said since the page last asked: its loss, and validation errors.
 #[derive(Default)]
 struct Health {
     lost: Option<String>,
     errors: Vec<String>,
+}
+
+impl Health {
+    /// Keeps `error` unless it is already waiting (or too many are); says whether it was new.
+    fn report(&mut self, error: String) -> bool {
+        let new = !self.errors.contains(&error) && self.errors.len() < MAX_ERRORS;
+        if new {
+            self.errors.push(error);
+        }
+        new
+    }
 }
 
 #[wasm_bindgen]
@@ -40,6 +56,8 @@ pub struct Session {
     /// Shared with the run when the run trains at the dataset's own size: one copy.
     dataset: Option<Rc<Dataset>>,
     run: Option<Run>,
+    /// The next build makes an invalid buffer inside its error scopes (for tests).
+    break_next_build: bool,
 }
 
 /// A GAN in training and how it is being looked at.
@@ -73,6 +91,7 @@ impl Session {
             health,
             dataset: None,
             run: None,
+            break_next_build: false,
         })
     }
 
@@ -119,7 +138,8 @@ impl Session {
         self.health.lock().ok().and_then(|h| h.lost.clone())
     }
 
-    /// GPU errors since the last call (each also went to the console).
+    /// GPU errors no scope caught since the last call, each once, in words (each also went
+    /// to the console).
     #[wasm_bindgen(js_name = takeErrors)]
     pub fn take_errors(&self) -> Vec<String> {
         self.health
@@ -132,6 +152,20 @@ impl Session {
     #[wasm_bindgen(js_name = loseDeviceForTesting)]
     pub fn lose_device_for_testing(&self) {
         self.gpu.device.destroy();
+    }
+
+    /// Makes a GPU error outside any error scope, as a broken dispatch would: the page's path
+    /// for GPU errors during training, for tests.
+    #[wasm_bindgen(js_name = causeGpuErrorForTesting)]
+    pub fn cause_gpu_error_for_testing(&self) {
+        invalid_buffer(&self.gpu);
+    }
+
+    /// Makes the next `start` or `resume` meet a GPU validation error that has nothing to do
+    /// with the model's size, for tests.
+    #[wasm_bindgen(js_name = breakNextBuildForTesting)]
+    pub fn break_next_build_for_testing(&mut self) {
+        self.break_next_build = true;
     }
 
     /// Writes a NaN into D's first weight, so that the next step's losses are NaN: the page's
@@ -425,12 +459,16 @@ impl Session {
         } else {
             Rc::new(dataset.converted(spec).map_err(js_error)?)
         };
+        let break_build = std::mem::take(&mut self.break_next_build);
         // The old run stays until the new one is built: a model that does not fit the GPU must
         // not cost the person the run they had.
         let gpu = self.gpu.clone();
         let out_of_memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let built = (|| -> crate::Result<Trainer> {
+            if break_build {
+                invalid_buffer(&gpu);
+            }
             let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &data, classes > 0)?;
             match checkpoint {
                 Some(bytes) => Trainer::resume(gpu.clone(), bytes, on_gpu),
@@ -439,34 +477,21 @@ impl Session {
         })();
         let invalid = invalid.pop().await;
         let out_of_memory = out_of_memory.pop().await;
-        // wgpu's message goes on with the validation chain: its first part says what is wrong.
-        let brief = |e: wgpu::Error| {
-            let text = e.to_string();
-            text.split(" - While")
-                .next()
-                .unwrap_or(&text)
-                .split(". This adapter")
-                .next()
-                .unwrap_or(&text)
-                .trim()
-                .to_string()
-        };
-        let out_of_memory = out_of_memory.map(brief);
-        let invalid = invalid.map(brief);
+        let (preset, batch) = (config.model.preset.name(), config.batch);
         if let Some(e) = out_of_memory {
             return Err(JsError::new(&format!(
-                "the GPU ran out of memory for {} at batch {} (width {}): choose a smaller preset, batch or width ({e})",
-                config.model.preset.name(),
-                config.batch,
-                config.model.ngf.max(config.model.ndf)
+                "the GPU ran out of memory for {preset} at batch {batch} (width {}): choose a smaller preset, batch or width ({})",
+                config.model.ngf.max(config.model.ndf),
+                brief(&e.to_string())
             )));
         }
         if let Some(e) = invalid {
-            return Err(JsError::new(&format!(
-                "this GPU cannot hold {} at batch {}: choose a smaller preset or batch. ({e}.)",
-                config.model.preset.name(),
-                config.batch
-            )));
+            let e = brief(&e.to_string());
+            return Err(JsError::new(&if is_limit(&e) {
+                format!("this GPU cannot hold {preset} at batch {batch}: choose a smaller preset or batch ({e})")
+            } else {
+                format!("the GPU refused to build {preset} at batch {batch}: {e}")
+            }));
         }
         let trainer = built.map_err(js_error)?;
         let seed = trainer.config.seed;
@@ -541,7 +566,7 @@ impl Session {
 }
 
 /// A device for `canvas`, its surface, and what the device says as it goes: its loss, and
-/// errors no scope caught (logged and kept for `takeErrors`).
+/// errors no scope caught (each logged once and kept for `takeErrors`).
 async fn connect(
     canvas: &HtmlCanvasElement,
 ) -> Result<(Arc<Gpu>, wgpu::Surface<'static>, Arc<Mutex<Health>>), JsError> {
@@ -559,19 +584,34 @@ async fn connect(
     let health = Arc::new(Mutex::new(Health::default()));
     let h = health.clone();
     gpu.device.set_device_lost_callback(move |reason, message| {
+        let why = match brief(&message) {
+            m if !m.is_empty() => m,
+            _ if reason == wgpu::DeviceLostReason::Destroyed => "it was destroyed".into(),
+            _ => "the browser gave no reason".into(),
+        };
         if let Ok(mut h) = h.lock() {
-            h.lost = Some(format!("{message} ({reason:?})"));
+            h.lost = Some(why);
         }
     });
     let h = health.clone();
     gpu.device
         .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            web_sys::console::error_1(&format!("webgan: GPU error: {e}").into());
-            if let Ok(mut h) = h.lock() {
-                h.errors.push(e.to_string());
+            let text = brief(&e.to_string());
+            if h.lock().is_ok_and(|mut h| h.report(text.clone())) {
+                web_sys::console::error_1(&format!("webgan: GPU error: {text}").into());
             }
         }));
     Ok((Arc::new(gpu), surface, health))
+}
+
+/// A buffer WebGPU refuses: mapped for reading and for writing at once.
+fn invalid_buffer(gpu: &Gpu) {
+    let _ = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("invalid on purpose"),
+        size: 4,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::MAP_WRITE,
+        mapped_at_creation: false,
+    });
 }
 
 fn no_run() -> JsError {

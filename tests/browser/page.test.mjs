@@ -235,6 +235,39 @@ test('a diverging run pauses and rolls back to its checkpoint', async () => {
   assert.deepEqual(errors, []);
 });
 
+test('a GPU error during training is shown once, in words', async () => {
+  const before = await step();
+  await page.evaluate(() => window.webgan.causeGpuError());
+  await page.evaluate(() => window.webgan.causeGpuError());
+  await page.click('#step');
+  await waitStep('eq', before + 1);
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
+  const text = await page.textContent('#error');
+  assert.match(text, /^The GPU reported an error: [^.]+\.$/, 'one sentence');
+  assert.doesNotMatch(text, /[[\]{}]|::|Descriptor|Usage/, 'no type names');
+  // The same error again is not shown again.
+  await page.evaluate(() => window.webgan.causeGpuError());
+  await page.click('#step');
+  await waitStep('eq', before + 2);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
+  assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
+test('a GPU error while building a run is named, not taken for a model too large', async () => {
+  const before = await step();
+  await page.evaluate(() => window.webgan.breakNextBuild());
+  await page.click('#reset');
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
+  const text = await page.textContent('#error');
+  assert.match(text, /^the GPU refused to build dcgan28 at batch 8: [^.]+$/);
+  assert.doesNotMatch(text, /cannot hold|[[\]{}]|::/);
+  assert.equal(await step(), before, 'the run there was goes on');
+  await page.click('#step');
+  await waitStep('eq', before + 1);
+  assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
 test('a model too large for the GPU is refused with a suggestion, and the run there was goes on', async () => {
   const before = await step();
   await page.selectOption('select[name=preset]', 'dcgan64');

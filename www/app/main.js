@@ -26,6 +26,8 @@ const state = {
   // id of the one the autosave holds.
   runDataset: null,
   storedDatasetId: null,
+  // GPU errors already shown.
+  gpuErrors: new Set(),
   started: false,
   running: false,
   loop: null,
@@ -44,8 +46,9 @@ const state = {
 };
 let charts;
 
+// Runs `fn` after the session calls before it; then shows any GPU error the calls caused.
 function serial(fn) {
-  const run = state.queue.then(fn);
+  const run = state.queue.then(fn).finally(showGpuErrors);
   state.queue = run.catch(() => {});
   return run;
 }
@@ -55,6 +58,16 @@ const message = (e) => String(e?.message ?? e);
 function showError(text) {
   $('error').textContent = text;
   $('error').hidden = !text;
+}
+
+// GPU errors no error scope caught (a broken dispatch, say): each is shown once.
+function showGpuErrors() {
+  let errors = [];
+  try { errors = state.session?.takeErrors() ?? []; } catch { /* a session being replaced */ }
+  const fresh = errors.filter((e) => !state.gpuErrors.has(e));
+  if (!fresh.length) return;
+  fresh.forEach((e) => state.gpuErrors.add(e));
+  showError(fresh.map((e) => `The GPU reported an error: ${e}.`).join(' '));
 }
 
 let ids = 0;
@@ -259,6 +272,7 @@ async function startRun() {
     throw e;
   }
   resetCounters(0);
+  state.gpuErrors.clear();
   await checkpoint(); // step 0: something to roll back or recover to from the start
   setStatus('ready');
 }
@@ -601,6 +615,8 @@ async function main() {
     state,
     loseDevice: () => serial(() => state.session.loseDeviceForTesting()),
     poison: () => serial(() => state.session.poisonForTesting()),
+    causeGpuError: () => serial(() => state.session.causeGpuErrorForTesting()),
+    breakNextBuild: () => serial(() => state.session.breakNextBuildForTesting()),
   };
 }
 
