@@ -18,7 +18,7 @@ mod picture;
 mod report;
 mod survey;
 
-pub use archive::{load_zip, load_zip_with_limits, LoadLimits};
+pub use archive::{load_zip, load_zip_at_most, load_zip_with_limits, LoadLimits};
 pub use report::{LoadReport, Skipped};
 pub use survey::{survey, Survey};
 

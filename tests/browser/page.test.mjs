@@ -304,6 +304,24 @@ test('the quality measure on the built-in digits: a Fréchet distance on the cha
   assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
 });
 
+test('a zip is decoded only as far as training will use it, and the page says so', async () => {
+  const p = await context.newPage();
+  const errs = watchErrors(p);
+  try {
+    await p.goto(`${server.url}?maxImages=10`);
+    await p.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+    await p.setInputFiles('#zip-input', { name: 'two.zip', mimeType: 'application/zip', buffer: twoClassZip() });
+    await p.waitForFunction(() => /two\.zip/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+    // Ten of 24, evenly spread: both classes keep their half.
+    assert.equal(await p.textContent('#dataset-summary'),
+      'two.zip: 10 images in 2 classes: across (5), down (5); 28×28 gray. ' +
+      "Used 10 of the zip's 24 images, as many as training holds at this size.");
+    assert.deepEqual(errs, []);
+  } finally {
+    await p.close();
+  }
+});
+
 test('a browser without WebGPU is told which browsers and flags give it', async () => {
   const bare = await browser.newContext();
   try {

@@ -11,6 +11,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 // Autosave period; tests shorten it with ?autosave=SECONDS.
 const AUTOSAVE_MS = 1000 * Number(params.get('autosave') ?? 180);
+// At most this many images of a zip are decoded (besides what one GPU buffer holds); for tests.
+const MAX_IMAGES = params.has('maxImages') ? Number(params.get('maxImages')) : null;
 // GPU time per submission: long enough to keep the GPU busy, short enough for smooth frames and
 // far below any GPU watchdog.
 const BURST_MS = 120;
@@ -20,7 +22,7 @@ const BUILTIN = 'the built-in digits';
 const state = {
   session: null,
   // The session's dataset (its pixels live in the session alone):
-  // { id, name, builtin, file, preset, summary }
+  // { id, name, builtin, file, preset, summary, found, limit }
   dataset: null,
   // The dataset the run trains on (the session's, unless another was loaded since), and the
   // id of the one the autosave holds.
@@ -109,7 +111,10 @@ function showDataset(d, report, thumbnails) {
   const classes = s.classes.length
     ? ` in ${plural(s.classes.length, 'class')}: ${s.classes.map(([n, c]) => `${n} (${c.toLocaleString('en')})`).join(', ')}`
     : ', no classes';
-  $('dataset-summary').textContent = `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.`;
+  const capped = d.found > d.limit
+    ? ` Used ${s.images.toLocaleString('en')} of the zip's ${plural(d.found, 'image')}, as many as training holds at this size.`
+    : '';
+  $('dataset-summary').textContent = `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.${capped}`;
   $('dataset-summary').className = '';
   const skipped = report?.skipped ?? [];
   $('skipped').hidden = !skipped.length && !report?.ignored;
@@ -189,7 +194,7 @@ function decodeZip(file, preset) {
       }
     };
     worker.onerror = (e) => { bar.hidden = true; reject(new Error(`the zip reader failed: ${e.message}`)); };
-    worker.postMessage({ id, bytes, preset }, [bytes]);
+    worker.postMessage({ id, bytes, preset, maxImages: MAX_IMAGES }, [bytes]);
   }));
 }
 
@@ -199,8 +204,8 @@ async function loadZip(file) {
     if (!/\.zip$/i.test(file.name) && file.type !== 'application/zip') {
       throw new Error(`${file.name} is not a .zip file`);
     }
-    const { result, preset } = await decodeZip(file, null);
-    await useDataset({ name: file.name, builtin: false, file, preset }, result.dataset, result);
+    const { result, preset, found } = await decodeZip(file, null);
+    await useDataset({ name: file.name, builtin: false, file, preset, found, limit: result.limit }, result.dataset, result);
   } catch (e) {
     const kept = previous ? ` The previous dataset (${previous}) is still loaded.` : '';
     $('dataset-summary').textContent = `Could not use ${file.name}: ${message(e)}.${kept}`.replace('..', '.');
@@ -260,8 +265,8 @@ async function startRun() {
   if (state.dataset.file && state.dataset.preset !== config.preset) {
     // A zip is decoded again at the new preset's size rather than resampled from the old one
     // (a dataset restored from the autosave has no zip left, and is resampled).
-    const { result, preset } = await decodeZip(state.dataset.file, config.preset);
-    await useDataset({ ...state.dataset, id: null, preset }, result.dataset, result);
+    const { result, preset, found } = await decodeZip(state.dataset.file, config.preset);
+    await useDataset({ ...state.dataset, id: null, preset, found, limit: result.limit }, result.dataset, result);
   }
   setStatus('building the model…');
   try {
@@ -408,7 +413,7 @@ async function autosave() {
     step: state.lastCheckpoint.step,
     savedAt: Date.now(),
     config: state.config,
-    dataset: { id: d.id, name: d.name, builtin: d.builtin, preset: state.config.preset },
+    dataset: { id: d.id, name: d.name, builtin: d.builtin, preset: state.config.preset, found: d.found, limit: d.limit },
     history: { charts: charts.history(), elapsedMs: state.elapsedMs },
   });
   document.body.dataset.autosavedStep = state.lastCheckpoint.step;
@@ -579,7 +584,7 @@ async function offerAutosave() {
       // Autosaves of earlier versions carried the dataset in the run's record.
       const stored = d.wgds ? d : await loadDataset();
       if (!stored?.wgds || stored.id !== d.id) throw new Error(`The autosaved dataset (${d.name}) is no longer in this browser's storage.`);
-      await useDataset({ id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: stored.preset }, stored.wgds);
+      await useDataset({ id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: stored.preset, found: d.found, limit: d.limit }, stored.wgds);
       state.storedDatasetId = d.id;
     }
     await resumeFrom(saved.checkpoint, 'the autosave', saved.history);

@@ -32,7 +32,7 @@ async function request(mode, fn) {
 }
 
 // { checkpoint: Uint8Array, step, savedAt, config, history,
-//   dataset: { id, name, builtin, preset } }
+//   dataset: { id, name, builtin, preset, found, limit } }
 export const saveAutosave = (record) => request('readwrite', (s) => s.put(record, RUN));
 export const loadAutosave = () => request('readonly', (s) => s.get(RUN)).catch(() => undefined);
 // { id, name, preset, wgds: Uint8Array }: the dataset of the run whose dataset.id is `id`.
