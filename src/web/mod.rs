@@ -1,8 +1,11 @@
 //! The page's view of webgan: a thin `#[wasm_bindgen]` layer over the core. Errors become
 //! `JsError`s with a sentence a person understands.
 //!
-//! - `zip.rs`: reading a dataset zip (in a worker, so the page keeps drawing);
+//! - `zip.rs`: reading a dataset zip;
 //! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas.
+//!
+//! The page runs both in its session worker (www/app/session-worker.js), so it keeps drawing
+//! whatever they do.
 
 // The core shares its `Gpu` through `Arc`; in a browser wgpu's objects are neither Send nor Sync,
 // and there is only the one thread.

@@ -1,14 +1,16 @@
 //! One GPU device for the page, the dataset on it, and the GAN being trained, whose fixed-noise
-//! samples are drawn straight from GPU memory into the page's WebGPU canvas.
+//! samples are drawn straight from GPU memory into the page's WebGPU canvas. It lives in the
+//! page's session worker (www/app/session-worker.js) and draws through an `OffscreenCanvas`
+//! the page handed over, so nothing it does holds up the page.
 //!
-//! The page drives it: `train(n)` records and submits n steps at once, `stats()` waits for them
+//! The worker drives it: `train(n)` records and submits n steps at once, `stats()` waits for them
 //! (so bursts are paced by the GPU, never queued up without bound), `render()` draws the grid.
 
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlCanvasElement;
+use web_sys::OffscreenCanvas;
 
 use super::gpu_error::{brief, is_limit};
 use super::{image_object, js_error, set, NO_WEBGPU};
@@ -51,7 +53,7 @@ impl Health {
 pub struct Session {
     gpu: Arc<Gpu>,
     surface: wgpu::Surface<'static>,
-    canvas: HtmlCanvasElement,
+    canvas: OffscreenCanvas,
     health: Arc<Mutex<Health>>,
     /// Shared with the run when the run trains at the dataset's own size: one copy.
     dataset: Option<Rc<Dataset>>,
@@ -82,7 +84,7 @@ struct View {
 #[wasm_bindgen]
 impl Session {
     /// Opens the GPU and makes `canvas` a WebGPU canvas for the sample grid.
-    pub async fn open(canvas: HtmlCanvasElement) -> Result<Session, JsError> {
+    pub async fn open(canvas: OffscreenCanvas) -> Result<Session, JsError> {
         let (gpu, surface, health) = connect(&canvas).await?;
         Ok(Session {
             gpu,
@@ -568,12 +570,12 @@ impl Session {
 /// A device for `canvas`, its surface, and what the device says as it goes: its loss, and
 /// errors no scope caught (each logged once and kept for `takeErrors`).
 async fn connect(
-    canvas: &HtmlCanvasElement,
+    canvas: &OffscreenCanvas,
 ) -> Result<(Arc<Gpu>, wgpu::Surface<'static>, Arc<Mutex<Health>>), JsError> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let surface = instance
-        .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
+        .create_surface(wgpu::SurfaceTarget::OffscreenCanvas(canvas.clone()))
         .map_err(|e| JsError::new(&format!("cannot draw into the canvas: {e}")))?;
     let adapter = crate::gpu::pick_adapter(&instance)
         .await

@@ -1,5 +1,5 @@
 // What the footer promises, "nothing leaves this page", held by a Content-Security-Policy on
-// every page: a request to another origin is refused, from the page and from its zip worker.
+// every page: a request to another origin is refused, from the page and from its session worker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, watchErrors } from './browser.mjs';
@@ -41,7 +41,7 @@ for (const file of ['index.html', 'check.html', 'bench.html']) {
   });
 }
 
-test('a request to another origin is refused, from the page and from the zip worker', async () => {
+test('a request to another origin is refused, from the page and from the session worker', async () => {
   assert.equal((await fetch(other.url)).status, 200, 'the other origin answers when asked directly');
   const page = await browser.newPage();
   const errors = watchErrors(page);
@@ -52,7 +52,7 @@ test('a request to another origin is refused, from the page and from the zip wor
   await page.setInputFiles('#zip-input', { name: 'two.zip', mimeType: 'application/zip', buffer: twoClassZip() });
   await page.waitForFunction(() => /two\.zip: 24 images/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
   const [worker] = page.workers();
-  assert.ok(worker, 'the zip worker is running');
+  assert.ok(worker, 'the session worker is running');
   assert.equal(await worker.evaluate(tryFetch, other.url), 'connect-src');
   await page.close();
   // The refusals are logged; nothing else is.

@@ -1,14 +1,16 @@
 // The training page as a person uses it, in headless Chromium with WebGPU on SwiftShader: the
 // digits load, a zip of two classes is chosen, a tiny GAN trains and its samples change, the
 // charts fill, a checkpoint downloads and loads again, a reload offers the autosave, a corrupt
-// zip is refused without losing the dataset, a lost device and a diverged run are recovered.
-// The tests run in order and share one browser profile (IndexedDB included).
+// zip is refused without losing the dataset, a lost device and a diverged run are recovered, GPU
+// errors are shown once, a zip is decoded only as far as training uses it, and the session runs
+// in a worker while the page's own thread stays free. The tests run in order and share one
+// browser profile (IndexedDB included).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { launch, watchErrors } from './browser.mjs';
 import { serve } from './server.mjs';
-import { twoClassZip, decodePng } from './fixtures.mjs';
+import { twoClassZip, decodePng, png, zip } from './fixtures.mjs';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 const SLOW = { timeout: 300_000 };
@@ -112,12 +114,17 @@ test('playing with the generator: one class, new noise, a latent walk, the grid 
   const before = await samples();
   const differs = (a, b) => a.data.length !== b.data.length || a.data.some((v, i) => v !== b.data[i]);
   await page.selectOption('#class', '1');
-  await page.waitForFunction(() => document.getElementById('samples').height > 100, null, SLOW);
+  // The worker sizes the grid's OffscreenCanvas; the page's canvas shows the size it took.
+  await page.waitForFunction(() => Number(document.getElementById('samples').dataset.height) > 100, null, SLOW);
   const oneClass = await samples();
   assert.ok(differs(before, oneClass), 'a single class fills the grid');
   // 8×8 of one class: the canvas is square now (it was 2 rows of 8).
-  const { width, height } = await page.evaluate(() => { const c = document.getElementById('samples'); return { width: c.width, height: c.height }; });
+  const { width, height, box } = await page.evaluate(() => {
+    const c = document.getElementById('samples');
+    return { width: Number(c.dataset.width), height: Number(c.dataset.height), box: c.getBoundingClientRect().toJSON() };
+  });
   assert.equal(width, height);
+  assert.ok(Math.abs(box.width - box.height) < 2, `the canvas is shown square (${box.width}×${box.height})`);
   await page.click('#new-noise');
   await page.waitForTimeout(300);
   assert.ok(differs(oneClass, await samples()), 'new noise draws other samples');
@@ -316,6 +323,70 @@ test('a zip is decoded only as far as training will use it, and the page says so
     assert.equal(await p.textContent('#dataset-summary'),
       'two.zip: 10 images in 2 classes: across (5), down (5); 28×28 gray. ' +
       "Used 10 of the zip's 24 images, as many as training holds at this size.");
+    assert.deepEqual(errs, []);
+  } finally {
+    await p.close();
+  }
+});
+
+test('the session lives in a worker: the page keeps running while a big zip decodes and while training runs', async () => {
+  // 3,000 colour pictures of 64×64: decoding them takes seconds.
+  const big = zip(Array.from({ length: 3000 }, (_, i) => [`${i}.png`, png(64, (x, y) => [(x * 4 + i) & 255, y * 4, (i * 7) & 255])]));
+  const p = await context.newPage();
+  const errs = watchErrors(p);
+  try {
+    await p.goto(URL_UNDER_TEST());
+    await p.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+    const loadsWasm = (scope) => scope.evaluate(() => performance.getEntriesByType('resource').some((r) => /webgan_bg\.wasm$/.test(r.name)));
+    assert.equal(await loadsWasm(p), false, 'the page itself loads no wasm');
+    assert.equal(p.workers().length, 1);
+    assert.equal(await loadsWasm(p.workers()[0]), true, 'the session worker does');
+    assert.equal(await p.evaluate(() => typeof window.webgan.state.session), 'undefined');
+
+    // Since the last call: the longest wait between two 10 ms timers of the page's thread, and
+    // the tasks that held that thread over 50 ms.
+    const stalls = () => p.evaluate(() => {
+      const r = { gap: Math.round(window.longestGap), longTasks: window.longTasks };
+      window.longestGap = 0;
+      window.longTasks = [];
+      return r;
+    });
+    await p.evaluate(() => {
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.longTasks.push(Math.round(e.duration));
+      }).observe({ type: 'longtask' });
+      window.longestGap = 0;
+      let last = performance.now();
+      const tick = () => {
+        const now = performance.now();
+        window.longestGap = Math.max(window.longestGap, now - last);
+        last = now;
+        setTimeout(tick, 10);
+      };
+      setTimeout(tick, 10);
+    });
+    const t0 = Date.now();
+    await p.setInputFiles('#zip-input', { name: 'big.zip', mimeType: 'application/zip', buffer: big });
+    // Handing a 30 MB file to the page holds its thread a while: that is the test's doing.
+    await stalls();
+    await p.waitForFunction(() => /big\.zip: 3,000 images/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+    const decodeMs = Date.now() - t0;
+    const decoding = await stalls();
+    assert.ok(decodeMs > 1000, `decoding took ${decodeMs} ms: long enough to freeze a page that did it itself`);
+    assert.deepEqual(decoding.longTasks, [], 'no long task on the page while the zip decodes');
+    assert.ok(decoding.gap < 100, `the page's timers kept firing while the zip decoded (longest gap ${decoding.gap} ms)`);
+
+    await p.fill('input[name=width]', '4');
+    await p.fill('input[name=batch]', '8');
+    await p.click('#start');
+    await p.waitForFunction(() => Number(document.getElementById('stat-step').textContent.replace(/,/g, '')) >= 10, null, SLOW);
+    const training = await stalls();
+    await p.click('#pause');
+    await p.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+    // (The first autosave of a run writes its dataset, here 36 MB: from the worker.)
+    assert.deepEqual(training.longTasks, [], 'no long task on the page while training runs');
+    assert.ok(training.gap < 100, `the page's timers kept firing while training ran (longest gap ${training.gap} ms)`);
     assert.deepEqual(errs, []);
   } finally {
     await p.close();

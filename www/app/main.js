@@ -1,11 +1,12 @@
-// The training page: a dataset (the built-in digits, or a dropped zip decoded in a worker), a
-// GAN trained on this browser's GPU in bursts between frames, its samples drawn from GPU memory
-// into a WebGPU canvas, curves, checkpoints, and an autosave that survives reloads and lost
-// devices.
-import init, { Session } from '../pkg/webgan.js';
+// The training page: a dataset (the built-in digits, or a dropped zip), a GAN trained on this
+// browser's GPU in bursts, its samples drawn from GPU memory into a WebGPU canvas, curves,
+// checkpoints, and an autosave that survives reloads and lost devices. The wasm session (GPU
+// device, dataset, training, decoding, sampling) runs in a worker (session-worker.js) that draws
+// into this page's canvas: this thread only shows and asks, so the page never freezes.
+import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import { readConfig, showConfig, fitToDataset } from './config.js';
-import { saveAutosave, loadAutosave, saveDataset, loadDataset, clearAutosave } from './store.js';
+import { saveAutosave, loadAutosave, clearAutosave } from './store.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -19,8 +20,11 @@ const BURST_MS = 120;
 const RENDER_MS = 250;
 const BUILTIN = 'the built-in digits';
 
+// Runs one of the session worker's methods (session-client.js); null until the GPU is open.
+let call = null;
+
 const state = {
-  session: null,
+  adapter: null,
   // The session's dataset (its pixels live in the session alone):
   // { id, name, builtin, file, preset, summary, found, limit }
   dataset: null,
@@ -33,8 +37,8 @@ const state = {
   started: false,
   running: false,
   loop: null,
-  // Session calls run one after another: the wasm object must not be used while an earlier
-  // call awaits the GPU, and a checkpoint must never straddle two bursts.
+  // Session calls run one after another, as the worker runs them: a checkpoint must never
+  // straddle two bursts.
   queue: Promise.resolve(),
   config: null,
   lastCheckpoint: null,
@@ -48,9 +52,9 @@ const state = {
 };
 let charts;
 
-// Runs `fn` after the session calls before it; then shows any GPU error the calls caused.
+// Runs `fn` after the session calls before it.
 function serial(fn) {
-  const run = state.queue.then(fn).finally(showGpuErrors);
+  const run = state.queue.then(fn);
   state.queue = run.catch(() => {});
   return run;
 }
@@ -62,10 +66,9 @@ function showError(text) {
   $('error').hidden = !text;
 }
 
-// GPU errors no error scope caught (a broken dispatch, say): each is shown once.
-function showGpuErrors() {
-  let errors = [];
-  try { errors = state.session?.takeErrors() ?? []; } catch { /* a session being replaced */ }
+// GPU errors no error scope caught (a broken dispatch, say), as the worker reports them after
+// a call: each is shown once.
+function showGpuErrors(errors) {
   const fresh = errors.filter((e) => !state.gpuErrors.has(e));
   if (!fresh.length) return;
   fresh.forEach((e) => state.gpuErrors.add(e));
@@ -80,7 +83,7 @@ function setStatus(text) {
 }
 
 function updateButtons() {
-  const ready = !!state.session && !!state.dataset;
+  const ready = !!call && !!state.dataset;
   const busy = state.running;
   $('start').disabled = !ready || busy;
   $('start').textContent = state.started ? 'Continue' : 'Start';
@@ -100,6 +103,17 @@ function drawImage(canvas, img, zoom) {
   canvas.height = img.height;
   canvas.getContext('2d').putImageData(new ImageData(img.rgba, img.width, img.height), 0, 0);
   canvas.style.width = `${img.width * zoom}px`;
+}
+
+// The sample grid's size, which the worker sets on its OffscreenCanvas: this page's canvas
+// element cannot be resized once its drawing moved there, so its CSS box follows (and the
+// browser tests read it from data-width and data-height).
+function showGridSize([width, height]) {
+  const c = $('samples');
+  if (c.dataset.width === String(width) && c.dataset.height === String(height)) return;
+  Object.assign(c.dataset, { width, height });
+  c.style.width = `${width}px`;
+  c.style.aspectRatio = `${width} / ${height}`;
 }
 
 function plural(n, word) {
@@ -133,15 +147,15 @@ function showDataset(d, report, thumbnails) {
 }
 
 // Makes `d`, whose pixels are `wgds`, the session's dataset (an error leaves the previous one in
-// place). The session keeps the only copy.
-async function useDataset(d, wgds, report) {
-  let thumbnails;
+// place). The pixels move to the worker, which keeps the only copy.
+async function useDataset(d, wgds) {
+  datasetReady(d, await serial(() => call('setDataset', [wgds], { transfer: [wgds.buffer] })));
+}
+
+// Shows `d`, now the session's dataset, with the session's summary and thumbnails of it.
+function datasetReady(d, { summary, thumbnails }, report) {
   d.id ??= newId();
-  d.summary = await serial(() => {
-    const summary = state.session.setDataset(wgds);
-    thumbnails = state.session.thumbnails(16);
-    return summary;
-  });
+  d.summary = summary;
   state.dataset = d;
   showDataset(d, report, thumbnails);
   fitToDataset(d.preset, d.summary.classes.length);
@@ -158,44 +172,28 @@ async function loadBuiltin() {
   return [{ name: BUILTIN, builtin: true, file: null, preset: 'dcgan28' }, wgds];
 }
 
-// A module worker under this page's Content-Security-Policy. A worker loaded from its own URL
-// takes its policy from HTTP headers, which a static server does not send; one started from a
-// blob: URL inherits the page's, so nothing leaves from the worker either.
-function moduleWorker(path) {
-  const source = `import ${JSON.stringify(new URL(path, import.meta.url).href)};`;
-  return new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
-}
-
-let worker;
-let jobs = 0;
-// Decodes a zip in the worker, at `preset` (or the one its survey picks), showing progress.
-function decodeZip(file, preset) {
-  worker ??= moduleWorker('./zip-worker.js');
-  const id = ++jobs;
+// Decodes a zip in the session worker, at `preset` (or the one a first look picks), showing
+// progress; the dataset becomes the session's. Resolves to { summary, thumbnails, report,
+// preset, found }.
+async function decodeZip(file, preset) {
   const bar = $('dataset-progress');
   bar.hidden = false;
   bar.querySelector('progress').removeAttribute('value');
   bar.querySelector('span').textContent = `reading ${file.name}…`;
-  return file.arrayBuffer().then((bytes) => new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }) => {
-      if (data.id !== id) return;
-      if (data.survey) {
-        bar.querySelector('span').textContent = `${plural(data.survey.images, 'image')} found; decoding at ${data.preset}…`;
-      } else if (data.progress) {
-        const [done, total] = data.progress;
-        bar.querySelector('progress').value = total ? done / total : 1;
-        bar.querySelector('span').textContent = `${done.toLocaleString('en')} / ${total.toLocaleString('en')} images`;
-      } else if (data.error) {
-        bar.hidden = true;
-        reject(new Error(data.error));
-      } else {
-        bar.hidden = true;
-        resolve(data);
-      }
-    };
-    worker.onerror = (e) => { bar.hidden = true; reject(new Error(`the zip reader failed: ${e.message}`)); };
-    worker.postMessage({ id, bytes, preset, maxImages: MAX_IMAGES }, [bytes]);
-  }));
+  const onProgress = (p) => {
+    if (p.survey) {
+      bar.querySelector('span').textContent = `${plural(p.survey.images, 'image')} found; decoding at ${p.preset}…`;
+    } else {
+      bar.querySelector('progress').value = p.total ? p.done / p.total : 1;
+      bar.querySelector('span').textContent = `${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} images`;
+    }
+  };
+  try {
+    const bytes = await file.arrayBuffer();
+    return await serial(() => call('decodeZip', [bytes, preset, MAX_IMAGES], { transfer: [bytes], onProgress }));
+  } finally {
+    bar.hidden = true;
+  }
 }
 
 async function loadZip(file) {
@@ -204,8 +202,8 @@ async function loadZip(file) {
     if (!/\.zip$/i.test(file.name) && file.type !== 'application/zip') {
       throw new Error(`${file.name} is not a .zip file`);
     }
-    const { result, preset, found } = await decodeZip(file, null);
-    await useDataset({ name: file.name, builtin: false, file, preset, found, limit: result.limit }, result.dataset, result);
+    const r = await decodeZip(file, null);
+    datasetReady({ name: file.name, builtin: false, file, preset: r.preset, found: r.found, limit: r.report.limit }, r, r.report);
   } catch (e) {
     const kept = previous ? ` The previous dataset (${previous}) is still loaded.` : '';
     $('dataset-summary').textContent = `Could not use ${file.name}: ${message(e)}.${kept}`.replace('..', '.');
@@ -244,14 +242,10 @@ function showStats(s) {
   $('stat-elapsed').textContent = `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
 }
 
-// Builds a run (new, resumed or recovered) with `make(session)` and shows it.
-async function build(make) {
-  const info = await serial(async () => {
-    const built = await make(state.session);
-    state.config = JSON.parse(state.session.config);
-    state.session.render();
-    return built;
-  });
+// Builds a run (new, resumed or recovered) with the worker's `start` or `resume` and shows it.
+async function build(method, arg) {
+  const { info, config } = await serial(() => call(method, [arg]));
+  state.config = config;
   state.lastRender = performance.now();
   state.started = true;
   state.runDataset = state.dataset;
@@ -265,12 +259,12 @@ async function startRun() {
   if (state.dataset.file && state.dataset.preset !== config.preset) {
     // A zip is decoded again at the new preset's size rather than resampled from the old one
     // (a dataset restored from the autosave has no zip left, and is resampled).
-    const { result, preset, found } = await decodeZip(state.dataset.file, config.preset);
-    await useDataset({ ...state.dataset, id: null, preset, found, limit: result.limit }, result.dataset, result);
+    const r = await decodeZip(state.dataset.file, config.preset);
+    datasetReady({ ...state.dataset, id: null, preset: r.preset, found: r.found, limit: r.report.limit }, r, r.report);
   }
   setStatus('building the model…');
   try {
-    await build((session) => session.start(JSON.stringify(config)));
+    await build('start', JSON.stringify(config));
   } catch (e) {
     // The run there was, if any, is still there and goes on where it was.
     setStatus(state.started ? 'paused' : 'idle');
@@ -291,18 +285,15 @@ function burstSize() {
 async function burst(steps) {
   const s = await serial(async () => {
     const t0 = performance.now();
-    state.session.train(steps);
-    const stats = await state.session.stats();
+    const render = performance.now() - state.lastRender > RENDER_MS;
+    const stats = await call('burst', [steps, render]);
     const dt = performance.now() - t0;
     const per = dt / steps;
     state.msPerStep = state.msPerStep == null ? per : 0.8 * state.msPerStep + 0.2 * per;
     const ips = (steps * state.config.batch * 1000) / dt;
     state.imagesPerSecond = state.imagesPerSecond == null ? ips : 0.8 * state.imagesPerSecond + 0.2 * ips;
     state.elapsedMs += dt;
-    if (stats.finite && performance.now() - state.lastRender > RENDER_MS) {
-      state.session.render();
-      state.lastRender = performance.now();
-    }
+    if (render && stats.finite) state.lastRender = performance.now();
     return stats;
   });
   charts.addStats(s);
@@ -329,10 +320,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Whether the device is lost: the browser says so a little after the failed call that shows it.
 async function lostReason() {
-  // The getter throws while another call holds the session mutably: then ask again.
-  const lost = () => { try { return state.session?.lost; } catch { return undefined; } };
-  for (let i = 0; i < 20 && !lost(); i++) await sleep(50);
-  return lost();
+  for (let i = 0; i < 20; i++) {
+    const lost = await call('lost').catch(() => undefined);
+    if (lost) return lost;
+    await sleep(50);
+  }
+  return undefined;
 }
 
 // A burst; when the device turns out to be lost, the run is recovered instead.
@@ -393,7 +386,7 @@ function diverged(step) {
 // ---------------------------------------------------------------- checkpoints
 
 async function checkpoint() {
-  state.lastCheckpoint = await serial(async () => ({ bytes: await state.session.save(), step: state.session.step }));
+  state.lastCheckpoint = await serial(() => call('save'));
   return state.lastCheckpoint.bytes;
 }
 
@@ -403,8 +396,7 @@ async function autosave() {
   const bytes = await checkpoint();
   const d = state.runDataset;
   if (!d.builtin && state.storedDatasetId !== d.id) {
-    const wgds = await serial(() => state.session.runDataset());
-    await saveDataset({ id: d.id, name: d.name, preset: state.config.preset, wgds });
+    await serial(() => call('saveRunDataset', [{ id: d.id, name: d.name, preset: state.config.preset }]));
     state.storedDatasetId = d.id;
     document.body.dataset.datasetWrites = String((Number(document.body.dataset.datasetWrites) || 0) + 1);
   }
@@ -422,7 +414,7 @@ async function autosave() {
 
 // Resumes from a checkpoint; `history` (the autosave's) brings the charts back with it.
 async function resumeFrom(bytes, label, history) {
-  const info = await build((session) => session.resume(bytes));
+  const info = await build('resume', bytes);
   resetCounters(info.step);
   if (history) {
     charts.restore(history.charts);
@@ -448,9 +440,9 @@ function download(bytes, name, type) {
 async function recover(reason) {
   const step = state.lastCheckpoint?.step;
   showError(`The GPU device was lost (${reason}). Recovering from the checkpoint of step ${step ?? 0}…`);
-  await serial(() => state.session.reopen());
+  await serial(() => call('reopen'));
   if (state.lastCheckpoint) {
-    const info = await build((session) => session.resume(state.lastCheckpoint.bytes));
+    const info = await build('resume', state.lastCheckpoint.bytes);
     showStats({ step: info.step });
   } else {
     await startRun();
@@ -460,12 +452,12 @@ async function recover(reason) {
 }
 
 async function measureQuality() {
-  const step = await serial(() => state.session.step);
+  const step = await serial(() => call('step'));
   state.lastQualityStep = step;
   const before = $('stat-state').textContent;
   setStatus('measuring quality (the first time trains a small classifier)…');
   try {
-    const d = await serial(() => state.session.measureQuality());
+    const d = await serial(() => call('measureQuality'));
     charts.add('chart-quality', step, [d]);
     charts.draw(0);
     $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
@@ -515,7 +507,7 @@ function wire() {
   $('step').addEventListener('click', guard(async () => {
     if (!state.started) await startRun();
     await burstOrRecover(1);
-    await serial(() => state.session.render());
+    await serial(() => call('render'));
     setStatus(state.divergedAt ? 'diverged' : 'paused');
   }));
   $('reset').addEventListener('click', guard(async () => {
@@ -543,17 +535,17 @@ function wire() {
   }));
 
   $('class').addEventListener('change', guard(async (e) => {
-    await serial(() => { state.session.showClass(Number(e.target.value)); state.session.render(); });
+    await serial(() => call('showClass', [Number(e.target.value)]));
   }));
   $('new-noise').addEventListener('click', guard(async () => {
-    await serial(() => { state.session.newNoise((Math.random() * 2 ** 32) >>> 0); state.session.render(); });
+    await serial(() => call('newNoise', [(Math.random() * 2 ** 32) >>> 0]));
   }));
   $('download-png').addEventListener('click', guard(async () => {
-    const [png, step] = await serial(async () => [await state.session.gridPng(), state.session.step]);
+    const { png, step } = await serial(() => call('gridPng'));
     download(png, `webgan-samples-step${step}.png`, 'image/png');
   }));
   $('walk-button').addEventListener('click', guard(async () => {
-    const img = await serial(() => state.session.interpolation((Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)));
+    const img = await serial(() => call('interpolation', [(Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)]));
     drawImage($('walk'), img, img.width < 400 ? 2 : 1);
   }));
   $('measure').addEventListener('click', guard(measureQuality));
@@ -581,10 +573,10 @@ async function offerAutosave() {
     if (d.builtin ?? d.name === BUILTIN) {
       if (!state.dataset?.builtin) await useDataset(...(await loadBuiltin()));
     } else {
+      const shown = { id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: d.preset, found: d.found, limit: d.limit };
       // Autosaves of earlier versions carried the dataset in the run's record.
-      const stored = d.wgds ? d : await loadDataset();
-      if (!stored?.wgds || stored.id !== d.id) throw new Error(`The autosaved dataset (${d.name}) is no longer in this browser's storage.`);
-      await useDataset({ id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: stored.preset, found: d.found, limit: d.limit }, stored.wgds);
+      if (d.wgds) await useDataset(shown, d.wgds);
+      else datasetReady(shown, await serial(() => call('restoreDataset', [d.id])));
       state.storedDatasetId = d.id;
     }
     await resumeFrom(saved.checkpoint, 'the autosave', saved.history);
@@ -595,7 +587,7 @@ async function offerAutosave() {
 async function adapterName() {
   const info = (await navigator.gpu.requestAdapter().catch(() => null))?.info;
   const parts = [info?.vendor, info?.architecture, info?.description].filter(Boolean);
-  const named = parts.length ? parts.join(' ') : state.session.adapter;
+  const named = parts.length ? parts.join(' ') : state.adapter;
   return info?.isFallbackAdapter || /swiftshader/i.test(named) ? `${named} (a software GPU: slow)` : named;
 }
 
@@ -608,8 +600,9 @@ async function main() {
     throw new Error('This browser has no WebGPU, which webgan needs. Use Chrome or Edge 113+ (on Linux, ' +
       'start Chrome with --enable-unsafe-webgpu --enable-features=Vulkan), Safari 26+, or Firefox 141+ on Windows.');
   }
-  await init();
-  state.session = await Session.open($('samples'));
+  const session = await openSession($('samples'), { onErrors: showGpuErrors, onSize: showGridSize });
+  state.adapter = session.adapter;
+  call = session.call;
   $('adapter').textContent = `GPU: ${await adapterName()}`;
   await useDataset(...(await loadBuiltin()));
   await offerAutosave();
@@ -618,10 +611,10 @@ async function main() {
   // For the browser tests: the paths a person rarely meets, on demand.
   window.webgan = {
     state,
-    loseDevice: () => serial(() => state.session.loseDeviceForTesting()),
-    poison: () => serial(() => state.session.poisonForTesting()),
-    causeGpuError: () => serial(() => state.session.causeGpuErrorForTesting()),
-    breakNextBuild: () => serial(() => state.session.breakNextBuildForTesting()),
+    loseDevice: () => serial(() => call('loseDeviceForTesting')),
+    poison: () => serial(() => call('poisonForTesting')),
+    causeGpuError: () => serial(() => call('causeGpuErrorForTesting')),
+    breakNextBuild: () => serial(() => call('breakNextBuildForTesting')),
   };
 }
 

@@ -1,6 +1,7 @@
 // The autosave, in IndexedDB, so that a reload (or a lost GPU) can pick the run up again. Two
 // records: the run (checkpoint, configuration and chart history), rewritten every few minutes,
-// and the dataset it trains on, written once when it changes.
+// and the dataset it trains on, written once when it changes (by the session worker, which
+// holds the pixels).
 
 const DB = 'webgan';
 const STORE = 'autosave';
