@@ -197,6 +197,23 @@ impl Session {
         Ok(summary)
     }
 
+    /// Decodes a dataset zip straight into the session, as `setDataset` takes one (see
+    /// `zip::decode` for which images and `progress`); a zip that cannot be used leaves the
+    /// dataset there was. Returns the zip's report with the dataset's summary as `dataset`.
+    #[wasm_bindgen(js_name = loadZip)]
+    pub fn load_zip(
+        &mut self,
+        bytes: &[u8],
+        preset: &str,
+        max_images: Option<u32>,
+        progress: &js_sys::Function,
+    ) -> Result<JsValue, JsError> {
+        let (d, report) = super::zip::decode(bytes, preset, max_images, progress)?;
+        set(&report, "dataset", &dataset_summary(&d));
+        self.dataset = Some(Rc::new(d));
+        Ok(report.into())
+    }
+
     /// The dataset the run trains on (at the model's size), in WGDS form: what the autosave
     /// keeps beside the checkpoint.
     #[wasm_bindgen(js_name = runDataset)]

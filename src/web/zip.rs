@@ -1,10 +1,10 @@
-//! Reading a dataset zip in the browser. The page runs these in a worker: decoding thousands of
+//! Reading a dataset zip in the browser, in the page's session worker: decoding thousands of
 //! images takes seconds, and the page must keep drawing its progress bar meanwhile.
 
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, set};
-use crate::data::{self, ImageSpec};
+use crate::data::{self, Dataset, ImageSpec};
 use crate::model::presets::Preset;
 use crate::train::MAX_BINDING_BYTES;
 
@@ -25,16 +25,15 @@ pub fn survey_zip(bytes: &[u8]) -> Result<JsValue, JsError> {
 
 /// Decodes the zip's images at `preset`'s size and colour: as many as one GPU buffer binding
 /// holds at that size (what training uses), or `max_images` if fewer, evenly spread over the
-/// zip. `progress(done, total)` is called at most about 200 times. Resolves to `{ dataset (WGDS
-/// bytes), summary, images, limit, perClass: [[name, count]], skipped: [[path, reason]],
+/// zip. `progress(done, total)` is called at most about 200 times. Returns the dataset and its
+/// report, `{ summary, images, limit, perClass: [[name, count]], skipped: [[path, reason]],
 /// ignored }`, `limit` being the most images it would decode.
-#[wasm_bindgen(js_name = decodeZip)]
-pub fn decode_zip(
+pub(super) fn decode(
     bytes: &[u8],
     preset: &str,
     max_images: Option<u32>,
     progress: &js_sys::Function,
-) -> Result<JsValue, JsError> {
+) -> Result<(Dataset, js_sys::Object), JsError> {
     let preset = Preset::parse(preset).map_err(js_error)?;
     let spec = ImageSpec {
         size: preset.image_size(),
@@ -58,11 +57,6 @@ pub fn decode_zip(
         })
         .map_err(js_error)?;
     let o = js_sys::Object::new();
-    set(
-        &o,
-        "dataset",
-        &js_sys::Uint8Array::from(&dataset.encode()[..]).into(),
-    );
     set(&o, "summary", &report.summary().into());
     set(&o, "images", &(report.images as u32).into());
     set(&o, "limit", &(limit as u32).into());
@@ -96,5 +90,5 @@ pub fn decode_zip(
         ),
     );
     set(&o, "ignored", &(report.ignored as u32).into());
-    Ok(o.into())
+    Ok((dataset, o))
 }

@@ -267,7 +267,7 @@ test('a GPU error while building a run is named, not taken for a model too large
   await page.click('#reset');
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
   const text = await page.textContent('#error');
-  assert.match(text, /^the GPU refused to build dcgan28 at batch 8: [^.]+$/);
+  assert.match(text, /^The GPU refused to build dcgan28 at batch 8: [^.]+\.$/, 'one sentence');
   assert.doesNotMatch(text, /cannot hold|[[\]{}]|::/);
   assert.equal(await step(), before, 'the run there was goes on');
   await page.click('#step');
@@ -282,7 +282,7 @@ test('a model too large for the GPU is refused with a suggestion, and the run th
   await page.fill('input[name=batch]', '1024');
   await page.click('#reset');
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
-  assert.match(await page.textContent('#error'), /this GPU cannot hold dcgan64 at batch 1024: choose a smaller preset or batch/);
+  assert.match(await page.textContent('#error'), /^This GPU cannot hold dcgan64 at batch 1024: choose a smaller preset or batch \(.+\)\.$/);
   assert.equal(await step(), before);
   await page.click('#step');
   await waitStep('eq', before + 1);

@@ -61,6 +61,12 @@ function serial(fn) {
 
 const message = (e) => String(e?.message ?? e);
 
+// A message as a sentence: a capital first, a full stop last.
+function sentence(text) {
+  const t = String(text).trim();
+  return t && t[0].toUpperCase() + t.slice(1) + (/[.!?…]$/.test(t) ? '' : '.');
+}
+
 function showError(text) {
   $('error').textContent = text;
   $('error').hidden = !text;
@@ -354,7 +360,7 @@ function run() {
       }
     } catch (e) {
       state.running = false;
-      showError(`Training stopped: ${message(e)}`);
+      showError(sentence(`Training stopped: ${message(e)}`));
     } finally {
       state.loop = null;
       state.running = false;
@@ -368,7 +374,7 @@ function run() {
 async function pause() {
   state.running = false;
   await state.loop;
-  if (state.started && !state.divergedAt) await autosave().catch((e) => showError(`Autosave failed: ${message(e)}`));
+  if (state.started && !state.divergedAt) await autosave().catch((e) => showError(sentence(`Autosave failed: ${message(e)}`)));
 }
 
 function diverged(step) {
@@ -462,7 +468,7 @@ async function measureQuality() {
     charts.draw(0);
     $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
   } catch (e) {
-    $('quality').textContent = `The quality measure failed: ${message(e)}`;
+    $('quality').textContent = sentence(`The quality measure failed: ${message(e)}`);
   }
   setStatus(before);
 }
@@ -475,7 +481,7 @@ function guard(fn) {
       showError('');
       await fn(...args);
     } catch (e) {
-      showError(message(e));
+      showError(sentence(message(e)));
     } finally {
       updateButtons();
     }
@@ -619,6 +625,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  showError(message(e));
+  showError(sentence(message(e)));
   document.body.dataset.ready = 'error';
 }).finally(updateButtons);

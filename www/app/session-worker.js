@@ -6,7 +6,7 @@
 // GPU errors no scope caught since the last reply and the canvas's size; a zip's decoding also
 // sends { id, progress }. Calls run one at a time, in order: the wasm object must not be used
 // while an earlier call awaits the GPU.
-import init, { Session, surveyZip, decodeZip } from '../pkg/webgan.js';
+import init, { Session, surveyZip } from '../pkg/webgan.js';
 import { saveDataset, loadDataset } from './store.js';
 
 let session = null;
@@ -34,17 +34,15 @@ const methods = {
     return { adapter: session.adapter };
   },
   setDataset: (wgds) => shown(session.setDataset(wgds)),
-  // Reads a zip at `preset` (or the one a first look picks): no more images than training can
-  // use, or `maxImages`, with progress for the page's bar.
+  // Reads a zip into the session at `preset` (or the one a first look picks): no more images
+  // than training can use, or `maxImages`, with progress for the page's bar.
   decodeZip(bytes, preset, maxImages, progress) {
     const input = new Uint8Array(bytes);
     const survey = surveyZip(input);
     const chosen = preset ?? survey.preset;
     progress({ survey, preset: chosen });
-    const result = decodeZip(input, chosen, maxImages ?? undefined, (done, total) => progress({ done, total }));
-    const summary = session.setDataset(result.dataset);
-    delete result.dataset;
-    return { ...shown(summary), report: result, preset: chosen, found: survey.images };
+    const report = session.loadZip(input, chosen, maxImages ?? undefined, (done, total) => progress({ done, total }));
+    return { ...shown(report.dataset), report, preset: chosen, found: survey.images };
   },
   start: async (config) => built(await session.start(config)),
   resume: async (checkpoint) => built(await session.resume(checkpoint)),
