@@ -6,7 +6,7 @@
 import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import { readConfig, showConfig, fitToDataset } from './config.js';
-import { saveAutosave, loadAutosave, clearAutosave } from './store.js';
+import { loadAutosave, clearAutosave } from './store.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -396,24 +396,21 @@ async function checkpoint() {
   return state.lastCheckpoint.bytes;
 }
 
-// The checkpoint and the chart history every time; the run's dataset only when it changed.
+// The checkpoint and the chart history every time; the run's dataset only when it changed. The
+// worker writes both into storage, so this thread copies neither.
 async function autosave() {
   state.lastAutosave = performance.now();
-  const bytes = await checkpoint();
   const d = state.runDataset;
   if (!d.builtin && state.storedDatasetId !== d.id) {
     await serial(() => call('saveRunDataset', [{ id: d.id, name: d.name, preset: state.config.preset }]));
     state.storedDatasetId = d.id;
     document.body.dataset.datasetWrites = String((Number(document.body.dataset.datasetWrites) || 0) + 1);
   }
-  await saveAutosave({
-    checkpoint: bytes,
-    step: state.lastCheckpoint.step,
-    savedAt: Date.now(),
+  state.lastCheckpoint = await serial(() => call('autosave', [{
     config: state.config,
     dataset: { id: d.id, name: d.name, builtin: d.builtin, preset: state.config.preset, found: d.found, limit: d.limit },
     history: { charts: charts.history(), elapsedMs: state.elapsedMs },
-  });
+  }]));
   document.body.dataset.autosavedStep = state.lastCheckpoint.step;
   document.body.dataset.autosaves = String((Number(document.body.dataset.autosaves) || 0) + 1);
 }

@@ -7,7 +7,7 @@
 // sends { id, progress }. Calls run one at a time, in order: the wasm object must not be used
 // while an earlier call awaits the GPU.
 import init, { Session, surveyZip } from '../pkg/webgan.js';
-import { saveDataset, loadDataset } from './store.js';
+import { saveAutosave, saveDataset, loadDataset } from './store.js';
 
 let session = null;
 let canvas = null;
@@ -61,6 +61,13 @@ const methods = {
   lost: () => session.lost,
   reopen: () => session.reopen(),
   save: async () => ({ bytes: await session.save(), step: session.step }),
+  // A checkpoint, stored as the autosave with the page's `record` (configuration, dataset,
+  // chart history), and returned as `save` returns it.
+  async autosave(record) {
+    const checkpoint = { bytes: await session.save(), step: session.step };
+    await saveAutosave({ ...record, checkpoint: checkpoint.bytes, step: checkpoint.step, savedAt: Date.now() });
+    return checkpoint;
+  },
   // The run's dataset into the autosave ({ id, name, preset }), written from here: the pixels
   // never cross to the page, whose thread would have to copy them into storage.
   saveRunDataset: (record) => saveDataset({ ...record, wgds: session.runDataset() }),
