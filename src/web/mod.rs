@@ -2,7 +2,9 @@
 //! `JsError`s with a sentence a person understands.
 //!
 //! - `zip.rs`: reading a dataset zip;
-//! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas.
+//! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas;
+//! - `device.rs`: opening that device, and what it says as it goes (its loss, its errors);
+//! - `gpu_error.rs`: what WebGPU says when something goes wrong, as a sentence.
 //!
 //! The page runs both in its session worker (www/app/session-worker.js), so it keeps drawing
 //! whatever they do.
@@ -11,6 +13,7 @@
 // and there is only the one thread.
 #![allow(clippy::arc_with_non_send_sync)]
 
+mod device;
 mod gpu_error;
 mod session;
 pub(crate) mod subgroups;
