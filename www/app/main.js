@@ -195,8 +195,8 @@ async function decodeZip(file, preset) {
     }
   };
   try {
-    const bytes = await file.arrayBuffer();
-    return await serial(() => call('decodeZip', [bytes, preset, MAX_IMAGES], { transfer: [bytes], onProgress }));
+    // The file goes as a handle: the worker reads it.
+    return await serial(() => call('decodeZip', [file, preset, MAX_IMAGES], { onProgress }));
   } finally {
     bar.hidden = true;
   }

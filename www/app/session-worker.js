@@ -36,8 +36,8 @@ const methods = {
   setDataset: (wgds) => shown(session.setDataset(wgds)),
   // Reads a zip into the session at `preset` (or the one a first look picks): no more images
   // than training can use, or `maxImages`, with progress for the page's bar.
-  decodeZip(bytes, preset, maxImages, progress) {
-    const input = new Uint8Array(bytes);
+  async decodeZip(file, preset, maxImages, progress) {
+    const input = new Uint8Array(await file.arrayBuffer());
     const survey = surveyZip(input);
     const chosen = preset ?? survey.preset;
     progress({ survey, preset: chosen });
