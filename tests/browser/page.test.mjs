@@ -329,9 +329,16 @@ test('a zip is decoded only as far as training will use it, and the page says so
   }
 });
 
+// No task may hold the page's thread 50 ms (the browser's long tasks): that is what the page
+// controls. Its 10 ms timers must fire within TIMER_GAP_MS: on a 2-core machine whose other core
+// decodes or trains, an idle thread still waits up to about 250 ms now and then to be scheduled
+// (seen with no long task at all), where a page that decoded on its own thread froze for the
+// whole second or more.
+const TIMER_GAP_MS = 300;
+
 test('the session lives in a worker: the page keeps running while a big zip decodes and while training runs', async () => {
   // 4,000 colour pictures of 64×64: decoding them takes a second or more.
-  const big = zip(Array.from({ length: 4000 }, (_, i) => [`${i}.png`, png(64, (x, y) => [(x * 4 + i) & 255, y * 4, (i * 7) & 255])]));
+  server.files.set('/big.zip', zip(Array.from({ length: 4000 }, (_, i) => [`${i}.png`, png(64, (x, y) => [(x * 4 + i) & 255, y * 4, (i * 7) & 255])])));
   const p = await context.newPage();
   const errs = watchErrors(p);
   try {
@@ -371,16 +378,27 @@ test('the session lives in a worker: the page keeps running while a big zip deco
       };
       setTimeout(tick, 10);
     });
-    const t0 = Date.now();
-    await p.setInputFiles('#zip-input', { name: 'big.zip', mimeType: 'application/zip', buffer: big });
-    // Handing a 40 MB file to the page holds its thread a while: that is the test's doing.
+    // The zip comes from the server as a File, so that handing it to the page costs the page's
+    // thread nothing (a file set through the test driver would).
+    await p.evaluate(async () => {
+      const blob = await (await fetch('big.zip')).blob();
+      window.bigZip = new File([blob], 'big.zip', { type: 'application/zip' });
+    });
     await stalls();
+    const t0 = Date.now();
+    await p.evaluate(() => {
+      const files = new DataTransfer();
+      files.items.add(window.bigZip);
+      const input = document.getElementById('zip-input');
+      input.files = files.files;
+      input.dispatchEvent(new Event('change'));
+    });
     await p.waitForFunction(() => /big\.zip: 4,000 images/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
     const decodeMs = Date.now() - t0;
     const decoding = await stalls();
     assert.ok(decodeMs > 500, `decoding took ${decodeMs} ms: long enough to freeze a page that did it itself`);
     assert.deepEqual(decoding.longTasks, [], 'no long task on the page while the zip decodes');
-    assert.ok(decoding.gap < 100, `the page's timers kept firing while the zip decoded (longest gap ${decoding.gap} ms)`);
+    assert.ok(decoding.gap < TIMER_GAP_MS, `the page's timers kept firing while the zip decoded (longest gap ${decoding.gap} ms)`);
 
     await p.fill('input[name=width]', '4');
     await p.fill('input[name=batch]', '8');
@@ -391,7 +409,7 @@ test('the session lives in a worker: the page keeps running while a big zip deco
     await p.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
     // (The first autosave of a run writes its dataset, here 48 MB: from the worker.)
     assert.deepEqual(training.longTasks, [], 'no long task on the page while training runs');
-    assert.ok(training.gap < 100, `the page's timers kept firing while training ran (longest gap ${training.gap} ms)`);
+    assert.ok(training.gap < TIMER_GAP_MS, `the page's timers kept firing while training ran (longest gap ${training.gap} ms)`);
     assert.deepEqual(errs, []);
   } finally {
     await p.close();

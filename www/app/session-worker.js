@@ -13,7 +13,8 @@ let session = null;
 let canvas = null;
 let queue = Promise.resolve();
 
-// A transferable copy-free reply: the buffers of typed arrays in `value` move to the page.
+// The buffers of the typed arrays in `value` (checkpoint bytes, a PNG, pixels), which move to
+// the page rather than being copied.
 const buffersOf = (value) => Object.values(value ?? {}).filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer);
 
 // What the page's dataset panel shows of a dataset now in the session.
@@ -91,8 +92,7 @@ function reply(id, fields) {
   try { errors = session?.takeErrors() ?? []; } catch { /* no session yet */ }
   const size = canvas ? [canvas.width, canvas.height] : null;
   const value = fields.result;
-  const transfer = value instanceof Uint8Array ? [value.buffer] : buffersOf(value).concat(buffersOf(value?.thumbnails));
-  self.postMessage({ id, ...fields, errors, size }, transfer);
+  self.postMessage({ id, ...fields, errors, size }, [...buffersOf(value), ...buffersOf(value?.thumbnails)]);
 }
 
 self.onmessage = ({ data: { id, method, args } }) => {
