@@ -13,7 +13,7 @@ const params = new URLSearchParams(location.search);
 // Autosave period; tests shorten it with ?autosave=SECONDS.
 const AUTOSAVE_MS = 1000 * Number(params.get('autosave') ?? 180);
 // At most this many images of a zip are decoded (besides what one GPU buffer holds); for tests.
-const MAX_IMAGES = params.has('maxImages') ? Number(params.get('maxImages')) : null;
+const MAX_IMAGES = Number(params.get('maxImages')) >= 1 ? Math.floor(Number(params.get('maxImages'))) : null;
 // GPU time per submission: long enough to keep the GPU busy, short enough for smooth frames and
 // far below any GPU watchdog.
 const BURST_MS = 120;
