@@ -45,7 +45,7 @@ async function main() {
   const reps = int('reps', 1, 1, 100);
   if (!navigator.gpu) throw new Error('no WebGPU in this browser');
   await init();
-  const session = await Session.open($('samples'));
+  const session = await Session.open($('samples').transferControlToOffscreen());
   const res = await fetch('data/digits.wgds');
   if (!res.ok) throw new Error(`the built-in digits are missing (data/digits.wgds: HTTP ${res.status}); run ./build.sh build`);
   session.setDataset(new Uint8Array(await res.arrayBuffer()));

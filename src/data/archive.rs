@@ -64,6 +64,19 @@ pub fn load_zip_with_limits(
     limits: &LoadLimits,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Dataset, LoadReport)> {
+    load_zip_at_most(bytes, spec, limits, usize::MAX, progress)
+}
+
+/// [`load_zip_with_limits`] that decodes at most `max_images` of the zip's images, evenly
+/// spaced over them so that every class keeps its share: no more than will be trained (one GPU
+/// buffer binding's worth, say) is decoded and held. `progress` counts the images chosen.
+pub fn load_zip_at_most(
+    bytes: &[u8],
+    spec: ImageSpec,
+    limits: &LoadLimits,
+    max_images: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Dataset, LoadReport)> {
     spec.validate()?;
     let mut archive = open(bytes, limits)?;
     let scan = Scan::of(&archive);
@@ -80,15 +93,9 @@ pub fn load_zip_with_limits(
         .collect();
     let layout = Layout::of(scan.images);
     skipped.extend(layout.beside_classes);
-    check_dataset_size(layout.images.len(), spec, limits)?;
-    let rows = decode_all(
-        &mut archive,
-        &layout.images,
-        spec,
-        limits,
-        &mut skipped,
-        progress,
-    )?;
+    let images = spread(layout.images, max_images);
+    check_dataset_size(images.len(), spec, limits)?;
+    let rows = decode_all(&mut archive, &images, spec, limits, &mut skipped, progress)?;
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     if rows.count == 0 {
         let reasons: Vec<String> = skipped
@@ -98,7 +105,7 @@ pub fn load_zip_with_limits(
             .collect();
         return Err(fail(format!(
             "none of the {} could be used: {}",
-            plural(layout.images.len(), "image"),
+            plural(images.len(), "image"),
             listing(&reasons)
         )));
     }
@@ -119,6 +126,26 @@ pub fn load_zip_with_limits(
 }
 
 const NOT_AN_IMAGE: &str = "not an image";
+
+/// `n` of `items` evenly spaced (item ⌊i·len/n⌋ for i < n), or all of them when there are no
+/// more than `n`.
+fn spread<T>(items: Vec<T>, n: usize) -> Vec<T> {
+    let len = items.len() as u64;
+    if len <= n as u64 {
+        return items;
+    }
+    let mut next = 0u64;
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|&(j, _)| {
+            let take = next < n as u64 && j as u64 == next * len / n as u64;
+            next += take as u64;
+            take
+        })
+        .map(|(_, item)| item)
+        .collect()
+}
 
 pub(super) fn open<'a>(
     bytes: &'a [u8],

@@ -21,7 +21,7 @@ mod picture;
 mod report;
 mod survey;
 
-pub use archive::{load_zip, load_zip_with_limits, LoadLimits};
+pub use archive::{load_zip, load_zip_at_most, load_zip_with_limits, LoadLimits};
 #[cfg(not(target_arch = "wasm32"))]
 pub use builtin::builtin_digits;
 pub use report::{LoadReport, Skipped};

@@ -1,13 +1,20 @@
 //! The page's view of webgan: a thin `#[wasm_bindgen]` layer over the core. Errors become
 //! `JsError`s with a sentence a person understands.
 //!
-//! - `zip.rs`: reading a dataset zip (in a worker, so the page keeps drawing);
-//! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas.
+//! - `zip.rs`: reading a dataset zip;
+//! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas;
+//! - `device.rs`: opening that device, and what it says as it goes (its loss, its errors);
+//! - `gpu_error.rs`: what WebGPU says when something goes wrong, as a sentence.
+//!
+//! The page runs both in its session worker (www/app/session-worker.js), so it keeps drawing
+//! whatever they do.
 
 // The core shares its `Gpu` through `Arc`; in a browser wgpu's objects are neither Send nor Sync,
 // and there is only the one thread.
 #![allow(clippy::arc_with_non_send_sync)]
 
+mod device;
+mod gpu_error;
 mod session;
 pub(crate) mod subgroups;
 mod zip;

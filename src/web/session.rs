@@ -1,15 +1,20 @@
 //! One GPU device for the page, the dataset on it, and the GAN being trained, whose fixed-noise
-//! samples are drawn straight from GPU memory into the page's WebGPU canvas.
+//! samples are drawn straight from GPU memory into the page's WebGPU canvas. It lives in the
+//! page's session worker (www/app/session-worker.js) and draws through an `OffscreenCanvas`
+//! the page handed over, so nothing it does holds up the page.
 //!
-//! The page drives it: `train(n)` records and submits n steps at once, `stats()` waits for them
+//! The worker drives it: `train(n)` records and submits n steps at once, `stats()` waits for them
 //! (so bursts are paced by the GPU, never queued up without bound), `render()` draws the grid.
 
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlCanvasElement;
+use web_sys::OffscreenCanvas;
 
-use super::{image_object, js_error, set, NO_WEBGPU};
+use super::device::{connect, invalid_buffer, Health};
+use super::gpu_error::{brief, is_limit};
+use super::{image_object, js_error, set};
 use crate::data::{Dataset, ImageSpec};
 use crate::display::{GridDisplay, GridShape};
 use crate::model::presets::Preset;
@@ -23,28 +28,24 @@ const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 /// The sample grid is scaled up by whole pixels to about this width.
 const GRID_WIDTH: u32 = 520;
 
-/// What the device has said since the page last asked: its loss, and validation errors.
-#[derive(Default)]
-struct Health {
-    lost: Option<String>,
-    errors: Vec<String>,
-}
-
 #[wasm_bindgen]
 pub struct Session {
     gpu: Arc<Gpu>,
     surface: wgpu::Surface<'static>,
-    canvas: HtmlCanvasElement,
+    canvas: OffscreenCanvas,
     health: Arc<Mutex<Health>>,
-    dataset: Option<Dataset>,
+    /// Shared with the run when the run trains at the dataset's own size: one copy.
+    dataset: Option<Rc<Dataset>>,
     run: Option<Run>,
+    /// The next build makes an invalid buffer inside its error scopes (for tests).
+    break_next_build: bool,
 }
 
 /// A GAN in training and how it is being looked at.
 struct Run {
     trainer: Trainer,
-    /// The dataset at the model's size, for the quality measure.
-    data: Dataset,
+    /// The dataset at the model's size: the session's own when the sizes agree.
+    data: Rc<Dataset>,
     view: View,
     /// The class the grid shows, or every class a row.
     class: Option<u32>,
@@ -62,41 +63,28 @@ struct View {
 #[wasm_bindgen]
 impl Session {
     /// Opens the GPU and makes `canvas` a WebGPU canvas for the sample grid.
-    pub async fn open(canvas: HtmlCanvasElement) -> Result<Session, JsError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let surface = instance
-            .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
-            .map_err(|e| JsError::new(&format!("cannot draw into the canvas: {e}")))?;
-        let adapter = crate::gpu::pick_adapter(&instance)
-            .await
-            .map_err(|e| JsError::new(&format!("{e}. {NO_WEBGPU}")))?;
-        let gpu = Gpu::from_adapter(instance, adapter)
-            .await
-            .map_err(js_error)?;
-        let health = Arc::new(Mutex::new(Health::default()));
-        let h = health.clone();
-        gpu.device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut h) = h.lock() {
-                h.lost = Some(format!("{message} ({reason:?})"));
-            }
-        });
-        let h = health.clone();
-        gpu.device
-            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-                web_sys::console::error_1(&format!("webgan: GPU error: {e}").into());
-                if let Ok(mut h) = h.lock() {
-                    h.errors.push(e.to_string());
-                }
-            }));
+    pub async fn open(canvas: OffscreenCanvas) -> Result<Session, JsError> {
+        let (gpu, surface, health) = connect(&canvas).await?;
         Ok(Session {
-            gpu: Arc::new(gpu),
+            gpu,
             surface,
             canvas,
             health,
             dataset: None,
             run: None,
+            break_next_build: false,
         })
+    }
+
+    /// A new device after the old one was lost, on the same canvas and dataset; the run is
+    /// gone (resume it from a checkpoint).
+    pub async fn reopen(&mut self) -> Result<(), JsError> {
+        self.run = None;
+        let (gpu, surface, health) = connect(&self.canvas).await?;
+        self.gpu = gpu;
+        self.surface = surface;
+        self.health = health;
+        Ok(())
     }
 
     /// Whether the GEMMs share loads across subgroup lanes on this device.
@@ -131,7 +119,8 @@ impl Session {
         self.health.lock().ok().and_then(|h| h.lost.clone())
     }
 
-    /// GPU errors since the last call (each also went to the console).
+    /// GPU errors no scope caught since the last call, each once, in words (each also went
+    /// to the console).
     #[wasm_bindgen(js_name = takeErrors)]
     pub fn take_errors(&self) -> Vec<String> {
         self.health
@@ -144,6 +133,20 @@ impl Session {
     #[wasm_bindgen(js_name = loseDeviceForTesting)]
     pub fn lose_device_for_testing(&self) {
         self.gpu.device.destroy();
+    }
+
+    /// Makes a GPU error outside any error scope, as a broken dispatch would: the page's path
+    /// for GPU errors during training, for tests.
+    #[wasm_bindgen(js_name = causeGpuErrorForTesting)]
+    pub fn cause_gpu_error_for_testing(&self) {
+        invalid_buffer(&self.gpu);
+    }
+
+    /// Makes the next `start` or `resume` meet a GPU validation error that has nothing to do
+    /// with the model's size, for tests.
+    #[wasm_bindgen(js_name = breakNextBuildForTesting)]
+    pub fn break_next_build_for_testing(&mut self) {
+        self.break_next_build = true;
     }
 
     /// Writes a NaN into D's first weight, so that the next step's losses are NaN: the page's
@@ -169,8 +172,32 @@ impl Session {
     pub fn set_dataset(&mut self, wgds: &[u8]) -> Result<JsValue, JsError> {
         let d = Dataset::decode(wgds).map_err(js_error)?;
         let summary = dataset_summary(&d);
-        self.dataset = Some(d);
+        self.dataset = Some(Rc::new(d));
         Ok(summary)
+    }
+
+    /// Decodes a dataset zip straight into the session, as `setDataset` takes one (see
+    /// `zip::decode` for which images and `progress`); a zip that cannot be used leaves the
+    /// dataset there was. Returns the zip's report with the dataset's summary as `dataset`.
+    #[wasm_bindgen(js_name = loadZip)]
+    pub fn load_zip(
+        &mut self,
+        bytes: &[u8],
+        preset: &str,
+        max_images: Option<u32>,
+        progress: &js_sys::Function,
+    ) -> Result<JsValue, JsError> {
+        let (d, report) = super::zip::decode(bytes, preset, max_images, progress)?;
+        set(&report, "dataset", &dataset_summary(&d));
+        self.dataset = Some(Rc::new(d));
+        Ok(report.into())
+    }
+
+    /// The dataset the run trains on (at the model's size), in WGDS form: what the autosave
+    /// keeps beside the checkpoint.
+    #[wasm_bindgen(js_name = runDataset)]
+    pub fn run_dataset(&self) -> Result<Vec<u8>, JsError> {
+        Ok(self.run()?.data.encode())
     }
 
     /// Up to `n` real images spread over the dataset, in a row: `{ width, height, rgba }`.
@@ -379,7 +406,7 @@ impl Session {
 }
 
 impl Session {
-    fn dataset(&self) -> Result<&Dataset, JsError> {
+    fn dataset(&self) -> Result<&Rc<Dataset>, JsError> {
         self.dataset
             .as_ref()
             .ok_or_else(|| JsError::new("no dataset is loaded yet"))
@@ -428,14 +455,18 @@ impl Session {
         let data = if dataset.spec == spec {
             dataset.clone()
         } else {
-            dataset.converted(spec).map_err(js_error)?
+            Rc::new(dataset.converted(spec).map_err(js_error)?)
         };
+        let break_build = std::mem::take(&mut self.break_next_build);
         // The old run stays until the new one is built: a model that does not fit the GPU must
         // not cost the person the run they had.
         let gpu = self.gpu.clone();
         let out_of_memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let built = (|| -> crate::Result<Trainer> {
+            if break_build {
+                invalid_buffer(&gpu);
+            }
             let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &data, classes > 0)?;
             match checkpoint {
                 Some(bytes) => Trainer::resume(gpu.clone(), bytes, on_gpu),
@@ -444,34 +475,21 @@ impl Session {
         })();
         let invalid = invalid.pop().await;
         let out_of_memory = out_of_memory.pop().await;
-        // wgpu's message goes on with the validation chain: its first part says what is wrong.
-        let brief = |e: wgpu::Error| {
-            let text = e.to_string();
-            text.split(" - While")
-                .next()
-                .unwrap_or(&text)
-                .split(". This adapter")
-                .next()
-                .unwrap_or(&text)
-                .trim()
-                .to_string()
-        };
-        let out_of_memory = out_of_memory.map(brief);
-        let invalid = invalid.map(brief);
+        let (preset, batch) = (config.model.preset.name(), config.batch);
         if let Some(e) = out_of_memory {
             return Err(JsError::new(&format!(
-                "the GPU ran out of memory for {} at batch {} (width {}): choose a smaller preset, batch or width ({e})",
-                config.model.preset.name(),
-                config.batch,
-                config.model.ngf.max(config.model.ndf)
+                "the GPU ran out of memory for {preset} at batch {batch} (width {}): choose a smaller preset, batch or width ({})",
+                config.model.ngf.max(config.model.ndf),
+                brief(&e.to_string())
             )));
         }
         if let Some(e) = invalid {
-            return Err(JsError::new(&format!(
-                "this GPU cannot hold {} at batch {}: choose a smaller preset or batch. ({e}.)",
-                config.model.preset.name(),
-                config.batch
-            )));
+            let e = brief(&e.to_string());
+            return Err(JsError::new(&if is_limit(&e) {
+                format!("this GPU cannot hold {preset} at batch {batch}: choose a smaller preset or batch ({e})")
+            } else {
+                format!("the GPU refused to build {preset} at batch {batch}: {e}")
+            }));
         }
         let trainer = built.map_err(js_error)?;
         let seed = trainer.config.seed;

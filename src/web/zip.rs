@@ -1,11 +1,12 @@
-//! Reading a dataset zip in the browser. The page runs these in a worker: decoding thousands of
+//! Reading a dataset zip in the browser, in the page's session worker: decoding thousands of
 //! images takes seconds, and the page must keep drawing its progress bar meanwhile.
 
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, set};
-use crate::data::{self, ImageSpec};
+use crate::data::{self, Dataset, ImageSpec};
 use crate::model::presets::Preset;
+use crate::train::MAX_BINDING_BYTES;
 
 /// A first look at a zip, to choose a preset before decoding it all. Resolves to
 /// `{ images, classes, lookedAt, gray, largestSide, preset }`.
@@ -22,41 +23,43 @@ pub fn survey_zip(bytes: &[u8]) -> Result<JsValue, JsError> {
     Ok(o.into())
 }
 
-/// Decodes every image of the zip at `preset`'s size and colour. `progress(done, total)` is
-/// called at most about 200 times. Resolves to `{ dataset (WGDS bytes), summary, images,
-/// perClass: [[name, count]], skipped: [[path, reason]], ignored }`.
-#[wasm_bindgen(js_name = decodeZip)]
-pub fn decode_zip(
+/// Decodes the zip's images at `preset`'s size and colour: as many as one GPU buffer binding
+/// holds at that size (what training uses), or `max_images` if fewer, evenly spread over the
+/// zip. `progress(done, total)` is called at most about 200 times. Returns the dataset and its
+/// report, `{ summary, images, limit, perClass: [[name, count]], skipped: [[path, reason]],
+/// ignored }`, `limit` being the most images it would decode.
+pub(super) fn decode(
     bytes: &[u8],
     preset: &str,
+    max_images: Option<u32>,
     progress: &js_sys::Function,
-) -> Result<JsValue, JsError> {
+) -> Result<(Dataset, js_sys::Object), JsError> {
     let preset = Preset::parse(preset).map_err(js_error)?;
     let spec = ImageSpec {
         size: preset.image_size(),
         channels: preset.default_channels(),
     };
+    let limit =
+        (MAX_BINDING_BYTES / spec.row_len()).min(max_images.map_or(usize::MAX, |n| n as usize));
     let mut last = usize::MAX;
-    let (dataset, report) = data::load_zip(bytes, spec, &mut |done, total| {
-        let step = (total / 200).max(1);
-        if done / step != last || done == total {
-            last = done / step;
-            let _ = progress.call2(
-                &JsValue::NULL,
-                &(done as u32).into(),
-                &(total as u32).into(),
-            );
-        }
-    })
-    .map_err(js_error)?;
+    let limits = data::LoadLimits::default();
+    let (dataset, report) =
+        data::load_zip_at_most(bytes, spec, &limits, limit, &mut |done, total| {
+            let step = (total / 200).max(1);
+            if done / step != last || done == total {
+                last = done / step;
+                let _ = progress.call2(
+                    &JsValue::NULL,
+                    &(done as u32).into(),
+                    &(total as u32).into(),
+                );
+            }
+        })
+        .map_err(js_error)?;
     let o = js_sys::Object::new();
-    set(
-        &o,
-        "dataset",
-        &js_sys::Uint8Array::from(&dataset.encode()[..]).into(),
-    );
     set(&o, "summary", &report.summary().into());
     set(&o, "images", &(report.images as u32).into());
+    set(&o, "limit", &(limit as u32).into());
     let pairs = |items: Vec<(String, JsValue)>| {
         let list = js_sys::Array::new();
         for (a, b) in items {
@@ -87,5 +90,5 @@ pub fn decode_zip(
         ),
     );
     set(&o, "ignored", &(report.ignored as u32).into());
-    Ok(o.into())
+    Ok((dataset, o))
 }

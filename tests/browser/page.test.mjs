@@ -1,8 +1,10 @@
 // The training page as a person uses it, in headless Chromium with WebGPU on SwiftShader: the
 // digits load, a zip of two classes is chosen, a tiny GAN trains and its samples change, the
 // charts fill, a checkpoint downloads and loads again, a reload offers the autosave, a corrupt
-// zip is refused without losing the dataset, a lost device and a diverged run are recovered.
-// The tests run in order and share one browser profile (IndexedDB included).
+// zip is refused without losing the dataset, a lost device and a diverged run are recovered, GPU
+// errors are shown once, a zip is decoded only as far as training uses it. The tests run in order
+// and share one browser profile (IndexedDB included). (That the session runs in a worker is
+// worker.test.mjs's business.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -112,12 +114,17 @@ test('playing with the generator: one class, new noise, a latent walk, the grid 
   const before = await samples();
   const differs = (a, b) => a.data.length !== b.data.length || a.data.some((v, i) => v !== b.data[i]);
   await page.selectOption('#class', '1');
-  await page.waitForFunction(() => document.getElementById('samples').height > 100, null, SLOW);
+  // The worker sizes the grid's OffscreenCanvas; the page's canvas shows the size it took.
+  await page.waitForFunction(() => Number(document.getElementById('samples').dataset.height) > 100, null, SLOW);
   const oneClass = await samples();
   assert.ok(differs(before, oneClass), 'a single class fills the grid');
   // 8×8 of one class: the canvas is square now (it was 2 rows of 8).
-  const { width, height } = await page.evaluate(() => { const c = document.getElementById('samples'); return { width: c.width, height: c.height }; });
+  const { width, height, box } = await page.evaluate(() => {
+    const c = document.getElementById('samples');
+    return { width: Number(c.dataset.width), height: Number(c.dataset.height), box: c.getBoundingClientRect().toJSON() };
+  });
   assert.equal(width, height);
+  assert.ok(Math.abs(box.width - box.height) < 2, `the canvas is shown square (${box.width}×${box.height})`);
   await page.click('#new-noise');
   await page.waitForTimeout(300);
   assert.ok(differs(oneClass, await samples()), 'new noise draws other samples');
@@ -158,12 +165,17 @@ test('the checkpoint downloads, and loading it goes back to its step', async () 
   assert.deepEqual(errors, []);
 });
 
-test('a reload offers the autosave, which resumes the run on its dataset', async () => {
+test('a reload offers the autosave, which resumes the run on its dataset with its charts', async () => {
   await page.click('#start');
   await waitStep('ge', (await step()) + 1);
   await pause();
   const at = await step();
   await page.waitForFunction((s) => document.body.dataset.autosavedStep === String(s), at, SLOW);
+  // Autosaved every 2 s since the first test trained, the dataset written once.
+  assert.ok(Number(await page.evaluate(() => document.body.dataset.autosaves)) >= 2);
+  assert.equal(await page.evaluate(() => document.body.dataset.datasetWrites), '1');
+  const points = Number(await page.getAttribute('#chart-loss', 'data-points'));
+  assert.ok(points >= 2, `the loss chart has ${points} points`);
   await page.reload();
   await page.waitForFunction(() => document.body.dataset.ready, null, SLOW);
   await page.waitForSelector('#offer:not([hidden])', SLOW);
@@ -172,8 +184,12 @@ test('a reload offers the autosave, which resumes the run on its dataset', async
   await waitStep('eq', at);
   assert.match(await page.textContent('#dataset-summary'), /two\.zip: 24 images in 2 classes/);
   assert.equal(await page.inputValue('input[name=width]'), '4');
+  assert.equal(Number(await page.getAttribute('#chart-loss', 'data-points')), points, 'the charts come back');
   await page.click('#step');
   await waitStep('eq', at + 1);
+  await page.waitForFunction((s) => document.body.dataset.autosavedStep === String(s), at + 1, SLOW);
+  assert.equal(Number(await page.getAttribute('#chart-loss', 'data-points')), points + 1);
+  assert.equal(await page.evaluate(() => document.body.dataset.datasetWrites), undefined, 'the stored dataset is not written again');
   assert.deepEqual(errors, []);
 });
 
@@ -226,6 +242,39 @@ test('a diverging run pauses and rolls back to its checkpoint', async () => {
   assert.deepEqual(errors, []);
 });
 
+test('a GPU error during training is shown once, in words', async () => {
+  const before = await step();
+  await page.evaluate(() => window.webgan.causeGpuError());
+  await page.evaluate(() => window.webgan.causeGpuError());
+  await page.click('#step');
+  await waitStep('eq', before + 1);
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
+  const text = await page.textContent('#error');
+  assert.match(text, /^The GPU reported an error: [^.]+\.$/, 'one sentence');
+  assert.doesNotMatch(text, /[[\]{}]|::|Descriptor|Usage/, 'no type names');
+  // The same error again is not shown again.
+  await page.evaluate(() => window.webgan.causeGpuError());
+  await page.click('#step');
+  await waitStep('eq', before + 2);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
+  assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
+test('a GPU error while building a run is named, not taken for a model too large', async () => {
+  const before = await step();
+  await page.evaluate(() => window.webgan.breakNextBuild());
+  await page.click('#reset');
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
+  const text = await page.textContent('#error');
+  assert.match(text, /^The GPU refused to build dcgan28 at batch 8: [^.]+\.$/, 'one sentence');
+  assert.doesNotMatch(text, /cannot hold|[[\]{}]|::/);
+  assert.equal(await step(), before, 'the run there was goes on');
+  await page.click('#step');
+  await waitStep('eq', before + 1);
+  assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
 test('a model too large for the GPU is refused with a suggestion, and the run there was goes on', async () => {
   const before = await step();
   await page.selectOption('select[name=preset]', 'dcgan64');
@@ -233,7 +282,7 @@ test('a model too large for the GPU is refused with a suggestion, and the run th
   await page.fill('input[name=batch]', '1024');
   await page.click('#reset');
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
-  assert.match(await page.textContent('#error'), /this GPU cannot hold dcgan64 at batch 1024: choose a smaller preset or batch/);
+  assert.match(await page.textContent('#error'), /^This GPU cannot hold dcgan64 at batch 1024: choose a smaller preset or batch \(.+\)\.$/);
   assert.equal(await step(), before);
   await page.click('#step');
   await waitStep('eq', before + 1);
@@ -260,6 +309,24 @@ test('the quality measure on the built-in digits: a Fréchet distance on the cha
   assert.ok(d > 0, `an untrained generator is far from the data (${d})`);
   assert.equal(await page.getAttribute('#chart-quality', 'data-points'), '1');
   assert.deepEqual(errors.filter((e) => !/GPU error/.test(e)), []);
+});
+
+test('a zip is decoded only as far as training will use it, and the page says so', async () => {
+  const p = await context.newPage();
+  const errs = watchErrors(p);
+  try {
+    await p.goto(`${server.url}?maxImages=10`);
+    await p.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+    await p.setInputFiles('#zip-input', { name: 'two.zip', mimeType: 'application/zip', buffer: twoClassZip() });
+    await p.waitForFunction(() => /two\.zip/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+    // Ten of 24, evenly spread: both classes keep their half.
+    assert.equal(await p.textContent('#dataset-summary'),
+      'two.zip: 10 images in 2 classes: across (5), down (5); 28×28 gray. ' +
+      "Used 10 of the zip's 24 images, as many as training holds at this size.");
+    assert.deepEqual(errs, []);
+  } finally {
+    await p.close();
+  }
 });
 
 test('a browser without WebGPU is told which browsers and flags give it', async () => {

@@ -1,5 +1,5 @@
 // A static file server for www/ (or another folder) on a free localhost port, so the tests need
-// nothing else.
+// nothing else; a test may add files of its own to `files` (path → bytes).
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -12,11 +12,12 @@ const TYPES = {
 };
 
 export async function serve(root = ROOT) {
+  const files = new Map();
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     const file = join(root, path.endsWith('/') ? `${path}index.html` : path);
     try {
-      const body = await readFile(file);
+      const body = files.get(path) ?? await readFile(file);
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(body);
     } catch {
@@ -24,5 +25,5 @@ export async function serve(root = ROOT) {
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() };
+  return { url: `http://127.0.0.1:${server.address().port}/`, files, close: () => server.close() };
 }

@@ -1,7 +1,8 @@
 // The training curves: uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy, and the
 // quality measure, against the step. Points are added as stats arrive and drawn a few times a
-// second at most.
+// second at most; old points are thinned so that a chart never holds more than MAX_POINTS.
 import uPlot from '../vendor/uPlot.esm.js';
+import { decimate, MAX_POINTS } from './decimate.js';
 
 const SPECS = {
   'chart-loss': { title: 'Loss', series: [['D loss', '#2c5fdb'], ['G loss', '#d9480f']] },
@@ -35,6 +36,7 @@ export class Charts {
     const c = this.charts[id];
     c.data[0].push(step);
     values.forEach((v, i) => c.data[i + 1].push(Number.isFinite(v) ? v : null));
+    decimate(c.data, MAX_POINTS);
     c.el.dataset.points = c.data[0].length;
     c.dirty = true;
   }
@@ -53,6 +55,24 @@ export class Charts {
     for (const c of Object.values(this.charts)) {
       if (c.dirty) { c.plot.setData(c.data); c.dirty = false; }
     }
+  }
+
+  // Every chart's points, to autosave: { id: [steps, ...series] }.
+  history() {
+    return Object.fromEntries(Object.entries(this.charts).map(([id, c]) => [id, c.data.map((a) => a.slice())]));
+  }
+
+  // Puts back what `history` returned (an autosave's), and draws it.
+  restore(history) {
+    for (const [id, columns] of Object.entries(history ?? {})) {
+      const c = this.charts[id];
+      if (!c || columns.length !== c.data.length) continue;
+      c.data.forEach((a, i) => { a.length = 0; a.push(...columns[i]); });
+      decimate(c.data, MAX_POINTS);
+      c.el.dataset.points = c.data[0].length;
+      c.dirty = true;
+    }
+    this.draw(0);
   }
 
   clear() {

@@ -1,31 +1,44 @@
-// The training page: a dataset (the built-in digits, or a dropped zip decoded in a worker), a
-// GAN trained on this browser's GPU in bursts between frames, its samples drawn from GPU memory
-// into a WebGPU canvas, curves, checkpoints, and an autosave that survives reloads and lost
-// devices.
-import init, { Session } from '../pkg/webgan.js';
+// The training page: a dataset (the built-in digits, or a dropped zip), a GAN trained on this
+// browser's GPU in bursts, its samples drawn from GPU memory into a WebGPU canvas, curves,
+// checkpoints, and an autosave that survives reloads and lost devices. The wasm session (GPU
+// device, dataset, training, decoding, sampling) runs in a worker (session-worker.js) that draws
+// into this page's canvas: this thread only shows and asks, so the page never freezes.
+import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import { readConfig, showConfig, fitToDataset } from './config.js';
-import { saveAutosave, loadAutosave, clearAutosave } from './store.js';
+import { loadAutosave, clearAutosave } from './store.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 // Autosave period; tests shorten it with ?autosave=SECONDS.
 const AUTOSAVE_MS = 1000 * Number(params.get('autosave') ?? 180);
+// At most this many images of a zip are decoded (besides what one GPU buffer holds); for tests.
+const MAX_IMAGES = Number(params.get('maxImages')) >= 1 ? Math.floor(Number(params.get('maxImages'))) : null;
 // GPU time per submission: long enough to keep the GPU busy, short enough for smooth frames and
 // far below any GPU watchdog.
 const BURST_MS = 120;
 const RENDER_MS = 250;
 const BUILTIN = 'the built-in digits';
 
+// Runs one of the session worker's methods (session-client.js); null until the GPU is open.
+let call = null;
+
 const state = {
-  session: null,
-  // { name, wgds, builtin, file, preset, summary }
+  adapter: null,
+  // The session's dataset (its pixels live in the session alone):
+  // { id, name, builtin, file, preset, summary, found, limit }
   dataset: null,
+  // The dataset the run trains on (the session's, unless another was loaded since), and the
+  // id of the one the autosave holds.
+  runDataset: null,
+  storedDatasetId: null,
+  // GPU errors already shown.
+  gpuErrors: new Set(),
   started: false,
   running: false,
   loop: null,
-  // Session calls run one after another: the wasm object must not be used while an earlier
-  // call awaits the GPU, and a checkpoint must never straddle two bursts.
+  // Session calls run one after another, as the worker runs them: a checkpoint must never
+  // straddle two bursts.
   queue: Promise.resolve(),
   config: null,
   lastCheckpoint: null,
@@ -39,6 +52,7 @@ const state = {
 };
 let charts;
 
+// Runs `fn` after the session calls before it.
 function serial(fn) {
   const run = state.queue.then(fn);
   state.queue = run.catch(() => {});
@@ -47,18 +61,35 @@ function serial(fn) {
 
 const message = (e) => String(e?.message ?? e);
 
+// A message as a sentence: a capital first, a full stop last.
+function sentence(text) {
+  const t = String(text).trim();
+  return t && t[0].toUpperCase() + t.slice(1) + (/[.!?…]$/.test(t) ? '' : '.');
+}
+
 function showError(text) {
   $('error').textContent = text;
   $('error').hidden = !text;
 }
 
+// GPU errors no error scope caught (a broken dispatch, say), as the worker reports them after
+// a call: each is shown once.
+function showGpuErrors(errors) {
+  const fresh = errors.filter((e) => !state.gpuErrors.has(e));
+  if (!fresh.length) return;
+  fresh.forEach((e) => state.gpuErrors.add(e));
+  showError(fresh.map((e) => `The GPU reported an error: ${e}.`).join(' '));
+}
+
+let ids = 0;
+const newId = () => `${Date.now().toString(36)}-${++ids}`;
 function setStatus(text) {
   $('stat-state').textContent = text;
   document.body.dataset.state = text;
 }
 
 function updateButtons() {
-  const ready = !!state.session && !!state.dataset;
+  const ready = !!call && !!state.dataset;
   const busy = state.running;
   $('start').disabled = !ready || busy;
   $('start').textContent = state.started ? 'Continue' : 'Start';
@@ -80,6 +111,17 @@ function drawImage(canvas, img, zoom) {
   canvas.style.width = `${img.width * zoom}px`;
 }
 
+// The sample grid's size, which the worker sets on its OffscreenCanvas: this page's canvas
+// element cannot be resized once its drawing moved there, so its CSS box follows (and the
+// browser tests read it from data-width and data-height).
+function showGridSize([width, height]) {
+  const c = $('samples');
+  if (c.dataset.width === String(width) && c.dataset.height === String(height)) return;
+  Object.assign(c.dataset, { width, height });
+  c.style.width = `${width}px`;
+  c.style.aspectRatio = `${width} / ${height}`;
+}
+
 function plural(n, word) {
   return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 }
@@ -89,7 +131,10 @@ function showDataset(d, report, thumbnails) {
   const classes = s.classes.length
     ? ` in ${plural(s.classes.length, 'class')}: ${s.classes.map(([n, c]) => `${n} (${c.toLocaleString('en')})`).join(', ')}`
     : ', no classes';
-  $('dataset-summary').textContent = `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.`;
+  const capped = d.found > d.limit
+    ? ` Used ${s.images.toLocaleString('en')} of the zip's ${plural(d.found, 'image')}, as many as training holds at this size.`
+    : '';
+  $('dataset-summary').textContent = `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.${capped}`;
   $('dataset-summary').className = '';
   const skipped = report?.skipped ?? [];
   $('skipped').hidden = !skipped.length && !report?.ignored;
@@ -107,14 +152,16 @@ function showDataset(d, report, thumbnails) {
   drawImage($('thumbs'), thumbnails, d.summary.size <= 32 ? 2 : 1);
 }
 
-// Makes `d` the session's dataset (an error leaves the previous one in place).
-async function useDataset(d, report) {
-  let thumbnails;
-  d.summary = await serial(() => {
-    const summary = state.session.setDataset(d.wgds);
-    thumbnails = state.session.thumbnails(16);
-    return summary;
-  });
+// Makes `d`, whose pixels are `wgds`, the session's dataset (an error leaves the previous one in
+// place). The pixels move to the worker, which keeps the only copy.
+async function useDataset(d, wgds) {
+  datasetReady(d, await serial(() => call('setDataset', [wgds], { transfer: [wgds.buffer] })));
+}
+
+// Shows `d`, now the session's dataset, with the session's summary and thumbnails of it.
+function datasetReady(d, { summary, thumbnails }, report) {
+  d.id ??= newId();
+  d.summary = summary;
   state.dataset = d;
   showDataset(d, report, thumbnails);
   fitToDataset(d.preset, d.summary.classes.length);
@@ -128,39 +175,31 @@ async function loadBuiltin() {
   const res = await fetch('data/digits.wgds');
   if (!res.ok) throw new Error(`the built-in digits are missing (data/digits.wgds: HTTP ${res.status}); run ./build.sh build`);
   const wgds = new Uint8Array(await res.arrayBuffer());
-  return { name: BUILTIN, wgds, builtin: true, file: null, preset: 'dcgan28' };
+  return [{ name: BUILTIN, builtin: true, file: null, preset: 'dcgan28' }, wgds];
 }
 
-let worker;
-let jobs = 0;
-// Decodes a zip in the worker, at `preset` (or the one its survey picks), showing progress.
-function decodeZip(file, preset) {
-  worker ??= new Worker(new URL('./zip-worker.js', import.meta.url), { type: 'module' });
-  const id = ++jobs;
+// Decodes a zip in the session worker, at `preset` (or the one a first look picks), showing
+// progress; the dataset becomes the session's. Resolves to { summary, thumbnails, report,
+// preset, found }.
+async function decodeZip(file, preset) {
   const bar = $('dataset-progress');
   bar.hidden = false;
   bar.querySelector('progress').removeAttribute('value');
   bar.querySelector('span').textContent = `reading ${file.name}…`;
-  return file.arrayBuffer().then((bytes) => new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }) => {
-      if (data.id !== id) return;
-      if (data.survey) {
-        bar.querySelector('span').textContent = `${plural(data.survey.images, 'image')} found; decoding at ${data.preset}…`;
-      } else if (data.progress) {
-        const [done, total] = data.progress;
-        bar.querySelector('progress').value = total ? done / total : 1;
-        bar.querySelector('span').textContent = `${done.toLocaleString('en')} / ${total.toLocaleString('en')} images`;
-      } else if (data.error) {
-        bar.hidden = true;
-        reject(new Error(data.error));
-      } else {
-        bar.hidden = true;
-        resolve(data);
-      }
-    };
-    worker.onerror = (e) => { bar.hidden = true; reject(new Error(`the zip reader failed: ${e.message}`)); };
-    worker.postMessage({ id, bytes, preset }, [bytes]);
-  }));
+  const onProgress = (p) => {
+    if (p.survey) {
+      bar.querySelector('span').textContent = `${plural(p.survey.images, 'image')} found; decoding at ${p.preset}…`;
+    } else {
+      bar.querySelector('progress').value = p.total ? p.done / p.total : 1;
+      bar.querySelector('span').textContent = `${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} images`;
+    }
+  };
+  try {
+    // The file goes as a handle: the worker reads it.
+    return await serial(() => call('decodeZip', [file, preset, MAX_IMAGES], { onProgress }));
+  } finally {
+    bar.hidden = true;
+  }
 }
 
 async function loadZip(file) {
@@ -169,8 +208,8 @@ async function loadZip(file) {
     if (!/\.zip$/i.test(file.name) && file.type !== 'application/zip') {
       throw new Error(`${file.name} is not a .zip file`);
     }
-    const { result, preset } = await decodeZip(file, null);
-    await useDataset({ name: file.name, wgds: result.dataset, builtin: false, file, preset }, result);
+    const r = await decodeZip(file, null);
+    datasetReady({ name: file.name, builtin: false, file, preset: r.preset, found: r.found, limit: r.report.limit }, r, r.report);
   } catch (e) {
     const kept = previous ? ` The previous dataset (${previous}) is still loaded.` : '';
     $('dataset-summary').textContent = `Could not use ${file.name}: ${message(e)}.${kept}`.replace('..', '.');
@@ -209,16 +248,13 @@ function showStats(s) {
   $('stat-elapsed').textContent = `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
 }
 
-// Builds a run (new, resumed or recovered) with `make(session)` and shows it.
-async function build(make) {
-  const info = await serial(async () => {
-    const built = await make(state.session);
-    state.config = JSON.parse(state.session.config);
-    state.session.render();
-    return built;
-  });
+// Builds a run (new, resumed or recovered) with the worker's `start` or `resume` and shows it.
+async function build(method, arg) {
+  const { info, config } = await serial(() => call(method, [arg]));
+  state.config = config;
   state.lastRender = performance.now();
   state.started = true;
+  state.runDataset = state.dataset;
   fillClasses(info.classes);
   updateButtons();
   return info;
@@ -229,18 +265,19 @@ async function startRun() {
   if (state.dataset.file && state.dataset.preset !== config.preset) {
     // A zip is decoded again at the new preset's size rather than resampled from the old one
     // (a dataset restored from the autosave has no zip left, and is resampled).
-    const { result, preset } = await decodeZip(state.dataset.file, config.preset);
-    await useDataset({ ...state.dataset, wgds: result.dataset, preset }, result);
+    const r = await decodeZip(state.dataset.file, config.preset);
+    datasetReady({ ...state.dataset, id: null, preset: r.preset, found: r.found, limit: r.report.limit }, r, r.report);
   }
   setStatus('building the model…');
   try {
-    await build((session) => session.start(JSON.stringify(config)));
+    await build('start', JSON.stringify(config));
   } catch (e) {
     // The run there was, if any, is still there and goes on where it was.
     setStatus(state.started ? 'paused' : 'idle');
     throw e;
   }
   resetCounters(0);
+  state.gpuErrors.clear();
   await checkpoint(); // step 0: something to roll back or recover to from the start
   setStatus('ready');
 }
@@ -254,18 +291,15 @@ function burstSize() {
 async function burst(steps) {
   const s = await serial(async () => {
     const t0 = performance.now();
-    state.session.train(steps);
-    const stats = await state.session.stats();
+    const render = performance.now() - state.lastRender > RENDER_MS;
+    const stats = await call('burst', [steps, render]);
     const dt = performance.now() - t0;
     const per = dt / steps;
     state.msPerStep = state.msPerStep == null ? per : 0.8 * state.msPerStep + 0.2 * per;
     const ips = (steps * state.config.batch * 1000) / dt;
     state.imagesPerSecond = state.imagesPerSecond == null ? ips : 0.8 * state.imagesPerSecond + 0.2 * ips;
     state.elapsedMs += dt;
-    if (stats.finite && performance.now() - state.lastRender > RENDER_MS) {
-      state.session.render();
-      state.lastRender = performance.now();
-    }
+    if (render && stats.finite) state.lastRender = performance.now();
     return stats;
   });
   charts.addStats(s);
@@ -292,10 +326,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Whether the device is lost: the browser says so a little after the failed call that shows it.
 async function lostReason() {
-  // The getter throws while another call holds the session mutably: then ask again.
-  const lost = () => { try { return state.session?.lost; } catch { return undefined; } };
-  for (let i = 0; i < 20 && !lost(); i++) await sleep(50);
-  return lost();
+  for (let i = 0; i < 20; i++) {
+    const lost = await call('lost').catch(() => undefined);
+    if (lost) return lost;
+    await sleep(50);
+  }
+  return undefined;
 }
 
 // A burst; when the device turns out to be lost, the run is recovered instead.
@@ -324,7 +360,7 @@ function run() {
       }
     } catch (e) {
       state.running = false;
-      showError(`Training stopped: ${message(e)}`);
+      showError(sentence(`Training stopped: ${message(e)}`));
     } finally {
       state.loop = null;
       state.running = false;
@@ -338,7 +374,7 @@ function run() {
 async function pause() {
   state.running = false;
   await state.loop;
-  if (state.started && !state.divergedAt) await autosave().catch((e) => showError(`Autosave failed: ${message(e)}`));
+  if (state.started && !state.divergedAt) await autosave().catch((e) => showError(sentence(`Autosave failed: ${message(e)}`)));
 }
 
 function diverged(step) {
@@ -356,27 +392,38 @@ function diverged(step) {
 // ---------------------------------------------------------------- checkpoints
 
 async function checkpoint() {
-  state.lastCheckpoint = await serial(async () => ({ bytes: await state.session.save(), step: state.session.step }));
+  state.lastCheckpoint = await serial(() => call('save'));
   return state.lastCheckpoint.bytes;
 }
 
+// The checkpoint and the chart history every time; the run's dataset only when it changed. The
+// worker writes both into storage, so this thread copies neither.
 async function autosave() {
   state.lastAutosave = performance.now();
-  const bytes = await checkpoint();
-  const d = state.dataset;
-  await saveAutosave({
-    checkpoint: bytes,
-    step: state.lastCheckpoint.step,
-    savedAt: Date.now(),
+  const d = state.runDataset;
+  if (!d.builtin && state.storedDatasetId !== d.id) {
+    await serial(() => call('saveRunDataset', [{ id: d.id, name: d.name, preset: state.config.preset }]));
+    state.storedDatasetId = d.id;
+    document.body.dataset.datasetWrites = String((Number(document.body.dataset.datasetWrites) || 0) + 1);
+  }
+  state.lastCheckpoint = await serial(() => call('autosave', [{
     config: state.config,
-    dataset: { name: d.name, preset: d.preset, wgds: d.builtin ? null : d.wgds },
-  });
+    dataset: { id: d.id, name: d.name, builtin: d.builtin, preset: state.config.preset, found: d.found, limit: d.limit },
+    history: { charts: charts.history(), elapsedMs: state.elapsedMs },
+  }]));
   document.body.dataset.autosavedStep = state.lastCheckpoint.step;
+  document.body.dataset.autosaves = String((Number(document.body.dataset.autosaves) || 0) + 1);
 }
 
-async function resumeFrom(bytes, label) {
-  const info = await build((session) => session.resume(bytes));
+// Resumes from a checkpoint; `history` (the autosave's) brings the charts back with it.
+async function resumeFrom(bytes, label, history) {
+  const info = await build('resume', bytes);
   resetCounters(info.step);
+  if (history) {
+    charts.restore(history.charts);
+    state.elapsedMs = history.elapsedMs ?? 0;
+    showStats({ step: info.step });
+  }
   showConfig(state.config);
   state.lastCheckpoint = { bytes, step: info.step };
   setStatus(`resumed at step ${info.step} from ${label}`);
@@ -396,14 +443,9 @@ function download(bytes, name, type) {
 async function recover(reason) {
   const step = state.lastCheckpoint?.step;
   showError(`The GPU device was lost (${reason}). Recovering from the checkpoint of step ${step ?? 0}…`);
-  await serial(async () => {
-    try { state.session.free(); } catch { /* already gone */ }
-    state.session = null;
-    state.session = await Session.open($('samples'));
-    state.dataset.summary = state.session.setDataset(state.dataset.wgds);
-  });
+  await serial(() => call('reopen'));
   if (state.lastCheckpoint) {
-    const info = await build((session) => session.resume(state.lastCheckpoint.bytes));
+    const info = await build('resume', state.lastCheckpoint.bytes);
     showStats({ step: info.step });
   } else {
     await startRun();
@@ -413,17 +455,17 @@ async function recover(reason) {
 }
 
 async function measureQuality() {
-  const step = await serial(() => state.session.step);
+  const step = await serial(() => call('step'));
   state.lastQualityStep = step;
   const before = $('stat-state').textContent;
   setStatus('measuring quality (the first time trains a small classifier)…');
   try {
-    const d = await serial(() => state.session.measureQuality());
+    const d = await serial(() => call('measureQuality'));
     charts.add('chart-quality', step, [d]);
     charts.draw(0);
     $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
   } catch (e) {
-    $('quality').textContent = `The quality measure failed: ${message(e)}`;
+    $('quality').textContent = sentence(`The quality measure failed: ${message(e)}`);
   }
   setStatus(before);
 }
@@ -436,7 +478,7 @@ function guard(fn) {
       showError('');
       await fn(...args);
     } catch (e) {
-      showError(message(e));
+      showError(sentence(message(e)));
     } finally {
       updateButtons();
     }
@@ -458,7 +500,7 @@ function wire() {
     const file = e.dataTransfer.files[0];
     if (file) await loadZip(file);
   }));
-  $('use-digits').addEventListener('click', guard(async () => useDataset(await loadBuiltin())));
+  $('use-digits').addEventListener('click', guard(async () => useDataset(...(await loadBuiltin()))));
 
   $('start').addEventListener('click', guard(async () => {
     if (!state.started) await startRun();
@@ -468,7 +510,7 @@ function wire() {
   $('step').addEventListener('click', guard(async () => {
     if (!state.started) await startRun();
     await burstOrRecover(1);
-    await serial(() => state.session.render());
+    await serial(() => call('render'));
     setStatus(state.divergedAt ? 'diverged' : 'paused');
   }));
   $('reset').addEventListener('click', guard(async () => {
@@ -496,17 +538,17 @@ function wire() {
   }));
 
   $('class').addEventListener('change', guard(async (e) => {
-    await serial(() => { state.session.showClass(Number(e.target.value)); state.session.render(); });
+    await serial(() => call('showClass', [Number(e.target.value)]));
   }));
   $('new-noise').addEventListener('click', guard(async () => {
-    await serial(() => { state.session.newNoise((Math.random() * 2 ** 32) >>> 0); state.session.render(); });
+    await serial(() => call('newNoise', [(Math.random() * 2 ** 32) >>> 0]));
   }));
   $('download-png').addEventListener('click', guard(async () => {
-    const [png, step] = await serial(async () => [await state.session.gridPng(), state.session.step]);
+    const { png, step } = await serial(() => call('gridPng'));
     download(png, `webgan-samples-step${step}.png`, 'image/png');
   }));
   $('walk-button').addEventListener('click', guard(async () => {
-    const img = await serial(() => state.session.interpolation((Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)));
+    const img = await serial(() => call('interpolation', [(Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)]));
     drawImage($('walk'), img, img.width < 400 ? 2 : 1);
   }));
   $('measure').addEventListener('click', guard(measureQuality));
@@ -530,10 +572,17 @@ async function offerAutosave() {
   $('offer').hidden = false;
   $('offer-resume').onclick = guard(async () => {
     $('offer').hidden = true;
-    const d = saved.dataset;
-    if (d?.wgds) await useDataset({ name: d.name, wgds: d.wgds, builtin: false, file: null, preset: d.preset });
-    else if (!state.dataset?.builtin) await useDataset(await loadBuiltin());
-    await resumeFrom(saved.checkpoint, 'the autosave');
+    const d = saved.dataset ?? { name: BUILTIN };
+    if (d.builtin ?? d.name === BUILTIN) {
+      if (!state.dataset?.builtin) await useDataset(...(await loadBuiltin()));
+    } else {
+      const shown = { id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: d.preset, found: d.found, limit: d.limit };
+      // Autosaves of earlier versions carried the dataset in the run's record.
+      if (d.wgds) await useDataset(shown, d.wgds);
+      else datasetReady(shown, await serial(() => call('restoreDataset', [d.id])));
+      state.storedDatasetId = d.id;
+    }
+    await resumeFrom(saved.checkpoint, 'the autosave', saved.history);
   });
 }
 
@@ -541,7 +590,7 @@ async function offerAutosave() {
 async function adapterName() {
   const info = (await navigator.gpu.requestAdapter().catch(() => null))?.info;
   const parts = [info?.vendor, info?.architecture, info?.description].filter(Boolean);
-  const named = parts.length ? parts.join(' ') : state.session.adapter;
+  const named = parts.length ? parts.join(' ') : state.adapter;
   return info?.isFallbackAdapter || /swiftshader/i.test(named) ? `${named} (a software GPU: slow)` : named;
 }
 
@@ -554,22 +603,25 @@ async function main() {
     throw new Error('This browser has no WebGPU, which webgan needs. Use Chrome or Edge 113+ (on Linux, ' +
       'start Chrome with --enable-unsafe-webgpu --enable-features=Vulkan), Safari 26+, or Firefox 141+ on Windows.');
   }
-  await init();
-  state.session = await Session.open($('samples'));
+  const session = await openSession($('samples'), { onErrors: showGpuErrors, onSize: showGridSize });
+  state.adapter = session.adapter;
+  call = session.call;
   $('adapter').textContent = `GPU: ${await adapterName()}`;
-  await useDataset(await loadBuiltin());
+  await useDataset(...(await loadBuiltin()));
   await offerAutosave();
   setStatus('idle');
   document.body.dataset.ready = '1';
   // For the browser tests: the paths a person rarely meets, on demand.
   window.webgan = {
     state,
-    loseDevice: () => serial(() => state.session.loseDeviceForTesting()),
-    poison: () => serial(() => state.session.poisonForTesting()),
+    loseDevice: () => serial(() => call('loseDeviceForTesting')),
+    poison: () => serial(() => call('poisonForTesting')),
+    causeGpuError: () => serial(() => call('causeGpuErrorForTesting')),
+    breakNextBuild: () => serial(() => call('breakNextBuildForTesting')),
   };
 }
 
 main().catch((e) => {
-  showError(message(e));
+  showError(sentence(message(e)));
   document.body.dataset.ready = 'error';
 }).finally(updateButtons);

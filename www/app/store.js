@@ -1,9 +1,12 @@
-// The autosave: the latest checkpoint and the dataset it trains on, in IndexedDB, so that a
-// reload (or a lost GPU) can pick the run up again.
+// The autosave, in IndexedDB, so that a reload (or a lost GPU) can pick the run up again. Two
+// records: the run (checkpoint, configuration and chart history), rewritten every few minutes,
+// and the dataset it trains on, written once when it changes (by the session worker, which
+// holds the pixels).
 
 const DB = 'webgan';
 const STORE = 'autosave';
-const KEY = 'current';
+const RUN = 'current';
+const DATASET = 'dataset';
 
 function open() {
   return new Promise((resolve, reject) => {
@@ -29,7 +32,11 @@ async function request(mode, fn) {
   }
 }
 
-// { checkpoint: Uint8Array, step, savedAt, config, dataset: { name, wgds: Uint8Array | null } }
-export const saveAutosave = (record) => request('readwrite', (s) => s.put(record, KEY));
-export const loadAutosave = () => request('readonly', (s) => s.get(KEY)).catch(() => undefined);
-export const clearAutosave = () => request('readwrite', (s) => s.delete(KEY));
+// { checkpoint: Uint8Array, step, savedAt, config, history,
+//   dataset: { id, name, builtin, preset, found, limit } }
+export const saveAutosave = (record) => request('readwrite', (s) => s.put(record, RUN));
+export const loadAutosave = () => request('readonly', (s) => s.get(RUN)).catch(() => undefined);
+// { id, name, preset, wgds: Uint8Array }: the dataset of the run whose dataset.id is `id`.
+export const saveDataset = (record) => request('readwrite', (s) => s.put(record, DATASET));
+export const loadDataset = () => request('readonly', (s) => s.get(DATASET)).catch(() => undefined);
+export const clearAutosave = () => request('readwrite', (s) => { s.delete(DATASET); return s.delete(RUN); });
