@@ -316,9 +316,15 @@ fn rejects_a_shape_that_does_not_match_its_bytes() {
     // 2^32 * 2^32 overflows u64 and (on wasm32) usize: counted with checked multiplication.
     let huge =
         r#"{"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}}"#;
-    rejects(&file(huge, &[]), &["needs more bytes than fit in memory of F32"]);
+    rejects(
+        &file(huge, &[]),
+        &["needs more bytes than fit in memory of F32"],
+    );
     let huge = r#"{"a": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 0]}}"#;
-    rejects(&file(huge, &[]), &["needs more bytes than fit in memory of F32"]);
+    rejects(
+        &file(huge, &[]),
+        &["needs more bytes than fit in memory of F32"],
+    );
     // A zero dimension makes any other dimension harmless.
     let zero = r#"{"a": {"dtype": "F32", "shape": [0, 4294967295], "data_offsets": [0, 0]}}"#;
     let c = Checkpoint::from_bytes(&file(zero, &[])).expect("an empty tensor");

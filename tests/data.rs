@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use image::{DynamicImage, ImageFormat, Luma, LumaA, Rgb, Rgba};
 use webgan::data::{load_zip, load_zip_with_limits, Dataset, ImageSpec, LoadLimits, LoadReport};
 use webgan::Error;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::ZipWriter;
+
+mod common;
+use common::files::{crc32, noise, options, zip_of};
 
 // ---- builders -------------------------------------------------------------------------------
 
@@ -28,24 +30,6 @@ fn gif(image: &DynamicImage) -> Vec<u8> {
 
 fn gray(width: u32, height: u32, value: u8) -> DynamicImage {
     DynamicImage::ImageLuma8(image::GrayImage::from_pixel(width, height, Luma([value])))
-}
-
-fn options() -> SimpleFileOptions {
-    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated)
-}
-
-/// A zip of (name, bytes); a name ending in '/' is a folder.
-fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        if name.ends_with('/') {
-            zip.add_directory(*name, options()).expect("folder");
-        } else {
-            zip.start_file(*name, options()).expect("entry");
-            zip.write_all(bytes).expect("write");
-        }
-    }
-    zip.finish().expect("finish").into_inner()
 }
 
 fn load(zip: &[u8], spec: ImageSpec) -> webgan::Result<(Dataset, LoadReport)> {
@@ -69,34 +53,6 @@ fn reason_for<'a>(report: &'a LoadReport, path: &str) -> &'a str {
     &found
         .unwrap_or_else(|| panic!("{path} not skipped: {}", report.summary()))
         .reason
-}
-
-/// CRC-32 (IEEE), to forge PNG chunks.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// Deterministic bytes (xorshift).
-fn noise(n: usize, mut state: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 // ---- layouts --------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ pub fn cases() -> Vec<Case> {
         )
         .with(
             "flat.zip",
-            crate::zips::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+            crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
         ),
         Case::new(
             "eval on 1 image",
@@ -157,7 +157,7 @@ pub fn cases() -> Vec<Case> {
         )
         .with(
             "flat.zip",
-            crate::zips::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+            crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
         ),
         sample(&["--n", "0", "--out", "s.png"], any()),
         sample(&["--n", "-1", "--out", "s.png"], any()),

@@ -101,7 +101,7 @@ pub fn cases(keep: &[u8]) -> Vec<Case> {
         ("a PNG", crate::png_rgb(8, 8, 1), checkpoint()),
         (
             "a zip",
-            crate::zips::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+            crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
             checkpoint(),
         ),
         (

@@ -6,28 +6,13 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
 
 use crate::run::{Case, Expect};
-use crate::zips::zip_of;
+use crate::zip_of;
 use crate::{png_rgb, train_args, TRAINED};
 
 fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image.write_to(&mut out, format).expect("encodable");
     out.into_inner()
-}
-
-fn crc(bytes: &[u8]) -> u32 {
-    let mut c = 0xffff_ffffu32;
-    for &b in bytes {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                (c >> 1) ^ 0xedb8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
 }
 
 /// A PNG whose header says `width`×`height`, with a few bytes of (too little) data.
@@ -38,7 +23,7 @@ fn png_header(width: u32, height: u32) -> Vec<u8> {
         c.extend(data);
         let mut body = kind.to_vec();
         body.extend(data);
-        c.extend(crc(&body).to_be_bytes());
+        c.extend(crate::common::files::crc32(&body).to_be_bytes());
         c
     };
     let mut ihdr = width.to_be_bytes().to_vec();

@@ -4,6 +4,9 @@
 //! insides or in a real result, with nothing written where it was refused and the run's own
 //! checkpoint untouched; no child process may hold 2 GB of memory (`run.rs`).
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod arguments;
 mod checkpoints;
 mod images;
@@ -16,6 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+
+pub use common::files::{noise, zip_of};
 
 /// What a finished training run leaves in `out/`.
 pub const TRAINED: &[&str] = &[
@@ -62,18 +67,6 @@ pub fn png_rgb(width: u32, height: u32, seed: u8) -> Vec<u8> {
         .write_to(&mut out, ImageFormat::Png)
         .expect("a PNG");
     out.into_inner()
-}
-
-/// `n` bytes of xorshift noise.
-pub fn noise(n: usize, mut state: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 /// A real run's checkpoint (conditional dcgan28 on the built-in digits, two steps), made by the

@@ -3,28 +3,11 @@
 
 use std::io::{Cursor, Read, Write};
 
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::ZipWriter;
 
+use crate::common::files::options;
 use crate::run::{Case, Expect};
-use crate::{png_rgb, train_args, TRAINED};
-
-fn options() -> SimpleFileOptions {
-    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated)
-}
-
-pub fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes) in entries {
-        if name.ends_with('/') {
-            zip.add_directory(*name, options()).expect("folder");
-        } else {
-            zip.start_file(*name, options()).expect("entry");
-            zip.write_all(bytes).expect("write");
-        }
-    }
-    zip.finish().expect("finish").into_inner()
-}
+use crate::{png_rgb, train_args, zip_of, TRAINED};
 
 /// Offsets of every occurrence of `signature`.
 fn find(bytes: &[u8], signature: &[u8]) -> Vec<usize> {

@@ -338,25 +338,17 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
             r.path.display()
         )));
     }
-    let set_lr = |o: &mut Optimizer, lr: f32| match o {
-        Optimizer::Adam(a) => a.lr = lr,
-        Optimizer::Sgd(s) => s.lr = lr,
-    };
-    if given("lr_d") {
-        eprintln!(
-            "resume: D's learning rate {} → {}",
-            c.d_optimizer.lr(),
-            args.lr_d
-        );
-        set_lr(&mut c.d_optimizer, args.lr_d);
-    }
-    if given("lr_g") {
-        eprintln!(
-            "resume: G's learning rate {} → {}",
-            c.g_optimizer.lr(),
-            args.lr_g
-        );
-        set_lr(&mut c.g_optimizer, args.lr_g);
+    for (id, who, optimizer, lr) in [
+        ("lr_d", "D", &mut c.d_optimizer, args.lr_d),
+        ("lr_g", "G", &mut c.g_optimizer, args.lr_g),
+    ] {
+        if given(id) {
+            eprintln!("resume: {who}'s learning rate {} → {lr}", optimizer.lr());
+            match optimizer {
+                Optimizer::Adam(a) => a.lr = lr,
+                Optimizer::Sgd(s) => s.lr = lr,
+            }
+        }
     }
     if given("label_smoothing") {
         eprintln!(
