@@ -43,10 +43,10 @@ impl TrainConfig {
             let (bytes, what) = largest(net, batch);
             if bytes > MAX_BINDING_BYTES as u64 {
                 return Err(Error::Invalid(format!(
-                    "{} at batch {} with width {} is too large for a GPU: {who}'s {what} would take {} MiB, and one GPU buffer holds {} MiB; choose a smaller batch, width (ngf, ndf) or preset",
+                    "a {} of width {} at batch {} is too large for a GPU: {who}'s {what} would take {} MiB, and one GPU buffer holds {} MiB; choose a smaller batch, width (ngf, ndf) or preset",
                     self.model.preset.name(),
-                    self.batch,
                     self.model.ngf.max(self.model.ndf),
+                    self.batch,
                     bytes >> 20,
                     MAX_BINDING_BYTES >> 20
                 )));

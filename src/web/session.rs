@@ -328,7 +328,7 @@ impl Session {
         let c = &run.trainer.config;
         let steps = steps.clamp(2, 32);
         let nz = c.model.nz as usize;
-        let ends = reference::random::normal(seed as u64, 21, 0, 2 * nz);
+        let ends = reference::random::normal(seed as u64, crate::streams::walk(0), 0, 2 * nz);
         let z: Vec<f32> = (0..steps)
             .flat_map(|s| slerp(&ends[..nz], &ends[nz..], s as f32 / (steps - 1) as f32))
             .collect();
@@ -527,7 +527,12 @@ impl Session {
         let z = if seed == c.seed {
             trainer.fixed_noise(count)
         } else {
-            reference::random::normal(seed, 9, 0, (count * c.model.nz) as usize)
+            reference::random::normal(
+                seed,
+                crate::streams::FIXED_NOISE,
+                0,
+                (count * c.model.nz) as usize,
+            )
         };
         let sampler = trainer.sampler(&z, &labels).map_err(js_error)?;
         let shape = GridShape {

@@ -310,7 +310,8 @@ async function burst(steps) {
     return;
   }
   const every = Number($('quality-every').value);
-  if (every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every)) await measureQuality();
+  const due = every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every);
+  if (due && !tooFewForQuality()) await measureQuality();
   if (performance.now() - state.lastAutosave > AUTOSAVE_MS) {
     try {
       await autosave();
@@ -454,7 +455,19 @@ async function recover(reason) {
   document.body.dataset.recovered = String((Number(document.body.dataset.recovered) || 0) + 1);
 }
 
+// The fewest images the Fréchet distance is fitted to (quality::evaluate::MIN_REAL_IMAGES).
+const MIN_QUALITY_IMAGES = 200;
+
+// A small dataset trains like any other; only its quality is not measured. Says so once.
+function tooFewForQuality() {
+  const images = state.dataset?.summary.images ?? 0;
+  if (images >= MIN_QUALITY_IMAGES) return false;
+  $('quality').textContent = `Not measured: the Fréchet distance needs at least ${MIN_QUALITY_IMAGES} images, and this dataset has ${images}.`;
+  return true;
+}
+
 async function measureQuality() {
+  if (tooFewForQuality()) return;
   const step = await serial(() => call('step'));
   state.lastQualityStep = step;
   const before = $('stat-state').textContent;
