@@ -219,6 +219,47 @@ pub fn cases() -> Vec<Case> {
         interpolate(&["--rows", "1000000"], any()),
         interpolate(&["--class", "10"], Expect::Refused("does not exist")),
     ]);
+    for args in [
+        &[
+            "bench",
+            "kernels",
+            "--presets",
+            "dcgan28",
+            "--batch",
+            "1000000",
+        ][..],
+        &[
+            "bench",
+            "kernels",
+            "--presets",
+            "dcgan64",
+            "--batch",
+            "4096",
+        ],
+        &["bench", "kernels", "--presets", "dcgan28", "--batch", "0"],
+        &[
+            "bench",
+            "kernels",
+            "--presets",
+            "dcgan28",
+            "--min-seconds",
+            "NaN",
+        ],
+        &["bench", "kernels", "--presets", "dcgan32"],
+        &["bench", "train", "--presets", "dcgan28", "--steps", "0"],
+        &[
+            "bench",
+            "train",
+            "--presets",
+            "dcgan64",
+            "--batch",
+            "100000",
+        ],
+        &["bench", "step", "--reps", "0"],
+        &["bench", "step", "--preset", "matmul"],
+    ] {
+        cases.push(Case::new(args.join(" "), args, any()));
+    }
     cases
 }
 

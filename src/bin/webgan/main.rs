@@ -125,7 +125,73 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> webgan::Result<ExitCode> {
         Command::Sample(args) => sample::sample(args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|_| ExitCode::SUCCESS),
         Command::Check => check(open_gpu()?),
-        Command::Bench { what } => bench(open_gpu()?, what),
+        Command::Bench { what } => {
+            check_bench(&what)?;
+            bench(open_gpu()?, what)
+        }
+    }
+}
+
+/// A benchmark's sizes, checked before the GPU is opened: each preset's model at the batch
+/// asked for must fit (TrainConfig::check_fits), and counts and times must be sensible.
+fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
+    use webgan::model::presets::Preset;
+    use webgan::train::TrainConfig;
+    let invalid = |text: String| Err(webgan::Error::Invalid(text));
+    let fits = |name: &str, batch: Option<u32>, allowed: &[&str]| -> webgan::Result<()> {
+        if !allowed.contains(&name) {
+            return invalid(format!(
+                "unknown preset '{name}': choose {}",
+                allowed.join(", ")
+            ));
+        }
+        if name == "matmul" {
+            return Ok(());
+        }
+        let preset = Preset::parse(name)?;
+        let config = TrainConfig {
+            batch: batch.unwrap_or(if preset == Preset::Dcgan64 { 128 } else { 64 }),
+            ..TrainConfig::new(preset)
+        };
+        config.check()?;
+        config.check_fits()
+    };
+    match what {
+        BenchWhat::Kernels {
+            presets,
+            batch,
+            min_seconds,
+            ..
+        } => {
+            if !(min_seconds.is_finite() && (0.001..=60.0).contains(min_seconds)) {
+                return invalid(format!(
+                    "--min-seconds must be from 0.001 to 60, not {min_seconds}"
+                ));
+            }
+            let allowed = ["dcgan28", "dcgan64", "matmul"];
+            presets.iter().try_for_each(|p| fits(p, *batch, &allowed))
+        }
+        BenchWhat::Train {
+            presets,
+            batch,
+            steps,
+        } => {
+            if !(1..=10_000).contains(steps) {
+                return invalid(format!("--steps must be from 1 to 10000, not {steps}"));
+            }
+            let allowed = ["dcgan28", "dcgan32", "dcgan64"];
+            presets.iter().try_for_each(|p| fits(p, *batch, &allowed))
+        }
+        BenchWhat::Step {
+            preset,
+            batch,
+            reps,
+        } => {
+            if !(1..=1000).contains(reps) {
+                return invalid(format!("--reps must be from 1 to 1000, not {reps}"));
+            }
+            fits(preset, Some(*batch), &["dcgan28", "dcgan32", "dcgan64"])
+        }
     }
 }
 
