@@ -14,6 +14,7 @@ pub mod conv;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
+pub mod join;
 pub mod loss;
 pub mod optim;
 pub mod random;
@@ -28,6 +29,7 @@ pub const SHADERS: &[&Shader] = &[
     &crate::display::SHADER,
     &conv::SHADER,
     &conv::SHADER_VEC4_OUT,
+    &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,
     &random::SHADER,
