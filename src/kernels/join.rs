@@ -114,6 +114,24 @@ fn copy_channels(
     build(gpu, op, params, src, None, dst, len)
 }
 
+/// One channel copy per part, each given the part, its first channel in the joined tensor and
+/// the joined tensor's channels.
+fn per_part(
+    parts: &[Part],
+    copy: impl Fn(&Part, u32, u32) -> Result<Dispatch>,
+) -> Result<Vec<Dispatch>> {
+    let total: u32 = parts.iter().map(|p| p.channels).sum();
+    let mut offset = 0;
+    parts
+        .iter()
+        .map(|part| {
+            let d = copy(part, offset, total);
+            offset += part.channels;
+            d
+        })
+        .collect()
+}
+
 /// out = cat(parts, dim = 1): [batch, Σ channels, pixels] (PyTorch's `torch.cat(xs, 1)`).
 /// One dispatch per part, each writing its own channels of `out`.
 pub fn concat(
@@ -123,22 +141,18 @@ pub fn concat(
     parts: &[Part],
     out: &wgpu::Buffer,
 ) -> Result<Vec<Dispatch>> {
-    let total: u32 = parts.iter().map(|p| p.channels).sum();
-    let mut offset = 0;
-    let mut dispatches = Vec::with_capacity(parts.len());
-    for part in parts {
-        dispatches.push(copy_channels(
+    per_part(parts, |part, offset, total| {
+        let src = (part.buffer, part.channels, 0);
+        copy_channels(
             gpu,
             batch,
             pixels,
             part.channels,
-            (part.buffer, part.channels, 0),
+            src,
             (out, total, offset),
             false,
-        )?);
-        offset += part.channels;
-    }
-    Ok(dispatches)
+        )
+    })
 }
 
 /// The gradients of [`concat`]: each part's gradient (+)= its channels of `doutput`.
@@ -149,22 +163,11 @@ pub fn concat_backward(
     doutput: &wgpu::Buffer,
     dparts: &[Part],
 ) -> Result<Vec<Dispatch>> {
-    let total: u32 = dparts.iter().map(|p| p.channels).sum();
-    let mut offset = 0;
-    let mut dispatches = Vec::with_capacity(dparts.len());
-    for part in dparts {
-        dispatches.push(copy_channels(
-            gpu,
-            batch,
-            pixels,
-            part.channels,
-            (doutput, total, offset),
-            (part.buffer, part.channels, 0),
-            part.accumulate,
-        )?);
-        offset += part.channels;
-    }
-    Ok(dispatches)
+    per_part(dparts, |part, offset, total| {
+        let dst = (part.buffer, part.channels, 0);
+        let src = (doutput, total, offset);
+        copy_channels(gpu, batch, pixels, part.channels, src, dst, part.accumulate)
+    })
 }
 
 /// out (+)= a + b over `len` elements.
