@@ -7,6 +7,7 @@
 //   kind 2  non-saturating  l = -log s(x) = softplus(-x)           dl/dx = -s(-x)
 //   kind 3  linear          l = sign x                             dl/dx = sign
 //   kind 4  hinge           l = relu(1 + sign x)                   dl/dx = sign if 1 + sign x > 0
+//   kind 5  least squares   l = (x - t)^2                          dl/dx = 2 (x - t)
 // bce's softplus(x) - x t is max(x, 0) - x t + log(1 + e^-|x|), PyTorch's stable form.
 
 struct LossParams {
@@ -22,7 +23,7 @@ struct LossParams {
 
 @group(0) @binding(0) var<uniform> p: LossParams;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<f32>;   // bce only
+@group(0) @binding(2) var<storage, read> targets: array<f32>;   // bce and least squares only
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 
@@ -47,6 +48,7 @@ fn loss_forward(x: f32, t: f32) -> f32 {
         case 1u: { return -softplus(x); }
         case 2u: { return softplus(-x); }
         case 3u: { return p.sign * x; }
+        case 5u: { let d = x - t; return d * d; }
         default: { return max(1.0 + p.sign * x, 0.0); }
     }
 }
@@ -59,6 +61,7 @@ fn loss_backward(x: f32, t: f32) -> f32 {
         // -s(-x), not s(x) - 1, which rounds to 0 once s(x) rounds to 1.
         case 2u: { return -sigmoid(-x); }
         case 3u: { return p.sign; }
+        case 5u: { return 2.0 * (x - t); }
         default: { return select(0.0, p.sign, 1.0 + p.sign * x > 0.0); }
     }
 }
@@ -89,7 +92,7 @@ fn loss(@builtin(local_invocation_index) l: u32) {
     for (var i = l; i < p.n; i += GROUP) {
         let x = logits[i];
         var t = 0.0;
-        if (p.kind == 0u) {
+        if (p.kind == 0u || p.kind == 5u) {
             t = targets[i];
         }
         sum += loss_forward(x, t);

@@ -6,7 +6,7 @@ use webgan::reference::loss as reference;
 use webgan::Error;
 
 /// Every kind, and both signs of the signed ones.
-const KINDS: [Loss; 7] = [
+const KINDS: [Loss; 8] = [
     Loss::Bce,
     Loss::Minimax,
     Loss::NonSaturating,
@@ -14,6 +14,7 @@ const KINDS: [Loss; 7] = [
     Loss::Linear { sign: 1.0 },
     Loss::Hinge { sign: -1.0 },
     Loss::Hinge { sign: 1.0 },
+    Loss::LeastSquares,
 ];
 
 // The mean loss: WGSL's log is only accurate to 2^-21 absolute near 1 (so ~5e-7 per sample)
@@ -118,7 +119,7 @@ fn run_gpu(kind: Loss, x: &[f64], t: &[f64], options: LossOptions) -> (f64, Vec<
     let stats = upload(&[-7.0; 4]);
     let dlogits = upload(&vec![0.25; n]);
     let (logits, targets) = (upload(x), upload(t));
-    let targets = (kind == Loss::Bce).then_some(&targets);
+    let targets = kind.takes_targets().then_some(&targets);
     let d = loss(
         gpu(),
         kind,
@@ -249,6 +250,11 @@ fn refuses_bad_arguments() {
     assert!(
         matches!(bce_alone, Err(Error::Invalid(_))),
         "Bce without targets"
+    );
+    let alone = loss(g, Loss::LeastSquares, &x, None, 8, &dx, &stats, 0, o);
+    assert!(
+        matches!(alone, Err(Error::Invalid(_))),
+        "LeastSquares without targets"
     );
     let stray = loss(g, Loss::Minimax, &x, Some(&t), 8, &dx, &stats, 0, o);
     assert!(

@@ -49,6 +49,10 @@ pub enum Loss {
     /// Hinge: l = relu(1 + sign·x), the critic's relu(1 − x) on real (sign −1) and
     /// relu(1 + x) on fake (sign +1). The generator's hinge loss is `Linear { sign: -1.0 }`.
     Hinge { sign: f32 },
+    /// Least squares (LSGAN, Mao et al. 2017): l = (x − t)², PyTorch's `MSELoss` against a
+    /// per-sample target (1 real, 0 fake; the generator's is 1), as CycleGAN's
+    /// `GANLoss('lsgan')` computes it.
+    LeastSquares,
 }
 
 impl Loss {
@@ -60,8 +64,9 @@ impl Loss {
             Loss::NonSaturating => (2, 0.0),
             Loss::Linear { sign } => (3, sign),
             Loss::Hinge { sign } => (4, sign),
+            Loss::LeastSquares => (5, 0.0),
         };
-        if kind >= 3 && sign != 1.0 && sign != -1.0 {
+        if (3..=4).contains(&kind) && sign != 1.0 && sign != -1.0 {
             return Err(Error::Invalid(format!(
                 "{self:?}: sign must be +1 (fake logits) or −1 (real logits, generator)"
             )));
@@ -76,7 +81,13 @@ impl Loss {
             Loss::NonSaturating => "non-saturating loss",
             Loss::Linear { .. } => "wasserstein loss",
             Loss::Hinge { .. } => "hinge loss",
+            Loss::LeastSquares => "least-squares loss",
         }
+    }
+
+    /// Whether the loss reads a target per sample ([`Loss::Bce`], [`Loss::LeastSquares`]).
+    pub fn takes_targets(self) -> bool {
+        matches!(self, Loss::Bce | Loss::LeastSquares)
     }
 }
 
@@ -131,19 +142,19 @@ pub fn loss(
     check_len(op, "logits", logits, n)?;
     check_len(op, "dlogits", dlogits, n)?;
     check_len(op, "stats", stats, slot + 1)?;
-    match (kind, targets) {
-        (Loss::Bce, None) => {
-            return Err(Error::Invalid(
-                "bce loss needs a target buffer (1 real, 0 fake, 0.9 smoothed real)".into(),
-            ))
-        }
-        (Loss::Bce, Some(t)) => check_len(op, "targets", t, n)?,
-        (_, Some(_)) => {
+    match (kind.takes_targets(), targets) {
+        (true, None) => {
             return Err(Error::Invalid(format!(
-                "{kind:?} takes no targets; Bce is the loss with a target per sample"
+                "the {op} needs a target buffer (1 real, 0 fake, 0.9 smoothed real)"
             )))
         }
-        (_, None) => {}
+        (true, Some(t)) => check_len(op, "targets", t, n)?,
+        (false, Some(_)) => {
+            return Err(Error::Invalid(format!(
+                "{kind:?} takes no targets; Bce and LeastSquares are the losses with a target per sample"
+            )))
+        }
+        (false, None) => {}
     }
     if !options.scale.is_finite() {
         return Err(Error::Invalid(format!(

@@ -72,7 +72,17 @@ pub fn hinge_backward(x: f64, sign: f64) -> f64 {
     }
 }
 
-/// l(x, t) of `kind`; `t` is used by [`Loss::Bce`] only.
+/// l(x, t) = (x − t)²: least squares (LSGAN).
+pub fn least_squares(x: f64, t: f64) -> f64 {
+    (x - t) * (x - t)
+}
+
+/// dl/dx = 2 (x − t)
+pub fn least_squares_backward(x: f64, t: f64) -> f64 {
+    2.0 * (x - t)
+}
+
+/// l(x, t) of `kind`; `t` is used by the losses with targets only.
 pub fn loss_forward(kind: Loss, x: f64, t: f64) -> f64 {
     match kind {
         Loss::Bce => bce(x, t),
@@ -80,6 +90,7 @@ pub fn loss_forward(kind: Loss, x: f64, t: f64) -> f64 {
         Loss::NonSaturating => non_saturating(x),
         Loss::Linear { sign } => linear(x, sign as f64),
         Loss::Hinge { sign } => hinge(x, sign as f64),
+        Loss::LeastSquares => least_squares(x, t),
     }
 }
 
@@ -91,21 +102,23 @@ pub fn loss_backward(kind: Loss, x: f64, t: f64) -> f64 {
         Loss::NonSaturating => non_saturating_backward(x),
         Loss::Linear { sign } => linear_backward(x, sign as f64),
         Loss::Hinge { sign } => hinge_backward(x, sign as f64),
+        Loss::LeastSquares => least_squares_backward(x, t),
     }
 }
 
-/// The target of sample i: `targets[i]` for Bce, unused (0) otherwise.
+/// The target of sample i: `targets[i]` for the losses with targets, unused (0) otherwise.
 ///
 /// # Panics
-/// If `kind` is Bce and `targets` is shorter than the batch.
+/// If `kind` takes targets and `targets` is shorter than the batch.
 fn target(kind: Loss, targets: &[f64], i: usize) -> f64 {
-    match kind {
-        Loss::Bce => targets[i],
-        _ => 0.0,
+    if kind.takes_targets() {
+        targets[i]
+    } else {
+        0.0
     }
 }
 
-/// (1/n) Σ_i l(x_i, t_i) over the batch `logits`. `targets` may be empty unless `kind` is Bce.
+/// (1/n) Σ_i l(x_i, t_i) over the batch `logits`. `targets` may be empty unless `kind` takes targets.
 pub fn mean_loss(kind: Loss, logits: &[f64], targets: &[f64]) -> f64 {
     let sum: f64 = logits
         .iter()

@@ -183,7 +183,7 @@ impl Glue {
         let real_targets = gpu.storage_from("real targets", &vec![1.0 - config.label_smoothing; b]);
         let fake_targets = gpu.storage_from("fake targets", &vec![0.0f32; b]);
         let (real_kind, fake_kind, g_kind) = config.loss.kernels();
-        let targets = |kind: Loss, t| (kind == Loss::Bce).then_some(t);
+        let targets = |kind: Loss, t| kind.takes_targets().then_some(t);
         let scratch = gpu.storage("probabilities", b);
         // Mean D(·) into `slot`: of σ(logit) when D outputs probabilities, else of the score.
         let mean_d = |logits: &wgpu::Buffer, slot: usize| -> Result<Vec<Dispatch>> {
