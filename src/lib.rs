@@ -12,6 +12,7 @@ pub mod data;
 pub mod display;
 pub mod error;
 pub mod gpu;
+pub mod graph;
 pub mod kernels;
 pub mod model;
 pub mod quality;

@@ -247,7 +247,7 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
     let z64: Vec<f64> = z.iter().map(|&v| v as f64).collect();
     let input = reference::condition::latent(&z64, nz, config.model.classes, &classes);
     let (sampled_want, _) = g.forward(&input, n, false, false);
-    let flat = |n: &reference::sequential::CpuNet| -> Vec<f64> {
+    let flat = |n: &reference::graph::CpuNet| -> Vec<f64> {
         n.params
             .iter()
             .flatten()

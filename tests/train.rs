@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use webgan::model::net::Param;
+use webgan::graph::program::Param;
 use webgan::model::presets::{ModelConfig, Preset};
 use webgan::train::{GpuDataset, TrainConfig, Trainer};
 
@@ -57,7 +57,7 @@ fn snapshot<'a>(t: &Trainer, params: impl Iterator<Item = &'a Param>) -> Vec<Vec
         .collect()
 }
 
-fn running_stats(t: &Trainer, net: &webgan::model::net::Net) -> Vec<Vec<u32>> {
+fn running_stats(t: &Trainer, net: &webgan::graph::program::Net) -> Vec<Vec<u32>> {
     net.running
         .iter()
         .flatten()
@@ -128,7 +128,7 @@ fn training_steps_give_finite_sensible_stats() {
     }
 }
 
-fn to_cpu(t: &Trainer, net: &webgan::model::net::Net) -> webgan::reference::sequential::CpuNet {
+fn to_cpu(t: &Trainer, net: &webgan::graph::program::Net) -> webgan::reference::graph::CpuNet {
     pollster::block_on(net.to_cpu(&t.gpu)).unwrap()
 }
 

@@ -354,6 +354,24 @@ impl BatchNorm {
         [&self.normalize_eval]
     }
 
+    /// (train forward, eval forward, backward), owned: for a graph's program, which records
+    /// the ones its pass needs.
+    pub fn into_dispatches(self) -> (Vec<Dispatch>, Vec<Dispatch>, Vec<Dispatch>) {
+        (
+            vec![
+                self.statistics_partial,
+                self.statistics,
+                self.normalize_train,
+            ],
+            vec![self.normalize_eval],
+            vec![
+                self.backward_partial,
+                self.backward_reduce,
+                self.backward_input,
+            ],
+        )
+    }
+
     /// dinput and daffine (each overwritten or added to, as the options say), from the batch
     /// statistics that the last `forward_train` left in `saved`.
     pub fn backward(&self) -> [&Dispatch; 3] {

@@ -86,9 +86,10 @@ fn build(
     )
 }
 
-/// dst[n, dst_offset + c, q] (+)= src[n, src_offset + c, q] for c < `channels`.
+/// dst[n, dst_offset + c, q] (+)= src[n, src_offset + c, q] for c < `channels`: one part of a
+/// concatenation or of its gradient, or (one channel of one pixel per element) a plain copy.
 #[allow(clippy::too_many_arguments)]
-fn copy_channels(
+pub fn copy_channels(
     gpu: &Gpu,
     batch: u32,
     pixels: u32,

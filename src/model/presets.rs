@@ -2,8 +2,9 @@
 //! the MNIST-sized model of the GPU-core issue, `dcgan32` the CIFAR-sized one between them.
 //! Conditional variants append a one-hot class vector to z and one-hot class planes to D's input.
 
+use crate::graph::ops::{BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Reshape};
+use crate::graph::{Graph, Layer, Shape3};
 use crate::kernels::activation::Activation;
-use crate::model::{Layer, Sequential, Shape3};
 use crate::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,41 +128,47 @@ impl ModelConfig {
 
     /// (generator, discriminator). G maps [nz + classes, 1, 1] to an image in [−1, 1]; D maps
     /// [channels + classes, size, size] to one logit.
-    pub fn build(&self) -> Result<(Sequential, Sequential)> {
+    pub fn build(&self) -> Result<(Graph, Graph)> {
         self.check()?;
         let (ngf, ndf, c) = (self.ngf, self.ndf, self.channels);
         let relu = Layer::Activation(Activation::Relu);
         let lrelu = Layer::Activation(Activation::LeakyRelu(0.2));
         let tanh = Layer::Activation(Activation::Tanh);
-        let bn = Layer::BatchNorm;
-        let up = |out_channels| Layer::ConvTranspose {
-            out_channels,
-            kernel: 4,
-            stride: 2,
-            padding: 1,
-            bias: false,
+        let bn = Layer::BatchNorm(BatchNorm2d);
+        let up = |out_channels| {
+            Layer::ConvTranspose(ConvTranspose2d {
+                out_channels,
+                kernel: 4,
+                stride: 2,
+                padding: 1,
+                bias: false,
+            })
         };
-        let down = |out_channels| Layer::Conv {
-            out_channels,
-            kernel: 4,
-            stride: 2,
-            padding: 1,
-            bias: false,
+        let down = |out_channels| {
+            Layer::Conv(Conv2d {
+                out_channels,
+                kernel: 4,
+                stride: 2,
+                padding: 1,
+                bias: false,
+            })
         };
-        let project = |out_channels| Layer::ConvTranspose {
-            out_channels,
-            kernel: 4,
-            stride: 1,
-            padding: 0,
-            bias: false,
+        let project = |out_channels| {
+            Layer::ConvTranspose(ConvTranspose2d {
+                out_channels,
+                kernel: 4,
+                stride: 1,
+                padding: 0,
+                bias: false,
+            })
         };
-        let logit = Layer::Conv {
+        let logit = Layer::Conv(Conv2d {
             out_channels: 1,
             kernel: 4,
             stride: 1,
             padding: 0,
             bias: false,
-        };
+        });
         let z = Shape3::new(self.nz + self.classes, 1, 1);
         let image = Shape3::new(
             c + self.classes,
@@ -171,13 +178,13 @@ impl ModelConfig {
         let (g, d) = match self.preset {
             Preset::Dcgan28 => (
                 vec![
-                    Layer::Dense {
+                    Layer::Dense(Dense {
                         out_features: 2 * ngf * 49,
                         bias: false,
-                    },
+                    }),
                     bn,
                     relu,
-                    Layer::Reshape(Shape3::new(2 * ngf, 7, 7)),
+                    Layer::Reshape(Reshape(Shape3::new(2 * ngf, 7, 7))),
                     up(ngf), // state size. ngf x 14 x 14
                     bn,
                     relu,
@@ -190,11 +197,11 @@ impl ModelConfig {
                     down(2 * ndf), // state size. (ndf*2) x 7 x 7
                     bn,
                     lrelu,
-                    Layer::Reshape(Shape3::new(2 * ndf * 49, 1, 1)),
-                    Layer::Dense {
+                    Layer::Reshape(Reshape(Shape3::new(2 * ndf * 49, 1, 1))),
+                    Layer::Dense(Dense {
                         out_features: 1,
                         bias: true,
-                    },
+                    }),
                 ],
             ),
             Preset::Dcgan32 => (
@@ -257,8 +264,8 @@ impl ModelConfig {
             ),
         };
         Ok((
-            Sequential::new("main", z, g)?,
-            Sequential::new("main", image, d)?,
+            Graph::sequential("main", z, g)?,
+            Graph::sequential("main", image, d)?,
         ))
     }
 }

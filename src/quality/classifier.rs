@@ -7,6 +7,9 @@
 use std::sync::Arc;
 
 use crate::gpu::Gpu;
+use crate::graph::ops::{BatchNorm2d, Conv2d, Dense, Reshape};
+use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::graph::{Graph, Layer, Shape3};
 use crate::kernels::activation::Activation;
 use crate::kernels::condition;
 use crate::kernels::loss::LossOptions;
@@ -14,8 +17,6 @@ use crate::kernels::optim::{Adam, AdamConfig};
 use crate::kernels::random::{self, Distribution};
 use crate::kernels::softmax;
 use crate::kernels::{tensor, Dispatch};
-use crate::model::net::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
-use crate::model::{Layer, Sequential, Shape3};
 use crate::train::GpuDataset;
 use crate::{Error, Result};
 
@@ -25,36 +26,40 @@ const BATCH: u32 = 64;
 
 /// The feature network for images of `image` shape: strided convolutions down to at most 8×8,
 /// then a dense layer to the features.
-pub fn feature_net(image: Shape3) -> Result<Sequential> {
+pub fn feature_net(image: Shape3) -> Result<Graph> {
     let lrelu = Layer::Activation(Activation::LeakyRelu(0.2));
     let mut layers = vec![];
     let (mut size, mut channels) = (image.h, 16);
     let mut first = true;
     while size > 8 {
-        layers.push(Layer::Conv {
+        layers.push(Layer::Conv(Conv2d {
             out_channels: channels,
             kernel: 4,
             stride: 2,
             padding: 1,
             bias: false,
-        });
+        }));
         // Batch norm after every convolution but the first, as in DCGAN's discriminator.
         if !first {
-            layers.push(Layer::BatchNorm);
+            layers.push(Layer::BatchNorm(BatchNorm2d));
         }
         first = false;
         layers.push(lrelu);
         size = size.div_ceil(2);
         channels *= 2;
     }
-    let flat = Sequential::new("features", image, layers.clone())?.output();
-    layers.push(Layer::Reshape(Shape3::new(flat.len() as u32, 1, 1)));
-    layers.push(Layer::Dense {
+    let flat = Graph::sequential("features", image, layers.clone())?.output();
+    layers.push(Layer::Reshape(Reshape(Shape3::new(
+        flat.len() as u32,
+        1,
+        1,
+    ))));
+    layers.push(Layer::Dense(Dense {
         out_features: FEATURES,
         bias: true,
-    });
+    }));
     layers.push(lrelu);
-    Sequential::new("features", image, layers)
+    Graph::sequential("features", image, layers)
 }
 
 /// A trained (or, without classes, initial) feature network.
@@ -87,13 +92,13 @@ impl Classifier {
         let classes = dataset.classes.max(1);
         let head = Net::new(
             &gpu,
-            Sequential::new(
+            Graph::sequential(
                 "head",
                 Shape3::new(FEATURES, 1, 1),
-                vec![Layer::Dense {
+                vec![Layer::Dense(Dense {
                     out_features: classes,
                     bias: true,
-                }],
+                })],
             )?,
             seed ^ 0x4ead,
         );

@@ -3,7 +3,7 @@
 //! Inception). Lower is better; 0 means the two feature distributions match in mean and
 //! covariance.
 
-use crate::model::net::{ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::graph::program::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::quality::classifier::{Classifier, FEATURES};
 use crate::quality::frechet::{frechet_distance, Gaussian};
 use crate::reference;

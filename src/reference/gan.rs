@@ -2,7 +2,7 @@
 //! draws (Philox streams and counters), the same losses, the same optimizers (in f32, as the GPU).
 
 use crate::kernels::condition::ConditionShape;
-use crate::reference::sequential::CpuNet;
+use crate::reference::graph::CpuNet;
 use crate::reference::{condition, loss, optim, random, tensor};
 use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::checkpoint::{Checkpoint, IntTensor, Tensor};
 use crate::gpu::Gpu;
-use crate::model::net::Net;
-use crate::model::Init;
+use crate::graph::program::Net;
+use crate::graph::Init;
 use crate::train::{config_json, counter, GpuDataset, Optimizer, TrainConfig, Trainer};
 use crate::{Error, Result};
 
@@ -72,7 +72,7 @@ async fn save_net(
             // [mean; var; updates]: the count is PyTorch's num_batches_tracked (an f32 on the GPU,
             // so it stops at SETTLED, long after it has stopped mattering).
             let c = (values.len() - 1) / 2;
-            let name = format!("{prefix}.{}.{i}", net.arch.prefix);
+            let name = format!("{prefix}.{}", net.graph.nodes[i].name);
             for (suffix, range) in halves(c, "running_mean", "running_var") {
                 ck.tensors.insert(
                     format!("{name}.{suffix}"),
@@ -137,7 +137,7 @@ fn load_net(
         }
         if let Some(running) = &net.running[i] {
             let c = (running.size() as usize / 4 - 1) / 2;
-            let name = format!("{prefix}.{}.{i}", net.arch.prefix);
+            let name = format!("{prefix}.{}", net.graph.nodes[i].name);
             let mut v = finite(ck, &format!("{name}.running_mean"), &[c])?.to_vec();
             v.extend_from_slice(finite(ck, &format!("{name}.running_var"), &[c])?);
             // Updates so far; only their first few matter (they weigh the next batch). A

@@ -4,33 +4,37 @@
 //! types too large is a sentence, not a device error (or gigabytes of weights initialised on the
 //! CPU first).
 
-use crate::model::Sequential;
+use crate::graph::Graph;
 use crate::train::{TrainConfig, MAX_BINDING_BYTES};
 use crate::{Error, Result};
 
 /// The largest buffer of `net` at `batch`: (bytes, what it is).
-fn largest(net: &Sequential, batch: u64) -> (u64, String) {
+fn largest(net: &Graph, batch: u64) -> (u64, String) {
     let mut best = (0u64, String::new());
     let mut consider = |bytes: u64, what: String| {
         if bytes > best.0 {
             best = (bytes, what);
         }
     };
-    for i in 0..net.layers.len() {
+    for (i, node) in net.nodes.iter().enumerate() {
         for p in net.params_of(i) {
             let len: u64 = p.shape.iter().map(|&d| d as u64).product();
             consider(4 * len, format!("weights {}", p.name));
         }
-        let input = net.input_of(i).len() as u64;
-        consider(
-            4 * batch * input,
-            format!("input to layer {}.{i}", net.prefix),
-        );
+        for input in net.input_shapes(i) {
+            consider(
+                4 * batch * input.len() as u64,
+                format!("input to layer {}", node.name),
+            );
+        }
     }
-    consider(
-        4 * batch * net.output().len() as u64,
-        format!("output ({})", net.prefix),
-    );
+    for &t in &net.outputs {
+        let what = match net.producer(t) {
+            Some(n) => format!("output ({})", net.nodes[n].name),
+            None => "output".to_string(),
+        };
+        consider(4 * batch * net.shape(t).len() as u64, what);
+    }
     best
 }
 

@@ -14,9 +14,9 @@ use std::sync::Arc;
 pub use config::{GanLoss, Optimizer, Prior, TrainConfig};
 
 use crate::gpu::Gpu;
+use crate::graph::program::{Net, Param, ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::kernels::optim::{Adam, Sgd};
 use crate::kernels::Dispatch;
-use crate::model::net::{Net, Param, ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::{Error, Result};
 
 /// Slots of the stats buffer the step writes.
@@ -290,7 +290,7 @@ impl Trainer {
         // G's images, and D's view of them: with one-hot class planes when conditional.
         let fake = gpu.storage("fake images", (b * image_len) as usize);
         let dfake = gpu.storage("d fake images", (b * image_len) as usize);
-        let d_len = (b as usize) * d.arch.input.len();
+        let d_len = (b as usize) * d.graph.input().len();
         let (fake_d, dfake_d) = if classes > 0 {
             (
                 gpu.storage("conditioned fakes", d_len),

@@ -2,10 +2,10 @@
 //! once and run as often as a person wants to look.
 
 use crate::gpu::Gpu;
+use crate::graph::program::Net;
+use crate::graph::program::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::kernels::condition::{self, ConditionShape};
 use crate::kernels::Dispatch;
-use crate::model::net::Net;
-use crate::model::net::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::train::{TrainConfig, Trainer};
 use crate::{reference, Error, Result};
 

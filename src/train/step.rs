@@ -2,13 +2,13 @@
 //! the losses with their gradients, and the stats, each built once.
 
 use crate::gpu::Gpu;
+use crate::graph::program::Pass;
 use crate::kernels::activation::{self, Activation};
 use crate::kernels::condition::{self, ConditionShape};
 use crate::kernels::loss::{loss, Loss, LossOptions};
 use crate::kernels::random::{self, Distribution};
 use crate::kernels::tensor::{self, Reduction};
 use crate::kernels::Dispatch;
-use crate::model::net::Pass;
 use crate::train::config::{Prior, TrainConfig};
 use crate::train::{counter, slot, GpuDataset};
 use crate::Result;

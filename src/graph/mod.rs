@@ -1,0 +1,176 @@
+//! A network as a small DAG: graph inputs, then nodes in the order they were added (a node only
+//! reads tensors made before it), each with any number of inputs and one output. A tensor read by
+//! two nodes gets the sum of their gradients. What each node does is its [`Layer`]; how the graph
+//! becomes GPU buffers and dispatches is [`plan`] (pure arithmetic) and [`program`] (building).
+
+pub mod build;
+pub mod op;
+pub mod ops;
+pub mod plan;
+pub mod program;
+
+pub use build::Builder;
+pub use op::{Layer, Op};
+
+use crate::error::shape_error;
+use crate::Result;
+
+/// A tensor's shape without the batch: channels × height × width (a vector is c × 1 × 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape3 {
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+}
+
+impl Shape3 {
+    pub const fn new(c: u32, h: u32, w: u32) -> Shape3 {
+        Shape3 { c, h, w }
+    }
+    pub fn len(&self) -> usize {
+        (self.c * self.h * self.w) as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn pixels(&self) -> u32 {
+        self.h * self.w
+    }
+}
+
+/// A learnable tensor of a node, named as in PyTorch's `state_dict()`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub init: Init,
+}
+
+/// DCGAN's initialisation (`weights_init`): conv and dense weights N(0, 0.02); batch-norm γ
+/// N(1, 0.02), β 0; biases 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    Normal {
+        mean: f32,
+        std: f32,
+    },
+    Zero,
+    /// Batch norm's packed [γ; β].
+    BatchNorm,
+}
+
+/// A tensor of a graph: its inputs come first, then one per node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TensorId(pub usize);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The module's path, PyTorch's prefix of its parameters (`main.3`).
+    pub name: String,
+    pub layer: Layer,
+    pub inputs: Vec<TensorId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    pub inputs: Vec<Shape3>,
+    pub nodes: Vec<Node>,
+    /// The shape of every tensor: the inputs', then each node's output.
+    pub shapes: Vec<Shape3>,
+    pub outputs: Vec<TensorId>,
+}
+
+impl Graph {
+    /// A chain of layers on one input, named as PyTorch's `nn.Sequential` names them
+    /// (`{prefix}.{index}`), every layer taking an index whether it has parameters or not.
+    pub fn sequential(prefix: &str, input: Shape3, layers: Vec<Layer>) -> Result<Graph> {
+        let mut b = Builder::new();
+        let mut x = b.input(input);
+        for (i, layer) in layers.into_iter().enumerate() {
+            x = b.add(&format!("{prefix}.{i}"), layer, &[x])?;
+        }
+        b.finish(&[x])
+    }
+
+    /// The tensor node `i` writes.
+    pub fn output_of(&self, node: usize) -> TensorId {
+        TensorId(self.inputs.len() + node)
+    }
+
+    /// The node that writes `t`, or None for a graph input.
+    pub fn producer(&self, t: TensorId) -> Option<usize> {
+        t.0.checked_sub(self.inputs.len())
+    }
+
+    /// Every (node, input slot) that reads `t`, in node order.
+    pub fn consumers(&self, t: TensorId) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            for (slot, &x) in node.inputs.iter().enumerate() {
+                if x == t {
+                    out.push((n, slot));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn shape(&self, t: TensorId) -> Shape3 {
+        self.shapes[t.0]
+    }
+
+    /// The first input's shape (most networks have one).
+    pub fn input(&self) -> Shape3 {
+        self.inputs[0]
+    }
+
+    /// The first output's shape.
+    pub fn output(&self) -> Shape3 {
+        self.shape(self.outputs[0])
+    }
+
+    /// The shapes node `i` reads.
+    pub fn input_shapes(&self, node: usize) -> Vec<Shape3> {
+        self.nodes[node]
+            .inputs
+            .iter()
+            .map(|&t| self.shape(t))
+            .collect()
+    }
+
+    /// The learnable tensors of node `i`, in state_dict order, with their full names. Batch
+    /// norm's γ and β travel together as one packed tensor named for the node (see
+    /// `train::checkpoint` for the split).
+    pub fn params_of(&self, node: usize) -> Vec<ParamSpec> {
+        let n = &self.nodes[node];
+        n.layer
+            .op()
+            .params(&self.input_shapes(node))
+            .into_iter()
+            .map(|p| ParamSpec {
+                name: if p.name.is_empty() {
+                    n.name.clone()
+                } else {
+                    format!("{}.{}", n.name, p.name)
+                },
+                ..p
+            })
+            .collect()
+    }
+
+    /// Multiply-adds × 2 of one forward pass over `batch` inputs.
+    pub fn forward_flops(&self, batch: u32) -> f64 {
+        (0..self.nodes.len())
+            .map(|i| {
+                let inputs = self.input_shapes(i);
+                let output = self.shape(self.output_of(i));
+                self.nodes[i].layer.op().flops(batch, &inputs, output)
+            })
+            .sum()
+    }
+}
+
+/// A shape error naming the node.
+pub(crate) fn node_error(node: &str, message: impl std::fmt::Display) -> crate::Error {
+    shape_error("model", format!("{node}: {message}"))
+}

@@ -1,0 +1,164 @@
+//! What a node does. Each kind of op is one type implementing [`Op`], in `ops/`: its output
+//! shape, its parameters with PyTorch's names, its CPU reference (forward and backward, in f64)
+//! and the builder of its GPU dispatches. [`Layer`] is the registry: adding an op is one variant
+//! here and one file in `ops/` (with its shader, kernel module, reference and test).
+
+use crate::gpu::Gpu;
+use crate::graph::ops::{Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Reshape};
+use crate::graph::program::{Param, ParamGrads};
+use crate::graph::{ParamSpec, Shape3};
+use crate::kernels::activation::Activation;
+use crate::kernels::Dispatch;
+use crate::Result;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Layer {
+    Dense(Dense),
+    Conv(Conv2d),
+    ConvTranspose(ConvTranspose2d),
+    BatchNorm(BatchNorm2d),
+    Activation(Activation),
+    /// A view of the same data with another shape (PyTorch's `Unflatten` or `Flatten`).
+    Reshape(Reshape),
+    /// `torch.cat(xs, 1)`: a U-Net's skip.
+    Cat(Cat),
+    /// `a + b`: a residual block.
+    Add(Add),
+}
+
+impl Layer {
+    pub fn op(&self) -> &dyn Op {
+        match self {
+            Layer::Dense(op) => op,
+            Layer::Conv(op) => op,
+            Layer::ConvTranspose(op) => op,
+            Layer::BatchNorm(op) => op,
+            Layer::Activation(op) => op,
+            Layer::Reshape(op) => op,
+            Layer::Cat(op) => op,
+            Layer::Add(op) => op,
+        }
+    }
+}
+
+/// Batch norm's mode: batch statistics (train) or running ones (eval), and whether a train
+/// pass moves the running ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode {
+    pub train: bool,
+    pub update_running: bool,
+}
+
+/// How an op may share work with its neighbours; the plan decides where it does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fusion {
+    None,
+    /// Its output is its input seen with another shape (no dispatch; gradients shared when
+    /// the input has no other reader).
+    View,
+    /// Dense or convolution: may write its output already rectified by a following ReLU or
+    /// leaky ReLU, whose forward pass then goes (its backward stays, reading r(y) for y: same
+    /// sign, slope ≥ 0).
+    Linear,
+    /// Batch norm: may apply a following ReLU or leaky ReLU in its own passes, both ways.
+    Norm,
+    /// An elementwise activation, which one of the two above may absorb.
+    Activation(Activation),
+}
+
+/// The shapes a node works on, with the batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Shapes<'a> {
+    pub batch: u32,
+    pub inputs: &'a [Shape3],
+    pub output: Shape3,
+}
+
+impl Shapes<'_> {
+    pub fn input(&self) -> Shape3 {
+        self.inputs[0]
+    }
+    /// Elements of the output over the batch.
+    pub fn output_len(&self) -> usize {
+        self.batch as usize * self.output.len()
+    }
+}
+
+/// What building a node's dispatches is given: its buffers as the plan laid them out.
+pub struct BuildCtx<'a> {
+    pub shapes: Shapes<'a>,
+    pub x: Vec<&'a wgpu::Buffer>,
+    pub y: &'a wgpu::Buffer,
+    pub params: &'a [Param],
+    pub running: Option<&'a wgpu::Buffer>,
+    pub mode: Mode,
+    pub param_grads: ParamGrads,
+    /// Build the forward pass (false: an op before this one does its work).
+    pub forward: bool,
+    /// d loss / d y; None: no backward pass for this node.
+    pub dy: Option<&'a wgpu::Buffer>,
+    /// Per input: where its gradient goes and whether to add into what is there; None: not
+    /// needed.
+    pub dx: Vec<Option<(&'a wgpu::Buffer, bool)>>,
+    /// Linear: the activation its output is written through. Norm: the activation done in
+    /// its passes.
+    pub epilogue: Option<Activation>,
+}
+
+/// A node's dispatches, in recording order.
+#[derive(Default)]
+pub struct Built {
+    pub forward: Vec<Dispatch>,
+    pub backward: Vec<Dispatch>,
+}
+
+/// A node's inputs and parameters on the CPU.
+pub struct Reference<'a> {
+    pub shapes: Shapes<'a>,
+    pub x: Vec<&'a [f64]>,
+    pub params: &'a [Vec<f64>],
+}
+
+/// One kind of op.
+pub trait Op {
+    /// The output shape for these inputs, or why they do not fit.
+    fn output(&self, inputs: &[Shape3]) -> std::result::Result<Shape3, String>;
+
+    /// How many inputs it takes: Some(n) exactly, None two or more.
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    /// Its learnable tensors, named relative to the node ("weight", "bias"; "" is the node's
+    /// own name), in state_dict order.
+    fn params(&self, _inputs: &[Shape3]) -> Vec<ParamSpec> {
+        vec![]
+    }
+
+    /// The initial values of its running state (batch norm's statistics), if it keeps one.
+    fn running(&self, _inputs: &[Shape3]) -> Option<Vec<f32>> {
+        None
+    }
+
+    /// Multiply-adds × 2 of its forward pass.
+    fn flops(&self, _batch: u32, _inputs: &[Shape3], _output: Shape3) -> f64 {
+        0.0
+    }
+
+    fn fusion(&self) -> Fusion {
+        Fusion::None
+    }
+
+    /// The output, in f64; `running` is updated when the mode says so.
+    fn reference_forward(
+        &self,
+        r: &Reference,
+        running: Option<&mut Vec<f64>>,
+        mode: Mode,
+    ) -> Vec<f64>;
+
+    /// (d input per input, d parameter per parameter) of a train-mode forward, given d output.
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built>;
+}

@@ -1,0 +1,342 @@
+//! Dense layers and (transposed) convolutions: the ops with weights, all on the GEMM engine.
+
+use crate::gpu::Gpu;
+use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
+use crate::graph::program::ParamGrads;
+use crate::graph::{Init, ParamSpec, Shape3};
+use crate::kernels::batch_norm::fused_slope;
+use crate::kernels::conv2d::{Conv2dShape, Padding};
+use crate::kernels::conv_transpose2d::ConvTranspose2dShape;
+use crate::kernels::dense::DenseShape;
+use crate::kernels::Dispatch;
+use crate::reference::{conv2d, conv_transpose2d, dense};
+use crate::Result;
+
+/// `nn.Linear(in, out_features, bias)` on the flattened input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dense {
+    pub out_features: u32,
+    pub bias: bool,
+}
+
+/// `nn.Conv2d(in, out_channels, kernel, stride, padding, bias)`, square kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    pub out_channels: u32,
+    pub kernel: u32,
+    pub stride: u32,
+    pub padding: u32,
+    pub bias: bool,
+}
+
+/// `nn.ConvTranspose2d(in, out_channels, kernel, stride, padding, bias)`, square kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvTranspose2d {
+    pub out_channels: u32,
+    pub kernel: u32,
+    pub stride: u32,
+    pub padding: u32,
+    pub bias: bool,
+}
+
+impl Dense {
+    pub fn shape(&self, batch: u32, input: Shape3) -> DenseShape {
+        DenseShape {
+            batch,
+            in_features: input.len() as u32,
+            out_features: self.out_features,
+        }
+    }
+}
+
+impl Conv2d {
+    pub fn shape(&self, batch: u32, input: Shape3) -> Conv2dShape {
+        Conv2dShape {
+            batch,
+            in_channels: input.c,
+            out_channels: self.out_channels,
+            height: input.h,
+            width: input.w,
+            kernel_h: self.kernel,
+            kernel_w: self.kernel,
+            stride: self.stride,
+            padding: Padding::Explicit(self.padding),
+        }
+    }
+}
+
+impl ConvTranspose2d {
+    pub fn shape(&self, batch: u32, input: Shape3) -> ConvTranspose2dShape {
+        ConvTranspose2dShape {
+            batch,
+            in_channels: input.c,
+            out_channels: self.out_channels,
+            height: input.h,
+            width: input.w,
+            kernel_h: self.kernel,
+            kernel_w: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+            output_padding: 0,
+        }
+    }
+}
+
+/// What the three kernel shapes share: forward, the three gradients, and their references.
+trait Gemm {
+    fn forward(
+        &self,
+        gpu: &Gpu,
+        x: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        b: Option<&wgpu::Buffer>,
+        y: &wgpu::Buffer,
+        slope: Option<f32>,
+    ) -> Result<Dispatch>;
+    fn backward_weight(
+        &self,
+        gpu: &Gpu,
+        x: &wgpu::Buffer,
+        dy: &wgpu::Buffer,
+        dw: &wgpu::Buffer,
+        accumulate: bool,
+    ) -> Result<Dispatch>;
+    fn backward_bias(
+        &self,
+        gpu: &Gpu,
+        dy: &wgpu::Buffer,
+        db: &wgpu::Buffer,
+        accumulate: bool,
+    ) -> Result<Dispatch>;
+    fn backward_input(
+        &self,
+        gpu: &Gpu,
+        dy: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        dx: &wgpu::Buffer,
+        accumulate: bool,
+    ) -> Result<Dispatch>;
+    fn reference_forward(&self, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64>;
+    fn reference_backward(
+        &self,
+        x: &[f64],
+        w: &[f64],
+        dy: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>);
+}
+
+macro_rules! gemm {
+    ($shape:ty, $reference:ident) => {
+        impl Gemm for $shape {
+            fn forward(
+                &self,
+                gpu: &Gpu,
+                x: &wgpu::Buffer,
+                w: &wgpu::Buffer,
+                b: Option<&wgpu::Buffer>,
+                y: &wgpu::Buffer,
+                slope: Option<f32>,
+            ) -> Result<Dispatch> {
+                <$shape>::forward(self, gpu, x, w, b, y, slope)
+            }
+            fn backward_weight(
+                &self,
+                gpu: &Gpu,
+                x: &wgpu::Buffer,
+                dy: &wgpu::Buffer,
+                dw: &wgpu::Buffer,
+                accumulate: bool,
+            ) -> Result<Dispatch> {
+                <$shape>::backward_weight(self, gpu, x, dy, dw, accumulate)
+            }
+            fn backward_bias(
+                &self,
+                gpu: &Gpu,
+                dy: &wgpu::Buffer,
+                db: &wgpu::Buffer,
+                accumulate: bool,
+            ) -> Result<Dispatch> {
+                <$shape>::backward_bias(self, gpu, dy, db, accumulate)
+            }
+            fn backward_input(
+                &self,
+                gpu: &Gpu,
+                dy: &wgpu::Buffer,
+                w: &wgpu::Buffer,
+                dx: &wgpu::Buffer,
+                accumulate: bool,
+            ) -> Result<Dispatch> {
+                <$shape>::backward_input(self, gpu, dy, w, dx, accumulate)
+            }
+            fn reference_forward(&self, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64> {
+                $reference::forward(self, x, w, b)
+            }
+            fn reference_backward(
+                &self,
+                x: &[f64],
+                w: &[f64],
+                dy: &[f64],
+            ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+                $reference::backward(self, x, w, dy)
+            }
+        }
+    };
+}
+
+gemm!(DenseShape, dense);
+gemm!(Conv2dShape, conv2d);
+gemm!(ConvTranspose2dShape, conv_transpose2d);
+
+/// DCGAN's `weights_init`: N(0, 0.02) weights, zero biases.
+fn weight_and_bias(weight: Vec<usize>, out: u32, bias: bool) -> Vec<ParamSpec> {
+    let mut v = vec![ParamSpec {
+        name: "weight".into(),
+        shape: weight,
+        init: Init::Normal {
+            mean: 0.0,
+            std: 0.02,
+        },
+    }];
+    if bias {
+        v.push(ParamSpec {
+            name: "bias".into(),
+            shape: vec![out as usize],
+            init: Init::Zero,
+        });
+    }
+    v
+}
+
+fn reference_forward(s: &impl Gemm, r: &Reference) -> Vec<f64> {
+    s.reference_forward(r.x[0], &r.params[0], r.params.get(1).map(|b| b.as_slice()))
+}
+
+fn reference_backward(s: &impl Gemm, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let (dx, dw, db) = s.reference_backward(r.x[0], &r.params[0], dy);
+    let mut dparams = vec![dw];
+    if r.params.len() > 1 {
+        dparams.push(db);
+    }
+    (vec![dx], dparams)
+}
+
+/// Forward (rectified when an activation follows), then weight, bias and input gradients.
+fn build(s: &impl Gemm, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+    let (w, bias) = (&ctx.params[0], ctx.params.get(1));
+    let x = ctx.x[0];
+    let mut built = Built::default();
+    if ctx.forward {
+        let slope = ctx.epilogue.and_then(fused_slope);
+        built
+            .forward
+            .push(s.forward(gpu, x, &w.value, bias.map(|p| &p.value), ctx.y, slope)?);
+    }
+    if let Some(dy) = ctx.dy {
+        if ctx.param_grads != ParamGrads::Skip {
+            let accumulate = ctx.param_grads == ParamGrads::Accumulate;
+            built
+                .backward
+                .push(s.backward_weight(gpu, x, dy, &w.grad, accumulate)?);
+            if let Some(bias) = bias {
+                built
+                    .backward
+                    .push(s.backward_bias(gpu, dy, &bias.grad, accumulate)?);
+            }
+        }
+        if let Some((dx, accumulate)) = ctx.dx[0] {
+            built
+                .backward
+                .push(s.backward_input(gpu, dy, &w.value, dx, accumulate)?);
+        }
+    }
+    Ok(built)
+}
+
+impl Op for Dense {
+    fn output(&self, _inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
+        Ok(Shape3::new(self.out_features, 1, 1))
+    }
+    fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
+        let w = vec![self.out_features as usize, inputs[0].len()];
+        weight_and_bias(w, self.out_features, self.bias)
+    }
+    fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
+        2.0 * batch as f64 * inputs[0].len() as f64 * self.out_features as f64
+    }
+    fn fusion(&self) -> Fusion {
+        Fusion::Linear
+    }
+    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
+        reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
+    }
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
+    }
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+        build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
+    }
+}
+
+impl Op for Conv2d {
+    fn output(&self, inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
+        let (h, w, _, _) = self
+            .shape(1, inputs[0])
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok(Shape3::new(self.out_channels, h, w))
+    }
+    fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
+        let k = self.kernel as usize;
+        let w = vec![self.out_channels as usize, inputs[0].c as usize, k, k];
+        weight_and_bias(w, self.out_channels, self.bias)
+    }
+    /// Each output meets in_c·k² taps.
+    fn flops(&self, batch: u32, inputs: &[Shape3], output: Shape3) -> f64 {
+        let k = self.kernel as f64;
+        2.0 * batch as f64 * output.len() as f64 * inputs[0].c as f64 * k * k
+    }
+    fn fusion(&self) -> Fusion {
+        Fusion::Linear
+    }
+    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
+        reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
+    }
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
+    }
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+        build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
+    }
+}
+
+impl Op for ConvTranspose2d {
+    fn output(&self, inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
+        let (h, w) = self
+            .shape(1, inputs[0])
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok(Shape3::new(self.out_channels, h, w))
+    }
+    fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
+        let k = self.kernel as usize;
+        let w = vec![inputs[0].c as usize, self.out_channels as usize, k, k];
+        weight_and_bias(w, self.out_channels, self.bias)
+    }
+    /// Each input meets out_c·k² taps.
+    fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
+        let k = self.kernel as f64;
+        2.0 * batch as f64 * inputs[0].len() as f64 * self.out_channels as f64 * k * k
+    }
+    fn fusion(&self) -> Fusion {
+        Fusion::Linear
+    }
+    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
+        reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
+    }
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
+    }
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+        build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
+    }
+}

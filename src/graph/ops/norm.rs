@@ -1,0 +1,137 @@
+//! Batch norm (`nn.BatchNorm2d`, PyTorch's eps 1e-5 and momentum 0.1), with the ReLU or leaky
+//! ReLU after it done in its own passes when the plan fuses them.
+
+use crate::gpu::Gpu;
+use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
+use crate::graph::program::ParamGrads;
+use crate::graph::{Init, ParamSpec, Shape3};
+use crate::kernels::batch_norm::{
+    self, BatchNorm, BatchNormBuffers, BatchNormOptions, BatchNormShape,
+};
+use crate::reference;
+use crate::Result;
+
+const EPS: f64 = 1e-5;
+const MOMENTUM: f64 = 0.1;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchNorm2d;
+
+fn shape(batch: u32, input: Shape3) -> BatchNormShape {
+    BatchNormShape {
+        batch,
+        channels: input.c,
+        pixels: input.pixels(),
+    }
+}
+
+impl Op for BatchNorm2d {
+    fn output(&self, inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
+        Ok(inputs[0])
+    }
+
+    /// γ and β packed as one [2, C] tensor named for the node.
+    fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
+        vec![ParamSpec {
+            name: String::new(),
+            shape: vec![2, inputs[0].c as usize],
+            init: Init::BatchNorm,
+        }]
+    }
+
+    fn running(&self, inputs: &[Shape3]) -> Option<Vec<f32>> {
+        Some(batch_norm::initial_running(inputs[0].c))
+    }
+
+    fn fusion(&self) -> Fusion {
+        Fusion::Norm
+    }
+
+    fn reference_forward(
+        &self,
+        r: &Reference,
+        running: Option<&mut Vec<f64>>,
+        mode: Mode,
+    ) -> Vec<f64> {
+        let s = shape(r.shapes.batch, r.shapes.input());
+        let c = s.channels as usize;
+        let (gamma, beta) = r.params[0].split_at(c);
+        let running = running.expect("batch norm keeps running statistics");
+        let x = r.x[0];
+        if mode.train {
+            if mode.update_running {
+                let (mean, var) = reference::batch_norm::statistics(&s, x);
+                reference::batch_norm::update_running(&s, &mean, &var, MOMENTUM, running);
+            }
+            reference::batch_norm::forward_train(&s, x, gamma, beta, EPS)
+        } else {
+            let (rm, rv) = running.split_at(c);
+            reference::batch_norm::forward_eval(&s, x, gamma, beta, rm, &rv[..c], EPS)
+        }
+    }
+
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let s = shape(r.shapes.batch, r.shapes.input());
+        let c = s.channels as usize;
+        let (dx, dgamma, dbeta) =
+            reference::batch_norm::backward(&s, r.x[0], &r.params[0][..c], dy, EPS);
+        (vec![dx], vec![[dgamma, dbeta].concat()])
+    }
+
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+        let input = ctx.shapes.input();
+        let s = shape(ctx.shapes.batch, input);
+        let len = s.tensor_len();
+        let scratch = |what: &str, n: usize| gpu.storage(what, n);
+        let kept = ctx.running.expect("batch norm keeps running statistics");
+        // Eval reads the kept statistics; only a train pass that must not move them (G's step
+        // through a frozen D) writes its update somewhere else.
+        let running = if ctx.mode.train && !ctx.mode.update_running {
+            scratch("running (not kept)", batch_norm::running_len(input.c))
+        } else {
+            kept.clone()
+        };
+        let (doutput, (dinput, accumulate_input)) = match (ctx.dy, ctx.dx[0]) {
+            (Some(dy), Some((dx, acc))) => (dy.clone(), (dx.clone(), acc)),
+            (Some(dy), None) => (dy.clone(), (scratch("d input (unused)", len), false)),
+            _ => (
+                scratch("d output (unused)", len),
+                (scratch("d input (unused)", len), false),
+            ),
+        };
+        let daffine = if ctx.param_grads == ParamGrads::Skip {
+            scratch("d affine (unused)", 2 * input.c as usize)
+        } else {
+            ctx.params[0].grad.clone()
+        };
+        let bn = BatchNorm::new(
+            gpu,
+            s,
+            BatchNormOptions {
+                accumulate_params: ctx.param_grads == ParamGrads::Accumulate,
+                accumulate_input,
+                activation: ctx.epilogue,
+                ..Default::default()
+            },
+            &BatchNormBuffers {
+                input: ctx.x[0],
+                output: ctx.y,
+                affine: &ctx.params[0].value,
+                running: &running,
+                saved: &scratch("batch statistics", s.saved_len()),
+                doutput: &doutput,
+                dinput: &dinput,
+                daffine: &daffine,
+            },
+        )?;
+        let (train, eval, backward) = bn.into_dispatches();
+        Ok(Built {
+            forward: match (ctx.forward, ctx.mode.train) {
+                (false, _) => vec![],
+                (true, true) => train,
+                (true, false) => eval,
+            },
+            backward: if ctx.dy.is_some() { backward } else { vec![] },
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! Graphs beyond a chain: a U-Net-style concat skip, a residual add, two inputs and two
+//! outputs, a tensor with four readers. The GPU program (with its fusions and gradient fan-in)
+//! against the CPU reference of the same graph, forward and backward; the reference against
+//! central differences.
+mod common;
+
+use common::{assert_close, assert_gradient, dot, download, gpu, numeric_gradient, Rng};
+use webgan::graph::ops::{Add, BatchNorm2d, Cat, Conv2d, Dense, Reshape};
+use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use webgan::graph::{Builder, Graph, Layer, Shape3};
+use webgan::kernels::activation::Activation;
+use webgan::reference::graph::CpuNet;
+
+const BATCH: u32 = 3;
+
+fn conv(out_channels: u32, kernel: u32, bias: bool) -> Layer {
+    Layer::Conv(Conv2d {
+        out_channels,
+        kernel,
+        stride: 1,
+        padding: kernel / 2,
+        bias,
+    })
+}
+
+/// x and y joined, a rectified conv r of `width` channels, an inner block (conv, batch norm,
+/// relu) joined back to r, a conv added to r, tanh; and a dense head on r flattened. r has
+/// four readers.
+fn skip_graph(h: u32, w: u32, width: u32) -> Graph {
+    let mut b = Builder::new();
+    let x = b.input(Shape3::new(3, h, w));
+    let y = b.input(Shape3::new(2, h, w));
+    let xy = b.add("join", Layer::Cat(Cat), &[x, y]).unwrap();
+    let a = b.add("down", conv(width, 3, true), &[xy]).unwrap();
+    let r = b
+        .add(
+            "down_act",
+            Layer::Activation(Activation::LeakyRelu(0.2)),
+            &[a],
+        )
+        .unwrap();
+    let inner = b.add("inner.0", conv(width - 2, 3, false), &[r]).unwrap();
+    let inner = b
+        .add("inner.1", Layer::BatchNorm(BatchNorm2d), &[inner])
+        .unwrap();
+    let inner = b
+        .add("inner.2", Layer::Activation(Activation::Relu), &[inner])
+        .unwrap();
+    let skip = b.add("skip", Layer::Cat(Cat), &[inner, r]).unwrap();
+    let c = b.add("up", conv(width, 3, true), &[skip]).unwrap();
+    let sum = b.add("residual", Layer::Add(Add), &[c, r]).unwrap();
+    let out = b
+        .add("out", Layer::Activation(Activation::Tanh), &[sum])
+        .unwrap();
+    let flat = b
+        .add(
+            "flat",
+            Layer::Reshape(Reshape(Shape3::new(width * h * w, 1, 1))),
+            &[r],
+        )
+        .unwrap();
+    let head = b
+        .add(
+            "head",
+            Layer::Dense(Dense {
+                out_features: 3,
+                bias: true,
+            }),
+            &[flat],
+        )
+        .unwrap();
+    b.finish(&[out, head]).unwrap()
+}
+
+fn record(run: impl FnOnce(&mut wgpu::ComputePass<'_>)) {
+    let gpu = gpu();
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        run(&mut pass);
+    }
+    gpu.queue.submit([encoder.finish()]);
+}
+
+fn len(shape: Shape3) -> usize {
+    BATCH as usize * shape.len()
+}
+
+#[test]
+fn skip_and_residual_graph_matches_the_reference_both_ways() {
+    let graph = skip_graph(7, 9, 6);
+    let net = Net::new(gpu(), graph.clone(), 7);
+    let pass = Pass::new(
+        gpu(),
+        &net,
+        PassOptions {
+            batch: BATCH,
+            train: true,
+            update_running: true,
+            param_grads: ParamGrads::Overwrite,
+            input_grad: true,
+            backward: true,
+        },
+        PassBuffers::default(),
+    )
+    .expect("a pass");
+    let mut cpu = pollster::block_on(net.to_cpu(gpu())).expect("weights");
+    let mut rng = Rng::new(11);
+    let inputs: Vec<Vec<f64>> = graph.inputs.iter().map(|&s| rng.vec(len(s))).collect();
+    for (buffer, x) in pass.inputs.iter().zip(&inputs) {
+        gpu()
+            .queue
+            .write_buffer(buffer, 0, bytemuck::cast_slice(&common::to_f32(x)));
+    }
+    let refs: Vec<&[f64]> = inputs.iter().map(|x| x.as_slice()).collect();
+    let acts = cpu.forward_all(&refs, BATCH, true, true);
+    record(|p| pass.record_forward(p));
+    for (k, (&t, buffer)) in graph.outputs.iter().zip(&pass.outputs).enumerate() {
+        let want = &acts.values[t.0];
+        let got = download(buffer, want.len());
+        assert_close(&format!("output {k}"), &got, want, 1e-4, 1e-3);
+    }
+
+    let doutputs: Vec<Vec<f64>> = graph
+        .outputs
+        .iter()
+        .map(|&t| rng.vec(len(graph.shape(t))))
+        .collect();
+    for (buffer, d) in pass.doutputs.iter().zip(&doutputs) {
+        gpu()
+            .queue
+            .write_buffer(buffer, 0, bytemuck::cast_slice(&common::to_f32(d)));
+    }
+    record(|p| pass.record_backward(p));
+    let drefs: Vec<&[f64]> = doutputs.iter().map(|d| d.as_slice()).collect();
+    let (dinputs, dparams) = cpu.backward_all(&acts, &drefs, BATCH);
+    for (k, (d, want)) in pass.dinputs.iter().zip(&dinputs).enumerate() {
+        let d = d.as_ref().expect("input gradients were asked for");
+        assert_close(
+            &format!("d input {k}"),
+            &download(d, want.len()),
+            want,
+            1e-4,
+            1e-3,
+        );
+    }
+    for (node, (params, wants)) in net.params.iter().zip(&dparams).enumerate() {
+        for (p, want) in params.iter().zip(wants) {
+            let what = format!("d {} (node {node})", p.spec.name);
+            assert_close(&what, &download(&p.grad, want.len()), want, 1e-4, 1e-3);
+        }
+    }
+    // The batch norm moved its running statistics as the reference did.
+    let bn = graph
+        .nodes
+        .iter()
+        .position(|n| n.name == "inner.1")
+        .unwrap();
+    let want = cpu.running[bn].as_ref().unwrap();
+    let got = download(net.running[bn].as_ref().unwrap(), want.len());
+    assert_close("running statistics", &got, want, 1e-5, 1e-4);
+}
+
+/// The reference's backward, fan-in included, against central differences of its forward.
+#[test]
+fn reference_gradients_of_the_skip_graph_match_central_differences() {
+    let graph = skip_graph(3, 2, 3);
+    let mut rng = Rng::new(5);
+    let params: Vec<Vec<Vec<f64>>> = (0..graph.nodes.len())
+        .map(|n| {
+            graph
+                .params_of(n)
+                .iter()
+                .map(|p| {
+                    let len: usize = p.shape.iter().product();
+                    rng.vec(len).iter().map(|v| 0.5 * v).collect()
+                })
+                .collect()
+        })
+        .collect();
+    let running = (0..graph.nodes.len())
+        .map(|n| {
+            graph.nodes[n]
+                .layer
+                .op()
+                .running(&graph.input_shapes(n))
+                .map(|r| r.iter().map(|&v| v as f64).collect())
+        })
+        .collect();
+    let cpu = CpuNet {
+        arch: graph.clone(),
+        params,
+        running,
+    };
+    let inputs: Vec<Vec<f64>> = graph.inputs.iter().map(|&s| rng.vec(len(s))).collect();
+    let weights: Vec<Vec<f64>> = graph
+        .outputs
+        .iter()
+        .map(|&t| rng.vec(len(graph.shape(t))))
+        .collect();
+    let loss = |net: &CpuNet, inputs: &[Vec<f64>]| -> f64 {
+        let mut net = net.clone();
+        let refs: Vec<&[f64]> = inputs.iter().map(|x| x.as_slice()).collect();
+        let acts = net.forward_all(&refs, BATCH, true, false);
+        graph
+            .outputs
+            .iter()
+            .zip(&weights)
+            .map(|(t, w)| dot(&acts.values[t.0], w))
+            .sum()
+    };
+    let mut net = cpu.clone();
+    let refs: Vec<&[f64]> = inputs.iter().map(|x| x.as_slice()).collect();
+    let acts = net.forward_all(&refs, BATCH, true, false);
+    let wrefs: Vec<&[f64]> = weights.iter().map(|w| w.as_slice()).collect();
+    let (dinputs, dparams) = net.backward_all(&acts, &wrefs, BATCH);
+    for k in 0..inputs.len() {
+        let numeric = numeric_gradient(&inputs[k], |x| {
+            let mut changed = inputs.clone();
+            changed[k] = x.to_vec();
+            loss(&cpu, &changed)
+        });
+        assert_gradient(&format!("d input {k}"), &dinputs[k], &numeric);
+    }
+    for (n, node_params) in cpu.params.iter().enumerate() {
+        for (i, p) in node_params.iter().enumerate() {
+            let numeric = numeric_gradient(p, |v| {
+                let mut changed = cpu.clone();
+                changed.params[n][i] = v.to_vec();
+                loss(&changed, &inputs)
+            });
+            let what = format!("d {} param {i}", graph.nodes[n].name);
+            assert_gradient(&what, &dparams[n][i], &numeric);
+        }
+    }
+}
