@@ -229,13 +229,16 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
     let mut trainer = Trainer::new(gpu.clone(), config, dataset)?;
     let mut cpu = reference::gan::CpuGan::new(
         config,
-        trainer.g.to_cpu(&gpu).await?,
-        trainer.d.to_cpu(&gpu).await?,
+        trainer.g().to_cpu(&gpu).await?,
+        trainer.d().to_cpu(&gpu).await?,
     );
     let want = cpu.step(&pixels, row, &labels);
     trainer.train(1);
     let got = trainer.read_stats().await?;
-    let (mut g, d) = (trainer.g.to_cpu(&gpu).await?, trainer.d.to_cpu(&gpu).await?);
+    let (mut g, d) = (
+        trainer.g().to_cpu(&gpu).await?,
+        trainer.d().to_cpu(&gpu).await?,
+    );
     // The sample grid's path: G in eval mode on the running statistics the step left.
     let (n, nz) = (3u32, config.model.nz);
     let z: Vec<f32> = values((n * nz) as usize, 11)

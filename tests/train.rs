@@ -68,16 +68,16 @@ fn running_stats(t: &Trainer, net: &webgan::graph::program::Net) -> Vec<Vec<u32>
 #[test]
 fn the_discriminator_step_leaves_the_generator_untouched() {
     let t = small_trainer(64);
-    let g_before = snapshot(&t, t.g.all_params());
-    let d_before = snapshot(&t, t.d.all_params());
+    let g_before = snapshot(&t, t.g().all_params());
+    let d_before = snapshot(&t, t.d().all_params());
     t.train_discriminator();
     assert_eq!(
-        snapshot(&t, t.g.all_params()),
+        snapshot(&t, t.g().all_params()),
         g_before,
         "G's parameters or optimizer state changed in D's step"
     );
     assert_ne!(
-        snapshot(&t, t.d.all_params()),
+        snapshot(&t, t.d().all_params()),
         d_before,
         "D's step did not change D"
     );
@@ -86,22 +86,22 @@ fn the_discriminator_step_leaves_the_generator_untouched() {
 #[test]
 fn the_generator_step_leaves_the_discriminator_untouched() {
     let t = small_trainer(64);
-    let d_before = snapshot(&t, t.d.all_params());
-    let d_running = running_stats(&t, &t.d);
-    let g_before = snapshot(&t, t.g.all_params());
+    let d_before = snapshot(&t, t.d().all_params());
+    let d_running = running_stats(&t, t.d());
+    let g_before = snapshot(&t, t.g().all_params());
     t.train_generator();
     assert_eq!(
-        snapshot(&t, t.d.all_params()),
+        snapshot(&t, t.d().all_params()),
         d_before,
         "D's parameters or optimizer state changed in G's step"
     );
     assert_eq!(
-        running_stats(&t, &t.d),
+        running_stats(&t, t.d()),
         d_running,
         "D's running statistics changed in G's step"
     );
     assert_ne!(
-        snapshot(&t, t.g.all_params()),
+        snapshot(&t, t.g().all_params()),
         g_before,
         "G's step did not change G"
     );
@@ -168,7 +168,7 @@ fn a_training_step_matches_the_cpu_reference() {
         let pixels = t.gpu.read_u32_blocking(&t.dataset.pixels).unwrap();
         let dataset: Vec<u8> = bytemuck::cast_slice(&pixels)[..64 * 784].to_vec();
         let mut cpu =
-            webgan::reference::gan::CpuGan::new(t.config, to_cpu(&t, &t.g), to_cpu(&t, &t.d));
+            webgan::reference::gan::CpuGan::new(t.config, to_cpu(&t, t.g()), to_cpu(&t, t.d()));
         let labels = t
             .dataset
             .labels
@@ -193,7 +193,7 @@ fn a_training_step_matches_the_cpu_reference() {
             2e-5,
             2e-3,
         );
-        for (net, cpu_net, which) in [(&t.g, &cpu.g, "G"), (&t.d, &cpu.d, "D")] {
+        for (net, cpu_net, which) in [(t.g(), &cpu.g, "G"), (t.d(), &cpu.d, "D")] {
             let gpu_net = to_cpu(&t, net);
             for (i, (got, want)) in gpu_net.params.iter().zip(&cpu_net.params).enumerate() {
                 for (j, (g, w)) in got.iter().zip(want).enumerate() {
@@ -236,7 +236,7 @@ fn samples_use_the_running_statistics_training_left() {
         let labels: Vec<u32> = (0..n).filter(|_| classes > 0).map(|i| i % 2).collect();
         let got = pollster::block_on(t.sampler(&z, &labels).unwrap().images(&t.gpu)).unwrap();
 
-        let mut cpu = to_cpu(&t, &t.g);
+        let mut cpu = to_cpu(&t, t.g());
         // [mean; var; updates] start at zeros, ones and 0.
         let moved = cpu.running.iter().flatten().all(|r| {
             let c = (r.len() - 1) / 2;
@@ -263,9 +263,9 @@ fn samples_use_the_running_statistics_training_left() {
 /// Every parameter, optimizer state and running statistic as raw bits.
 fn everything(t: &Trainer) -> Vec<Vec<u32>> {
     let mut v = snapshot(t, t.params());
-    v.extend(running_stats(t, &t.g));
-    v.extend(running_stats(t, &t.d));
-    v.push(t.gpu.read_u32_blocking(&t.counters).unwrap());
+    v.extend(running_stats(t, t.g()));
+    v.extend(running_stats(t, t.d()));
+    v.push(t.gpu.read_u32_blocking(t.counters()).unwrap());
     v
 }
 
@@ -352,12 +352,12 @@ fn batch_norm_counts_are_saved_as_num_batches_tracked() {
     let dataset = || toy_dataset(&t.gpu, 64);
     let resumed = Trainer::resume(t.gpu.clone(), &bare.to_bytes().unwrap(), dataset()).unwrap();
     assert_eq!(
-        running_stats(&resumed, &resumed.g).len(),
-        running_stats(&t, &t.g).len()
+        running_stats(&resumed, resumed.g()).len(),
+        running_stats(&t, t.g()).len()
     );
-    for (got, want) in running_stats(&resumed, &resumed.g)
+    for (got, want) in running_stats(&resumed, resumed.g())
         .iter()
-        .zip(running_stats(&t, &t.g))
+        .zip(running_stats(&t, t.g()))
     {
         let n = got.len();
         assert_eq!(got[..n - 1], want[..n - 1], "statistics kept");
@@ -442,7 +442,7 @@ fn a_diverged_state_is_never_checkpointed() {
     t.train(1);
     let good = pollster::block_on(t.save()).expect("finite weights save");
     // A NaN left in D's weights by an update, behind losses that were still finite.
-    let p = t.d.all_params().nth(1).expect("D has parameters");
+    let p = t.d().all_params().nth(1).expect("D has parameters");
     t.gpu
         .queue
         .write_buffer(&p.value, 4, bytemuck::bytes_of(&f32::NAN));

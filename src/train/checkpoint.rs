@@ -11,7 +11,8 @@ use crate::checkpoint::{Checkpoint, IntTensor, Tensor};
 use crate::gpu::Gpu;
 use crate::graph::program::Net;
 use crate::graph::Init;
-use crate::train::{config_json, counter, GpuDataset, Optimizer, TrainConfig, Trainer};
+use crate::train::recipe::Recipe;
+use crate::train::{config_json, GpuDataset, Optimizer, TrainConfig, Trainer};
 use crate::{Error, Result};
 
 const FORMAT: &str = "webgan-1";
@@ -163,29 +164,17 @@ impl Trainer {
     /// The whole state of training as a safetensors file.
     pub async fn save(&self) -> Result<Vec<u8>> {
         let mut ck = Checkpoint::new();
-        save_net(
-            &self.gpu,
-            &mut ck,
-            &self.g,
-            "netG",
-            &self.config.g_optimizer,
-        )
-        .await?;
-        save_net(
-            &self.gpu,
-            &mut ck,
-            &self.d,
-            "netD",
-            &self.config.d_optimizer,
-        )
-        .await?;
-        let counters: Vec<i64> = self.gpu.read_u32(&self.counters).await?[..counter::COUNT]
+        for t in self.recipe.nets() {
+            save_net(&self.gpu, &mut ck, t.net, t.name, t.optimizer).await?;
+        }
+        let slots = self.recipe.counters();
+        let counters: Vec<i64> = self.gpu.read_u32(&slots.buffer).await?[..slots.len()]
             .iter()
             .map(|&v| v as i64)
             .collect();
         ck.integers.insert(
             "state.counters".into(),
-            IntTensor::new(vec![counter::COUNT], counters)?,
+            IntTensor::new(vec![slots.len()], counters)?,
         );
         ck.integers.insert(
             "state.step".into(),
@@ -272,17 +261,19 @@ impl Trainer {
             ));
         }
         let mut trainer = Trainer::new(gpu, config, dataset)?;
-        load_net(&trainer.gpu, &ck, &trainer.g, "netG", &config.g_optimizer)?;
-        load_net(&trainer.gpu, &ck, &trainer.d, "netD", &config.d_optimizer)?;
+        for t in trainer.recipe.nets() {
+            load_net(&trainer.gpu, &ck, t.net, t.name, t.optimizer)?;
+        }
+        let slots = trainer.recipe.counters();
         let counters: Vec<u32> = ck
-            .get_int("state.counters", &[counter::COUNT])?
+            .get_int("state.counters", &[slots.len()])?
             .iter()
             .map(|&v| v as u32)
             .collect();
         trainer
             .gpu
             .queue
-            .write_buffer(&trainer.counters, 0, bytemuck::cast_slice(&counters));
+            .write_buffer(&slots.buffer, 0, bytemuck::cast_slice(&counters));
         trainer.step = ck.get_int("state.step", &[])?[0].max(0) as u64;
         Ok(trainer)
     }

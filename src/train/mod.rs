@@ -6,38 +6,20 @@ mod checkpoint;
 pub mod config;
 mod config_json;
 mod fits;
+pub mod recipe;
+pub mod recipes;
 pub mod sample;
-mod step;
 
 use std::sync::Arc;
 
 pub use config::{GanLoss, Optimizer, Prior, TrainConfig};
 
 use crate::gpu::Gpu;
-use crate::graph::program::{Net, Param, ParamGrads, Pass, PassBuffers, PassOptions};
-use crate::kernels::optim::{Adam, Sgd};
+use crate::graph::program::{Net, Param};
 use crate::kernels::Dispatch;
+use crate::train::recipe::Recipe;
+use crate::train::recipes::dcgan::{self, Dcgan};
 use crate::{Error, Result};
-
-/// Slots of the stats buffer the step writes.
-pub(crate) mod slot {
-    pub const D_LOSS: usize = 0;
-    pub const G_LOSS: usize = 1;
-    pub const D_REAL: usize = 2;
-    pub const D_FAKE_BEFORE: usize = 3;
-    pub const D_FAKE_AFTER: usize = 4;
-    pub const REAL_CALLED_REAL: usize = 5;
-    pub const FAKE_CALLED_FAKE: usize = 6;
-    pub const COUNT: usize = 8;
-}
-
-/// Slots of the u32 counter buffer: the RNG's step and each optimizer's t.
-pub(crate) mod counter {
-    pub const RNG: usize = 0;
-    pub const D_ADAM: usize = 1;
-    pub const G_ADAM: usize = 2;
-    pub const COUNT: usize = 4;
-}
 
 /// What one read of the stats says, after the last completed step.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -180,89 +162,21 @@ impl GpuDataset {
     }
 }
 
-/// One network's optimizer: the updates of all its parameters, built once.
-struct NetOptimizer {
-    tick: Option<Dispatch>,
-    updates: Vec<Dispatch>,
-}
-
-impl NetOptimizer {
-    fn new(
-        gpu: &Gpu,
-        net: &Net,
-        optimizer: Optimizer,
-        counters: &wgpu::Buffer,
-        index: usize,
-        clip: Option<f32>,
-    ) -> Result<NetOptimizer> {
-        let mut updates = Vec::new();
-        let tick;
-        match optimizer {
-            Optimizer::Adam(config) => {
-                let adam = Adam::new(gpu, config, counters, index)?;
-                tick = Some(adam.tick(gpu)?);
-                for p in net.all_params() {
-                    updates.push(adam.update(
-                        gpu,
-                        &p.value,
-                        &p.grad,
-                        &p.state[0],
-                        &p.state[1],
-                        p.len(),
-                    )?);
-                }
-            }
-            Optimizer::Sgd(config) => {
-                let sgd = Sgd::new(gpu, config)?;
-                tick = None;
-                for p in net.all_params() {
-                    updates.push(sgd.update(gpu, &p.value, &p.grad, &p.state[0], p.len())?);
-                }
-            }
-        }
-        if let Some(c) = clip {
-            for p in net.all_params() {
-                updates.push(crate::kernels::optim::clip(gpu, &p.value, p.len(), c)?);
-            }
-        }
-        Ok(NetOptimizer { tick, updates })
-    }
-
-    fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        if let Some(t) = &self.tick {
-            t.record(pass);
-        }
-        self.updates.iter().for_each(|d| d.record(pass));
-    }
-}
-
-/// A GAN being trained: both networks, their passes, and the step's glue, all built once.
+/// A GAN being trained: its recipe (networks, passes, losses and optimizers, all built once),
+/// the dataset on the GPU, and the steps done.
 pub struct Trainer {
     pub gpu: Arc<Gpu>,
     pub config: TrainConfig,
-    pub g: Net,
-    pub d: Net,
+    pub recipe: Dcgan,
     pub dataset: GpuDataset,
-    /// [rng step, D's Adam t, G's Adam t, spare], u32.
-    pub counters: wgpu::Buffer,
-    /// The `slot`s above, f32.
-    pub stats: wgpu::Buffer,
     /// Completed alternating steps.
     pub step: u64,
-    g_train: Pass,
-    d_real: Pass,
-    d_fake: Pass,
-    d_gen: Pass,
-    d_optimizer: NetOptimizer,
-    g_optimizer: NetOptimizer,
-    glue: step::Glue,
 }
 
 impl Trainer {
     pub fn new(gpu: Arc<Gpu>, config: TrainConfig, dataset: GpuDataset) -> Result<Trainer> {
         config.check()?;
         config.check_fits()?;
-        let (g_arch, d_arch) = config.model.build()?;
         let image_len = config.model.image().len() as u32;
         if dataset.row_len != image_len {
             return Err(Error::Invalid(format!(
@@ -281,128 +195,45 @@ impl Trainer {
                 dataset.classes
             )));
         }
-        let g = Net::new(&gpu, g_arch, config.seed);
-        let d = Net::new(&gpu, d_arch, config.seed ^ 0xd15c);
-        let b = config.batch;
-        let counters = gpu.storage("counters", counter::COUNT);
-        let stats = gpu.storage("stats", slot::COUNT);
-
-        // G's images, and D's view of them: with one-hot class planes when conditional.
-        let fake = gpu.storage("fake images", (b * image_len) as usize);
-        let dfake = gpu.storage("d fake images", (b * image_len) as usize);
-        let d_len = (b as usize) * d.graph.input().len();
-        let (fake_d, dfake_d) = if classes > 0 {
-            (
-                gpu.storage("conditioned fakes", d_len),
-                gpu.storage("d conditioned fakes", d_len),
-            )
-        } else {
-            (fake.clone(), dfake.clone())
-        };
-        let train = |param_grads, input_grad, update_running| PassOptions {
-            batch: b,
-            train: true,
-            update_running,
-            param_grads,
-            input_grad,
-            backward: true,
-        };
-        let g_train = Pass::new(
-            &gpu,
-            &g,
-            train(ParamGrads::Overwrite, false, true),
-            PassBuffers {
-                output: Some(fake.clone()),
-                doutput: Some(dfake.clone()),
-                ..Default::default()
-            },
-        )?;
-        let d_real = Pass::new(
-            &gpu,
-            &d,
-            train(ParamGrads::Overwrite, false, true),
-            PassBuffers::default(),
-        )?;
-        let d_fake = Pass::new(
-            &gpu,
-            &d,
-            train(ParamGrads::Accumulate, false, true),
-            PassBuffers {
-                input: Some(fake_d.clone()),
-                ..Default::default()
-            },
-        )?;
-        // Through a frozen D: no parameter gradients, and its running statistics left alone.
-        let d_gen = Pass::new(
-            &gpu,
-            &d,
-            train(ParamGrads::Skip, true, false),
-            PassBuffers {
-                input: Some(fake_d),
-                dinput: Some(dfake_d),
-                ..Default::default()
-            },
-        )?;
-
-        let clip = (config.loss == GanLoss::Wgan).then_some(config.clip);
-        let d_optimizer = NetOptimizer::new(
-            &gpu,
-            &d,
-            config.d_optimizer,
-            &counters,
-            counter::D_ADAM,
-            clip,
-        )?;
-        let g_optimizer = NetOptimizer::new(
-            &gpu,
-            &g,
-            config.g_optimizer,
-            &counters,
-            counter::G_ADAM,
-            None,
-        )?;
-        let passes = step::Passes {
-            g: &g_train,
-            d_real: &d_real,
-            d_fake: &d_fake,
-            d_gen: &d_gen,
-            fake: &fake,
-            dfake: &dfake,
-        };
-        let glue = step::Glue::new(&gpu, &config, &dataset, &passes, &counters, &stats)?;
+        let recipe = Dcgan::new(&gpu, &config, &dataset)?;
         Ok(Trainer {
             gpu,
             config,
-            g,
-            d,
+            recipe,
             dataset,
-            counters,
-            stats,
             step: 0,
-            g_train,
-            d_real,
-            d_fake,
-            d_gen,
-            d_optimizer,
-            g_optimizer,
-            glue,
         })
+    }
+
+    /// The generator.
+    pub fn g(&self) -> &Net {
+        &self.recipe.g
+    }
+
+    /// The discriminator.
+    pub fn d(&self) -> &Net {
+        &self.recipe.d
+    }
+
+    /// The u32 counters (the RNG's step, each Adam's t).
+    pub fn counters(&self) -> &wgpu::Buffer {
+        &self.recipe.counters().buffer
     }
 
     /// Records `steps` alternating steps into one encoder and submits them once.
     pub fn train(&mut self, steps: u32) {
-        self.submit(|t, pass| (0..steps).for_each(|_| t.record_step(pass)));
+        self.submit(|t, pass| (0..steps).for_each(|_| recipe::record(&t.recipe, None, pass)));
         self.step += steps as u64;
     }
 
     /// Only the k discriminator updates of a step (G frozen); for tests and inspection.
     pub fn train_discriminator(&self) {
-        self.submit(|t, pass| t.record_discriminator(pass));
+        self.submit(|t, pass| recipe::record(&t.recipe, Some(dcgan::D_UPDATE), pass));
     }
 
     /// Only the generator update of a step (D frozen); for tests and inspection.
     pub fn train_generator(&self) {
-        self.submit(|t, pass| t.record_generator(pass));
+        self.submit(|t, pass| recipe::record(&t.recipe, Some(dcgan::G_UPDATE), pass));
     }
 
     fn submit(&self, record: impl FnOnce(&Self, &mut wgpu::ComputePass<'_>)) {
@@ -414,98 +245,32 @@ impl Trainer {
         self.gpu.queue.submit([encoder.finish()]);
     }
 
-    fn record_step(&self, pass: &mut wgpu::ComputePass<'_>) {
-        self.record_discriminator(pass);
-        self.record_generator(pass);
-    }
-
-    fn record_discriminator(&self, pass: &mut wgpu::ComputePass<'_>) {
-        let glue = &self.glue;
-        for _ in 0..self.config.d_steps {
-            // A fresh real batch and fresh noise; G runs forward only, building no gradients.
-            glue.draw_real.iter().for_each(|d| d.record(pass));
-            glue.draw_z.iter().for_each(|d| d.record(pass));
-            self.g_train.record_forward(pass);
-            glue.condition_fake.iter().for_each(|d| d.record(pass));
-            self.d_real.record_forward(pass);
-            glue.real_loss.iter().for_each(|d| d.record(pass));
-            self.d_real.record_backward(pass);
-            self.d_fake.record_forward(pass);
-            glue.fake_loss.iter().for_each(|d| d.record(pass));
-            self.d_fake.record_backward(pass);
-            self.d_optimizer.record(pass);
-        }
-    }
-
-    fn record_generator(&self, pass: &mut wgpu::ComputePass<'_>) {
-        let glue = &self.glue;
-        // Fresh noise, through D without touching its parameters, optimizer or statistics.
-        glue.draw_z.iter().for_each(|d| d.record(pass));
-        self.g_train.record_forward(pass);
-        glue.condition_fake.iter().for_each(|d| d.record(pass));
-        self.d_gen.record_forward(pass);
-        glue.generator_loss.iter().for_each(|d| d.record(pass));
-        self.d_gen.record_backward(pass);
-        glue.image_gradient.iter().for_each(|d| d.record(pass));
-        self.g_train.record_backward(pass);
-        self.g_optimizer.record(pass);
-    }
-
     /// Every dispatch of one alternating step, in order, named by where it belongs.
-    pub fn step_dispatches<'a>(&'a self) -> Vec<(&'static str, &'a Dispatch)> {
-        let glue = &self.glue;
-        let mut out: Vec<(&'static str, &'a Dispatch)> = Vec::new();
-        let mut add = |phase: &'static str, ds: Vec<&'a Dispatch>| {
-            out.extend(ds.into_iter().map(|d| (phase, d)))
-        };
-        let opt = |o: &'a NetOptimizer| -> Vec<&'a Dispatch> {
-            o.tick.iter().chain(&o.updates).collect()
-        };
-        for _ in 0..self.config.d_steps {
-            add(
-                "D step: draw",
-                glue.draw_real.iter().chain(&glue.draw_z).collect(),
-            );
-            add("D step: G forward", self.g_train.dispatches(true));
-            add("D step: glue", glue.condition_fake.iter().collect());
-            add("D step: D forward (real)", self.d_real.dispatches(true));
-            add("D step: loss", glue.real_loss.iter().collect());
-            add("D step: D backward (real)", self.d_real.dispatches(false));
-            add("D step: D forward (fake)", self.d_fake.dispatches(true));
-            add("D step: loss", glue.fake_loss.iter().collect());
-            add("D step: D backward (fake)", self.d_fake.dispatches(false));
-            add("D step: optimizer", opt(&self.d_optimizer));
-        }
-        add("G step: draw", glue.draw_z.iter().collect());
-        add("G step: G forward", self.g_train.dispatches(true));
-        add("G step: glue", glue.condition_fake.iter().collect());
-        add("G step: D forward", self.d_gen.dispatches(true));
-        add("G step: loss", glue.generator_loss.iter().collect());
-        add("G step: D backward", self.d_gen.dispatches(false));
-        add("G step: glue", glue.image_gradient.iter().collect());
-        add("G step: G backward", self.g_train.dispatches(false));
-        add("G step: optimizer", opt(&self.g_optimizer));
-        out
+    pub fn step_dispatches(&self) -> Vec<(&'static str, &Dispatch)> {
+        recipe::step_dispatches(&self.recipe)
     }
 
     /// Reads the stats of the last step. Rarely: it waits for the GPU.
     pub async fn read_stats(&self) -> Result<Stats> {
-        let v = self.gpu.read_f32(&self.stats).await?;
+        let stats = self.recipe.stats();
+        let v = self.gpu.read_f32(&stats.buffer).await?;
+        let at = |name| v[stats.slot(name)];
         let b = self.config.batch as f32;
+        use dcgan::stat;
         Ok(Stats {
             step: self.step,
-            d_loss: v[slot::D_LOSS],
-            g_loss: v[slot::G_LOSS],
-            d_real: v[slot::D_REAL],
-            d_fake_before: v[slot::D_FAKE_BEFORE],
-            d_fake_after: v[slot::D_FAKE_AFTER],
-            accuracy_real: v[slot::REAL_CALLED_REAL] / b,
-            accuracy_fake: v[slot::FAKE_CALLED_FAKE] / b,
+            d_loss: at(stat::D_LOSS),
+            g_loss: at(stat::G_LOSS),
+            d_real: at(stat::D_REAL),
+            d_fake_before: at(stat::D_FAKE_BEFORE),
+            d_fake_after: at(stat::D_FAKE_AFTER),
+            accuracy_real: at(stat::REAL_CALLED_REAL) / b,
+            accuracy_fake: at(stat::FAKE_CALLED_FAKE) / b,
         })
     }
 
     /// The generator's parameters followed by the discriminator's, for tests and checkpoints.
     pub fn params(&self) -> impl Iterator<Item = &Param> {
-        self.g.all_params().chain(self.d.all_params())
+        self.g().all_params().chain(self.d().all_params())
     }
 }

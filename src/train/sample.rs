@@ -72,7 +72,7 @@ impl Trainer {
 
     /// A sampler of `count` images from `z` ([count, nz]) and, when conditional, `labels`.
     pub fn sampler(&self, z: &[f32], labels: &[u32]) -> Result<Sampler> {
-        Sampler::new(&self.gpu, &self.g, &self.config, z, labels)
+        Sampler::new(&self.gpu, self.g(), &self.config, z, labels)
     }
 }
 

@@ -156,7 +156,7 @@ impl Session {
         let p = self
             .run()?
             .trainer
-            .d
+            .d()
             .all_params()
             .next()
             .ok_or_else(no_run)?;
@@ -494,8 +494,8 @@ impl Session {
         let trainer = built.map_err(js_error)?;
         let seed = trainer.config.seed;
         let info = js_sys::Object::new();
-        set(&info, "gParams", &(trainer.g.param_count() as u32).into());
-        set(&info, "dParams", &(trainer.d.param_count() as u32).into());
+        set(&info, "gParams", &(trainer.g().param_count() as u32).into());
+        set(&info, "dParams", &(trainer.d().param_count() as u32).into());
         set(&info, "classes", &trainer.config.model.classes.into());
         set(&info, "step", &(trainer.step as f64).into());
         let view = self.view(&trainer, None, seed)?;

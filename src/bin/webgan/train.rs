@@ -477,8 +477,8 @@ impl Run<'_> {
             "model: {} ({} classes), G {} and D {} parameters, batch {}, loss {}, on {}",
             c.model.preset.name(),
             c.model.classes,
-            trainer.g.param_count(),
-            trainer.d.param_count(),
+            trainer.g().param_count(),
+            trainer.d().param_count(),
             c.batch,
             c.loss.name(),
             gpu.adapter_name()

@@ -1,4 +1,4 @@
-//! The glue between the passes of one alternating step: drawing batches and noise on the GPU,
+//! DCGAN's glue between the passes of one alternating step: drawing batches and noise on the GPU,
 //! the losses with their gradients, and the stats, each built once.
 
 use crate::gpu::Gpu;
@@ -10,7 +10,9 @@ use crate::kernels::random::{self, Distribution};
 use crate::kernels::tensor::{self, Reduction};
 use crate::kernels::Dispatch;
 use crate::train::config::{Prior, TrainConfig};
-use crate::train::{counter, slot, GpuDataset};
+use crate::train::recipe::Slots;
+use crate::train::recipes::dcgan::{counter, stat};
+use crate::train::GpuDataset;
 use crate::Result;
 
 /// RNG streams: each kind of draw has its own, so no two ever share numbers.
@@ -53,14 +55,16 @@ impl Glue {
         config: &TrainConfig,
         dataset: &GpuDataset,
         p: &Passes,
-        counters: &wgpu::Buffer,
-        stats: &wgpu::Buffer,
+        counter_slots: &Slots,
+        stat_slots: &Slots,
     ) -> Result<Glue> {
+        let (counters, stats) = (&counter_slots.buffer, &stat_slots.buffer);
+        let slot = |name| stat_slots.slot(name);
         let (g, d_real, d_fake, d_gen) = (p.g, p.d_real, p.d_fake, p.d_gen);
         let b = config.batch as usize;
         let classes = config.model.classes;
         let image = config.model.image();
-        let rng = counter::RNG as u32;
+        let rng = counter_slots.slot(counter::RNG) as u32;
         let advance = || random::advance(gpu, counters, rng);
         let indices = gpu.storage("batch indices", b);
         let mut buffers = vec![indices.clone()];
@@ -212,17 +216,17 @@ impl Glue {
             b,
             &d_real.doutput,
             stats,
-            slot::D_LOSS,
+            slot(stat::D_LOSS),
             LossOptions::default(),
         )?];
-        real_loss.extend(mean_d(&d_real.output, slot::D_REAL)?);
+        real_loss.extend(mean_d(&d_real.output, slot(stat::D_REAL))?);
         real_loss.push(tensor::reduce(
             gpu,
             Reduction::CountPositive,
             &d_real.output,
             b,
             stats,
-            slot::REAL_CALLED_REAL,
+            slot(stat::REAL_CALLED_REAL),
             false,
         )?);
         let add_loss = LossOptions {
@@ -237,17 +241,17 @@ impl Glue {
             b,
             &d_fake.doutput,
             stats,
-            slot::D_LOSS,
+            slot(stat::D_LOSS),
             add_loss,
         )?];
-        fake_loss.extend(mean_d(&d_fake.output, slot::D_FAKE_BEFORE)?);
+        fake_loss.extend(mean_d(&d_fake.output, slot(stat::D_FAKE_BEFORE))?);
         fake_loss.push(tensor::reduce(
             gpu,
             Reduction::CountNonPositive,
             &d_fake.output,
             b,
             stats,
-            slot::FAKE_CALLED_FAKE,
+            slot(stat::FAKE_CALLED_FAKE),
             false,
         )?);
         let mut generator_loss = vec![loss(
@@ -258,10 +262,10 @@ impl Glue {
             b,
             &d_gen.doutput,
             stats,
-            slot::G_LOSS,
+            slot(stat::G_LOSS),
             LossOptions::default(),
         )?];
-        generator_loss.extend(mean_d(&d_gen.output, slot::D_FAKE_AFTER)?);
+        generator_loss.extend(mean_d(&d_gen.output, slot(stat::D_FAKE_AFTER))?);
         buffers.extend([real_targets, fake_targets, scratch]);
         Ok(Glue {
             draw_real,

@@ -1,0 +1,170 @@
+//! What a training recipe is: the networks it owns (named as its family's reference
+//! implementation names them, each with its optimizer), its stats and counters (GPU slots asked
+//! for by name), and one ordered list of the updates in a step. Recording a step and profiling
+//! it both read that list, so the two cannot disagree.
+
+use crate::gpu::Gpu;
+use crate::graph::program::Net;
+use crate::kernels::optim::{clip, Adam, Sgd};
+use crate::kernels::Dispatch;
+use crate::train::Optimizer;
+use crate::Result;
+
+/// A named stretch of a step's dispatches (for profiles: "D step: loss").
+pub struct Phase<'a> {
+    pub name: &'static str,
+    pub dispatches: Vec<&'a Dispatch>,
+}
+
+impl<'a> Phase<'a> {
+    pub fn new(name: &'static str, dispatches: impl IntoIterator<Item = &'a Dispatch>) -> Self {
+        Phase {
+            name,
+            dispatches: dispatches.into_iter().collect(),
+        }
+    }
+}
+
+/// One update of a step (D's, G's), recorded `times` times in a row.
+pub struct Update<'a> {
+    pub name: &'static str,
+    pub times: u32,
+    pub phases: Vec<Phase<'a>>,
+}
+
+/// Named slots of a small GPU buffer: the f32 stats a step writes, or the u32 counters (the
+/// RNG's step, each Adam's t) it keeps. Asked for by name, so recipes share no global layout.
+pub struct Slots {
+    names: Vec<&'static str>,
+    pub buffer: wgpu::Buffer,
+}
+
+impl Slots {
+    pub fn new(gpu: &Gpu, label: &str, names: &[&'static str]) -> Slots {
+        Slots {
+            names: names.to_vec(),
+            buffer: gpu.storage(label, names.len()),
+        }
+    }
+
+    /// The slot of `name`. Names are the recipe's own constants, so an unknown one is a bug.
+    pub fn slot(&self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|&n| n == name)
+            .unwrap_or_else(|| panic!("no slot named {name}"))
+    }
+
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// A network a recipe trains, under the name its reference implementation gives it.
+pub struct Trained<'a> {
+    pub name: &'static str,
+    pub net: &'a Net,
+    pub optimizer: &'a Optimizer,
+}
+
+pub trait Recipe {
+    /// The family, as the CLI names it ("dcgan").
+    fn family(&self) -> &'static str;
+    /// The networks with their optimizers, in checkpoint order.
+    fn nets(&self) -> Vec<Trained<'_>>;
+    /// The updates of one step, in recording order.
+    fn updates(&self) -> Vec<Update<'_>>;
+    fn stats(&self) -> &Slots;
+    fn counters(&self) -> &Slots;
+}
+
+/// Every dispatch of one step of `recipe`, in order, named by its phase.
+pub fn step_dispatches(recipe: &dyn Recipe) -> Vec<(&'static str, &Dispatch)> {
+    let mut out = Vec::new();
+    for update in recipe.updates() {
+        for _ in 0..update.times {
+            for phase in &update.phases {
+                out.extend(phase.dispatches.iter().map(|&d| (phase.name, d)));
+            }
+        }
+    }
+    out
+}
+
+/// Records `update` of `recipe` (every update when None).
+pub fn record(recipe: &dyn Recipe, update: Option<&str>, pass: &mut wgpu::ComputePass<'_>) {
+    for u in recipe.updates() {
+        if update.is_some_and(|name| name != u.name) {
+            continue;
+        }
+        for _ in 0..u.times {
+            for phase in &u.phases {
+                phase.dispatches.iter().for_each(|d| d.record(pass));
+            }
+        }
+    }
+}
+
+/// One network's optimizer: the updates of all its parameters, built once, advancing its own
+/// counter slot (Adam's t).
+pub struct NetOptimizer {
+    tick: Option<Dispatch>,
+    updates: Vec<Dispatch>,
+}
+
+impl NetOptimizer {
+    /// `clip`: WGAN's weight clipping after each update.
+    pub fn new(
+        gpu: &Gpu,
+        net: &Net,
+        optimizer: Optimizer,
+        counters: &Slots,
+        slot: &str,
+        clip_to: Option<f32>,
+    ) -> Result<NetOptimizer> {
+        let mut updates = Vec::new();
+        let tick;
+        match optimizer {
+            Optimizer::Adam(config) => {
+                let adam = Adam::new(gpu, config, &counters.buffer, counters.slot(slot))?;
+                tick = Some(adam.tick(gpu)?);
+                for p in net.all_params() {
+                    updates.push(adam.update(
+                        gpu,
+                        &p.value,
+                        &p.grad,
+                        &p.state[0],
+                        &p.state[1],
+                        p.len(),
+                    )?);
+                }
+            }
+            Optimizer::Sgd(config) => {
+                let sgd = Sgd::new(gpu, config)?;
+                tick = None;
+                for p in net.all_params() {
+                    updates.push(sgd.update(gpu, &p.value, &p.grad, &p.state[0], p.len())?);
+                }
+            }
+        }
+        if let Some(c) = clip_to {
+            for p in net.all_params() {
+                updates.push(clip(gpu, &p.value, p.len(), c)?);
+            }
+        }
+        Ok(NetOptimizer { tick, updates })
+    }
+
+    /// Its dispatches in recording order.
+    pub fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
+        self.tick.iter().chain(&self.updates)
+    }
+}

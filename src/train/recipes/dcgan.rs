@@ -1,0 +1,241 @@
+//! DCGAN (Radford et al. 2016), conditional too: k discriminator updates on a real batch
+//! (label 1) and a fake one (label 0) with G frozen, then one generator update with fresh noise
+//! through a frozen D. The networks are PyTorch's `netG` and `netD` of `examples/dcgan`.
+
+use crate::gpu::Gpu;
+use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, Trained, Update};
+use crate::train::recipes::dcgan_glue::{Glue, Passes};
+use crate::train::{GanLoss, GpuDataset, TrainConfig};
+use crate::Result;
+
+/// The stats a step writes.
+pub mod stat {
+    pub const D_LOSS: &str = "d_loss";
+    pub const G_LOSS: &str = "g_loss";
+    pub const D_REAL: &str = "d_real";
+    pub const D_FAKE_BEFORE: &str = "d_fake_before";
+    pub const D_FAKE_AFTER: &str = "d_fake_after";
+    pub const REAL_CALLED_REAL: &str = "real_called_real";
+    pub const FAKE_CALLED_FAKE: &str = "fake_called_fake";
+    pub const ALL: [&str; 7] = [
+        D_LOSS,
+        G_LOSS,
+        D_REAL,
+        D_FAKE_BEFORE,
+        D_FAKE_AFTER,
+        REAL_CALLED_REAL,
+        FAKE_CALLED_FAKE,
+    ];
+}
+
+/// The counters a step keeps: the RNG's step and each Adam's t. Checkpoints store them in this
+/// order as `state.counters`; the fourth is unused and kept so that they keep their shape.
+pub mod counter {
+    pub const RNG: &str = "rng";
+    pub const D_ADAM: &str = "netD adam";
+    pub const G_ADAM: &str = "netG adam";
+    pub const ALL: [&str; 4] = [RNG, D_ADAM, G_ADAM, "unused"];
+}
+
+/// Update names: `Trainer::train_update` records one of them alone.
+pub const D_UPDATE: &str = "D";
+pub const G_UPDATE: &str = "G";
+
+pub struct Dcgan {
+    pub g: Net,
+    pub d: Net,
+    config: TrainConfig,
+    stats: Slots,
+    counters: Slots,
+    g_train: Pass,
+    d_real: Pass,
+    d_fake: Pass,
+    d_gen: Pass,
+    d_optimizer: NetOptimizer,
+    g_optimizer: NetOptimizer,
+    glue: Glue,
+    /// Kept alive for the passes that write and read them.
+    _fakes: [wgpu::Buffer; 2],
+}
+
+impl Dcgan {
+    /// G and D initialised from the config's seed, their passes and the step's glue.
+    pub fn new(gpu: &Gpu, config: &TrainConfig, dataset: &GpuDataset) -> Result<Dcgan> {
+        let (g_arch, d_arch) = config.model.build()?;
+        let g = Net::new(gpu, g_arch, config.seed);
+        let d = Net::new(gpu, d_arch, config.seed ^ 0xd15c);
+        let b = config.batch;
+        let image_len = config.model.image().len() as u32;
+        let counters = Slots::new(gpu, "counters", &counter::ALL);
+        let stats = Slots::new(gpu, "stats", &stat::ALL);
+
+        // G's images, and D's view of them: with one-hot class planes when conditional.
+        let fake = gpu.storage("fake images", (b * image_len) as usize);
+        let dfake = gpu.storage("d fake images", (b * image_len) as usize);
+        let d_len = (b as usize) * d.graph.input().len();
+        let (fake_d, dfake_d) = if config.model.classes > 0 {
+            (
+                gpu.storage("conditioned fakes", d_len),
+                gpu.storage("d conditioned fakes", d_len),
+            )
+        } else {
+            (fake.clone(), dfake.clone())
+        };
+        let train = |param_grads, input_grad, update_running| PassOptions {
+            batch: b,
+            train: true,
+            update_running,
+            param_grads,
+            input_grad,
+            backward: true,
+        };
+        let g_train = Pass::new(
+            gpu,
+            &g,
+            train(ParamGrads::Overwrite, false, true),
+            PassBuffers {
+                output: Some(fake.clone()),
+                doutput: Some(dfake.clone()),
+                ..Default::default()
+            },
+        )?;
+        let d_real = Pass::new(
+            gpu,
+            &d,
+            train(ParamGrads::Overwrite, false, true),
+            PassBuffers::default(),
+        )?;
+        let d_fake = Pass::new(
+            gpu,
+            &d,
+            train(ParamGrads::Accumulate, false, true),
+            PassBuffers {
+                input: Some(fake_d.clone()),
+                ..Default::default()
+            },
+        )?;
+        // Through a frozen D: no parameter gradients, and its running statistics left alone.
+        let d_gen = Pass::new(
+            gpu,
+            &d,
+            train(ParamGrads::Skip, true, false),
+            PassBuffers {
+                input: Some(fake_d),
+                dinput: Some(dfake_d),
+                ..Default::default()
+            },
+        )?;
+        let clip = (config.loss == GanLoss::Wgan).then_some(config.clip);
+        let d_optimizer = NetOptimizer::new(
+            gpu,
+            &d,
+            config.d_optimizer,
+            &counters,
+            counter::D_ADAM,
+            clip,
+        )?;
+        let g_optimizer = NetOptimizer::new(
+            gpu,
+            &g,
+            config.g_optimizer,
+            &counters,
+            counter::G_ADAM,
+            None,
+        )?;
+        let passes = Passes {
+            g: &g_train,
+            d_real: &d_real,
+            d_fake: &d_fake,
+            d_gen: &d_gen,
+            fake: &fake,
+            dfake: &dfake,
+        };
+        let glue = Glue::new(gpu, config, dataset, &passes, &counters, &stats)?;
+        Ok(Dcgan {
+            g,
+            d,
+            config: *config,
+            stats,
+            counters,
+            g_train,
+            d_real,
+            d_fake,
+            d_gen,
+            d_optimizer,
+            g_optimizer,
+            glue,
+            _fakes: [fake, dfake],
+        })
+    }
+}
+
+impl Recipe for Dcgan {
+    fn family(&self) -> &'static str {
+        "dcgan"
+    }
+
+    fn nets(&self) -> Vec<Trained<'_>> {
+        vec![
+            Trained {
+                name: "netG",
+                net: &self.g,
+                optimizer: &self.config.g_optimizer,
+            },
+            Trained {
+                name: "netD",
+                net: &self.d,
+                optimizer: &self.config.d_optimizer,
+            },
+        ]
+    }
+
+    fn updates(&self) -> Vec<Update<'_>> {
+        let glue = &self.glue;
+        let d = vec![
+            // A fresh real batch and fresh noise; G runs forward only, building no gradients.
+            Phase::new("D step: draw", glue.draw_real.iter().chain(&glue.draw_z)),
+            Phase::new("D step: G forward", self.g_train.dispatches(true)),
+            Phase::new("D step: glue", &glue.condition_fake),
+            Phase::new("D step: D forward (real)", self.d_real.dispatches(true)),
+            Phase::new("D step: loss", &glue.real_loss),
+            Phase::new("D step: D backward (real)", self.d_real.dispatches(false)),
+            Phase::new("D step: D forward (fake)", self.d_fake.dispatches(true)),
+            Phase::new("D step: loss", &glue.fake_loss),
+            Phase::new("D step: D backward (fake)", self.d_fake.dispatches(false)),
+            Phase::new("D step: optimizer", self.d_optimizer.dispatches()),
+        ];
+        // Fresh noise, through D without touching its parameters, optimizer or statistics.
+        let g = vec![
+            Phase::new("G step: draw", &glue.draw_z),
+            Phase::new("G step: G forward", self.g_train.dispatches(true)),
+            Phase::new("G step: glue", &glue.condition_fake),
+            Phase::new("G step: D forward", self.d_gen.dispatches(true)),
+            Phase::new("G step: loss", &glue.generator_loss),
+            Phase::new("G step: D backward", self.d_gen.dispatches(false)),
+            Phase::new("G step: glue", &glue.image_gradient),
+            Phase::new("G step: G backward", self.g_train.dispatches(false)),
+            Phase::new("G step: optimizer", self.g_optimizer.dispatches()),
+        ];
+        vec![
+            Update {
+                name: D_UPDATE,
+                times: self.config.d_steps,
+                phases: d,
+            },
+            Update {
+                name: G_UPDATE,
+                times: 1,
+                phases: g,
+            },
+        ]
+    }
+
+    fn stats(&self) -> &Slots {
+        &self.stats
+    }
+
+    fn counters(&self) -> &Slots {
+        &self.counters
+    }
+}

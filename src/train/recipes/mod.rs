@@ -1,0 +1,4 @@
+//! The training recipes, one file per family.
+
+pub mod dcgan;
+mod dcgan_glue;
