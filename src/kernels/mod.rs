@@ -14,6 +14,7 @@ pub mod conv;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
+pub mod instance_norm;
 pub mod join;
 pub mod loss;
 pub mod optim;
@@ -29,6 +30,7 @@ pub const SHADERS: &[&Shader] = &[
     &crate::display::SHADER,
     &conv::SHADER,
     &conv::SHADER_VEC4_OUT,
+    &instance_norm::SHADER,
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,

@@ -10,6 +10,7 @@ pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
 pub mod gan;
+pub mod instance_norm;
 pub mod join;
 pub mod loss;
 pub mod optim;
