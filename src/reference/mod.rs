@@ -15,6 +15,7 @@ pub mod join;
 pub mod loss;
 pub mod optim;
 pub mod random;
+pub mod reflection_pad;
 pub mod sequential;
 pub mod softmax;
 pub mod tensor;
