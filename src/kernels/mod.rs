@@ -22,6 +22,7 @@ pub mod random;
 pub mod reflection_pad;
 pub mod softmax;
 pub mod tensor;
+pub mod upsample;
 
 /// Every shader of the crate, for validation and for building pipelines.
 pub const SHADERS: &[&Shader] = &[
@@ -39,6 +40,7 @@ pub const SHADERS: &[&Shader] = &[
     &reflection_pad::SHADER,
     &softmax::SHADER,
     &tensor::SHADER,
+    &upsample::SHADER,
     &crate::gpu::LANES_PROBE,
 ];
 

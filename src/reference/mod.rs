@@ -19,3 +19,4 @@ pub mod reflection_pad;
 pub mod sequential;
 pub mod softmax;
 pub mod tensor;
+pub mod upsample;
