@@ -18,6 +18,7 @@ pub mod instance_norm;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod pixel_shuffle;
 pub mod random;
 pub mod reflection_pad;
 pub mod softmax;
@@ -36,6 +37,7 @@ pub const SHADERS: &[&Shader] = &[
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &pixel_shuffle::SHADER,
     &random::SHADER,
     &reflection_pad::SHADER,
     &softmax::SHADER,
