@@ -14,6 +14,7 @@ pub mod conv;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
+pub mod dropout;
 pub mod instance_norm;
 pub mod join;
 pub mod loss;
@@ -31,6 +32,7 @@ pub const SHADERS: &[&Shader] = &[
     &batch_norm::SHADER,
     &condition::SHADER,
     &crate::display::SHADER,
+    &dropout::SHADER,
     &conv::SHADER,
     &conv::SHADER_VEC4_OUT,
     &instance_norm::SHADER,

@@ -9,6 +9,7 @@ pub mod condition;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
+pub mod dropout;
 pub mod gan;
 pub mod instance_norm;
 pub mod join;
