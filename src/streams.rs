@@ -17,6 +17,10 @@ pub const CLASSIFIER_INDICES: u32 = 7;
 pub const FIXED_NOISE: u32 = 9;
 /// The generated images of the quality measure, step = chunk.
 pub const QUALITY_NOISE: u32 = 30;
+/// Dropout masks, one stream per dropout layer: DROPOUT ..= DROPOUT + MAX_DROPOUT_LAYERS - 1.
+/// Two layers that shared a stream would drop the same elements of their tensors every step.
+pub const DROPOUT: u32 = 40;
+pub const MAX_DROPOUT_LAYERS: u32 = 50;
 /// Latent walks, one stream per walk: WALKS ..= WALKS + MAX_WALKS - 1.
 const WALKS: u32 = 100;
 pub const MAX_WALKS: u32 = 800;
@@ -29,6 +33,15 @@ pub const INIT_PER_LAYER: u32 = 8;
 pub fn walk(i: u32) -> u32 {
     assert!(i < MAX_WALKS, "walk {i} is past the walks' streams");
     WALKS + i
+}
+
+/// The stream of dropout layer `k`'s masks.
+pub fn dropout(k: u32) -> u32 {
+    assert!(
+        k < MAX_DROPOUT_LAYERS,
+        "dropout layer {k} is past the dropout streams"
+    );
+    DROPOUT + k
 }
 
 /// The stream of layer `k`'s initialisation.
@@ -54,7 +67,10 @@ mod tests {
         singles.dedup();
         assert_eq!(singles.len(), 6);
         let walks = walk(0)..=walk(MAX_WALKS - 1);
-        assert!(singles.iter().all(|s| !walks.contains(s) && *s < INIT));
-        assert!(*walks.end() < INIT);
+        let dropouts = dropout(0)..=dropout(MAX_DROPOUT_LAYERS - 1);
+        assert!(singles
+            .iter()
+            .all(|s| !walks.contains(s) && !dropouts.contains(s) && *s < INIT));
+        assert!(*dropouts.end() < *walks.start() && *walks.end() < INIT);
     }
 }

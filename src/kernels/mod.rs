@@ -14,12 +14,17 @@ pub mod conv;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
+pub mod dropout;
+pub mod instance_norm;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod pixel_shuffle;
 pub mod random;
+pub mod reflection_pad;
 pub mod softmax;
 pub mod tensor;
+pub mod upsample;
 
 /// Every shader of the crate, for validation and for building pipelines.
 pub const SHADERS: &[&Shader] = &[
@@ -27,14 +32,19 @@ pub const SHADERS: &[&Shader] = &[
     &batch_norm::SHADER,
     &condition::SHADER,
     &crate::display::SHADER,
+    &dropout::SHADER,
     &conv::SHADER,
     &conv::SHADER_VEC4_OUT,
+    &instance_norm::SHADER,
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &pixel_shuffle::SHADER,
     &random::SHADER,
+    &reflection_pad::SHADER,
     &softmax::SHADER,
     &tensor::SHADER,
+    &upsample::SHADER,
     &crate::gpu::LANES_PROBE,
 ];
 
@@ -184,4 +194,45 @@ pub(crate) fn grid_1d(n: usize, size: u32) -> [u32; 3] {
         let y = groups.div_ceil(65_535);
         [groups.div_ceil(y) as u32, y as u32, 1]
     }
+}
+
+/// Which way a shader of four tensors bound [input, doutput, output, dinput] runs: its forward
+/// entry point reads input and writes output, its backward one reads doutput and writes dinput.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    Forward,
+    Backward,
+}
+
+/// The dispatch of `pass` of `op` on such a shader (entry point `forward` or `backward`),
+/// reading `from` and writing `to`, each checked for its length in elements. The two tensors
+/// of the other pass are bound to one-element spares.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tensor_pass<P: bytemuck::Pod>(
+    gpu: &Gpu,
+    (op, shader): (&'static str, &Shader),
+    pass: Pass,
+    params: &P,
+    (from, from_len): (&wgpu::Buffer, usize),
+    (to, to_len): (&wgpu::Buffer, usize),
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let (entry, from_name, to_name) = match pass {
+        Pass::Forward => ("forward", "input", "output"),
+        Pass::Backward => ("backward", "doutput", "dinput"),
+    };
+    check_len(op, from_name, from, from_len)?;
+    check_len(op, to_name, to, to_len)?;
+    // WebGPU refuses a buffer bound twice in one dispatch when either binding writes it.
+    if from == to {
+        return Err(Error::Invalid(format!(
+            "{op}: {from_name} and {to_name} are the same buffer; they must be distinct"
+        )));
+    }
+    let spares = [gpu.storage("unused", 1), gpu.storage("unused", 1)];
+    let buffers = match pass {
+        Pass::Forward => [from, &spares[0], to, &spares[1]],
+        Pass::Backward => [&spares[0], from, &spares[1], to],
+    };
+    Dispatch::new(gpu, shader, entry, &[], params, &buffers, workgroups)
 }
