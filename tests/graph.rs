@@ -5,10 +5,14 @@
 mod common;
 
 use common::{assert_close, assert_gradient, dot, download, gpu, numeric_gradient, Rng};
-use webgan::graph::ops::{Add, BatchNorm2d, Cat, Conv2d, Dense, Reshape};
+use webgan::graph::ops::{
+    Add, BatchNorm2d, Cat, Conv2d, Dense, InstanceNorm2d, PixelShuffle, ReflectionPad2d, Reshape,
+    Upsample,
+};
 use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
 use webgan::graph::{Builder, Graph, Layer, Shape3};
 use webgan::kernels::activation::Activation;
+use webgan::kernels::upsample::UpsampleMode;
 use webgan::reference::graph::CpuNet;
 
 const BATCH: u32 = 3;
@@ -86,9 +90,61 @@ fn len(shape: Shape3) -> usize {
     BATCH as usize * shape.len()
 }
 
+/// A ResNet block as CycleGAN's ResnetGenerator writes it (reflection pad, conv, instance norm,
+/// relu, reflection pad, conv, instance norm, added to its input), then a decoder of a pixel
+/// shuffle and a bilinear upsampling, with an affine instance norm between.
+fn resnet_graph(h: u32, w: u32, c: u32) -> Graph {
+    let mut b = Builder::new();
+    let x = b.input(Shape3::new(c, h, w));
+    let valid = |out| {
+        Layer::Conv(Conv2d {
+            out_channels: out,
+            kernel: 3,
+            stride: 1,
+            padding: 0,
+            bias: true,
+        })
+    };
+    let norm = Layer::InstanceNorm(InstanceNorm2d { affine: false });
+    let mut t = b
+        .add("block.0", Layer::ReflectionPad(ReflectionPad2d(1)), &[x])
+        .unwrap();
+    t = b.add("block.1", valid(c), &[t]).unwrap();
+    t = b.add("block.2", norm, &[t]).unwrap();
+    t = b
+        .add("block.3", Layer::Activation(Activation::Relu), &[t])
+        .unwrap();
+    t = b
+        .add("block.4", Layer::ReflectionPad(ReflectionPad2d(1)), &[t])
+        .unwrap();
+    t = b.add("block.5", valid(c), &[t]).unwrap();
+    t = b.add("block.6", norm, &[t]).unwrap();
+    let sum = b.add("residual", Layer::Add(Add), &[x, t]).unwrap();
+    let wide = b.add("expand", conv(4 * c, 3, false), &[sum]).unwrap();
+    let shuffled = b
+        .add("shuffle", Layer::PixelShuffle(PixelShuffle(2)), &[wide])
+        .unwrap();
+    let affine = Layer::InstanceNorm(InstanceNorm2d { affine: true });
+    let normed = b.add("norm", affine, &[shuffled]).unwrap();
+    let up = Layer::Upsample(Upsample {
+        scale: 2,
+        mode: UpsampleMode::Bilinear,
+    });
+    let out = b.add("up", up, &[normed]).unwrap();
+    b.finish(&[out]).unwrap()
+}
+
 #[test]
 fn skip_and_residual_graph_matches_the_reference_both_ways() {
-    let graph = skip_graph(7, 9, 6);
+    gpu_matches_reference(skip_graph(7, 9, 6));
+}
+
+#[test]
+fn resnet_block_and_decoder_match_the_reference_both_ways() {
+    gpu_matches_reference(resnet_graph(5, 7, 3));
+}
+
+fn gpu_matches_reference(graph: Graph) {
     let net = Net::new(gpu(), graph.clone(), 7);
     let pass = Pass::new(
         gpu(),
@@ -150,21 +206,27 @@ fn skip_and_residual_graph_matches_the_reference_both_ways() {
             assert_close(&what, &download(&p.grad, want.len()), want, 1e-4, 1e-3);
         }
     }
-    // The batch norm moved its running statistics as the reference did.
-    let bn = graph
-        .nodes
-        .iter()
-        .position(|n| n.name == "inner.1")
-        .unwrap();
-    let want = cpu.running[bn].as_ref().unwrap();
-    let got = download(net.running[bn].as_ref().unwrap(), want.len());
-    assert_close("running statistics", &got, want, 1e-5, 1e-4);
+    // Batch norms moved their running statistics as the reference did.
+    for (n, running) in net.running.iter().enumerate() {
+        if let (Some(got), Some(want)) = (running, &cpu.running[n]) {
+            let got = download(got, want.len());
+            assert_close("running statistics", &got, want, 1e-5, 1e-4);
+        }
+    }
 }
 
 /// The reference's backward, fan-in included, against central differences of its forward.
 #[test]
 fn reference_gradients_of_the_skip_graph_match_central_differences() {
-    let graph = skip_graph(3, 2, 3);
+    reference_matches_central_differences(skip_graph(3, 2, 3));
+}
+
+#[test]
+fn reference_gradients_of_the_resnet_graph_match_central_differences() {
+    reference_matches_central_differences(resnet_graph(3, 4, 2));
+}
+
+fn reference_matches_central_differences(graph: Graph) {
     let mut rng = Rng::new(5);
     let params: Vec<Vec<Vec<f64>>> = (0..graph.nodes.len())
         .map(|n| {

@@ -4,7 +4,10 @@
 //! here and one file in `ops/` (with its shader, kernel module, reference and test).
 
 use crate::gpu::Gpu;
-use crate::graph::ops::{Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Reshape};
+use crate::graph::ops::{
+    Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, InstanceNorm2d, PixelShuffle,
+    ReflectionPad2d, Reshape, Upsample,
+};
 use crate::graph::program::{Param, ParamGrads};
 use crate::graph::{ParamSpec, Shape3};
 use crate::kernels::activation::Activation;
@@ -24,6 +27,10 @@ pub enum Layer {
     Cat(Cat),
     /// `a + b`: a residual block.
     Add(Add),
+    InstanceNorm(InstanceNorm2d),
+    ReflectionPad(ReflectionPad2d),
+    Upsample(Upsample),
+    PixelShuffle(PixelShuffle),
 }
 
 impl Layer {
@@ -37,6 +44,10 @@ impl Layer {
             Layer::Reshape(op) => op,
             Layer::Cat(op) => op,
             Layer::Add(op) => op,
+            Layer::InstanceNorm(op) => op,
+            Layer::ReflectionPad(op) => op,
+            Layer::Upsample(op) => op,
+            Layer::PixelShuffle(op) => op,
         }
     }
 }

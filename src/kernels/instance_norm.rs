@@ -79,7 +79,7 @@ impl InstanceNormShape {
         [vec![1.0; c], vec![0.0; c]].concat()
     }
 
-    fn check(&self) -> Result<()> {
+    pub fn check(&self) -> Result<()> {
         if self.batch == 0 || self.channels == 0 || self.pixels == 0 {
             return Err(shape_error(
                 Self::OP,

@@ -50,6 +50,7 @@ pub const SHADERS: &[&Shader] = &[
 
 /// One operation, ready to record: usually one compute dispatch, sometimes a short sequence
 /// (a split reduction and its final sum). Pipelines, bind groups and parameters are built once.
+#[derive(Clone)]
 pub struct Dispatch {
     pub label: &'static str,
     steps: Vec<Step>,

@@ -46,7 +46,7 @@ impl PixelShuffleShape {
         self.batch as usize * self.in_channels as usize * self.height as usize * self.width as usize
     }
 
-    fn check(&self) -> Result<()> {
+    pub fn check(&self) -> Result<()> {
         if self.batch == 0 || self.in_channels == 0 || self.height == 0 || self.width == 0 {
             return Err(shape_error(
                 OP,

@@ -67,7 +67,7 @@ impl UpsampleShape {
         self.batch as usize * self.channels as usize
     }
 
-    fn check(&self) -> Result<()> {
+    pub fn check(&self) -> Result<()> {
         if self.batch == 0 || self.channels == 0 || self.height == 0 || self.width == 0 {
             return Err(shape_error(
                 OP,

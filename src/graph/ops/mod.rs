@@ -4,9 +4,11 @@ mod activation;
 mod join;
 mod linear;
 mod norm;
+mod resample;
 mod view;
 
 pub use join::{Add, Cat};
 pub use linear::{Conv2d, ConvTranspose2d, Dense};
-pub use norm::BatchNorm2d;
+pub use norm::{BatchNorm2d, InstanceNorm2d};
+pub use resample::{PixelShuffle, ReflectionPad2d, Upsample};
 pub use view::Reshape;

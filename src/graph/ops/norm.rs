@@ -1,5 +1,6 @@
-//! Batch norm (`nn.BatchNorm2d`, PyTorch's eps 1e-5 and momentum 0.1), with the ReLU or leaky
-//! ReLU after it done in its own passes when the plan fuses them.
+//! Normalisations: batch norm (`nn.BatchNorm2d`, PyTorch's eps 1e-5 and momentum 0.1), with the
+//! ReLU or leaky ReLU after it done in its own passes when the plan fuses them; instance norm
+//! (`nn.InstanceNorm2d`, eps 1e-5).
 
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
@@ -7,6 +8,9 @@ use crate::graph::program::ParamGrads;
 use crate::graph::{Init, ParamSpec, Shape3};
 use crate::kernels::batch_norm::{
     self, BatchNorm, BatchNormBuffers, BatchNormOptions, BatchNormShape,
+};
+use crate::kernels::instance_norm::{
+    InstanceNorm, InstanceNormAffine, InstanceNormBuffers, InstanceNormOptions, InstanceNormShape,
 };
 use crate::reference;
 use crate::Result;
@@ -132,6 +136,127 @@ impl Op for BatchNorm2d {
                 (true, false) => eval,
             },
             backward: if ctx.dy.is_some() { backward } else { vec![] },
+        })
+    }
+}
+
+/// `nn.InstanceNorm2d` without running statistics (PyTorch's and CycleGAN's default): each
+/// sample's channel normalised over its own pixels, in training and sampling alike. With
+/// `affine`, γ and β packed as batch norm's are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstanceNorm2d {
+    pub affine: bool,
+}
+
+fn instance_shape(batch: u32, input: Shape3) -> InstanceNormShape {
+    InstanceNormShape {
+        batch,
+        channels: input.c,
+        pixels: input.pixels(),
+    }
+}
+
+impl InstanceNorm2d {
+    /// (γ, β) of the reference: the learned ones, or 1 and 0.
+    fn affine(&self, r: &Reference) -> (Vec<f64>, Vec<f64>) {
+        let c = r.shapes.input().c as usize;
+        match r.params.first() {
+            Some(p) => (p[..c].to_vec(), p[c..].to_vec()),
+            None => (vec![1.0; c], vec![0.0; c]),
+        }
+    }
+}
+
+impl Op for InstanceNorm2d {
+    fn output(&self, inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
+        instance_shape(1, inputs[0])
+            .check()
+            .map_err(|e| e.to_string())?;
+        Ok(inputs[0])
+    }
+
+    fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
+        if !self.affine {
+            return vec![];
+        }
+        vec![ParamSpec {
+            name: String::new(),
+            shape: vec![2, inputs[0].c as usize],
+            init: Init::BatchNorm,
+        }]
+    }
+
+    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
+        let s = instance_shape(r.shapes.batch, r.shapes.input());
+        let (gamma, beta) = self.affine(r);
+        reference::instance_norm::forward(&s, r.x[0], &gamma, &beta, EPS)
+    }
+
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let s = instance_shape(r.shapes.batch, r.shapes.input());
+        let (gamma, _) = self.affine(r);
+        let (dx, dgamma, dbeta) = reference::instance_norm::backward(&s, r.x[0], &gamma, dy, EPS);
+        let dparams = if self.affine {
+            vec![[dgamma, dbeta].concat()]
+        } else {
+            vec![]
+        };
+        (vec![dx], dparams)
+    }
+
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+        let s = instance_shape(ctx.shapes.batch, ctx.shapes.input());
+        let len = s.tensor_len();
+        let scratch = |what: &str, n: usize| gpu.storage(what, n);
+        let (doutput, (dinput, accumulate_input)) = match (ctx.dy, ctx.dx[0]) {
+            (Some(dy), Some((dx, acc))) => (dy.clone(), (dx.clone(), acc)),
+            (Some(dy), None) => (dy.clone(), (scratch("d input (unused)", len), false)),
+            _ => (
+                scratch("d output (unused)", len),
+                (scratch("d input (unused)", len), false),
+            ),
+        };
+        let daffine = match (ctx.params.first(), ctx.param_grads) {
+            (Some(_), ParamGrads::Skip) => Some(scratch("d affine (unused)", s.affine_len())),
+            (Some(p), _) => Some(p.grad.clone()),
+            (None, _) => None,
+        };
+        let affine = ctx
+            .params
+            .first()
+            .zip(daffine.as_ref())
+            .map(|(p, daffine)| InstanceNormAffine {
+                affine: &p.value,
+                daffine,
+            });
+        let norm = InstanceNorm::new(
+            gpu,
+            s,
+            InstanceNormOptions {
+                accumulate_input,
+                accumulate_params: ctx.param_grads == ParamGrads::Accumulate,
+                ..Default::default()
+            },
+            &InstanceNormBuffers {
+                input: ctx.x[0],
+                output: ctx.y,
+                saved: &scratch("instance statistics", s.saved_len()),
+                doutput: &doutput,
+                dinput: &dinput,
+                affine,
+            },
+        )?;
+        Ok(Built {
+            forward: if ctx.forward {
+                norm.forward().map(Clone::clone).to_vec()
+            } else {
+                vec![]
+            },
+            backward: if ctx.dy.is_some() {
+                norm.backward().map(Clone::clone).to_vec()
+            } else {
+                vec![]
+            },
         })
     }
 }
