@@ -6,6 +6,8 @@
 
 /// The real batch's dataset indices, per D step.
 pub const BATCH_INDICES: u32 = 1;
+/// The second domain's batch of a two-domain recipe (CycleGAN's B).
+pub const SECOND_BATCH_INDICES: u32 = 4;
 /// z for G, per D step and G step.
 pub const NOISE: u32 = 2;
 /// The classes of a conditional G's fakes.
@@ -57,6 +59,7 @@ mod tests {
     fn no_two_purposes_share_a_stream() {
         let mut singles = vec![
             BATCH_INDICES,
+            SECOND_BATCH_INDICES,
             NOISE,
             FAKE_CLASSES,
             CLASSIFIER_INDICES,
@@ -65,7 +68,7 @@ mod tests {
         ];
         singles.sort_unstable();
         singles.dedup();
-        assert_eq!(singles.len(), 6);
+        assert_eq!(singles.len(), 7);
         let walks = walk(0)..=walk(MAX_WALKS - 1);
         let dropouts = dropout(0)..=dropout(MAX_DROPOUT_LAYERS - 1);
         assert!(singles

@@ -22,6 +22,9 @@ pub struct PlanOptions {
     pub backward: bool,
     /// Plan the gradients of the graph's inputs.
     pub input_grad: bool,
+    /// The inputs' gradients already hold another pass's gradient: add into them (G_A's
+    /// output in CycleGAN gets D_A's gradient, then G_B's through the cycle).
+    pub add_to_input_grad: bool,
 }
 
 /// A buffer the caller may hand in: the k-th input or output, or their gradients.
@@ -177,8 +180,9 @@ impl Plan {
                 .filter(|&(m, slot)| nodes[m].dx[slot].is_some())
                 .collect();
             writers.sort_by_key(|&(m, slot)| (std::cmp::Reverse(m), slot));
+            let begun = is_output(t) || (t < g.inputs.len() && options.add_to_input_grad);
             for (i, (m, slot)) in writers.into_iter().enumerate() {
-                nodes[m].dx[slot] = Some(i > 0 || is_output(t));
+                nodes[m].dx[slot] = Some(i > 0 || begun);
             }
         }
         Plan {
@@ -201,6 +205,7 @@ mod tests {
     const TRAIN: PlanOptions = PlanOptions {
         backward: true,
         input_grad: false,
+        add_to_input_grad: false,
     };
 
     fn conv(out_channels: u32) -> Layer {
@@ -254,6 +259,7 @@ mod tests {
             PlanOptions {
                 backward: true,
                 input_grad: true,
+                add_to_input_grad: false,
             },
         );
         assert_eq!(p.nodes[0].epilogue, Some(Activation::LeakyRelu(0.2)));
@@ -277,6 +283,7 @@ mod tests {
             PlanOptions {
                 backward: false,
                 input_grad: true,
+                add_to_input_grad: false,
             },
         );
         assert!(p.grads.is_empty());
@@ -336,6 +343,20 @@ mod tests {
             p.grads[p.tensor_grad[sum.0].unwrap()].given,
             Some(Given::DOutput(0))
         );
+    }
+
+    #[test]
+    fn an_input_gradient_begun_by_another_pass_is_added_to() {
+        let (_, d) = ModelConfig::new(Preset::Dcgan32).build().unwrap();
+        let options = PlanOptions {
+            backward: true,
+            input_grad: true,
+            add_to_input_grad: true,
+        };
+        let p = Plan::new(&d, options);
+        assert_eq!(p.nodes[0].dx, [Some(true)]);
+        // Only the inputs': the layers inside still begin their own gradients.
+        assert_eq!(p.nodes[2].dx, [Some(false)]);
     }
 
     #[test]

@@ -160,6 +160,8 @@ pub struct PassBuffers {
     pub output: Option<wgpu::Buffer>,
     pub doutput: Option<wgpu::Buffer>,
     pub dinput: Option<wgpu::Buffer>,
+    /// The given `dinput` already holds a gradient (another pass wrote it): add into it.
+    pub add_to_dinput: bool,
 }
 
 /// One use of a network at a fixed batch.
@@ -189,6 +191,7 @@ impl Pass {
             PlanOptions {
                 backward: options.backward,
                 input_grad: options.input_grad,
+                add_to_input_grad: given.add_to_dinput,
             },
         );
         let pick = |p: &BufferPlan, label: &str| -> wgpu::Buffer {

@@ -30,7 +30,7 @@ use crate::streams::{
     BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
 };
 
-fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
+pub(crate) fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
     net.params
         .iter()
         .flatten()
@@ -39,7 +39,7 @@ fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
 }
 
 /// One optimizer step over every parameter tensor of `net`.
-fn update(
+pub(crate) fn update(
     net: &mut CpuNet,
     grads: &[Vec<Vec<f64>>],
     state: &mut [[Vec<f32>; 2]],

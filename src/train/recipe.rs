@@ -113,18 +113,18 @@ pub fn record(recipe: &dyn Recipe, update: Option<&str>, pass: &mut wgpu::Comput
     }
 }
 
-/// One network's optimizer: the updates of all its parameters, built once, advancing its own
-/// counter slot (Adam's t).
+/// One optimizer over the parameters of one or more networks (CycleGAN's optimizer_G steps
+/// G_A and G_B together), built once, advancing its own counter slot (Adam's t) once a step.
 pub struct NetOptimizer {
     tick: Option<Dispatch>,
     updates: Vec<Dispatch>,
 }
 
 impl NetOptimizer {
-    /// `clip`: WGAN's weight clipping after each update.
+    /// `clip_to`: WGAN's weight clipping after each update.
     pub fn new(
         gpu: &Gpu,
-        net: &Net,
+        nets: &[&Net],
         optimizer: Optimizer,
         counters: &Slots,
         slot: &str,
@@ -136,7 +136,7 @@ impl NetOptimizer {
             Optimizer::Adam(config) => {
                 let adam = Adam::new(gpu, config, &counters.buffer, counters.slot(slot))?;
                 tick = Some(adam.tick(gpu)?);
-                for p in net.all_params() {
+                for p in nets.iter().flat_map(|n| n.all_params()) {
                     updates.push(adam.update(
                         gpu,
                         &p.value,
@@ -150,13 +150,13 @@ impl NetOptimizer {
             Optimizer::Sgd(config) => {
                 let sgd = Sgd::new(gpu, config)?;
                 tick = None;
-                for p in net.all_params() {
+                for p in nets.iter().flat_map(|n| n.all_params()) {
                     updates.push(sgd.update(gpu, &p.value, &p.grad, &p.state[0], p.len())?);
                 }
             }
         }
         if let Some(c) = clip_to {
-            for p in net.all_params() {
+            for p in nets.iter().flat_map(|n| n.all_params()) {
                 updates.push(clip(gpu, &p.value, p.len(), c)?);
             }
         }

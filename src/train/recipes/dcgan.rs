@@ -129,7 +129,7 @@ impl Dcgan {
         let clip = (config.loss == GanLoss::Wgan).then_some(config.clip);
         let d_optimizer = NetOptimizer::new(
             gpu,
-            &d,
+            &[&d],
             config.d_optimizer,
             &counters,
             counter::D_ADAM,
@@ -137,7 +137,7 @@ impl Dcgan {
         )?;
         let g_optimizer = NetOptimizer::new(
             gpu,
-            &g,
+            &[&g],
             config.g_optimizer,
             &counters,
             counter::G_ADAM,
