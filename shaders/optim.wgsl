@@ -3,6 +3,11 @@
 //         p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 //   sgd:  g = grad + wd p;  momentum = mu momentum + g;  p -= lr momentum
 //   clip: p = clamp(p, -c, c)   (the WGAN critic's weight clipping)
+//   ema:  avg = beta avg + (1 - beta) p   (G_ema, the generator StyleGAN and ProGAN sample)
+//   ema_copy: avg = p                      (initialises avg)
+// The moving average lives here rather than in a shader of its own: it is one more in-place
+// update over a parameter tensor, recorded after the optimizer's, and needs one more binding
+// (avg; param is already bound) of the 8 storage buffers a stage may have (7 in all).
 // Adam's step count t lives on the GPU in counter[counter_index], so that several steps can
 // be recorded into one submission: `tick` adds 1 before the step's updates read it.
 
@@ -10,7 +15,7 @@ struct OptimParams {
     len: u32,           // elements updated
     counter_index: u32, // adam, tick: counter[counter_index] is the step count t
     clip: f32,          // clip: the bound c
-    _pad: u32,
+    beta: f32,          // ema: the decay, in [0, 1]
 }
 
 // One optimizer's hyper-parameters, shared by the updates of all its tensors, so that one
@@ -34,6 +39,7 @@ struct Hyper {
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;        // adam: second moment
 @group(0) @binding(6) var<storage, read_write> momentum: array<f32>; // sgd: momentum buffer
 @group(0) @binding(7) var<storage, read_write> counter: array<u32>;
+@group(0) @binding(8) var<storage, read_write> avg: array<f32>;      // ema: the average
 
 const GROUP: u32 = 256u;
 
@@ -83,5 +89,22 @@ fn clip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n: vec3<u
     let i = flat_id(wg, n, l);
     if (i < p.len) {
         param[i] = clamp(param[i], -p.clip, p.clip);
+    }
+}
+
+@compute @workgroup_size(256)
+fn ema(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = flat_id(wg, n, l);
+    if (i < p.len) {
+        // As written in the reference, so that both round the same: two products and a sum.
+        avg[i] = p.beta * avg[i] + (1.0 - p.beta) * param[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn ema_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = flat_id(wg, n, l);
+    if (i < p.len) {
+        avg[i] = param[i];
     }
 }

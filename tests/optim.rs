@@ -1,7 +1,7 @@
 mod common;
 
 use common::{assert_close, gpu, Rng};
-use webgan::kernels::optim::{clip, tick, Adam, AdamConfig, Sgd, SgdConfig};
+use webgan::kernels::optim::{clip, ema, ema_copy, tick, Adam, AdamConfig, Sgd, SgdConfig};
 use webgan::kernels::Dispatch;
 use webgan::reference::optim as reference;
 use webgan::Error;
@@ -242,6 +242,78 @@ fn clip_reaches_every_element_of_a_folded_grid() {
     let got = g.read_f32_blocking(&b).expect("readback");
     let first_wrong = got[..len].iter().zip(&param).position(|(a, b)| a != b);
     assert_eq!(first_wrong, None, "clip of {len} elements");
+}
+
+/// G_ema as a trainer keeps it: copy G, then after each of five steps (G's weights changed)
+/// one ema update, all in one submission. β = 0.999 (StyleGAN), 0.5, and the ends 0 and 1.
+/// The shader does the reference's two products and one sum in f32, so bit for bit (lavapipe
+/// does not fuse them; a driver that contracted one product into an FMA would move avg by an ulp).
+#[test]
+fn ema_matches_reference_bit_for_bit() {
+    let g = gpu();
+    let mut rng = Rng::new(40);
+    for len in [1000, 1, 257] {
+        for beta in [0.999, 0.5, 0.0, 1.0] {
+            let weights: Vec<Vec<f32>> = (0..=STEPS).map(|_| rand_f32(&mut rng, len)).collect();
+            let weights_b: Vec<wgpu::Buffer> = weights.iter().map(|w| storage(w)).collect();
+            let avg_b = storage(&rand_f32(&mut rng, len));
+            let mut recorded = vec![ema_copy(g, &avg_b, &weights_b[0], len).expect("valid copy")];
+            for w in &weights_b[1..] {
+                recorded.push(ema(g, &avg_b, w, len, beta).expect("valid ema"));
+            }
+            g.run(&recorded.iter().collect::<Vec<_>>());
+            let mut avg = weights[0].clone();
+            for w in &weights[1..] {
+                reference::ema(&mut avg, w, beta);
+            }
+            assert_state(&format!("ema len={len} β={beta}"), &avg_b, &avg, 0.0, 0.0);
+        }
+    }
+    // β = 1 leaves the copy, β = 0 is the last weights: the reference's ends are right too.
+    let (w0, w1) = (vec![1.5f32, -2.0], vec![0.25f32, 3.0]);
+    let mut keep = w0.clone();
+    reference::ema(&mut keep, &w1, 1.0);
+    assert_eq!(keep, w0);
+    reference::ema(&mut keep, &w1, 0.0);
+    assert_eq!(keep, w1);
+}
+
+/// The copy is exact, and the average reaches every element of a folded grid.
+#[test]
+fn ema_reaches_every_element_of_a_folded_grid() {
+    let g = gpu();
+    let len = 65_535 * 256 + 3;
+    let param: Vec<f32> = (0..len).map(|i| (i % 7) as f32 - 3.0).collect();
+    let (param_b, avg_b) = (storage(&param), storage(&vec![1.0f32; len]));
+    g.run(&[&ema(g, &avg_b, &param_b, len, 0.75).expect("valid ema")]);
+    let mut avg = vec![1.0f32; len];
+    reference::ema(&mut avg, &param, 0.75);
+    let got = g.read_f32_blocking(&avg_b).expect("readback");
+    let first_wrong = got[..len].iter().zip(&avg).position(|(a, b)| a != b);
+    assert_eq!(first_wrong, None, "ema of {len} elements");
+    g.run(&[&ema_copy(g, &avg_b, &param_b, len).expect("valid copy")]);
+    let got = g.read_f32_blocking(&avg_b).expect("readback");
+    assert!(got[..len] == param[..], "ema_copy of {len} elements");
+}
+
+#[test]
+fn ema_refuses_bad_arguments() {
+    let g = gpu();
+    let (avg, param) = (storage(&[0.0; 8]), storage(&[0.0; 8]));
+    for beta in [-0.1, 1.5, f32::NAN, f32::INFINITY] {
+        let r = ema(g, &avg, &param, 8, beta);
+        assert!(matches!(r, Err(Error::Invalid(_))), "β = {beta}");
+    }
+    for len in [0, 9] {
+        let r = ema(g, &avg, &param, len, 0.999);
+        assert!(matches!(r, Err(Error::Shape { .. })), "len {len}");
+        let r = ema_copy(g, &avg, &param, len);
+        assert!(matches!(r, Err(Error::Shape { .. })), "copy len {len}");
+    }
+    let same = ema(g, &avg, &avg, 8, 0.999);
+    assert!(matches!(same, Err(Error::Invalid(_))), "avg as param");
+    let same = ema_copy(g, &param, &param, 8);
+    assert!(matches!(same, Err(Error::Invalid(_))), "copy onto itself");
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod instance_norm;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod pixel_loss;
 pub mod pixel_shuffle;
 pub mod random;
 pub mod reflection_pad;
@@ -39,6 +40,7 @@ pub const SHADERS: &[&Shader] = &[
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &pixel_loss::SHADER,
     &pixel_shuffle::SHADER,
     &random::SHADER,
     &reflection_pad::SHADER,

@@ -1,5 +1,6 @@
 //! The optimizers of `shaders/optim.wgsl`, in place over f32 parameters: Adam and SGD with
-//! momentum as torch.optim, the step counter Adam reads on the GPU, and weight clipping.
+//! momentum as torch.optim, the step counter Adam reads on the GPU, weight clipping, and the
+//! exponential moving average of weights (G_ema).
 //!
 //! One optimizer (say G's Adam) owns a uniform of hyper-parameters shared by the updates of all
 //! its tensors; [`Adam::set_lr`] rewrites it between steps without rebuilding anything.
@@ -21,6 +22,7 @@ pub const SHADER: Shader = Shader {
         Access::ReadWrite, // v
         Access::ReadWrite, // momentum
         Access::ReadWrite, // counter
+        Access::ReadWrite, // avg
     ],
     lanes: None,
 };
@@ -33,7 +35,7 @@ struct OptimParams {
     len: u32,
     counter_index: u32,
     clip: f32,
-    _pad: u32,
+    beta: f32,
 }
 
 #[repr(C)]
@@ -126,6 +128,7 @@ struct Bindings<'a> {
     v: Option<&'a wgpu::Buffer>,
     momentum: Option<&'a wgpu::Buffer>,
     counter: Option<&'a wgpu::Buffer>,
+    avg: Option<&'a wgpu::Buffer>,
 }
 
 fn build(
@@ -137,8 +140,8 @@ fn build(
 ) -> Result<Dispatch> {
     let spare_hyper = gpu.uniform("unused hyper", &Hyper::default());
     // A stand-in apiece: one buffer at two writable bindings would alias.
-    let spares: Vec<wgpu::Buffer> = (0..6).map(|_| gpu.storage("unused", 1)).collect();
-    let storage = [b.param, b.grad, b.m, b.v, b.momentum, b.counter];
+    let storage = [b.param, b.grad, b.m, b.v, b.momentum, b.counter, b.avg];
+    let spares: Vec<wgpu::Buffer> = storage.iter().map(|_| gpu.storage("unused", 1)).collect();
     let mut buffers = vec![b.hyper.unwrap_or(&spare_hyper)];
     buffers.extend(storage.iter().zip(&spares).map(|(b, s)| b.unwrap_or(s)));
     Dispatch::new(gpu, &SHADER, entry, &[], &params, &buffers, workgroups)
@@ -186,6 +189,67 @@ pub fn clip(gpu: &Gpu, param: &wgpu::Buffer, len: usize, c: f32) -> Result<Dispa
         ..Default::default()
     };
     build(gpu, "clip", params, b, grid_1d(len, GROUP))
+}
+
+/// avg[..len] = β·avg + (1 − β)·param: the exponential moving average of a generator's weights
+/// that StyleGAN and ProGAN sample from (G_ema, β = 0.999 typically), recorded after G's
+/// optimizer step. β = 1 keeps avg, β = 0 copies param.
+pub fn ema(
+    gpu: &Gpu,
+    avg: &wgpu::Buffer,
+    param: &wgpu::Buffer,
+    len: usize,
+    beta: f32,
+) -> Result<Dispatch> {
+    if !(0.0..=1.0).contains(&beta) {
+        return Err(Error::Invalid(format!(
+            "ema: the decay β must lie in [0, 1], not {beta}"
+        )));
+    }
+    average("ema", avg, param, len)?;
+    let params = OptimParams {
+        len: len as u32,
+        beta,
+        ..Default::default()
+    };
+    let b = Bindings {
+        param: Some(param),
+        avg: Some(avg),
+        ..Default::default()
+    };
+    build(gpu, "ema", params, b, grid_1d(len, GROUP))
+}
+
+/// avg[..len] = param: starts the moving average of [`ema`] at the weights (G_ema = copy of G).
+pub fn ema_copy(
+    gpu: &Gpu,
+    avg: &wgpu::Buffer,
+    param: &wgpu::Buffer,
+    len: usize,
+) -> Result<Dispatch> {
+    average("ema_copy", avg, param, len)?;
+    let params = OptimParams {
+        len: len as u32,
+        ..Default::default()
+    };
+    let b = Bindings {
+        param: Some(param),
+        avg: Some(avg),
+        ..Default::default()
+    };
+    build(gpu, "ema_copy", params, b, grid_1d(len, GROUP))
+}
+
+/// The checks of the average's two buffers: long enough, and distinct (both are bound
+/// writable, and WebGPU refuses one buffer at two writable bindings).
+fn average(op: &'static str, avg: &wgpu::Buffer, param: &wgpu::Buffer, len: usize) -> Result<()> {
+    check_update(op, len, &[("avg", avg), ("param", param)])?;
+    if avg == param {
+        return Err(Error::Invalid(format!(
+            "{op}: avg and param are the same buffer; the average needs its own"
+        )));
+    }
+    Ok(())
 }
 
 /// Adam over any number of tensors, with its step count t in `counter[counter_index]`.

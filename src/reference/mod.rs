@@ -16,6 +16,7 @@ pub mod instance_norm;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod pixel_loss;
 pub mod pixel_shuffle;
 pub mod random;
 pub mod reflection_pad;

@@ -34,3 +34,10 @@ pub fn clip(param: &mut [f32], c: f32) {
         *p = p.clamp(-c, c);
     }
 }
+
+/// avg = β·avg + (1 − β)·param, in the order `optim.wgsl` computes it.
+pub fn ema(avg: &mut [f32], param: &[f32], beta: f32) {
+    for (a, &p) in avg.iter_mut().zip(param) {
+        *a = beta * *a + (1.0 - beta) * p;
+    }
+}
