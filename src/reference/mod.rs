@@ -8,6 +8,7 @@ pub mod batch_norm;
 pub mod condition;
 pub mod conv2d;
 pub mod conv_transpose2d;
+pub mod cyclegan;
 pub mod dense;
 pub mod dropout;
 pub mod gan;

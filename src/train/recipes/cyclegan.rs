@@ -1,0 +1,593 @@
+//! CycleGAN (Zhu et al. 2017) as its reference implementation (junyanz/pytorch-CycleGAN-and-
+//! pix2pix, `models/cycle_gan_model.py`) trains it: two generators netG_A (A → B) and netG_B
+//! (B → A), two discriminators netD_A (judging B-domain images) and netD_B, one Adam over both
+//! generators and one over both discriminators. Each step, with the discriminators frozen, G's
+//! loss is LSGAN(D_A(G_A(a)), 1) + LSGAN(D_B(G_B(b)), 1) plus the cycle losses
+//! λ_A·|G_B(G_A(a)) − a| and λ_B·|G_A(G_B(b)) − b| plus the identity losses
+//! λ_B·λ_idt·|G_A(b) − b| and λ_A·λ_idt·|G_B(a) − a|; then each D's loss is
+//! 0.5·(LSGAN(D(real), 1) + LSGAN(D(fake), 0)) on the same fakes.
+//!
+//! A generator's output is read twice (by a discriminator and by the other generator for the
+//! cycle), so its gradient is the discriminator's, added to by the other generator's pass.
+//! Fakes go to the discriminators as made (the reference's pool of 50 past fakes is a later
+//! step), and the networks are any graphs: the family's ResNet generator and PatchGAN
+//! discriminator are built on this recipe.
+
+use crate::gpu::Gpu;
+use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::graph::Graph;
+use crate::kernels::loss::{loss, Loss, LossOptions};
+use crate::kernels::pixel_loss::{pixel_loss, PixelLoss, PixelLossOptions};
+use crate::kernels::random::{self, Distribution};
+use crate::kernels::tensor;
+use crate::kernels::Dispatch;
+use crate::streams::{BATCH_INDICES, SECOND_BATCH_INDICES};
+use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, Trained, Update};
+use crate::train::{GpuDataset, Optimizer};
+use crate::{Error, Result};
+
+/// The reference's options (`--lambda_A`, `--lambda_B`, `--lambda_identity`, Adam's `--lr`
+/// and `--beta1`), with its defaults in [`CycleGanConfig::new`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CycleGanConfig {
+    pub batch: u32,
+    pub lambda_a: f32,
+    pub lambda_b: f32,
+    pub lambda_identity: f32,
+    pub g_optimizer: Optimizer,
+    pub d_optimizer: Optimizer,
+    pub seed: u64,
+}
+
+impl CycleGanConfig {
+    /// λ_A = λ_B = 10, λ_identity = 0.5, Adam 2e-4 with β1 0.5, batch 1.
+    pub fn new() -> CycleGanConfig {
+        // The same Adam as DCGAN's: lr 2e-4, β1 0.5.
+        let adam = Optimizer::dcgan();
+        CycleGanConfig {
+            batch: 1,
+            lambda_a: 10.0,
+            lambda_b: 10.0,
+            lambda_identity: 0.5,
+            g_optimizer: adam,
+            d_optimizer: adam,
+            seed: 1,
+        }
+    }
+}
+
+impl Default for CycleGanConfig {
+    fn default() -> Self {
+        CycleGanConfig::new()
+    }
+}
+
+/// The four networks, as graphs: generators map an image to one of the same shape,
+/// discriminators an image to a map of patch logits.
+pub struct CycleGanNets {
+    pub g_a: Graph,
+    pub g_b: Graph,
+    pub d_a: Graph,
+    pub d_b: Graph,
+}
+
+/// The stats, as the reference's `loss_names`.
+pub mod stat {
+    pub const D_A: &str = "D_A";
+    pub const G_A: &str = "G_A";
+    pub const CYCLE_A: &str = "cycle_A";
+    pub const IDT_A: &str = "idt_A";
+    pub const D_B: &str = "D_B";
+    pub const G_B: &str = "G_B";
+    pub const CYCLE_B: &str = "cycle_B";
+    pub const IDT_B: &str = "idt_B";
+    pub const ALL: [&str; 8] = [D_A, G_A, CYCLE_A, IDT_A, D_B, G_B, CYCLE_B, IDT_B];
+}
+
+pub mod counter {
+    pub const RNG: &str = "rng";
+    pub const G_ADAM: &str = "optimizer_G adam";
+    pub const D_ADAM: &str = "optimizer_D adam";
+    pub const ALL: [&str; 3] = [RNG, G_ADAM, D_ADAM];
+}
+
+pub const G_UPDATE: &str = "G";
+pub const D_UPDATE: &str = "D";
+
+/// Every pass of a step over one generator or discriminator.
+struct Passes {
+    /// fake_B = G_A(real_A), rec_B = G_A(fake_A), idt_A = G_A(real_B).
+    ga_fake: Pass,
+    ga_rec: Pass,
+    /// Only with an identity loss (λ_identity > 0), as in the reference.
+    ga_idt: Option<Pass>,
+    /// fake_A = G_B(real_B), rec_A = G_B(fake_B), idt_B = G_B(real_A).
+    gb_fake: Pass,
+    gb_rec: Pass,
+    gb_idt: Option<Pass>,
+    /// D_A on fake_B with D_A frozen (G's step), on real_B and on fake_B (D's step).
+    da_gen: Pass,
+    da_real: Pass,
+    da_fake: Pass,
+    db_gen: Pass,
+    db_real: Pass,
+    db_fake: Pass,
+}
+
+pub struct CycleGan {
+    pub g_a: Net,
+    pub g_b: Net,
+    pub d_a: Net,
+    pub d_b: Net,
+    pub config: CycleGanConfig,
+    /// The batch of each domain, gathered from its dataset each step: real_A, real_B.
+    pub real: [wgpu::Buffer; 2],
+    stats: Slots,
+    counters: Slots,
+    passes: Passes,
+    draw: Vec<Dispatch>,
+    g_losses: Vec<Dispatch>,
+    da_losses: [Vec<Dispatch>; 2],
+    db_losses: [Vec<Dispatch>; 2],
+    g_optimizer: NetOptimizer,
+    d_optimizer: NetOptimizer,
+    /// Kept alive for the bind groups that use them.
+    _buffers: Vec<wgpu::Buffer>,
+}
+
+fn check(config: &CycleGanConfig, nets: &CycleGanNets, data: [&GpuDataset; 2]) -> Result<()> {
+    let (a, b) = (nets.g_a.input(), nets.g_b.input());
+    let same = |what: &str, got: crate::graph::Shape3, want: crate::graph::Shape3| {
+        if got == want {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "CycleGAN's {what} is {got:?} where {want:?} is needed"
+            )))
+        }
+    };
+    same("G_A's output", nets.g_a.output(), b)?;
+    same("G_B's output", nets.g_b.output(), a)?;
+    same("D_A's input", nets.d_a.input(), b)?;
+    same("D_B's input", nets.d_b.input(), a)?;
+    for (what, d, shape) in [("A", data[0], a), ("B", data[1], b)] {
+        if d.row_len as usize != shape.len() {
+            return Err(Error::Invalid(format!(
+                "the {what} images have {} values, and the generators take {}",
+                d.row_len,
+                shape.len()
+            )));
+        }
+    }
+    // G_A(b) must be comparable with b: the reference asserts input_nc == output_nc.
+    if config.lambda_identity > 0.0 && a != b {
+        return Err(Error::Invalid(format!(
+            "CycleGAN's identity loss compares G_A(b) with b, so A ({a:?}) and B ({b:?}) must have one shape; set lambda_identity to 0 to train without it"
+        )));
+    }
+    let weights = [config.lambda_a, config.lambda_b, config.lambda_identity];
+    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || config.batch == 0 {
+        return Err(Error::Invalid(format!(
+            "CycleGAN's weights must be finite and ≥ 0 and its batch at least 1: {config:?}"
+        )));
+    }
+    config.g_optimizer.check("G")?;
+    config.d_optimizer.check("D")
+}
+
+impl CycleGan {
+    /// The four networks initialised from the config's seed (each its own), their passes and
+    /// losses, training on images of domain A from `data[0]` and of B from `data[1]`.
+    pub fn new(
+        gpu: &Gpu,
+        config: &CycleGanConfig,
+        nets: CycleGanNets,
+        data: [&GpuDataset; 2],
+    ) -> Result<CycleGan> {
+        check(config, &nets, data)?;
+        let seed = config.seed;
+        let g_a = Net::new(gpu, nets.g_a, seed);
+        let g_b = Net::new(gpu, nets.g_b, seed ^ 0xb);
+        let d_a = Net::new(gpu, nets.d_a, seed ^ 0xd15c);
+        let d_b = Net::new(gpu, nets.d_b, seed ^ 0xd15b);
+        let b = config.batch;
+        let bz = b as usize;
+        let counters = Slots::new(gpu, "counters", &counter::ALL);
+        let stats = Slots::new(gpu, "stats", &stat::ALL);
+        let len_a = bz * g_a.graph.input().len();
+        let len_b = bz * g_b.graph.input().len();
+        let real_a = gpu.storage("real A", len_a);
+        let real_b = gpu.storage("real B", len_b);
+        let fake_b = gpu.storage("fake B", len_b);
+        let fake_a = gpu.storage("fake A", len_a);
+        let dfake_b = gpu.storage("d fake B", len_b);
+        let dfake_a = gpu.storage("d fake A", len_a);
+
+        let options = |param_grads, input_grad| PassOptions {
+            batch: b,
+            train: true,
+            update_running: true,
+            param_grads,
+            input_grad,
+            backward: true,
+        };
+        let pass =
+            |net: &Net, o: PassOptions, buffers: PassBuffers| Pass::new(gpu, net, o, buffers);
+        let with_input = |input: &wgpu::Buffer| PassBuffers {
+            input: Some(input.clone()),
+            ..Default::default()
+        };
+        use ParamGrads::{Accumulate, Overwrite, Skip};
+        let identity = config.lambda_identity > 0.0;
+        // Backward order below: each generator's cycle pass first (overwriting its gradients),
+        // then its identity pass, then its fake pass (both adding).
+        let passes = Passes {
+            ga_fake: pass(
+                &g_a,
+                options(Accumulate, false),
+                PassBuffers {
+                    input: Some(real_a.clone()),
+                    output: Some(fake_b.clone()),
+                    doutput: Some(dfake_b.clone()),
+                    ..Default::default()
+                },
+            )?,
+            gb_rec: pass(
+                &g_b,
+                options(Overwrite, true),
+                PassBuffers {
+                    input: Some(fake_b.clone()),
+                    dinput: Some(dfake_b.clone()),
+                    add_to_dinput: true,
+                    ..Default::default()
+                },
+            )?,
+            gb_fake: pass(
+                &g_b,
+                options(Accumulate, false),
+                PassBuffers {
+                    input: Some(real_b.clone()),
+                    output: Some(fake_a.clone()),
+                    doutput: Some(dfake_a.clone()),
+                    ..Default::default()
+                },
+            )?,
+            ga_rec: pass(
+                &g_a,
+                options(Overwrite, true),
+                PassBuffers {
+                    input: Some(fake_a.clone()),
+                    dinput: Some(dfake_a.clone()),
+                    add_to_dinput: true,
+                    ..Default::default()
+                },
+            )?,
+            ga_idt: identity
+                .then(|| pass(&g_a, options(Accumulate, false), with_input(&real_b)))
+                .transpose()?,
+            gb_idt: identity
+                .then(|| pass(&g_b, options(Accumulate, false), with_input(&real_a)))
+                .transpose()?,
+            // The discriminators frozen: their gradient reaches the fakes, not their weights.
+            da_gen: pass(
+                &d_a,
+                PassOptions {
+                    update_running: false,
+                    ..options(Skip, true)
+                },
+                PassBuffers {
+                    input: Some(fake_b.clone()),
+                    dinput: Some(dfake_b.clone()),
+                    ..Default::default()
+                },
+            )?,
+            db_gen: pass(
+                &d_b,
+                PassOptions {
+                    update_running: false,
+                    ..options(Skip, true)
+                },
+                PassBuffers {
+                    input: Some(fake_a.clone()),
+                    dinput: Some(dfake_a.clone()),
+                    ..Default::default()
+                },
+            )?,
+            da_real: pass(&d_a, options(Overwrite, false), with_input(&real_b))?,
+            da_fake: pass(&d_a, options(Accumulate, false), with_input(&fake_b))?,
+            db_real: pass(&d_b, options(Overwrite, false), with_input(&real_a))?,
+            db_fake: pass(&d_b, options(Accumulate, false), with_input(&fake_a))?,
+        };
+
+        // Each domain's batch drawn and gathered on the GPU.
+        let rng = counters.slot(counter::RNG) as u32;
+        let mut draw = vec![random::advance(gpu, &counters.buffer, rng)?];
+        let mut buffers = vec![];
+        for (data, stream, real) in [
+            (data[0], BATCH_INDICES, &real_a),
+            (data[1], SECOND_BATCH_INDICES, &real_b),
+        ] {
+            let indices = gpu.storage("batch indices", bz);
+            draw.push(random::fill(
+                gpu,
+                Distribution::Indices(data.count),
+                seed,
+                stream,
+                &counters.buffer,
+                rng,
+                &indices,
+                bz,
+            )?);
+            draw.push(tensor::gather_u8(
+                gpu,
+                &data.pixels,
+                data.count as usize,
+                data.row_len as usize,
+                &indices,
+                bz,
+                real,
+            )?);
+            buffers.push(indices);
+        }
+
+        // LSGAN against 1 (real) or 0 (fake) over each patch logit.
+        let s = &stats;
+        let p = &passes;
+        let patches_a = bz * d_a.graph.output().len();
+        let patches_b = bz * d_b.graph.output().len();
+        let targets = |n: usize, value: f32| gpu.storage_from("targets", &vec![value; n]);
+        let (ones_a, zeros_a) = (targets(patches_a, 1.0), targets(patches_a, 0.0));
+        let (ones_b, zeros_b) = (targets(patches_b, 1.0), targets(patches_b, 0.0));
+        let lsgan = |d: &Pass, target: &wgpu::Buffer, n, slot: &str, scale, accumulate_loss| {
+            loss(
+                gpu,
+                Loss::LeastSquares,
+                &d.output,
+                Some(target),
+                n,
+                &d.doutput,
+                &s.buffer,
+                s.slot(slot),
+                LossOptions {
+                    scale,
+                    accumulate_loss,
+                    accumulate_grad: false,
+                },
+            )
+        };
+        let l1 = |x: &Pass, target: &wgpu::Buffer, len, slot: &str, weight| {
+            pixel_loss(
+                gpu,
+                PixelLoss::L1,
+                &x.output,
+                target,
+                len,
+                &x.doutput,
+                None,
+                &s.buffer,
+                s.slot(slot),
+                PixelLossOptions {
+                    weight,
+                    ..Default::default()
+                },
+            )
+        };
+        let c = config;
+        let mut g_losses = vec![
+            lsgan(&p.da_gen, &ones_a, patches_a, stat::G_A, 1.0, false)?,
+            lsgan(&p.db_gen, &ones_b, patches_b, stat::G_B, 1.0, false)?,
+            l1(&p.gb_rec, &real_a, len_a, stat::CYCLE_A, c.lambda_a)?,
+            l1(&p.ga_rec, &real_b, len_b, stat::CYCLE_B, c.lambda_b)?,
+        ];
+        if let (Some(ga_idt), Some(gb_idt)) = (&p.ga_idt, &p.gb_idt) {
+            let weight = c.lambda_identity;
+            g_losses.push(l1(
+                ga_idt,
+                &real_b,
+                len_b,
+                stat::IDT_A,
+                c.lambda_b * weight,
+            )?);
+            g_losses.push(l1(
+                gb_idt,
+                &real_a,
+                len_a,
+                stat::IDT_B,
+                c.lambda_a * weight,
+            )?);
+        }
+        // loss_D = 0.5·(real + fake); the stat holds the sum, halved when read.
+        let da_losses = [
+            vec![lsgan(
+                &p.da_real,
+                &ones_a,
+                patches_a,
+                stat::D_A,
+                0.5,
+                false,
+            )?],
+            vec![lsgan(
+                &p.da_fake,
+                &zeros_a,
+                patches_a,
+                stat::D_A,
+                0.5,
+                true,
+            )?],
+        ];
+        let db_losses = [
+            vec![lsgan(
+                &p.db_real,
+                &ones_b,
+                patches_b,
+                stat::D_B,
+                0.5,
+                false,
+            )?],
+            vec![lsgan(
+                &p.db_fake,
+                &zeros_b,
+                patches_b,
+                stat::D_B,
+                0.5,
+                true,
+            )?],
+        ];
+        let g_optimizer = NetOptimizer::new(
+            gpu,
+            &[&g_a, &g_b],
+            c.g_optimizer,
+            &counters,
+            counter::G_ADAM,
+            None,
+        )?;
+        let d_optimizer = NetOptimizer::new(
+            gpu,
+            &[&d_a, &d_b],
+            c.d_optimizer,
+            &counters,
+            counter::D_ADAM,
+            None,
+        )?;
+        buffers.extend([
+            fake_a, fake_b, dfake_a, dfake_b, ones_a, zeros_a, ones_b, zeros_b,
+        ]);
+        Ok(CycleGan {
+            g_a,
+            g_b,
+            d_a,
+            d_b,
+            config: *config,
+            real: [real_a, real_b],
+            stats,
+            counters,
+            passes,
+            draw,
+            g_losses,
+            da_losses,
+            db_losses,
+            g_optimizer,
+            d_optimizer,
+            _buffers: buffers,
+        })
+    }
+
+    /// The losses by the reference's names, from a read of the stats buffer.
+    pub fn losses(&self, values: &[f32]) -> Vec<(&'static str, f32)> {
+        stat::ALL
+            .iter()
+            .map(|&name| {
+                let v = values[self.stats.slot(name)];
+                let halved = matches!(name, stat::D_A | stat::D_B);
+                (name, if halved { 0.5 * v } else { v })
+            })
+            .collect()
+    }
+}
+
+impl Recipe for CycleGan {
+    fn family(&self) -> &'static str {
+        "cyclegan"
+    }
+
+    fn nets(&self) -> Vec<Trained<'_>> {
+        let c = &self.config;
+        vec![
+            Trained {
+                name: "netG_A",
+                net: &self.g_a,
+                optimizer: &c.g_optimizer,
+            },
+            Trained {
+                name: "netG_B",
+                net: &self.g_b,
+                optimizer: &c.g_optimizer,
+            },
+            Trained {
+                name: "netD_A",
+                net: &self.d_a,
+                optimizer: &c.d_optimizer,
+            },
+            Trained {
+                name: "netD_B",
+                net: &self.d_b,
+                optimizer: &c.d_optimizer,
+            },
+        ]
+    }
+
+    fn updates(&self) -> Vec<Update<'_>> {
+        let p = &self.passes;
+        fn forward<'a>(passes: &[&'a Pass]) -> Vec<&'a Dispatch> {
+            passes.iter().flat_map(|q| q.dispatches(true)).collect()
+        }
+        fn backward<'a>(passes: &[&'a Pass]) -> Vec<&'a Dispatch> {
+            passes.iter().flat_map(|q| q.dispatches(false)).collect()
+        }
+        let g = vec![
+            Phase::new("G step: draw", &self.draw),
+            Phase::new(
+                "G step: G forward",
+                forward(
+                    &[&p.ga_fake, &p.gb_rec, &p.gb_fake, &p.ga_rec]
+                        .into_iter()
+                        .chain(p.ga_idt.iter().chain(&p.gb_idt))
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            Phase::new("G step: D forward", forward(&[&p.da_gen, &p.db_gen])),
+            Phase::new("G step: loss", &self.g_losses),
+            // The discriminators' gradients write the fakes' gradients; the cycle passes
+            // then add theirs, before the fake passes read them.
+            Phase::new("G step: D backward", backward(&[&p.da_gen, &p.db_gen])),
+            Phase::new(
+                "G step: G backward",
+                backward(
+                    &[&p.gb_rec, &p.ga_rec]
+                        .into_iter()
+                        .chain(p.ga_idt.iter().chain(&p.gb_idt))
+                        .chain([&p.ga_fake, &p.gb_fake])
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            Phase::new("G step: optimizer", self.g_optimizer.dispatches()),
+        ];
+        let [da_real, da_fake] = &self.da_losses;
+        let [db_real, db_fake] = &self.db_losses;
+        let d = vec![
+            Phase::new("D step: D_A forward (real)", p.da_real.dispatches(true)),
+            Phase::new("D step: loss", da_real),
+            Phase::new("D step: D_A backward (real)", p.da_real.dispatches(false)),
+            Phase::new("D step: D_A forward (fake)", p.da_fake.dispatches(true)),
+            Phase::new("D step: loss", da_fake),
+            Phase::new("D step: D_A backward (fake)", p.da_fake.dispatches(false)),
+            Phase::new("D step: D_B forward (real)", p.db_real.dispatches(true)),
+            Phase::new("D step: loss", db_real),
+            Phase::new("D step: D_B backward (real)", p.db_real.dispatches(false)),
+            Phase::new("D step: D_B forward (fake)", p.db_fake.dispatches(true)),
+            Phase::new("D step: loss", db_fake),
+            Phase::new("D step: D_B backward (fake)", p.db_fake.dispatches(false)),
+            Phase::new("D step: optimizer", self.d_optimizer.dispatches()),
+        ];
+        vec![
+            Update {
+                name: G_UPDATE,
+                times: 1,
+                phases: g,
+            },
+            Update {
+                name: D_UPDATE,
+                times: 1,
+                phases: d,
+            },
+        ]
+    }
+
+    fn stats(&self) -> &Slots {
+        &self.stats
+    }
+
+    fn counters(&self) -> &Slots {
+        &self.counters
+    }
+}
