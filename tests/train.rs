@@ -154,6 +154,7 @@ fn a_training_step_matches_the_cpu_reference() {
             c.loss = loss;
             c.d_steps = d_steps;
             c.label_smoothing = 0.1;
+            c.ema = Some(0.9);
             c.d_optimizer = Optimizer::Sgd(SgdConfig {
                 lr: 0.1,
                 momentum: 0.5,
@@ -193,7 +194,15 @@ fn a_training_step_matches_the_cpu_reference() {
             2e-5,
             2e-3,
         );
-        for (net, cpu_net, which) in [(t.g(), &cpu.g, "G"), (t.d(), &cpu.d, "D")] {
+        let ema = (
+            t.g_ema().expect("asked for"),
+            cpu.g_ema.as_ref().expect("asked for"),
+        );
+        for (net, cpu_net, which) in [
+            (t.g(), &cpu.g, "G"),
+            (t.d(), &cpu.d, "D"),
+            (ema.0, ema.1, "G_ema"),
+        ] {
             let gpu_net = to_cpu(&t, net);
             for (i, (got, want)) in gpu_net.params.iter().zip(&cpu_net.params).enumerate() {
                 for (j, (g, w)) in got.iter().zip(want).enumerate() {
@@ -265,14 +274,21 @@ fn everything(t: &Trainer) -> Vec<Vec<u32>> {
     let mut v = snapshot(t, t.params());
     v.extend(running_stats(t, t.g()));
     v.extend(running_stats(t, t.d()));
+    if let Some(ema) = t.g_ema() {
+        v.extend(snapshot(t, ema.all_params()));
+        v.extend(running_stats(t, ema));
+    }
     v.push(t.gpu.read_u32_blocking(t.counters()).unwrap());
     v
 }
 
 #[test]
 fn a_resumed_run_continues_exactly_where_it_stopped() {
-    for classes in [0, 2] {
-        let mut straight = small_trainer_with(64, |c| c.model.classes = classes);
+    for (classes, ema) in [(0, None), (2, None), (0, Some(0.9))] {
+        let mut straight = small_trainer_with(64, |c| {
+            c.model.classes = classes;
+            c.ema = ema;
+        });
         straight.train(2);
         let saved = pollster::block_on(straight.save()).unwrap();
         straight.train(2);
@@ -284,7 +300,7 @@ fn a_resumed_run_continues_exactly_where_it_stopped() {
         assert_eq!(
             everything(&resumed),
             everything(&straight),
-            "classes={classes}: the resumed run drifted"
+            "classes={classes}, ema={ema:?}: the resumed run drifted"
         );
         let (a, b) = (
             pollster::block_on(resumed.read_stats()).unwrap(),
@@ -456,4 +472,36 @@ fn a_diverged_state_is_never_checkpointed() {
     let mut back = Trainer::resume(t.gpu.clone(), &good, toy_dataset(&t.gpu, 64)).unwrap();
     back.train(1);
     assert!(pollster::block_on(back.read_stats()).unwrap().is_finite());
+}
+
+/// With a moving average, the checkpoint holds it as `netG_ema` (weights and running
+/// statistics, no optimizer state), and samples (the trainer's and a checkpoint's) come from it.
+#[test]
+fn the_moving_average_is_checkpointed_and_sampled() {
+    let mut t = small_trainer_with(64, |c| c.ema = Some(0.5));
+    t.train(3);
+    let ema = t.g_ema().expect("asked for");
+    // The trainer's own device: buffers belong to the device that made them.
+    let download = |b: &wgpu::Buffer, n: usize| t.gpu.read_f32_blocking(b).unwrap()[..n].to_vec();
+    let g_first = download(&t.g().params[0][0].value, 16);
+    let ema_first = download(&ema.params[0][0].value, 16);
+    assert_ne!(g_first, ema_first, "after 3 steps the average lags G");
+
+    let saved = pollster::block_on(t.save()).unwrap();
+    let ck = webgan::checkpoint::Checkpoint::from_bytes(&saved).unwrap();
+    assert!(ck.tensors.contains_key("netG_ema.main.0.weight"));
+    assert!(ck.tensors.contains_key("netG_ema.main.1.running_mean"));
+    assert!(!ck.tensors.keys().any(|k| k.starts_with("optim.netG_ema")));
+    let (loaded, _) = Trainer::load_generator(&t.gpu, &saved).unwrap();
+    assert_eq!(download(&loaded.params[0][0].value, 16), ema_first);
+
+    let z = t.fixed_noise(4);
+    let sampled = pollster::block_on(t.sampler(&z, &[]).unwrap().images(&t.gpu)).unwrap();
+    let from_ema = webgan::train::sample::Sampler::new(&t.gpu, ema, &t.config, &z, &[]).unwrap();
+    let from_g = webgan::train::sample::Sampler::new(&t.gpu, t.g(), &t.config, &z, &[]).unwrap();
+    assert_eq!(
+        sampled,
+        pollster::block_on(from_ema.images(&t.gpu)).unwrap()
+    );
+    assert_ne!(sampled, pollster::block_on(from_g.images(&t.gpu)).unwrap());
 }

@@ -11,6 +11,8 @@ pub struct CpuGan {
     pub config: TrainConfig,
     pub g: CpuNet,
     pub d: CpuNet,
+    /// The moving average of G's weights, when the config keeps one.
+    pub g_ema: Option<CpuNet>,
     /// Per parameter tensor, in `all_params` order: optimizer state (m, v) or (momentum, −).
     pub g_state: Vec<[Vec<f32>; 2]>,
     pub d_state: Vec<[Vec<f32>; 2]>,
@@ -66,10 +68,13 @@ pub(crate) fn update(
 impl CpuGan {
     pub fn new(config: TrainConfig, g: CpuNet, d: CpuNet) -> CpuGan {
         let (g_state, d_state) = (fresh_state(&g), fresh_state(&d));
+        // The average starts as G.
+        let g_ema = config.ema.map(|_| g.clone());
         CpuGan {
             config,
             g,
             d,
+            g_ema,
             g_state,
             d_state,
             rng_step: 0,
@@ -194,6 +199,16 @@ impl CpuGan {
             self.g_t,
             None,
         );
+        if let (Some(avg), Some(beta)) = (&mut self.g_ema, c.ema) {
+            let params = avg.params.iter_mut().flatten();
+            for (a, p) in params.zip(self.g.params.iter().flatten()) {
+                let mut a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+                let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+                optim::ema(&mut a32, &p32, beta);
+                *a = a32.into_iter().map(f64::from).collect();
+            }
+            avg.running.clone_from(&self.g.running);
+        }
         StepLosses { d_loss, g_loss }
     }
 }

@@ -26,11 +26,13 @@ fn halves(
     [(first, 0..c), (second, c..2 * c)]
 }
 
-/// The optimizer state's names, as torch.optim calls them.
-fn state_names(o: &Optimizer) -> [Option<&'static str>; 2] {
+/// The optimizer state's names, as torch.optim calls them; none for a network no optimizer
+/// steps.
+fn state_names(o: Option<&Optimizer>) -> [Option<&'static str>; 2] {
     match o {
-        Optimizer::Adam(_) => [Some("exp_avg"), Some("exp_avg_sq")],
-        Optimizer::Sgd(_) => [Some("momentum_buffer"), None],
+        Some(Optimizer::Adam(_)) => [Some("exp_avg"), Some("exp_avg_sq")],
+        Some(Optimizer::Sgd(_)) => [Some("momentum_buffer"), None],
+        None => [None, None],
     }
 }
 
@@ -39,7 +41,7 @@ async fn save_net(
     ck: &mut Checkpoint,
     net: &Net,
     prefix: &str,
-    optimizer: &Optimizer,
+    optimizer: Option<&Optimizer>,
 ) -> Result<()> {
     for (i, layer) in net.params.iter().enumerate() {
         for p in layer {
@@ -110,7 +112,7 @@ fn load_net(
     ck: &Checkpoint,
     net: &Net,
     prefix: &str,
-    optimizer: &Optimizer,
+    optimizer: Option<&Optimizer>,
 ) -> Result<()> {
     for (i, layer) in net.params.iter().enumerate() {
         for p in layer {
@@ -230,7 +232,11 @@ impl Trainer {
         let (ck, config) = Self::checkpoint_config(bytes)?;
         let (g_arch, _) = config.model.build()?;
         let g = Net::new(gpu, g_arch, config.seed);
-        load_net(gpu, &ck, &g, "netG", &config.g_optimizer)?;
+        // A run that kept a moving average samples from it.
+        match config.ema {
+            Some(_) => load_net(gpu, &ck, &g, "netG_ema", None)?,
+            None => load_net(gpu, &ck, &g, "netG", Some(&config.g_optimizer))?,
+        }
         Ok((g, config))
     }
 
@@ -254,10 +260,11 @@ impl Trainer {
             && std::mem::discriminant(&config.d_optimizer)
                 == std::mem::discriminant(&saved.d_optimizer)
             && std::mem::discriminant(&config.g_optimizer)
-                == std::mem::discriminant(&saved.g_optimizer);
+                == std::mem::discriminant(&saved.g_optimizer)
+            && config.ema.is_some() == saved.ema.is_some();
         if !same_shapes {
             return Err(Error::Invalid(
-                "a resumed run keeps its model, batch and optimizers".into(),
+                "a resumed run keeps its model, batch, optimizers and whether it averages G".into(),
             ));
         }
         let mut trainer = Trainer::new(gpu, config, dataset)?;

@@ -120,6 +120,9 @@ pub struct TrainConfig {
     /// WGAN's weight clipping bound c.
     pub clip: f32,
     pub seed: u64,
+    /// Keep an exponential moving average of G's weights with this β (e.g. 0.999, as
+    /// ProGAN and StyleGAN keep G_ema) and draw samples from it; None: sample G itself.
+    pub ema: Option<f32>,
 }
 
 impl TrainConfig {
@@ -136,6 +139,7 @@ impl TrainConfig {
             prior: Prior::Normal,
             clip: 0.01,
             seed: 1,
+            ema: None,
         }
     }
 
@@ -165,6 +169,13 @@ impl TrainConfig {
         }
         self.d_optimizer.check("D")?;
         self.g_optimizer.check("G")?;
+        if let Some(beta) = self.ema {
+            if !(beta > 0.0 && beta < 1.0) {
+                return Err(Error::Invalid(format!(
+                    "the moving average's β must lie strictly between 0 and 1 (e.g. 0.999), not {beta}"
+                )));
+            }
+        }
         if !(self.clip > 0.0 && self.clip.is_finite()) {
             return Err(Error::Invalid(format!(
                 "the WGAN clip must be positive, not {}",

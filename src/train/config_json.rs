@@ -29,6 +29,7 @@ pub fn to_json(c: &TrainConfig) -> String {
         "d_optimizer": optimizer_json(&c.d_optimizer), "g_optimizer": optimizer_json(&c.g_optimizer),
         "prior": match c.prior { Prior::Normal => "normal", Prior::Uniform => "uniform" },
         "clip": c.clip,
+        "ema": c.ema,
         // A string: JSON numbers lose u64 precision in some readers.
         "seed": c.seed.to_string(),
     })
@@ -111,6 +112,11 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
             .str("seed")?
             .parse()
             .map_err(|_| Error::Checkpoint("`seed` is not a whole number".into()))?,
+        // Absent from checkpoints written before it existed: no moving average.
+        ema: match v.get("ema") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(f.f32("ema")?),
+        },
     };
     c.check()?;
     Ok(c)

@@ -210,6 +210,11 @@ impl Trainer {
         &self.recipe.g
     }
 
+    /// The moving average of G's weights, when the config keeps one.
+    pub fn g_ema(&self) -> Option<&Net> {
+        self.recipe.g_ema.as_ref()
+    }
+
     /// The discriminator.
     pub fn d(&self) -> &Net {
         &self.recipe.d

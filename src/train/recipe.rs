@@ -72,7 +72,8 @@ impl Slots {
 pub struct Trained<'a> {
     pub name: &'static str,
     pub net: &'a Net,
-    pub optimizer: &'a Optimizer,
+    /// None for a network no optimizer steps (a moving average of another's weights).
+    pub optimizer: Option<&'a Optimizer>,
 }
 
 pub trait Recipe {

@@ -72,7 +72,8 @@ impl Trainer {
 
     /// A sampler of `count` images from `z` ([count, nz]) and, when conditional, `labels`.
     pub fn sampler(&self, z: &[f32], labels: &[u32]) -> Result<Sampler> {
-        Sampler::new(&self.gpu, self.g(), &self.config, z, labels)
+        let g = self.recipe.g_ema.as_ref().unwrap_or(self.g());
+        Sampler::new(&self.gpu, g, &self.config, z, labels)
     }
 }
 

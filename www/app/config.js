@@ -36,6 +36,8 @@ export function readConfig(classes) {
     prior: f.prior.value,
     clip: 0.01,
     seed: String(num('seed', { min: 0, max: 2 ** 53, int: true })),
+    // 0 (the default) keeps no moving average of G.
+    ema: num('ema', { min: 0, max: 0.9999 }) || null,
   };
 }
 
@@ -57,6 +59,7 @@ export function showConfig(c) {
   f.batch.value = c.batch;
   f.prior.value = c.prior;
   f.smoothing.value = round(c.label_smoothing);
+  f.ema.value = c.ema ? round(c.ema) : 0;
   f.seed.value = c.seed;
 }
 

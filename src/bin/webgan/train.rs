@@ -64,6 +64,10 @@ pub struct TrainArgs {
     /// WGAN's weight clipping bound.
     #[arg(long, default_value_t = 0.01)]
     clip: f32,
+    /// Keep a moving average of G's weights with this β (e.g. 0.999) and draw samples,
+    /// quality measures and `webgan sample` from it
+    #[arg(long)]
+    ema: Option<f32>,
     #[arg(long, default_value_t = 100)]
     nz: u32,
     #[arg(long, default_value_t = 64)]
@@ -209,6 +213,7 @@ fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig>
         },
         clip: args.clip,
         seed: args.seed,
+        ema: args.ema,
     };
     c.check()?;
     Ok(c)
@@ -313,6 +318,7 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
         ("prior", asked.prior != c.prior),
         ("seed", asked.seed != c.seed),
         ("clip", asked.clip != c.clip),
+        ("ema", asked.ema != c.ema),
         ("unconditional", args.unconditional && c.model.classes > 0),
         (
             "optimizer",

@@ -496,22 +496,22 @@ impl Recipe for CycleGan {
             Trained {
                 name: "netG_A",
                 net: &self.g_a,
-                optimizer: &c.g_optimizer,
+                optimizer: Some(&c.g_optimizer),
             },
             Trained {
                 name: "netG_B",
                 net: &self.g_b,
-                optimizer: &c.g_optimizer,
+                optimizer: Some(&c.g_optimizer),
             },
             Trained {
                 name: "netD_A",
                 net: &self.d_a,
-                optimizer: &c.d_optimizer,
+                optimizer: Some(&c.d_optimizer),
             },
             Trained {
                 name: "netD_B",
                 net: &self.d_b,
-                optimizer: &c.d_optimizer,
+                optimizer: Some(&c.d_optimizer),
             },
         ]
     }

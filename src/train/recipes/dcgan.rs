@@ -4,6 +4,8 @@
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::kernels::optim;
+use crate::kernels::Dispatch;
 use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, Trained, Update};
 use crate::train::recipes::dcgan_glue::{Glue, Passes};
 use crate::train::{GanLoss, GpuDataset, TrainConfig};
@@ -45,6 +47,8 @@ pub const G_UPDATE: &str = "G";
 pub struct Dcgan {
     pub g: Net,
     pub d: Net,
+    /// The moving average of G's weights, when the config asks for one.
+    pub g_ema: Option<Net>,
     config: TrainConfig,
     stats: Slots,
     counters: Slots,
@@ -54,6 +58,8 @@ pub struct Dcgan {
     d_gen: Pass,
     d_optimizer: NetOptimizer,
     g_optimizer: NetOptimizer,
+    /// After G's update: the average moved towards G's weights, G's running statistics copied.
+    g_average: Vec<Dispatch>,
     glue: Glue,
     /// Kept alive for the passes that write and read them.
     _fakes: [wgpu::Buffer; 2],
@@ -63,6 +69,10 @@ impl Dcgan {
     /// G and D initialised from the config's seed, their passes and the step's glue.
     pub fn new(gpu: &Gpu, config: &TrainConfig, dataset: &GpuDataset) -> Result<Dcgan> {
         let (g_arch, d_arch) = config.model.build()?;
+        // The average starts as G: the same graph drawn from the same seed.
+        let g_ema = config
+            .ema
+            .map(|_| Net::new(gpu, g_arch.clone(), config.seed));
         let g = Net::new(gpu, g_arch, config.seed);
         let d = Net::new(gpu, d_arch, config.seed ^ 0xd15c);
         let b = config.batch;
@@ -143,6 +153,18 @@ impl Dcgan {
             counter::G_ADAM,
             None,
         )?;
+        let mut g_average = Vec::new();
+        if let (Some(ema), Some(beta)) = (&g_ema, config.ema) {
+            for (avg, p) in ema.all_params().zip(g.all_params()) {
+                g_average.push(optim::ema(gpu, &avg.value, &p.value, p.len(), beta)?);
+            }
+            for (avg, running) in ema.running.iter().zip(&g.running) {
+                if let (Some(avg), Some(running)) = (avg, running) {
+                    let len = running.size() as usize / 4;
+                    g_average.push(optim::ema_copy(gpu, avg, running, len)?);
+                }
+            }
+        }
         let passes = Passes {
             g: &g_train,
             d_real: &d_real,
@@ -155,6 +177,7 @@ impl Dcgan {
         Ok(Dcgan {
             g,
             d,
+            g_ema,
             config: *config,
             stats,
             counters,
@@ -164,6 +187,7 @@ impl Dcgan {
             d_gen,
             d_optimizer,
             g_optimizer,
+            g_average,
             glue,
             _fakes: [fake, dfake],
         })
@@ -176,18 +200,24 @@ impl Recipe for Dcgan {
     }
 
     fn nets(&self) -> Vec<Trained<'_>> {
-        vec![
+        let mut nets = vec![
             Trained {
                 name: "netG",
                 net: &self.g,
-                optimizer: &self.config.g_optimizer,
+                optimizer: Some(&self.config.g_optimizer),
             },
             Trained {
                 name: "netD",
                 net: &self.d,
-                optimizer: &self.config.d_optimizer,
+                optimizer: Some(&self.config.d_optimizer),
             },
-        ]
+        ];
+        nets.extend(self.g_ema.as_ref().map(|net| Trained {
+            name: "netG_ema",
+            net,
+            optimizer: None,
+        }));
+        nets
     }
 
     fn updates(&self) -> Vec<Update<'_>> {
@@ -216,6 +246,7 @@ impl Recipe for Dcgan {
             Phase::new("G step: glue", &glue.image_gradient),
             Phase::new("G step: G backward", self.g_train.dispatches(false)),
             Phase::new("G step: optimizer", self.g_optimizer.dispatches()),
+            Phase::new("G step: moving average", &self.g_average),
         ];
         vec![
             Update {
