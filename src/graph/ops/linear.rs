@@ -252,6 +252,24 @@ fn build(s: &impl Gemm, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
     Ok(built)
 }
 
+/// The methods the three linear ops share: their kernel shape does the work.
+macro_rules! gemm_op_methods {
+    () => {
+        fn fusion(&self) -> Fusion {
+            Fusion::Linear
+        }
+        fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
+            reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
+        }
+        fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+            reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
+        }
+        fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+            build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
+        }
+    };
+}
+
 impl Op for Dense {
     fn output(&self, _inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
         Ok(Shape3::new(self.out_features, 1, 1))
@@ -263,18 +281,7 @@ impl Op for Dense {
     fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
         2.0 * batch as f64 * inputs[0].len() as f64 * self.out_features as f64
     }
-    fn fusion(&self) -> Fusion {
-        Fusion::Linear
-    }
-    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
-        reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
-    }
-    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-        reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
-    }
-    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-        build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
-    }
+    gemm_op_methods!();
 }
 
 impl Op for Conv2d {
@@ -295,18 +302,7 @@ impl Op for Conv2d {
         let k = self.kernel as f64;
         2.0 * batch as f64 * output.len() as f64 * inputs[0].c as f64 * k * k
     }
-    fn fusion(&self) -> Fusion {
-        Fusion::Linear
-    }
-    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
-        reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
-    }
-    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-        reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
-    }
-    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-        build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
-    }
+    gemm_op_methods!();
 }
 
 impl Op for ConvTranspose2d {
@@ -327,16 +323,5 @@ impl Op for ConvTranspose2d {
         let k = self.kernel as f64;
         2.0 * batch as f64 * inputs[0].len() as f64 * self.out_channels as f64 * k * k
     }
-    fn fusion(&self) -> Fusion {
-        Fusion::Linear
-    }
-    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
-        reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
-    }
-    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-        reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
-    }
-    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-        build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
-    }
+    gemm_op_methods!();
 }
