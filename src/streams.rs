@@ -12,6 +12,11 @@ pub const SECOND_BATCH_INDICES: u32 = 4;
 pub const NOISE: u32 = 2;
 /// The classes of a conditional G's fakes.
 pub const FAKE_CLASSES: u32 = 3;
+/// DiffAugment's per-sample parameters, one stream per augmented pass:
+/// AUGMENT ..= AUGMENT + MAX_AUGMENT_PASSES - 1. The real and the fake batch (and each of
+/// several D passes per step) need their own, or they would be translated and cut alike.
+pub const AUGMENT: u32 = 10;
+pub const MAX_AUGMENT_PASSES: u32 = 10;
 /// The quality classifier's batch indices.
 pub const CLASSIFIER_INDICES: u32 = 7;
 /// The fixed noise behind a run's sample grid (and `webgan sample --seed`); never used by
@@ -35,6 +40,15 @@ pub const INIT_PER_LAYER: u32 = 8;
 pub fn walk(i: u32) -> u32 {
     assert!(i < MAX_WALKS, "walk {i} is past the walks' streams");
     WALKS + i
+}
+
+/// The stream of augmented pass `k`'s parameters (real batch, fake batch, …).
+pub fn augment(k: u32) -> u32 {
+    assert!(
+        k < MAX_AUGMENT_PASSES,
+        "augmented pass {k} is past the augmentation streams"
+    );
+    AUGMENT + k
 }
 
 /// The stream of dropout layer `k`'s masks.
@@ -71,9 +85,12 @@ mod tests {
         assert_eq!(singles.len(), 7);
         let walks = walk(0)..=walk(MAX_WALKS - 1);
         let dropouts = dropout(0)..=dropout(MAX_DROPOUT_LAYERS - 1);
-        assert!(singles
-            .iter()
-            .all(|s| !walks.contains(s) && !dropouts.contains(s) && *s < INIT));
+        let augments = augment(0)..=augment(MAX_AUGMENT_PASSES - 1);
+        assert!(singles.iter().all(|s| !walks.contains(s)
+            && !dropouts.contains(s)
+            && !augments.contains(s)
+            && *s < INIT));
+        assert!(*augments.end() < *dropouts.start());
         assert!(*dropouts.end() < *walks.start() && *walks.end() < INIT);
     }
 }
