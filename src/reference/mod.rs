@@ -4,6 +4,7 @@
 //! Backward passes return fresh gradients; the GPU's "accumulate" is tested separately.
 
 pub mod activation;
+pub mod augment;
 pub mod batch_norm;
 pub mod condition;
 pub mod conv2d;
