@@ -116,7 +116,8 @@ fn check_pass(
     let len = s.tensor_len();
     let mut rng = Rng::new(len as u64 + policy.len() as u64);
     // Off zero, as images and gradients often are: an error in a mean then shows.
-    let off = |v: Vec<f64>, by: f64| v.iter().map(|x| (x + by) as f32 as f64).collect::<Vec<_>>();
+    let off =
+        |v: Vec<f64>, by: f64| -> Vec<f64> { v.iter().map(|x| (x + by) as f32 as f64).collect() };
     let (x, dy, before) = (
         off(rng.vec(len), 0.5),
         off(rng.vec(len), -0.25),
@@ -129,32 +130,22 @@ fn check_pass(
     prepare(&pass);
     gpu().run(&[&run(&augment)[..], &augment.backward()[..]].concat());
     let params = pass.params();
+    let check = |name: &str, buffer: &wgpu::Buffer, want: &[f64], (atol, rtol)| {
+        let got = download(buffer, len);
+        assert_close(&format!("{what} {name}"), &got, want, atol, rtol);
+    };
     let (atol, rtol) = tolerance(policy);
     let want = reference::forward(&s, policy, &x, &params);
-    assert_close(
-        &format!("{what} output"),
-        &download(&pass.output, len),
-        &want,
-        atol,
-        rtol,
-    );
+    check("output", &pass.output, &want, (atol, rtol));
     let mut want = reference::backward(&s, policy, &dy, &params);
-    if accumulate {
-        want.iter_mut().zip(&before).for_each(|(g, b)| *g += b);
-    }
     // Adding into dinput rounds once more in f32.
-    let (atol, rtol) = if accumulate {
+    let tolerance = if accumulate {
+        want.iter_mut().zip(&before).for_each(|(g, b)| *g += b);
         (atol.max(1e-7), rtol.max(1e-7))
     } else {
         (atol, rtol)
     };
-    assert_close(
-        &format!("{what} dinput"),
-        &download(&pass.dinput, len),
-        &want,
-        atol,
-        rtol,
-    );
+    check("dinput", &pass.dinput, &want, tolerance);
     params
 }
 
@@ -180,24 +171,13 @@ fn reference_backward_matches_central_differences() {
     let mut rng = Rng::new(1);
     let (x, w) = (rng.vec(s.tensor_len()), rng.vec(s.tensor_len()));
     type Op = fn(&AugmentShape, &[f64], &[SampleParams]) -> Vec<f64>;
+    use reference as r;
     let ops: [(&str, Op, Op); 5] = [
-        (
-            "saturation",
-            reference::saturation,
-            reference::saturation_backward,
-        ),
-        (
-            "contrast",
-            reference::contrast,
-            reference::contrast_backward,
-        ),
-        ("color", reference::color, reference::color_backward),
-        (
-            "translation",
-            reference::translation,
-            reference::translation_backward,
-        ),
-        ("cutout", reference::cutout, reference::cutout_backward),
+        ("saturation", r::saturation, r::saturation_backward),
+        ("contrast", r::contrast, r::contrast_backward),
+        ("color", r::color, r::color_backward),
+        ("translation", r::translation, r::translation_backward),
+        ("cutout", r::cutout, r::cutout_backward),
     ];
     for (name, forward, backward) in ops {
         let numeric = numeric_gradient(&x, |x| dot(&w, &forward(&s, x, &params)));
