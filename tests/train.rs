@@ -141,15 +141,20 @@ fn to_cpu(t: &Trainer, net: &webgan::graph::program::Net) -> webgan::reference::
 #[test]
 fn a_training_step_matches_the_cpu_reference() {
     use webgan::kernels::optim::SgdConfig;
-    use webgan::train::{GanLoss, Optimizer};
-    for (loss, d_steps, classes) in [
-        (GanLoss::Bce, 1, 0),
-        (GanLoss::Wgan, 2, 0),
-        (GanLoss::Hinge, 1, 0),
-        (GanLoss::Minimax, 1, 0),
-        (GanLoss::Bce, 2, 2),
+    use webgan::train::{Augmentations, GanLoss, Optimizer};
+    // DiffAugment's policies: the paper's, one without color, and none.
+    let paper = "color,translation,cutout";
+    for (loss, d_steps, classes, augment) in [
+        (GanLoss::Bce, 1, 0, ""),
+        (GanLoss::Wgan, 2, 0, ""),
+        (GanLoss::Hinge, 1, 0, "translation,cutout"),
+        (GanLoss::Minimax, 1, 0, ""),
+        (GanLoss::Bce, 2, 2, ""),
+        (GanLoss::Bce, 1, 0, paper),
+        (GanLoss::Bce, 2, 2, paper),
     ] {
         let mut t = small_trainer_with(64, |c| {
+            c.augment = Augmentations::parse(augment).unwrap();
             c.model.classes = classes;
             c.loss = loss;
             c.d_steps = d_steps;
@@ -179,7 +184,7 @@ fn a_training_step_matches_the_cpu_reference() {
         let want = cpu.step(&dataset, 784, &labels);
         t.train(1);
         let got = pollster::block_on(t.read_stats()).unwrap();
-        let name = format!("{loss:?}, k={d_steps}, classes={classes}");
+        let name = format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}");
         assert_close(
             &format!("{name}: D loss"),
             &[got.d_loss as f64],

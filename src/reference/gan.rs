@@ -1,9 +1,12 @@
 //! One alternating GAN step on the CPU, the specification of `train::Trainer`: the same random
 //! draws (Philox streams and counters), the same losses, the same optimizers (in f32, as the GPU).
 
+use crate::kernels::augment::{AugmentShape, SampleParams};
 use crate::kernels::condition::ConditionShape;
 use crate::reference::graph::CpuNet;
-use crate::reference::{condition, loss, optim, random, tensor};
+use crate::reference::{augment, condition, loss, optim, random, tensor};
+use crate::streams::augment as augment_stream;
+use crate::train::recipes::dcgan::augmented;
 use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
 
 /// Both networks and their optimizer state; parameters are f32 values held in f64.
@@ -109,6 +112,30 @@ impl CpuGan {
         )
     }
 
+    fn augment_shape(&self) -> AugmentShape {
+        let c = self.config;
+        let image = c.model.image();
+        AugmentShape {
+            batch: c.batch,
+            channels: image.c,
+            height: image.h,
+            width: image.w,
+        }
+    }
+
+    /// DiffAugment of `images` with the k-th augmented pass's stream (`augmented::REAL`, ...)
+    /// at the current step, and the parameters drawn; the images as they are without a policy.
+    fn augmented(&self, images: Vec<f64>, k: u32) -> (Vec<f64>, Option<Vec<SampleParams>>) {
+        let c = self.config;
+        let kinds = c.augment.kinds();
+        if kinds.is_empty() {
+            return (images, None);
+        }
+        let s = self.augment_shape();
+        let params = augment::draw(&s, c.seed, augment_stream(k), self.rng_step);
+        (augment::forward(&s, &kinds, &images, &params), Some(params))
+    }
+
     /// Images as D sees them: with one-hot class planes when conditional.
     fn for_d(&self, images: Vec<f64>, labels: &[u32]) -> Vec<f64> {
         let c = self.config;
@@ -140,9 +167,12 @@ impl CpuGan {
                 .iter()
                 .map(|&i| labels.get(i as usize).copied().unwrap_or(0))
                 .collect();
-            let real = self.for_d(tensor::gather_u8(dataset, row_len, &index), &real_labels);
+            let real = tensor::gather_u8(dataset, row_len, &index);
+            let (real, _) = self.augmented(real, augmented::REAL);
+            let real = self.for_d(real, &real_labels);
             let (z, fake_labels) = self.draw_z();
             let (fake, _) = self.g.forward(&z, b, true, true);
+            let (fake, _) = self.augmented(fake, augmented::FAKE_D);
             let fake = self.for_d(fake, &fake_labels);
             let real_targets = vec![1.0 - c.label_smoothing as f64; b as usize];
             let fake_targets = vec![0.0; b as usize];
@@ -173,6 +203,7 @@ impl CpuGan {
 
         let (z, fake_labels) = self.draw_z();
         let (fake, g_acts) = self.g.forward(&z, b, true, true);
+        let (fake, augment_params) = self.augmented(fake, augmented::FAKE_G);
         let fake = self.for_d(fake, &fake_labels);
         // Through D in train mode, without moving its running statistics.
         let (logits, d_acts) = self.d.forward(&fake, b, true, false);
@@ -188,6 +219,10 @@ impl CpuGan {
                 classes: c.model.classes,
             };
             dfake = condition::take_channels(&s, &dfake);
+        }
+        if let Some(params) = &augment_params {
+            let kinds = c.augment.kinds();
+            dfake = augment::backward(&self.augment_shape(), &kinds, &dfake, params);
         }
         let (_, grads) = self.g.backward(&z, &g_acts, &dfake, b);
         self.g_t += 1;

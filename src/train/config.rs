@@ -1,5 +1,6 @@
 //! Everything a training run is configured by, with DCGAN's defaults.
 
+use crate::kernels::augment::{Kind, Policy};
 use crate::kernels::loss::Loss;
 use crate::kernels::optim::{AdamConfig, SgdConfig};
 use crate::model::presets::{ModelConfig, Preset};
@@ -123,6 +124,49 @@ pub struct TrainConfig {
     /// Keep an exponential moving average of G's weights with this β (e.g. 0.999, as
     /// ProGAN and StyleGAN keep G_ema) and draw samples from it; None: sample G itself.
     pub ema: Option<f32>,
+    /// DiffAugment: what every image D sees (real and fake) goes through, on the GPU.
+    pub augment: Augmentations,
+}
+
+/// DiffAugment's policy (Zhao et al. 2020), in order, as a fixed-size list so that a
+/// configuration stays `Copy`. Empty: D sees the images as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Augmentations([Option<Kind>; 3]);
+
+impl Augmentations {
+    /// The paper's policy for small datasets: color, translation, cutout.
+    pub const PAPER: Augmentations = Augmentations([
+        Some(Kind::Color),
+        Some(Kind::Translation),
+        Some(Kind::Cutout),
+    ]);
+
+    /// The authors' policy string ("color,translation,cutout"; "" or "none" for none).
+    pub fn parse(text: &str) -> Result<Augmentations> {
+        if text.trim() == "none" {
+            return Ok(Augmentations::default());
+        }
+        let policy: Policy = text.parse()?;
+        let mut kinds = [None; 3];
+        for (slot, &kind) in kinds.iter_mut().zip(policy.kinds()) {
+            *slot = Some(kind);
+        }
+        Ok(Augmentations(kinds))
+    }
+
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.0.iter().flatten().copied().collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The policy string, "" for none.
+    pub fn name(&self) -> String {
+        let names: Vec<&str> = self.kinds().iter().map(|k| k.name()).collect();
+        names.join(",")
+    }
 }
 
 impl TrainConfig {
@@ -140,6 +184,7 @@ impl TrainConfig {
             clip: 0.01,
             seed: 1,
             ema: None,
+            augment: Augmentations::default(),
         }
     }
 

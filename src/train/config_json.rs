@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::kernels::optim::{AdamConfig, SgdConfig};
 use crate::model::presets::{ModelConfig, Preset};
-use crate::train::{GanLoss, Optimizer, Prior, TrainConfig};
+use crate::train::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 use crate::{Error, Result};
 
 fn optimizer_json(o: &Optimizer) -> Value {
@@ -30,6 +30,7 @@ pub fn to_json(c: &TrainConfig) -> String {
         "prior": match c.prior { Prior::Normal => "normal", Prior::Uniform => "uniform" },
         "clip": c.clip,
         "ema": c.ema,
+        "augment": c.augment.name(),
         // A string: JSON numbers lose u64 precision in some readers.
         "seed": c.seed.to_string(),
     })
@@ -116,6 +117,10 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
         ema: match v.get("ema") {
             None | Some(Value::Null) => None,
             Some(_) => Some(f.f32("ema")?),
+        },
+        augment: match v.get("augment") {
+            None | Some(Value::Null) => Augmentations::default(),
+            Some(_) => Augmentations::parse(f.str("augment")?)?,
         },
     };
     c.check()?;

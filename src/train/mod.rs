@@ -12,7 +12,7 @@ pub mod sample;
 
 use std::sync::Arc;
 
-pub use config::{GanLoss, Optimizer, Prior, TrainConfig};
+pub use config::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, Param};

@@ -76,6 +76,9 @@ test('a zip with two class folders is read through the file input, with its repo
   assert.match(await page.innerHTML('#skipped ul'), /across\/notes\.txt: not an image/);
   assert.equal(await page.inputValue('select[name=preset]'), 'dcgan28');
   assert.equal(await page.isChecked('input[name=conditional]'), true);
+  // 24 images: the page suggests DiffAugment, and leaves the choice to the person.
+  assert.match(await page.textContent('#dataset-advice'), /24 images is a small dataset.*DiffAugment/);
+  assert.equal(await page.inputValue('select[name=augment]'), 'none');
   assert.deepEqual(errors, []);
 });
 
@@ -83,6 +86,8 @@ test('a tiny GAN trains: the samples are drawn and change, and the charts get po
   await page.fill('input[name=width]', '4');
   await page.fill('input[name=nz]', '8');
   await page.fill('input[name=batch]', '8');
+  // The paper's DiffAugment, as the advice suggests for 24 images.
+  await page.selectOption('select[name=augment]', 'color,translation,cutout');
   await page.click('#step');
   await waitStep('eq', 1);
   await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);

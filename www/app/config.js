@@ -30,6 +30,7 @@ export function readConfig(classes) {
     batch: num('batch', { min: 2, max: 1024, int: true }),
     d_steps: num('k', { min: 1, max: 100, int: true }),
     loss: f.loss.value,
+    augment: f.augment.value,
     label_smoothing: num('smoothing', { min: 0, max: 0.49 }),
     d_optimizer: adam(num('lrD', { min: 0, max: 1 }), num('beta1D', { min: 0, max: 0.999 })),
     g_optimizer: adam(num('lrG', { min: 0, max: 1 }), num('beta1G', { min: 0, max: 0.999 })),
@@ -52,6 +53,10 @@ export function showConfig(c) {
   f.conditional.checked = c.classes > 0;
   f.loss.value = c.loss;
   f.k.value = c.d_steps;
+  // A policy the menu does not list (from the CLI) is shown as it is.
+  const policy = c.augment || 'none';
+  if (![...f.augment.options].some((o) => o.value === policy)) f.augment.add(new Option(policy, policy));
+  f.augment.value = policy;
   f.lrD.value = round(c.d_optimizer.lr);
   f.lrG.value = round(c.g_optimizer.lr);
   if (c.d_optimizer.beta1 !== undefined) f.beta1D.value = round(c.d_optimizer.beta1);

@@ -9,6 +9,8 @@ import { readConfig, showConfig, fitToDataset } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
 
 const $ = (id) => document.getElementById(id);
+// Below this many images the page suggests DiffAugment.
+const SMALL_DATASET = 2000;
 const params = new URLSearchParams(location.search);
 // Autosave period; tests shorten it with ?autosave=SECONDS.
 const AUTOSAVE_MS = 1000 * Number(params.get('autosave') ?? 180);
@@ -149,6 +151,12 @@ function showDataset(d, report, thumbnails) {
     }));
   }
   $('use-digits').hidden = d.builtin;
+  // DiffAugment is made for datasets of hundreds to a few thousand images; suggested, not set.
+  const small = !d.builtin && s.images < SMALL_DATASET;
+  $('dataset-advice').hidden = !small;
+  $('dataset-advice').textContent = small
+    ? `${plural(s.images, 'image')} is a small dataset: D can learn it by heart and training collapses. Augment (DiffAugment: color, translation, cutout) shows D every image changed, which is what the method is for.`
+    : '';
   drawImage($('thumbs'), thumbnails, d.summary.size <= 32 ? 2 : 1);
 }
 

@@ -13,7 +13,9 @@ use webgan::data::{Dataset, ImageSpec};
 use webgan::kernels::optim::{AdamConfig, SgdConfig};
 use webgan::model::presets::{ModelConfig, Preset};
 use webgan::quality::evaluate::{QualityMeter, MIN_REAL_IMAGES};
-use webgan::train::{sample, GanLoss, GpuDataset, Optimizer, Prior, TrainConfig, Trainer};
+use webgan::train::{
+    sample, Augmentations, GanLoss, GpuDataset, Optimizer, Prior, TrainConfig, Trainer,
+};
 use webgan::{Error, Gpu, Result};
 
 use crate::{output, quality};
@@ -68,6 +70,11 @@ pub struct TrainArgs {
     /// quality measures and `webgan sample` from it
     #[arg(long)]
     ema: Option<f32>,
+    /// DiffAugment: augment every image D sees, real and fake, with these (the paper's
+    /// "color,translation,cutout"; "none" for none); helps D on small datasets. A resumed run
+    /// may change it
+    #[arg(long, default_value = "none")]
+    augment: String,
     #[arg(long, default_value_t = 100)]
     nz: u32,
     #[arg(long, default_value_t = 64)]
@@ -214,6 +221,7 @@ fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig>
         clip: args.clip,
         seed: args.seed,
         ema: args.ema,
+        augment: Augmentations::parse(&args.augment)?,
     };
     c.check()?;
     Ok(c)
@@ -339,7 +347,7 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
     ];
     if let Some((id, _)) = fixed.iter().find(|(id, differs)| given(id) && *differs) {
         return Err(Error::Invalid(format!(
-            "--{} cannot change when resuming: {} keeps its model and recipe (only --lr-d, --lr-g and --label-smoothing can)",
+            "--{} cannot change when resuming: {} keeps its model and recipe (only --lr-d, --lr-g, --label-smoothing and --augment can)",
             id.replace('_', "-"),
             r.path.display()
         )));
@@ -355,6 +363,15 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
                 Optimizer::Sgd(s) => s.lr = lr,
             }
         }
+    }
+    if given("augment") {
+        let augment = Augmentations::parse(&args.augment)?;
+        eprintln!(
+            "resume: augmentation \"{}\" → \"{}\"",
+            c.augment.name(),
+            augment.name()
+        );
+        c.augment = augment;
     }
     if given("label_smoothing") {
         eprintln!(

@@ -40,6 +40,16 @@ pub mod counter {
     pub const ALL: [&str; 4] = [RNG, D_ADAM, G_ADAM, "unused"];
 }
 
+/// DCGAN's augmented passes, each drawing from `streams::augment(k)` of its own k.
+pub mod augmented {
+    /// The real batch.
+    pub const REAL: u32 = 0;
+    /// The fakes in D's step.
+    pub const FAKE_D: u32 = 1;
+    /// The fakes in G's step, whose backward carries D's gradient to G.
+    pub const FAKE_G: u32 = 2;
+}
+
 /// Update names: `Trainer::train_update` records one of them alone.
 pub const D_UPDATE: &str = "D";
 pub const G_UPDATE: &str = "G";
@@ -62,7 +72,7 @@ pub struct Dcgan {
     g_average: Vec<Dispatch>,
     glue: Glue,
     /// Kept alive for the passes that write and read them.
-    _fakes: [wgpu::Buffer; 2],
+    _fakes: [wgpu::Buffer; 4],
 }
 
 impl Dcgan {
@@ -83,6 +93,15 @@ impl Dcgan {
         // G's images, and D's view of them: with one-hot class planes when conditional.
         let fake = gpu.storage("fake images", (b * image_len) as usize);
         let dfake = gpu.storage("d fake images", (b * image_len) as usize);
+        // What D sees of them: augmented (DiffAugment), then with class planes (conditional).
+        let (seen, dseen) = if config.augment.is_empty() {
+            (fake.clone(), dfake.clone())
+        } else {
+            (
+                gpu.storage("augmented fakes", (b * image_len) as usize),
+                gpu.storage("d augmented fakes", (b * image_len) as usize),
+            )
+        };
         let d_len = (b as usize) * d.graph.input().len();
         let (fake_d, dfake_d) = if config.model.classes > 0 {
             (
@@ -90,7 +109,7 @@ impl Dcgan {
                 gpu.storage("d conditioned fakes", d_len),
             )
         } else {
-            (fake.clone(), dfake.clone())
+            (seen.clone(), dseen.clone())
         };
         let train = |param_grads, input_grad, update_running| PassOptions {
             batch: b,
@@ -172,6 +191,8 @@ impl Dcgan {
             d_gen: &d_gen,
             fake: &fake,
             dfake: &dfake,
+            seen: &seen,
+            dseen: &dseen,
         };
         let glue = Glue::new(gpu, config, dataset, &passes, &counters, &stats)?;
         Ok(Dcgan {
@@ -189,7 +210,7 @@ impl Dcgan {
             g_optimizer,
             g_average,
             glue,
-            _fakes: [fake, dfake],
+            _fakes: [fake, dfake, seen, dseen],
         })
     }
 }
@@ -226,7 +247,7 @@ impl Recipe for Dcgan {
             // A fresh real batch and fresh noise; G runs forward only, building no gradients.
             Phase::new("D step: draw", glue.draw_real.iter().chain(&glue.draw_z)),
             Phase::new("D step: G forward", self.g_train.dispatches(true)),
-            Phase::new("D step: glue", &glue.condition_fake),
+            Phase::new("D step: augment, glue", &glue.fake_for_d_step),
             Phase::new("D step: D forward (real)", self.d_real.dispatches(true)),
             Phase::new("D step: loss", &glue.real_loss),
             Phase::new("D step: D backward (real)", self.d_real.dispatches(false)),
@@ -239,11 +260,11 @@ impl Recipe for Dcgan {
         let g = vec![
             Phase::new("G step: draw", &glue.draw_z),
             Phase::new("G step: G forward", self.g_train.dispatches(true)),
-            Phase::new("G step: glue", &glue.condition_fake),
+            Phase::new("G step: augment, glue", &glue.fake_for_g_step),
             Phase::new("G step: D forward", self.d_gen.dispatches(true)),
             Phase::new("G step: loss", &glue.generator_loss),
             Phase::new("G step: D backward", self.d_gen.dispatches(false)),
-            Phase::new("G step: glue", &glue.image_gradient),
+            Phase::new("G step: glue, augment backward", &glue.image_gradient),
             Phase::new("G step: G backward", self.g_train.dispatches(false)),
             Phase::new("G step: optimizer", self.g_optimizer.dispatches()),
             Phase::new("G step: moving average", &self.g_average),

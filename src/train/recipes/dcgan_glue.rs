@@ -4,6 +4,7 @@
 use crate::gpu::Gpu;
 use crate::graph::program::Pass;
 use crate::kernels::activation::{self, Activation};
+use crate::kernels::augment::{Augment, AugmentBuffers, AugmentDraw, AugmentShape, Kind};
 use crate::kernels::condition::{self, ConditionShape};
 use crate::kernels::loss::{loss, Loss, LossOptions};
 use crate::kernels::random::{self, Distribution};
@@ -11,13 +12,17 @@ use crate::kernels::tensor::{self, Reduction};
 use crate::kernels::Dispatch;
 use crate::train::config::{Prior, TrainConfig};
 use crate::train::recipe::Slots;
+use crate::train::recipes::dcgan::augmented::{
+    FAKE_D as AUGMENT_FAKE_D, FAKE_G as AUGMENT_FAKE_G, REAL as AUGMENT_REAL,
+};
 use crate::train::recipes::dcgan::{counter, stat};
 use crate::train::GpuDataset;
 use crate::Result;
 
 /// RNG streams: each kind of draw has its own, so no two ever share numbers.
 use crate::streams::{
-    BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
+    augment as augment_stream, BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS,
+    NOISE as STREAM_Z,
 };
 
 /// The passes of a step and G's image buffers (before any conditioning).
@@ -28,6 +33,10 @@ pub(crate) struct Passes<'a> {
     pub d_gen: &'a Pass,
     pub fake: &'a wgpu::Buffer,
     pub dfake: &'a wgpu::Buffer,
+    /// The fakes as D sees them (augmented; `fake` itself without augmentation), before any
+    /// class planes, and their gradient.
+    pub seen: &'a wgpu::Buffer,
+    pub dseen: &'a wgpu::Buffer,
 }
 
 pub(crate) struct Glue {
@@ -35,9 +44,13 @@ pub(crate) struct Glue {
     pub draw_real: Vec<Dispatch>,
     /// Fresh noise (and, conditional, fresh classes) into G's input.
     pub draw_z: Vec<Dispatch>,
-    /// Conditional: G's images with their classes' one-hot planes, for D.
-    pub condition_fake: Vec<Dispatch>,
-    /// Conditional: the image channels of D's input gradient, for G.
+    /// G's images as D sees them in D's step: augmented (a fresh draw) and, conditional,
+    /// with their classes' one-hot planes.
+    pub fake_for_d_step: Vec<Dispatch>,
+    /// The same in G's step, with a draw of its own.
+    pub fake_for_g_step: Vec<Dispatch>,
+    /// D's input gradient back to G's images: its image channels (conditional), then back
+    /// through the augmentation.
     pub image_gradient: Vec<Dispatch>,
     /// D's loss and gradient on the real batch, D(x), and how many it calls real.
     pub real_loss: Vec<Dispatch>,
@@ -45,6 +58,8 @@ pub(crate) struct Glue {
     pub fake_loss: Vec<Dispatch>,
     /// G's loss through D, and D(G(z)) after D's update.
     pub generator_loss: Vec<Dispatch>,
+    /// The augmentations whose dispatches the lists above hold, kept with their buffers.
+    _augments: Vec<Augment>,
     /// Kept alive for the bind groups that use them.
     _buffers: Vec<wgpu::Buffer>,
 }
@@ -88,6 +103,57 @@ impl Glue {
         ];
         let mut draw_z = vec![advance()?];
         let (mut condition_fake, mut image_gradient) = (vec![], vec![]);
+        // DiffAugment: the real batch is gathered into a buffer of its own and augmented into
+        // where D (or the class planes) reads it.
+        let kinds = config.augment.kinds();
+        let augment_shape = AugmentShape {
+            batch: config.batch,
+            channels: image.c,
+            height: image.h,
+            width: image.w,
+        };
+        let real_plain = (!kinds.is_empty())
+            .then(|| gpu.storage("real images before augmenting", augment_shape.tensor_len()));
+        // (dispatches, the augmentation they came from, to keep with its buffers)
+        let gathered = |target: &wgpu::Buffer| -> Result<(Vec<Dispatch>, Option<Augment>)> {
+            let Some(plain) = &real_plain else {
+                let gather = tensor::gather_u8(
+                    gpu,
+                    &dataset.pixels,
+                    dataset.count as usize,
+                    dataset.row_len as usize,
+                    &indices,
+                    b,
+                    target,
+                )?;
+                return Ok((vec![gather], None));
+            };
+            let mut out = vec![tensor::gather_u8(
+                gpu,
+                &dataset.pixels,
+                dataset.count as usize,
+                dataset.row_len as usize,
+                &indices,
+                b,
+                plain,
+            )?];
+            let scratch = || gpu.storage("augment (no gradient)", augment_shape.tensor_len());
+            let real = augmentation(
+                gpu,
+                config,
+                &kinds,
+                augment_shape,
+                AUGMENT_REAL,
+                counters,
+                rng,
+                plain,
+                target,
+                (&scratch(), &scratch()),
+            )?;
+            out.extend(real.forward().into_iter().cloned());
+            Ok((out, Some(real)))
+        };
+        let mut augments = vec![];
         match (&dataset.labels, classes) {
             (Some(labels), 1..) => {
                 let batch = config.batch;
@@ -108,16 +174,10 @@ impl Glue {
                     gpu.storage("real labels", b),
                 );
                 let (z, fake_labels) = (gpu.storage("z", z_len), gpu.storage("fake labels", b));
+                let (gather, augment) = gathered(&real)?;
+                draw_real.extend(gather);
+                augments.extend(augment);
                 draw_real.extend([
-                    tensor::gather_u8(
-                        gpu,
-                        &dataset.pixels,
-                        dataset.count as usize,
-                        dataset.row_len as usize,
-                        &indices,
-                        b,
-                        &real,
-                    )?,
                     condition::gather_labels(
                         gpu,
                         labels,
@@ -145,7 +205,7 @@ impl Glue {
                 condition_fake.push(condition::append_onehot(
                     gpu,
                     &images,
-                    p.fake,
+                    p.seen,
                     &fake_labels,
                     &d_fake.input,
                 )?);
@@ -157,20 +217,14 @@ impl Glue {
                     gpu,
                     &images,
                     d_input_grad,
-                    p.dfake,
+                    p.dseen,
                 )?);
                 buffers.extend([real, real_labels, z, fake_labels]);
             }
             _ => {
-                draw_real.push(tensor::gather_u8(
-                    gpu,
-                    &dataset.pixels,
-                    dataset.count as usize,
-                    dataset.row_len as usize,
-                    &indices,
-                    b,
-                    &d_real.input,
-                )?);
+                let (gather, augment) = gathered(&d_real.input)?;
+                draw_real.extend(gather);
+                augments.extend(augment);
                 draw_z.push(random::fill(
                     gpu,
                     prior,
@@ -183,6 +237,44 @@ impl Glue {
                 )?);
             }
         }
+
+        // The fakes: a fresh draw in each step; only G's step takes the gradient back.
+        let mut fake_for_d_step = vec![];
+        let mut fake_for_g_step = vec![];
+        if !kinds.is_empty() {
+            let scratch = || gpu.storage("augment (no gradient)", augment_shape.tensor_len());
+            let in_d_step = augmentation(
+                gpu,
+                config,
+                &kinds,
+                augment_shape,
+                AUGMENT_FAKE_D,
+                counters,
+                rng,
+                p.fake,
+                p.seen,
+                (&scratch(), &scratch()),
+            )?;
+            let in_g_step = augmentation(
+                gpu,
+                config,
+                &kinds,
+                augment_shape,
+                AUGMENT_FAKE_G,
+                counters,
+                rng,
+                p.fake,
+                p.seen,
+                (p.dseen, p.dfake),
+            )?;
+            fake_for_d_step.extend(in_d_step.forward().into_iter().cloned());
+            fake_for_g_step.extend(in_g_step.forward().into_iter().cloned());
+            image_gradient.extend(in_g_step.backward().into_iter().cloned());
+            augments.extend([in_d_step, in_g_step]);
+        }
+        fake_for_d_step.extend(condition_fake.iter().cloned());
+        fake_for_g_step.extend(condition_fake);
+        buffers.extend(real_plain);
 
         let real_targets = gpu.storage_from("real targets", &vec![1.0 - config.label_smoothing; b]);
         let fake_targets = gpu.storage_from("fake targets", &vec![0.0f32; b]);
@@ -270,12 +362,51 @@ impl Glue {
         Ok(Glue {
             draw_real,
             draw_z,
-            condition_fake,
+            fake_for_d_step,
+            fake_for_g_step,
             image_gradient,
             real_loss,
             fake_loss,
             generator_loss,
+            _augments: augments,
             _buffers: buffers,
         })
     }
+}
+
+/// DiffAugment from `input` into `output` with the k-th augmented pass's stream, drawn at the
+/// step counter's current value; `(doutput, dinput)` carry its gradient when one is wanted.
+#[allow(clippy::too_many_arguments)]
+fn augmentation(
+    gpu: &Gpu,
+    config: &TrainConfig,
+    kinds: &[Kind],
+    shape: AugmentShape,
+    k: u32,
+    counters: &wgpu::Buffer,
+    rng: u32,
+    input: &wgpu::Buffer,
+    output: &wgpu::Buffer,
+    (doutput, dinput): (&wgpu::Buffer, &wgpu::Buffer),
+) -> Result<Augment> {
+    let params = gpu.storage("augment parameters", shape.params_len());
+    Augment::new(
+        gpu,
+        shape,
+        kinds,
+        AugmentDraw {
+            seed: config.seed,
+            stream: augment_stream(k),
+            counter: counters,
+            counter_index: rng,
+        },
+        &AugmentBuffers {
+            input,
+            output,
+            params: &params,
+            doutput,
+            dinput,
+        },
+        false,
+    )
 }
