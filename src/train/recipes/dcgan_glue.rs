@@ -116,27 +116,18 @@ impl Glue {
             .then(|| gpu.storage("real images before augmenting", augment_shape.tensor_len()));
         // (dispatches, the augmentation they came from, to keep with its buffers)
         let gathered = |target: &wgpu::Buffer| -> Result<(Vec<Dispatch>, Option<Augment>)> {
-            let Some(plain) = &real_plain else {
-                let gather = tensor::gather_u8(
-                    gpu,
-                    &dataset.pixels,
-                    dataset.count as usize,
-                    dataset.row_len as usize,
-                    &indices,
-                    b,
-                    target,
-                )?;
-                return Ok((vec![gather], None));
-            };
-            let mut out = vec![tensor::gather_u8(
+            let gather = tensor::gather_u8(
                 gpu,
                 &dataset.pixels,
                 dataset.count as usize,
                 dataset.row_len as usize,
                 &indices,
                 b,
-                plain,
-            )?];
+                real_plain.as_ref().unwrap_or(target),
+            )?;
+            let Some(plain) = &real_plain else {
+                return Ok((vec![gather], None));
+            };
             let scratch = || gpu.storage("augment (no gradient)", augment_shape.tensor_len());
             let real = augmentation(
                 gpu,
@@ -150,6 +141,7 @@ impl Glue {
                 target,
                 (&scratch(), &scratch()),
             )?;
+            let mut out = vec![gather];
             out.extend(real.forward().into_iter().cloned());
             Ok((out, Some(real)))
         };
