@@ -59,6 +59,8 @@ pub fn cases() -> Vec<Case> {
         ("--beta2", &["1", "NaN", "-1"]),
         ("--label-smoothing", &["0.5", "-0.1", "NaN", "inf"]),
         ("--clip", &["0", "-1", "NaN", "inf"]),
+        ("--ema", &["0", "1", "1.5", "-0.5", "NaN", "inf"]),
+        ("--augment", &["foo", "color,color", ",", "colour"]),
         ("--nz", &["0", "5000", "-1"]),
         ("--ngf", &["0", "2000"]),
         ("--ndf", &["0", "1025"]),
@@ -86,6 +88,14 @@ pub fn cases() -> Vec<Case> {
         train("--checkpoint-every", "0", Expect::Works(TRAINED)),
         train("--quality-every", "0", Expect::Works(TRAINED)),
         train("--k", "3", Expect::Works(TRAINED)),
+        train("--ema", "0.999", Expect::Works(TRAINED)),
+        train(
+            "--augment",
+            "color,translation,cutout",
+            Expect::Works(TRAINED),
+        ),
+        train("--augment", "cutout, translation", Expect::Works(TRAINED)),
+        train("--augment", "none", Expect::Works(TRAINED)),
         Case::new(
             "train --out is a file",
             &train_args("afile"),
