@@ -86,8 +86,10 @@ test('a tiny GAN trains: the samples are drawn and change, and the charts get po
   await page.fill('input[name=width]', '4');
   await page.fill('input[name=nz]', '8');
   await page.fill('input[name=batch]', '8');
-  // The paper's DiffAugment, as the advice suggests for 24 images.
+  // The paper's DiffAugment, as the advice suggests for 24 images, and samples from a moving
+  // average of G.
   await page.selectOption('select[name=augment]', 'color,translation,cutout');
+  await page.fill('input[name=ema]', '0.9');
   await page.click('#step');
   await waitStep('eq', 1);
   await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
@@ -155,12 +157,20 @@ test('the checkpoint downloads, and loading it goes back to its step', async () 
   const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
   assert.ok(header['netG.main.0.weight'] || Object.keys(header).some((k) => k.startsWith('netG.')), 'G weights');
   assert.equal(header.__metadata__.step, String(at));
+  // The run of the test before keeps G's moving average and augments what D sees.
+  assert.ok(header['netG_ema.main.0.weight'], 'the moving average of G is saved');
+  const config = JSON.parse(header.__metadata__.config);
+  assert.equal(config.augment, 'color,translation,cutout');
+  assert.ok(Math.abs(config.ema - 0.9) < 1e-6, `ema ${config.ema}`);
 
   await page.click('#step');
   await waitStep('eq', at + 1);
   await page.setInputFiles('#load-checkpoint', { name: 'back.safetensors', mimeType: 'application/octet-stream', buffer: bytes });
   await waitStep('eq', at);
   assert.match(await page.textContent('#stat-state'), new RegExp(`resumed at step ${at} from back.safetensors`));
+  // The form shows the checkpoint's settings, these two included.
+  assert.equal(await page.inputValue('select[name=augment]'), 'color,translation,cutout');
+  assert.equal(await page.inputValue('input[name=ema]'), '0.9');
   // It trains on from there.
   await page.click('#step');
   await waitStep('eq', at + 1);
