@@ -6,10 +6,10 @@ mod common;
 
 use common::{assert_close, assert_gradient, dot, download, gpu, numeric_gradient, Rng};
 use webgan::graph::ops::{
-    Add, BatchNorm2d, Cat, Conv2d, Dense, InstanceNorm2d, PixelShuffle, ReflectionPad2d, Reshape,
-    Upsample,
+    Add, BatchNorm2d, Cat, Conv2d, Dense, Dropout, InstanceNorm2d, PixelShuffle, ReflectionPad2d,
+    Reshape, Upsample,
 };
-use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions, PassRng};
 use webgan::graph::{Builder, Graph, Layer, Shape3};
 use webgan::kernels::activation::Activation;
 use webgan::kernels::upsample::UpsampleMode;
@@ -76,6 +76,18 @@ fn skip_graph(h: u32, w: u32, width: u32) -> Graph {
     b.finish(&[out, head]).unwrap()
 }
 
+/// The draw of the random ops: the counter's word 0 holds the step.
+const SEED: u64 = 9;
+const STEP: u32 = 3;
+
+fn step_rng() -> PassRng {
+    PassRng {
+        seed: SEED,
+        counters: gpu().storage_from("counters", &[STEP, 0, 0, 0]),
+        index: 0,
+    }
+}
+
 fn record(run: impl FnOnce(&mut wgpu::ComputePass<'_>)) {
     let gpu = gpu();
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
@@ -114,6 +126,12 @@ fn resnet_graph(h: u32, w: u32, c: u32) -> Graph {
     t = b
         .add("block.3", Layer::Activation(Activation::Relu), &[t])
         .unwrap();
+    // ResnetBlock's use_dropout: Dropout(0.5) between its two convolutions.
+    let dropout = Layer::Dropout(Dropout {
+        p: 0.5,
+        at_test: false,
+    });
+    t = b.add("block.3b", dropout, &[t]).unwrap();
     t = b
         .add("block.4", Layer::ReflectionPad(ReflectionPad2d(1)), &[t])
         .unwrap();
@@ -157,10 +175,14 @@ fn gpu_matches_reference(graph: Graph) {
             input_grad: true,
             backward: true,
         },
-        PassBuffers::default(),
+        PassBuffers {
+            rng: Some(step_rng()),
+            ..Default::default()
+        },
     )
     .expect("a pass");
     let mut cpu = pollster::block_on(net.to_cpu(gpu())).expect("weights");
+    cpu.rng = Some((SEED, STEP));
     let mut rng = Rng::new(11);
     let inputs: Vec<Vec<f64>> = graph.inputs.iter().map(|&s| rng.vec(len(s))).collect();
     for (buffer, x) in pass.inputs.iter().zip(&inputs) {
@@ -253,6 +275,7 @@ fn reference_matches_central_differences(graph: Graph) {
         arch: graph.clone(),
         params,
         running,
+        rng: Some((SEED, STEP)),
     };
     let inputs: Vec<Vec<f64>> = graph.inputs.iter().map(|&s| rng.vec(len(s))).collect();
     let weights: Vec<Vec<f64>> = graph
@@ -295,4 +318,54 @@ fn reference_matches_central_differences(graph: Graph) {
             assert_gradient(&what, &dparams[n][i], &numeric);
         }
     }
+}
+
+/// Dropout passes its input on in eval mode (sampling), needs no counter there, and keeps
+/// drawing with `at_test` (pix2pix's noise); a pass that must draw without the counter is
+/// refused.
+#[test]
+fn dropout_is_the_identity_in_eval_unless_kept_at_test() {
+    let shape = Shape3::new(2, 3, 5);
+    let graph = |at_test| {
+        let layers = vec![Layer::Dropout(Dropout { p: 0.5, at_test })];
+        Graph::sequential("drop", shape, layers).unwrap()
+    };
+    let x = Rng::new(4).vec(len(shape));
+    let eval = |at_test, rng: Option<PassRng>| {
+        let net = Net::new(gpu(), graph(at_test), 1);
+        let options = PassOptions {
+            batch: BATCH,
+            train: false,
+            update_running: false,
+            param_grads: ParamGrads::Skip,
+            input_grad: false,
+            backward: false,
+        };
+        let buffers = PassBuffers {
+            rng,
+            ..Default::default()
+        };
+        let pass = Pass::new(gpu(), &net, options, buffers)?;
+        let input = common::to_f32(&x);
+        gpu()
+            .queue
+            .write_buffer(&pass.input, 0, bytemuck::cast_slice(&input));
+        record(|p| pass.record_forward(p));
+        Ok::<_, webgan::Error>(download(&pass.output, x.len()))
+    };
+    assert_eq!(eval(false, None).unwrap(), x, "eval: the input as it is");
+    let kept = eval(true, Some(step_rng())).unwrap();
+    let stream = webgan::streams::dropout(0);
+    let mask = webgan::reference::dropout::mask(SEED, stream, STEP, x.len(), 0.5);
+    let want = webgan::reference::dropout::forward(&x, &mask, 0.5);
+    assert_close("dropout at test", &kept, &want, 1e-6, 1e-6);
+    let zeros = kept.iter().filter(|&&v| v == 0.0).count();
+    assert!(
+        zeros > x.len() / 4 && zeros < 3 * x.len() / 4,
+        "{zeros} dropped"
+    );
+    let err = eval(true, None)
+        .expect_err("no counter, no draw")
+        .to_string();
+    assert!(err.contains("random counter"), "{err}");
 }

@@ -158,6 +158,31 @@ impl Graph {
             .collect()
     }
 
+    /// Per node, the RNG stream of a random op (the k-th dropout layer draws from
+    /// `streams::dropout(k)`), so that no two layers drop alike; None for the others.
+    pub fn random_streams(&self) -> Result<Vec<Option<u32>>> {
+        let mut k = 0;
+        self.nodes
+            .iter()
+            .map(|node| {
+                if !node.layer.op().random() {
+                    return Ok(None);
+                }
+                if k >= crate::streams::MAX_DROPOUT_LAYERS {
+                    return Err(node_error(
+                        &node.name,
+                        format!(
+                            "a network may hold at most {} dropout layers",
+                            crate::streams::MAX_DROPOUT_LAYERS
+                        ),
+                    ));
+                }
+                k += 1;
+                Ok(Some(crate::streams::dropout(k - 1)))
+            })
+            .collect()
+    }
+
     /// Multiply-adds × 2 of one forward pass over `batch` inputs.
     pub fn forward_flops(&self, batch: u32) -> f64 {
         (0..self.nodes.len())

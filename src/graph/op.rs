@@ -5,7 +5,7 @@
 
 use crate::gpu::Gpu;
 use crate::graph::ops::{
-    Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, InstanceNorm2d, PixelShuffle,
+    Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout, InstanceNorm2d, PixelShuffle,
     ReflectionPad2d, Reshape, Upsample,
 };
 use crate::graph::program::{Param, ParamGrads};
@@ -31,6 +31,7 @@ pub enum Layer {
     ReflectionPad(ReflectionPad2d),
     Upsample(Upsample),
     PixelShuffle(PixelShuffle),
+    Dropout(Dropout),
 }
 
 impl Layer {
@@ -48,6 +49,7 @@ impl Layer {
             Layer::ReflectionPad(op) => op,
             Layer::Upsample(op) => op,
             Layer::PixelShuffle(op) => op,
+            Layer::Dropout(op) => op,
         }
     }
 }
@@ -114,6 +116,17 @@ pub struct BuildCtx<'a> {
     /// Linear: the activation its output is written through. Norm: the activation done in
     /// its passes.
     pub epilogue: Option<Activation>,
+    /// A random op's draw (dropout's mask), when the pass was given the step's counter.
+    pub rng: Option<NodeRng<'a>>,
+}
+
+/// Where a random op draws: random.wgsl's (seed, stream, counters[index]), the stream the
+/// node's own.
+pub struct NodeRng<'a> {
+    pub seed: u64,
+    pub stream: u32,
+    pub counters: &'a wgpu::Buffer,
+    pub index: u32,
 }
 
 /// A node's dispatches, in recording order.
@@ -128,6 +141,8 @@ pub struct Reference<'a> {
     pub shapes: Shapes<'a>,
     pub x: Vec<&'a [f64]>,
     pub params: &'a [Vec<f64>],
+    /// A random op's draw: (seed, stream, step).
+    pub rng: Option<(u64, u32, u32)>,
 }
 
 /// One kind of op.
@@ -158,6 +173,11 @@ pub trait Op {
 
     fn fusion(&self) -> Fusion {
         Fusion::None
+    }
+
+    /// It draws random numbers each step (dropout): the graph gives it a stream of its own.
+    fn random(&self) -> bool {
+        false
     }
 
     /// The output, in f64; `running` is updated when the mode says so.

@@ -4,7 +4,7 @@
 //! passes (on real, on fake, inside G's step) over the same parameters.
 
 use crate::gpu::Gpu;
-use crate::graph::op::{BuildCtx, Mode, Shapes};
+use crate::graph::op::{BuildCtx, Mode, NodeRng, Shapes};
 use crate::graph::plan::{BufferPlan, Given, Plan, PlanOptions};
 use crate::graph::{Graph, Init, ParamSpec};
 use crate::kernels::Dispatch;
@@ -105,6 +105,7 @@ impl Net {
             arch: self.graph.clone(),
             params,
             running,
+            rng: None,
         })
     }
 }
@@ -162,6 +163,16 @@ pub struct PassBuffers {
     pub dinput: Option<wgpu::Buffer>,
     /// The given `dinput` already holds a gradient (another pass wrote it): add into it.
     pub add_to_dinput: bool,
+    /// The step's random counter, for random ops (dropout) in train mode.
+    pub rng: Option<PassRng>,
+}
+
+/// random.wgsl's seed and the u32 counter word that holds the step.
+#[derive(Clone)]
+pub struct PassRng {
+    pub seed: u64,
+    pub counters: wgpu::Buffer,
+    pub index: u32,
 }
 
 /// One use of a network at a fixed batch.
@@ -236,6 +247,7 @@ impl Pass {
             train: options.train,
             update_running: options.update_running,
         };
+        let streams = g.random_streams()?;
         let mut forward = Vec::new();
         let mut backward_by_node = Vec::new();
         for (n, node) in g.nodes.iter().enumerate() {
@@ -264,6 +276,16 @@ impl Pass {
                 dy: if node_plan.backward { grad(y) } else { None },
                 dx,
                 epilogue: node_plan.epilogue,
+                rng: given
+                    .rng
+                    .as_ref()
+                    .zip(streams[n])
+                    .map(|(r, stream)| NodeRng {
+                        seed: r.seed,
+                        stream,
+                        counters: &r.counters,
+                        index: r.index,
+                    }),
             };
             let built = node.layer.op().build(gpu, &ctx)?;
             forward.extend(built.forward);

@@ -12,6 +12,8 @@ pub struct CpuNet {
     pub arch: Graph,
     pub params: Vec<Vec<Vec<f64>>>,
     pub running: Vec<Option<Vec<f64>>>,
+    /// (seed, step) of the draws of random ops (dropout), as the GPU's counter holds the step.
+    pub rng: Option<(u64, u32)>,
 }
 
 /// Every tensor's value (inputs, then each node's output), for the backward pass.
@@ -20,6 +22,18 @@ pub struct Activations {
 }
 
 impl CpuNet {
+    fn streams(&self) -> Vec<Option<u32>> {
+        self.arch
+            .random_streams()
+            .expect("a graph the GPU could build")
+    }
+
+    /// Node n's draw: (seed, its stream, step), for a random op when the step is known.
+    fn draw(&self, streams: &[Option<u32>], n: usize) -> Option<(u64, u32, u32)> {
+        let (seed, step) = self.rng?;
+        streams[n].map(|stream| (seed, stream, step))
+    }
+
     /// The first output for one input ([batch, input shape]); in train mode batch norm uses
     /// batch statistics and, when `update_running`, moves the running ones (momentum 0.1).
     pub fn forward(
@@ -47,6 +61,7 @@ impl CpuNet {
             update_running,
         };
         let mut values: Vec<Vec<f64>> = inputs.iter().map(|x| x.to_vec()).collect();
+        let streams = self.streams();
         for (n, node) in self.arch.nodes.iter().enumerate() {
             let shapes = self.arch.input_shapes(n);
             let r = Reference {
@@ -57,6 +72,7 @@ impl CpuNet {
                 },
                 x: node.inputs.iter().map(|t| values[t.0].as_slice()).collect(),
                 params: &self.params[n],
+                rng: self.draw(&streams, n),
             };
             let y = node
                 .layer
@@ -87,6 +103,7 @@ impl CpuNet {
         batch: u32,
     ) -> (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
         let g = &self.arch;
+        let streams = self.streams();
         let mut grads: Vec<Vec<f64>> = acts.values.iter().map(|v| vec![0.0; v.len()]).collect();
         for (t, d) in g.outputs.iter().zip(doutputs) {
             grads[t.0] = d.to_vec();
@@ -110,6 +127,7 @@ impl CpuNet {
                     .map(|t| acts.values[t.0].as_slice())
                     .collect(),
                 params: &self.params[n],
+                rng: self.draw(&streams, n),
             };
             let dy = grads[g.output_of(n).0].clone();
             let (dx, dp) = node.layer.op().reference_backward(&r, &dy);
