@@ -118,15 +118,9 @@ impl Op for Add {
         }
         if let Some(dy) = ctx.dy {
             for (dx, accumulate) in ctx.dx.iter().flatten() {
-                built.backward.push(join::copy_channels(
-                    gpu,
-                    1,
-                    len as u32,
-                    1,
-                    (dy, 1, 0),
-                    (dx, 1, 0),
-                    *accumulate,
-                )?);
+                built
+                    .backward
+                    .push(super::copy(gpu, len, dy, dx, *accumulate)?);
             }
         }
         Ok(built)

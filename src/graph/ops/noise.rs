@@ -7,7 +7,6 @@ use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Mode, Op, Reference};
 use crate::graph::Shape3;
 use crate::kernels::dropout::{Dropout as DropoutKernel, DropoutBuffers, DropoutDraw};
-use crate::kernels::join;
 use crate::reference;
 use crate::{Error, Result};
 
@@ -67,9 +66,7 @@ impl Op for Dropout {
         let mut built = Built::default();
         if !self.active(ctx.mode) {
             // Eval: the input as it is, both ways.
-            let copy = |from, to, accumulate| {
-                join::copy_channels(gpu, 1, len as u32, 1, (from, 1, 0), (to, 1, 0), accumulate)
-            };
+            let copy = |from, to, accumulate| super::copy(gpu, len, from, to, accumulate);
             if ctx.forward {
                 built.forward.push(copy(ctx.x[0], ctx.y, false)?);
             }

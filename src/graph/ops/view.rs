@@ -4,7 +4,6 @@
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
 use crate::graph::Shape3;
-use crate::kernels::join;
 use crate::Result;
 
 /// PyTorch's `Unflatten` or `Flatten`: [C, H, W] seen as `to`, with as many values.
@@ -34,16 +33,10 @@ impl Op for Reshape {
     fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
         let mut built = Built::default();
         if let (Some(dy), Some((dx, accumulate))) = (ctx.dy, ctx.dx[0]) {
-            let len = ctx.shapes.output_len() as u32;
-            built.backward.push(join::copy_channels(
-                gpu,
-                1,
-                len,
-                1,
-                (dy, 1, 0),
-                (dx, 1, 0),
-                accumulate,
-            )?);
+            let len = ctx.shapes.output_len();
+            built
+                .backward
+                .push(super::copy(gpu, len, dy, dx, accumulate)?);
         }
         Ok(built)
     }
