@@ -171,12 +171,12 @@ fn a_training_step_matches_the_cpu_reference() {
                 weight_decay: 0.0,
             });
         });
-        let pixels = t.gpu.read_u32_blocking(&t.dataset.pixels).unwrap();
+        let pixels = t.gpu.read_u32_blocking(&t.data.pixels).unwrap();
         let dataset: Vec<u8> = bytemuck::cast_slice(&pixels)[..64 * 784].to_vec();
         let mut cpu =
             webgan::reference::gan::CpuGan::new(t.config, to_cpu(&t, t.g()), to_cpu(&t, t.d()));
         let labels = t
-            .dataset
+            .data
             .labels
             .as_ref()
             .map(|l| t.gpu.read_u32_blocking(l).unwrap()[..64].to_vec())

@@ -11,8 +11,8 @@ use crate::checkpoint::{Checkpoint, IntTensor, Tensor};
 use crate::gpu::Gpu;
 use crate::graph::program::Net;
 use crate::graph::Init;
-use crate::train::recipe::Recipe;
-use crate::train::{config_json, GpuDataset, Optimizer, TrainConfig, Trainer};
+use crate::train::recipes::dcgan::Dcgan;
+use crate::train::{Family, GpuDataset, Optimizer, TrainConfig, Trainer};
 use crate::{Error, Result};
 
 const FORMAT: &str = "webgan-1";
@@ -162,7 +162,32 @@ fn load_net(
     Ok(())
 }
 
-impl Trainer {
+/// The family a checkpoint holds: its `family` metadata, `dcgan` for checkpoints from before
+/// there were others. Refuses a file that is not a webgan checkpoint.
+pub fn family_of(ck: &Checkpoint) -> Result<&str> {
+    match ck.metadata.get("format").map(String::as_str) {
+        Some(FORMAT) => {}
+        Some(other) => {
+            return Err(Error::Checkpoint(format!(
+                "this checkpoint is in format `{other}`, not {FORMAT}"
+            )))
+        }
+        None => {
+            return Err(Error::Checkpoint(
+                "this safetensors file is not a webgan checkpoint (no `format` in its metadata)"
+                    .into(),
+            ))
+        }
+    }
+    Ok(ck.metadata.get("family").map_or("dcgan", String::as_str))
+}
+
+/// The family of the checkpoint in `bytes` ("dcgan", "cyclegan"), for choosing how to load it.
+pub fn checkpoint_family(bytes: &[u8]) -> Result<String> {
+    family_of(&Checkpoint::from_bytes(bytes)?).map(str::to_string)
+}
+
+impl<R: Family> Trainer<R> {
     /// The whole state of training as a safetensors file.
     pub async fn save(&self) -> Result<Vec<u8>> {
         let mut ck = Checkpoint::new();
@@ -183,8 +208,13 @@ impl Trainer {
             IntTensor::new(vec![], vec![self.step as i64])?,
         );
         ck.metadata.insert("format".into(), FORMAT.into());
+        // DCGAN's checkpoints name no family, as they did before there were others, so that
+        // they stay byte-identical and every earlier reader still reads them.
+        if R::NAME != Dcgan::NAME {
+            ck.metadata.insert("family".into(), R::NAME.into());
+        }
         ck.metadata
-            .insert("config".into(), config_json::to_json(&self.config));
+            .insert("config".into(), R::config_to_json(&self.config));
         ck.metadata.insert("step".into(), self.step.to_string());
         // An update can leave NaN weights behind losses that were still finite: such a state is
         // no checkpoint to go back to.
@@ -201,30 +231,64 @@ impl Trainer {
         ck.to_bytes()
     }
 
-    /// The configuration a checkpoint was saved with, after checking it is one of webgan's.
-    pub fn checkpoint_config(bytes: &[u8]) -> Result<(Checkpoint, TrainConfig)> {
+    /// The configuration a checkpoint of this family was saved with, checked before any of its
+    /// sizes is allocated.
+    pub fn config_of(bytes: &[u8]) -> Result<(Checkpoint, R::Config)> {
         let ck = Checkpoint::from_bytes(bytes)?;
-        match ck.metadata.get("format").map(String::as_str) {
-            Some(FORMAT) => {}
-            Some(other) => {
-                return Err(Error::Checkpoint(format!(
-                    "this checkpoint is in format `{other}`, not {FORMAT}"
-                )))
-            }
-            None => return Err(Error::Checkpoint(
-                "this safetensors file is not a webgan checkpoint (no `format` in its metadata)"
-                    .into(),
-            )),
+        let family = family_of(&ck)?;
+        if family != R::NAME {
+            return Err(Error::Checkpoint(format!(
+                "this checkpoint holds a {family} run, not {}",
+                R::NAME
+            )));
         }
-        let config = config_json::from_json(
+        let config = R::config_from_json(
             ck.metadata
                 .get("config")
                 .ok_or_else(|| Error::Checkpoint("the checkpoint has no configuration".into()))?,
         )?;
-        // Its sizes are checked before any of them is allocated.
-        config.check()?;
-        config.check_fits()?;
+        R::check(&config)?;
         Ok((ck, config))
+    }
+
+    /// A run that continues exactly where `bytes` (from [`Trainer::save`]) stopped, with its
+    /// configuration changed only where [`Family::check_resume`] allows.
+    pub fn continue_with(
+        gpu: Arc<Gpu>,
+        bytes: &[u8],
+        data: R::Data,
+        config: R::Config,
+    ) -> Result<Self> {
+        let (ck, saved) = Self::config_of(bytes)?;
+        R::check_resume(&saved, &config)?;
+        let mut trainer = Trainer::start(gpu, config, data)?;
+        trainer.load_state(&ck)?;
+        Ok(trainer)
+    }
+
+    /// Every network's weights (and optimizer state), the counters and the step from `ck`.
+    fn load_state(&mut self, ck: &Checkpoint) -> Result<()> {
+        for t in self.recipe.nets() {
+            load_net(&self.gpu, ck, t.net, t.name, t.optimizer)?;
+        }
+        let slots = self.recipe.counters();
+        let counters: Vec<u32> = ck
+            .get_int("state.counters", &[slots.len()])?
+            .iter()
+            .map(|&v| v as u32)
+            .collect();
+        self.gpu
+            .queue
+            .write_buffer(&slots.buffer, 0, bytemuck::cast_slice(&counters));
+        self.step = ck.get_int("state.step", &[])?[0].max(0) as u64;
+        Ok(())
+    }
+}
+
+impl Trainer<Dcgan> {
+    /// The configuration a DCGAN checkpoint was saved with.
+    pub fn checkpoint_config(bytes: &[u8]) -> Result<(Checkpoint, TrainConfig)> {
+        Self::config_of(bytes)
     }
 
     /// The generator alone (for sampling), with the configuration it was trained with.
@@ -243,7 +307,7 @@ impl Trainer {
     /// A trainer that continues exactly where `bytes` (from [`Trainer::save`]) stopped.
     pub fn resume(gpu: Arc<Gpu>, bytes: &[u8], dataset: GpuDataset) -> Result<Trainer> {
         let (_, config) = Self::checkpoint_config(bytes)?;
-        Self::resume_with(gpu, bytes, dataset, config)
+        Self::continue_with(gpu, bytes, dataset, config)
     }
 
     /// [`Trainer::resume`] with the checkpoint's configuration changed where changing it keeps
@@ -254,34 +318,6 @@ impl Trainer {
         dataset: GpuDataset,
         config: TrainConfig,
     ) -> Result<Trainer> {
-        let (ck, saved) = Self::checkpoint_config(bytes)?;
-        let same_shapes = config.model == saved.model
-            && config.batch == saved.batch
-            && std::mem::discriminant(&config.d_optimizer)
-                == std::mem::discriminant(&saved.d_optimizer)
-            && std::mem::discriminant(&config.g_optimizer)
-                == std::mem::discriminant(&saved.g_optimizer)
-            && config.ema.is_some() == saved.ema.is_some();
-        if !same_shapes {
-            return Err(Error::Invalid(
-                "a resumed run keeps its model, batch, optimizers and whether it averages G".into(),
-            ));
-        }
-        let mut trainer = Trainer::new(gpu, config, dataset)?;
-        for t in trainer.recipe.nets() {
-            load_net(&trainer.gpu, &ck, t.net, t.name, t.optimizer)?;
-        }
-        let slots = trainer.recipe.counters();
-        let counters: Vec<u32> = ck
-            .get_int("state.counters", &[slots.len()])?
-            .iter()
-            .map(|&v| v as u32)
-            .collect();
-        trainer
-            .gpu
-            .queue
-            .write_buffer(&slots.buffer, 0, bytemuck::cast_slice(&counters));
-        trainer.step = ck.get_int("state.step", &[])?[0].max(0) as u64;
-        Ok(trainer)
+        Self::continue_with(gpu, bytes, dataset, config)
     }
 }

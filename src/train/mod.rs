@@ -9,14 +9,16 @@ mod fits;
 pub mod recipe;
 pub mod recipes;
 pub mod sample;
+mod trainer;
 
 use std::sync::Arc;
 
 pub use config::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
+pub use checkpoint::checkpoint_family;
+pub use trainer::{Family, Trainer};
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, Param};
-use crate::kernels::Dispatch;
 use crate::train::recipe::Recipe;
 use crate::train::recipes::dcgan::{self, Dcgan};
 use crate::{Error, Result};
@@ -162,47 +164,11 @@ impl GpuDataset {
     }
 }
 
-/// A GAN being trained: its recipe (networks, passes, losses and optimizers, all built once),
-/// the dataset on the GPU, and the steps done.
-pub struct Trainer {
-    pub gpu: Arc<Gpu>,
-    pub config: TrainConfig,
-    pub recipe: Dcgan,
-    pub dataset: GpuDataset,
-    /// Completed alternating steps.
-    pub step: u64,
-}
-
-impl Trainer {
+/// DCGAN's trainer: what the CLI, the page and the tests of the alternating step use.
+impl Trainer<Dcgan> {
+    /// A new DCGAN run of `config` on `dataset`.
     pub fn new(gpu: Arc<Gpu>, config: TrainConfig, dataset: GpuDataset) -> Result<Trainer> {
-        config.check()?;
-        config.check_fits()?;
-        let image_len = config.model.image().len() as u32;
-        if dataset.row_len != image_len {
-            return Err(Error::Invalid(format!(
-                "the dataset's images have {} values but {} needs {}×{}×{}",
-                dataset.row_len,
-                config.model.preset.name(),
-                config.model.channels,
-                config.model.preset.image_size(),
-                config.model.preset.image_size()
-            )));
-        }
-        let classes = config.model.classes;
-        if classes > 0 && (dataset.labels.is_none() || dataset.classes != classes) {
-            return Err(Error::Invalid(format!(
-                "a conditional model of {classes} classes needs a dataset labelled with {classes} classes (this one has {})",
-                dataset.classes
-            )));
-        }
-        let recipe = Dcgan::new(&gpu, &config, &dataset)?;
-        Ok(Trainer {
-            gpu,
-            config,
-            recipe,
-            dataset,
-            step: 0,
-        })
+        Trainer::start(gpu, config, dataset)
     }
 
     /// The generator.
@@ -225,34 +191,14 @@ impl Trainer {
         &self.recipe.counters().buffer
     }
 
-    /// Records `steps` alternating steps into one encoder and submits them once.
-    pub fn train(&mut self, steps: u32) {
-        self.submit(|t, pass| (0..steps).for_each(|_| recipe::record(&t.recipe, None, pass)));
-        self.step += steps as u64;
-    }
-
     /// Only the k discriminator updates of a step (G frozen); for tests and inspection.
     pub fn train_discriminator(&self) {
-        self.submit(|t, pass| recipe::record(&t.recipe, Some(dcgan::D_UPDATE), pass));
+        self.train_update(dcgan::D_UPDATE);
     }
 
     /// Only the generator update of a step (D frozen); for tests and inspection.
     pub fn train_generator(&self) {
-        self.submit(|t, pass| recipe::record(&t.recipe, Some(dcgan::G_UPDATE), pass));
-    }
-
-    fn submit(&self, record: impl FnOnce(&Self, &mut wgpu::ComputePass<'_>)) {
-        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            record(self, &mut pass);
-        }
-        self.gpu.queue.submit([encoder.finish()]);
-    }
-
-    /// Every dispatch of one alternating step, in order, named by where it belongs.
-    pub fn step_dispatches(&self) -> Vec<(&'static str, &Dispatch)> {
-        recipe::step_dispatches(&self.recipe)
+        self.train_update(dcgan::G_UPDATE);
     }
 
     /// Reads the stats of the last step. Rarely: it waits for the GPU.

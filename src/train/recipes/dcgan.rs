@@ -8,8 +8,8 @@ use crate::kernels::optim;
 use crate::kernels::Dispatch;
 use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, Trained, Update};
 use crate::train::recipes::dcgan_glue::{Glue, Passes};
-use crate::train::{GanLoss, GpuDataset, TrainConfig};
-use crate::Result;
+use crate::train::{config_json, Family, GanLoss, GpuDataset, TrainConfig};
+use crate::{Error, Result};
 
 /// The stats a step writes.
 pub mod stat {
@@ -289,5 +289,62 @@ impl Recipe for Dcgan {
 
     fn counters(&self) -> &Slots {
         &self.counters
+    }
+}
+
+impl Family for Dcgan {
+    type Config = TrainConfig;
+    type Data = GpuDataset;
+    const NAME: &'static str = "dcgan";
+
+    fn check(config: &TrainConfig) -> Result<()> {
+        config.check()?;
+        config.check_fits()
+    }
+
+    fn build(gpu: &Gpu, config: &TrainConfig, dataset: &GpuDataset) -> Result<Dcgan> {
+        let image_len = config.model.image().len() as u32;
+        if dataset.row_len != image_len {
+            return Err(Error::Invalid(format!(
+                "the dataset's images have {} values but {} needs {}×{}×{}",
+                dataset.row_len,
+                config.model.preset.name(),
+                config.model.channels,
+                config.model.preset.image_size(),
+                config.model.preset.image_size()
+            )));
+        }
+        let classes = config.model.classes;
+        if classes > 0 && (dataset.labels.is_none() || dataset.classes != classes) {
+            return Err(Error::Invalid(format!(
+                "a conditional model of {classes} classes needs a dataset labelled with {classes} classes (this one has {})",
+                dataset.classes
+            )));
+        }
+        Dcgan::new(gpu, config, dataset)
+    }
+
+    fn config_to_json(config: &TrainConfig) -> String {
+        config_json::to_json(config)
+    }
+
+    fn config_from_json(json: &str) -> Result<TrainConfig> {
+        config_json::from_json(json)
+    }
+
+    fn check_resume(saved: &TrainConfig, config: &TrainConfig) -> Result<()> {
+        let same_shapes = config.model == saved.model
+            && config.batch == saved.batch
+            && std::mem::discriminant(&config.d_optimizer)
+                == std::mem::discriminant(&saved.d_optimizer)
+            && std::mem::discriminant(&config.g_optimizer)
+                == std::mem::discriminant(&saved.g_optimizer)
+            && config.ema.is_some() == saved.ema.is_some();
+        if !same_shapes {
+            return Err(Error::Invalid(
+                "a resumed run keeps its model, batch, optimizers and whether it averages G".into(),
+            ));
+        }
+        Ok(())
     }
 }
