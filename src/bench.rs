@@ -266,11 +266,11 @@ pub fn training(
 ) -> Result<(f64, f64)> {
     let mut trainer = bench_trainer(gpu, preset, batch)?;
     let wait = |t: &crate::train::Trainer| pollster::block_on(t.read_stats()).map(|_| ());
-    trainer.train(2);
+    trainer.train(2)?;
     wait(&trainer)?;
     let start = Instant::now();
     for _ in 0..steps {
-        trainer.train(1);
+        trainer.train(1)?;
     }
     wait(&trainer)?;
     let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;

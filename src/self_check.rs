@@ -233,7 +233,7 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
         trainer.d().to_cpu(&gpu).await?,
     );
     let want = cpu.step(&pixels, row, &labels);
-    trainer.train(1);
+    trainer.train(1)?;
     let got = trainer.read_stats().await?;
     let (mut g, d) = (
         trainer.g().to_cpu(&gpu).await?,

@@ -95,7 +95,7 @@ fn a_small_conditional_gan_learns_where_each_class_puts_its_square() {
     let (mean_before, _) = class_statistics(&before, &sample_labels, 0);
     let mut accuracy = vec![];
     for _ in 0..20 {
-        t.train(10);
+        t.train(10).unwrap();
         let s = pollster::block_on(t.read_stats()).unwrap();
         assert!(s.is_finite(), "{s:?}");
         accuracy.push((s.accuracy_real + s.accuracy_fake) / 2.0);

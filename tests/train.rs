@@ -110,7 +110,7 @@ fn the_generator_step_leaves_the_discriminator_untouched() {
 #[test]
 fn training_steps_give_finite_sensible_stats() {
     let mut t = small_trainer(64);
-    t.train(3);
+    t.train(3).unwrap();
     let s = pollster::block_on(t.read_stats()).unwrap();
     assert_eq!(s.step, 3);
     assert!(s.is_finite(), "{s:?}");
@@ -182,7 +182,7 @@ fn a_training_step_matches_the_cpu_reference() {
             .map(|l| t.gpu.read_u32_blocking(l).unwrap()[..64].to_vec())
             .unwrap_or_default();
         let want = cpu.step(&dataset, 784, &labels);
-        t.train(1);
+        t.train(1).unwrap();
         let got = pollster::block_on(t.read_stats()).unwrap();
         let name = format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}");
         assert_close(
@@ -243,7 +243,7 @@ fn samples_use_the_running_statistics_training_left() {
     use webgan::reference::condition;
     for classes in [0, 2] {
         let mut t = small_trainer_with(64, |c| c.model.classes = classes);
-        t.train(3);
+        t.train(3).unwrap();
         let nz = t.config.model.nz;
         let n = 5u32;
         let z = webgan::reference::random::normal(4, 0, 0, (n * nz) as usize);
@@ -294,14 +294,14 @@ fn a_resumed_run_continues_exactly_where_it_stopped() {
             c.model.classes = classes;
             c.ema = ema;
         });
-        straight.train(2);
+        straight.train(2).unwrap();
         let saved = pollster::block_on(straight.save()).unwrap();
-        straight.train(2);
+        straight.train(2).unwrap();
 
         let dataset = toy_dataset(&straight.gpu, 64);
         let mut resumed = Trainer::resume(straight.gpu.clone(), &saved, dataset).unwrap();
         assert_eq!(resumed.step, 2);
-        resumed.train(2);
+        resumed.train(2).unwrap();
         assert_eq!(
             everything(&resumed),
             everything(&straight),
@@ -354,7 +354,7 @@ fn damaged_and_foreign_checkpoints_are_refused_clearly() {
 fn batch_norm_counts_are_saved_as_num_batches_tracked() {
     use webgan::checkpoint::{Checkpoint, Tensor};
     let mut t = small_trainer_with(64, |c| c.d_steps = 2);
-    t.train(3);
+    t.train(3).unwrap();
     let mut ck = Checkpoint::from_bytes(&pollster::block_on(t.save()).unwrap()).unwrap();
     let count = |ck: &Checkpoint, name: &str| ck.get_int(name, &[]).unwrap()[0];
     assert_eq!(count(&ck, "netG.main.1.num_batches_tracked"), 3 * 3);
@@ -460,7 +460,7 @@ fn dcgan64_checkpoints_use_the_names_and_shapes_of_pytorch_examples_dcgan() {
 #[test]
 fn a_diverged_state_is_never_checkpointed() {
     let mut t = small_trainer(64);
-    t.train(1);
+    t.train(1).unwrap();
     let good = pollster::block_on(t.save()).expect("finite weights save");
     // A NaN left in D's weights by an update, behind losses that were still finite.
     let p = t.d().all_params().nth(1).expect("D has parameters");
@@ -475,7 +475,7 @@ fn a_diverged_state_is_never_checkpointed() {
     );
     // The last good checkpoint still resumes and trains to finite stats.
     let mut back = Trainer::resume(t.gpu.clone(), &good, toy_dataset(&t.gpu, 64)).unwrap();
-    back.train(1);
+    back.train(1).unwrap();
     assert!(pollster::block_on(back.read_stats()).unwrap().is_finite());
 }
 
@@ -484,7 +484,7 @@ fn a_diverged_state_is_never_checkpointed() {
 #[test]
 fn the_moving_average_is_checkpointed_and_sampled() {
     let mut t = small_trainer_with(64, |c| c.ema = Some(0.5));
-    t.train(3);
+    t.train(3).unwrap();
     let ema = t.g_ema().expect("asked for");
     // The trainer's own device: buffers belong to the device that made them.
     let download = |b: &wgpu::Buffer, n: usize| t.gpu.read_f32_blocking(b).unwrap()[..n].to_vec();

@@ -13,8 +13,8 @@ mod trainer;
 
 use std::sync::Arc;
 
-pub use config::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 pub use checkpoint::checkpoint_family;
+pub use config::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 pub use trainer::{Family, Trainer};
 
 use crate::gpu::Gpu;

@@ -117,8 +117,15 @@ pub fn record(recipe: &dyn Recipe, update: Option<&str>, pass: &mut wgpu::Comput
 /// One optimizer over the parameters of one or more networks (CycleGAN's optimizer_G steps
 /// G_A and G_B together), built once, advancing its own counter slot (Adam's t) once a step.
 pub struct NetOptimizer {
+    kind: Kind,
     tick: Option<Dispatch>,
     updates: Vec<Dispatch>,
+}
+
+/// Kept so that a schedule can set the learning rate between submissions.
+enum Kind {
+    Adam(Adam),
+    Sgd(Sgd),
 }
 
 impl NetOptimizer {
@@ -133,7 +140,7 @@ impl NetOptimizer {
     ) -> Result<NetOptimizer> {
         let mut updates = Vec::new();
         let tick;
-        match optimizer {
+        let kind = match optimizer {
             Optimizer::Adam(config) => {
                 let adam = Adam::new(gpu, config, &counters.buffer, counters.slot(slot))?;
                 tick = Some(adam.tick(gpu)?);
@@ -147,6 +154,7 @@ impl NetOptimizer {
                         p.len(),
                     )?);
                 }
+                Kind::Adam(adam)
             }
             Optimizer::Sgd(config) => {
                 let sgd = Sgd::new(gpu, config)?;
@@ -154,14 +162,27 @@ impl NetOptimizer {
                 for p in nets.iter().flat_map(|n| n.all_params()) {
                     updates.push(sgd.update(gpu, &p.value, &p.grad, &p.state[0], p.len())?);
                 }
+                Kind::Sgd(sgd)
             }
-        }
+        };
         if let Some(c) = clip_to {
             for p in nets.iter().flat_map(|n| n.all_params()) {
                 updates.push(clip(gpu, &p.value, p.len(), c)?);
             }
         }
-        Ok(NetOptimizer { tick, updates })
+        Ok(NetOptimizer {
+            kind,
+            tick,
+            updates,
+        })
+    }
+
+    /// A new learning rate for every update, from the next submission on.
+    pub fn set_lr(&mut self, gpu: &Gpu, lr: f32) -> Result<()> {
+        match &mut self.kind {
+            Kind::Adam(a) => a.set_lr(gpu, lr),
+            Kind::Sgd(s) => s.set_lr(gpu, lr),
+        }
     }
 
     /// Its dispatches in recording order.

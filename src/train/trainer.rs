@@ -28,6 +28,16 @@ pub trait Family: Recipe + Sized {
     /// Refuses to resume a run saved with `saved` under `config` when a tensor would change
     /// shape or meaning (a learning rate may change; a width may not).
     fn check_resume(saved: &Self::Config, config: &Self::Config) -> Result<()>;
+    /// Sets what a schedule changes between steps (CycleGAN's learning-rate decay) for the
+    /// steps from `step` on; called before every submission.
+    fn schedule(&mut self, _gpu: &Gpu, _step: u64) -> Result<()> {
+        Ok(())
+    }
+    /// Steps from `step` until the schedule next changes something: no submission runs past
+    /// it, so every step trains with the settings its own step number gives.
+    fn steps_to_change(&self, _step: u64) -> u64 {
+        u64::MAX
+    }
 }
 
 /// A GAN being trained: its recipe, the data on the GPU, and the steps done.
@@ -54,10 +64,18 @@ impl<R: Family> Trainer<R> {
         })
     }
 
-    /// Records `steps` steps into one encoder and submits them once.
-    pub fn train(&mut self, steps: u32) {
-        self.submit(|t, pass| (0..steps).for_each(|_| recipe::record(&t.recipe, None, pass)));
-        self.step += steps as u64;
+    /// Records `steps` steps into one encoder and submits them once (in as many submissions
+    /// as the recipe's schedule changes in between).
+    pub fn train(&mut self, steps: u32) -> Result<()> {
+        let mut left = steps as u64;
+        while left > 0 {
+            self.recipe.schedule(&self.gpu, self.step)?;
+            let n = left.min(self.recipe.steps_to_change(self.step).max(1));
+            self.submit(|t, pass| (0..n).for_each(|_| recipe::record(&t.recipe, None, pass)));
+            self.step += n;
+            left -= n;
+        }
+        Ok(())
     }
 
     /// Only the update named `name` of a step (e.g. DCGAN's "D"); for tests and inspection.

@@ -232,8 +232,7 @@ impl Session {
     /// Records `steps` alternating steps into one submission.
     pub fn train(&mut self, steps: u32) -> Result<(), JsError> {
         self.alive()?;
-        self.run_mut()?.trainer.train(steps);
-        Ok(())
+        self.run_mut()?.trainer.train(steps).map_err(js_error)
     }
 
     /// Completed steps.

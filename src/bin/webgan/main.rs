@@ -2,6 +2,7 @@
 
 mod output;
 mod quality;
+mod run;
 mod sample;
 mod train;
 

@@ -1,12 +1,9 @@
 //! `webgan train`: trains on a zip of images (or the built-in digits), writing sample grids,
 //! a metrics.csv and checkpoints as it goes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use webgan::data::{Dataset, ImageSpec};
@@ -18,7 +15,8 @@ use webgan::train::{
 };
 use webgan::{Error, Gpu, Result};
 
-use crate::{output, quality};
+use crate::quality;
+use crate::run as run_loop;
 
 #[derive(clap::Args)]
 #[command(allow_negative_numbers = true)]
@@ -283,25 +281,6 @@ fn check_out(args: &TrainArgs, resumed: Option<&Resumed>) -> Result<()> {
     )))
 }
 
-/// Whether `step` is one of every `every` (0: never).
-fn due(step: u64, every: u64) -> bool {
-    every > 0 && step.is_multiple_of(every)
-}
-
-/// Training went to NaN: where to go back to, if anywhere.
-fn diverged(step: u64, saved: &Option<(u64, PathBuf)>) -> Error {
-    let advice = "a lower learning rate (--lr-d, --lr-g) or --label-smoothing 0.1";
-    Error::Invalid(match saved {
-        Some((at, path)) => format!(
-            "training diverged by step {step} (a loss or a weight became NaN or infinite); the last checkpoint, at step {at}, is {}: resume from it with {advice}",
-            path.display()
-        ),
-        None => format!(
-            "training diverged by step {step} (a loss or a weight became NaN or infinite) before any checkpoint was written: start again with {advice}"
-        ),
-    })
-}
-
 /// (β1, β2, momentum) of an optimizer; 0 where it has none.
 fn hyper(o: &Optimizer) -> (f32, f32, f32) {
     match o {
@@ -470,184 +449,139 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
         );
         quality_every = 0;
     }
-    let run = Run {
+    eprintln!(
+        "model: {} ({} classes), G {} and D {} parameters, batch {}, loss {}, on {}",
+        config.model.preset.name(),
+        config.model.classes,
+        trainer.g().param_count(),
+        trainer.d().param_count(),
+        config.batch,
+        config.loss.name(),
+        gpu.adapter_name()
+    );
+    let (grid_n, columns, labels) = sample::grid_layout(&config);
+    let sampler = trainer.sampler(&trainer.fixed_noise(grid_n), &labels)?;
+    let mut run = DcganRun {
         gpu,
-        args: &args,
+        trainer,
+        sampler,
+        grid: (grid_n, columns),
         dataset: &dataset,
         quality_every,
-        saved: resumed.map(|r| (r.step, r.path)),
+        meter: None,
     };
-    run.train(trainer)
+    run_loop::train(
+        &mut run,
+        run_loop::Schedule {
+            out: &args.out,
+            steps: args.steps,
+            every: args.every,
+            checkpoint_every: args.checkpoint_every,
+            saved: resumed.map(|r| (r.step, r.path)),
+        },
+    )
 }
 
-/// A run under way: what the loop needs beside the trainer.
-struct Run<'a> {
+/// A DCGAN run under way: the trainer, its fixed-noise sampler and its quality measure.
+struct DcganRun<'a> {
     gpu: Arc<Gpu>,
-    args: &'a TrainArgs,
+    trainer: Trainer,
+    sampler: sample::Sampler,
+    /// Samples in the grid, and its columns.
+    grid: (u32, usize),
     dataset: &'a Dataset,
     quality_every: u64,
-    /// The last checkpoint written (or resumed from): its step and path.
-    saved: Option<(u64, PathBuf)>,
+    meter: Option<QualityMeter>,
 }
 
-impl Run<'_> {
-    fn train(mut self, mut trainer: Trainer) -> Result<ExitCode> {
-        let (args, gpu) = (self.args, self.gpu.clone());
-        std::fs::create_dir_all(args.out.join("samples"))
-            .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", args.out.display())))?;
-        let c = trainer.config;
-        eprintln!(
-            "model: {} ({} classes), G {} and D {} parameters, batch {}, loss {}, on {}",
-            c.model.preset.name(),
-            c.model.classes,
-            trainer.g().param_count(),
-            trainer.d().param_count(),
-            c.batch,
-            c.loss.name(),
-            gpu.adapter_name()
-        );
-        let (grid_n, columns, labels) = sample::grid_layout(&c);
-        let sampler = trainer.sampler(&trainer.fixed_noise(grid_n), &labels)?;
-        let mut metrics = output::Metrics::open(&args.out.join("metrics.csv"), trainer.step > 0)?;
-        let checkpoint_path = args.out.join("checkpoint.safetensors");
-        // Ctrl-C stops after the burst under way, with a checkpoint.
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+impl run_loop::Training for DcganRun<'_> {
+    fn step(&self) -> u64 {
+        self.trainer.step
+    }
 
-        let mut meter = None;
-        let bar = ProgressBar::new(args.steps).with_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} steps {elapsed_precise} ETA {eta} {msg}",
-            )
-            .expect("a valid template"),
-        );
-        bar.set_position(trainer.step);
-        let start = Instant::now();
-        let (mut last_time, mut last_step) = (start, trainer.step);
-        while trainer.step < args.steps {
-            // Bursts of a few steps per submission keep each one short for the GPU's watchdog.
-            // Stop on every step some output is due, and after at most 8 steps.
-            let until = |every: u64| {
-                if every == 0 {
-                    u64::MAX
-                } else {
-                    every - trainer.step % every
-                }
-            };
-            let burst = (args.steps - trainer.step)
-                .min(until(args.every))
-                .min(until(args.checkpoint_every))
-                .min(until(self.quality_every))
-                .min(8) as u32;
-            trainer.train(burst);
-            let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
-            bar.set_position(trainer.step);
-            let last = trainer.step == args.steps;
-            let stopped = stop.load(Ordering::SeqCst);
-            let checkpoint_due = due(trainer.step, args.checkpoint_every) || last || stopped;
-            let quality_due =
-                self.quality_every > 0 && (due(trainer.step, self.quality_every) || last);
-            if !(due(trainer.step, args.every) || checkpoint_due || quality_due) {
-                continue;
-            }
-            let stats = pollster::block_on(trainer.read_stats())?;
-            let now = Instant::now();
-            let images_per_s = (trainer.step - last_step) as f64 * c.batch as f64
-                / now.duration_since(last_time).as_secs_f64();
-            (last_time, last_step) = (now, trainer.step);
-            if !stats.is_finite() {
-                metrics.append(&stats, start.elapsed().as_secs_f64(), images_per_s, None)?;
-                bar.abandon();
-                return Err(diverged(trainer.step, &self.saved));
-            }
-            let frechet = if quality_due {
-                self.measure(&mut meter, &trainer, &bar)
-            } else {
-                None
-            };
-            metrics.append(&stats, start.elapsed().as_secs_f64(), images_per_s, frechet)?;
-            bar.set_message(format!(
-                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2} {images_per_s:.0} img/s",
-                stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake_after
-            ));
-            let images = pollster::block_on(sampler.images(&gpu))?;
-            let grid = sample::grid_rgba(
-                &images,
-                grid_n as usize,
-                c.model.channels as usize,
-                c.model.preset.image_size() as usize,
-                columns,
-            );
-            output::write_png(
-                &args
-                    .out
-                    .join(format!("samples/step_{:07}.png", trainer.step)),
-                &grid,
-            )?;
-            output::write_png(&args.out.join("samples/latest.png"), &grid)?;
-            if checkpoint_due {
-                let bytes = match pollster::block_on(trainer.save()) {
-                    Ok(bytes) => bytes,
-                    Err(Error::Invalid(_)) => {
-                        bar.abandon();
-                        return Err(diverged(trainer.step, &self.saved));
-                    }
-                    Err(e) => return Err(e),
-                };
-                output::write_atomically(&checkpoint_path, &bytes)?;
-                self.saved = Some((trainer.step, checkpoint_path.clone()));
-            }
-            if stopped && !last {
-                bar.abandon();
-                eprintln!(
-                    "stopped at step {}: the checkpoint is {}; continue with --resume {} --steps {} --out {}",
-                    trainer.step,
-                    checkpoint_path.display(),
-                    checkpoint_path.display(),
-                    args.steps,
-                    args.out.display()
-                );
-                return Ok(ExitCode::from(130));
-            }
-        }
-        bar.finish();
-        eprintln!(
-            "done: {} steps in {:.0} s; samples in {}, checkpoint {}",
-            trainer.step,
-            start.elapsed().as_secs_f64(),
-            args.out.join("samples").display(),
-            checkpoint_path.display()
-        );
-        Ok(ExitCode::SUCCESS)
+    fn batch(&self) -> u32 {
+        self.trainer.config.batch
+    }
+
+    fn train(&mut self, steps: u32) -> Result<()> {
+        self.trainer.train(steps)?;
+        let _ = self.gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        Ok(())
+    }
+
+    fn stat_names(&self) -> Vec<&'static str> {
+        vec![
+            "d_loss",
+            "g_loss",
+            "d_real",
+            "d_fake_before",
+            "d_fake_after",
+            "accuracy_real",
+            "accuracy_fake",
+        ]
+    }
+
+    fn stats(&self) -> Result<Vec<f32>> {
+        let s = pollster::block_on(self.trainer.read_stats())?;
+        Ok(vec![
+            s.d_loss,
+            s.g_loss,
+            s.d_real,
+            s.d_fake_before,
+            s.d_fake_after,
+            s.accuracy_real,
+            s.accuracy_fake,
+        ])
+    }
+
+    fn message(&self, s: &[f32]) -> String {
+        format!(
+            "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}",
+            s[0], s[1], s[2], s[4]
+        )
+    }
+
+    fn preview(&self) -> Result<(u32, u32, Vec<u8>)> {
+        let c = &self.trainer.config;
+        let images = pollster::block_on(self.sampler.images(&self.gpu))?;
+        Ok(sample::grid_rgba(
+            &images,
+            self.grid.0 as usize,
+            c.model.channels as usize,
+            c.model.preset.image_size() as usize,
+            self.grid.1,
+        ))
+    }
+
+    fn save(&self) -> Result<Vec<u8>> {
+        pollster::block_on(self.trainer.save())
+    }
+
+    fn quality_every(&self) -> u64 {
+        self.quality_every
     }
 
     /// The Fréchet distance now, or a note and no more measuring if it cannot be had: the
     /// quality measure never sinks a run.
-    fn measure(
-        &mut self,
-        meter: &mut Option<QualityMeter>,
-        trainer: &Trainer,
-        bar: &ProgressBar,
-    ) -> Option<f64> {
+    fn measure(&mut self, bar: &ProgressBar) -> Option<f64> {
         let result = (|| {
-            if meter.is_none() {
+            if self.meter.is_none() {
                 let on_gpu = upload(&self.gpu, self.dataset, self.dataset.is_conditional())?;
-                *meter = Some(quality::meter(
+                self.meter = Some(quality::meter(
                     self.gpu.clone(),
                     self.dataset,
                     &on_gpu,
-                    trainer,
+                    &self.trainer,
                 )?);
             }
-            let m = meter.as_ref().expect("just made");
-            pollster::block_on(m.measure(trainer))
+            let m = self.meter.as_ref().expect("just made");
+            pollster::block_on(m.measure(&self.trainer))
         })();
         match result {
             Ok(d) => {
                 bar.println(format!(
                     "step {}: Fréchet distance to the data {d:.2}",
-                    trainer.step
+                    self.trainer.step
                 ));
                 Some(d)
             }
@@ -658,22 +592,8 @@ impl Run<'_> {
             }
         }
     }
-}
 
-impl output::Metrics {
-    fn open(path: &Path, append: bool) -> Result<output::Metrics> {
-        let exists = path.exists();
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(append)
-            .write(true)
-            .truncate(!append)
-            .open(path)
-            .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))?;
-        let mut m = output::Metrics { file };
-        if !(append && exists) {
-            writeln!(m.file, "step,seconds,d_loss,g_loss,d_real,d_fake_before,d_fake_after,accuracy_real,accuracy_fake,images_per_s,frechet").map_err(output::io)?;
-        }
-        Ok(m)
+    fn divergence_advice(&self) -> &'static str {
+        "a lower learning rate (--lr-d, --lr-g) or --label-smoothing 0.1"
     }
 }
