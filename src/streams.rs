@@ -17,6 +17,11 @@ pub const FAKE_CLASSES: u32 = 3;
 /// several D passes per step) need their own, or they would be translated and cut alike.
 pub const AUGMENT: u32 = 10;
 pub const MAX_AUGMENT_PASSES: u32 = 10;
+/// CycleGAN's image pools (a history of fakes D is shown), one stream per pool:
+/// IMAGE_POOL ..= IMAGE_POOL + MAX_IMAGE_POOLS - 1. fake_A's and fake_B's pools need their
+/// own, or both would keep or swap the same batch positions every step.
+pub const IMAGE_POOL: u32 = 20;
+pub const MAX_IMAGE_POOLS: u32 = 10;
 /// The quality classifier's batch indices.
 pub const CLASSIFIER_INDICES: u32 = 7;
 /// The fixed noise behind a run's sample grid (and `webgan sample --seed`); never used by
@@ -49,6 +54,15 @@ pub fn augment(k: u32) -> u32 {
         "augmented pass {k} is past the augmentation streams"
     );
     AUGMENT + k
+}
+
+/// The stream of image pool `k`'s decisions (fake_A's pool, fake_B's, …).
+pub fn image_pool(k: u32) -> u32 {
+    assert!(
+        k < MAX_IMAGE_POOLS,
+        "image pool {k} is past the image pools' streams"
+    );
+    IMAGE_POOL + k
 }
 
 /// The stream of dropout layer `k`'s masks.
@@ -86,11 +100,14 @@ mod tests {
         let walks = walk(0)..=walk(MAX_WALKS - 1);
         let dropouts = dropout(0)..=dropout(MAX_DROPOUT_LAYERS - 1);
         let augments = augment(0)..=augment(MAX_AUGMENT_PASSES - 1);
+        let pools = image_pool(0)..=image_pool(MAX_IMAGE_POOLS - 1);
         assert!(singles.iter().all(|s| !walks.contains(s)
             && !dropouts.contains(s)
             && !augments.contains(s)
+            && !pools.contains(s)
             && *s < INIT));
-        assert!(*augments.end() < *dropouts.start());
+        assert!(*augments.end() < *pools.start());
+        assert!(*pools.end() < *dropouts.start());
         assert!(*dropouts.end() < *walks.start() && *walks.end() < INIT);
     }
 }

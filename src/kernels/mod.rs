@@ -16,6 +16,7 @@ pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dense;
 pub mod dropout;
+pub mod image_pool;
 pub mod instance_norm;
 pub mod join;
 pub mod loss;
@@ -38,6 +39,7 @@ pub const SHADERS: &[&Shader] = &[
     &dropout::SHADER,
     &conv::SHADER,
     &conv::SHADER_VEC4_OUT,
+    &image_pool::SHADER,
     &instance_norm::SHADER,
     &join::SHADER,
     &loss::SHADER,
