@@ -1,11 +1,12 @@
 //! The presets: networks built as graphs, named and shaped as the PyTorch modules they mirror,
 //! so that a checkpoint's tensor names (`main.3.weight`) load into the same PyTorch model.
 //!
-//! `presets` holds the DCGAN family; `resnet` and `unet` the image-to-image generators of
-//! CycleGAN and pix2pix (junyanz/pytorch-CycleGAN-and-pix2pix, `networks.py`), with the
-//! normalisation they share in `norm`.
+//! `presets` holds the DCGAN family; `resnet`, `unet` and `patchgan` the image-to-image
+//! networks of pix2pix and CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix, `networks.py`),
+//! with the normalisation they share in `norm`.
 
 pub mod norm;
+pub mod patchgan;
 pub mod presets;
 pub mod resnet;
 mod sequential;
@@ -13,6 +14,7 @@ pub mod unet;
 
 pub use crate::graph::{Graph, Init, Layer, ParamSpec, Shape3};
 pub use norm::Norm;
+pub use patchgan::NLayerDiscriminator;
 pub use resnet::ResnetGenerator;
 pub use unet::UnetGenerator;
 
