@@ -4,7 +4,10 @@
 //! central differences.
 mod common;
 
-use common::{assert_close, assert_gradient, dot, download, gpu, numeric_gradient, Rng};
+use common::graph_case::{
+    gpu_matches_reference, record, reference_matches_central_differences, step_rng, SEED, STEP,
+};
+use common::{assert_close, download, gpu, Rng};
 use webgan::graph::ops::{
     Add, BatchNorm2d, Cat, Conv2d, Dense, Dropout, InstanceNorm2d, PixelShuffle, ReflectionPad2d,
     Reshape, Upsample,
@@ -13,7 +16,6 @@ use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions, Pa
 use webgan::graph::{Builder, Graph, Layer, Shape3};
 use webgan::kernels::activation::Activation;
 use webgan::kernels::upsample::UpsampleMode;
-use webgan::reference::graph::CpuNet;
 
 const BATCH: u32 = 3;
 
@@ -76,28 +78,6 @@ fn skip_graph(h: u32, w: u32, width: u32) -> Graph {
     b.finish(&[out, head]).unwrap()
 }
 
-/// The draw of the random ops: the counter's word 0 holds the step.
-const SEED: u64 = 9;
-const STEP: u32 = 3;
-
-fn step_rng() -> PassRng {
-    PassRng {
-        seed: SEED,
-        counters: gpu().storage_from("counters", &[STEP, 0, 0, 0]),
-        index: 0,
-    }
-}
-
-fn record(run: impl FnOnce(&mut wgpu::ComputePass<'_>)) {
-    let gpu = gpu();
-    let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        run(&mut pass);
-    }
-    gpu.queue.submit([encoder.finish()]);
-}
-
 fn len(shape: Shape3) -> usize {
     BATCH as usize * shape.len()
 }
@@ -154,170 +134,23 @@ fn resnet_graph(h: u32, w: u32, c: u32) -> Graph {
 
 #[test]
 fn skip_and_residual_graph_matches_the_reference_both_ways() {
-    gpu_matches_reference(skip_graph(7, 9, 6));
+    gpu_matches_reference(&skip_graph(7, 9, 6), BATCH);
 }
 
 #[test]
 fn resnet_block_and_decoder_match_the_reference_both_ways() {
-    gpu_matches_reference(resnet_graph(5, 7, 3));
-}
-
-fn gpu_matches_reference(graph: Graph) {
-    let net = Net::new(gpu(), graph.clone(), 7);
-    let pass = Pass::new(
-        gpu(),
-        &net,
-        PassOptions {
-            batch: BATCH,
-            train: true,
-            update_running: true,
-            param_grads: ParamGrads::Overwrite,
-            input_grad: true,
-            backward: true,
-        },
-        PassBuffers {
-            rng: Some(step_rng()),
-            ..Default::default()
-        },
-    )
-    .expect("a pass");
-    let mut cpu = pollster::block_on(net.to_cpu(gpu())).expect("weights");
-    cpu.rng = Some((SEED, STEP));
-    let mut rng = Rng::new(11);
-    let inputs: Vec<Vec<f64>> = graph.inputs.iter().map(|&s| rng.vec(len(s))).collect();
-    for (buffer, x) in pass.inputs.iter().zip(&inputs) {
-        gpu()
-            .queue
-            .write_buffer(buffer, 0, bytemuck::cast_slice(&common::to_f32(x)));
-    }
-    let refs: Vec<&[f64]> = inputs.iter().map(|x| x.as_slice()).collect();
-    let acts = cpu.forward_all(&refs, BATCH, true, true);
-    record(|p| pass.record_forward(p));
-    for (k, (&t, buffer)) in graph.outputs.iter().zip(&pass.outputs).enumerate() {
-        let want = &acts.values[t.0];
-        let got = download(buffer, want.len());
-        assert_close(&format!("output {k}"), &got, want, 1e-4, 1e-3);
-    }
-
-    let doutputs: Vec<Vec<f64>> = graph
-        .outputs
-        .iter()
-        .map(|&t| rng.vec(len(graph.shape(t))))
-        .collect();
-    for (buffer, d) in pass.doutputs.iter().zip(&doutputs) {
-        gpu()
-            .queue
-            .write_buffer(buffer, 0, bytemuck::cast_slice(&common::to_f32(d)));
-    }
-    record(|p| pass.record_backward(p));
-    let drefs: Vec<&[f64]> = doutputs.iter().map(|d| d.as_slice()).collect();
-    let (dinputs, dparams) = cpu.backward_all(&acts, &drefs, BATCH);
-    for (k, (d, want)) in pass.dinputs.iter().zip(&dinputs).enumerate() {
-        let d = d.as_ref().expect("input gradients were asked for");
-        assert_close(
-            &format!("d input {k}"),
-            &download(d, want.len()),
-            want,
-            1e-4,
-            1e-3,
-        );
-    }
-    for (node, (params, wants)) in net.params.iter().zip(&dparams).enumerate() {
-        for (p, want) in params.iter().zip(wants) {
-            let what = format!("d {} (node {node})", p.spec.name);
-            assert_close(&what, &download(&p.grad, want.len()), want, 1e-4, 1e-3);
-        }
-    }
-    // Batch norms moved their running statistics as the reference did.
-    for (n, running) in net.running.iter().enumerate() {
-        if let (Some(got), Some(want)) = (running, &cpu.running[n]) {
-            let got = download(got, want.len());
-            assert_close("running statistics", &got, want, 1e-5, 1e-4);
-        }
-    }
+    gpu_matches_reference(&resnet_graph(5, 7, 3), BATCH);
 }
 
 /// The reference's backward, fan-in included, against central differences of its forward.
 #[test]
 fn reference_gradients_of_the_skip_graph_match_central_differences() {
-    reference_matches_central_differences(skip_graph(3, 2, 3));
+    reference_matches_central_differences(&skip_graph(3, 2, 3), BATCH, usize::MAX);
 }
 
 #[test]
 fn reference_gradients_of_the_resnet_graph_match_central_differences() {
-    reference_matches_central_differences(resnet_graph(3, 4, 2));
-}
-
-fn reference_matches_central_differences(graph: Graph) {
-    let mut rng = Rng::new(5);
-    let params: Vec<Vec<Vec<f64>>> = (0..graph.nodes.len())
-        .map(|n| {
-            graph
-                .params_of(n)
-                .iter()
-                .map(|p| {
-                    let len: usize = p.shape.iter().product();
-                    rng.vec(len).iter().map(|v| 0.5 * v).collect()
-                })
-                .collect()
-        })
-        .collect();
-    let running = (0..graph.nodes.len())
-        .map(|n| {
-            graph.nodes[n]
-                .layer
-                .op()
-                .running(&graph.input_shapes(n))
-                .map(|r| r.iter().map(|&v| v as f64).collect())
-        })
-        .collect();
-    let cpu = CpuNet {
-        arch: graph.clone(),
-        params,
-        running,
-        rng: Some((SEED, STEP)),
-    };
-    let inputs: Vec<Vec<f64>> = graph.inputs.iter().map(|&s| rng.vec(len(s))).collect();
-    let weights: Vec<Vec<f64>> = graph
-        .outputs
-        .iter()
-        .map(|&t| rng.vec(len(graph.shape(t))))
-        .collect();
-    let loss = |net: &CpuNet, inputs: &[Vec<f64>]| -> f64 {
-        let mut net = net.clone();
-        let refs: Vec<&[f64]> = inputs.iter().map(|x| x.as_slice()).collect();
-        let acts = net.forward_all(&refs, BATCH, true, false);
-        graph
-            .outputs
-            .iter()
-            .zip(&weights)
-            .map(|(t, w)| dot(&acts.values[t.0], w))
-            .sum()
-    };
-    let mut net = cpu.clone();
-    let refs: Vec<&[f64]> = inputs.iter().map(|x| x.as_slice()).collect();
-    let acts = net.forward_all(&refs, BATCH, true, false);
-    let wrefs: Vec<&[f64]> = weights.iter().map(|w| w.as_slice()).collect();
-    let (dinputs, dparams) = net.backward_all(&acts, &wrefs, BATCH);
-    for k in 0..inputs.len() {
-        let numeric = numeric_gradient(&inputs[k], |x| {
-            let mut changed = inputs.clone();
-            changed[k] = x.to_vec();
-            loss(&cpu, &changed)
-        });
-        assert_gradient(&format!("d input {k}"), &dinputs[k], &numeric);
-    }
-    for (n, node_params) in cpu.params.iter().enumerate() {
-        for (i, p) in node_params.iter().enumerate() {
-            let numeric = numeric_gradient(p, |v| {
-                let mut changed = cpu.clone();
-                changed.params[n][i] = v.to_vec();
-                loss(&changed, &inputs)
-            });
-            let what = format!("d {} param {i}", graph.nodes[n].name);
-            assert_gradient(&what, &dparams[n][i], &numeric);
-        }
-    }
+    reference_matches_central_differences(&resnet_graph(3, 4, 2), BATCH, usize::MAX);
 }
 
 /// Dropout passes its input on in eval mode (sampling), needs no counter there, and keeps

@@ -141,6 +141,7 @@ impl ModelConfig {
                 kernel: 4,
                 stride: 2,
                 padding: 1,
+                output_padding: 0,
                 bias: false,
             })
         };
@@ -159,6 +160,7 @@ impl ModelConfig {
                 kernel: 4,
                 stride: 1,
                 padding: 0,
+                output_padding: 0,
                 bias: false,
             })
         };

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use webgan::Gpu;
 
 pub mod files;
+pub mod graph_case;
 pub mod layer_case;
 
 /// One device for the whole test binary. No adapter is a failure, never a skip.

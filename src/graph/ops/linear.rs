@@ -29,13 +29,17 @@ pub struct Conv2d {
     pub bias: bool,
 }
 
-/// `nn.ConvTranspose2d(in, out_channels, kernel, stride, padding, bias)`, square kernels.
+/// `nn.ConvTranspose2d(in, out_channels, kernel, stride, padding, output_padding, bias)`,
+/// square kernels. `output_padding` (below the stride) adds rows and columns at the bottom
+/// and right, so that a stride-2 layer with kernel 3 and padding 1 doubles a side exactly, as
+/// a ResNet generator's upsampling needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvTranspose2d {
     pub out_channels: u32,
     pub kernel: u32,
     pub stride: u32,
     pub padding: u32,
+    pub output_padding: u32,
     pub bias: bool,
 }
 
@@ -77,7 +81,7 @@ impl ConvTranspose2d {
             kernel_w: self.kernel,
             stride: self.stride,
             padding: self.padding,
-            output_padding: 0,
+            output_padding: self.output_padding,
         }
     }
 }
