@@ -77,6 +77,21 @@ impl Scan {
     }
 }
 
+/// How many leading folders wrap every path: `mydata/cats/1.png` and `mydata/dogs/1.png` are
+/// wrapped by one, and a lone `cats/` folder holding every image is no more than a wrapper
+/// either. `paths` are split into their components.
+pub(super) fn wrapper_depth(paths: &[Vec<&str>]) -> usize {
+    let mut depth = 0;
+    while !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| p.len() > depth + 1 && p[depth] == paths[0][depth])
+    {
+        depth += 1;
+    }
+    depth
+}
+
 /// An image to decode, with its class.
 pub(super) struct Labelled {
     pub(super) index: usize,
@@ -98,16 +113,7 @@ pub(super) struct Layout {
 impl Layout {
     pub(super) fn of(images: Vec<Found>) -> Layout {
         let parts: Vec<Vec<&str>> = images.iter().map(|f| f.path.split('/').collect()).collect();
-        // Strip the folders that wrap every image: `mydata/cats/1.png` → `cats/1.png`, and a
-        // lone `cats/` folder is no more than a wrapper either.
-        let mut depth = 0;
-        while !parts.is_empty()
-            && parts
-                .iter()
-                .all(|p| p.len() > depth + 1 && p[depth] == parts[0][depth])
-        {
-            depth += 1;
-        }
+        let depth = wrapper_depth(&parts);
         let classes: Vec<Option<String>> = parts
             .iter()
             .map(|p| (p.len() > depth + 1).then(|| p[depth].to_owned()))

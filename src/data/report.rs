@@ -40,26 +40,32 @@ impl LoadReport {
                 listing(&classes)
             );
         }
-        if !self.skipped.is_empty() {
-            let skipped: Vec<String> = self
-                .skipped
-                .iter()
-                .map(|s| format!("{} ({})", s.path, s.reason))
-                .collect();
-            out += &format!(
-                "; skipped {}: {}",
-                thousands(self.skipped.len()),
-                listing(&skipped)
-            );
-        }
-        if self.ignored > 0 {
-            out += &format!(
-                "; ignored {} (folders, hidden files, __MACOSX)",
-                thousands(self.ignored)
-            );
-        }
-        out
+        out + &passed_over(&self.skipped, self.ignored)
     }
+}
+
+/// The end of a summary: "; skipped 2: a.txt (not an image), …; ignored 3 (folders, hidden
+/// files, __MACOSX)", each part only when there is something to say.
+pub(super) fn passed_over(skipped: &[Skipped], ignored: usize) -> String {
+    let mut out = String::new();
+    if !skipped.is_empty() {
+        let items: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("{} ({})", s.path, s.reason))
+            .collect();
+        out += &format!(
+            "; skipped {}: {}",
+            thousands(skipped.len()),
+            listing(&items)
+        );
+    }
+    if ignored > 0 {
+        out += &format!(
+            "; ignored {} (folders, hidden files, __MACOSX)",
+            thousands(ignored)
+        );
+    }
+    out
 }
 
 /// The first few items, comma separated, then "and N more".
