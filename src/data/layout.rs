@@ -14,6 +14,7 @@ use super::report::{listing, plural};
 use super::{picture, Skipped};
 
 /// An image file in the zip.
+#[derive(Clone)]
 pub(super) struct Found {
     pub(super) index: usize,
     /// Normalised: '/' separators, no empty or "." components.
@@ -26,6 +27,9 @@ pub(super) struct Scan {
     pub(super) ignored: usize,
     pub(super) not_images: Vec<String>,
     pub(super) images: Vec<Found>,
+    /// Folder entries that are not hidden, normalised as paths are: they show a folder that
+    /// holds no file, such as an empty `trainB/`.
+    pub(super) folders: Vec<String>,
 }
 
 impl Scan {
@@ -34,6 +38,7 @@ impl Scan {
             ignored: 0,
             not_images: Vec::new(),
             images: Vec::new(),
+            folders: Vec::new(),
         };
         for index in 0..archive.len() {
             let name = archive
@@ -47,6 +52,9 @@ impl Scan {
             let hidden = parts.iter().any(|p| p.starts_with('.') || *p == "__MACOSX");
             let Some(file) = parts.last().filter(|_| !name.ends_with('/') && !hidden) else {
                 scan.ignored += 1; // a folder, a hidden file or folder, macOS metadata
+                if !hidden && !parts.is_empty() {
+                    scan.folders.push(parts.join("/"));
+                }
                 continue;
             };
             let path = parts.join("/");

@@ -1,4 +1,4 @@
-//! What a zip gave: images per class, entries skipped and why, entries ignored.
+//! What a zip gave: images per class (or per folder), entries skipped and why, entries ignored.
 
 /// The outcome of [`super::load_zip`], for the page to show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,6 +17,14 @@ pub struct LoadReport {
 pub struct Skipped {
     pub path: String,
     pub reason: String,
+}
+
+/// A folder of a two-domain dataset and the images used from it: ("trainA", 1,067).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderCount {
+    /// As in the zip, relative to the dataset's root: "trainA", "val".
+    pub folder: String,
+    pub images: usize,
 }
 
 /// Classes and skipped files named in a summary before "and N more".
