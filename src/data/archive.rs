@@ -83,31 +83,24 @@ pub fn load_zip_at_most(
     if scan.images.is_empty() {
         return Err(fail(scan.no_image_message()));
     }
-    let mut skipped: Vec<Skipped> = scan
-        .not_images
-        .iter()
-        .map(|path| Skipped {
-            path: path.clone(),
-            reason: NOT_AN_IMAGE.into(),
-        })
-        .collect();
+    let mut skipped = not_images(&scan);
     let layout = Layout::of(scan.images);
     skipped.extend(layout.beside_classes);
     let images = spread(layout.images, max_images);
     check_dataset_size(images.len(), spec, limits)?;
-    let rows = decode_all(&mut archive, &images, spec, limits, &mut skipped, progress)?;
+    let mut read_total = 0;
+    let rows = decode_all(
+        &mut archive,
+        &images,
+        spec,
+        limits,
+        &mut read_total,
+        &mut skipped,
+        progress,
+    )?;
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     if rows.count == 0 {
-        let reasons: Vec<String> = skipped
-            .iter()
-            .filter(|s| s.reason != NOT_AN_IMAGE)
-            .map(|s| format!("{} ({})", s.path, s.reason))
-            .collect();
-        return Err(fail(format!(
-            "none of the {} could be used: {}",
-            plural(images.len(), "image"),
-            listing(&reasons)
-        )));
+        return Err(none_usable(&plural(images.len(), "image"), &skipped));
     }
     let dataset = rows.finish(layout.class_names)?;
     let per_class = dataset
@@ -127,9 +120,34 @@ pub fn load_zip_at_most(
 
 const NOT_AN_IMAGE: &str = "not an image";
 
+/// Every file that is not an image, skipped with that reason.
+pub(super) fn not_images(scan: &Scan) -> Vec<Skipped> {
+    scan.not_images
+        .iter()
+        .map(|path| Skipped {
+            path: path.clone(),
+            reason: NOT_AN_IMAGE.into(),
+        })
+        .collect()
+}
+
+/// "none of the 3 images could be used: a.png (corrupt: …), …": `what` names the images,
+/// `skipped` holds their reasons (files that are no image are left out of the list).
+pub(super) fn none_usable(what: &str, skipped: &[Skipped]) -> Error {
+    let reasons: Vec<String> = skipped
+        .iter()
+        .filter(|s| s.reason != NOT_AN_IMAGE)
+        .map(|s| format!("{} ({})", s.path, s.reason))
+        .collect();
+    fail(format!(
+        "none of the {what} could be used: {}",
+        listing(&reasons)
+    ))
+}
+
 /// `n` of `items` evenly spaced (item ⌊i·len/n⌋ for i < n), or all of them when there are no
 /// more than `n`.
-fn spread<T>(items: Vec<T>, n: usize) -> Vec<T> {
+pub(super) fn spread<T>(items: Vec<T>, n: usize) -> Vec<T> {
     let len = items.len() as u64;
     if len <= n as u64 {
         return items;
@@ -180,21 +198,22 @@ pub(super) fn open<'a>(
     Ok(archive)
 }
 
-/// Reads and converts every image, in order; the ones that fail go to `skipped`.
-fn decode_all(
+/// Reads and converts every image, in order; the ones that fail go to `skipped`. `read_total`
+/// counts the bytes read from the zip so far, across calls.
+pub(super) fn decode_all(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
     images: &[Labelled],
     spec: ImageSpec,
     limits: &LoadLimits,
+    read_total: &mut u64,
     skipped: &mut Vec<Skipped>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Rows> {
     let total = images.len();
     let mut rows = Rows::new(spec, total)?;
-    let mut read_total = 0u64;
     for (done, image) in images.iter().enumerate() {
         progress(done, total);
-        let row = read_entry(archive, image.index, limits, &mut read_total)?
+        let row = read_entry(archive, image.index, limits, read_total)?
             .and_then(|bytes| picture::to_row(&bytes, image.format, spec, limits));
         match row {
             Ok(row) => rows.push(&row, image.label),
@@ -208,7 +227,7 @@ fn decode_all(
     Ok(rows)
 }
 
-fn fail(message: impl Into<String>) -> Error {
+pub(super) fn fail(message: impl Into<String>) -> Error {
     Error::Dataset(message.into())
 }
 
@@ -298,15 +317,15 @@ fn lower(text: &str) -> String {
 }
 
 /// The dataset being filled, image by image.
-struct Rows {
+pub(super) struct Rows {
     spec: ImageSpec,
     pixels: Vec<u8>,
     labels: Vec<Option<u32>>,
-    count: usize,
+    pub(super) count: usize,
 }
 
 impl Rows {
-    fn new(spec: ImageSpec, capacity: usize) -> Result<Rows> {
+    pub(super) fn new(spec: ImageSpec, capacity: usize) -> Result<Rows> {
         let mut pixels = Vec::new();
         pixels
             .try_reserve_exact(capacity * spec.row_len())
@@ -327,14 +346,14 @@ impl Rows {
         })
     }
 
-    fn push(&mut self, row: &[u8], label: Option<u32>) {
+    pub(super) fn push(&mut self, row: &[u8], label: Option<u32>) {
         self.pixels.extend_from_slice(row);
         self.labels.push(label);
         self.count += 1;
     }
 
     /// The dataset, less the classes whose every image was skipped (labels renumbered).
-    fn finish(self, class_names: Vec<String>) -> Result<Dataset> {
+    pub(super) fn finish(self, class_names: Vec<String>) -> Result<Dataset> {
         let mut used = vec![false; class_names.len()];
         for &l in self.labels.iter().flatten() {
             used[l as usize] = true;

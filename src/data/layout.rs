@@ -14,6 +14,7 @@ use super::report::{listing, plural};
 use super::{picture, Skipped};
 
 /// An image file in the zip.
+#[derive(Clone)]
 pub(super) struct Found {
     pub(super) index: usize,
     /// Normalised: '/' separators, no empty or "." components.
@@ -26,6 +27,9 @@ pub(super) struct Scan {
     pub(super) ignored: usize,
     pub(super) not_images: Vec<String>,
     pub(super) images: Vec<Found>,
+    /// Folder entries that are not hidden, normalised as paths are: they show a folder that
+    /// holds no file, such as an empty `trainB/`.
+    pub(super) folders: Vec<String>,
 }
 
 impl Scan {
@@ -34,6 +38,7 @@ impl Scan {
             ignored: 0,
             not_images: Vec::new(),
             images: Vec::new(),
+            folders: Vec::new(),
         };
         for index in 0..archive.len() {
             let name = archive
@@ -47,6 +52,9 @@ impl Scan {
             let hidden = parts.iter().any(|p| p.starts_with('.') || *p == "__MACOSX");
             let Some(file) = parts.last().filter(|_| !name.ends_with('/') && !hidden) else {
                 scan.ignored += 1; // a folder, a hidden file or folder, macOS metadata
+                if !hidden && !parts.is_empty() {
+                    scan.folders.push(parts.join("/"));
+                }
                 continue;
             };
             let path = parts.join("/");
@@ -77,6 +85,21 @@ impl Scan {
     }
 }
 
+/// How many leading folders wrap every path: `mydata/cats/1.png` and `mydata/dogs/1.png` are
+/// wrapped by one, and a lone `cats/` folder holding every image is no more than a wrapper
+/// either. `paths` are split into their components.
+pub(super) fn wrapper_depth(paths: &[Vec<&str>]) -> usize {
+    let mut depth = 0;
+    while !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| p.len() > depth + 1 && p[depth] == paths[0][depth])
+    {
+        depth += 1;
+    }
+    depth
+}
+
 /// An image to decode, with its class.
 pub(super) struct Labelled {
     pub(super) index: usize,
@@ -98,16 +121,7 @@ pub(super) struct Layout {
 impl Layout {
     pub(super) fn of(images: Vec<Found>) -> Layout {
         let parts: Vec<Vec<&str>> = images.iter().map(|f| f.path.split('/').collect()).collect();
-        // Strip the folders that wrap every image: `mydata/cats/1.png` → `cats/1.png`, and a
-        // lone `cats/` folder is no more than a wrapper either.
-        let mut depth = 0;
-        while !parts.is_empty()
-            && parts
-                .iter()
-                .all(|p| p.len() > depth + 1 && p[depth] == parts[0][depth])
-        {
-            depth += 1;
-        }
+        let depth = wrapper_depth(&parts);
         let classes: Vec<Option<String>> = parts
             .iter()
             .map(|p| (p.len() > depth + 1).then(|| p[depth].to_owned()))

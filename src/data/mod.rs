@@ -10,22 +10,39 @@
 //! - `layout.rs`: which zip entries are images, and which folder is which class.
 //! - `picture.rs`: one image file to one row: decode, flatten alpha, centre crop, resize.
 //! - `report.rs`: [`LoadReport`], what was used and what was skipped, in words.
+//! - `zip_layout.rs`: [`layout_of`], which kind of dataset a zip holds, by names alone: flat,
+//!   class folders, unpaired domains (CycleGAN), pairs (pix2pix); `roles.rs` holds the rules,
+//!   `folders.rs` the folder tree they look at and the matching of pairs by name.
+//! - `pairs.rs`: [`load_pairs`], side-by-side images or `A/`, `B/` folders to aligned [`Pairs`].
+//! - `unpaired.rs`: [`load_unpaired`], `trainA/` and `trainB/` to two [`Unpaired`] domains.
 //! - `builtin.rs`: [`builtin_digits`], the 10,000 MNIST digits inside the native binary.
 
 mod archive;
 #[cfg(not(target_arch = "wasm32"))]
 mod builtin;
+mod folders;
 mod format;
 mod layout;
+mod pairs;
 mod picture;
 mod report;
+mod roles;
 mod survey;
+mod unpaired;
+mod zip_layout;
 
 pub use archive::{load_zip, load_zip_at_most, load_zip_with_limits, LoadLimits};
 #[cfg(not(target_arch = "wasm32"))]
 pub use builtin::builtin_digits;
-pub use report::{LoadReport, Skipped};
+pub use pairs::{load_pairs, load_pairs_at_most, Pairs, PairsReport};
+pub use report::{FolderCount, LoadReport, Skipped};
 pub use survey::{survey, Survey};
+pub use unpaired::{load_unpaired, load_unpaired_at_most, Unpaired, UnpairedReport};
+pub use zip_layout::{layout_expecting, layout_of, Expect, ZipLayout};
+
+/// Held-out images kept per folder of a two-domain dataset: enough for a grid of fixed
+/// examples, few enough to cost nothing beside the training set.
+pub const HELD_OUT: usize = 64;
 
 use crate::{Error, Result};
 

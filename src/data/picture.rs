@@ -123,8 +123,19 @@ fn decoder_words(text: &str) -> &str {
     }
 }
 
+/// A side-by-side pair cut where the reference's AlignedDataset cuts it: A is the left ⌊w/2⌋
+/// columns, B the rest (one column more when the width is odd).
+pub(super) fn halves(image: &DynamicImage) -> (DynamicImage, DynamicImage) {
+    let (width, height) = (image.width(), image.height());
+    let left = width / 2;
+    (
+        image.crop_imm(0, 0, left, height),
+        image.crop_imm(left, 0, width - left, height),
+    )
+}
+
 /// Centre crop to a square, then resize to spec.size, as spec.channels planes.
-fn fit(image: &DynamicImage, spec: ImageSpec) -> Vec<u8> {
+pub(super) fn fit(image: &DynamicImage, spec: ImageSpec) -> Vec<u8> {
     let (width, height) = (image.width(), image.height());
     let side = width.min(height);
     let square = image.crop_imm((width - side) / 2, (height - side) / 2, side, side);

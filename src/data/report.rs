@@ -1,4 +1,4 @@
-//! What a zip gave: images per class, entries skipped and why, entries ignored.
+//! What a zip gave: images per class (or per folder), entries skipped and why, entries ignored.
 
 /// The outcome of [`super::load_zip`], for the page to show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,6 +17,14 @@ pub struct LoadReport {
 pub struct Skipped {
     pub path: String,
     pub reason: String,
+}
+
+/// A folder of a two-domain dataset and the images used from it: ("trainA", 1,067).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderCount {
+    /// As in the zip, relative to the dataset's root: "trainA", "val".
+    pub folder: String,
+    pub images: usize,
 }
 
 /// Classes and skipped files named in a summary before "and N more".
@@ -40,26 +48,32 @@ impl LoadReport {
                 listing(&classes)
             );
         }
-        if !self.skipped.is_empty() {
-            let skipped: Vec<String> = self
-                .skipped
-                .iter()
-                .map(|s| format!("{} ({})", s.path, s.reason))
-                .collect();
-            out += &format!(
-                "; skipped {}: {}",
-                thousands(self.skipped.len()),
-                listing(&skipped)
-            );
-        }
-        if self.ignored > 0 {
-            out += &format!(
-                "; ignored {} (folders, hidden files, __MACOSX)",
-                thousands(self.ignored)
-            );
-        }
-        out
+        out + &passed_over(&self.skipped, self.ignored)
     }
+}
+
+/// The end of a summary: "; skipped 2: a.txt (not an image), …; ignored 3 (folders, hidden
+/// files, __MACOSX)", each part only when there is something to say.
+pub(super) fn passed_over(skipped: &[Skipped], ignored: usize) -> String {
+    let mut out = String::new();
+    if !skipped.is_empty() {
+        let items: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("{} ({})", s.path, s.reason))
+            .collect();
+        out += &format!(
+            "; skipped {}: {}",
+            thousands(skipped.len()),
+            listing(&items)
+        );
+    }
+    if ignored > 0 {
+        out += &format!(
+            "; ignored {} (folders, hidden files, __MACOSX)",
+            thousands(ignored)
+        );
+    }
+    out
 }
 
 /// The first few items, comma separated, then "and N more".
