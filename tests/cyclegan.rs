@@ -1,6 +1,7 @@
 //! The CycleGAN recipe (two generators, two discriminators, adversarial + cycle + identity
 //! losses, a generator output's gradient summed from a discriminator and the other generator)
-//! against its CPU twin: two steps, every parameter of all four networks and every loss.
+//! against its CPU twin: four steps (the pools of past fakes filling and then drawn from),
+//! every parameter of all four networks and every loss.
 mod common;
 
 use common::{assert_close, gpu};
@@ -74,13 +75,13 @@ fn run(recipe: &dyn Recipe) {
 }
 
 #[test]
-fn two_cyclegan_steps_match_the_cpu_twin() {
+fn four_cyclegan_steps_match_the_cpu_twin() {
     // Colour to colour with the identity loss, as the reference's default.
     twin_steps(3, 3, 0.5);
 }
 
 #[test]
-fn two_steps_gray_to_colour_without_identity_match_the_cpu_twin() {
+fn four_steps_gray_to_colour_without_identity_match_the_cpu_twin() {
     // Gray A and colour B: G_A makes 3 channels of 1, G_B 1 of 3.
     twin_steps(1, 3, 0.0);
 }
@@ -101,11 +102,13 @@ fn twin_steps(a_channels: u32, b_channels: u32, lambda_identity: f32) {
         momentum: 0.5,
         weight_decay: 0.0,
     });
+    // A pool of 3 at batch 2 fills during the second step: from then on D sees past fakes.
     let config = CycleGanConfig {
         batch: 2,
         lambda_identity,
         g_optimizer: sgd,
         d_optimizer: sgd,
+        pool_size: 3,
         ..CycleGanConfig::new()
     };
     let nets = CycleGanNets {
@@ -124,7 +127,7 @@ fn twin_steps(a_channels: u32, b_channels: u32, lambda_identity: f32) {
             to_cpu(&cg.d_b),
         ],
     );
-    for step in 1..=2 {
+    for step in 1..=4 {
         let want = twin.step(&a, &b);
         run(&cg);
         let values = gpu().read_f32_blocking(&cg.stats().buffer).unwrap();
@@ -180,4 +183,169 @@ fn cyclegan_refuses_networks_that_do_not_fit_together() {
         .expect("no identity loss across shapes")
         .to_string();
     assert!(err.contains("lambda_identity to 0"), "{err}");
+}
+
+mod family {
+    //! CycleGAN as the trainer drives it: the reference's networks from a `CycleGanRun`, the
+    //! learning-rate schedule applied at the exact step, and a checkpoint that resumes
+    //! bit for bit.
+    use super::*;
+    use webgan::train::recipes::cyclegan_run::{CycleGanRun, LinearDecay};
+    use webgan::train::Trainer;
+
+    /// A device of its own: trainers hold their GPU shared.
+    fn gpu() -> std::sync::Arc<webgan::Gpu> {
+        std::sync::Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"))
+    }
+
+    /// The reference's networks at their smallest: 8×8 images, widths 2, one residual block,
+    /// a one-layer PatchGAN.
+    fn tiny(a_channels: u32, b_channels: u32) -> CycleGanRun {
+        let mut run = CycleGanRun::new(SIZE, a_channels, b_channels);
+        run.ngf = 2;
+        run.ndf = 2;
+        run.n_blocks = 1;
+        run.n_layers_d = 1;
+        run.recipe.pool_size = 3;
+        run.decay = LinearDecay {
+            epoch_steps: 2,
+            n_epochs: 1,
+            n_epochs_decay: 2,
+        };
+        run
+    }
+
+    fn domains(gpu: &std::sync::Arc<webgan::Gpu>, run: &CycleGanRun) -> [GpuDataset; 2] {
+        let len = |c: u32| (c * SIZE * SIZE) as usize;
+        [
+            GpuDataset::upload(gpu, &bytes(5 * len(run.input_nc), 3), len(run.input_nc)).unwrap(),
+            GpuDataset::upload(gpu, &bytes(4 * len(run.output_nc), 4), len(run.output_nc)).unwrap(),
+        ]
+    }
+
+    fn values(t: &Trainer<CycleGan>) -> Vec<Vec<f32>> {
+        t.recipe
+            .nets()
+            .iter()
+            .flat_map(|n| n.net.all_params())
+            .flat_map(|p| {
+                [
+                    t.gpu.read_f32_blocking(&p.value).unwrap(),
+                    t.gpu.read_f32_blocking(&p.state[0]).unwrap(),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_schedule_is_the_references_linear_policy() {
+        let d = LinearDecay {
+            epoch_steps: 3,
+            n_epochs: 2,
+            n_epochs_decay: 3,
+        };
+        // Epochs 0 and 1 at the full rate, then 3/4, 2/4, 1/4, then nothing.
+        let want = [1.0, 1.0, 0.75, 0.5, 0.25, 0.0];
+        for (epoch, w) in want.iter().enumerate() {
+            for s in 0..3 {
+                assert_eq!(d.factor(epoch as u64 * 3 + s), *w, "epoch {epoch}");
+            }
+        }
+        assert_eq!(d.steps_to_change(4), 2);
+        assert_eq!(d.total_steps(), 15);
+        assert_eq!(LinearDecay::epoch_steps(1067, 1334, 1), 1334);
+        assert_eq!(LinearDecay::epoch_steps(10, 7, 4), 3);
+    }
+
+    #[test]
+    fn the_configuration_round_trips_and_bad_sizes_are_refused() {
+        let run = tiny(1, 3);
+        assert_eq!(
+            run.recipe.lambda_identity, 0.0,
+            "identity needs one channel count"
+        );
+        assert_eq!(CycleGanRun::from_json(&run.to_json()).unwrap(), run);
+        let refused = |f: &dyn Fn(&mut CycleGanRun)| {
+            let mut r = tiny(3, 3);
+            f(&mut r);
+            r.check().expect_err("refused").to_string()
+        };
+        assert!(refused(&|r| r.size = 10).contains("multiple of 4"));
+        assert!(refused(&|r| r.recipe.pool_size = 5000).contains("pool size"));
+        assert!(refused(&|r| r.recipe.batch = 0).contains("batch"));
+        assert!(refused(&|r| r.input_nc = 2).contains("1 channel"));
+        let mut huge = CycleGanRun::new(1024, 3, 3);
+        huge.recipe.batch = 64;
+        assert!(huge
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("too large for a GPU"));
+    }
+
+    #[test]
+    fn a_burst_across_the_schedule_equals_its_steps_one_by_one() {
+        let gpu = gpu();
+        let run = CycleGanRun {
+            recipe: CycleGanConfig {
+                g_optimizer: Optimizer::Sgd(SgdConfig {
+                    lr: 0.05,
+                    momentum: 0.5,
+                    weight_decay: 0.0,
+                }),
+                ..tiny(3, 3).recipe
+            },
+            ..tiny(3, 3)
+        };
+        let mut burst = Trainer::<CycleGan>::start(gpu.clone(), run, domains(&gpu, &run)).unwrap();
+        burst.train(5).unwrap();
+        let mut single = Trainer::<CycleGan>::start(gpu.clone(), run, domains(&gpu, &run)).unwrap();
+        (0..5).for_each(|_| single.train(1).unwrap());
+        assert_eq!(values(&burst), values(&single));
+        // And the schedule changed something: without it the weights differ.
+        let still = CycleGanRun {
+            decay: LinearDecay {
+                n_epochs: 10,
+                ..run.decay
+            },
+            ..run
+        };
+        let mut flat = Trainer::<CycleGan>::start(gpu.clone(), still, domains(&gpu, &run)).unwrap();
+        flat.train(5).unwrap();
+        assert_ne!(values(&flat), values(&burst));
+    }
+
+    #[test]
+    fn a_checkpoint_resumes_bit_for_bit_and_refuses_other_families() {
+        let gpu = gpu();
+        let run = tiny(3, 3);
+        let mut straight =
+            Trainer::<CycleGan>::start(gpu.clone(), run, domains(&gpu, &run)).unwrap();
+        straight.train(3).unwrap();
+        let saved = pollster::block_on(straight.save()).unwrap();
+        straight.train(2).unwrap();
+        let mut resumed =
+            Trainer::<CycleGan>::continue_with(gpu.clone(), &saved, domains(&gpu, &run), run)
+                .unwrap();
+        assert_eq!(resumed.step, 3);
+        resumed.train(2).unwrap();
+        assert_eq!(values(&resumed), values(&straight));
+        assert_eq!(
+            webgan::train::checkpoint_family(&saved).unwrap(),
+            "cyclegan"
+        );
+        let Err(e) = Trainer::checkpoint_config(&saved) else {
+            panic!("a CycleGAN checkpoint read as DCGAN's");
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("holds a cyclegan run, not dcgan"), "{msg}");
+        let wider = CycleGanRun { ngf: 3, ..run };
+        let Err(e) =
+            Trainer::<CycleGan>::continue_with(gpu.clone(), &saved, domains(&gpu, &run), wider)
+        else {
+            panic!("resumed at another width");
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("keeps its size, networks"), "{msg}");
+    }
 }

@@ -35,6 +35,7 @@ pub use archive::{load_zip, load_zip_at_most, load_zip_with_limits, LoadLimits};
 #[cfg(not(target_arch = "wasm32"))]
 pub use builtin::builtin_digits;
 pub use pairs::{load_pairs, load_pairs_at_most, Pairs, PairsReport};
+pub use picture::load_picture;
 pub use report::{FolderCount, LoadReport, Skipped};
 pub use survey::{survey, Survey};
 pub use unpaired::{load_unpaired, load_unpaired_at_most, Unpaired, UnpairedReport};

@@ -203,3 +203,20 @@ pub(super) fn refit(row: &[u8], from: ImageSpec, to: ImageSpec) -> Vec<u8> {
     };
     fit(&image, to)
 }
+
+/// One picture (a file a person drops or names, not a zip) as a one-image dataset at `spec`,
+/// within the same limits a zip's images are held to.
+pub fn load_picture(
+    name: &str,
+    bytes: &[u8],
+    spec: ImageSpec,
+    limits: &LoadLimits,
+) -> crate::Result<super::Dataset> {
+    spec.validate()?;
+    let fail = |why: String| crate::Error::Dataset(format!("{name}: {why}"));
+    let format = format_for(name)
+        .or_else(|| image::guess_format(bytes).ok())
+        .ok_or_else(|| fail("not an image webgan reads (PNG, JPEG, GIF, BMP or WebP)".into()))?;
+    let row = to_row(bytes, format, spec, limits).map_err(fail)?;
+    super::Dataset::unconditional(spec, row)
+}

@@ -4,8 +4,9 @@
 use crate::kernels::pixel_loss::PixelLoss;
 use crate::reference::gan::{fresh_state, update};
 use crate::reference::graph::CpuNet;
+use crate::reference::image_pool::ImagePool;
 use crate::reference::{loss, pixel_loss, random, tensor};
-use crate::streams::{BATCH_INDICES, SECOND_BATCH_INDICES};
+use crate::streams::{self, BATCH_INDICES, SECOND_BATCH_INDICES};
 use crate::train::recipes::cyclegan::{stat, CycleGanConfig};
 
 pub struct CpuCycleGan {
@@ -20,6 +21,8 @@ pub struct CpuCycleGan {
     pub rng_step: u32,
     pub g_t: u32,
     pub d_t: u32,
+    /// fake_A_pool and fake_B_pool.
+    pub pools: [ImagePool<f64>; 2],
 }
 
 /// mean (x − t)² and its gradient times `scale`.
@@ -56,7 +59,18 @@ impl CpuCycleGan {
         let [g_a, g_b, d_a, d_b] = nets;
         let g_state = [fresh_state(&g_a), fresh_state(&g_b)].concat();
         let d_state = [fresh_state(&d_a), fresh_state(&d_b)].concat();
+        let pool = |k, net: &CpuNet| {
+            let len = net.arch.input().len();
+            ImagePool::new(
+                config.pool_size as usize,
+                len,
+                config.seed,
+                streams::image_pool(k),
+            )
+        };
+        let pools = [pool(0, &g_a), pool(1, &g_b)];
         CpuCycleGan {
+            pools,
             config,
             g_a,
             g_b,
@@ -156,7 +170,8 @@ impl CpuCycleGan {
             None,
         );
 
-        // The discriminators, on the fakes made before G's update.
+        // The discriminators, on the fakes made before G's update, mixed with earlier ones
+        // by the pools.
         let d_step = |d: &mut CpuNet, real: &[f64], fake: &[f64]| {
             let (score, acts) = d.forward(real, n, true, true);
             let (real_loss, dscore) = least_squares(&score, 1.0, 0.5);
@@ -166,8 +181,10 @@ impl CpuCycleGan {
             add_grads(&mut grads, &d.backward(fake, &acts, &dscore, n).1);
             (0.5 * (real_loss + fake_loss), grads)
         };
-        let (loss_d_a, da_grads) = d_step(&mut self.d_a, &real_b, &fake_b);
-        let (loss_d_b, db_grads) = d_step(&mut self.d_b, &real_a, &fake_a);
+        let pooled_a = self.pools[0].query(&fake_a, self.rng_step);
+        let pooled_b = self.pools[1].query(&fake_b, self.rng_step);
+        let (loss_d_a, da_grads) = d_step(&mut self.d_a, &real_b, &pooled_b);
+        let (loss_d_b, db_grads) = d_step(&mut self.d_b, &real_a, &pooled_a);
         self.d_t += 1;
         let split = self.d_a.params.iter().flatten().count();
         let (state_a, state_b) = self.d_state.split_at_mut(split);

@@ -162,6 +162,12 @@ fn load_net(
     Ok(())
 }
 
+/// The network saved under `name` (its weights and running statistics, not its optimizer's
+/// state) into `net`, which must have its architecture: for using one network of a run alone.
+pub fn load_weights(gpu: &Gpu, ck: &Checkpoint, net: &Net, name: &str) -> Result<()> {
+    load_net(gpu, ck, net, name, None)
+}
+
 /// The family a checkpoint holds: its `family` metadata, `dcgan` for checkpoints from before
 /// there were others. Refuses a file that is not a webgan checkpoint.
 pub fn family_of(ck: &Checkpoint) -> Result<&str> {
@@ -193,6 +199,13 @@ impl<R: Family> Trainer<R> {
         let mut ck = Checkpoint::new();
         for t in self.recipe.nets() {
             save_net(&self.gpu, &mut ck, t.net, t.name, t.optimizer).await?;
+        }
+        for state in self.recipe.state() {
+            let values = self.gpu.read_f32(state.buffer).await?[..state.len].to_vec();
+            ck.tensors.insert(
+                format!("state.{}", state.name),
+                Tensor::new(vec![state.len], values)?,
+            );
         }
         let slots = self.recipe.counters();
         let counters: Vec<i64> = self.gpu.read_u32(&slots.buffer).await?[..slots.len()]
@@ -270,6 +283,12 @@ impl<R: Family> Trainer<R> {
     fn load_state(&mut self, ck: &Checkpoint) -> Result<()> {
         for t in self.recipe.nets() {
             load_net(&self.gpu, ck, t.net, t.name, t.optimizer)?;
+        }
+        for state in self.recipe.state() {
+            let values = finite(ck, &format!("state.{}", state.name), &[state.len])?;
+            self.gpu
+                .queue
+                .write_buffer(state.buffer, 0, bytemuck::cast_slice(values));
         }
         let slots = self.recipe.counters();
         let counters: Vec<u32> = ck

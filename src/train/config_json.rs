@@ -8,7 +8,7 @@ use crate::model::presets::{ModelConfig, Preset};
 use crate::train::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 use crate::{Error, Result};
 
-fn optimizer_json(o: &Optimizer) -> Value {
+pub(crate) fn optimizer_json(o: &Optimizer) -> Value {
     match o {
         Optimizer::Adam(c) => {
             json!({"kind": "adam", "lr": c.lr, "beta1": c.beta1, "beta2": c.beta2, "eps": c.eps, "weight_decay": c.weight_decay})
@@ -37,34 +37,34 @@ pub fn to_json(c: &TrainConfig) -> String {
     .to_string()
 }
 
-struct Fields<'a>(&'a Value);
+pub(crate) struct Fields<'a>(pub(crate) &'a Value);
 
 impl Fields<'_> {
-    fn get(&self, key: &str) -> Result<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Result<&Value> {
         self.0
             .get(key)
             .ok_or_else(|| Error::Checkpoint(format!("the configuration has no `{key}`")))
     }
-    fn u32(&self, key: &str) -> Result<u32> {
+    pub(crate) fn u32(&self, key: &str) -> Result<u32> {
         self.get(key)?
             .as_u64()
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| Error::Checkpoint(format!("`{key}` is not a whole number")))
     }
-    fn f32(&self, key: &str) -> Result<f32> {
+    pub(crate) fn f32(&self, key: &str) -> Result<f32> {
         self.get(key)?
             .as_f64()
             .map(|v| v as f32)
             .ok_or_else(|| Error::Checkpoint(format!("`{key}` is not a number")))
     }
-    fn str(&self, key: &str) -> Result<&str> {
+    pub(crate) fn str(&self, key: &str) -> Result<&str> {
         self.get(key)?
             .as_str()
             .ok_or_else(|| Error::Checkpoint(format!("`{key}` is not a string")))
     }
 }
 
-fn optimizer_from(v: &Value) -> Result<Optimizer> {
+pub(crate) fn optimizer_from(v: &Value) -> Result<Optimizer> {
     let f = Fields(v);
     match f.str("kind")? {
         "adam" => Ok(Optimizer::Adam(AdamConfig {

@@ -9,7 +9,7 @@ use crate::train::{TrainConfig, MAX_BINDING_BYTES};
 use crate::{Error, Result};
 
 /// The largest buffer of `net` at `batch`: (bytes, what it is).
-fn largest(net: &Graph, batch: u64) -> (u64, String) {
+pub(crate) fn largest(net: &Graph, batch: u64) -> (u64, String) {
     let mut best = (0u64, String::new());
     let mut consider = |bytes: u64, what: String| {
         if bytes > best.0 {

@@ -10,10 +10,11 @@ pub mod recipe;
 pub mod recipes;
 pub mod sample;
 mod trainer;
+pub mod translate;
 
 use std::sync::Arc;
 
-pub use checkpoint::checkpoint_family;
+pub use checkpoint::{checkpoint_family, load_weights};
 pub use config::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 pub use trainer::{Family, Trainer};
 

@@ -76,6 +76,15 @@ pub struct Trained<'a> {
     pub optimizer: Option<&'a Optimizer>,
 }
 
+/// A buffer a recipe keeps from step to step besides its networks (CycleGAN's pools of past
+/// fakes): saved in a checkpoint as `state.<name>`, so that a resumed run goes on exactly.
+pub struct State<'a> {
+    pub name: &'static str,
+    pub buffer: &'a wgpu::Buffer,
+    /// f32 elements.
+    pub len: usize,
+}
+
 pub trait Recipe {
     /// The family, as the CLI names it ("dcgan").
     fn family(&self) -> &'static str;
@@ -85,6 +94,10 @@ pub trait Recipe {
     fn updates(&self) -> Vec<Update<'_>>;
     fn stats(&self) -> &Slots;
     fn counters(&self) -> &Slots;
+    /// Buffers kept across steps besides the networks' (none by default).
+    fn state(&self) -> Vec<State<'_>> {
+        Vec::new()
+    }
 }
 
 /// Every dispatch of one step of `recipe`, in order, named by its phase.

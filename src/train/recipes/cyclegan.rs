@@ -16,13 +16,15 @@
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::graph::Graph;
+use crate::kernels::image_pool::{ImagePool, ImagePoolShape, PoolDraw};
 use crate::kernels::loss::{loss, Loss, LossOptions};
 use crate::kernels::pixel_loss::{pixel_loss, PixelLoss, PixelLossOptions};
 use crate::kernels::random::{self, Distribution};
 use crate::kernels::tensor;
 use crate::kernels::Dispatch;
-use crate::streams::{BATCH_INDICES, SECOND_BATCH_INDICES};
-use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, Trained, Update};
+use crate::streams::{self, BATCH_INDICES, SECOND_BATCH_INDICES};
+use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, State, Trained, Update};
+use crate::train::recipes::cyclegan_run::LinearDecay;
 use crate::train::{GpuDataset, Optimizer};
 use crate::{Error, Result};
 
@@ -37,10 +39,12 @@ pub struct CycleGanConfig {
     pub g_optimizer: Optimizer,
     pub d_optimizer: Optimizer,
     pub seed: u64,
+    /// `--pool_size`: past fakes each discriminator draws from (0: the fakes as made).
+    pub pool_size: u32,
 }
 
 impl CycleGanConfig {
-    /// λ_A = λ_B = 10, λ_identity = 0.5, Adam 2e-4 with β1 0.5, batch 1.
+    /// λ_A = λ_B = 10, λ_identity = 0.5, Adam 2e-4 with β1 0.5, batch 1, pools of 50.
     pub fn new() -> CycleGanConfig {
         // The same Adam as DCGAN's: lr 2e-4, β1 0.5.
         let adam = Optimizer::dcgan();
@@ -52,6 +56,7 @@ impl CycleGanConfig {
             g_optimizer: adam,
             d_optimizer: adam,
             seed: 1,
+            pool_size: 50,
         }
     }
 }
@@ -131,11 +136,18 @@ pub struct CycleGan {
     db_losses: [Vec<Dispatch>; 2],
     g_optimizer: NetOptimizer,
     d_optimizer: NetOptimizer,
+    /// The reference's fake_A_pool and fake_B_pool: D_B and D_A judge a mix of this step's
+    /// fakes and earlier ones.
+    pools: [ImagePool; 2],
+    /// The learning-rate policy; None keeps the rates.
+    decay: Option<LinearDecay>,
     /// Kept alive for the bind groups that use them.
     _buffers: Vec<wgpu::Buffer>,
 }
 
-fn check(config: &CycleGanConfig, nets: &CycleGanNets, data: [&GpuDataset; 2]) -> Result<()> {
+/// Refuses networks that do not fit together, and weights or optimizers the reference would
+/// refuse.
+pub(crate) fn check_config(config: &CycleGanConfig, nets: &CycleGanNets) -> Result<()> {
     let (a, b) = (nets.g_a.input(), nets.g_b.input());
     let same = |what: &str, got: crate::graph::Shape3, want: crate::graph::Shape3| {
         if got == want {
@@ -150,15 +162,6 @@ fn check(config: &CycleGanConfig, nets: &CycleGanNets, data: [&GpuDataset; 2]) -
     same("G_B's output", nets.g_b.output(), a)?;
     same("D_A's input", nets.d_a.input(), b)?;
     same("D_B's input", nets.d_b.input(), a)?;
-    for (what, d, shape) in [("A", data[0], a), ("B", data[1], b)] {
-        if d.row_len as usize != shape.len() {
-            return Err(Error::Invalid(format!(
-                "the {what} images have {} values, and the generators take {}",
-                d.row_len,
-                shape.len()
-            )));
-        }
-    }
     // G_A(b) must be comparable with b: the reference asserts input_nc == output_nc.
     if config.lambda_identity > 0.0 && a != b {
         return Err(Error::Invalid(format!(
@@ -175,6 +178,20 @@ fn check(config: &CycleGanConfig, nets: &CycleGanNets, data: [&GpuDataset; 2]) -
     config.d_optimizer.check("D")
 }
 
+fn check_data(nets: &CycleGanNets, data: [&GpuDataset; 2]) -> Result<()> {
+    let (a, b) = (nets.g_a.input(), nets.g_b.input());
+    for (what, d, shape) in [("A", data[0], a), ("B", data[1], b)] {
+        if d.row_len as usize != shape.len() {
+            return Err(Error::Invalid(format!(
+                "the {what} images have {} values, and the generators take {}",
+                d.row_len,
+                shape.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl CycleGan {
     /// The four networks initialised from the config's seed (each its own), their passes and
     /// losses, training on images of domain A from `data[0]` and of B from `data[1]`.
@@ -184,7 +201,8 @@ impl CycleGan {
         nets: CycleGanNets,
         data: [&GpuDataset; 2],
     ) -> Result<CycleGan> {
-        check(config, &nets, data)?;
+        check_config(config, &nets)?;
+        check_data(&nets, data)?;
         let seed = config.seed;
         let g_a = Net::new(gpu, nets.g_a, seed);
         let g_b = Net::new(gpu, nets.g_b, seed ^ 0xb);
@@ -202,6 +220,29 @@ impl CycleGan {
         let fake_a = gpu.storage("fake A", len_a);
         let dfake_b = gpu.storage("d fake B", len_b);
         let dfake_a = gpu.storage("d fake A", len_a);
+        // The pools query this step's fakes after the counter's advance at the step's start:
+        // the first step's counter is 1.
+        let rng = counters.slot(counter::RNG) as u32;
+        let pool = |k: u32, len: usize, fake: &wgpu::Buffer, name: &str| {
+            let shape = ImagePoolShape {
+                batch: b,
+                image_len: (len / bz) as u32,
+                pool_size: config.pool_size,
+            };
+            let draw = PoolDraw {
+                seed,
+                stream: streams::image_pool(k),
+                counter: &counters.buffer,
+                counter_index: rng,
+                first_step: 1,
+            };
+            ImagePool::new(gpu, shape, draw, fake, &gpu.storage(name, len))
+        };
+        let pools = [
+            pool(0, len_a, &fake_a, "pooled fake A")?,
+            pool(1, len_b, &fake_b, "pooled fake B")?,
+        ];
+        let (pooled_a, pooled_b) = (pools[0].output().clone(), pools[1].output().clone());
 
         let options = |param_grads, input_grad| PassOptions {
             batch: b,
@@ -294,13 +335,12 @@ impl CycleGan {
                 },
             )?,
             da_real: pass(&d_a, options(Overwrite, false), with_input(&real_b))?,
-            da_fake: pass(&d_a, options(Accumulate, false), with_input(&fake_b))?,
+            da_fake: pass(&d_a, options(Accumulate, false), with_input(&pooled_b))?,
             db_real: pass(&d_b, options(Overwrite, false), with_input(&real_a))?,
-            db_fake: pass(&d_b, options(Accumulate, false), with_input(&fake_a))?,
+            db_fake: pass(&d_b, options(Accumulate, false), with_input(&pooled_a))?,
         };
 
         // Each domain's batch drawn and gathered on the GPU.
-        let rng = counters.slot(counter::RNG) as u32;
         let mut draw = vec![random::advance(gpu, &counters.buffer, rng)?];
         let mut buffers = vec![];
         for (data, stream, real) in [
@@ -468,8 +508,34 @@ impl CycleGan {
             db_losses,
             g_optimizer,
             d_optimizer,
+            pools,
+            decay: None,
             _buffers: buffers,
         })
+    }
+
+    /// Trains with the reference's linear learning-rate decay.
+    pub fn with_decay(mut self, decay: LinearDecay) -> CycleGan {
+        self.decay = Some(decay);
+        self
+    }
+
+    /// The fraction of the configured learning rates step `step` trains at.
+    pub fn lr_factor(&self, step: u64) -> f32 {
+        self.decay.map_or(1.0, |d| d.factor(step))
+    }
+
+    /// Steps from `step` until the learning rates change.
+    pub fn steps_to_lr_change(&self, step: u64) -> u64 {
+        self.decay.map_or(u64::MAX, |d| d.steps_to_change(step))
+    }
+
+    /// Both optimizers at `factor` of their configured rates, from the next submission on.
+    pub fn set_lr_factor(&mut self, gpu: &Gpu, factor: f32) -> Result<()> {
+        let c = &self.config;
+        let (g, d) = (c.g_optimizer.lr() * factor, c.d_optimizer.lr() * factor);
+        self.g_optimizer.set_lr(gpu, g)?;
+        self.d_optimizer.set_lr(gpu, d)
     }
 
     /// The losses by the reference's names, from a read of the stats buffer.
@@ -555,6 +621,10 @@ impl Recipe for CycleGan {
         let [da_real, da_fake] = &self.da_losses;
         let [db_real, db_fake] = &self.db_losses;
         let d = vec![
+            Phase::new(
+                "D step: image pools",
+                self.pools.iter().filter_map(ImagePool::query),
+            ),
             Phase::new("D step: D_A forward (real)", p.da_real.dispatches(true)),
             Phase::new("D step: loss", da_real),
             Phase::new("D step: D_A backward (real)", p.da_real.dispatches(false)),
@@ -589,5 +659,20 @@ impl Recipe for CycleGan {
 
     fn counters(&self) -> &Slots {
         &self.counters
+    }
+
+    fn state(&self) -> Vec<State<'_>> {
+        let names = ["fake_A_pool", "fake_B_pool"];
+        names
+            .into_iter()
+            .zip(&self.pools)
+            .filter_map(|(name, p)| {
+                p.pool().map(|buffer| State {
+                    name,
+                    buffer,
+                    len: p.shape.pool_len(),
+                })
+            })
+            .collect()
     }
 }

@@ -1,5 +1,7 @@
 //! The training recipes, one file per family.
 
 pub mod cyclegan;
+pub mod cyclegan_preview;
+pub mod cyclegan_run;
 pub mod dcgan;
 mod dcgan_glue;
