@@ -234,3 +234,144 @@ fn a_diverged_run_names_its_last_checkpoint_keeps_it_and_resumes_at_a_lower_rate
     assert!(e.contains("D's learning rate 0.0002 → 0.00001"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An unpaired zip: `n` pictures in each of trainA/ and trainB/, and 2 in each of testA/ and
+/// testB/, red squares against blue ones.
+fn two_domains(n: usize) -> Vec<u8> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for (folder, count, colour) in [
+        ("trainA", n, [200, 30, 30]),
+        ("trainB", n, [30, 30, 200]),
+        ("testA", 2, [200, 30, 30]),
+        ("testB", 2, [30, 30, 200]),
+    ] {
+        for i in 0..count {
+            let image = ImageBuffer::from_fn(24, 24, |x, y| {
+                let inside = (x as usize + i) % 24 < 12 && y > 6;
+                Rgb(if inside { colour } else { [230, 230, 230] })
+            });
+            let mut png = Cursor::new(Vec::new());
+            DynamicImage::ImageRgb8(image)
+                .write_to(&mut png, ImageFormat::Png)
+                .expect("a PNG");
+            zip.start_file(format!("{folder}/{i:03}.png"), SimpleFileOptions::default())
+                .expect("an entry");
+            zip.write_all(&png.into_inner()).expect("written");
+        }
+    }
+    zip.finish().expect("a zip").into_inner()
+}
+
+#[test]
+fn an_unpaired_zip_trains_cyclegan_resumes_and_translates() {
+    let dir = folder("cyclegan");
+    std::fs::write(dir.join("shapes.zip"), two_domains(6)).expect("written");
+    let tiny = [
+        "--size",
+        "16",
+        "--ngf",
+        "2",
+        "--ndf",
+        "2",
+        "--n-blocks",
+        "1",
+        "--n-layers-d",
+        "1",
+        "--every",
+        "2",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", "shapes.zip"];
+        args.extend(tiny);
+        args.extend(extra);
+        webgan(&dir, &args)
+    };
+    let o = run(&["--steps", "4", "--out", "run"]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("→ CycleGAN"), "the family follows the zip: {e}");
+    assert!(
+        e.contains("trainA: 6 images, trainB: 6 images, 16×16"),
+        "{e}"
+    );
+    assert!(
+        e.contains("100 epochs of 6 steps"),
+        "the reference's schedule: {e}"
+    );
+    let metrics = std::fs::read_to_string(dir.join("run/metrics.csv")).expect("metrics");
+    let mut lines = metrics.lines();
+    assert_eq!(
+        lines.next(),
+        Some("step,seconds,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B,images_per_s,frechet")
+    );
+    assert_eq!(lines.count(), 2, "{metrics}");
+    // Two held-out examples per domain, three columns: real, translated, back.
+    let grid = image::open(dir.join("run/samples/latest.png")).expect("a grid");
+    assert_eq!((grid.width(), grid.height()), (3 * 18 + 2, 4 * 18 + 2));
+
+    let o = run(&[
+        "--steps",
+        "6",
+        "--out",
+        "run",
+        "--resume",
+        "run/checkpoint.safetensors",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(dir.join("run/metrics.csv")).expect("metrics");
+    assert!(
+        metrics.lines().last().unwrap_or("").starts_with("6,"),
+        "{metrics}"
+    );
+
+    let o = webgan(
+        &dir,
+        &[
+            "translate",
+            "--checkpoint",
+            "run/checkpoint.safetensors",
+            "--data",
+            "shapes.zip",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for i in 1..=2 {
+        let image = image::open(dir.join(format!("out/{i:05}.png"))).expect("a translation");
+        assert_eq!((image.width(), image.height()), (16, 16));
+    }
+    assert!(
+        !dir.join("out/00003.png").exists(),
+        "the held-out testA images alone"
+    );
+
+    // Flags and commands of the other family are refused in a sentence.
+    let o = run(&["--steps", "4", "--out", "other", "--k", "2"]);
+    assert!(
+        stderr(&o).contains("--k is a DCGAN option"),
+        "{}",
+        stderr(&o)
+    );
+    let o = webgan(
+        &dir,
+        &[
+            "sample",
+            "--checkpoint",
+            "run/checkpoint.safetensors",
+            "--out",
+            "s",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("use `webgan translate`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = webgan(&dir, &["train", "--pool-size", "3", "--out", "digits"]);
+    assert!(
+        stderr(&o).contains("--pool-size is a CycleGAN option"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,10 +1,12 @@
 //! The native `webgan` command line.
 
+mod cyclegan;
 mod output;
 mod quality;
 mod run;
 mod sample;
 mod train;
+mod translate;
 
 use std::process::ExitCode;
 
@@ -27,11 +29,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a GAN on a zip of images (or the built-in digits).
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Generate images from a checkpoint.
     Sample(sample::SampleArgs),
     /// A latent interpolation strip from a checkpoint.
     Interpolate(sample::InterpolateArgs),
+    /// Translate images with an image-to-image (CycleGAN) checkpoint.
+    Translate(translate::TranslateArgs),
     /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
     Eval(quality::EvalArgs),
     /// Check this GPU's kernels against the CPU reference.
@@ -120,8 +124,9 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> webgan::Result<ExitCode> {
             let typed = matches
                 .subcommand_matches("train")
                 .expect("the train subcommand's matches");
-            train::run(args, typed)
+            train::run(*args, typed)
         }
+        Command::Translate(args) => translate::translate(args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => quality::eval(args).map(|_| ExitCode::SUCCESS),
         Command::Sample(args) => sample::sample(args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|_| ExitCode::SUCCESS),

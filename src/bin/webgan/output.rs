@@ -57,3 +57,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }
+
+/// A DCGAN checkpoint's configuration, or a sentence naming the command that takes the
+/// checkpoint's family instead.
+pub fn dcgan_config(bytes: &[u8]) -> Result<webgan::train::TrainConfig> {
+    let family = webgan::train::checkpoint_family(bytes)?;
+    if family != "dcgan" {
+        return Err(Error::Invalid(format!(
+            "this is a {family} checkpoint, which translates images rather than drawing them from noise: use `webgan translate`"
+        )));
+    }
+    Ok(webgan::train::Trainer::checkpoint_config(bytes)?.1)
+}

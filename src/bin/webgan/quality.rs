@@ -38,7 +38,7 @@ pub struct EvalArgs {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let bytes = crate::output::read(&args.checkpoint)?;
-    let (_, config) = Trainer::checkpoint_config(&bytes)?;
+    let config = crate::output::dcgan_config(&bytes)?;
     let dataset = crate::train::dataset_for(args.data.as_deref(), config.model.preset)?;
     if dataset.count() < MIN_REAL_IMAGES {
         return Err(Error::Invalid(format!(

@@ -133,7 +133,7 @@ fn render(
     labels: &[u32],
     mut each: impl FnMut(usize, &[f32]) -> Result<()>,
 ) -> Result<()> {
-    let (_, config) = Trainer::checkpoint_config(checkpoint)?;
+    let config = crate::output::dcgan_config(checkpoint)?;
     let nz = config.model.nz as usize;
     let n = z.len() / nz;
     let chunk = n.min(CHUNK);
@@ -184,7 +184,7 @@ fn render(
 
 pub fn sample(args: SampleArgs) -> Result<()> {
     let bytes = read(&args.checkpoint)?;
-    let (_, config) = Trainer::checkpoint_config(&bytes)?;
+    let config = crate::output::dcgan_config(&bytes)?;
     let nz = config.model.nz;
     let (c, size) = (
         config.model.channels as usize,
@@ -264,7 +264,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
 
 pub fn interpolate(args: InterpolateArgs) -> Result<()> {
     let bytes = read(&args.checkpoint)?;
-    let (_, config) = Trainer::checkpoint_config(&bytes)?;
+    let config = crate::output::dcgan_config(&bytes)?;
     let size = config.model.preset.image_size() as usize;
     let most = grid_cells(size) as u32;
     if !(2..=most).contains(&args.steps) || !(1..=most).contains(&args.rows) {

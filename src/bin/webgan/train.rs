@@ -21,87 +21,124 @@ use crate::run as run_loop;
 #[derive(clap::Args)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
-    /// A zip of images: flat, or one top-level folder per class. Default: the built-in digits.
+    /// A zip of images: flat, or one top-level folder per class (DCGAN); trainA/ and trainB/
+    /// folders (CycleGAN). Default: the built-in digits.
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
+    /// dcgan (conditional when the zip has class folders) or cyclegan (unpaired translation
+    /// between trainA/ and trainB/). Default: what the zip's layout suggests.
+    #[arg(long)]
+    pub family: Option<String>,
     /// dcgan28 (28×28 gray), dcgan32 (32×32 RGB) or dcgan64 (PyTorch's examples/dcgan).
     #[arg(long)]
-    preset: Option<String>,
+    pub preset: Option<String>,
     /// Alternating steps to train to (in all, counting those of a resumed checkpoint).
     #[arg(long, default_value_t = 5000)]
-    steps: u64,
+    pub steps: u64,
     /// Where samples, metrics.csv and checkpoints go.
     #[arg(long, default_value = "webgan-run")]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Continue from a checkpoint written by `webgan train` (or the page).
     #[arg(long)]
-    resume: Option<PathBuf>,
+    pub resume: Option<PathBuf>,
     #[arg(long, default_value_t = 64)]
-    batch: u32,
+    pub batch: u32,
     /// Discriminator updates per generator update.
     #[arg(long, default_value_t = 1)]
-    k: u32,
+    pub k: u32,
     /// bce (non-saturating), minimax, wgan (with weight clipping) or hinge.
     #[arg(long, default_value = "bce")]
-    loss: String,
+    pub loss: String,
     /// adam or sgd (with momentum), for both networks.
     #[arg(long, default_value = "adam")]
-    optimizer: String,
+    pub optimizer: String,
     #[arg(long, default_value_t = 2e-4)]
-    lr_d: f32,
+    pub lr_d: f32,
     #[arg(long, default_value_t = 2e-4)]
-    lr_g: f32,
+    pub lr_g: f32,
     #[arg(long, default_value_t = 0.5)]
-    beta1: f32,
+    pub beta1: f32,
     #[arg(long, default_value_t = 0.999)]
-    beta2: f32,
+    pub beta2: f32,
     /// SGD's momentum.
     #[arg(long, default_value_t = 0.9)]
-    momentum: f32,
+    pub momentum: f32,
     /// One-sided label smoothing: real targets become 1 − this.
     #[arg(long, default_value_t = 0.0)]
-    label_smoothing: f32,
+    pub label_smoothing: f32,
     /// WGAN's weight clipping bound.
     #[arg(long, default_value_t = 0.01)]
-    clip: f32,
+    pub clip: f32,
     /// Keep a moving average of G's weights with this β (e.g. 0.999) and draw samples,
     /// quality measures and `webgan sample` from it
     #[arg(long)]
-    ema: Option<f32>,
+    pub ema: Option<f32>,
     /// DiffAugment: augment every image D sees, real and fake, with these (the paper's
     /// "color,translation,cutout"; "none" for none); helps D on small datasets. A resumed run
     /// may change it
     #[arg(long, default_value = "none")]
-    augment: String,
+    pub augment: String,
     #[arg(long, default_value_t = 100)]
-    nz: u32,
+    pub nz: u32,
     #[arg(long, default_value_t = 64)]
-    ngf: u32,
+    pub ngf: u32,
     #[arg(long, default_value_t = 64)]
-    ndf: u32,
+    pub ndf: u32,
     /// normal or uniform (in (−1, 1)).
     #[arg(long, default_value = "normal")]
-    prior: String,
+    pub prior: String,
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
     /// Train an unconditional GAN even when the dataset has classes.
     #[arg(long)]
-    unconditional: bool,
+    pub unconditional: bool,
     /// Read stats, append to metrics.csv and write a sample grid every this many steps (0:
     /// only with checkpoints and at the end).
     #[arg(long, default_value_t = 100)]
-    every: u64,
+    pub every: u64,
     /// Measure the Fréchet distance to the data every this many steps (0: never). The first
     /// measurement trains a small classifier on the dataset.
     #[arg(long, default_value_t = 1000)]
-    quality_every: u64,
+    pub quality_every: u64,
     /// Write the checkpoint every this many steps (0: only at the end). It is always written
     /// at the end, and when Ctrl-C stops the run.
     #[arg(long, default_value_t = 1000)]
-    checkpoint_every: u64,
+    pub checkpoint_every: u64,
     /// Start a new run even where --out holds another run's checkpoint, replacing it.
     #[arg(long)]
-    overwrite: bool,
+    pub overwrite: bool,
+    /// CycleGAN: the side both domains' images are resized to (a multiple of 4; default 128,
+    /// or less for smaller images).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// CycleGAN: residual blocks per generator (default 6 below 256 pixels, 9 from 256).
+    #[arg(long)]
+    pub n_blocks: Option<u32>,
+    /// CycleGAN: layers of the PatchGAN discriminators (3: 70×70 patches).
+    #[arg(long, default_value_t = 3)]
+    pub n_layers_d: u32,
+    /// CycleGAN: instance or batch normalisation.
+    #[arg(long, default_value = "instance")]
+    pub norm: String,
+    /// CycleGAN: past fakes each discriminator also sees (0: none).
+    #[arg(long, default_value_t = 50)]
+    pub pool_size: u32,
+    /// CycleGAN: weight of the cycle loss A → B → A.
+    #[arg(long, default_value_t = 10.0)]
+    pub lambda_a: f32,
+    /// CycleGAN: weight of the cycle loss B → A → B.
+    #[arg(long, default_value_t = 10.0)]
+    pub lambda_b: f32,
+    /// CycleGAN: weight of the identity loss, relative to the cycle's (0 for none).
+    #[arg(long, default_value_t = 0.5)]
+    pub lambda_identity: f32,
+    /// CycleGAN: epochs at the full learning rate (an epoch: the larger domain once).
+    #[arg(long, default_value_t = 100)]
+    pub n_epochs: u32,
+    /// CycleGAN: epochs over which the learning rate then falls linearly to zero. Without
+    /// --steps, training runs both schedules to the end.
+    #[arg(long, default_value_t = 100)]
+    pub n_epochs_decay: u32,
 }
 
 /// The bytes of the zip at `path`.
@@ -262,7 +299,7 @@ fn resumed(path: &Path, steps: u64) -> Result<Resumed> {
 }
 
 /// Refuses to start a new run over another run's checkpoint: that would lose it.
-fn check_out(args: &TrainArgs, resumed: Option<&Resumed>) -> Result<()> {
+fn check_out(args: &TrainArgs, resumed: Option<&Path>) -> Result<()> {
     let existing = args.out.join("checkpoint.safetensors");
     if !existing.exists() || args.overwrite {
         return Ok(());
@@ -271,7 +308,7 @@ fn check_out(args: &TrainArgs, resumed: Option<&Resumed>) -> Result<()> {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
-    if resumed.is_some_and(|r| same(&r.path, &existing)) {
+    if resumed.is_some_and(|r| same(r, &existing)) {
         return Ok(());
     }
     Err(Error::Invalid(format!(
@@ -363,6 +400,53 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
     Ok(c)
 }
 
+/// The CycleGAN flags DCGAN has no use for: typed for a DCGAN run, they are refused rather
+/// than silently ignored.
+const CYCLEGAN_ONLY: [&str; 10] = [
+    "size",
+    "n_blocks",
+    "n_layers_d",
+    "norm",
+    "pool_size",
+    "lambda_a",
+    "lambda_b",
+    "lambda_identity",
+    "n_epochs",
+    "n_epochs_decay",
+];
+
+/// The family to train: a resumed checkpoint's, else `--family`, else what the zip's layout
+/// suggests (said with its reason), else DCGAN.
+fn family(args: &TrainArgs, resumed: Option<&[u8]>) -> Result<String> {
+    if let Some(ck) = resumed {
+        let family = webgan::train::checkpoint_family(ck)?;
+        if let Some(asked) = args.family.as_deref().filter(|f| *f != family) {
+            return Err(Error::Checkpoint(format!(
+                "the checkpoint holds a {family} run, not {asked}"
+            )));
+        }
+        return Ok(family);
+    }
+    match (args.family.as_deref(), args.data.as_deref()) {
+        (Some(f @ ("dcgan" | "cyclegan")), _) => Ok(f.to_string()),
+        (Some(other), _) => Err(Error::Invalid(format!(
+            "unknown family '{other}': choose dcgan or cyclegan"
+        ))),
+        (None, Some(path)) => {
+            let layout = webgan::data::layout_of(&read_zip(path)?)?;
+            if let webgan::data::ZipLayout::Unpaired { .. } = layout {
+                eprintln!(
+                    "data: {} holds two domains (trainA/, trainB/) → CycleGAN; --family dcgan chooses another",
+                    path.display()
+                );
+                return Ok("cyclegan".into());
+            }
+            Ok("dcgan".into())
+        }
+        (None, None) => Ok("dcgan".into()),
+    }
+}
+
 pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
     if args.steps == 0 {
         return Err(Error::Invalid(
@@ -370,12 +454,29 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
                 .into(),
         ));
     }
+    let resumed_bytes = args
+        .resume
+        .as_deref()
+        .map(|p| crate::output::read(p).map(|b| (p.to_path_buf(), b)))
+        .transpose()?;
+    let family = family(&args, resumed_bytes.as_ref().map(|(_, b)| b.as_slice()))?;
+    if family == "cyclegan" {
+        check_out(&args, resumed_bytes.as_ref().map(|(p, _)| p.as_path()))?;
+        return crate::cyclegan::run(&args, typed, resumed_bytes);
+    }
+    let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    if let Some(id) = CYCLEGAN_ONLY.iter().find(|id| given(id)) {
+        return Err(Error::Invalid(format!(
+            "--{} is a CycleGAN option, and DCGAN has no use for it",
+            id.replace('_', "-")
+        )));
+    }
     let resumed = args
         .resume
         .as_deref()
         .map(|p| resumed(p, args.steps))
         .transpose()?;
-    check_out(&args, resumed.as_ref())?;
+    check_out(&args, resumed.as_ref().map(|r| r.path.as_path()))?;
     if resumed.is_none() {
         // Every flag is checked before any data is read; the model's sizes once it is known.
         config(&args, Preset::Dcgan28, 0)?;

@@ -1,0 +1,337 @@
+//! `webgan train --family cyclegan`: unpaired image-to-image translation (a zip with trainA/
+//! and trainB/), with the reference implementation's defaults, writing translation grids,
+//! metrics.csv and checkpoints through the shared training loop.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use webgan::data::{Dataset, ImageSpec, LoadLimits, Unpaired};
+use webgan::kernels::optim::AdamConfig;
+use webgan::model::Norm;
+use webgan::train::recipes::cyclegan::{stat, CycleGan};
+use webgan::train::recipes::cyclegan_preview::CycleGanPreview;
+use webgan::train::recipes::cyclegan_run::{CycleGanRun, LinearDecay};
+use webgan::train::{GpuDataset, Optimizer, Trainer};
+use webgan::{Error, Gpu, Result};
+
+use crate::run as run_loop;
+use crate::train::TrainArgs;
+
+/// Examples of each domain in the translation grid.
+const PREVIEW: usize = 4;
+
+/// The DCGAN flags CycleGAN has no use for: typed with `--family cyclegan`, they are refused
+/// rather than silently ignored.
+const DCGAN_ONLY: [&str; 12] = [
+    "preset",
+    "k",
+    "loss",
+    "optimizer",
+    "momentum",
+    "label_smoothing",
+    "clip",
+    "ema",
+    "augment",
+    "nz",
+    "prior",
+    "unconditional",
+];
+
+/// The side to train at: `--size`, else 128, or smaller when the images are.
+fn size_for(args: &TrainArgs, bytes: &[u8]) -> Result<u32> {
+    if let Some(size) = args.size {
+        return Ok(size);
+    }
+    let side = webgan::data::survey(bytes, 32)?.largest_side;
+    Ok(match side {
+        0..=47 => 32,
+        48..=95 => 64,
+        _ => 128,
+    })
+}
+
+/// The configuration the flags ask for, for domains of `a` and `b` images.
+fn config(
+    args: &TrainArgs,
+    given: &dyn Fn(&str) -> bool,
+    size: u32,
+    a: u32,
+    b: u32,
+) -> Result<CycleGanRun> {
+    let mut run = CycleGanRun::new(size, 3, 3);
+    let adam = |lr| {
+        Optimizer::Adam(AdamConfig {
+            lr,
+            beta1: args.beta1,
+            beta2: args.beta2,
+            ..AdamConfig::default()
+        })
+    };
+    run.ngf = args.ngf;
+    run.ndf = args.ndf;
+    if let Some(n) = args.n_blocks {
+        run.n_blocks = n;
+    }
+    run.n_layers_d = args.n_layers_d;
+    run.norm = Norm::parse(&args.norm)?;
+    let r = &mut run.recipe;
+    r.pool_size = args.pool_size;
+    // The reference trains CycleGAN one image at a time.
+    r.batch = if given("batch") { args.batch } else { 1 };
+    r.lambda_a = args.lambda_a;
+    r.lambda_b = args.lambda_b;
+    r.lambda_identity = args.lambda_identity;
+    r.g_optimizer = adam(args.lr_g);
+    r.d_optimizer = adam(args.lr_d);
+    r.seed = args.seed;
+    run.decay = LinearDecay {
+        epoch_steps: LinearDecay::epoch_steps(a, b, r.batch),
+        n_epochs: args.n_epochs,
+        n_epochs_decay: args.n_epochs_decay,
+    };
+    run.check()?;
+    Ok(run)
+}
+
+fn load(path: &Path, bytes: &[u8], size: u32) -> Result<Unpaired> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("reading {msg} {bar:30} {pos}/{len} images")
+            .expect("a valid template"),
+    );
+    bar.set_message(path.display().to_string());
+    let spec = ImageSpec::rgb(size);
+    let (data, report) = webgan::data::load_unpaired(
+        bytes,
+        spec,
+        spec,
+        &LoadLimits::default(),
+        &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!("data: {}", report.summary());
+    Ok(data)
+}
+
+/// Keeps what fits in one GPU binding, saying so.
+fn upload(gpu: &Gpu, dataset: &Dataset, domain: &str) -> Result<GpuDataset> {
+    let (uploaded, note) = GpuDataset::from_dataset(gpu, dataset, false)?;
+    if let Some(note) = note {
+        eprintln!("data ({domain}): {note}");
+    }
+    Ok(uploaded)
+}
+
+/// `n` rows of each domain's examples: its held-out images when it has some, else the first
+/// of its training images.
+fn examples(held_out: &Option<Dataset>, train: &Dataset, n: usize) -> (Vec<u8>, usize) {
+    let d = held_out.as_ref().filter(|d| d.count() > 0).unwrap_or(train);
+    let n = n.min(d.count());
+    (d.pixels[..n * d.row_len()].to_vec(), n)
+}
+
+pub fn run(
+    args: &TrainArgs,
+    typed: &clap::ArgMatches,
+    resumed: Option<(PathBuf, Vec<u8>)>,
+) -> Result<ExitCode> {
+    let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    if let Some(id) = DCGAN_ONLY.iter().find(|id| given(id)) {
+        return Err(Error::Invalid(format!(
+            "--{} is a DCGAN option, and CycleGAN has no use for it",
+            id.replace('_', "-")
+        )));
+    }
+    let Some(path) = args.data.as_deref() else {
+        return Err(Error::Invalid(
+            "CycleGAN needs --data: a zip with trainA/ and trainB/ folders of images (the two domains to translate between)".into(),
+        ));
+    };
+    let bytes = crate::output::read(path)?;
+    let saved = resumed
+        .as_ref()
+        .map(|(_, ck)| Trainer::<CycleGan>::config_of(ck))
+        .transpose()?;
+    let size = match &saved {
+        Some((_, c)) => c.size,
+        None => size_for(args, &bytes)?,
+    };
+    // Every flag is checked before any image is decoded.
+    let mut run = config(args, &given, size, 1, 1)?;
+    let data = load(path, &bytes, size)?;
+    let (a, b) = (data.a.count() as u32, data.b.count() as u32);
+    run.decay.epoch_steps = LinearDecay::epoch_steps(a, b, run.recipe.batch);
+    let mut steps = args.steps;
+    let config = match &saved {
+        Some((ck, c)) => {
+            let step = ck.get_int("state.step", &[])?[0].max(0) as u64;
+            if step >= steps {
+                return Err(Error::Invalid(format!(
+                    "the checkpoint is at step {step} already, and --steps counts every step of the run: ask for more (e.g. --steps {})",
+                    step + 5000
+                )));
+            }
+            let mut c = *c;
+            // Learning rates and loss weights may change; the rest is the checkpoint's.
+            for (id, lr, opt) in [
+                ("lr_g", args.lr_g, &mut c.recipe.g_optimizer),
+                ("lr_d", args.lr_d, &mut c.recipe.d_optimizer),
+            ] {
+                if given(id) {
+                    if let Optimizer::Adam(a) = opt {
+                        a.lr = lr;
+                    }
+                }
+            }
+            for (id, v, field) in [
+                ("lambda_a", args.lambda_a, &mut c.recipe.lambda_a),
+                ("lambda_b", args.lambda_b, &mut c.recipe.lambda_b),
+                (
+                    "lambda_identity",
+                    args.lambda_identity,
+                    &mut c.recipe.lambda_identity,
+                ),
+            ] {
+                if given(id) {
+                    *field = v;
+                }
+            }
+            c
+        }
+        None => {
+            if !given("steps") {
+                steps = run.decay.total_steps();
+            }
+            run
+        }
+    };
+    let decay = config.decay;
+    eprintln!(
+        "schedule: {} epochs of {} steps at the full learning rate, then {} decaying to zero ({} steps); training to step {steps}",
+        decay.n_epochs,
+        decay.epoch_steps,
+        decay.n_epochs_decay,
+        decay.total_steps()
+    );
+    let gpu = Arc::new(crate::open_gpu()?);
+    let what = format!("CycleGAN at {size}×{size}, batch {}", config.recipe.batch);
+    let trainer = pollster::block_on(gpu.scoped(&what, || {
+        let on_gpu = [upload(&gpu, &data.a, "A")?, upload(&gpu, &data.b, "B")?];
+        match &resumed {
+            Some((_, ck)) => Trainer::<CycleGan>::continue_with(gpu.clone(), ck, on_gpu, config),
+            None => Trainer::<CycleGan>::start(gpu.clone(), config, on_gpu),
+        }
+    }))?;
+    let params = |n: &webgan::graph::program::Net| n.param_count();
+    eprintln!(
+        "model: CycleGAN {size}×{size}, G_A/G_B ResNet with {} blocks ({} parameters each), D_A/D_B PatchGAN ({} each), batch {}, on {}",
+        config.n_blocks,
+        params(&trainer.recipe.g_a),
+        params(&trainer.recipe.d_a),
+        config.recipe.batch,
+        gpu.adapter_name()
+    );
+    let (ex_a, n_a) = examples(&data.held_out_a, &data.a, PREVIEW);
+    let (ex_b, n_b) = examples(&data.held_out_b, &data.b, PREVIEW);
+    let n = n_a.min(n_b);
+    let preview = CycleGanPreview::new(&gpu, &trainer.recipe, &ex_a, &ex_b, n as u32)?;
+    let mut session = CycleGanSession {
+        gpu,
+        trainer,
+        preview,
+    };
+    run_loop::train(
+        &mut session,
+        run_loop::Schedule {
+            out: &args.out,
+            steps,
+            every: args.every,
+            checkpoint_every: args.checkpoint_every,
+            saved: resumed.map(|(path, _)| {
+                let step = saved.map_or(0, |(ck, _)| {
+                    ck.get_int("state.step", &[])
+                        .map_or(0, |s| s[0].max(0) as u64)
+                });
+                (step, path)
+            }),
+        },
+    )
+}
+
+struct CycleGanSession {
+    gpu: Arc<Gpu>,
+    trainer: Trainer<CycleGan>,
+    preview: CycleGanPreview,
+}
+
+impl run_loop::Training for CycleGanSession {
+    fn step(&self) -> u64 {
+        self.trainer.step
+    }
+
+    fn batch(&self) -> u32 {
+        self.trainer.config.recipe.batch
+    }
+
+    fn train(&mut self, steps: u32) -> Result<()> {
+        self.trainer.train(steps)?;
+        let _ = self.gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        Ok(())
+    }
+
+    fn stat_names(&self) -> Vec<&'static str> {
+        stat::ALL.to_vec()
+    }
+
+    fn stats(&self) -> Result<Vec<f32>> {
+        let values: Vec<f32> = pollster::block_on(self.trainer.read_named_stats())?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        Ok(self
+            .trainer
+            .recipe
+            .losses(&values)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn message(&self, s: &[f32]) -> String {
+        let at = |name| {
+            stat::ALL
+                .iter()
+                .position(|&n| n == name)
+                .map_or(f32::NAN, |i| s[i])
+        };
+        format!(
+            "D_A {:.3} G_A {:.3} cycle_A {:.3} D_B {:.3} G_B {:.3} cycle_B {:.3}",
+            at(stat::D_A),
+            at(stat::G_A),
+            at(stat::CYCLE_A),
+            at(stat::D_B),
+            at(stat::G_B),
+            at(stat::CYCLE_B)
+        )
+    }
+
+    fn preview(&self) -> Result<(u32, u32, Vec<u8>)> {
+        pollster::block_on(self.preview.grid(&self.gpu))
+    }
+
+    fn save(&self) -> Result<Vec<u8>> {
+        pollster::block_on(self.trainer.save())
+    }
+
+    fn until_boundary(&self) -> u64 {
+        self.trainer.recipe.steps_to_lr_change(self.trainer.step)
+    }
+
+    fn divergence_advice(&self) -> &'static str {
+        "lower learning rates (--lr-g, --lr-d)"
+    }
+}

@@ -1,0 +1,127 @@
+//! `webgan translate`: an image-to-image checkpoint's generator on every image of a zip (or on
+//! one picture), one translated image out per image in, at the model's size.
+
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use webgan::data::{Dataset, ImageSpec, LoadLimits, ZipLayout};
+use webgan::graph::program::Net;
+use webgan::train::recipes::cyclegan::CycleGan;
+use webgan::train::translate::Translator;
+use webgan::train::Trainer;
+use webgan::{Error, Result};
+
+use crate::output;
+
+#[derive(clap::Args)]
+pub struct TranslateArgs {
+    /// A CycleGAN checkpoint written by `webgan train --family cyclegan`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// A zip of images (flat or in folders; of a trainA/trainB zip, the held-out testA/ or
+    /// testB/ images when there are some, else the training ones), or one picture.
+    #[arg(long)]
+    data: PathBuf,
+    /// Where the translations go, one PNG per image in.
+    #[arg(long, default_value = "webgan-translated")]
+    out: PathBuf,
+    /// AtoB (G_A, domain A's images into B's) or BtoA (G_B).
+    #[arg(long, default_value = "AtoB")]
+    direction: String,
+}
+
+/// Images at a time on the GPU.
+const CHUNK: usize = 16;
+
+/// The images to translate, at the generator's input size and channels.
+fn images(args: &TranslateArgs, spec: ImageSpec, a_to_b: bool) -> Result<Dataset> {
+    let bytes = output::read(&args.data)?;
+    let limits = LoadLimits::default();
+    let zipped = bytes.starts_with(b"PK");
+    if !zipped {
+        let name = args.data.display().to_string();
+        return webgan::data::load_picture(&name, &bytes, spec, &limits);
+    }
+    if let ZipLayout::Unpaired { .. } = webgan::data::layout_of(&bytes)? {
+        let (d, _) = webgan::data::load_unpaired(&bytes, spec, spec, &limits, &mut |_, _| {})?;
+        let (held_out, train) = if a_to_b {
+            (d.held_out_a, d.a)
+        } else {
+            (d.held_out_b, d.b)
+        };
+        return Ok(held_out.filter(|h| h.count() > 0).unwrap_or(train));
+    }
+    let (d, report) = webgan::data::load_zip(&bytes, spec, &mut |_, _| {})?;
+    eprintln!("data: {}", report.summary());
+    Ok(d)
+}
+
+pub fn translate(args: TranslateArgs) -> Result<()> {
+    let a_to_b = match args.direction.as_str() {
+        "AtoB" => true,
+        "BtoA" => false,
+        other => {
+            return Err(Error::Invalid(format!(
+                "unknown direction '{other}': choose AtoB or BtoA"
+            )))
+        }
+    };
+    let bytes = output::read(&args.checkpoint)?;
+    let family = webgan::train::checkpoint_family(&bytes)?;
+    if family != "cyclegan" {
+        return Err(Error::Invalid(format!(
+            "{} holds a {family} run, which makes images from noise: `webgan sample` draws them; translate takes a CycleGAN checkpoint",
+            args.checkpoint.display()
+        )));
+    }
+    let (ck, run) = Trainer::<CycleGan>::config_of(&bytes)?;
+    let nets = run.nets()?;
+    let (graph, name, channels) = if a_to_b {
+        (nets.g_a, "netG_A", run.input_nc)
+    } else {
+        (nets.g_b, "netG_B", run.output_nc)
+    };
+    let dataset = images(
+        &args,
+        ImageSpec {
+            size: run.size,
+            channels,
+        },
+        a_to_b,
+    )?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", args.out.display())))?;
+    let gpu = crate::open_gpu()?;
+    let g = Net::new(&gpu, graph, 0);
+    webgan::train::load_weights(&gpu, &ck, &g, name)?;
+    let out_channels = g.graph.output().c as usize;
+    let count = dataset.count();
+    let bar = ProgressBar::new(count as u64).with_style(
+        ProgressStyle::with_template("translating {bar:30} {pos}/{len} images")
+            .expect("a valid template"),
+    );
+    let row = dataset.row_len();
+    let size = run.size as usize;
+    let mut done = 0;
+    for chunk in dataset.pixels.chunks(CHUNK * row) {
+        let n = chunk.len() / row;
+        let t = Translator::new(&gpu, &g, n as u32, None)?;
+        let scaled: Vec<f32> = chunk.iter().map(|&v| v as f32 / 127.5 - 1.0).collect();
+        t.set_images(&gpu, &scaled)?;
+        let translated = pollster::block_on(Translator::run_all(&gpu, &[&t]))?.remove(0);
+        for (i, image) in translated.chunks(out_channels * size * size).enumerate() {
+            let path = args.out.join(format!("{:05}.png", done + i + 1));
+            output::write_image(&path, image, out_channels, size)?;
+        }
+        done += n;
+        bar.set_position(done as u64);
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "translated {count} image{} {} with {name}: {}",
+        if count == 1 { "" } else { "s" },
+        if a_to_b { "A → B" } else { "B → A" },
+        args.out.display()
+    );
+    Ok(())
+}
