@@ -33,6 +33,12 @@ pub const QUALITY_NOISE: u32 = 30;
 /// Two layers that shared a stream would drop the same elements of their tensors every step.
 pub const DROPOUT: u32 = 40;
 pub const MAX_DROPOUT_LAYERS: u32 = 50;
+/// pix2pix's and CycleGAN's random crops and flips, one stream per independently jittered
+/// batch: JITTER ..= JITTER + MAX_JITTERS - 1. Both images of a pix2pix pair take the same
+/// stream, as they must be cropped alike; CycleGAN's two domains take one each, or A and B
+/// would be cropped alike every step.
+pub const JITTER: u32 = 90;
+pub const MAX_JITTERS: u32 = 10;
 /// Latent walks, one stream per walk: WALKS ..= WALKS + MAX_WALKS - 1.
 const WALKS: u32 = 100;
 pub const MAX_WALKS: u32 = 800;
@@ -63,6 +69,15 @@ pub fn image_pool(k: u32) -> u32 {
         "image pool {k} is past the image pools' streams"
     );
     IMAGE_POOL + k
+}
+
+/// The stream of jittered batch `k`'s crops and flips (pix2pix's pair, CycleGAN's A, its B).
+pub fn jitter(k: u32) -> u32 {
+    assert!(
+        k < MAX_JITTERS,
+        "jittered batch {k} is past the jitter streams"
+    );
+    JITTER + k
 }
 
 /// The stream of dropout layer `k`'s masks.
@@ -101,13 +116,16 @@ mod tests {
         let dropouts = dropout(0)..=dropout(MAX_DROPOUT_LAYERS - 1);
         let augments = augment(0)..=augment(MAX_AUGMENT_PASSES - 1);
         let pools = image_pool(0)..=image_pool(MAX_IMAGE_POOLS - 1);
+        let jitters = jitter(0)..=jitter(MAX_JITTERS - 1);
         assert!(singles.iter().all(|s| !walks.contains(s)
             && !dropouts.contains(s)
             && !augments.contains(s)
             && !pools.contains(s)
+            && !jitters.contains(s)
             && *s < INIT));
         assert!(*augments.end() < *pools.start());
         assert!(*pools.end() < *dropouts.start());
-        assert!(*dropouts.end() < *walks.start() && *walks.end() < INIT);
+        assert!(*dropouts.end() < *jitters.start() && *jitters.end() < *walks.start());
+        assert!(*walks.end() < INIT);
     }
 }

@@ -18,6 +18,7 @@ pub mod dense;
 pub mod dropout;
 pub mod image_pool;
 pub mod instance_norm;
+pub mod jitter;
 pub mod join;
 pub mod loss;
 pub mod optim;
@@ -41,6 +42,7 @@ pub const SHADERS: &[&Shader] = &[
     &conv::SHADER_VEC4_OUT,
     &image_pool::SHADER,
     &instance_norm::SHADER,
+    &jitter::SHADER,
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,

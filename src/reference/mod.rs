@@ -1,7 +1,7 @@
 //! Plain-Rust versions of every kernel, written for clarity, not speed: the specification the
 //! GPU is tested against. Everything is f64 (so gradients can be checked by central
 //! differences), except the optimizers and the RNG, which are f32 to match the GPU bit for bit,
-//! and the image pool, which only moves values and takes either.
+//! and the image pool and the jitter, which only move values and take either.
 //! Backward passes return fresh gradients; the GPU's "accumulate" is tested separately.
 
 pub mod activation;
@@ -17,6 +17,7 @@ pub mod gan;
 pub mod graph;
 pub mod image_pool;
 pub mod instance_norm;
+pub mod jitter;
 pub mod join;
 pub mod loss;
 pub mod optim;
