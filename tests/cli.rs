@@ -291,7 +291,11 @@ fn an_unpaired_zip_trains_cyclegan_resumes_and_translates() {
     assert!(o.status.success(), "{e}");
     assert!(e.contains("→ CycleGAN"), "the family follows the zip: {e}");
     assert!(
-        e.contains("trainA: 6 images, trainB: 6 images, 16×16"),
+        e.contains("trainA: 6 images, trainB: 6 images, 18×18"),
+        "{e}"
+    );
+    assert!(
+        e.contains("random 16×16 crop of the 18×18 images, flipped"),
         "{e}"
     );
     assert!(

@@ -216,7 +216,10 @@ mod family {
     }
 
     fn domains(gpu: &std::sync::Arc<webgan::Gpu>, run: &CycleGanRun) -> [GpuDataset; 2] {
-        let len = |c: u32| (c * SIZE * SIZE) as usize;
+        // The datasets hold their images at the load size, 9 for 8-pixel networks.
+        let side = run.load_side();
+        assert_eq!(side, 9);
+        let len = |c: u32| (c * side * side) as usize;
         [
             GpuDataset::upload(gpu, &bytes(5 * len(run.input_nc), 3), len(run.input_nc)).unwrap(),
             GpuDataset::upload(gpu, &bytes(4 * len(run.output_nc), 4), len(run.output_nc)).unwrap(),
@@ -270,10 +273,15 @@ mod family {
             f(&mut r);
             r.check().expect_err("refused").to_string()
         };
-        assert!(refused(&|r| r.size = 10).contains("multiple of 4"));
+        assert!(refused(&|r| {
+            r.size = 10;
+            r.recipe.load_size = 0;
+        })
+        .contains("multiple of 4"));
         assert!(refused(&|r| r.recipe.pool_size = 5000).contains("pool size"));
         assert!(refused(&|r| r.recipe.batch = 0).contains("batch"));
         assert!(refused(&|r| r.input_nc = 2).contains("1 channel"));
+        assert!(refused(&|r| r.recipe.load_size = 7).contains("load size"));
         let mut huge = CycleGanRun::new(1024, 3, 3);
         huge.recipe.batch = 64;
         assert!(huge

@@ -5,9 +5,9 @@ use crate::kernels::pixel_loss::PixelLoss;
 use crate::reference::gan::{fresh_state, update};
 use crate::reference::graph::CpuNet;
 use crate::reference::image_pool::ImagePool;
-use crate::reference::{loss, pixel_loss, random, tensor};
+use crate::reference::{jitter, loss, pixel_loss, random, tensor};
 use crate::streams::{self, BATCH_INDICES, SECOND_BATCH_INDICES};
-use crate::train::recipes::cyclegan::{stat, CycleGanConfig};
+use crate::train::recipes::cyclegan::{jitter_shape, stat, CycleGanConfig};
 
 pub struct CpuCycleGan {
     pub config: CycleGanConfig,
@@ -92,14 +92,18 @@ impl CpuCycleGan {
         let n = c.batch;
         let bz = n as usize;
         self.rng_step += 1;
-        let rows = |data: &[u8], net: &CpuNet| (data.len() / net.arch.input().len()) as u32;
-        let row_a = self.g_a.arch.input().len();
-        let row_b = self.g_b.arch.input().len();
-        let (count_a, count_b) = (rows(a, &self.g_a), rows(b, &self.g_b));
-        let idx_a = random::indices(c.seed, BATCH_INDICES, self.rng_step, count_a, bz);
-        let idx_b = random::indices(c.seed, SECOND_BATCH_INDICES, self.rng_step, count_b, bz);
-        let real_a = tensor::gather_u8(a, row_a, &idx_a);
-        let real_b = tensor::gather_u8(b, row_b, &idx_b);
+        // Each domain's batch: rows at the load size, drawn, then cropped and flipped.
+        let step = self.rng_step;
+        let batch = |k: u32, data: &[u8], net: &CpuNet, stream| {
+            let shape = jitter_shape(&c, net.arch.input());
+            let row = (shape.channels * shape.load * shape.load) as usize;
+            let idx = random::indices(c.seed, stream, step, (data.len() / row) as u32, bz);
+            let loaded = tensor::gather_u8(data, row, &idx);
+            let crops = jitter::draw(&shape, c.seed, streams::jitter(k), step);
+            jitter::jitter(&shape, &crops, &loaded)
+        };
+        let real_a = batch(0, a, &self.g_a, BATCH_INDICES);
+        let real_b = batch(1, b, &self.g_b, SECOND_BATCH_INDICES);
 
         // The generators, in the GPU's order.
         let (fake_b, ga_fake) = self.g_a.forward(&real_a, n, true, true);

@@ -78,6 +78,10 @@ fn config(
     run.norm = Norm::parse(&args.norm)?;
     let r = &mut run.recipe;
     r.pool_size = args.pool_size;
+    if let Some(load) = args.load_size {
+        r.load_size = load;
+    }
+    r.flip = !args.no_flip;
     // The reference trains CycleGAN one image at a time.
     r.batch = if given("batch") { args.batch } else { 1 };
     r.lambda_a = args.lambda_a;
@@ -95,14 +99,16 @@ fn config(
     Ok(run)
 }
 
-fn load(path: &Path, bytes: &[u8], size: u32) -> Result<Unpaired> {
+/// Both domains at `load` pixels (cropped to `size` each step), their held-out examples at
+/// `size`, as the reference tests at its crop size.
+fn load(path: &Path, bytes: &[u8], load: u32, size: u32) -> Result<Unpaired> {
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("reading {msg} {bar:30} {pos}/{len} images")
             .expect("a valid template"),
     );
     bar.set_message(path.display().to_string());
-    let spec = ImageSpec::rgb(size);
-    let (data, report) = webgan::data::load_unpaired(
+    let spec = ImageSpec::rgb(load);
+    let (mut data, report) = webgan::data::load_unpaired(
         bytes,
         spec,
         spec,
@@ -114,6 +120,11 @@ fn load(path: &Path, bytes: &[u8], size: u32) -> Result<Unpaired> {
     )?;
     bar.finish_and_clear();
     eprintln!("data: {}", report.summary());
+    for held_out in [&mut data.held_out_a, &mut data.held_out_b] {
+        if let Some(d) = held_out.take() {
+            *held_out = Some(d.converted(ImageSpec::rgb(size))?);
+        }
+    }
     Ok(data)
 }
 
@@ -126,12 +137,27 @@ fn upload(gpu: &Gpu, dataset: &Dataset, domain: &str) -> Result<GpuDataset> {
     Ok(uploaded)
 }
 
-/// `n` rows of each domain's examples: its held-out images when it has some, else the first
-/// of its training images.
-fn examples(held_out: &Option<Dataset>, train: &Dataset, n: usize) -> (Vec<u8>, usize) {
-    let d = held_out.as_ref().filter(|d| d.count() > 0).unwrap_or(train);
+/// `n` rows of each domain's examples at `size`: its held-out images when it has some, else
+/// the first of its training images, resized.
+fn examples(
+    held_out: &Option<Dataset>,
+    train: &Dataset,
+    n: usize,
+    size: u32,
+) -> Result<(Vec<u8>, usize)> {
+    let d = match held_out.as_ref().filter(|d| d.count() > 0) {
+        Some(d) => d.clone(),
+        None => {
+            let keep = n.min(train.count());
+            let first = Dataset::unconditional(
+                train.spec,
+                train.pixels[..keep * train.row_len()].to_vec(),
+            )?;
+            first.converted(ImageSpec::rgb(size))?
+        }
+    };
     let n = n.min(d.count());
-    (d.pixels[..n * d.row_len()].to_vec(), n)
+    Ok((d.pixels[..n * d.row_len()].to_vec(), n))
 }
 
 pub fn run(
@@ -162,7 +188,20 @@ pub fn run(
     };
     // Every flag is checked before any image is decoded.
     let mut run = config(args, &given, size, 1, 1)?;
-    let data = load(path, &bytes, size)?;
+    let load_side = match &saved {
+        Some((_, c)) => c.load_side(),
+        None => run.load_side(),
+    };
+    let data = load(path, &bytes, load_side, size)?;
+    let flip = saved
+        .as_ref()
+        .map_or(run.recipe.flip, |(_, c)| c.recipe.flip);
+    if load_side != size || flip {
+        eprintln!(
+            "data: each step takes a random {size}×{size} crop of the {load_side}×{load_side} images{} (--load-size, --no-flip)",
+            if flip { ", flipped left to right at random" } else { "" }
+        );
+    }
     let (a, b) = (data.a.count() as u32, data.b.count() as u32);
     run.decay.epoch_steps = LinearDecay::epoch_steps(a, b, run.recipe.batch);
     let mut steps = args.steps;
@@ -235,8 +274,8 @@ pub fn run(
         config.recipe.batch,
         gpu.adapter_name()
     );
-    let (ex_a, n_a) = examples(&data.held_out_a, &data.a, PREVIEW);
-    let (ex_b, n_b) = examples(&data.held_out_b, &data.b, PREVIEW);
+    let (ex_a, n_a) = examples(&data.held_out_a, &data.a, PREVIEW, size)?;
+    let (ex_b, n_b) = examples(&data.held_out_b, &data.b, PREVIEW, size)?;
     let n = n_a.min(n_b);
     let preview = CycleGanPreview::new(&gpu, &trainer.recipe, &ex_a, &ex_b, n as u32)?;
     let mut session = CycleGanSession {

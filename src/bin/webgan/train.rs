@@ -111,6 +111,13 @@ pub struct TrainArgs {
     /// or less for smaller images).
     #[arg(long)]
     pub size: Option<u32>,
+    /// CycleGAN: the side images are loaded at, each step cropping a random --size square
+    /// from them (default 286/256 of --size, as the reference's 286 for 256).
+    #[arg(long)]
+    pub load_size: Option<u32>,
+    /// CycleGAN: no random left-right flips of the training images.
+    #[arg(long)]
+    pub no_flip: bool,
     /// CycleGAN: residual blocks per generator (default 6 below 256 pixels, 9 from 256).
     #[arg(long)]
     pub n_blocks: Option<u32>,
@@ -402,8 +409,10 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
 
 /// The CycleGAN flags DCGAN has no use for: typed for a DCGAN run, they are refused rather
 /// than silently ignored.
-const CYCLEGAN_ONLY: [&str; 10] = [
+const CYCLEGAN_ONLY: [&str; 12] = [
     "size",
+    "load_size",
+    "no_flip",
     "n_blocks",
     "n_layers_d",
     "norm",

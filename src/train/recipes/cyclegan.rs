@@ -15,8 +15,9 @@
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
-use crate::graph::Graph;
+use crate::graph::{Graph, Shape3};
 use crate::kernels::image_pool::{ImagePool, ImagePoolShape, PoolDraw};
+use crate::kernels::jitter::{Jitter, JitterDraw, JitterShape};
 use crate::kernels::loss::{loss, Loss, LossOptions};
 use crate::kernels::pixel_loss::{pixel_loss, PixelLoss, PixelLossOptions};
 use crate::kernels::random::{self, Distribution};
@@ -41,10 +42,16 @@ pub struct CycleGanConfig {
     pub seed: u64,
     /// `--pool_size`: past fakes each discriminator draws from (0: the fakes as made).
     pub pool_size: u32,
+    /// `--load_size`: the side the datasets hold, from which each step takes a random crop of
+    /// the networks' side (0: the networks' side, no crop).
+    pub load_size: u32,
+    /// Mirror half the images of each batch left to right (false: the reference's `--no_flip`).
+    pub flip: bool,
 }
 
 impl CycleGanConfig {
-    /// λ_A = λ_B = 10, λ_identity = 0.5, Adam 2e-4 with β1 0.5, batch 1, pools of 50.
+    /// λ_A = λ_B = 10, λ_identity = 0.5, Adam 2e-4 with β1 0.5, batch 1, pools of 50, random
+    /// flips (and no crop: the datasets at the networks' side).
     pub fn new() -> CycleGanConfig {
         // The same Adam as DCGAN's: lr 2e-4, β1 0.5.
         let adam = Optimizer::dcgan();
@@ -57,6 +64,8 @@ impl CycleGanConfig {
             d_optimizer: adam,
             seed: 1,
             pool_size: 50,
+            load_size: 0,
+            flip: true,
         }
     }
 }
@@ -178,14 +187,30 @@ pub(crate) fn check_config(config: &CycleGanConfig, nets: &CycleGanNets) -> Resu
     config.d_optimizer.check("D")
 }
 
-fn check_data(nets: &CycleGanNets, data: [&GpuDataset; 2]) -> Result<()> {
+/// The jitter of one domain's batch: from the datasets' side to the networks'.
+pub fn jitter_shape(config: &CycleGanConfig, input: Shape3) -> JitterShape {
+    JitterShape {
+        batch: config.batch,
+        channels: input.c,
+        load: if config.load_size == 0 {
+            input.h
+        } else {
+            config.load_size
+        },
+        crop: input.h,
+        flip: config.flip,
+    }
+}
+
+fn check_data(config: &CycleGanConfig, nets: &CycleGanNets, data: [&GpuDataset; 2]) -> Result<()> {
     let (a, b) = (nets.g_a.input(), nets.g_b.input());
     for (what, d, shape) in [("A", data[0], a), ("B", data[1], b)] {
-        if d.row_len as usize != shape.len() {
+        let j = jitter_shape(config, shape);
+        let want = (j.channels * j.load * j.load) as usize;
+        if d.row_len as usize != want {
             return Err(Error::Invalid(format!(
-                "the {what} images have {} values, and the generators take {}",
-                d.row_len,
-                shape.len()
+                "the {what} images have {} values, and {}×{}×{} are needed (the load size, cropped to the networks' {}×{})",
+                d.row_len, j.channels, j.load, j.load, j.crop, j.crop
             )));
         }
     }
@@ -202,7 +227,7 @@ impl CycleGan {
         data: [&GpuDataset; 2],
     ) -> Result<CycleGan> {
         check_config(config, &nets)?;
-        check_data(&nets, data)?;
+        check_data(config, &nets, data)?;
         let seed = config.seed;
         let g_a = Net::new(gpu, nets.g_a, seed);
         let g_b = Net::new(gpu, nets.g_b, seed ^ 0xb);
@@ -343,10 +368,26 @@ impl CycleGan {
         // Each domain's batch drawn and gathered on the GPU.
         let mut draw = vec![random::advance(gpu, &counters.buffer, rng)?];
         let mut buffers = vec![];
-        for (data, stream, real) in [
-            (data[0], BATCH_INDICES, &real_a),
-            (data[1], SECOND_BATCH_INDICES, &real_b),
+        for (k, data, stream, real) in [
+            (0, data[0], BATCH_INDICES, &real_a),
+            (1, data[1], SECOND_BATCH_INDICES, &real_b),
         ] {
+            // Gathered at the load size, then cropped and flipped into the batch, each domain
+            // with its own draws (the reference transforms A and B independently).
+            let shape = jitter_shape(
+                config,
+                if k == 0 {
+                    g_a.graph.input()
+                } else {
+                    g_b.graph.input()
+                },
+            );
+            let identity = shape.load == shape.crop && !shape.flip;
+            let loaded = if identity {
+                real.clone()
+            } else {
+                gpu.storage("loaded batch", shape.input_len())
+            };
             let indices = gpu.storage("batch indices", bz);
             draw.push(random::fill(
                 gpu,
@@ -365,8 +406,19 @@ impl CycleGan {
                 data.row_len as usize,
                 &indices,
                 bz,
-                real,
+                &loaded,
             )?);
+            if !identity {
+                let draw_crops = JitterDraw {
+                    seed,
+                    stream: streams::jitter(k),
+                    counter: &counters.buffer,
+                    counter_index: rng,
+                };
+                let jitter = Jitter::new(gpu, shape, draw_crops, &loaded, real)?;
+                draw.push(jitter.dispatch().clone());
+                buffers.push(loaded);
+            }
             buffers.push(indices);
         }
 

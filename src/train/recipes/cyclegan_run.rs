@@ -7,10 +7,11 @@ use serde_json::{json, Value};
 
 use crate::gpu::Gpu;
 use crate::kernels::image_pool::MAX_POOL_SIZE;
+use crate::kernels::jitter::load_size;
 use crate::model::{NLayerDiscriminator, Norm, ResnetGenerator};
 use crate::train::config_json::{optimizer_from, optimizer_json, Fields};
 use crate::train::fits::largest;
-use crate::train::recipes::cyclegan::{CycleGan, CycleGanConfig, CycleGanNets};
+use crate::train::recipes::cyclegan::{jitter_shape, CycleGan, CycleGanConfig, CycleGanNets};
 use crate::train::{Family, GpuDataset, MAX_BINDING_BYTES};
 use crate::{Error, Result};
 
@@ -63,7 +64,8 @@ impl LinearDecay {
 /// Everything that rebuilds the same CycleGAN run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CycleGanRun {
-    /// Side of the square images both domains are resized to (the reference's crop_size).
+    /// Side of the square images the networks take (the reference's crop_size); the datasets
+    /// hold them at `recipe.load_size`.
     pub size: u32,
     /// Channels of domain A's and B's images (1 gray, 3 RGB).
     pub input_nc: u32,
@@ -82,11 +84,15 @@ pub struct CycleGanRun {
 }
 
 impl CycleGanRun {
-    /// The reference's defaults for `size`×`size` images: ngf = ndf = 64, instance norm, no
-    /// dropout, a pool of 50, batch 1, λ_A = λ_B = 10, λ_identity 0.5, Adam 2e-4 β1 0.5, 100 + 100
+    /// The reference's defaults for `size`×`size` images: loaded at 286/256 of it and randomly
+    /// cropped and flipped, ngf = ndf = 64, instance norm, no dropout, a pool of 50, batch 1, λ_A = λ_B = 10, λ_identity 0.5, Adam 2e-4 β1 0.5, 100 + 100
     /// epochs; 9 residual blocks from 256 pixels up and 6 below, as the paper uses them.
     pub fn new(size: u32, input_nc: u32, output_nc: u32) -> CycleGanRun {
-        let mut recipe = CycleGanConfig::new();
+        let mut recipe = CycleGanConfig {
+            // The reference's resize to 286 and random 256 crop, at any size.
+            load_size: load_size(size).min(crate::model::MAX_SIDE),
+            ..CycleGanConfig::new()
+        };
         // Identity compares G_A(b) with b, which needs one channel count.
         if input_nc != output_nc {
             recipe.lambda_identity = 0.0;
@@ -103,6 +109,14 @@ impl CycleGanRun {
             use_dropout: false,
             decay: LinearDecay::new(1),
             recipe,
+        }
+    }
+
+    /// The side the datasets' images are loaded at.
+    pub fn load_side(&self) -> u32 {
+        match self.recipe.load_size {
+            0 => self.size,
+            load => load,
         }
     }
 
@@ -163,6 +177,14 @@ impl CycleGanRun {
                 self.input_nc, self.output_nc
             )));
         }
+        let load = self.recipe.load_size;
+        if load != 0 && !(self.size..=crate::model::MAX_SIDE).contains(&load) {
+            return Err(Error::Invalid(format!(
+                "CycleGAN's load size must lie between the image size {} and {}, not {load}",
+                self.size,
+                crate::model::MAX_SIDE
+            )));
+        }
         let nets = self.nets()?;
         let batch = self.recipe.batch as u64;
         for (net, who) in [
@@ -183,6 +205,9 @@ impl CycleGanRun {
                 )));
             }
         }
+        for net in [&nets.g_a, &nets.g_b] {
+            jitter_shape(&self.recipe, net.input()).check(MAX_BINDING_BYTES as u64)?;
+        }
         // The recipe's own checks (weights, optimizers, identity across channel counts).
         crate::train::recipes::cyclegan::check_config(&self.recipe, &nets)
     }
@@ -194,6 +219,7 @@ impl CycleGanRun {
             "ngf": self.ngf, "ndf": self.ndf, "n_blocks": self.n_blocks,
             "n_layers_D": self.n_layers_d, "norm": self.norm.name(),
             "use_dropout": self.use_dropout, "pool_size": r.pool_size,
+            "load_size": r.load_size, "no_flip": !r.flip,
             "epoch_steps": self.decay.epoch_steps, "n_epochs": self.decay.n_epochs,
             "n_epochs_decay": self.decay.n_epochs_decay,
             "batch_size": r.batch, "lambda_A": r.lambda_a, "lambda_B": r.lambda_b,
@@ -246,6 +272,8 @@ impl CycleGanRun {
                     .parse()
                     .map_err(|_| Error::Checkpoint("`seed` is not a whole number".into()))?,
                 pool_size: f.u32("pool_size")?,
+                load_size: f.u32("load_size")?,
+                flip: !flag("no_flip")?,
             },
         };
         run.check()?;
