@@ -21,6 +21,7 @@ pub mod jitter;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod pix2pix;
 pub mod pixel_loss;
 pub mod pixel_shuffle;
 pub mod random;

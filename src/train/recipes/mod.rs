@@ -5,3 +5,4 @@ pub mod cyclegan_preview;
 pub mod cyclegan_run;
 pub mod dcgan;
 mod dcgan_glue;
+pub mod pix2pix;
