@@ -21,10 +21,13 @@ pub struct CpuPix2Pix {
     pub d_t: u32,
 }
 
+/// A loss of one logit against its target.
+type Pointwise = fn(f64, f64) -> f64;
+
 /// The GAN loss's mean over patch logits against `t`, and its gradient times `scale`.
 fn gan(mode: GanMode, x: &[f64], t: f64, scale: f64) -> (f64, Vec<f64>) {
     let n = x.len() as f64;
-    let (f, df): (fn(f64, f64) -> f64, fn(f64, f64) -> f64) = match mode {
+    let (f, df): (Pointwise, Pointwise) = match mode {
         GanMode::Vanilla => (loss::bce, loss::bce_backward),
         GanMode::Lsgan => (loss::least_squares, loss::least_squares_backward),
     };
