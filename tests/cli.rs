@@ -353,7 +353,7 @@ fn an_unpaired_zip_trains_cyclegan_resumes_and_translates() {
     // Flags and commands of the other family are refused in a sentence.
     let o = run(&["--steps", "4", "--out", "other", "--k", "2"]);
     assert!(
-        stderr(&o).contains("--k is a DCGAN option"),
+        stderr(&o).contains("--k is a dcgan option"),
         "{}",
         stderr(&o)
     );
@@ -374,7 +374,122 @@ fn an_unpaired_zip_trains_cyclegan_resumes_and_translates() {
     );
     let o = webgan(&dir, &["train", "--pool-size", "3", "--out", "digits"]);
     assert!(
-        stderr(&o).contains("--pool-size is a CycleGAN option"),
+        stderr(&o).contains("--pool-size is a cyclegan option"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `n` pairs of 64×32 pictures side by side (A: an outline, B: filled) in train/, and 2 in
+/// val/: the layout of the public pix2pix datasets.
+fn side_by_side_pairs(n: usize) -> Vec<u8> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for (split, count) in [("train", n), ("val", 2)] {
+        for i in 0..count {
+            let image = ImageBuffer::from_fn(64, 32, |x, y| {
+                let (h, v) = ((x % 32) as i32 - 16, y as i32 - 16);
+                let d = h * h + v * v;
+                let r = 6 + i as i32;
+                Rgb(match (x < 32, d < r * r, (d - r * r).abs() < 2 * r) {
+                    (true, _, true) => [0, 0, 0],
+                    (true, _, false) => [255, 255, 255],
+                    (false, true, _) => [220, 120, 20],
+                    (false, false, _) => [240, 240, 255],
+                })
+            });
+            let mut png = Cursor::new(Vec::new());
+            DynamicImage::ImageRgb8(image)
+                .write_to(&mut png, ImageFormat::Png)
+                .expect("a PNG");
+            zip.start_file(format!("{split}/{i:03}.png"), SimpleFileOptions::default())
+                .expect("an entry");
+            zip.write_all(&png.into_inner()).expect("written");
+        }
+    }
+    zip.finish().expect("a zip").into_inner()
+}
+
+#[test]
+fn a_zip_of_pairs_trains_pix2pix_and_translates() {
+    let dir = folder("pix2pix");
+    std::fs::write(dir.join("pairs.zip"), side_by_side_pairs(5)).expect("written");
+    let o = webgan(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "pairs.zip",
+            "--ngf",
+            "2",
+            "--ndf",
+            "2",
+            "--n-layers-d",
+            "1",
+            "--steps",
+            "3",
+            "--every",
+            "3",
+            "--out",
+            "run",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("→ pix2pix"), "the family follows the zip: {e}");
+    assert!(
+        e.contains("5 pairs (side by side) from train/, 36×36"),
+        "{e}"
+    );
+    assert!(e.contains("U-Net of 5 levels"), "{e}");
+    let metrics = std::fs::read_to_string(dir.join("run/metrics.csv")).expect("metrics");
+    assert!(
+        metrics.starts_with("step,seconds,G_GAN,G_L1,D_real,D_fake,images_per_s,frechet\n3,"),
+        "{metrics}"
+    );
+    // Two held-out pairs: input | output | target.
+    let grid = image::open(dir.join("run/samples/latest.png")).expect("a grid");
+    assert_eq!((grid.width(), grid.height()), (3 * 34 + 2, 2 * 34 + 2));
+    let o = webgan(
+        &dir,
+        &[
+            "translate",
+            "--checkpoint",
+            "run/checkpoint.safetensors",
+            "--data",
+            "pairs.zip",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("out/00002.png").exists() && !dir.join("out/00003.png").exists());
+    let o = webgan(
+        &dir,
+        &[
+            "translate",
+            "--checkpoint",
+            "run/checkpoint.safetensors",
+            "--data",
+            "pairs.zip",
+            "--direction",
+            "BtoA",
+        ],
+    );
+    assert!(stderr(&o).contains("A into B only"), "{}", stderr(&o));
+    let o = webgan(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "pairs.zip",
+            "--pool-size",
+            "5",
+            "--out",
+            "x",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("--pool-size is a cyclegan option, and pix2pix has no use for it"),
         "{}",
         stderr(&o)
     );

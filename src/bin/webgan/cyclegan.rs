@@ -22,25 +22,8 @@ use crate::train::TrainArgs;
 /// Examples of each domain in the translation grid.
 const PREVIEW: usize = 4;
 
-/// The DCGAN flags CycleGAN has no use for: typed with `--family cyclegan`, they are refused
-/// rather than silently ignored.
-const DCGAN_ONLY: [&str; 12] = [
-    "preset",
-    "k",
-    "loss",
-    "optimizer",
-    "momentum",
-    "label_smoothing",
-    "clip",
-    "ema",
-    "augment",
-    "nz",
-    "prior",
-    "unconditional",
-];
-
 /// The side to train at: `--size`, else 128, or smaller when the images are.
-fn size_for(args: &TrainArgs, bytes: &[u8]) -> Result<u32> {
+pub(crate) fn size_for(args: &TrainArgs, bytes: &[u8]) -> Result<u32> {
     if let Some(size) = args.size {
         return Ok(size);
     }
@@ -75,7 +58,7 @@ fn config(
         run.n_blocks = n;
     }
     run.n_layers_d = args.n_layers_d;
-    run.norm = Norm::parse(&args.norm)?;
+    run.norm = Norm::parse(args.norm.as_deref().unwrap_or("instance"))?;
     let r = &mut run.recipe;
     r.pool_size = args.pool_size;
     if let Some(load) = args.load_size {
@@ -129,7 +112,7 @@ fn load(path: &Path, bytes: &[u8], load: u32, size: u32) -> Result<Unpaired> {
 }
 
 /// Keeps what fits in one GPU binding, saying so.
-fn upload(gpu: &Gpu, dataset: &Dataset, domain: &str) -> Result<GpuDataset> {
+pub(crate) fn upload(gpu: &Gpu, dataset: &Dataset, domain: &str) -> Result<GpuDataset> {
     let (uploaded, note) = GpuDataset::from_dataset(gpu, dataset, false)?;
     if let Some(note) = note {
         eprintln!("data ({domain}): {note}");
@@ -139,7 +122,7 @@ fn upload(gpu: &Gpu, dataset: &Dataset, domain: &str) -> Result<GpuDataset> {
 
 /// `n` rows of each domain's examples at `size`: its held-out images when it has some, else
 /// the first of its training images, resized.
-fn examples(
+pub(crate) fn examples(
     held_out: &Option<Dataset>,
     train: &Dataset,
     n: usize,
@@ -166,12 +149,6 @@ pub fn run(
     resumed: Option<(PathBuf, Vec<u8>)>,
 ) -> Result<ExitCode> {
     let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-    if let Some(id) = DCGAN_ONLY.iter().find(|id| given(id)) {
-        return Err(Error::Invalid(format!(
-            "--{} is a DCGAN option, and CycleGAN has no use for it",
-            id.replace('_', "-")
-        )));
-    }
     let Some(path) = args.data.as_deref() else {
         return Err(Error::Invalid(
             "CycleGAN needs --data: a zip with trainA/ and trainB/ folders of images (the two domains to translate between)".into(),

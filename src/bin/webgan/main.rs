@@ -2,6 +2,7 @@
 
 mod cyclegan;
 mod output;
+mod pix2pix;
 mod quality;
 mod run;
 mod sample;
@@ -34,7 +35,7 @@ enum Command {
     Sample(sample::SampleArgs),
     /// A latent interpolation strip from a checkpoint.
     Interpolate(sample::InterpolateArgs),
-    /// Translate images with an image-to-image (CycleGAN) checkpoint.
+    /// Translate images with an image-to-image (CycleGAN or pix2pix) checkpoint.
     Translate(translate::TranslateArgs),
     /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
     Eval(quality::EvalArgs),

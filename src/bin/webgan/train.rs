@@ -22,11 +22,13 @@ use crate::run as run_loop;
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// A zip of images: flat, or one top-level folder per class (DCGAN); trainA/ and trainB/
-    /// folders (CycleGAN). Default: the built-in digits.
+    /// folders (CycleGAN); pairs in A/ and B/, or side by side in train/ and val/ (pix2pix).
+    /// Default: the built-in digits.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// dcgan (conditional when the zip has class folders) or cyclegan (unpaired translation
-    /// between trainA/ and trainB/). Default: what the zip's layout suggests.
+    /// dcgan (conditional when the zip has class folders), cyclegan (unpaired translation
+    /// between trainA/ and trainB/) or pix2pix (paired translation A → B). Default: what the
+    /// zip's layout suggests.
     #[arg(long)]
     pub family: Option<String>,
     /// dcgan28 (28×28 gray), dcgan32 (32×32 RGB) or dcgan64 (PyTorch's examples/dcgan).
@@ -107,26 +109,33 @@ pub struct TrainArgs {
     /// Start a new run even where --out holds another run's checkpoint, replacing it.
     #[arg(long)]
     pub overwrite: bool,
-    /// CycleGAN: the side both domains' images are resized to (a multiple of 4; default 128,
-    /// or less for smaller images).
+    /// CycleGAN and pix2pix: the side the networks take (CycleGAN: a multiple of 4; pix2pix: a
+    /// power of two from 32; default 128, or less for smaller images).
     #[arg(long)]
     pub size: Option<u32>,
-    /// CycleGAN: the side images are loaded at, each step cropping a random --size square
+    /// CycleGAN and pix2pix: the side images are loaded at, each step cropping a random --size square
     /// from them (default 286/256 of --size, as the reference's 286 for 256).
     #[arg(long)]
     pub load_size: Option<u32>,
-    /// CycleGAN: no random left-right flips of the training images.
+    /// CycleGAN and pix2pix: no random left-right flips of the training images.
     #[arg(long)]
     pub no_flip: bool,
+    /// pix2pix: weight of the L1 loss between G(A) and B.
+    #[arg(long, default_value_t = 100.0)]
+    pub lambda_l1: f32,
+    /// pix2pix: vanilla (BCE, the paper's) or lsgan.
+    #[arg(long, default_value = "vanilla")]
+    pub gan_mode: String,
     /// CycleGAN: residual blocks per generator (default 6 below 256 pixels, 9 from 256).
     #[arg(long)]
     pub n_blocks: Option<u32>,
-    /// CycleGAN: layers of the PatchGAN discriminators (3: 70×70 patches).
+    /// CycleGAN and pix2pix: layers of the PatchGAN discriminators (3: 70×70 patches).
     #[arg(long, default_value_t = 3)]
     pub n_layers_d: u32,
-    /// CycleGAN: instance or batch normalisation.
-    #[arg(long, default_value = "instance")]
-    pub norm: String,
+    /// CycleGAN and pix2pix: instance or batch normalisation (default: CycleGAN instance,
+    /// pix2pix batch, as the reference trains them).
+    #[arg(long)]
+    pub norm: Option<String>,
     /// CycleGAN: past fakes each discriminator also sees (0: none).
     #[arg(long, default_value_t = 50)]
     pub pool_size: u32,
@@ -139,10 +148,11 @@ pub struct TrainArgs {
     /// CycleGAN: weight of the identity loss, relative to the cycle's (0 for none).
     #[arg(long, default_value_t = 0.5)]
     pub lambda_identity: f32,
-    /// CycleGAN: epochs at the full learning rate (an epoch: the larger domain once).
+    /// CycleGAN and pix2pix: epochs at the full learning rate (an epoch: every pair, or the
+    /// larger domain, once).
     #[arg(long, default_value_t = 100)]
     pub n_epochs: u32,
-    /// CycleGAN: epochs over which the learning rate then falls linearly to zero. Without
+    /// CycleGAN and pix2pix: epochs over which the learning rate then falls linearly to zero. Without
     /// --steps, training runs both schedules to the end.
     #[arg(long, default_value_t = 100)]
     pub n_epochs_decay: u32,
@@ -407,22 +417,55 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
     Ok(c)
 }
 
-/// The CycleGAN flags DCGAN has no use for: typed for a DCGAN run, they are refused rather
-/// than silently ignored.
-const CYCLEGAN_ONLY: [&str; 12] = [
-    "size",
-    "load_size",
-    "no_flip",
-    "n_blocks",
-    "n_layers_d",
-    "norm",
-    "pool_size",
-    "lambda_a",
-    "lambda_b",
-    "lambda_identity",
-    "n_epochs",
-    "n_epochs_decay",
+/// The flags that belong to some families only, with those families: typed for another
+/// family's run, they are refused rather than silently ignored.
+const FAMILY_FLAGS: [(&str, &[&str]); 27] = [
+    ("preset", &["dcgan"]),
+    ("k", &["dcgan"]),
+    ("loss", &["dcgan"]),
+    ("optimizer", &["dcgan"]),
+    ("momentum", &["dcgan"]),
+    ("label_smoothing", &["dcgan"]),
+    ("clip", &["dcgan"]),
+    ("ema", &["dcgan"]),
+    ("augment", &["dcgan"]),
+    ("nz", &["dcgan"]),
+    ("prior", &["dcgan"]),
+    ("unconditional", &["dcgan"]),
+    ("quality_every", &["dcgan"]),
+    ("size", &["cyclegan", "pix2pix"]),
+    ("load_size", &["cyclegan", "pix2pix"]),
+    ("no_flip", &["cyclegan", "pix2pix"]),
+    ("n_layers_d", &["cyclegan", "pix2pix"]),
+    ("norm", &["cyclegan", "pix2pix"]),
+    ("n_epochs", &["cyclegan", "pix2pix"]),
+    ("n_epochs_decay", &["cyclegan", "pix2pix"]),
+    ("n_blocks", &["cyclegan"]),
+    ("pool_size", &["cyclegan"]),
+    ("lambda_a", &["cyclegan"]),
+    ("lambda_b", &["cyclegan"]),
+    ("lambda_identity", &["cyclegan"]),
+    ("lambda_l1", &["pix2pix"]),
+    ("gan_mode", &["pix2pix"]),
 ];
+
+/// Refuses a flag typed for a family it does not belong to.
+fn check_family_flags(family: &str, typed: &clap::ArgMatches) -> Result<()> {
+    let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    for (id, families) in FAMILY_FLAGS {
+        if given(id) && !families.contains(&family) {
+            return Err(Error::Invalid(format!(
+                "--{} is {} option, and {family} has no use for it",
+                id.replace('_', "-"),
+                match families {
+                    [one] => format!("a {one}"),
+                    _ => format!("a {}", families.join(" and ")),
+                }
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// The family to train: a resumed checkpoint's, else `--family`, else what the zip's layout
 /// suggests (said with its reason), else DCGAN.
@@ -437,20 +480,28 @@ fn family(args: &TrainArgs, resumed: Option<&[u8]>) -> Result<String> {
         return Ok(family);
     }
     match (args.family.as_deref(), args.data.as_deref()) {
-        (Some(f @ ("dcgan" | "cyclegan")), _) => Ok(f.to_string()),
+        (Some(f @ ("dcgan" | "cyclegan" | "pix2pix")), _) => Ok(f.to_string()),
         (Some(other), _) => Err(Error::Invalid(format!(
-            "unknown family '{other}': choose dcgan or cyclegan"
+            "unknown family '{other}': choose dcgan, cyclegan or pix2pix"
         ))),
         (None, Some(path)) => {
             let layout = webgan::data::layout_of(&read_zip(path)?)?;
-            if let webgan::data::ZipLayout::Unpaired { .. } = layout {
-                eprintln!(
-                    "data: {} holds two domains (trainA/, trainB/) → CycleGAN; --family dcgan chooses another",
-                    path.display()
-                );
-                return Ok("cyclegan".into());
-            }
-            Ok("dcgan".into())
+            use webgan::data::ZipLayout;
+            let (family, what) = match layout {
+                ZipLayout::Unpaired { .. } => {
+                    ("cyclegan", "two domains (trainA/, trainB/) → CycleGAN")
+                }
+                ZipLayout::PairedFolders { .. } => ("pix2pix", "pairs (A/, B/) → pix2pix"),
+                ZipLayout::SideBySide { .. } => {
+                    ("pix2pix", "pairs side by side (train/, val/) → pix2pix")
+                }
+                _ => return Ok("dcgan".into()),
+            };
+            eprintln!(
+                "data: {} holds {what}; --family chooses another",
+                path.display()
+            );
+            Ok(family.into())
         }
         (None, None) => Ok("dcgan".into()),
     }
@@ -469,16 +520,13 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
         .map(|p| crate::output::read(p).map(|b| (p.to_path_buf(), b)))
         .transpose()?;
     let family = family(&args, resumed_bytes.as_ref().map(|(_, b)| b.as_slice()))?;
-    if family == "cyclegan" {
+    check_family_flags(&family, typed)?;
+    if family != "dcgan" {
         check_out(&args, resumed_bytes.as_ref().map(|(p, _)| p.as_path()))?;
-        return crate::cyclegan::run(&args, typed, resumed_bytes);
-    }
-    let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-    if let Some(id) = CYCLEGAN_ONLY.iter().find(|id| given(id)) {
-        return Err(Error::Invalid(format!(
-            "--{} is a CycleGAN option, and DCGAN has no use for it",
-            id.replace('_', "-")
-        )));
+        return match family.as_str() {
+            "cyclegan" => crate::cyclegan::run(&args, typed, resumed_bytes),
+            _ => crate::pix2pix::run(&args, typed, resumed_bytes),
+        };
     }
     let resumed = args
         .resume

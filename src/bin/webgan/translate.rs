@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use webgan::data::{Dataset, ImageSpec, LoadLimits, ZipLayout};
 use webgan::graph::program::Net;
 use webgan::train::recipes::cyclegan::CycleGan;
+use webgan::train::recipes::pix2pix::Pix2Pix;
 use webgan::train::translate::Translator;
 use webgan::train::Trainer;
 use webgan::{Error, Result};
@@ -15,11 +16,12 @@ use crate::output;
 
 #[derive(clap::Args)]
 pub struct TranslateArgs {
-    /// A CycleGAN checkpoint written by `webgan train --family cyclegan`.
+    /// A CycleGAN or pix2pix checkpoint written by `webgan train`.
     #[arg(long)]
     checkpoint: PathBuf,
     /// A zip of images (flat or in folders; of a trainA/trainB zip, the held-out testA/ or
-    /// testB/ images when there are some, else the training ones), or one picture.
+    /// testB/ images when there are some, else the training ones; of a zip of pairs, the A
+    /// images, held-out ones first), or one picture.
     #[arg(long)]
     data: PathBuf,
     /// Where the translations go, one PNG per image in.
@@ -42,18 +44,31 @@ fn images(args: &TranslateArgs, spec: ImageSpec, a_to_b: bool) -> Result<Dataset
         let name = args.data.display().to_string();
         return webgan::data::load_picture(&name, &bytes, spec, &limits);
     }
-    if let ZipLayout::Unpaired { .. } = webgan::data::layout_of(&bytes)? {
-        let (d, _) = webgan::data::load_unpaired(&bytes, spec, spec, &limits, &mut |_, _| {})?;
-        let (held_out, train) = if a_to_b {
+    let (held_out, train) = match webgan::data::layout_of(&bytes)? {
+        ZipLayout::Unpaired { .. } => {
+            let (d, _) = webgan::data::load_unpaired(&bytes, spec, spec, &limits, &mut |_, _| {})?;
+            if a_to_b {
+                (d.held_out_a, d.a)
+            } else {
+                (d.held_out_b, d.b)
+            }
+        }
+        ZipLayout::PairedFolders { .. } | ZipLayout::SideBySide { .. } => {
+            // The A side of each pair: the inputs.
+            let (d, _) = webgan::data::load_pairs(&bytes, spec, &limits, &mut |_, _| {})?;
             (d.held_out_a, d.a)
-        } else {
-            (d.held_out_b, d.b)
-        };
-        return Ok(held_out.filter(|h| h.count() > 0).unwrap_or(train));
+        }
+        _ => {
+            let (d, report) = webgan::data::load_zip(&bytes, spec, &mut |_, _| {})?;
+            eprintln!("data: {}", report.summary());
+            return Ok(d);
+        }
+    };
+    if held_out.is_some() {
+        Ok(held_out.filter(|h| h.count() > 0).unwrap_or(train))
+    } else {
+        Ok(train)
     }
-    let (d, report) = webgan::data::load_zip(&bytes, spec, &mut |_, _| {})?;
-    eprintln!("data: {}", report.summary());
-    Ok(d)
 }
 
 pub fn translate(args: TranslateArgs) -> Result<()> {
@@ -68,27 +83,33 @@ pub fn translate(args: TranslateArgs) -> Result<()> {
     };
     let bytes = output::read(&args.checkpoint)?;
     let family = webgan::train::checkpoint_family(&bytes)?;
-    if family != "cyclegan" {
-        return Err(Error::Invalid(format!(
-            "{} holds a {family} run, which makes images from noise: `webgan sample` draws them; translate takes a CycleGAN checkpoint",
-            args.checkpoint.display()
-        )));
-    }
-    let (ck, run) = Trainer::<CycleGan>::config_of(&bytes)?;
-    let nets = run.nets()?;
-    let (graph, name, channels) = if a_to_b {
-        (nets.g_a, "netG_A", run.input_nc)
-    } else {
-        (nets.g_b, "netG_B", run.output_nc)
+    let (ck, graph, name, size, channels) = match family.as_str() {
+        "cyclegan" => {
+            let (ck, run) = Trainer::<CycleGan>::config_of(&bytes)?;
+            let nets = run.nets()?;
+            if a_to_b {
+                (ck, nets.g_a, "netG_A", run.size, run.input_nc)
+            } else {
+                (ck, nets.g_b, "netG_B", run.size, run.output_nc)
+            }
+        }
+        "pix2pix" => {
+            if !a_to_b {
+                return Err(Error::Invalid(
+                    "a pix2pix generator translates A into B only: --direction BtoA needs a CycleGAN checkpoint".into(),
+                ));
+            }
+            let (ck, run) = Trainer::<Pix2Pix>::config_of(&bytes)?;
+            (ck, run.nets()?.0, "netG", run.size, run.input_nc)
+        }
+        _ => {
+            return Err(Error::Invalid(format!(
+                "{} holds a {family} run, which makes images from noise: `webgan sample` draws them; translate takes a CycleGAN or pix2pix checkpoint",
+                args.checkpoint.display()
+            )))
+        }
     };
-    let dataset = images(
-        &args,
-        ImageSpec {
-            size: run.size,
-            channels,
-        },
-        a_to_b,
-    )?;
+    let dataset = images(&args, ImageSpec { size, channels }, a_to_b)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", args.out.display())))?;
     let gpu = crate::open_gpu()?;
@@ -101,7 +122,7 @@ pub fn translate(args: TranslateArgs) -> Result<()> {
             .expect("a valid template"),
     );
     let row = dataset.row_len();
-    let size = run.size as usize;
+    let size = size as usize;
     let mut done = 0;
     for chunk in dataset.pixels.chunks(CHUNK * row) {
         let n = chunk.len() / row;

@@ -6,3 +6,4 @@ pub mod cyclegan_run;
 pub mod dcgan;
 mod dcgan_glue;
 pub mod pix2pix;
+pub mod pix2pix_preview;
