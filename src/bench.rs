@@ -348,3 +348,81 @@ pub fn step_breakdown(
     by_label.sort_by(|a, b| b.2.total_cmp(&a.2));
     by_label
 }
+
+/// The image-to-image benchmarks `bench train` knows, by name: the reference's CycleGAN
+/// (ResNet generators) and pix2pix (U-Net) at a side, with their defaults (batch 1).
+pub const IMAGE_TO_IMAGE: [&str; 4] = ["cyclegan64", "cyclegan128", "pix2pix64", "pix2pix128"];
+
+/// ms per step and images/s of `trainer` (batch `batch`) over `steps` steps, after two
+/// warm-up steps, as [`training`] measures DCGAN's.
+fn time_steps<R: crate::train::Family>(
+    trainer: &mut crate::train::Trainer<R>,
+    batch: u32,
+    steps: u32,
+) -> Result<(f64, f64)> {
+    let wait = |t: &crate::train::Trainer<R>| pollster::block_on(t.read_named_stats()).map(|_| ());
+    trainer.train(2)?;
+    wait(trainer)?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        trainer.train(1)?;
+    }
+    wait(trainer)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+    Ok((ms, batch as f64 * 1e3 / ms))
+}
+
+/// `count` images of `len` bytes of noise: what the data looks like does not change the work.
+fn noise_images(count: usize, len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491u32;
+    (0..count * len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// The run of an [`IMAGE_TO_IMAGE`] name: (family, side), or a sentence naming the choices.
+pub fn image_to_image_run(name: &str) -> Result<(&'static str, u32)> {
+    let bad = || {
+        crate::Error::Invalid(format!(
+            "unknown benchmark '{name}': choose dcgan28, dcgan32, dcgan64, {}",
+            IMAGE_TO_IMAGE.join(", ")
+        ))
+    };
+    if !IMAGE_TO_IMAGE.contains(&name) {
+        return Err(bad());
+    }
+    let (family, side) = match name.strip_prefix("cyclegan") {
+        Some(side) => ("cyclegan", side),
+        None => ("pix2pix", name.strip_prefix("pix2pix").ok_or_else(bad)?),
+    };
+    Ok((family, side.parse().map_err(|_| bad())?))
+}
+
+/// ms per step and images/s of one of [`IMAGE_TO_IMAGE`] on 16 images (pairs) of noise per
+/// domain, at the family's defaults.
+pub fn image_to_image(gpu: std::sync::Arc<Gpu>, name: &str, steps: u32) -> Result<(f64, f64)> {
+    use crate::train::recipes::pix2pix::{Pix2Pix, Pix2PixRun};
+    use crate::train::recipes::{cyclegan::CycleGan, cyclegan_run::CycleGanRun};
+    use crate::train::{GpuDataset, Trainer};
+    let (family, size) = image_to_image_run(name)?;
+    let upload = |load: u32| {
+        let row = (3 * load * load) as usize;
+        GpuDataset::upload(&gpu, &noise_images(16, row), row)
+    };
+    if family == "cyclegan" {
+        let run = CycleGanRun::new(size, 3, 3);
+        let data = [upload(run.load_side())?, upload(run.load_side())?];
+        let mut t = Trainer::<CycleGan>::start(gpu.clone(), run, data)?;
+        time_steps(&mut t, run.recipe.batch, steps)
+    } else {
+        let run = Pix2PixRun::new(size, 3, 3)?;
+        let data = [upload(run.load_side())?, upload(run.load_side())?];
+        let mut t = Trainer::<Pix2Pix>::start(gpu.clone(), run, data)?;
+        time_steps(&mut t, run.batch, steps)
+    }
+}

@@ -73,7 +73,8 @@ enum BenchWhat {
     },
     /// Training throughput: ms per alternating step (k = 1) and images per second.
     Train {
-        /// Presets to measure: dcgan28, dcgan32, dcgan64.
+        /// Presets to measure: dcgan28, dcgan32, dcgan64, and the image-to-image families at
+        /// their defaults (batch 1): cyclegan64, cyclegan128, pix2pix64, pix2pix128.
         #[arg(long, value_delimiter = ',', default_value = "dcgan28,dcgan32,dcgan64")]
         presets: Vec<String>,
         /// Batch size (default: 64 for dcgan28 and dcgan32, 128 for dcgan64, as PyTorch's).
@@ -187,7 +188,13 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
                 return invalid(format!("--steps must be from 1 to 10000, not {steps}"));
             }
             let allowed = ["dcgan28", "dcgan32", "dcgan64"];
-            presets.iter().try_for_each(|p| fits(p, *batch, &allowed))
+            presets.iter().try_for_each(|p| {
+                if p.starts_with("dcgan") {
+                    fits(p, *batch, &allowed)
+                } else {
+                    bench::image_to_image_run(p).map(|_| ())
+                }
+            })
         }
         BenchWhat::Step {
             preset,
@@ -282,6 +289,11 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
             println!("|---|---:|---:|---:|");
             let gpu = std::sync::Arc::new(gpu);
             for name in presets {
+                if !name.starts_with("dcgan") {
+                    let (ms, images) = bench::image_to_image(gpu.clone(), &name, steps)?;
+                    println!("| {name} | 1 | {ms:.1} | {images:.1} |");
+                    continue;
+                }
                 let preset = webgan::model::presets::Preset::parse(&name)?;
                 let b = batch.unwrap_or(if preset == webgan::model::presets::Preset::Dcgan64 {
                     128
