@@ -306,7 +306,9 @@ pub fn bench_trainer(
 /// Where one training step's time goes: every dispatch of a step run alone and waited for
 /// (so the sum exceeds a real step by the waits), as (phase, kernel, ms), after one warm-up
 /// step. Isolated timing rather than timestamp queries: software adapters lack them natively.
-pub fn profile_step(trainer: &crate::train::Trainer) -> Vec<(&'static str, &'static str, f64)> {
+pub fn profile_step<R: crate::train::Family>(
+    trainer: &crate::train::Trainer<R>,
+) -> Vec<(&'static str, &'static str, f64)> {
     let gpu = &trainer.gpu;
     let wait = || {
         let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
@@ -329,8 +331,8 @@ pub fn profile_step(trainer: &crate::train::Trainer) -> Vec<(&'static str, &'sta
 
 /// [`profile_step`] summed over `reps` steps by kernel (label): (kernel, dispatches per step,
 /// ms per step), slowest first.
-pub fn step_breakdown(
-    trainer: &crate::train::Trainer,
+pub fn step_breakdown<R: crate::train::Family>(
+    trainer: &crate::train::Trainer<R>,
     reps: u32,
 ) -> Vec<(&'static str, usize, f64)> {
     let mut by_label: Vec<(&'static str, usize, f64)> = Vec::new();
@@ -403,26 +405,56 @@ pub fn image_to_image_run(name: &str) -> Result<(&'static str, u32)> {
     Ok((family, side.parse().map_err(|_| bad())?))
 }
 
-/// ms per step and images/s of one of [`IMAGE_TO_IMAGE`] on 16 images (pairs) of noise per
-/// domain, at the family's defaults.
+/// A CycleGAN trainer at `size` with the reference's defaults, on 16 images of noise per domain.
+pub fn cyclegan_trainer(
+    gpu: std::sync::Arc<Gpu>,
+    size: u32,
+) -> Result<crate::train::Trainer<crate::train::recipes::cyclegan::CycleGan>> {
+    use crate::train::recipes::cyclegan_run::CycleGanRun;
+    let run = CycleGanRun::new(size, 3, 3);
+    let data = [
+        noise_dataset(&gpu, run.load_side())?,
+        noise_dataset(&gpu, run.load_side())?,
+    ];
+    crate::train::Trainer::start(gpu.clone(), run, data)
+}
+
+/// A pix2pix trainer at `size` with the reference's defaults, on 16 pairs of noise.
+pub fn pix2pix_trainer(
+    gpu: std::sync::Arc<Gpu>,
+    size: u32,
+) -> Result<crate::train::Trainer<crate::train::recipes::pix2pix::Pix2Pix>> {
+    use crate::train::recipes::pix2pix::Pix2PixRun;
+    let run = Pix2PixRun::new(size, 3, 3)?;
+    let data = [
+        noise_dataset(&gpu, run.load_side())?,
+        noise_dataset(&gpu, run.load_side())?,
+    ];
+    crate::train::Trainer::start(gpu.clone(), run, data)
+}
+
+/// 16 RGB images of noise at `side`.
+fn noise_dataset(gpu: &Gpu, side: u32) -> Result<crate::train::GpuDataset> {
+    let row = (3 * side * side) as usize;
+    crate::train::GpuDataset::upload(gpu, &noise_images(16, row), row)
+}
+
+/// ms per step and images/s of one of [`IMAGE_TO_IMAGE`] (batch 1).
 pub fn image_to_image(gpu: std::sync::Arc<Gpu>, name: &str, steps: u32) -> Result<(f64, f64)> {
-    use crate::train::recipes::pix2pix::{Pix2Pix, Pix2PixRun};
-    use crate::train::recipes::{cyclegan::CycleGan, cyclegan_run::CycleGanRun};
-    use crate::train::{GpuDataset, Trainer};
-    let (family, size) = image_to_image_run(name)?;
-    let upload = |load: u32| {
-        let row = (3 * load * load) as usize;
-        GpuDataset::upload(&gpu, &noise_images(16, row), row)
-    };
-    if family == "cyclegan" {
-        let run = CycleGanRun::new(size, 3, 3);
-        let data = [upload(run.load_side())?, upload(run.load_side())?];
-        let mut t = Trainer::<CycleGan>::start(gpu.clone(), run, data)?;
-        time_steps(&mut t, run.recipe.batch, steps)
-    } else {
-        let run = Pix2PixRun::new(size, 3, 3)?;
-        let data = [upload(run.load_side())?, upload(run.load_side())?];
-        let mut t = Trainer::<Pix2Pix>::start(gpu.clone(), run, data)?;
-        time_steps(&mut t, run.batch, steps)
+    match image_to_image_run(name)? {
+        ("cyclegan", size) => time_steps(&mut cyclegan_trainer(gpu, size)?, 1, steps),
+        (_, size) => time_steps(&mut pix2pix_trainer(gpu, size)?, 1, steps),
     }
+}
+
+/// [`step_breakdown`] of one of [`IMAGE_TO_IMAGE`].
+pub fn image_to_image_breakdown(
+    gpu: std::sync::Arc<Gpu>,
+    name: &str,
+    reps: u32,
+) -> Result<Vec<(&'static str, usize, f64)>> {
+    Ok(match image_to_image_run(name)? {
+        ("cyclegan", size) => step_breakdown(&cyclegan_trainer(gpu, size)?, reps),
+        (_, size) => step_breakdown(&pix2pix_trainer(gpu, size)?, reps),
+    })
 }

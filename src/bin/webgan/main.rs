@@ -86,7 +86,8 @@ enum BenchWhat {
     },
     /// Where a training step's time goes: each kernel of one step timed alone, summed by kernel.
     Step {
-        /// dcgan28, dcgan32 or dcgan64.
+        /// dcgan28, dcgan32, dcgan64, or cyclegan64, cyclegan128, pix2pix64, pix2pix128 (at
+        /// batch 1).
         #[arg(long, default_value = "dcgan28")]
         preset: String,
         #[arg(long, default_value_t = 64)]
@@ -204,7 +205,11 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
             if !(1..=1000).contains(reps) {
                 return invalid(format!("--reps must be from 1 to 1000, not {reps}"));
             }
-            fits(preset, Some(*batch), &["dcgan28", "dcgan32", "dcgan64"])
+            if preset.starts_with("dcgan") {
+                fits(preset, Some(*batch), &["dcgan28", "dcgan32", "dcgan64"])
+            } else {
+                bench::image_to_image_run(preset).map(|_| ())
+            }
         }
     }
 }
@@ -312,9 +317,13 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
             let gpu = std::sync::Arc::new(gpu);
-            let trainer =
-                bench::bench_trainer(gpu, webgan::model::presets::Preset::parse(&preset)?, batch)?;
-            let rows = bench::step_breakdown(&trainer, reps);
+            let (rows, batch) = if preset.starts_with("dcgan") {
+                let p = webgan::model::presets::Preset::parse(&preset)?;
+                let trainer = bench::bench_trainer(gpu, p, batch)?;
+                (bench::step_breakdown(&trainer, reps), batch)
+            } else {
+                (bench::image_to_image_breakdown(gpu, &preset, reps)?, 1)
+            };
             let total: f64 = rows.iter().map(|r| r.2).sum();
             let dispatches: usize = rows.iter().map(|r| r.1).sum();
             println!("{preset}, batch {batch}: {dispatches} kernels, {total:.0} ms per step timed one by one\n");

@@ -177,11 +177,18 @@ pub(crate) fn check_config(config: &CycleGanConfig, nets: &CycleGanNets) -> Resu
             "CycleGAN's identity loss compares G_A(b) with b, so A ({a:?}) and B ({b:?}) must have one shape; set lambda_identity to 0 to train without it"
         )));
     }
-    let weights = [config.lambda_a, config.lambda_b, config.lambda_identity];
-    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || config.batch == 0 {
+    let weights = [
+        ("λ_A", config.lambda_a),
+        ("λ_B", config.lambda_b),
+        ("λ_identity", config.lambda_identity),
+    ];
+    if let Some((name, w)) = weights.iter().find(|(_, w)| !(w.is_finite() && *w >= 0.0)) {
         return Err(Error::Invalid(format!(
-            "CycleGAN's weights must be finite and ≥ 0 and its batch at least 1: {config:?}"
+            "CycleGAN's {name} must be a finite number ≥ 0, not {w}"
         )));
+    }
+    if config.batch == 0 {
+        return Err(Error::Invalid("CycleGAN's batch must be at least 1".into()));
     }
     config.g_optimizer.check("G")?;
     config.d_optimizer.check("D")

@@ -156,7 +156,9 @@ impl CycleGanRun {
             })
         };
         let d = &self.decay;
-        if let Some(e) = bad("batch", self.recipe.batch as u64, 64, 1)
+        let side = crate::model::MAX_SIDE as u64;
+        if let Some(e) = bad("image size", self.size as u64, side, 8)
+            .or_else(|| bad("batch", self.recipe.batch as u64, 64, 1))
             .or_else(|| {
                 bad(
                     "pool size",
