@@ -288,3 +288,120 @@ pub async fn training_step(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
         ),
     ])
 }
+
+/// One step of each image-to-image family at tiny widths against its CPU twin: CycleGAN
+/// (ResNet generators with reflection padding and instance norm, PatchGANs, a pool that fills
+/// and then draws, random crops and flips) and pix2pix (a U-Net with batch norm and dropout, the
+/// stacked pair, GAN + λ·L1).
+pub async fn image_to_image_steps(gpu: std::sync::Arc<Gpu>) -> Result<Vec<Check>> {
+    use crate::kernels::optim::SgdConfig;
+    use crate::reference::graph::CpuNet;
+    use crate::train::recipe::Recipe;
+    use crate::train::recipes::cyclegan::CycleGan;
+    use crate::train::recipes::cyclegan_run::CycleGanRun;
+    use crate::train::recipes::pix2pix::{Pix2Pix, Pix2PixRun};
+    use crate::train::{GpuDataset, Optimizer, Trainer};
+    let sgd = Optimizer::Sgd(SgdConfig {
+        lr: 0.05,
+        momentum: 0.5,
+        weight_decay: 0.0,
+    });
+    let bytes = |n: usize, seed: u32| -> Vec<u8> {
+        values(n, seed)
+            .iter()
+            .map(|v| ((v + 1.0) * 127.5) as u8)
+            .collect()
+    };
+    let flat = |nets: &[&CpuNet]| -> Vec<f64> {
+        nets.iter()
+            .flat_map(|n| n.params.iter().flatten().flatten().copied())
+            .collect()
+    };
+    let compare = |name: &str, got: &[f64], want: &[f64]| {
+        let max_error = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs() / (1.0 + w.abs()))
+            .fold(0.0, f64::max);
+        Check {
+            name: name.to_string(),
+            max_error,
+            passed: got.len() == want.len()
+                && max_error <= TOLERANCE
+                && got.iter().all(|v| v.is_finite()),
+        }
+    };
+    let mut checks = Vec::new();
+
+    let mut cycle = CycleGanRun::new(16, 3, 1);
+    cycle.ngf = 2;
+    cycle.ndf = 2;
+    cycle.n_blocks = 1;
+    cycle.n_layers_d = 1;
+    cycle.recipe.pool_size = 1;
+    cycle.recipe.batch = 2;
+    cycle.recipe.g_optimizer = sgd;
+    cycle.recipe.d_optimizer = sgd;
+    let side = cycle.load_side() as usize;
+    let (a, b) = (bytes(4 * 3 * side * side, 21), bytes(3 * side * side, 22));
+    let data = [
+        GpuDataset::upload(&gpu, &a, 3 * side * side)?,
+        GpuDataset::upload(&gpu, &b, side * side)?,
+    ];
+    let mut t = Trainer::<CycleGan>::start(gpu.clone(), cycle, data)?;
+    let mut nets = Vec::new();
+    for n in t.recipe.nets() {
+        nets.push(n.net.to_cpu(&gpu).await?);
+    }
+    let [g_a, g_b, d_a, d_b]: [CpuNet; 4] = nets
+        .try_into()
+        .map_err(|_| crate::Error::Invalid("CycleGAN has four networks".into()))?;
+    let mut twin = reference::cyclegan::CpuCycleGan::new(cycle.recipe, [g_a, g_b, d_a, d_b]);
+    for _ in 0..2 {
+        twin.step(&a, &b);
+        t.train(1)?;
+    }
+    let mut got = Vec::new();
+    for n in t.recipe.nets() {
+        got.push(n.net.to_cpu(&gpu).await?);
+    }
+    checks.push(compare(
+        "CycleGAN: 2 steps, 4 nets",
+        &flat(&got.iter().collect::<Vec<_>>()),
+        &flat(&[&twin.g_a, &twin.g_b, &twin.d_a, &twin.d_b]),
+    ));
+
+    let pix = Pix2PixRun {
+        ngf: 2,
+        ndf: 2,
+        n_layers_d: 1,
+        batch: 2,
+        g_optimizer: sgd,
+        d_optimizer: sgd,
+        ..Pix2PixRun::new(32, 3, 3)?
+    };
+    let row = (3 * pix.load_side() * pix.load_side()) as usize;
+    let (a, b) = (bytes(3 * row, 23), bytes(3 * row, 24));
+    let data = [
+        GpuDataset::upload(&gpu, &a, row)?,
+        GpuDataset::upload(&gpu, &b, row)?,
+    ];
+    let mut t = Trainer::<Pix2Pix>::start(gpu.clone(), pix, data)?;
+    let mut twin = reference::pix2pix::CpuPix2Pix::new(
+        pix,
+        t.recipe.g.to_cpu(&gpu).await?,
+        t.recipe.d.to_cpu(&gpu).await?,
+    );
+    twin.step(&a, &b);
+    t.train(1)?;
+    let (g, d) = (
+        t.recipe.g.to_cpu(&gpu).await?,
+        t.recipe.d.to_cpu(&gpu).await?,
+    );
+    checks.push(compare(
+        "pix2pix: 1 step, G and D",
+        &flat(&[&g, &d]),
+        &flat(&[&twin.g, &twin.d]),
+    ));
+    Ok(checks)
+}

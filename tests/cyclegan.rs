@@ -77,19 +77,27 @@ fn run(recipe: &dyn Recipe) {
 #[test]
 fn four_cyclegan_steps_match_the_cpu_twin() {
     // Colour to colour with the identity loss, as the reference's default.
-    twin_steps(3, 3, 0.5);
+    twin_steps(3, 3, 0.5, 0, 3);
 }
 
 #[test]
 fn four_steps_gray_to_colour_without_identity_match_the_cpu_twin() {
     // Gray A and colour B: G_A makes 3 channels of 1, G_B 1 of 3.
-    twin_steps(1, 3, 0.0);
+    twin_steps(1, 3, 0.0, 0, 3);
 }
 
-fn twin_steps(a_channels: u32, b_channels: u32, lambda_identity: f32) {
+#[test]
+fn random_crops_and_a_pool_of_one_match_the_cpu_twin() {
+    // Loaded at 11 and cropped to 8; a pool of one at batch 2: the second image of a batch
+    // can take the slot the first just filled.
+    twin_steps(3, 1, 0.0, 11, 1);
+}
+
+fn twin_steps(a_channels: u32, b_channels: u32, lambda_identity: f32, load: u32, pool: u32) {
+    let side = if load == 0 { SIZE } else { load };
     let (a_len, b_len) = (
-        (a_channels * SIZE * SIZE) as usize,
-        (b_channels * SIZE * SIZE) as usize,
+        (a_channels * side * side) as usize,
+        (b_channels * side * side) as usize,
     );
     let a = bytes(5 * a_len, 1);
     let b = bytes(7 * b_len, 2);
@@ -108,7 +116,8 @@ fn twin_steps(a_channels: u32, b_channels: u32, lambda_identity: f32) {
         lambda_identity,
         g_optimizer: sgd,
         d_optimizer: sgd,
-        pool_size: 3,
+        pool_size: pool,
+        load_size: load,
         ..CycleGanConfig::new()
     };
     let nets = CycleGanNets {

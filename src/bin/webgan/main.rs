@@ -221,6 +221,9 @@ fn check(gpu: Gpu) -> webgan::Result<ExitCode> {
     let gpu = std::sync::Arc::new(gpu);
     let mut checks = pollster::block_on(self_check::run(&gpu))?;
     checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
+    checks.extend(pollster::block_on(self_check::image_to_image_steps(
+        gpu.clone(),
+    ))?);
     for c in &checks {
         println!(
             "{:<28} max |gpu − cpu| = {:.2e}  {}",
