@@ -9,8 +9,8 @@ use common::graph_case::{
 };
 use common::{assert_close, download, gpu, Rng};
 use webgan::graph::ops::{
-    Add, BatchNorm2d, Cat, Conv2d, Dense, Dropout, InstanceNorm2d, PixelShuffle, ReflectionPad2d,
-    Reshape, Upsample,
+    Add, BatchNorm2d, Cat, Conv2d, Dense, Dropout, InstanceNorm2d, Narrow, PixelShuffle,
+    ReflectionPad2d, Reshape, Upsample,
 };
 use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions, PassRng};
 use webgan::graph::{Builder, Graph, Layer, Shape3};
@@ -130,6 +130,52 @@ fn resnet_graph(h: u32, w: u32, c: u32) -> Graph {
     });
     let out = b.add("up", up, &[normed]).unwrap();
     b.finish(&[out]).unwrap()
+}
+
+/// A split along channels (InfoGAN's head: D's logit beside its Q codes): one conv's output
+/// narrowed into a one-channel part and the rest, each with its own reader, and the middle
+/// channels read a third time, so that the input's gradient sums three narrows' (one writes,
+/// two add).
+fn split_graph(h: u32, w: u32) -> Graph {
+    let mut b = Builder::new();
+    let x = b.input(Shape3::new(2, h, w));
+    let body = b.add("body", conv(5, 3, true), &[x]).unwrap();
+    let narrow = |start, channels| Layer::Narrow(Narrow { start, channels });
+    let logit = b.add("logit", narrow(0, 1), &[body]).unwrap();
+    let codes = b.add("codes", narrow(1, 4), &[body]).unwrap();
+    let middle = b.add("middle", narrow(2, 2), &[body]).unwrap();
+    let q = b.add("q", conv(3, 1, true), &[codes]).unwrap();
+    let m = b
+        .add("m", Layer::Activation(Activation::Tanh), &[middle])
+        .unwrap();
+    b.finish(&[logit, q, m]).unwrap()
+}
+
+#[test]
+fn a_channel_split_matches_the_reference_both_ways() {
+    gpu_matches_reference(&split_graph(5, 3), BATCH);
+}
+
+#[test]
+fn reference_gradients_of_the_split_match_central_differences() {
+    reference_matches_central_differences(&split_graph(3, 2), BATCH, usize::MAX);
+}
+
+#[test]
+fn a_narrow_past_the_channels_is_refused() {
+    let mut b = Builder::new();
+    let x = b.input(Shape3::new(3, 2, 2));
+    let too_far = Layer::Narrow(Narrow {
+        start: 2,
+        channels: 2,
+    });
+    let msg = b.add("q", too_far, &[x]).unwrap_err().to_string();
+    assert!(msg.contains("channels 2..4"), "{msg}");
+    let empty = Layer::Narrow(Narrow {
+        start: 0,
+        channels: 0,
+    });
+    assert!(b.add("q", empty, &[x]).is_err());
 }
 
 #[test]

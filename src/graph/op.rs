@@ -5,8 +5,8 @@
 
 use crate::gpu::Gpu;
 use crate::graph::ops::{
-    Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout, InstanceNorm2d, PixelShuffle,
-    ReflectionPad2d, Reshape, Upsample,
+    Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout, InstanceNorm2d, Narrow,
+    PixelShuffle, ReflectionPad2d, Reshape, Upsample,
 };
 use crate::graph::program::{Param, ParamGrads};
 use crate::graph::{ParamSpec, Shape3};
@@ -27,6 +27,7 @@ pub enum Layer {
     Cat(Cat),
     /// `a + b`: a residual block.
     Add(Add),
+    Narrow(Narrow),
     InstanceNorm(InstanceNorm2d),
     ReflectionPad(ReflectionPad2d),
     Upsample(Upsample),
@@ -45,6 +46,7 @@ impl Layer {
             Layer::Reshape(op) => op,
             Layer::Cat(op) => op,
             Layer::Add(op) => op,
+            Layer::Narrow(op) => op,
             Layer::InstanceNorm(op) => op,
             Layer::ReflectionPad(op) => op,
             Layer::Upsample(op) => op,

@@ -45,3 +45,38 @@ pub fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
 pub fn add_backward(doutput: &[f64]) -> [Vec<f64>; 2] {
     [doutput.to_vec(), doutput.to_vec()]
 }
+
+/// x.narrow(1, start, channels) of a [batch, total, pixels] tensor.
+pub fn narrow(
+    x: &[f64],
+    total: usize,
+    start: usize,
+    channels: usize,
+    batch: usize,
+    pixels: usize,
+) -> Vec<f64> {
+    (0..batch)
+        .flat_map(|n| {
+            x[(n * total + start) * pixels..][..channels * pixels]
+                .iter()
+                .copied()
+        })
+        .collect()
+}
+
+/// The gradient of x: `doutput` in the narrowed channels, zero in the others.
+pub fn narrow_backward(
+    doutput: &[f64],
+    total: usize,
+    start: usize,
+    channels: usize,
+    batch: usize,
+    pixels: usize,
+) -> Vec<f64> {
+    let mut dx = vec![0.0; batch * total * pixels];
+    for n in 0..batch {
+        dx[(n * total + start) * pixels..][..channels * pixels]
+            .copy_from_slice(&doutput[n * channels * pixels..][..channels * pixels]);
+    }
+    dx
+}

@@ -72,26 +72,36 @@ pub fn gpu_matches_reference(graph: &Graph, batch: u32) -> (Net, CpuNet) {
         assert_close(&format!("output {k}"), &got, want, 1e-4, 1e-3);
     }
 
-    let doutputs: Vec<Vec<f64>> = graph
-        .outputs
-        .iter()
-        .map(|&t| rng.vec(len(graph.shape(t))))
-        .collect();
-    for (buffer, d) in pass.doutputs.iter().zip(&doutputs) {
-        write(buffer, d);
-    }
-    record(|p| pass.record_backward(p));
-    let drefs: Vec<&[f64]> = doutputs.iter().map(|d| d.as_slice()).collect();
-    let (dinputs, dparams) = cpu.backward_all(&acts, &drefs, batch);
-    for (k, (d, want)) in pass.dinputs.iter().zip(&dinputs).enumerate() {
-        let d = d.as_ref().expect("input gradients were asked for");
-        let got = download(d, want.len());
-        assert_close(&format!("d input {k}"), &got, want, 1e-4, 1e-3);
-    }
-    for (node, (params, wants)) in net.params.iter().zip(&dparams).enumerate() {
-        for (p, want) in params.iter().zip(wants) {
-            let what = format!("d {} (node {node})", p.spec.name);
-            assert_close(&what, &download(&p.grad, want.len()), want, 1e-4, 1e-3);
+    // Twice, from two output gradients: a gradient the plan writes (rather than adds to) must
+    // not keep anything of the first pass's, which fresh zeroed buffers would hide.
+    for round in 0..2 {
+        let doutputs: Vec<Vec<f64>> = graph
+            .outputs
+            .iter()
+            .map(|&t| rng.vec(len(graph.shape(t))))
+            .collect();
+        for (buffer, d) in pass.doutputs.iter().zip(&doutputs) {
+            write(buffer, d);
+        }
+        record(|p| pass.record_backward(p));
+        let drefs: Vec<&[f64]> = doutputs.iter().map(|d| d.as_slice()).collect();
+        let (dinputs, dparams) = cpu.backward_all(&acts, &drefs, batch);
+        for (k, (d, want)) in pass.dinputs.iter().zip(&dinputs).enumerate() {
+            let d = d.as_ref().expect("input gradients were asked for");
+            let got = download(d, want.len());
+            assert_close(
+                &format!("round {round}: d input {k}"),
+                &got,
+                want,
+                1e-4,
+                1e-3,
+            );
+        }
+        for (node, (params, wants)) in net.params.iter().zip(&dparams).enumerate() {
+            for (p, want) in params.iter().zip(wants) {
+                let what = format!("round {round}: d {} (node {node})", p.spec.name);
+                assert_close(&what, &download(&p.grad, want.len()), want, 1e-4, 1e-3);
+            }
         }
     }
     // Batch norms moved their running statistics as the reference did.

@@ -12,6 +12,14 @@ use crate::Result;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cat;
 
+/// `x.narrow(1, start, channels)`: a run of channels, the way a split (`torch.split` along
+/// channels, InfoGAN's Q codes beside D's logit) takes its parts: one `Narrow` per part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Narrow {
+    pub start: u32,
+    pub channels: u32,
+}
+
 /// `a + b`, of one shape.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Add;
@@ -122,6 +130,81 @@ impl Op for Add {
                     .backward
                     .push(super::copy(gpu, len, dy, dx, *accumulate)?);
             }
+        }
+        Ok(built)
+    }
+}
+
+impl Op for Narrow {
+    fn output(&self, inputs: &[Shape3]) -> std::result::Result<Shape3, String> {
+        let x = inputs[0];
+        let end = self.start as u64 + self.channels as u64;
+        if self.channels == 0 || end > x.c as u64 {
+            return Err(format!(
+                "cannot take channels {}..{end} of {x:?}: a narrow takes at least one channel, within the input's {}",
+                self.start, x.c
+            ));
+        }
+        Ok(Shape3::new(self.channels, x.h, x.w))
+    }
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
+        let s = r.shapes;
+        reference::join::narrow(
+            r.x[0],
+            s.inputs[0].c as usize,
+            self.start as usize,
+            self.channels as usize,
+            s.batch as usize,
+            s.output.pixels() as usize,
+        )
+    }
+    fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let s = r.shapes;
+        let dx = reference::join::narrow_backward(
+            dy,
+            s.inputs[0].c as usize,
+            self.start as usize,
+            self.channels as usize,
+            s.batch as usize,
+            s.output.pixels() as usize,
+        );
+        (vec![dx], vec![])
+    }
+    fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
+        let (batch, pixels) = (ctx.shapes.batch, ctx.shapes.output.pixels());
+        let total = ctx.shapes.inputs[0].c;
+        let mut built = Built::default();
+        if ctx.forward {
+            built.forward.push(join::copy_channels(
+                gpu,
+                batch,
+                pixels,
+                self.channels,
+                (ctx.x[0], total, self.start),
+                (ctx.y, self.channels, 0),
+                false,
+            )?);
+        }
+        if let (Some(dy), Some(Some((dx, accumulate)))) = (ctx.dy, ctx.dx.first()) {
+            // Written, the other channels' gradient is zero; added, they gain nothing.
+            if !*accumulate {
+                let len = (batch * total * pixels) as usize;
+                built
+                    .backward
+                    .push(crate::kernels::tensor::fill(gpu, dx, len, 0.0)?);
+            }
+            built.backward.push(join::copy_channels(
+                gpu,
+                batch,
+                pixels,
+                self.channels,
+                (dy, self.channels, 0),
+                (dx, total, self.start),
+                *accumulate,
+            )?);
         }
         Ok(built)
     }

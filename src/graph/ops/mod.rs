@@ -8,7 +8,7 @@ mod norm;
 mod resample;
 mod view;
 
-pub use join::{Add, Cat};
+pub use join::{Add, Cat, Narrow};
 
 use crate::gpu::Gpu;
 use crate::kernels::join::copy_channels;
