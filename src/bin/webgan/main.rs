@@ -299,7 +299,7 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
             for name in presets {
                 if !name.starts_with("dcgan") {
                     let (ms, images) = bench::image_to_image(gpu.clone(), &name, steps)?;
-                    println!("| {name} | 1 | {ms:.1} | {images:.1} |");
+                    println!("| {name} | 1 | {ms:.1} | {images:.3} |");
                     continue;
                 }
                 let preset = webgan::model::presets::Preset::parse(&name)?;
@@ -309,7 +309,7 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
                     64
                 });
                 let (ms, images) = bench::training(gpu.clone(), preset, b, steps)?;
-                println!("| {name} | {b} | {ms:.1} | {images:.1} |");
+                println!("| {name} | {b} | {ms:.1} | {images:.3} |");
             }
             Ok(ExitCode::SUCCESS)
         }
