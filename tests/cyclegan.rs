@@ -373,3 +373,60 @@ mod family {
         assert!(msg.contains("keeps its size, networks"), "{msg}");
     }
 }
+
+#[test]
+fn on_two_coloured_domains_the_cycle_loss_falls() {
+    use webgan::train::recipes::cyclegan_run::{CycleGanRun, LinearDecay};
+    use webgan::train::Trainer;
+    let gpu = std::sync::Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
+    // Squares on grey: red ones in A, blue ones in B, at places drawn from a seed.
+    let side = 16usize;
+    let squares = |n: usize, colour: [u8; 3], seed: u64| -> Vec<u8> {
+        let places = bytes(2 * n, seed);
+        let mut out = Vec::new();
+        for i in 0..n {
+            let (x0, y0) = (places[2 * i] as usize % 10, places[2 * i + 1] as usize % 10);
+            for c in colour {
+                for y in 0..side {
+                    for x in 0..side {
+                        let inside = (x0..x0 + 6).contains(&x) && (y0..y0 + 6).contains(&y);
+                        out.push(if inside { c } else { 128 });
+                    }
+                }
+            }
+        }
+        out
+    };
+    let row = 3 * side * side;
+    let mut run = CycleGanRun::new(side as u32, 3, 3);
+    run.ngf = 4;
+    run.ndf = 4;
+    run.n_blocks = 1;
+    run.n_layers_d = 1;
+    run.recipe.load_size = 0;
+    run.decay = LinearDecay {
+        epoch_steps: 32,
+        n_epochs: 1000,
+        n_epochs_decay: 1,
+    };
+    let data = [
+        GpuDataset::upload(&gpu, &squares(32, [220, 30, 30], 5), row).unwrap(),
+        GpuDataset::upload(&gpu, &squares(32, [30, 30, 220], 6), row).unwrap(),
+    ];
+    let mut t = Trainer::<CycleGan>::start(gpu.clone(), run, data).unwrap();
+    let mut cycle = Vec::new();
+    for _ in 0..200 {
+        t.train(1).unwrap();
+        let values = gpu.read_f32_blocking(&t.recipe.stats().buffer).unwrap();
+        let losses = t.recipe.losses(&values);
+        let at = |name| losses.iter().find(|(n, _)| *n == name).unwrap().1;
+        cycle.push(at("cycle_A") + at("cycle_B"));
+    }
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (first, last) = (mean(&cycle[..20]), mean(&cycle[180..]));
+    eprintln!("cycle loss: {first:.3} over the first 20 steps, {last:.3} over the last 20");
+    assert!(
+        last < 0.5 * first,
+        "the cycle loss went from {first:.3} (first 20 steps) to {last:.3} (last 20)"
+    );
+}
