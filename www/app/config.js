@@ -51,11 +51,12 @@ export function readConfig(classes) {
   };
 }
 
-// Shows a configuration (e.g. a resumed checkpoint's) in the form.
+// Shows a DCGAN configuration (e.g. a resumed checkpoint's) in the form.
 export function showConfig(c) {
   const f = form().elements;
   // Checkpoints hold f32 values: 2e-4 comes back as 0.000199999995.
   const round = (v) => Number(Number(v).toPrecision(6));
+  f.family.value = 'dcgan';
   f.preset.value = c.preset;
   f.width.value = c.ngf;
   f.nz.value = c.nz;

@@ -677,7 +677,7 @@ async function translatePicture() {
   const picture = state.picture;
   if (!picture) return;
   if (!(state.started && state.family === 'cyclegan')) {
-    $('translate-note').textContent = `${picture.name} is ready: it is translated once a CycleGAN run is started or loaded.`;
+    $('translate-note').textContent = `${picture.name} is chosen: press Translate once a CycleGAN run is started or loaded.`;
     return;
   }
   const aToB = $('direction').value === 'AtoB';
