@@ -235,3 +235,21 @@ test('zips that are not two usable domains are refused in a sentence', async () 
   assert.match(await page.textContent('#dataset-summary'), /^Could not use empty\.zip: .*trainB\/ holds no images: each domain needs some\. The previous dataset \(two\.zip\) is still loaded\.$/);
   assert.deepEqual(errors, []);
 });
+
+test('one picture per domain and none held out: it trains, showing those pictures translated', async () => {
+  await page.setInputFiles('#zip-input', { name: 'tiny.zip', mimeType: 'application/zip', buffer: unpairedZip(1, 0) });
+  await page.waitForFunction(() => /^tiny\.zip: trainA: 1 image, trainB: 1 image, 18×18 after resizing\./.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+  assert.match(await page.textContent('#schedule'), /^200 epochs of 1 step: 200 steps/);
+  await page.fill('input[name=layersD]', '1');
+  await page.click('#reset');
+  await waitState('ready');
+  assert.equal(await step(), 0);
+  // Without held-out pictures, each domain's first training picture is the example.
+  const shown = await translations();
+  assert.deepEqual([shown.width, shown.height], [3 * 18 + 2, 2 * 18 + 2]);
+  await page.click('#step');
+  await waitStep('eq', 1);
+  await waitState('paused');
+  assert.ok(Number.isFinite((await page.evaluate(() => window.webgan.state.lastStats)).cycle_A));
+  assert.deepEqual(errors, []);
+});

@@ -701,20 +701,7 @@ async function choosePicture(file) {
 }
 
 function wirePicture() {
-  $('picture-input').addEventListener('change', guard(async (e) => {
-    const file = e.target.files[0];
-    e.target.value = '';
-    if (file) await choosePicture(file);
-  }));
-  const drop = $('picture-drop');
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', guard(async (e) => {
-    e.preventDefault();
-    drop.classList.remove('over');
-    const file = e.dataTransfer.files[0];
-    if (file) await choosePicture(file);
-  }));
+  wireFileDrop('picture-drop', 'picture-input', choosePicture);
   $('direction').addEventListener('change', guard(translatePicture));
   $('translate-button').addEventListener('click', guard(translatePicture));
   $('download-translation').addEventListener('click', () => {
@@ -737,21 +724,27 @@ function guard(fn) {
   };
 }
 
-function wire() {
-  $('zip-input').addEventListener('change', guard(async (e) => {
+// A drop zone (`dropId`) with its file input (`inputId`): the file dropped or chosen goes to
+// `use`.
+function wireFileDrop(dropId, inputId, use) {
+  $(inputId).addEventListener('change', guard(async (e) => {
     const file = e.target.files[0];
     e.target.value = '';
-    if (file) await loadZip(file);
+    if (file) await use(file);
   }));
-  const drop = $('drop');
+  const drop = $(dropId);
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', guard(async (e) => {
     e.preventDefault();
     drop.classList.remove('over');
     const file = e.dataTransfer.files[0];
-    if (file) await loadZip(file);
+    if (file) await use(file);
   }));
+}
+
+function wire() {
+  wireFileDrop('drop', 'zip-input', loadZip);
   $('use-digits').addEventListener('click', guard(async () => useDataset(...(await loadBuiltin()))));
 
   $('start').addEventListener('click', guard(async () => {
