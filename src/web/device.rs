@@ -81,3 +81,30 @@ pub(super) fn invalid_buffer(gpu: &Gpu) {
         mapped_at_creation: false,
     });
 }
+
+/// What WebGPU's error scopes caught while a run was built, in words.
+pub(super) enum Refusal {
+    OutOfMemory(String),
+    Invalid(String),
+}
+
+/// Runs `build` inside error scopes for running out of memory and for validation, so that a
+/// model the GPU refuses is told apart from any other failure: the refusal first, else what
+/// `build` returned.
+pub(super) async fn scoped<T>(
+    gpu: &Gpu,
+    build: impl FnOnce() -> crate::Result<T>,
+) -> Result<crate::Result<T>, Refusal> {
+    let out_of_memory = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let invalid = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let built = build();
+    let invalid = invalid.pop().await;
+    let out_of_memory = out_of_memory.pop().await;
+    if let Some(e) = out_of_memory {
+        return Err(Refusal::OutOfMemory(brief(&e.to_string())));
+    }
+    if let Some(e) = invalid {
+        return Err(Refusal::Invalid(brief(&e.to_string())));
+    }
+    Ok(built)
+}

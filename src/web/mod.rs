@@ -2,7 +2,9 @@
 //! `JsError`s with a sentence a person understands.
 //!
 //! - `zip.rs`: reading a dataset zip;
-//! - `session.rs`: one GPU device, a dataset on it and the GAN being trained, drawn into a canvas;
+//! - `session.rs`: one GPU device, the data on it and the GAN being trained, of either family:
+//!   `dcgan.rs` (images from noise, drawn into a canvas) or `cyclegan.rs` (unpaired
+//!   image-to-image translation);
 //! - `device.rs`: opening that device, and what it says as it goes (its loss, its errors);
 //! - `gpu_error.rs`: what WebGPU says when something goes wrong, as a sentence.
 //!
@@ -13,6 +15,8 @@
 // and there is only the one thread.
 #![allow(clippy::arc_with_non_send_sync)]
 
+mod cyclegan;
+mod dcgan;
 mod device;
 mod gpu_error;
 mod session;

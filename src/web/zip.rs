@@ -4,12 +4,15 @@
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, set};
-use crate::data::{self, Dataset, ImageSpec};
+use crate::data::{self, Dataset, ImageSpec, Skipped, Unpaired, ZipLayout};
 use crate::model::presets::Preset;
+use crate::train::recipes::cyclegan_run::CycleGanRun;
 use crate::train::MAX_BINDING_BYTES;
 
-/// A first look at a zip, to choose a preset before decoding it all. Resolves to
-/// `{ images, classes, lookedAt, gray, largestSide, preset }`.
+/// A first look at a zip, to choose a family and a preset before decoding it all. Resolves to
+/// `{ images, classes, lookedAt, gray, largestSide, preset, family, layout }`: `family` is
+/// "cyclegan" for two unpaired domains (trainA/ and trainB/), else "dcgan", and `layout` says
+/// in words what the zip holds.
 #[wasm_bindgen(js_name = surveyZip)]
 pub fn survey_zip(bytes: &[u8]) -> Result<JsValue, JsError> {
     let s = data::survey(bytes, 32).map_err(js_error)?;
@@ -20,7 +23,103 @@ pub fn survey_zip(bytes: &[u8]) -> Result<JsValue, JsError> {
     set(&o, "gray", &s.gray.into());
     set(&o, "largestSide", &s.largest_side.into());
     set(&o, "preset", &s.preset().name().into());
+    let layout = data::layout_of(bytes).map_err(js_error)?;
+    let family = match layout {
+        ZipLayout::Unpaired { .. } => "cyclegan",
+        _ => "dcgan",
+    };
+    set(&o, "family", &family.into());
+    set(&o, "layout", &layout.summary().into());
     Ok(o.into())
+}
+
+/// `progress(done, total)` called at most about 200 times over a decoding.
+fn throttled(progress: &js_sys::Function) -> impl FnMut(usize, usize) + '_ {
+    let mut last = usize::MAX;
+    move |done, total| {
+        let step = (total / 200).max(1);
+        if done / step != last || done == total {
+            last = done / step;
+            let _ = progress.call2(
+                &JsValue::NULL,
+                &(done as u32).into(),
+                &(total as u32).into(),
+            );
+        }
+    }
+}
+
+/// `[[a, b], ...]` for the page.
+fn pairs(items: Vec<(String, JsValue)>) -> js_sys::Array {
+    let list = js_sys::Array::new();
+    for (a, b) in items {
+        list.push(&js_sys::Array::of2(&a.into(), &b));
+    }
+    list
+}
+
+fn skipped_list(skipped: &[Skipped]) -> js_sys::Array {
+    pairs(
+        skipped
+            .iter()
+            .map(|s| (s.path.clone(), s.reason.as_str().into()))
+            .collect(),
+    )
+}
+
+/// Decodes a zip of two unpaired domains for CycleGAN at `size` pixels: each domain at the side
+/// training crops from (286/256 of it, as the reference's 286 for 256), as many images of each
+/// as one GPU buffer binding holds at that side (or `max_images`, if fewer), evenly spread, and
+/// a few held-out examples of each. Returns the domains and the report, `{ summary, images,
+/// limit, perDomain: [[folder, count]], found: [a, b], skipped, ignored, size, loadSide }`.
+pub(super) fn decode_unpaired(
+    bytes: &[u8],
+    size: u32,
+    max_images: Option<u32>,
+    progress: &js_sys::Function,
+) -> Result<(Unpaired, js_sys::Object), JsError> {
+    let spec = ImageSpec::rgb(size);
+    spec.validate().map_err(js_error)?;
+    let load = CycleGanRun::new(size, 3, 3).load_side();
+    let load_spec = ImageSpec::rgb(load);
+    let limit = (MAX_BINDING_BYTES / load_spec.row_len())
+        .min(max_images.map_or(usize::MAX, |n| n as usize));
+    let found = match data::layout_of(bytes).map_err(js_error)? {
+        ZipLayout::Unpaired { a, b, .. } => (a, b),
+        _ => (0, 0),
+    };
+    let (domains, report) = data::load_unpaired_at_most(
+        bytes,
+        load_spec,
+        load_spec,
+        &data::LoadLimits::default(),
+        limit,
+        &mut throttled(progress),
+    )
+    .map_err(js_error)?;
+    let o = js_sys::Object::new();
+    set(&o, "summary", &report.summary().into());
+    set(
+        &o,
+        "images",
+        &((report.a.images + report.b.images) as u32).into(),
+    );
+    set(&o, "limit", &(limit as u32).into());
+    let per_domain = [&report.a, &report.b]
+        .into_iter()
+        .map(|f| (f.folder.clone(), (f.images as u32).into()))
+        .collect();
+    set(&o, "perDomain", &pairs(per_domain));
+    set(
+        &o,
+        "found",
+        &js_sys::Array::of2(&(found.0 as u32).into(), &(found.1 as u32).into()),
+    );
+    set(&o, "skipped", &skipped_list(&report.skipped));
+    set(&o, "ignored", &(report.ignored as u32).into());
+    set(&o, "size", &size.into());
+    set(&o, "loadSide", &load.into());
+    Ok((domains, o))
 }
 
 /// Decodes the zip's images at `preset`'s size and colour: as many as one GPU buffer binding
@@ -41,32 +140,14 @@ pub(super) fn decode(
     };
     let limit =
         (MAX_BINDING_BYTES / spec.row_len()).min(max_images.map_or(usize::MAX, |n| n as usize));
-    let mut last = usize::MAX;
     let limits = data::LoadLimits::default();
     let (dataset, report) =
-        data::load_zip_at_most(bytes, spec, &limits, limit, &mut |done, total| {
-            let step = (total / 200).max(1);
-            if done / step != last || done == total {
-                last = done / step;
-                let _ = progress.call2(
-                    &JsValue::NULL,
-                    &(done as u32).into(),
-                    &(total as u32).into(),
-                );
-            }
-        })
-        .map_err(js_error)?;
+        data::load_zip_at_most(bytes, spec, &limits, limit, &mut throttled(progress))
+            .map_err(js_error)?;
     let o = js_sys::Object::new();
     set(&o, "summary", &report.summary().into());
     set(&o, "images", &(report.images as u32).into());
     set(&o, "limit", &(limit as u32).into());
-    let pairs = |items: Vec<(String, JsValue)>| {
-        let list = js_sys::Array::new();
-        for (a, b) in items {
-            list.push(&js_sys::Array::of2(&a.into(), &b));
-        }
-        list
-    };
     set(
         &o,
         "perClass",
@@ -78,17 +159,7 @@ pub(super) fn decode(
                 .collect(),
         ),
     );
-    set(
-        &o,
-        "skipped",
-        &pairs(
-            report
-                .skipped
-                .iter()
-                .map(|s| (s.path.clone(), s.reason.as_str().into()))
-                .collect(),
-        ),
-    );
+    set(&o, "skipped", &skipped_list(&report.skipped));
     set(&o, "ignored", &(report.ignored as u32).into());
     Ok((dataset, o))
 }

@@ -83,3 +83,34 @@ export function twoClassZip(perClass = 12) {
 export function decodePng(bytes) {
   return PNG.sync.read(bytes);
 }
+
+// Two unpaired domains as CycleGAN reads them: `perDomain` 16×16 colour pictures in each of
+// trainA/ (red bars on light gray) and trainB/ (blue discs), and `heldOut` of each in testA/
+// and testB/.
+export function unpairedZip(perDomain = 6, heldOut = 2) {
+  const bars = (i) => (x, y) => ((x + i) % 8 < 4 ? [200, 40 + i, 30] : [225, 225, 225]);
+  const disc = (i) => (x, y) => ((x - 8) ** 2 + (y - 8) ** 2 < 20 + i ? [30, 40, 190 + i] : [240, 240, 200]);
+  const entries = [];
+  for (const [folder, count] of [['train', perDomain], ['test', heldOut]]) {
+    for (let i = 0; i < count; i++) {
+      entries.push([`${folder}A/${i}.png`, png(16, bars(i))]);
+      entries.push([`${folder}B/${i}.png`, png(16, disc(i))]);
+    }
+  }
+  return zip(entries);
+}
+
+// A minimal webgan checkpoint of a DCGAN (its metadata and no tensors): enough for the page to
+// learn which family it holds.
+export function dcganCheckpointHeader() {
+  const adam = { kind: 'adam', lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weight_decay: 0 };
+  const config = {
+    preset: 'dcgan28', nz: 8, ngf: 4, ndf: 4, channels: 1, classes: 0, batch: 8, d_steps: 1,
+    loss: 'bce', label_smoothing: 0, d_optimizer: adam, g_optimizer: adam, prior: 'normal',
+    clip: 0.01, seed: '1', ema: null, augment: 'none',
+  };
+  const header = Buffer.from(JSON.stringify({ __metadata__: { format: 'webgan-1', step: '3', config: JSON.stringify(config) } }));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([length, header]);
+}

@@ -1,5 +1,7 @@
-// The training curves: uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy, and the
-// quality measure, against the step. Points are added as stats arrive and drawn a few times a
+// The training curves: for DCGAN, uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy,
+// and the quality measure; for CycleGAN, its losses by the reference's names, a chart per kind
+// (the discriminators', the generators' adversarial ones, the cycles', the identities'); all
+// against the step. Points are added as stats arrive and drawn a few times a
 // second at most; old points are thinned so that a chart never holds more than MAX_POINTS.
 import uPlot from '../vendor/uPlot.esm.js';
 import { decimate, MAX_POINTS } from './decimate.js';
@@ -9,6 +11,10 @@ const SPECS = {
   'chart-d': { title: 'D(x) and D(G(z))', series: [['D(x)', '#2b8a3e'], ['D(G(z)) before D step', '#c2255c'], ['D(G(z)) after', '#f08c00']] },
   'chart-accuracy': { title: "D's accuracy", series: [['on real', '#2b8a3e'], ['on fake', '#c2255c']] },
   'chart-quality': { title: 'Fréchet distance (lower is better)', series: [['Fréchet distance', '#5f3dc4']] },
+  'chart-cycle-d': { title: 'Discriminators (LSGAN, halved)', series: [['D_A', '#2c5fdb'], ['D_B', '#2b8a3e']] },
+  'chart-cycle-g': { title: 'Generators (LSGAN)', series: [['G_A', '#d9480f'], ['G_B', '#c2255c']] },
+  'chart-cycle-cycle': { title: 'Cycle (L1 × λ)', series: [['cycle_A', '#5f3dc4'], ['cycle_B', '#f08c00']] },
+  'chart-cycle-idt': { title: 'Identity (L1 × λ × λ_identity)', series: [['idt_A', '#1098ad'], ['idt_B', '#868e96']] },
 };
 
 export class Charts {
@@ -42,6 +48,13 @@ export class Charts {
   }
 
   addStats(s) {
+    if ('D_A' in s) {
+      this.add('chart-cycle-d', s.step, [s.D_A, s.D_B]);
+      this.add('chart-cycle-g', s.step, [s.G_A, s.G_B]);
+      this.add('chart-cycle-cycle', s.step, [s.cycle_A, s.cycle_B]);
+      this.add('chart-cycle-idt', s.step, [s.idt_A, s.idt_B]);
+      return;
+    }
     this.add('chart-loss', s.step, [s.dLoss, s.gLoss]);
     this.add('chart-d', s.step, [s.dReal, s.dFakeBefore, s.dFakeAfter]);
     this.add('chart-accuracy', s.step, [s.accuracyReal, s.accuracyFake]);

@@ -1,22 +1,31 @@
-// The model-and-training form, to and from the JSON that webgan's TrainConfig reads (the same
-// JSON a checkpoint carries in its metadata).
+// The model-and-training form, to and from the JSON that webgan's configurations read (the same
+// JSON a checkpoint carries in its metadata): DCGAN's TrainConfig, and CycleGAN's options.
 
 const form = () => document.getElementById('config');
 
 const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3 };
+// CycleGAN's sizes in the page: 64 so that a first run is quick, 128 for more detail.
+export const CYCLE_SIZES = [64, 128];
+
+// The form's field `name` as a number in min…max; throws a sentence naming the field.
+function field(name, { min = -Infinity, max = Infinity, int = false } = {}) {
+  const f = form().elements;
+  const v = Number(f[name].value);
+  const label = f[name].closest('label').firstChild.textContent.trim();
+  if (f[name].value === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+    throw new Error(`${label}: ${f[name].value === '' ? 'empty' : f[name].value} is not ${int ? 'a whole number' : 'a number'} in ${min}…${max}`);
+  }
+  return v;
+}
+
+// The family the form is set to: 'dcgan' or 'cyclegan'.
+export const family = () => form().elements.family.value;
 
 // Reads the form; `classes` is the dataset's class count (0: unconditional). Throws a sentence
 // for a value out of range.
 export function readConfig(classes) {
   const f = form().elements;
-  const num = (name, { min = -Infinity, max = Infinity, int = false } = {}) => {
-    const v = Number(f[name].value);
-    const label = f[name].closest('label').firstChild.textContent.trim();
-    if (f[name].value === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-      throw new Error(`${label}: ${f[name].value === '' ? 'empty' : f[name].value} is not ${int ? 'a whole number' : 'a number'} in ${min}…${max}`);
-    }
-    return v;
-  };
+  const num = field;
   const width = num('width', { min: 2, max: 512, int: true });
   const adam = (lr, beta1) => ({ kind: 'adam', lr, beta1, beta2: 0.999, eps: 1e-8, weight_decay: 0 });
   const preset = f.preset.value;
@@ -42,11 +51,12 @@ export function readConfig(classes) {
   };
 }
 
-// Shows a configuration (e.g. a resumed checkpoint's) in the form.
+// Shows a DCGAN configuration (e.g. a resumed checkpoint's) in the form.
 export function showConfig(c) {
   const f = form().elements;
   // Checkpoints hold f32 values: 2e-4 comes back as 0.000199999995.
   const round = (v) => Number(Number(v).toPrecision(6));
+  f.family.value = 'dcgan';
   f.preset.value = c.preset;
   f.width.value = c.ngf;
   f.nz.value = c.nz;
@@ -68,10 +78,95 @@ export function showConfig(c) {
   f.seed.value = c.seed;
 }
 
-// Fits the form to a new dataset: its preset, and conditional when it has classes.
+// Fits the form to a new dataset of images: DCGAN, its preset, and conditional when it has
+// classes.
 export function fitToDataset(preset, classes) {
   const f = form().elements;
+  f.family.value = 'dcgan';
   f.preset.value = preset;
   f.conditional.checked = classes > 0;
   f.conditional.disabled = classes === 0;
+}
+
+// CycleGAN's options as the session's startCycleGan reads them, with the reference's names.
+// Throws a sentence for a value out of range.
+export function readCycleConfig() {
+  const f = form().elements;
+  const width = field('width', { min: 1, max: 512, int: true });
+  return {
+    size: Number(f.size.value),
+    ngf: width,
+    ndf: width,
+    n_blocks: field('blocks', { min: 0, max: 50, int: true }),
+    n_layers_D: field('layersD', { min: 1, max: 8, int: true }),
+    pool_size: field('pool', { min: 0, max: 1000, int: true }),
+    batch_size: field('cbatch', { min: 1, max: 64, int: true }),
+    lambda_A: field('lambdaA', { min: 0, max: 1000 }),
+    lambda_B: field('lambdaB', { min: 0, max: 1000 }),
+    lambda_identity: field('lambdaIdt', { min: 0, max: 100 }),
+    lr_g: field('lrG', { min: 0, max: 1 }),
+    beta1_g: field('beta1G', { min: 0, max: 0.999 }),
+    lr_d: field('lrD', { min: 0, max: 1 }),
+    beta1_d: field('beta1D', { min: 0, max: 0.999 }),
+    n_epochs: field('epochs', { min: 0, max: 100000, int: true }),
+    n_epochs_decay: field('epochsDecay', { min: 0, max: 100000, int: true }),
+    flip: f.flip.checked,
+    seed: String(field('seed', { min: 0, max: 2 ** 53, int: true })),
+  };
+}
+
+// Shows a CycleGAN configuration (CycleGanRun's JSON, a checkpoint's) in the form.
+export function showCycleConfig(c) {
+  const f = form().elements;
+  const round = (v) => Number(Number(v).toPrecision(6));
+  f.family.value = 'cyclegan';
+  offerSize(c.size);
+  f.width.value = c.ngf;
+  f.blocks.value = c.n_blocks;
+  f.layersD.value = c.n_layers_D;
+  f.pool.value = c.pool_size;
+  f.cbatch.value = c.batch_size;
+  f.lambdaA.value = round(c.lambda_A);
+  f.lambdaB.value = round(c.lambda_B);
+  f.lambdaIdt.value = round(c.lambda_identity);
+  f.lrG.value = round(c.g_optimizer.lr);
+  f.lrD.value = round(c.d_optimizer.lr);
+  if (c.g_optimizer.beta1 !== undefined) f.beta1G.value = round(c.g_optimizer.beta1);
+  if (c.d_optimizer.beta1 !== undefined) f.beta1D.value = round(c.d_optimizer.beta1);
+  f.epochs.value = c.n_epochs;
+  f.epochsDecay.value = c.n_epochs_decay;
+  f.flip.checked = !c.no_flip;
+  f.seed.value = c.seed;
+}
+
+// The size CycleGAN trains at on images whose largest side is `side`: 64, or the images' own
+// (a multiple of 4, at least 8) when they are smaller.
+export function cycleSizeFor(side) {
+  return side >= CYCLE_SIZES[0] ? CYCLE_SIZES[0] : Math.max(8, side - (side % 4));
+}
+
+// The size menu offers 64 and 128, and `size` too when it is another; `size` is chosen.
+export function offerSize(size) {
+  const select = form().elements.size;
+  const sizes = [...new Set([size, ...CYCLE_SIZES])].sort((a, b) => a - b);
+  select.replaceChildren(...sizes.map((s) => new Option(`${s}×${s}${CYCLE_SIZES.includes(s) ? '' : ' · the images\' size'}`, String(s))));
+  select.value = String(size);
+  fitLayers({ reset: true });
+}
+
+// PatchGAN's layers halve the side each: no more than leave a patch at the chosen size (the
+// reference's 3 from 24 pixels up). `reset` sets them to that (a new dataset's size); else they
+// are only lowered when they would not fit (a person's choice of size).
+export function fitLayers({ reset = false } = {}) {
+  const f = form().elements;
+  const size = Number(f.size.value);
+  let most = 1;
+  while (most < 3 && 3 << (most + 1) <= size) most++;
+  if (reset || Number(f.layersD.value) > most) f.layersD.value = most;
+}
+
+// Fits the form to two domains decoded for `size`: CycleGAN at that size.
+export function fitToDomains(size) {
+  form().elements.family.value = 'cyclegan';
+  offerSize(size);
 }

@@ -1,12 +1,18 @@
 // The training page: a dataset (the built-in digits, or a dropped zip), a GAN trained on this
-// browser's GPU in bursts, its samples drawn from GPU memory into a WebGPU canvas, curves,
-// checkpoints, and an autosave that survives reloads and lost devices. The wasm session (GPU
-// device, dataset, training, decoding, sampling) runs in a worker (session-worker.js) that draws
-// into this page's canvas: this thread only shows and asks, so the page never freezes.
+// browser's GPU in bursts, curves, checkpoints, and an autosave that survives reloads and lost
+// devices. A DCGAN's samples are drawn from GPU memory into a WebGPU canvas; a CycleGAN (a zip
+// with trainA/ and trainB/) shows held-out examples translated both ways, and translates a
+// person's own picture. The wasm session (GPU device, dataset, training, decoding, sampling) runs
+// in a worker (session-worker.js) that draws into this page's canvas: this thread only shows and
+// asks, so the page never freezes.
 import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
-import { readConfig, showConfig, fitToDataset } from './config.js';
+import {
+  readConfig, showConfig, fitToDataset, family as formFamily, readCycleConfig, showCycleConfig,
+  fitToDomains, fitLayers,
+} from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
+import { checkpointMeta } from './checkpoint-meta.js';
 
 const $ = (id) => document.getElementById(id);
 // Below this many images the page suggests DiffAugment.
@@ -20,6 +26,9 @@ const MAX_IMAGES = Number(params.get('maxImages')) >= 1 ? Math.floor(Number(para
 // far below any GPU watchdog.
 const BURST_MS = 120;
 const RENDER_MS = 250;
+// CycleGAN's translations are read back to be shown: at most this share of the time goes to
+// them.
+const PREVIEW_SHARE = 0.1;
 const BUILTIN = 'the built-in digits';
 
 // Runs one of the session worker's methods (session-client.js); null until the GPU is open.
@@ -28,7 +37,9 @@ let call = null;
 const state = {
   adapter: null,
   // The session's dataset (its pixels live in the session alone):
-  // { id, name, builtin, file, preset, summary, found, limit }
+  // { id, name, builtin, file, family, preset, size, line, summary, found, limit }; `family`
+  // says what it was read for: 'dcgan' (images, at `preset`'s size) or 'cyclegan' (two
+  // domains, for CycleGAN at `size`, `line` the loader's summary).
   dataset: null,
   // The dataset the run trains on (the session's, unless another was loaded since), and the
   // id of the one the autosave holds.
@@ -43,6 +54,13 @@ const state = {
   // straddle two bursts.
   queue: Promise.resolve(),
   config: null,
+  // The run's family, 'dcgan' or 'cyclegan', and its last step shown.
+  family: null,
+  step: 0,
+  // A picture to translate ({ name, bytes }), and its last translation ({ png, name }).
+  picture: null,
+  translation: null,
+  previewMs: 0,
   lastCheckpoint: null,
   lastAutosave: 0,
   elapsedMs: 0,
@@ -98,7 +116,11 @@ function updateButtons() {
   $('pause').disabled = !busy;
   $('step').disabled = !ready || busy;
   $('reset').disabled = !ready || busy;
-  for (const id of ['save', 'new-noise', 'download-png', 'walk-button', 'measure']) $(id).disabled = !state.started;
+  for (const id of ['save', 'download-png']) $(id).disabled = !state.started;
+  const dcgan = state.started && state.family === 'dcgan';
+  for (const id of ['new-noise', 'walk-button', 'measure']) $(id).disabled = !dcgan;
+  $('translate-button').disabled = !(state.started && state.family === 'cyclegan' && state.picture);
+  $('download-translation').disabled = !state.translation;
   $('config-note').textContent = state.started
     ? 'Changes here take effect on Reset, which starts a new run.'
     : '';
@@ -130,14 +152,6 @@ function plural(n, word) {
 
 function showDataset(d, report, thumbnails) {
   const s = d.summary;
-  const classes = s.classes.length
-    ? ` in ${plural(s.classes.length, 'class')}: ${s.classes.map(([n, c]) => `${n} (${c.toLocaleString('en')})`).join(', ')}`
-    : ', no classes';
-  const capped = d.found > d.limit
-    ? ` Used ${s.images.toLocaleString('en')} of the zip's ${plural(d.found, 'image')}, as many as training holds at this size.`
-    : '';
-  $('dataset-summary').textContent = `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.${capped}`;
-  $('dataset-summary').className = '';
   const skipped = report?.skipped ?? [];
   $('skipped').hidden = !skipped.length && !report?.ignored;
   if (report) {
@@ -150,14 +164,78 @@ function showDataset(d, report, thumbnails) {
       return li;
     }));
   }
+  $('dataset-summary').className = '';
+  $('dataset-summary').textContent = d.family === 'cyclegan' ? domainsText(d, report) : imagesText(d);
   $('use-digits').hidden = d.builtin;
-  // DiffAugment is made for datasets of hundreds to a few thousand images; suggested, not set.
-  const small = !d.builtin && s.images < SMALL_DATASET;
-  $('dataset-advice').hidden = !small;
-  $('dataset-advice').textContent = small
-    ? `${plural(s.images, 'image')} is a small dataset: D can learn it by heart and training collapses. Augment (DiffAugment: color, translation, cutout) shows D every image changed, which is what the method is for.`
-    : '';
+  showAdvice();
   drawImage($('thumbs'), thumbnails, d.summary.size <= 32 ? 2 : 1);
+}
+
+function imagesText(d) {
+  const s = d.summary;
+  const classes = s.classes.length
+    ? ` in ${plural(s.classes.length, 'class')}: ${s.classes.map(([n, c]) => `${n} (${c.toLocaleString('en')})`).join(', ')}`
+    : ', no classes';
+  const capped = d.found > d.limit
+    ? ` Used ${s.images.toLocaleString('en')} of the zip's ${plural(d.found, 'image')}, as many as training holds at this size.`
+    : '';
+  return `${d.name}: ${plural(s.images, 'image')}${classes}; ${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'colour'}.${capped}`;
+}
+
+// Two domains: the loader's line (trainA: 1,067 images, trainB: 1,334 images, 72×72 after
+// resizing; held out …), and how training uses them.
+function domainsText(d, report) {
+  const s = d.summary;
+  const capped = report?.found?.some((n) => n > report.limit)
+    ? ` Used at most ${plural(report.limit, 'image')} of each domain, as many as training holds at this size.`
+    : '';
+  return `${d.name}: ${d.line}. CycleGAN at ${d.size}×${d.size}: each step a random ${d.size}×${d.size} crop of ` +
+    `the ${s.size}×${s.size} images.${capped}`;
+}
+
+// What the dataset panel advises: DiffAugment for a small DCGAN dataset; for CycleGAN, the
+// two domains it needs when they are not loaded.
+function showAdvice() {
+  const d = state.dataset;
+  let advice = '';
+  if (formFamily() === 'cyclegan' && d?.family !== 'cyclegan' && !d?.file) {
+    advice = 'CycleGAN learns to translate between two sets of pictures: drop a zip with trainA/ and trainB/ folders (and testA/, testB/ held out, if any).';
+  } else if (formFamily() === 'dcgan' && d && !d.builtin && d.family === 'dcgan' && d.summary.images < SMALL_DATASET) {
+    // DiffAugment is made for datasets of hundreds to a few thousand images; suggested, not set.
+    advice = `${plural(d.summary.images, 'image')} is a small dataset: D can learn it by heart and training collapses. Augment (DiffAugment: color, translation, cutout) shows D every image changed, which is what the method is for.`;
+  }
+  $('dataset-advice').hidden = !advice;
+  $('dataset-advice').textContent = advice;
+}
+
+// Shows the form's fields of the family it is set to, and the views (samples or translations,
+// charts) of the run's family, or of the form's before there is a run.
+function showFamily() {
+  const form = formFamily();
+  const view = state.started ? state.family : form;
+  for (const el of document.querySelectorAll('[data-family]')) el.hidden = el.dataset.family !== form;
+  for (const el of document.querySelectorAll('[data-view]')) el.hidden = el.dataset.view !== view;
+  showSchedule();
+  showAdvice();
+}
+
+// CycleGAN's schedule in words, for the domains loaded and the form's epochs and batch.
+function showSchedule() {
+  const d = state.dataset;
+  if (d?.family !== 'cyclegan') {
+    $('schedule').textContent = 'The learning rate stays for the first epochs, then falls linearly to zero.';
+    return;
+  }
+  try {
+    const c = readCycleConfig();
+    const [a, b] = d.summary.domains.map(([, n]) => n);
+    const epoch = Math.max(1, Math.ceil(Math.max(a, b) / c.batch_size));
+    const total = epoch * (c.n_epochs + c.n_epochs_decay);
+    $('schedule').textContent = `${c.n_epochs + c.n_epochs_decay} epochs of ${plural(epoch, 'step')}: ` +
+      `${plural(total, 'step')}, the learning rate falling linearly to zero over the last ${c.n_epochs_decay}.`;
+  } catch (e) {
+    $('schedule').textContent = sentence(message(e));
+  }
 }
 
 // Makes `d`, whose pixels are `wgds`, the session's dataset (an error leaves the previous one in
@@ -166,13 +244,17 @@ async function useDataset(d, wgds) {
   datasetReady(d, await serial(() => call('setDataset', [wgds], { transfer: [wgds.buffer] })));
 }
 
-// Shows `d`, now the session's dataset, with the session's summary and thumbnails of it.
+// Shows `d`, now the session's dataset, with the session's summary and thumbnails of it; the
+// form follows it (DCGAN at its preset, or CycleGAN at its size).
 function datasetReady(d, { summary, thumbnails }, report) {
   d.id ??= newId();
+  d.family ??= 'dcgan';
   d.summary = summary;
   state.dataset = d;
+  if (d.family === 'cyclegan') fitToDomains(d.size);
+  else fitToDataset(d.preset, d.summary.classes.length);
   showDataset(d, report, thumbnails);
-  fitToDataset(d.preset, d.summary.classes.length);
+  showFamily();
   if (state.started) {
     $('config-note').textContent = 'The run goes on with its own data: press Reset to train on this dataset.';
   }
@@ -183,20 +265,20 @@ async function loadBuiltin() {
   const res = await fetch('data/digits.wgds');
   if (!res.ok) throw new Error(`the built-in digits are missing (data/digits.wgds: HTTP ${res.status}); run ./build.sh build`);
   const wgds = new Uint8Array(await res.arrayBuffer());
-  return [{ name: BUILTIN, builtin: true, file: null, preset: 'dcgan28' }, wgds];
+  return [{ name: BUILTIN, builtin: true, file: null, family: 'dcgan', preset: 'dcgan28' }, wgds];
 }
 
-// Decodes a zip in the session worker, at `preset` (or the one a first look picks), showing
-// progress; the dataset becomes the session's. Resolves to { summary, thumbnails, report,
-// preset, found }.
-async function decodeZip(file, preset) {
+// Decodes a zip in the session worker as `choice` asks ({ family, preset } or { family, size }),
+// or as a first look suggests (null), showing progress; the dataset becomes the session's.
+// Resolves to { summary, thumbnails, report, family, preset, size, found }.
+async function decodeZip(file, choice) {
   const bar = $('dataset-progress');
   bar.hidden = false;
   bar.querySelector('progress').removeAttribute('value');
   bar.querySelector('span').textContent = `reading ${file.name}…`;
   const onProgress = (p) => {
     if (p.survey) {
-      bar.querySelector('span').textContent = `${plural(p.survey.images, 'image')} found; decoding at ${p.preset}…`;
+      bar.querySelector('span').textContent = `${plural(p.survey.images, 'image')} found; decoding for ${p.decoding}…`;
     } else {
       bar.querySelector('progress').value = p.total ? p.done / p.total : 1;
       bar.querySelector('span').textContent = `${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} images`;
@@ -204,10 +286,25 @@ async function decodeZip(file, preset) {
   };
   try {
     // The file goes as a handle: the worker reads it.
-    return await serial(() => call('decodeZip', [file, preset, MAX_IMAGES], { onProgress }));
+    return await serial(() => call('decodeZip', [file, choice, MAX_IMAGES], { onProgress }));
   } finally {
     bar.hidden = true;
   }
+}
+
+// The dataset record of a zip decoded as `r` (decodeZip's answer).
+function zipDataset(file, r) {
+  return {
+    name: file.name, builtin: false, file, family: r.family, preset: r.preset, size: r.size,
+    line: r.report.summary, found: r.found, limit: r.report.limit,
+  };
+}
+
+// The session's zip decoded again as `choice` asks (another family, preset or size).
+async function redecode(choice) {
+  const file = state.dataset.file;
+  const r = await decodeZip(file, choice);
+  datasetReady(zipDataset(file, r), r, r.report);
 }
 
 async function loadZip(file) {
@@ -217,10 +314,28 @@ async function loadZip(file) {
       throw new Error(`${file.name} is not a .zip file`);
     }
     const r = await decodeZip(file, null);
-    datasetReady({ name: file.name, builtin: false, file, preset: r.preset, found: r.found, limit: r.report.limit }, r, r.report);
+    datasetReady(zipDataset(file, r), r, r.report);
   } catch (e) {
     const kept = previous ? ` The previous dataset (${previous}) is still loaded.` : '';
     $('dataset-summary').textContent = `Could not use ${file.name}: ${message(e)}.${kept}`.replace('..', '.');
+    $('dataset-summary').className = 'error-text';
+  }
+}
+
+// The family picker: the form shows that family's options, and a zip is read again for it
+// (two domains for CycleGAN, images for DCGAN). A zip that cannot serve it is refused in the
+// dataset panel, the data there was staying loaded.
+async function familyChanged() {
+  const family = formFamily();
+  showFamily();
+  const d = state.dataset;
+  if (!d?.file || d.family === family) return;
+  try {
+    await redecode(family === 'cyclegan' ? { family, size: Number($('config').elements.size.value) } : { family, preset: null });
+  } catch (e) {
+    $('dataset-summary').textContent =
+      sentence(`Could not use ${d.name} for ${family === 'cyclegan' ? 'CycleGAN' : 'DCGAN'}: ${message(e)}`) +
+      ` The previous dataset (${d.name}) is still loaded.`;
     $('dataset-summary').className = 'error-text';
   }
 }
@@ -247,38 +362,69 @@ function resetCounters(step = 0) {
   showStats({ step });
 }
 
+// Images per step: DCGAN's batch, or CycleGAN's (of each domain).
+const batchOf = (config) => config?.batch ?? config?.batch_size ?? 0;
+
 function showStats(s) {
+  state.step = s.step;
   $('stat-step').textContent = s.step.toLocaleString('en');
-  const images = state.dataset?.summary.images || 1;
-  $('stat-epoch').textContent = ((s.step * (state.config?.batch ?? 0)) / images).toFixed(2);
+  if (state.family === 'cyclegan') {
+    // An epoch is the larger domain once, as the reference counts it.
+    $('stat-epoch').textContent = (s.step / Math.max(1, state.config.epoch_steps)).toFixed(2);
+    if (s.lr !== undefined) $('stat-lr').textContent = s.lr.toFixed(3);
+  } else {
+    const images = state.dataset?.summary.images || 1;
+    $('stat-epoch').textContent = ((s.step * batchOf(state.config)) / images).toFixed(2);
+  }
   $('stat-speed').textContent = state.imagesPerSecond == null ? '–' : state.imagesPerSecond.toFixed(state.imagesPerSecond < 10 ? 1 : 0);
   const t = Math.round(state.elapsedMs / 1000);
   $('stat-elapsed').textContent = `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
 }
 
-// Builds a run (new, resumed or recovered) with the worker's `start` or `resume` and shows it.
+// Builds a run (new, resumed or recovered) with the worker's `start`, `startCycleGan` or
+// `resume` and shows it.
 async function build(method, arg) {
-  const { info, config } = await serial(() => call(method, [arg]));
+  const { info, config, family, preview, previewMs } = await serial(() => call(method, [arg]));
   state.config = config;
+  state.family = family;
   state.lastRender = performance.now();
   state.started = true;
   state.runDataset = state.dataset;
+  state.translation = null;
   fillClasses(info.classes);
+  showFamily();
+  showPreview(preview, previewMs);
   updateButtons();
   return info;
 }
 
+// CycleGAN's translations of the held-out examples, as the worker read them back.
+function showPreview(preview, ms) {
+  if (!preview) return;
+  state.previewMs = ms ?? state.previewMs;
+  drawImage($('translations'), preview, Math.max(1, Math.min(4, Math.floor(480 / preview.width))));
+}
+
+// The form's run, on the dataset as the form's family reads it: a zip is decoded again for
+// another family, preset or size rather than resampled (a dataset restored from the autosave
+// has no zip left, and is resampled by the session).
 async function startRun() {
-  const config = readConfig(state.dataset.summary.classes.length);
-  if (state.dataset.file && state.dataset.preset !== config.preset) {
-    // A zip is decoded again at the new preset's size rather than resampled from the old one
-    // (a dataset restored from the autosave has no zip left, and is resampled).
-    const r = await decodeZip(state.dataset.file, config.preset);
-    datasetReady({ ...state.dataset, id: null, preset: r.preset, found: r.found, limit: r.report.limit }, r, r.report);
+  const cyclegan = formFamily() === 'cyclegan';
+  let config;
+  if (cyclegan) {
+    config = readCycleConfig();
+    const d = state.dataset;
+    if (d.file && (d.family !== 'cyclegan' || d.size !== config.size)) await redecode({ family: 'cyclegan', size: config.size });
+  } else {
+    const preset = $('config').elements.preset.value;
+    if (state.dataset.file && state.dataset.family !== 'dcgan') await redecode({ family: 'dcgan', preset });
+    const d = state.dataset;
+    config = readConfig(d.family === 'dcgan' ? d.summary.classes.length : 0);
+    if (d.file && d.preset !== config.preset) await redecode({ family: 'dcgan', preset: config.preset });
   }
   setStatus('building the model…');
   try {
-    await build('start', JSON.stringify(config));
+    await build(cyclegan ? 'startCycleGan' : 'start', JSON.stringify(config));
   } catch (e) {
     // The run there was, if any, is still there and goes on where it was.
     setStatus(state.started ? 'paused' : 'idle');
@@ -295,16 +441,27 @@ function burstSize() {
   return Math.max(1, Math.min(64, Math.floor(BURST_MS / state.msPerStep)));
 }
 
+// Steps left in a CycleGAN's schedule (its learning rate is zero after them); DCGAN has no end.
+function stepsLeft(step) {
+  const c = state.config;
+  if (state.family !== 'cyclegan') return Infinity;
+  return Math.max(0, c.epoch_steps * (c.n_epochs + c.n_epochs_decay) - step);
+}
+
+// How often the run is shown: DCGAN's grid is drawn on the GPU and costs nothing to speak of;
+// CycleGAN's translations are read back, so they take at most PREVIEW_SHARE of the time.
+const renderEvery = () => (state.family === 'cyclegan' ? Math.max(RENDER_MS, state.previewMs / PREVIEW_SHARE) : RENDER_MS);
+
 // One submission of `steps` steps, then the stats (which wait for the GPU), charts and grid.
 async function burst(steps) {
   const s = await serial(async () => {
     const t0 = performance.now();
-    const render = performance.now() - state.lastRender > RENDER_MS;
+    const render = performance.now() - state.lastRender > renderEvery();
     const stats = await call('burst', [steps, render]);
-    const dt = performance.now() - t0;
+    const dt = performance.now() - t0 - (stats.previewMs ?? 0);
     const per = dt / steps;
     state.msPerStep = state.msPerStep == null ? per : 0.8 * state.msPerStep + 0.2 * per;
-    const ips = (steps * state.config.batch * 1000) / dt;
+    const ips = (steps * batchOf(state.config) * 1000) / dt;
     state.imagesPerSecond = state.imagesPerSecond == null ? ips : 0.8 * state.imagesPerSecond + 0.2 * ips;
     state.elapsedMs += dt;
     if (render && stats.finite) state.lastRender = performance.now();
@@ -313,13 +470,16 @@ async function burst(steps) {
   charts.addStats(s);
   charts.draw();
   showStats(s);
+  showPreview(s.preview, s.previewMs);
+  // The last stats, without the pixels (what the browser tests read).
+  state.lastStats = { ...s, preview: undefined };
   if (!s.finite) {
     diverged(s.step);
     return;
   }
   const every = Number($('quality-every').value);
   const due = every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every);
-  if (due && !tooFewForQuality()) await measureQuality();
+  if (state.family === 'dcgan' && due && !tooFewForQuality()) await measureQuality();
   if (performance.now() - state.lastAutosave > AUTOSAVE_MS) {
     try {
       await autosave();
@@ -364,7 +524,13 @@ function run() {
   state.loop = (async () => {
     try {
       while (state.running) {
-        await burstOrRecover(burstSize());
+        const left = stepsLeft(state.step);
+        if (left === 0) {
+          state.running = false;
+          state.scheduleDone = true;
+          break;
+        }
+        await burstOrRecover(Math.min(burstSize(), left));
         await nextTask(); // let the page draw and handle input between bursts
       }
     } catch (e) {
@@ -373,7 +539,9 @@ function run() {
     } finally {
       state.loop = null;
       state.running = false;
-      if (!state.divergedAt) setStatus('paused');
+      if (state.scheduleDone) setStatus("done: the schedule's last step is trained, and its learning rate is zero");
+      else if (!state.divergedAt) setStatus('paused');
+      state.scheduleDone = false;
       updateButtons();
     }
   })();
@@ -393,7 +561,9 @@ function diverged(step) {
   const back = state.lastCheckpoint;
   $('diverged-text').textContent =
     `Training diverged at step ${step}: a loss became NaN or infinite, so it is paused. ` +
-    (back ? `Roll back to step ${back.step}, then lower the learning rates or add label smoothing.` : 'Reset to start again.');
+    (back
+      ? `Roll back to step ${back.step}, then lower the learning rates${state.family === 'dcgan' ? ' or add label smoothing' : ''}.`
+      : 'Reset to start again.');
   $('rollback').hidden = !back;
   $('diverged').hidden = false;
 }
@@ -417,7 +587,10 @@ async function autosave() {
   }
   state.lastCheckpoint = await serial(() => call('autosave', [{
     config: state.config,
-    dataset: { id: d.id, name: d.name, builtin: d.builtin, preset: state.config.preset, found: d.found, limit: d.limit },
+    dataset: {
+      id: d.id, name: d.name, builtin: d.builtin, family: state.family, preset: state.config.preset,
+      size: state.config.size, line: d.line, found: d.found, limit: d.limit,
+    },
     history: { charts: charts.history(), elapsedMs: state.elapsedMs },
   }]));
   document.body.dataset.autosavedStep = state.lastCheckpoint.step;
@@ -433,7 +606,9 @@ async function resumeFrom(bytes, label, history) {
     state.elapsedMs = history.elapsedMs ?? 0;
     showStats({ step: info.step });
   }
-  showConfig(state.config);
+  if (state.family === 'cyclegan') showCycleConfig(state.config);
+  else showConfig(state.config);
+  showFamily();
   state.lastCheckpoint = { bytes, step: info.step };
   setStatus(`resumed at step ${info.step} from ${label}`);
 }
@@ -491,6 +666,49 @@ async function measureQuality() {
   setStatus(before);
 }
 
+// ---------------------------------------------------------------- translating a picture
+
+// The run's model in a file name: dcgan28, cyclegan64.
+const modelName = () => (state.family === 'cyclegan' ? `cyclegan${state.config.size}` : state.config.preset);
+
+// Translates the chosen picture with the run's G_A or G_B (the direction menu's), and shows it
+// beside its translation.
+async function translatePicture() {
+  const picture = state.picture;
+  if (!picture) return;
+  if (!(state.started && state.family === 'cyclegan')) {
+    $('translate-note').textContent = `${picture.name} is chosen: press Translate once a CycleGAN run is started or loaded.`;
+    return;
+  }
+  const aToB = $('direction').value === 'AtoB';
+  try {
+    const r = await serial(() => call('translate', [picture.name, picture.bytes, aToB]));
+    drawImage($('translation'), r, Math.max(1, Math.min(4, Math.floor(256 / r.width))));
+    const base = picture.name.replace(/\.[^.]*$/, '');
+    state.translation = { png: r.png, name: `${base}-${aToB ? 'AtoB' : 'BtoA'}-step${state.step}.png` };
+    $('translate-note').textContent = `${picture.name} ${aToB ? 'A → B (G_A)' : 'B → A (G_B)'} at step ${state.step.toLocaleString('en')}, at ${state.config.size}×${state.config.size}.`;
+    $('translate-note').className = 'muted';
+  } catch (e) {
+    state.translation = null;
+    $('translate-note').textContent = sentence(`Could not translate ${picture.name}: ${message(e)}`);
+    $('translate-note').className = 'error-text';
+  }
+}
+
+async function choosePicture(file) {
+  state.picture = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+  await translatePicture();
+}
+
+function wirePicture() {
+  wireFileDrop('picture-drop', 'picture-input', choosePicture);
+  $('direction').addEventListener('change', guard(translatePicture));
+  $('translate-button').addEventListener('click', guard(translatePicture));
+  $('download-translation').addEventListener('click', () => {
+    if (state.translation) download(state.translation.png, state.translation.name, 'image/png');
+  });
+}
+
 // ---------------------------------------------------------------- wiring
 
 function guard(fn) {
@@ -506,21 +724,27 @@ function guard(fn) {
   };
 }
 
-function wire() {
-  $('zip-input').addEventListener('change', guard(async (e) => {
+// A drop zone (`dropId`) with its file input (`inputId`): the file dropped or chosen goes to
+// `use`.
+function wireFileDrop(dropId, inputId, use) {
+  $(inputId).addEventListener('change', guard(async (e) => {
     const file = e.target.files[0];
     e.target.value = '';
-    if (file) await loadZip(file);
+    if (file) await use(file);
   }));
-  const drop = $('drop');
+  const drop = $(dropId);
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', guard(async (e) => {
     e.preventDefault();
     drop.classList.remove('over');
     const file = e.dataTransfer.files[0];
-    if (file) await loadZip(file);
+    if (file) await use(file);
   }));
+}
+
+function wire() {
+  wireFileDrop('drop', 'zip-input', loadZip);
   $('use-digits').addEventListener('click', guard(async () => useDataset(...(await loadBuiltin()))));
 
   $('start').addEventListener('click', guard(async () => {
@@ -531,7 +755,8 @@ function wire() {
   $('step').addEventListener('click', guard(async () => {
     if (!state.started) await startRun();
     await burstOrRecover(1);
-    await serial(() => call('render'));
+    const shown = await serial(() => call('render'));
+    showPreview(shown.preview, shown.previewMs);
     setStatus(state.divergedAt ? 'diverged' : 'paused');
   }));
   $('reset').addEventListener('click', guard(async () => {
@@ -541,7 +766,7 @@ function wire() {
 
   $('save').addEventListener('click', guard(async () => {
     const bytes = await checkpoint();
-    download(bytes, `webgan-${state.config.preset}-step${state.lastCheckpoint.step}.safetensors`, 'application/octet-stream');
+    download(bytes, `webgan-${modelName()}-step${state.lastCheckpoint.step}.safetensors`, 'application/octet-stream');
   }));
   $('load-checkpoint').addEventListener('change', guard(async (e) => {
     const file = e.target.files[0];
@@ -549,7 +774,14 @@ function wire() {
     if (!file) return;
     await pause();
     try {
-      await resumeFrom(new Uint8Array(await file.arrayBuffer()), file.name);
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      // A CycleGAN's zip is read again at the checkpoint's size, rather than resampled.
+      const meta = checkpointMeta(bytes);
+      const d = state.dataset;
+      if (meta?.family === 'cyclegan' && d?.file && d.family === 'cyclegan' && d.size !== meta.config?.size) {
+        await redecode({ family: 'cyclegan', size: meta.config.size });
+      }
+      await resumeFrom(bytes, file.name);
     } catch (err) {
       throw new Error(`Could not load ${file.name}: ${message(err)}`);
     }
@@ -566,13 +798,19 @@ function wire() {
   }));
   $('download-png').addEventListener('click', guard(async () => {
     const { png, step } = await serial(() => call('gridPng'));
-    download(png, `webgan-samples-step${step}.png`, 'image/png');
+    download(png, `webgan-${state.family === 'cyclegan' ? 'translations' : 'samples'}-step${step}.png`, 'image/png');
   }));
   $('walk-button').addEventListener('click', guard(async () => {
     const img = await serial(() => call('interpolation', [(Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)]));
     drawImage($('walk'), img, img.width < 400 ? 2 : 1);
   }));
   $('measure').addEventListener('click', guard(measureQuality));
+
+  const form = $('config').elements;
+  form.family.addEventListener('change', guard(familyChanged));
+  form.size.addEventListener('change', () => { fitLayers(); showSchedule(); });
+  for (const name of ['epochs', 'epochsDecay', 'cbatch']) form[name].addEventListener('input', showSchedule);
+  wirePicture();
 
   $('offer-discard').addEventListener('click', guard(async () => {
     $('offer').hidden = true;
@@ -589,7 +827,7 @@ async function offerAutosave() {
   if (!saved?.checkpoint) return;
   const ago = Math.max(1, Math.round((Date.now() - saved.savedAt) / 60000));
   $('offer-text').textContent =
-    `An autosaved run is here: ${saved.config?.preset ?? 'a GAN'} at step ${saved.step} on ${saved.dataset?.name ?? 'a dataset'}, saved ${ago} min ago.`;
+    `An autosaved run is here: ${saved.config?.preset ?? (saved.config?.size ? `CycleGAN ${saved.config.size}×${saved.config.size}` : 'a GAN')} at step ${saved.step} on ${saved.dataset?.name ?? 'a dataset'}, saved ${ago} min ago.`;
   $('offer').hidden = false;
   $('offer-resume').onclick = guard(async () => {
     $('offer').hidden = true;
@@ -597,7 +835,10 @@ async function offerAutosave() {
     if (d.builtin ?? d.name === BUILTIN) {
       if (!state.dataset?.builtin) await useDataset(...(await loadBuiltin()));
     } else {
-      const shown = { id: d.id ?? newId(), name: d.name, builtin: false, file: null, preset: d.preset, found: d.found, limit: d.limit };
+      const shown = {
+        id: d.id ?? newId(), name: d.name, builtin: false, file: null, family: d.family ?? 'dcgan',
+        preset: d.preset, size: d.size, line: d.line, found: d.found, limit: d.limit,
+      };
       // Autosaves of earlier versions carried the dataset in the run's record.
       if (d.wgds) await useDataset(shown, d.wgds);
       else datasetReady(shown, await serial(() => call('restoreDataset', [d.id])));

@@ -1,6 +1,7 @@
 // The page's GPU side, off the page's thread: the wasm Session (device, dataset, the GAN being
-// trained) drawing its sample grid into the page's canvas through an OffscreenCanvas, and the
-// zips it trains on decoded here too, so the page never waits on wasm.
+// trained) drawing DCGAN's sample grid into the page's canvas through an OffscreenCanvas (and
+// reading back CycleGAN's translations for the page to draw), and the zips it trains on decoded
+// here too, so the page never waits on wasm.
 //
 // The page sends { id, method, args }; each reply is { id, result } or { id, error }, with the
 // GPU errors no scope caught since the last reply and the canvas's size; a zip's decoding also
@@ -8,6 +9,7 @@
 // while an earlier call awaits the GPU.
 import init, { Session, surveyZip } from '../pkg/webgan.js';
 import { saveAutosave, saveDataset, loadDataset } from './store.js';
+import { cycleSizeFor } from './config.js';
 
 let session = null;
 let canvas = null;
@@ -22,9 +24,20 @@ function shown(summary) {
   return { summary, thumbnails: session.thumbnails(16) };
 }
 
+// What the page shows of the run as it is now: DCGAN's grid is drawn straight into the
+// canvas; CycleGAN's translations come back as `preview` ({ width, height, rgba }).
+async function shownRun() {
+  if (session.family !== 'cyclegan') {
+    session.render();
+    return {};
+  }
+  const t0 = performance.now();
+  const preview = await session.preview();
+  return { preview, previewMs: performance.now() - t0 };
+}
+
 async function built(info) {
-  session.render();
-  return { info, config: JSON.parse(session.config) };
+  return { info, config: JSON.parse(session.config), family: session.family, ...(await shownRun()) };
 }
 
 const methods = {
@@ -35,27 +48,37 @@ const methods = {
     return { adapter: session.adapter };
   },
   setDataset: (wgds) => shown(session.setDataset(wgds)),
-  // Reads a zip into the session at `preset` (or the one a first look picks): no more images
-  // than training can use, or `maxImages`, with progress for the page's bar.
-  async decodeZip(file, preset, maxImages, progress) {
+  // Reads a zip into the session as `choice` asks ({ family, preset } for DCGAN, { family,
+  // size } for CycleGAN), or as a first look suggests (CycleGAN for trainA/ and trainB/, at 64
+  // pixels or the images' size when smaller; else DCGAN at the preset that fits): no more
+  // images than training can use, or `maxImages`, with progress for the page's bar.
+  async decodeZip(file, choice, maxImages, progress) {
     const input = new Uint8Array(await file.arrayBuffer());
     const survey = surveyZip(input);
-    const chosen = preset ?? survey.preset;
-    progress({ survey, preset: chosen });
-    const report = session.loadZip(input, chosen, maxImages ?? undefined, (done, total) => progress({ done, total }));
-    return { ...shown(report.dataset), report, preset: chosen, found: survey.images };
+    const family = choice?.family ?? survey.family;
+    const onProgress = (done, total) => progress({ done, total });
+    if (family === 'cyclegan') {
+      const size = choice?.size ?? cycleSizeFor(survey.largestSide);
+      progress({ survey, decoding: `${size}×${size} CycleGAN` });
+      const report = session.loadUnpairedZip(input, size, maxImages ?? undefined, onProgress);
+      return { ...shown(report.dataset), report, family, size, found: survey.images };
+    }
+    const preset = choice?.preset ?? survey.preset;
+    progress({ survey, decoding: preset });
+    const report = session.loadZip(input, preset, maxImages ?? undefined, onProgress);
+    return { ...shown(report.dataset), report, family, preset, found: survey.images };
   },
   start: async (config) => built(await session.start(config)),
+  startCycleGan: async (options) => built(await session.startCycleGan(options)),
   resume: async (checkpoint) => built(await session.resume(checkpoint)),
-  // `steps` steps in one submission, then their stats (which wait for the GPU), and the grid
-  // drawn again when `render` and the losses are finite.
+  // `steps` steps in one submission, then their stats (which wait for the GPU), and the run
+  // shown again when `render` and the losses are finite.
   async burst(steps, render) {
     session.train(steps);
     const stats = await session.stats();
-    if (render && stats.finite) session.render();
-    return stats;
+    return render && stats.finite ? { ...stats, ...(await shownRun()) } : stats;
   },
-  render: () => session.render(),
+  render: () => shownRun(),
   showClass(k) { session.showClass(k); session.render(); },
   newNoise(seed) { session.newNoise(seed); session.render(); },
   step: () => session.step,
@@ -71,13 +94,22 @@ const methods = {
   },
   // The run's dataset into the autosave ({ id, name, preset }), written from here: the pixels
   // never cross to the page, whose thread would have to copy them into storage.
-  saveRunDataset: (record) => saveDataset({ ...record, wgds: session.runDataset() }),
+  // A CycleGAN run's two domains go as `domains` ({ a, b, heldOutA, heldOutB }).
+  saveRunDataset: (record) => saveDataset(session.family === 'cyclegan'
+    ? { ...record, domains: session.runDomains() }
+    : { ...record, wgds: session.runDataset() }),
   // The autosave's dataset `id` back into the session.
   async restoreDataset(id) {
     const stored = await loadDataset();
-    if (!stored?.wgds || stored.id !== id) throw new Error("the autosaved dataset is no longer in this browser's storage");
+    if (!(stored?.wgds || stored?.domains) || stored.id !== id) throw new Error("the autosaved dataset is no longer in this browser's storage");
+    if (stored.domains) {
+      const { a, b, heldOutA, heldOutB } = stored.domains;
+      return shown(session.setDomains(a, b, heldOutA, heldOutB));
+    }
     return shown(session.setDataset(stored.wgds));
   },
+  // One picture (its name and bytes) through G_A (`aToB`) or G_B: { width, height, rgba, png }.
+  translate: (name, bytes, aToB) => session.translate(name, bytes, aToB),
   measureQuality: () => session.measureQuality(),
   gridPng: async () => ({ png: await session.gridPng(), step: session.step }),
   interpolation: (seed, steps, k) => session.interpolation(seed, steps, k),
@@ -92,7 +124,8 @@ function reply(id, fields) {
   try { errors = session?.takeErrors() ?? []; } catch { /* no session yet */ }
   const size = canvas ? [canvas.width, canvas.height] : null;
   const value = fields.result;
-  self.postMessage({ id, ...fields, errors, size }, [...buffersOf(value), ...buffersOf(value?.thumbnails)]);
+  const transfer = [value, value?.thumbnails, value?.preview].flatMap(buffersOf);
+  self.postMessage({ id, ...fields, errors, size }, transfer);
 }
 
 self.onmessage = ({ data: { id, method, args } }) => {

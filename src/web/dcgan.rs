@@ -1,0 +1,416 @@
+//! The session's DCGAN: a dataset of images (the built-in digits, or a zip's, classes and all),
+//! the GAN trained on it, and its fixed-noise samples drawn straight from GPU memory into the
+//! page's WebGPU canvas. Playing with the generator (one class, new noise, a latent walk) and
+//! the quality measure are DCGAN's alone.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::device::{invalid_buffer, scoped, Refusal};
+use super::gpu_error::is_limit;
+use super::session::{no_run, Data, Run, Session};
+use super::{image_object, js_error, set};
+use crate::data::{Dataset, ImageSpec};
+use crate::display::{GridDisplay, GridShape};
+use crate::model::presets::Preset;
+use crate::quality::evaluate::QualityMeter;
+use crate::train::sample::{grid_layout, grid_rgba, slerp, Sampler};
+use crate::train::{GpuDataset, TrainConfig, Trainer};
+use crate::{reference, Gpu};
+
+/// The canvas format: one every WebGPU canvas takes, and not sRGB, so bytes land as computed.
+const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+/// The sample grid is scaled up by whole pixels to about this width.
+const GRID_WIDTH: u32 = 520;
+
+/// A GAN in training and how it is being looked at.
+pub(super) struct DcganRun {
+    pub(super) trainer: Trainer,
+    /// The dataset at the model's size: the session's own when the sizes agree.
+    pub(super) data: Rc<Dataset>,
+    view: View,
+    /// The class the grid shows, or every class a row.
+    class: Option<u32>,
+    /// The seed of the grid's noise (the run's own seed until "new noise").
+    noise_seed: u64,
+    meter: Option<QualityMeter>,
+}
+
+struct View {
+    sampler: Sampler,
+    display: GridDisplay,
+    shape: GridShape,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Takes a dataset in WGDS form (the built-in digits' file, or a decoded zip). The run, if
+    /// any, goes on with its own data until the next `start`. Returns the dataset's summary.
+    #[wasm_bindgen(js_name = setDataset)]
+    pub fn set_dataset(&mut self, wgds: &[u8]) -> Result<JsValue, JsError> {
+        let d = Dataset::decode(wgds).map_err(js_error)?;
+        let summary = dataset_summary(&d);
+        self.data = Some(Data::Images(Rc::new(d)));
+        Ok(summary)
+    }
+
+    /// Decodes a dataset zip straight into the session, as `setDataset` takes one (see
+    /// `zip::decode` for which images and `progress`); a zip that cannot be used leaves the
+    /// dataset there was. Returns the zip's report with the dataset's summary as `dataset`.
+    #[wasm_bindgen(js_name = loadZip)]
+    pub fn load_zip(
+        &mut self,
+        bytes: &[u8],
+        preset: &str,
+        max_images: Option<u32>,
+        progress: &js_sys::Function,
+    ) -> Result<JsValue, JsError> {
+        let (d, report) = super::zip::decode(bytes, preset, max_images, progress)?;
+        set(&report, "dataset", &dataset_summary(&d));
+        self.data = Some(Data::Images(Rc::new(d)));
+        Ok(report.into())
+    }
+
+    /// The dataset the run trains on (at the model's size), in WGDS form: what the autosave
+    /// keeps beside the checkpoint.
+    #[wasm_bindgen(js_name = runDataset)]
+    pub fn run_dataset(&self) -> Result<Vec<u8>, JsError> {
+        Ok(self.dcgan()?.data.encode())
+    }
+
+    /// Builds a new GAN from `config` (the JSON of `TrainConfig::to_json`) on the dataset,
+    /// resized to the preset when needed. Resolves to `{ gParams, dParams, classes }`.
+    pub async fn start(&mut self, config: &str) -> Result<JsValue, JsError> {
+        let config = TrainConfig::from_json(config).map_err(js_error)?;
+        self.build_dcgan(config, None).await
+    }
+
+    /// Runs G on the grid's noise and draws the grid into the canvas, all on the GPU.
+    pub fn render(&self) -> Result<(), JsError> {
+        self.alive()?;
+        let run = self.dcgan()?;
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            // Nothing to draw into this frame (hidden tab, resized canvas): the next one will.
+            _ => return Ok(()),
+        };
+        let view = frame.texture.create_view(&Default::default());
+        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            run.view.sampler.record(&mut pass);
+        }
+        run.view.display.record(&mut encoder, &view);
+        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.queue.present(frame);
+        Ok(())
+    }
+
+    /// Shows one class in the whole grid (`class` ≥ 0), or a row per class (−1).
+    #[wasm_bindgen(js_name = showClass)]
+    pub fn show_class(&mut self, class: i32) -> Result<(), JsError> {
+        let run = self.dcgan_mut()?;
+        let classes = run.trainer.config.model.classes;
+        run.class = match class {
+            c if c < 0 => None,
+            c if (c as u32) < classes => Some(c as u32),
+            c => {
+                return Err(JsError::new(&format!(
+                    "class {c} does not exist: the model has {classes} classes"
+                )))
+            }
+        };
+        self.rebuild_view()
+    }
+
+    /// Draws the grid from fresh noise (seeded, so the same seed gives the same grid again).
+    #[wasm_bindgen(js_name = newNoise)]
+    pub fn new_noise(&mut self, seed: u32) -> Result<(), JsError> {
+        self.dcgan_mut()?.noise_seed = 0x5eed_0000_0000 | seed as u64;
+        self.rebuild_view()
+    }
+
+    /// A latent walk between two random points, `steps` images wide (of `class` when the model
+    /// is conditional and class ≥ 0, else of class 0): `{ width, height, rgba }`.
+    pub async fn interpolation(
+        &self,
+        seed: u32,
+        steps: u32,
+        class: i32,
+    ) -> Result<JsValue, JsError> {
+        let run = self.dcgan()?;
+        let c = &run.trainer.config;
+        let steps = steps.clamp(2, 32);
+        let nz = c.model.nz as usize;
+        let ends = reference::random::normal(seed as u64, crate::streams::walk(0), 0, 2 * nz);
+        let z: Vec<f32> = (0..steps)
+            .flat_map(|s| slerp(&ends[..nz], &ends[nz..], s as f32 / (steps - 1) as f32))
+            .collect();
+        let labels = if c.model.classes > 0 {
+            vec![(class.max(0) as u32).min(c.model.classes - 1); steps as usize]
+        } else {
+            vec![]
+        };
+        let sampler = run.trainer.sampler(&z, &labels).map_err(js_error)?;
+        let images = sampler.images(&self.gpu).await.map_err(js_error)?;
+        Ok(image_object(grid_rgba(
+            &images,
+            steps as usize,
+            c.model.channels as usize,
+            c.model.preset.image_size() as usize,
+            steps as usize,
+        )))
+    }
+
+    /// The Fréchet distance of G's samples from the data (lower is better). The first call
+    /// trains the feature classifier, which takes a while.
+    #[wasm_bindgen(js_name = measureQuality)]
+    pub async fn measure_quality(&mut self) -> Result<f64, JsError> {
+        self.alive()?;
+        let gpu = self.gpu.clone();
+        let run = self.dcgan_mut()?;
+        if run.meter.is_none() {
+            let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &run.data, run.data.is_conditional())
+                .map_err(js_error)?;
+            let meter = crate::quality::dataset::meter(
+                gpu,
+                &run.data,
+                &on_gpu,
+                &run.trainer.config,
+                &mut |line| web_sys::console::log_1(&line.into()),
+            )
+            .await
+            .map_err(js_error)?;
+            run.meter = Some(meter);
+        }
+        let meter = run.meter.as_ref().expect("just made");
+        meter.measure(&run.trainer).await.map_err(js_error)
+    }
+}
+
+impl DcganRun {
+    /// `{ step, dLoss, gLoss, dReal, dFakeBefore, dFakeAfter, accuracyReal, accuracyFake,
+    /// finite }` of the last step submitted (waiting for it).
+    pub(super) async fn stats(&self) -> Result<JsValue, JsError> {
+        let s = self.trainer.read_stats().await.map_err(js_error)?;
+        let o = js_sys::Object::new();
+        set(&o, "step", &(s.step as f64).into());
+        for (k, v) in [
+            ("dLoss", s.d_loss),
+            ("gLoss", s.g_loss),
+            ("dReal", s.d_real),
+            ("dFakeBefore", s.d_fake_before),
+            ("dFakeAfter", s.d_fake_after),
+            ("accuracyReal", s.accuracy_real),
+            ("accuracyFake", s.accuracy_fake),
+        ] {
+            set(&o, k, &v.into());
+        }
+        set(&o, "finite", &s.is_finite().into());
+        Ok(o.into())
+    }
+
+    /// The grid as it is now: (width, height, RGBA).
+    pub(super) async fn grid(&self, gpu: &Gpu) -> Result<(u32, u32, Vec<u8>), JsError> {
+        let images = self.view.sampler.images(gpu).await.map_err(js_error)?;
+        let s = self.view.shape;
+        Ok(grid_rgba(
+            &images,
+            s.count as usize,
+            s.channels as usize,
+            s.size as usize,
+            s.columns as usize,
+        ))
+    }
+}
+
+impl Session {
+    fn dcgan_mut(&mut self) -> Result<&mut DcganRun, JsError> {
+        match self.run.as_mut() {
+            Some(Run::Dcgan(run)) => Ok(run),
+            Some(Run::CycleGan(_)) => Err(not_dcgan()),
+            None => Err(no_run()),
+        }
+    }
+
+    /// The session's dataset of images, or why there is none.
+    fn images(&self) -> Result<&Rc<Dataset>, &'static str> {
+        match &self.data {
+            Some(Data::Images(d)) => Ok(d),
+            Some(Data::Domains(_)) => Err(
+                "the dataset loaded is CycleGAN's two unpaired domains (trainA/ and trainB/): choose DCGAN to read a zip's images as classes, or use the built-in digits",
+            ),
+            None => Err("no dataset is loaded yet"),
+        }
+    }
+
+    pub(super) async fn build_dcgan(
+        &mut self,
+        config: TrainConfig,
+        checkpoint: Option<&[u8]>,
+    ) -> Result<JsValue, JsError> {
+        self.alive()?;
+        let dataset = self.images().map_err(|why| {
+            JsError::new(&match checkpoint {
+                Some(_) => format!("this checkpoint holds a DCGAN run, and {why}"),
+                None => why.to_string(),
+            })
+        })?;
+        let classes = config.model.classes as usize;
+        if classes > 0 && dataset.class_count() != classes {
+            return Err(JsError::new(&if checkpoint.is_some() {
+                format!(
+                    "this checkpoint is of a conditional model of {classes} classes, and the dataset has {}: load the dataset it was trained on first",
+                    dataset.class_count()
+                )
+            } else {
+                format!(
+                    "a conditional model needs the dataset's classes: it has {}, the model {classes}",
+                    dataset.class_count()
+                )
+            }));
+        }
+        let spec = ImageSpec {
+            size: config.model.preset.image_size(),
+            channels: config.model.channels,
+        };
+        let data = if dataset.spec == spec {
+            dataset.clone()
+        } else {
+            Rc::new(dataset.converted(spec).map_err(js_error)?)
+        };
+        let break_build = std::mem::take(&mut self.break_next_build);
+        // The old run stays until the new one is built: a model that does not fit the GPU must
+        // not cost the person the run they had.
+        let gpu = self.gpu.clone();
+        let built = scoped(&gpu, || {
+            if break_build {
+                invalid_buffer(&gpu);
+            }
+            let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &data, classes > 0)?;
+            match checkpoint {
+                Some(bytes) => Trainer::resume(gpu.clone(), bytes, on_gpu),
+                None => Trainer::new(gpu.clone(), config, on_gpu),
+            }
+        })
+        .await;
+        let (preset, batch) = (config.model.preset.name(), config.batch);
+        let trainer = match built {
+            Err(Refusal::OutOfMemory(e)) => {
+                return Err(JsError::new(&format!(
+                    "the GPU ran out of memory for {preset} at batch {batch} (width {}): choose a smaller preset, batch or width ({e})",
+                    config.model.ngf.max(config.model.ndf),
+                )))
+            }
+            Err(Refusal::Invalid(e)) => {
+                return Err(JsError::new(&if is_limit(&e) {
+                    format!("this GPU cannot hold {preset} at batch {batch}: choose a smaller preset or batch ({e})")
+                } else {
+                    format!("the GPU refused to build {preset} at batch {batch}: {e}")
+                }))
+            }
+            Ok(built) => built.map_err(js_error)?,
+        };
+        let seed = trainer.config.seed;
+        let info = js_sys::Object::new();
+        set(&info, "gParams", &(trainer.g().param_count() as u32).into());
+        set(&info, "dParams", &(trainer.d().param_count() as u32).into());
+        set(&info, "classes", &trainer.config.model.classes.into());
+        set(&info, "step", &(trainer.step as f64).into());
+        let view = self.view(&trainer, None, seed)?;
+        self.run = Some(Run::Dcgan(Box::new(DcganRun {
+            trainer,
+            data,
+            view,
+            class: None,
+            noise_seed: seed,
+            meter: None,
+        })));
+        Ok(info.into())
+    }
+
+    fn rebuild_view(&mut self) -> Result<(), JsError> {
+        let run = self.dcgan()?;
+        let view = self.view(&run.trainer, run.class, run.noise_seed)?;
+        self.dcgan_mut()?.view = view;
+        Ok(())
+    }
+
+    /// The grid's sampler and display, and the canvas sized and configured for it.
+    fn view(&self, trainer: &Trainer, class: Option<u32>, seed: u64) -> Result<View, JsError> {
+        let c = &trainer.config;
+        let (count, columns, labels) = match class {
+            None => grid_layout(c),
+            Some(k) => (64, 8, vec![k; 64]),
+        };
+        let z = if seed == c.seed {
+            trainer.fixed_noise(count)
+        } else {
+            reference::random::normal(
+                seed,
+                crate::streams::FIXED_NOISE,
+                0,
+                (count * c.model.nz) as usize,
+            )
+        };
+        let sampler = trainer.sampler(&z, &labels).map_err(js_error)?;
+        let shape = GridShape {
+            count,
+            channels: c.model.channels,
+            size: c.model.preset.image_size(),
+            columns: columns as u32,
+        };
+        let scale = (GRID_WIDTH / shape.pixels().0).max(1);
+        let display = GridDisplay::new(&self.gpu, FORMAT, sampler.output(), shape, scale)
+            .map_err(js_error)?;
+        self.canvas.set_width(display.width);
+        self.canvas.set_height(display.height);
+        self.surface.configure(
+            &self.gpu.device,
+            &wgpu::SurfaceConfiguration {
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+                format: FORMAT,
+                width: display.width,
+                height: display.height,
+                present_mode: wgpu::PresentMode::Fifo,
+                desired_maximum_frame_latency: 2,
+                alpha_mode: wgpu::CompositeAlphaMode::Opaque,
+                view_formats: vec![],
+                color_space: wgpu::SurfaceColorSpace::Auto,
+            },
+        );
+        Ok(View {
+            sampler,
+            display,
+            shape,
+        })
+    }
+}
+
+/// What a DCGAN-only call on a CycleGAN run is told.
+pub(super) fn not_dcgan() -> JsError {
+    JsError::new(
+        "this is a CycleGAN run, which translates images rather than drawing them from noise",
+    )
+}
+
+pub(super) fn dataset_summary(d: &Dataset) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "images", &(d.count() as u32).into());
+    set(&o, "size", &d.spec.size.into());
+    set(&o, "channels", &d.spec.channels.into());
+    let classes = js_sys::Array::new();
+    for (k, n) in d.images_per_class().into_iter().enumerate() {
+        classes.push(&js_sys::Array::of2(
+            &d.class_name(k).unwrap_or("?").into(),
+            &(n as u32).into(),
+        ));
+    }
+    set(&o, "classes", &classes);
+    // The preset that fits: the digits (28×28 gray) → dcgan28, and so on.
+    let preset = Preset::fitting(d.spec.size, d.spec.channels == 1);
+    set(&o, "preset", &preset.name().into());
+    o.into()
+}
