@@ -327,6 +327,31 @@ fn an_unpaired_zip_trains_cyclegan_resumes_and_translates() {
         metrics.lines().last().unwrap_or("").starts_with("6,"),
         "{metrics}"
     );
+    // Resuming takes the checkpoint's settings, whatever the defaults of the flags not typed;
+    // a typed one that would change the networks is refused.
+    let resume = [
+        "train",
+        "--data",
+        "shapes.zip",
+        "--out",
+        "run",
+        "--resume",
+        "run/checkpoint.safetensors",
+    ];
+    let o = webgan(
+        &dir,
+        &[&resume[..], &["--steps", "7", "--every", "1"]].concat(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = webgan(
+        &dir,
+        &[&resume[..], &["--steps", "9", "--ngf", "3"]].concat(),
+    );
+    assert!(
+        stderr(&o).contains("--ngf cannot change when resuming"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = webgan(
         &dir,

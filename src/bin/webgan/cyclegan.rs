@@ -168,8 +168,11 @@ pub fn run(
         }
         None => size_for(args, &bytes)?,
     };
-    // Every flag is checked before any image is decoded.
-    let mut run = config(args, &given, size, 1, 1)?;
+    // Every flag is checked before any image is decoded; a resumed run has its checkpoint's.
+    let mut run = match &saved {
+        Some((_, c)) => *c,
+        None => config(args, &given, size, 1, 1)?,
+    };
     let load_side = match &saved {
         Some((_, c)) => c.load_side(),
         None => run.load_side(),
@@ -197,6 +200,17 @@ pub fn run(
                 )));
             }
             let mut c = *c;
+            let fixed = [
+                ("size", args.size.is_some_and(|s| s != c.size)),
+                ("ngf", args.ngf != c.ngf),
+                ("ndf", args.ndf != c.ndf),
+                ("n_blocks", args.n_blocks.is_some_and(|n| n != c.n_blocks)),
+                ("n_layers_d", args.n_layers_d != c.n_layers_d),
+                ("pool_size", args.pool_size != c.recipe.pool_size),
+                ("batch", args.batch != c.recipe.batch),
+                ("seed", args.seed != c.recipe.seed),
+            ];
+            crate::train::refuse_changes(&fixed, &given, "only --lr-g, --lr-d and the λ weights")?;
             // Learning rates and loss weights may change; the rest is the checkpoint's.
             for (id, lr, opt) in [
                 ("lr_g", args.lr_g, &mut c.recipe.g_optimizer),

@@ -123,8 +123,11 @@ pub fn run(
         Some((_, c)) => c.size,
         None => power_of_two_size(args, &bytes)?,
     };
-    // Every flag is checked before any image is decoded.
-    let run = config(args, &given, size, 1)?;
+    // Every flag is checked before any image is decoded; a resumed run has its checkpoint's.
+    let run = match &saved {
+        Some((_, c)) => *c,
+        None => config(args, &given, size, 1)?,
+    };
     let (load_side, flip) = match &saved {
         Some((_, c)) => (c.load_side(), c.flip),
         None => (run.load_side(), run.flip),
@@ -148,6 +151,16 @@ pub fn run(
                 )));
             }
             let mut c = *c;
+            let fixed = [
+                ("size", args.size.is_some_and(|s| s != c.size)),
+                ("ngf", args.ngf != c.ngf),
+                ("ndf", args.ndf != c.ndf),
+                ("n_layers_d", args.n_layers_d != c.n_layers_d),
+                ("gan_mode", args.gan_mode != c.gan_mode.name()),
+                ("batch", args.batch != c.batch),
+                ("seed", args.seed != c.seed),
+            ];
+            crate::train::refuse_changes(&fixed, &given, "only --lr-g, --lr-d and --lambda-l1")?;
             for (id, lr, opt) in [
                 ("lr_g", args.lr_g, &mut c.g_optimizer),
                 ("lr_d", args.lr_d, &mut c.d_optimizer),

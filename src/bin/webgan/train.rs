@@ -755,3 +755,19 @@ impl run_loop::Training for DcganRun<'_> {
         "a lower learning rate (--lr-d, --lr-g) or --label-smoothing 0.1"
     }
 }
+
+/// Refuses a flag typed on resuming that would change what the checkpoint fixes: (flag id,
+/// whether its value differs from the checkpoint's); `may` names what can change.
+pub fn refuse_changes(
+    fixed: &[(&str, bool)],
+    given: &dyn Fn(&str) -> bool,
+    may: &str,
+) -> Result<()> {
+    match fixed.iter().find(|(id, differs)| *differs && given(id)) {
+        Some((id, _)) => Err(Error::Invalid(format!(
+            "--{} cannot change when resuming: the checkpoint keeps its networks and recipe ({may} can)",
+            id.replace('_', "-")
+        ))),
+        None => Ok(()),
+    }
+}
