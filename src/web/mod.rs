@@ -51,6 +51,11 @@ pub async fn self_check() -> Result<JsValue, JsError> {
             .await
             .map_err(js_error)?,
     );
+    checks.extend(
+        self_check::image_to_image_steps(gpu.clone())
+            .await
+            .map_err(js_error)?,
+    );
     let out = js_sys::Object::new();
     let list = js_sys::Array::new();
     for c in &checks {
