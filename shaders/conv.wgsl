@@ -40,7 +40,10 @@
 // workgroup memory and no barrier (barriers are costly on CPU adapters).
 //
 // The batch may be cut into chunks of images (`batch0`, `batch`) so that the packs fit their
-// scratch buffers. Long reductions with few output blocks (weight gradients, a 1-logit dense
+// scratch buffers. One image too large for a binding is cut further: MODE 0 and 1 reduce over
+// a group of x's channels at a time (`channel0`, `group_channels`), each group's sum added
+// into out by the next run; MODE 2 over a band of an image's pixels (`pixel0`, k of them),
+// summed likewise. Long reductions with few output blocks (weight gradients, a 1-logit dense
 // layer) split k over `splits` slices that write partial sums; `reduce_splits` adds them up.
 
 struct ConvParams {
@@ -68,6 +71,10 @@ struct ConvParams {
     b_row4: u32,       // vec4s per row of a packed B (n rounded up to 8)
     a_phase4: u32,     // vec4s per phase of the packed A
     b_phase4: u32,     // vec4s per phase of the packed B
+    channel0: u32,     // MODE 0, 1: the first of x's channels this run reduces over
+    group_channels: u32, // MODE 0, 1: how many (p.channels unless one image is cut)
+    pixel0: u32,       // MODE 2: the first pixel of the image this run reduces over
+    unused2: u32,
 }
 
 override MODE: u32 = 0u;
@@ -157,7 +164,7 @@ fn phase_gemm(phase: u32) -> Gemm {
     r.dy = (i32(r.oy0 + p.pad_y) - i32(r.ry)) / i32(s);
     r.dx = (i32(r.ox0 + p.pad_x) - i32(r.rx)) / i32(s);
     r.n = p.batch * r.qh * r.qw;
-    r.k = p.channels * r.th * r.tw;
+    r.k = p.group_channels * r.th * r.tw;
     return r;
 }
 
@@ -168,12 +175,13 @@ fn load_a(g: Gemm, m: u32, k: u32) -> f32 {
     let kk = p.kernel_h * p.kernel_w;
     switch MODE {
         case 0u: {
-            return a[m * p.k + k];
+            // a is [m, channels · kh · kw]; this run's k starts at channel0.
+            return a[(m * p.channels + p.channel0) * kk + k];
         }
         case 1u: {
             // k = (c, jy, jx) → tap (ry + jy·s, rx + jx·s); a is [c, m, kh, kw]
             let taps = g.th * g.tw;
-            let c = k / taps;
+            let c = p.channel0 + k / taps;
             let ky = g.ry + (k % taps) / g.tw * p.stride;
             let kx = g.rx + k % g.tw * p.stride;
             return a[(c * p.m + m) * kk + ky * p.kernel_w + kx];
@@ -183,10 +191,11 @@ fn load_a(g: Gemm, m: u32, k: u32) -> f32 {
             return a[k * p.m + m];
         }
         default: {
-            // k = (b, oy, ox); a is [batch, m, small_h, small_w]
+            // k = (b, oy, ox) from pixel0; a is [batch, m, small_h, small_w]
             let hw = p.small_h * p.small_w;
-            let b = p.batch0 + k / hw;
-            return a[(b * p.m + m) * hw + k % hw];
+            let kp = p.pixel0 + k;
+            let b = p.batch0 + kp / hw;
+            return a[(b * p.m + m) * hw + kp % hw];
         }
     }
 }
@@ -340,7 +349,7 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
     let kk = p.kernel_h * p.kernel_w;
     switch MODE {
         case 0u: {
-            let c = k / kk;
+            let c = p.channel0 + k / kk;
             let ky = i32((k % kk) / p.kernel_w) - i32(p.pad_y);
             let kx = i32(k % p.kernel_w) - i32(p.pad_x);
             let hw = p.small_h * p.small_w;
@@ -371,12 +380,12 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
             var sx: i32;
             if (SHIFTS != 0u) {
                 let low = smallest_shift();
-                c = k / 9u;
+                c = p.channel0 + k / 9u;
                 sy = low.x + i32(k % 9u / 3u);
                 sx = low.y + i32(k % 3u);
             } else {
                 let taps = g.th * g.tw;
-                c = k / taps;
+                c = p.channel0 + k / taps;
                 sy = g.dy - i32((k % taps) / g.tw);
                 sx = g.dx - i32(k % g.tw);
             }
@@ -432,9 +441,10 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
         }
         default: {
             let hw = p.small_h * p.small_w;
-            let b = p.batch0 + k / hw;
-            let oy = i32((k % hw) / p.small_w * p.stride) - i32(p.pad_y);
-            let ox = i32(k % p.small_w * p.stride) - i32(p.pad_x);
+            let kp = p.pixel0 + k;
+            let b = p.batch0 + kp / hw;
+            let oy = i32((kp % hw) / p.small_w * p.stride) - i32(p.pad_y);
+            let ox = i32(kp % p.small_w * p.stride) - i32(p.pad_x);
             if (p.kernel_w == 4u && kk % 8u == 0u) {
                 // The eight columns are two rows of one channel's 4-wide tap window: six
                 // bounds tests instead of 32, and no branch (lanes at a border and lanes
@@ -491,7 +501,7 @@ fn pack_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     }
     var g = gemm_of(group.z);
     if (SHIFTS != 0u) {
-        g.k = 9u * p.channels;
+        g.k = 9u * p.group_channels;
     }
     let k = i / runs;
     let r = b_run(g, k, i % runs * 8u);

@@ -18,6 +18,9 @@ pub struct Gpu {
     /// by larger ones when a layer needs more. Dispatches built earlier keep the buffers they
     /// were bound to; any buffer serves, since dispatches run in order.
     conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::Buffer)>>,
+    /// Floats a conv may pack into one binding, when capped below the device's limit (0: not
+    /// capped): lets tests cut small images into pieces as large ones are on any device.
+    conv_binding_cap: std::sync::atomic::AtomicUsize,
     /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
     /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
     pub subgroups: bool,
@@ -106,6 +109,7 @@ impl Gpu {
             adapter_info,
             pipelines: Mutex::new(HashMap::new()),
             conv_scratch: Mutex::new(None),
+            conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
         };
         if gpu.subgroups {
@@ -268,6 +272,26 @@ impl Gpu {
             ));
         }
         scratch.clone().expect("set just above")
+    }
+
+    /// Floats one binding of a conv may hold: the device's limit, or the cap set by
+    /// [`Gpu::cap_conv_binding`] below it.
+    pub(crate) fn conv_binding_floats(&self) -> usize {
+        let device = self.device.limits().max_storage_buffer_binding_size as usize / 4;
+        match self
+            .conv_binding_cap
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => device,
+            cap => cap.min(device),
+        }
+    }
+
+    /// Caps the floats a conv packs into one binding below the device's limit, so that a
+    /// test's small image is cut into pieces (channel groups, pixel bands) as a large one is.
+    pub fn cap_conv_binding(&self, floats: usize) {
+        self.conv_binding_cap
+            .store(floats, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sizes the conv scratch buffers (in floats) before their first use, for devices short of

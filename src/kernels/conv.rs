@@ -128,6 +128,12 @@ struct ConvParams {
     b_row4: u32,
     a_phase4: u32,
     b_phase4: u32,
+    /// Gathers: the first of x's channels this run reduces over, and how many (see [`Cut`]).
+    channel0: u32,
+    group_channels: u32,
+    /// Weight gradients: the first pixel of the image this run reduces over.
+    pixel0: u32,
+    unused: u32,
 }
 
 impl ConvParams {
@@ -159,6 +165,10 @@ impl ConvParams {
             b_row4: 0,
             a_phase4: 0,
             b_phase4: 0,
+            channel0: 0,
+            group_channels: g.channels,
+            pixel0: 0,
+            unused: 0,
         }
     }
 }
@@ -348,12 +358,17 @@ fn chain(run: Option<Dispatch>, steps: Vec<Dispatch>) -> Option<Dispatch> {
 /// A shape error when one image's scratch (`floats`, the largest of its packs or columns)
 /// exceeds what the device binds at once: chunking cannot help it.
 fn check_one_image(gpu: &Gpu, op: &'static str, floats: usize) -> Result<()> {
-    let limit = gpu.device.limits().max_storage_buffer_binding_size as usize / 4;
+    check_binding(gpu, op, "one image needs", floats)
+}
+
+/// A shape error when `floats` of packed operands, which `what` needs, exceed one binding.
+fn check_binding(gpu: &Gpu, op: &'static str, what: &str, floats: usize) -> Result<()> {
+    let limit = gpu.conv_binding_floats();
     if floats > limit {
         return Err(crate::error::shape_error(
             op,
             format!(
-                "one image needs {} MiB of packed operands, more than this device binds at once ({} MiB)",
+                "{what} {} MiB of packed operands, more than this device binds at once ({} MiB)",
                 (floats * 4) >> 20,
                 (limit * 4) >> 20
             ),
@@ -456,6 +471,121 @@ fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
+/// How a run is cut so that each of its packs fits one binding: chunks of whole images, and
+/// where one image is too much, x's channels in groups (gathers: each group's sum is added
+/// into out by the next run, in order: no atomics) or an image's pixels in bands (a weight
+/// gradient: its reduction summed band by band, as it is over chunks of images).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Images per chunk: 1 when an image is cut.
+    pub images: usize,
+    /// x's channels per group (gathers): all of them unless an image is cut.
+    pub channels: usize,
+    /// Pixels of the small side per band (weight gradients): all of them unless an image is
+    /// cut, and then a multiple of 4.
+    pub pixels: usize,
+}
+
+/// (k, n) of the packs of one piece of a run, padded for vec4 rows and 8-wide blocks: a
+/// gather's k over the piece's channels and n over its images' output pixels, a weight
+/// gradient's k over its images' (or band's) pixels and n over x's channels and taps.
+fn packed(g: &Geometry, mode: Mode, piece: Cut) -> (usize, usize) {
+    let group = Geometry {
+        channels: piece.channels as u32,
+        ..*g
+    };
+    let (_, phase_n, phase_k) = group.phases(mode);
+    match mode {
+        Mode::Weight => (
+            round_up(piece.images * piece.pixels, 4),
+            round_up(phase_n, BLOCK),
+        ),
+        _ => (
+            round_up(phase_k, 4),
+            round_up(piece.images * (phase_n / g.batch as usize), BLOCK),
+        ),
+    }
+}
+
+/// Floats of (packed A, packed B) for one piece. A transposed gather packs A per phase and
+/// B per phase, or once for all phases as 9 shifts per channel (see [`shared_shifts`]).
+fn pack_floats(g: &Geometry, mode: Mode, piece: Cut) -> (usize, usize) {
+    let (kp, np) = packed(g, mode, piece);
+    let (phases, _, _) = g.phases(mode);
+    let phases = phases as usize;
+    let rows = round_up(g.m as usize, BLOCK);
+    let b_rows = if mode == Mode::Transposed && shared_shifts(g) {
+        9 * piece.channels
+    } else {
+        phases * kp
+    };
+    (phases * rows * kp, b_rows * np)
+}
+
+/// Cuts a run of `g` in `mode` for scratch buffers of `room` floats (A, B) and bindings of
+/// `limit` floats. Chunks of images fill the room; one image's packs must fit whole, and the
+/// scratch grows for them, up to the limit. Past it the image is cut into as few even pieces
+/// as fit the limit. Err holds the floats of the smallest piece (one channel, four pixels)
+/// when even that is too much.
+pub fn cut(
+    g: &Geometry,
+    mode: Mode,
+    room: (usize, usize),
+    limit: usize,
+) -> std::result::Result<Cut, usize> {
+    let (batch, channels, pixels) = (g.batch as usize, g.channels as usize, g.small());
+    let whole = |images| Cut {
+        images,
+        channels,
+        pixels,
+    };
+    let floats = |piece| {
+        let (a, b) = pack_floats(g, mode, piece);
+        a.max(b)
+    };
+    let (one_a, one_b) = pack_floats(g, mode, whole(1));
+    if one_a.max(one_b) <= limit {
+        let (room_a, room_b) = (room.0.max(one_a), room.1.max(one_b));
+        let images = (1..=batch)
+            .rev()
+            .find(|&images| {
+                let (a, b) = pack_floats(g, mode, whole(images));
+                a <= room_a && b <= room_b
+            })
+            .unwrap_or(1);
+        return Ok(whole(images));
+    }
+    // Pieces of `unit`s (channels, or 4 pixels), the largest that fits, then evened out.
+    let (units, piece): (usize, &dyn Fn(usize) -> Cut) = if mode == Mode::Weight {
+        (pixels.div_ceil(4), &|quads| Cut {
+            images: 1,
+            channels,
+            pixels: 4 * quads,
+        })
+    } else {
+        (channels, &|group| Cut {
+            images: 1,
+            channels: group,
+            pixels,
+        })
+    };
+    if floats(piece(1)) > limit {
+        return Err(floats(piece(1)));
+    }
+    // Floats grow with the units: bisect for the most that fit.
+    let (mut fit, mut over) = (1, units);
+    while over - fit > 1 {
+        let mid = (fit + over) / 2;
+        if floats(piece(mid)) <= limit {
+            fit = mid;
+        } else {
+            over = mid;
+        }
+    }
+    let pieces = units.div_ceil(fit);
+    Ok(piece(units.div_ceil(pieces)))
+}
+
 /// Builds one run of the engine. `bias` (length m) is added when given; `store` says whether
 /// the result is added into `out` (as every backward pass here does) or written over it, and
 /// through which rectifier: only a gather or a transposed gather (a forward pass) can rectify,
@@ -547,47 +677,34 @@ pub fn dispatch(
         return columns(gpu, op, g, a, x, bias, out, store);
     }
     let batch = g.batch as usize;
+    let (channels, pixels) = (g.channels as usize, g.small());
     let rows = round_up(g.m as usize, BLOCK);
-    // What one image adds: columns of B (gathers), or k (weight gradients).
-    let per_image = if mode == Mode::Weight {
-        g.small()
-    } else {
-        phase_n / batch
-    };
-    // (k, n) of the packs for a chunk of `images`, padded for vec4 rows and 8-wide blocks.
-    let packed = |images: usize| match mode {
-        Mode::Weight => (round_up(images * per_image, 4), round_up(phase_n, BLOCK)),
-        _ => (round_up(phase_k, 4), round_up(images * per_image, BLOCK)),
-    };
     let shifts = mode == Mode::Transposed && shared_shifts(g);
-    // Rows of the packed B: k of each phase, or 9 shifts per channel shared by the phases.
-    let b_rows = |kp: usize| {
-        if shifts {
-            9 * g.channels as usize
-        } else {
-            phases * kp
-        }
+    let cut =
+        cut(g, mode, gpu.conv_scratch_room(), gpu.conv_binding_floats()).map_err(|floats| {
+            let what = if mode == Mode::Weight {
+                "four pixels of one image need"
+            } else {
+                "one channel of one image needs"
+            };
+            check_binding(gpu, op, what, floats).expect_err("the piece exceeds the binding")
+        })?;
+    let (need_a, need_b) = pack_floats(g, mode, cut);
+    let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
+    let chunks = batch.div_ceil(cut.images);
+    // The pieces of a chunk: (first channel, channels, first pixel, pixels).
+    let parts: Vec<(usize, usize, usize, usize)> = if mode == Mode::Weight {
+        (0..pixels)
+            .step_by(cut.pixels)
+            .map(|p0| (0, channels, p0, cut.pixels.min(pixels - p0)))
+            .collect()
+    } else {
+        (0..channels)
+            .step_by(cut.channels)
+            .map(|c0| (c0, cut.channels.min(channels - c0), 0, pixels))
+            .collect()
     };
-    // Chunks of images fill the scratch there is. A gather's packed A (about the size of the
-    // weights) and one image's worth of packs must fit whole: for those the scratch grows, up
-    // to the device's binding limit.
-    let need = |images: usize| {
-        let (kp, np) = packed(images);
-        (phases * rows * kp, b_rows(kp) * np)
-    };
-    let (one_a, one_b) = need(1);
-    check_one_image(gpu, op, one_a.max(one_b))?;
-    let (room_a, room_b) = gpu.conv_scratch_room();
-    let (room_a, room_b) = (room_a.max(one_a), room_b.max(one_b));
-    let chunk = (1..=batch)
-        .rev()
-        .find(|&images| {
-            let (a, b) = need(images);
-            a <= room_a && b <= room_b
-        })
-        .unwrap_or(1);
-    let (scratch_a, scratch_b) = gpu.conv_scratch(need(chunk).0, need(chunk).1);
-    let chunks = batch.div_ceil(chunk);
+    let whole_image = parts.len() == 1;
     // Splitting k needs an output that is whole in every chunk: weights, or a single chunk.
     let split_for = |kp: usize, np: usize| {
         if chunks == 1 || mode == Mode::Weight {
@@ -596,7 +713,7 @@ pub fn dispatch(
             1
         }
     };
-    let (kp, np) = packed(chunk);
+    let (kp, np) = packed(g, mode, cut);
     let most_splits = split_for(kp, np);
     // Bindings must exist even when unused; the shader never touches them then.
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
@@ -616,11 +733,15 @@ pub fn dispatch(
     // A gather's a (the weights, [m][k]) is A as it lies when k is a multiple of 4. A weight
     // gradient from one pixel to a whole kernel with no padding (a generator's first layer, a
     // dense layer) has x ([b][c · kh · kw]) as its B, k-major.
+    // Read in place, an operand is read whole: not for an image cut into pieces.
     let direct = match mode {
-        Mode::Weight if g.small().is_multiple_of(4) => DIRECT_A,
-        Mode::Gather if phase_k.is_multiple_of(4) => DIRECT_A,
+        Mode::Weight if g.small().is_multiple_of(4) && whole_image => DIRECT_A,
+        Mode::Gather if phase_k.is_multiple_of(4) && whole_image => DIRECT_A,
         _ => 0,
-    } | if mode == Mode::Weight && g.one_pixel_to_kernel() && phase_n.is_multiple_of(4)
+    } | if mode == Mode::Weight
+        && g.one_pixel_to_kernel()
+        && phase_n.is_multiple_of(4)
+        && whole_image
     {
         DIRECT_B
     } else {
@@ -650,22 +771,41 @@ pub fn dispatch(
         None => buffers,
     };
     let mut run: Option<Dispatch> = None;
-    for c in 0..chunks {
-        let batch0 = c * chunk;
-        let images = chunk.min(batch - batch0);
-        let (kp, np) = packed(images);
+    let pieces = (0..chunks).flat_map(|c| parts.iter().enumerate().map(move |(i, &p)| (c, i, p)));
+    for (c, part, (channel0, group_channels, pixel0, band)) in pieces {
+        let batch0 = c * cut.images;
+        let images = cut.images.min(batch - batch0);
+        let piece = Cut {
+            images,
+            channels: group_channels,
+            pixels: band,
+        };
+        let (kp, np) = packed(g, mode, piece);
         let splits = split_for(kp, np);
-        // A weight gradient sums over chunks; gathers write disjoint images.
-        let add = accumulate || (mode == Mode::Weight && c > 0);
-        let with_bias = bias.is_some() && (mode != Mode::Weight || c == 0);
+        let first = c == 0 && part == 0;
+        let last_part = part + 1 == parts.len();
+        // A weight gradient sums over chunks and bands; gathers write disjoint images, each
+        // the sum of its channel groups: the first group writes (with the bias), the others
+        // add, and the last rectifies the whole sum.
+        let add = accumulate || part > 0 || (mode == Mode::Weight && c > 0);
+        let with_bias = bias.is_some() && part == 0 && (mode != Mode::Weight || c == 0);
         let flags = result_flags(
             with_bias,
             Store {
                 accumulate: add,
-                ..store
+                slope: if last_part { store.slope } else { None },
             },
         );
+        let group = Geometry {
+            batch: images as u32,
+            channels: group_channels as u32,
+            ..*g
+        };
         let params = ConvParams {
+            k: match mode {
+                Mode::Weight => images * band,
+                _ => group.gemm(mode).1,
+            } as u32,
             splits: splits as u32,
             batch0: batch0 as u32,
             phases: phases as u32,
@@ -674,15 +814,18 @@ pub fn dispatch(
             b_row4: (np / 4) as u32,
             a_phase4: (rows * kp / 4) as u32,
             // With shared shifts, B's only "phase" is the whole of it.
-            b_phase4: (if shifts { b_rows(kp) } else { kp } * np / 4) as u32,
+            b_phase4: (if shifts { 9 * group_channels } else { kp } * np / 4) as u32,
             slope: store.slope.unwrap_or(0.0),
+            channel0: channel0 as u32,
+            group_channels: group_channels as u32,
+            pixel0: pixel0 as u32,
             ..ConvParams::of(g, mode, images as u32, out_len)
         };
         // A split GEMM leaves its flags to the sum of its slices.
         let main_flags = if splits > 1 { FLAG_PARTIAL } else { flags };
         let chunk_n = match mode {
             Mode::Weight => phase_n,
-            _ => images * per_image,
+            _ => images * (phase_n / batch),
         };
         let (mut gemm, grid) =
             gemm_constants(direct, runs(mode, g, chunk_n), np / BLOCK, rows / BLOCK);
@@ -710,8 +853,9 @@ pub fn dispatch(
             grid
         };
         let mut d = Vec::with_capacity(4);
-        // A of a gather does not depend on the images: pack it once.
-        if (c == 0 || mode == Mode::Weight) && direct & DIRECT_A == 0 {
+        // A of a gather does not depend on the images: pack it once, or once per group of
+        // channels.
+        if (first || mode == Mode::Weight || !whole_image) && direct & DIRECT_A == 0 {
             d.push(step(
                 "pack_a",
                 None,
@@ -723,7 +867,7 @@ pub fn dispatch(
                 "pack_b",
                 None,
                 if shifts {
-                    grid_1d(b_rows(kp) * np / 8, 256)
+                    grid_1d(9 * group_channels * np / 8, 256)
                 } else {
                     with_z(grid_1d(kp * np / 8, 256), phases)
                 },
@@ -968,4 +1112,139 @@ fn columns(
     let mut d = run.expect("a batch has at least one chunk");
     d.label = op;
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WebGPU's default binding, 128 MiB, in floats.
+    const LIMIT: usize = 32 << 20;
+    const ROOM: (usize, usize) = (SCRATCH_A_FLOATS, SCRATCH_B_FLOATS);
+
+    /// CycleGAN's last generator layer at 128: a 7 × 7 conv from 64 channels to 3 over the
+    /// 134 × 134 reflection-padded image.
+    fn last_layer(batch: u32) -> Geometry {
+        Geometry {
+            batch,
+            m: 3,
+            channels: 64,
+            small_h: 128,
+            small_w: 128,
+            large_h: 134,
+            large_w: 134,
+            kernel_h: 7,
+            kernel_w: 7,
+            stride: 1,
+            pad_y: 0,
+            pad_x: 0,
+        }
+    }
+
+    #[test]
+    fn an_image_past_the_binding_is_cut_into_even_pieces_that_fit() {
+        let g = last_layer(2);
+        // 64 · 49 × 128² floats (196 MiB) per image: two groups of 32 channels.
+        let forward = cut(&g, Mode::Gather, ROOM, LIMIT).unwrap();
+        assert_eq!(
+            forward,
+            Cut {
+                images: 1,
+                channels: 32,
+                pixels: 128 * 128
+            }
+        );
+        // The weight gradient's B is 128² × 64 · 49 per image: two bands of 64 rows.
+        let weight = Geometry { m: 3, ..g };
+        let dweight = cut(&weight, Mode::Weight, ROOM, LIMIT).unwrap();
+        assert_eq!(
+            dweight,
+            Cut {
+                images: 1,
+                channels: 64,
+                pixels: 64 * 128
+            }
+        );
+        for (mode, piece) in [(Mode::Gather, forward), (Mode::Weight, dweight)] {
+            let (a, b) = pack_floats(&g, mode, piece);
+            assert!(a <= LIMIT && b <= LIMIT, "{mode:?}: {a}, {b}");
+        }
+    }
+
+    #[test]
+    fn images_that_fit_are_chunked_as_before() {
+        // A DCGAN layer: 64 images of 14 × 14 from 64 channels, 4 × 4 stride 2.
+        let g = Geometry {
+            batch: 64,
+            m: 128,
+            channels: 64,
+            small_h: 7,
+            small_w: 7,
+            large_h: 14,
+            large_w: 14,
+            kernel_h: 4,
+            kernel_w: 4,
+            stride: 2,
+            pad_y: 1,
+            pad_x: 1,
+        };
+        for mode in [Mode::Gather, Mode::Transposed, Mode::Weight] {
+            let piece = cut(&g, mode, ROOM, LIMIT).unwrap();
+            assert_eq!((piece.channels, piece.pixels), (64, 49), "{mode:?}");
+            let (a, b) = pack_floats(&g, mode, piece);
+            assert!(a <= ROOM.0 && b <= ROOM.1, "{mode:?}");
+        }
+        // A room too small for one image grows to it, within the limit.
+        let piece = cut(&g, Mode::Gather, (16, 16), LIMIT).unwrap();
+        assert_eq!(piece.images, 1);
+        assert_eq!(piece.channels, 64);
+    }
+
+    #[test]
+    fn a_transposed_gather_cuts_its_shared_shifts_by_channel() {
+        // A 4 × 4 stride-2 up-sampling from 256 channels at 128² to 256²: its phases share B,
+        // 9 shifts per channel of 128² pixels (144 MiB per image).
+        let g = Geometry {
+            batch: 1,
+            m: 64,
+            channels: 256,
+            small_h: 128,
+            small_w: 128,
+            large_h: 256,
+            large_w: 256,
+            kernel_h: 4,
+            kernel_w: 4,
+            stride: 2,
+            pad_y: 1,
+            pad_x: 1,
+        };
+        let piece = cut(&g, Mode::Transposed, ROOM, LIMIT).unwrap();
+        assert_eq!(piece.channels, 128);
+        let (_, b) = pack_floats(&g, Mode::Transposed, piece);
+        assert_eq!(b, 9 * 128 * 128 * 128);
+    }
+
+    #[test]
+    fn a_single_channel_past_the_binding_is_refused() {
+        // 81 taps (84 with a vec4's padding) at 720² pixels: 44 M floats for one channel.
+        let g = Geometry {
+            batch: 1,
+            m: 1,
+            channels: 1,
+            small_h: 720,
+            small_w: 720,
+            large_h: 728,
+            large_w: 728,
+            kernel_h: 9,
+            kernel_w: 9,
+            stride: 1,
+            pad_y: 0,
+            pad_x: 0,
+        };
+        assert_eq!(cut(&g, Mode::Gather, ROOM, LIMIT), Err(84 * 720 * 720));
+        // Its weight gradient is cut into bands of pixels instead: 81 columns each.
+        let piece = cut(&g, Mode::Weight, ROOM, LIMIT).unwrap();
+        assert_eq!(piece.channels, 1);
+        assert!(piece.pixels.is_multiple_of(4) && piece.pixels < 720 * 720);
+    }
 }
