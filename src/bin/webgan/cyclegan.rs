@@ -161,11 +161,6 @@ pub fn run(
         .transpose()?;
     let size = match &saved {
         Some((_, c)) => c.size,
-        None if args.size.is_none() => {
-            // The largest side the ResNet generator's convolutions take in one piece.
-            let largest = CycleGanRun::largest_size(args.ngf).max(8);
-            size_for(args, &bytes)?.min(largest)
-        }
         None => size_for(args, &bytes)?,
     };
     // Every flag is checked before any image is decoded; a resumed run has its checkpoint's.

@@ -187,9 +187,6 @@ impl CycleGanRun {
                 crate::model::MAX_SIDE
             )));
         }
-        if let Some(e) = self.too_wide_for_one_binding() {
-            return Err(e);
-        }
         let nets = self.nets()?;
         let batch = self.recipe.batch as u64;
         for (net, who) in [
@@ -215,43 +212,6 @@ impl CycleGanRun {
         }
         // The recipe's own checks (weights, optimizers, identity across channel counts).
         crate::train::recipes::cyclegan::check_config(&self.recipe, &nets)
-    }
-
-    /// Floats the ResNet generator's 7×7 convolutions pack for one image at `size`: ngf · 49
-    /// values per pixel of the reflection-padded image. The convolution engine splits a batch
-    /// into images, not an image into parts, so this must fit one binding.
-    fn packed_per_image(ngf: u32, size: u32) -> u64 {
-        let padded = size as u64 + 6;
-        ngf as u64 * 49 * padded * padded
-    }
-
-    /// The largest side (a multiple of 4) whose 7×7 convolutions fit one binding at `ngf`.
-    pub fn largest_size(ngf: u32) -> u32 {
-        let limit = MAX_BINDING_BYTES as u64 / 4;
-        (8..=crate::model::MAX_SIDE)
-            .step_by(4)
-            .take_while(|&s| Self::packed_per_image(ngf, s) <= limit)
-            .last()
-            .unwrap_or(0)
-    }
-
-    fn too_wide_for_one_binding(&self) -> Option<Error> {
-        let bytes = 4 * Self::packed_per_image(self.ngf, self.size);
-        (bytes > MAX_BINDING_BYTES as u64).then(|| {
-            let largest = Self::largest_size(self.ngf);
-            let advice = if largest >= 8 {
-                format!("choose a size of {largest} or less, or a smaller ngf")
-            } else {
-                "choose a smaller ngf".to_string()
-            };
-            Error::Invalid(format!(
-                "CycleGAN at {0}×{0} with ngf {1}: its 7×7 convolutions would pack {2} MiB for one image, more than one GPU buffer holds ({3} MiB); {advice}",
-                self.size,
-                self.ngf,
-                bytes >> 20,
-                MAX_BINDING_BYTES >> 20
-            ))
-        })
     }
 
     pub fn to_json(&self) -> String {
