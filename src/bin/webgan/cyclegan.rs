@@ -18,6 +18,7 @@ use webgan::{Error, Gpu, Result};
 
 use crate::run as run_loop;
 use crate::train::TrainArgs;
+use crate::translation_run::TranslationRun;
 
 /// Examples of each domain in the translation grid.
 const PREVIEW: usize = 4;
@@ -269,10 +270,21 @@ pub fn run(
     let (ex_b, n_b) = examples(&data.held_out_b, &data.b, PREVIEW, size)?;
     let n = n_a.min(n_b);
     let preview = CycleGanPreview::new(&gpu, &trainer.recipe, &ex_a, &ex_b, n as u32)?;
-    let mut session = CycleGanSession {
+    let batch = trainer.config.recipe.batch;
+    let mut session = TranslationRun {
         gpu,
         trainer,
-        preview,
+        batch,
+        names: &stat::ALL,
+        losses: CycleGan::losses,
+        message: |s| {
+            // stat::ALL's order: D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B.
+            format!(
+                "D_A {:.3} G_A {:.3} cycle_A {:.3} D_B {:.3} G_B {:.3} cycle_B {:.3}",
+                s[0], s[1], s[2], s[4], s[5], s[6]
+            )
+        },
+        grid: Box::new(move |gpu| pollster::block_on(preview.grid(gpu))),
     };
     run_loop::train(
         &mut session,
@@ -290,78 +302,4 @@ pub fn run(
             }),
         },
     )
-}
-
-struct CycleGanSession {
-    gpu: Arc<Gpu>,
-    trainer: Trainer<CycleGan>,
-    preview: CycleGanPreview,
-}
-
-impl run_loop::Training for CycleGanSession {
-    fn step(&self) -> u64 {
-        self.trainer.step
-    }
-
-    fn batch(&self) -> u32 {
-        self.trainer.config.recipe.batch
-    }
-
-    fn train(&mut self, steps: u32) -> Result<()> {
-        self.trainer.train(steps)?;
-        let _ = self.gpu.device.poll(wgpu::PollType::wait_indefinitely());
-        Ok(())
-    }
-
-    fn stat_names(&self) -> Vec<&'static str> {
-        stat::ALL.to_vec()
-    }
-
-    fn stats(&self) -> Result<Vec<f32>> {
-        let values: Vec<f32> = pollster::block_on(self.trainer.read_named_stats())?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
-        Ok(self
-            .trainer
-            .recipe
-            .losses(&values)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
-    }
-
-    fn message(&self, s: &[f32]) -> String {
-        let at = |name| {
-            stat::ALL
-                .iter()
-                .position(|&n| n == name)
-                .map_or(f32::NAN, |i| s[i])
-        };
-        format!(
-            "D_A {:.3} G_A {:.3} cycle_A {:.3} D_B {:.3} G_B {:.3} cycle_B {:.3}",
-            at(stat::D_A),
-            at(stat::G_A),
-            at(stat::CYCLE_A),
-            at(stat::D_B),
-            at(stat::G_B),
-            at(stat::CYCLE_B)
-        )
-    }
-
-    fn preview(&self) -> Result<(u32, u32, Vec<u8>)> {
-        pollster::block_on(self.preview.grid(&self.gpu))
-    }
-
-    fn save(&self) -> Result<Vec<u8>> {
-        pollster::block_on(self.trainer.save())
-    }
-
-    fn until_boundary(&self) -> u64 {
-        self.trainer.recipe.steps_to_lr_change(self.trainer.step)
-    }
-
-    fn divergence_advice(&self) -> &'static str {
-        "lower learning rates (--lr-g, --lr-d)"
-    }
 }

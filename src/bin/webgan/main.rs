@@ -8,6 +8,7 @@ mod run;
 mod sample;
 mod train;
 mod translate;
+mod translation_run;
 
 use std::process::ExitCode;
 

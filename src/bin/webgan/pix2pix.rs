@@ -14,11 +14,12 @@ use webgan::train::recipes::cyclegan_run::LinearDecay;
 use webgan::train::recipes::pix2pix::{stat, GanMode, Pix2Pix, Pix2PixRun};
 use webgan::train::recipes::pix2pix_preview::Pix2PixPreview;
 use webgan::train::{Optimizer, Trainer};
-use webgan::{Error, Gpu, Result};
+use webgan::{Error, Result};
 
 use crate::cyclegan::{examples, size_for, upload};
 use crate::run as run_loop;
 use crate::train::TrainArgs;
+use crate::translation_run::TranslationRun;
 
 /// Held-out pairs in the grid.
 const PREVIEW: usize = 4;
@@ -216,10 +217,21 @@ pub fn run(
         ck.get_int("state.step", &[])
             .map_or(0, |s| s[0].max(0) as u64)
     });
-    let mut session = Pix2PixSession {
+    let batch = trainer.config.batch;
+    let mut session = TranslationRun {
         gpu,
         trainer,
-        preview,
+        batch,
+        names: &stat::ALL,
+        losses: Pix2Pix::losses,
+        // stat::ALL's order: G_GAN, G_L1, D_real, D_fake.
+        message: |s| {
+            format!(
+                "G_GAN {:.3} G_L1 {:.3} D_real {:.3} D_fake {:.3}",
+                s[0], s[1], s[2], s[3]
+            )
+        },
+        grid: Box::new(move |gpu| pollster::block_on(preview.grid(gpu))),
     };
     run_loop::train(
         &mut session,
@@ -231,67 +243,4 @@ pub fn run(
             saved: resumed.map(|(path, _)| (resumed_at, path)),
         },
     )
-}
-
-struct Pix2PixSession {
-    gpu: Arc<Gpu>,
-    trainer: Trainer<Pix2Pix>,
-    preview: Pix2PixPreview,
-}
-
-impl run_loop::Training for Pix2PixSession {
-    fn step(&self) -> u64 {
-        self.trainer.step
-    }
-
-    fn batch(&self) -> u32 {
-        self.trainer.config.batch
-    }
-
-    fn train(&mut self, steps: u32) -> Result<()> {
-        self.trainer.train(steps)?;
-        let _ = self.gpu.device.poll(wgpu::PollType::wait_indefinitely());
-        Ok(())
-    }
-
-    fn stat_names(&self) -> Vec<&'static str> {
-        stat::ALL.to_vec()
-    }
-
-    fn stats(&self) -> Result<Vec<f32>> {
-        let values: Vec<f32> = pollster::block_on(self.trainer.read_named_stats())?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
-        Ok(self
-            .trainer
-            .recipe
-            .losses(&values)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
-    }
-
-    fn message(&self, s: &[f32]) -> String {
-        format!(
-            "G_GAN {:.3} G_L1 {:.3} D_real {:.3} D_fake {:.3}",
-            s[0], s[1], s[2], s[3]
-        )
-    }
-
-    fn preview(&self) -> Result<(u32, u32, Vec<u8>)> {
-        pollster::block_on(self.preview.grid(&self.gpu))
-    }
-
-    fn save(&self) -> Result<Vec<u8>> {
-        pollster::block_on(self.trainer.save())
-    }
-
-    fn until_boundary(&self) -> u64 {
-        self.trainer.config.decay.steps_to_change(self.trainer.step)
-    }
-
-    fn divergence_advice(&self) -> &'static str {
-        "lower learning rates (--lr-g, --lr-d)"
-    }
 }
