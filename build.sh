@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # webgan's one entry point.
 #   ./build.sh serve   set up what is missing, build the wasm package and serve www/ on localhost
-#   ./build.sh test    set up what is missing, then run every test (what CI runs)
+#   ./build.sh test    set up what is missing (and PyTorch for the checks in python/), then run
+#                      every test (what CI runs)
 #   ./build.sh build   build the wasm package into www/pkg and the digits into www/data
 #   ./build.sh setup   install what is missing (apt packages, the wasm target, wasm-bindgen-cli,
 #                      npm packages)
@@ -110,6 +111,36 @@ build() {
   say "www/pkg is ready ($(du -h www/pkg/webgan_bg.wasm | cut -f1) of wasm)"
 }
 
+# The PyTorch checks' Python: Debian's python3-torch (nothing beyond the package mirror) seen from
+# a virtual environment that adds safetensors from PyPI.
+PYTHON_ENV=target/python-env
+
+python_setup() {
+  if command -v apt-get >/dev/null; then
+    local missing=()
+    for pkg in python3-torch python3-numpy python3-pil python3-venv; do
+      dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      say "installing ${missing[*]} (the PyTorch checks; about a minute, once)"
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if [ ! -x "$PYTHON_ENV/bin/python" ]; then
+      /usr/bin/python3 -m venv --system-site-packages "$PYTHON_ENV"
+    fi
+  elif [ ! -x "$PYTHON_ENV/bin/python" ]; then
+    python3 -m venv --system-site-packages "$PYTHON_ENV"
+  fi
+  if ! "$PYTHON_ENV/bin/python" -c 'import safetensors' 2>/dev/null; then
+    "$PYTHON_ENV/bin/pip" install -q safetensors
+  fi
+  if ! "$PYTHON_ENV/bin/python" -c 'import torch, numpy, PIL' 2>/dev/null; then
+    echo "the PyTorch checks need torch, numpy and pillow importable from python3 (Debian: apt-get install python3-torch python3-numpy python3-pil)" >&2
+    exit 1
+  fi
+}
+
 native_env() {
   # Prefer Vulkan; lavapipe is what a machine without a GPU has.
   export WGPU_BACKEND=${WGPU_BACKEND:-vulkan}
@@ -125,6 +156,8 @@ run_tests() {
   cargo clippy --lib --target "$WASM_TARGET" -- -D warnings
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
   cargo test
+  say "PyTorch checks: webgan's checkpoints in torch.nn modules (python/)"
+  WEBGAN=target/debug/webgan PYTHONPATH=python "$PYTHON_ENV/bin/python" -m unittest discover -s python/tests
   say "the GEMMs again without subgroups (what a device without the feature runs)"
   WEBGAN_SUBGROUPS=off cargo test --test conv
   build
@@ -142,7 +175,7 @@ case "${1:-build}" in
   setup) setup ;;
   build) setup && build ;;
   serve) setup && serve ;;
-  test) setup && run_tests ;;
+  test) setup && python_setup && run_tests ;;
   bench) native_env && cargo run --release --bin webgan -- bench kernels ;;
   bench-browser) setup && build && shift && node tests/browser/bench-vs-tfjs.mjs "$@" ;;
   *) echo "usage: $0 [setup|build|serve|test|bench|bench-browser]" >&2; exit 2 ;;

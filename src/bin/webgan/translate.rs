@@ -30,7 +30,14 @@ pub struct TranslateArgs {
     /// AtoB (G_A, domain A's images into B's) or BtoA (G_B).
     #[arg(long, default_value = "AtoB")]
     direction: String,
+    /// Also write the inputs and translations as f32 tensors `input` and `output` ([n, c, h, w],
+    /// in [−1, 1]) to this safetensors file, e.g. to compare with PyTorch on the same weights.
+    #[arg(long)]
+    tensors: Option<PathBuf>,
 }
+
+/// The most images `--tensors` holds (a 256-pixel RGB image is 768 KiB of f32, twice over).
+const MAX_TENSOR_IMAGES: usize = 1024;
 
 /// Images at a time on the GPU.
 const CHUNK: usize = 16;
@@ -110,6 +117,13 @@ pub fn translate(args: TranslateArgs) -> Result<()> {
         }
     };
     let dataset = images(&args, ImageSpec { size, channels }, a_to_b)?;
+    if args.tensors.is_some() && dataset.count() > MAX_TENSOR_IMAGES {
+        return Err(Error::Invalid(format!(
+            "--tensors holds at most {MAX_TENSOR_IMAGES} images, and {} has {}: translate fewer",
+            args.data.display(),
+            dataset.count()
+        )));
+    }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", args.out.display())))?;
     let gpu = crate::open_gpu()?;
@@ -124,12 +138,17 @@ pub fn translate(args: TranslateArgs) -> Result<()> {
     let row = dataset.row_len();
     let size = size as usize;
     let mut done = 0;
+    let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
     for chunk in dataset.pixels.chunks(CHUNK * row) {
         let n = chunk.len() / row;
         let t = Translator::new(&gpu, &g, n as u32, None)?;
         let scaled: Vec<f32> = chunk.iter().map(|&v| v as f32 / 127.5 - 1.0).collect();
         t.set_images(&gpu, &scaled)?;
         let translated = pollster::block_on(Translator::run_all(&gpu, &[&t]))?.remove(0);
+        if args.tensors.is_some() {
+            inputs.extend_from_slice(&scaled);
+            outputs.extend_from_slice(&translated);
+        }
         for (i, image) in translated.chunks(out_channels * size * size).enumerate() {
             let path = args.out.join(format!("{:05}.png", done + i + 1));
             output::write_image(&path, image, out_channels, size)?;
@@ -138,6 +157,15 @@ pub fn translate(args: TranslateArgs) -> Result<()> {
         bar.set_position(done as u64);
     }
     bar.finish_and_clear();
+    if let Some(path) = &args.tensors {
+        let shape = |c: usize| vec![count, c, size, size];
+        let mut tensors = webgan::checkpoint::Checkpoint::new();
+        let input = webgan::checkpoint::Tensor::new(shape(channels as usize), inputs)?;
+        let output_t = webgan::checkpoint::Tensor::new(shape(out_channels), outputs)?;
+        tensors.tensors.insert("input".into(), input);
+        tensors.tensors.insert("output".into(), output_t);
+        output::write_atomically(path, &tensors.to_bytes()?)?;
+    }
     eprintln!(
         "translated {count} image{} {} with {name}: {}",
         if count == 1 { "" } else { "s" },

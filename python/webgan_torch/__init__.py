@@ -1,0 +1,20 @@
+"""webgan's networks in PyTorch.
+
+The modules carry exactly the parameter names webgan writes into its checkpoints, which are the
+names of the reference implementations (pix2pix and CycleGAN: `models/networks.py` of
+junyanz/pytorch-CycleGAN-and-pix2pix), so `load_state_dict(strict=True)` takes a webgan network
+as it is. `checkpoint.load` reads a webgan checkpoint into the networks its configuration names.
+"""
+
+from .checkpoint import Loaded, load, networks_of
+from .networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator, norm_layer
+
+__all__ = [
+    "Loaded",
+    "load",
+    "networks_of",
+    "NLayerDiscriminator",
+    "ResnetGenerator",
+    "UnetGenerator",
+    "norm_layer",
+]
