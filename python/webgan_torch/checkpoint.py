@@ -26,6 +26,8 @@ class Loaded:
     step: int
     config: dict
     networks: dict
+    # Every tensor of the file, by its name: the optimizers' moments, the recipe's state.
+    tensors: dict
 
 
 def networks_of(family, config):
@@ -73,4 +75,37 @@ def load(path):
                  for k, v in state.items()}
         net.load_state_dict(state, strict=True)
         net.eval()
-    return Loaded(family, int(meta.get("step", 0)), config, networks)
+    return Loaded(family, int(meta.get("step", 0)), config, networks, tensors)
+
+
+def load_adam_state(loaded, optimizer, names):
+    """Gives `optimizer` (a torch.optim.Adam over the parameters of the networks `names`) the
+    checkpoint's Adam moments and step, so that its next step is the one webgan would take.
+    webgan keeps a batch norm's moments as one tensor [γ; β], and every other parameter's
+    flattened in the parameter's own layout."""
+    params = {}
+    for name in names:
+        for module_name, module in loaded.networks[name].named_modules():
+            prefix = f"optim.{name}.{module_name}"
+            if isinstance(module, torch.nn.BatchNorm2d) and module.affine:
+                params[prefix] = [module.weight, module.bias]
+                continue
+            for param_name, p in module.named_parameters(recurse=False):
+                params[f"{prefix}.{param_name}"] = [p]
+    step = torch.tensor(float(loaded.step))
+    wanted = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    for prefix, ps in params.items():
+        moments = []
+        for moment in ("exp_avg", "exp_avg_sq"):
+            key = f"{prefix}.{moment}"
+            if key not in loaded.tensors:
+                raise ValueError(f"the checkpoint has no Adam state {key}")
+            moments.append(torch.split(loaded.tensors[key], [p.numel() for p in ps]))
+        for i, p in enumerate(ps):
+            if id(p) not in wanted:
+                raise ValueError(f"the optimizer does not step {prefix}")
+            optimizer.state[p] = {
+                "step": step.clone(),
+                "exp_avg": moments[0][i].reshape(p.shape).clone(),
+                "exp_avg_sq": moments[1][i].reshape(p.shape).clone(),
+            }
