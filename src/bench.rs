@@ -353,7 +353,14 @@ pub fn step_breakdown<R: crate::train::Family>(
 
 /// The image-to-image benchmarks `bench train` knows, by name: the reference's CycleGAN
 /// (ResNet generators) and pix2pix (U-Net) at a side, with their defaults (batch 1).
-pub const IMAGE_TO_IMAGE: [&str; 4] = ["cyclegan64", "cyclegan128", "pix2pix64", "pix2pix128"];
+pub const IMAGE_TO_IMAGE: [&str; 6] = [
+    "cyclegan64",
+    "cyclegan128",
+    "cyclegan256",
+    "pix2pix64",
+    "pix2pix128",
+    "pix2pix256",
+];
 
 /// ms per step and images/s of `trainer` (batch `batch`) over `steps` steps, after two
 /// warm-up steps, as [`training`] measures DCGAN's.

@@ -75,7 +75,8 @@ enum BenchWhat {
     /// Training throughput: ms per alternating step (k = 1) and images per second.
     Train {
         /// Presets to measure: dcgan28, dcgan32, dcgan64, and the image-to-image families at
-        /// their defaults (batch 1): cyclegan64, cyclegan128, pix2pix64, pix2pix128.
+        /// their defaults (batch 1): cyclegan64, cyclegan128, cyclegan256, pix2pix64,
+        /// pix2pix128, pix2pix256.
         #[arg(long, value_delimiter = ',', default_value = "dcgan28,dcgan32,dcgan64")]
         presets: Vec<String>,
         /// Batch size (default: 64 for dcgan28 and dcgan32, 128 for dcgan64, as PyTorch's).
@@ -87,8 +88,8 @@ enum BenchWhat {
     },
     /// Where a training step's time goes: each kernel of one step timed alone, summed by kernel.
     Step {
-        /// dcgan28, dcgan32, dcgan64, or cyclegan64, cyclegan128, pix2pix64, pix2pix128 (at
-        /// batch 1).
+        /// dcgan28, dcgan32, dcgan64, or cyclegan64, cyclegan128, cyclegan256, pix2pix64,
+        /// pix2pix128, pix2pix256 (at batch 1).
         #[arg(long, default_value = "dcgan28")]
         preset: String,
         #[arg(long, default_value_t = 64)]
