@@ -121,12 +121,18 @@ class Checkpoints(unittest.TestCase):
         self.assert_same(loaded.networks["netG_A"], self.translate(checkpoint, data, "AtoB"))
         self.assert_same(loaded.networks["netG_B"], self.translate(checkpoint, data, "BtoA"))
 
-    def test_not_a_family_it_builds(self):
+    def test_not_a_checkpoint(self):
+        # A safetensors file webgan wrote, but not a checkpoint: translate's --tensors.
+        files = {f"trainA/{i}.png": png(self.rng, 36) for i in range(2)}
+        files.update({f"trainB/{i}.png": png(self.rng, 36) for i in range(2)})
+        write_zip(self.tmp / "unpaired.zip", files)
         run = self.tmp / "run"
-        webgan("train", "--ngf", "4", "--ndf", "4", "--steps", "1", "--every", "0",
-               "--quality-every", "0", "--out", str(run))
-        with self.assertRaisesRegex(ValueError, "holds a dcgan run"):
-            webgan_torch.load(str(run / "checkpoint.safetensors"))
+        webgan("train", "--family", "cyclegan", "--data", str(self.tmp / "unpaired.zip"),
+               "--size", "32", "--ngf", "2", "--ndf", "2", "--steps", "1", "--out", str(run))
+        tensors = self.translate(run / "checkpoint.safetensors", self.tmp / "unpaired.zip", "AtoB")
+        self.assertIn("input", tensors)
+        with self.assertRaisesRegex(ValueError, "is not a webgan checkpoint"):
+            webgan_torch.load(str(self.tmp / "translated-AtoB.safetensors"))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""webgan's networks in PyTorch.
+"""webgan's networks in PyTorch: the DCGAN presets, pix2pix and CycleGAN.
 
 The modules carry exactly the parameter names webgan writes into its checkpoints, which are the
 names of the reference implementations (pix2pix and CycleGAN: `models/networks.py` of

@@ -14,12 +14,13 @@ import torch
 from safetensors.torch import load_file
 from safetensors import safe_open
 
+from .dcgan import dcgan_networks
 from .networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator, norm_layer
 
 
 @dataclass
 class Loaded:
-    """A checkpoint's family ("pix2pix", "cyclegan"), step, configuration and networks, each
+    """A checkpoint's family ("dcgan", "pix2pix", "cyclegan"), step, configuration and networks, each
     holding the checkpoint's weights."""
 
     family: str
@@ -33,9 +34,11 @@ class Loaded:
 def networks_of(family, config):
     """The networks a run of `family` with `config` trains, by their checkpoint names, with
     fresh weights."""
+    if family == "dcgan":
+        return dcgan_networks(config)
     if family not in ("pix2pix", "cyclegan"):
         raise ValueError(
-            f"webgan_torch builds the pix2pix and CycleGAN networks; this checkpoint holds a {family} run"
+            f"webgan_torch builds the DCGAN, pix2pix and CycleGAN networks; this checkpoint holds a {family} run"
         )
     norm = norm_layer(config["norm"])
     ngf, ndf, n_layers = config["ngf"], config["ndf"], config["n_layers_D"]
@@ -87,7 +90,7 @@ def load_adam_state(loaded, optimizer, names):
     for name in names:
         for module_name, module in loaded.networks[name].named_modules():
             prefix = f"optim.{name}.{module_name}"
-            if isinstance(module, torch.nn.BatchNorm2d) and module.affine:
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine:
                 params[prefix] = [module.weight, module.bias]
                 continue
             for param_name, p in module.named_parameters(recurse=False):

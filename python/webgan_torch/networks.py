@@ -13,18 +13,22 @@ import torch
 from torch import nn
 
 
-class BatchNorm2d(nn.BatchNorm2d):
-    """nn.BatchNorm2d whose running statistics move as webgan's do: by max(momentum, 1/(n + 1))
+class WebganRunningStats:
+    """Batch norm whose running statistics move as webgan's do: by max(momentum, 1/(n + 1))
     after n updates, the plain average of the first batches until it is the exponential one.
     (PyTorch moves them by momentum = 0.1 from the start, so a young generator's running
     variance is still near its initial 1 after a few steps and eval-mode outputs come out
-    flat.) From the tenth update on the two are the same. Its state_dict is nn.BatchNorm2d's."""
+    flat.) From the tenth update on the two are the same. The state_dict is PyTorch's."""
 
     def forward(self, x):
         if self.training and self.track_running_stats:
             n = int(self.num_batches_tracked.item())
             self.momentum = max(0.1, 1.0 / (n + 1))
         return super().forward(x)
+
+
+class BatchNorm2d(WebganRunningStats, nn.BatchNorm2d):
+    """nn.BatchNorm2d with webgan's running statistics."""
 
 
 def norm_layer(norm):

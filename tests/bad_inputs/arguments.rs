@@ -198,6 +198,18 @@ pub fn cases() -> Vec<Case> {
             Expect::Works(&["dir/00000.png", "dir/00002.png"]),
         ),
         sample(
+            &["--n", "3", "--out", "dir", "--tensors", "t.safetensors"],
+            Expect::Works(&["dir/00000.png", "t.safetensors"]),
+        ),
+        sample(
+            &["--n", "5000", "--out", "dir", "--tensors", "t.safetensors"],
+            Expect::Refused("--tensors holds at most 4096"),
+        ),
+        sample(
+            &["--n", "3", "--out", "dir", "--tensors", "keep"],
+            Expect::Refused("is a folder"),
+        ),
+        sample(
             &["--noise", "z.safetensors", "--out", "s.png"],
             Expect::Refused("finite"),
         )

@@ -51,6 +51,17 @@ pub fn write_image(path: &Path, image: &[f32], channels: usize, size: usize) -> 
         .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
 }
 
+/// A sentence refusing `path` given to `flag` for a file when it is a folder, before any work.
+pub fn refuse_folder(flag: &str, path: Option<&Path>) -> Result<()> {
+    match path {
+        Some(p) if p.is_dir() => Err(Error::Invalid(format!(
+            "{flag} {} is a folder: give a file name, e.g. out.safetensors",
+            p.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Writes to a temporary file and renames it, so a crash never leaves half a checkpoint.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");

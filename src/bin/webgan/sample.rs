@@ -44,7 +44,14 @@ pub struct SampleArgs {
     /// gray or RGB, at its size).
     #[arg(long)]
     out: PathBuf,
+    /// Also write z ([n, nz]), the classes ([n], conditional models) and the images as f32
+    /// ([n, c, h, w] in [−1, 1]) to this safetensors file, e.g. to compare with PyTorch.
+    #[arg(long)]
+    tensors: Option<PathBuf>,
 }
+
+/// The most images `--tensors` holds.
+const MAX_TENSOR_IMAGES: u32 = 4096;
 
 #[derive(clap::Args)]
 #[command(allow_negative_numbers = true)]
@@ -230,6 +237,12 @@ pub fn sample(args: SampleArgs) -> Result<()> {
             args.out.display()
         )));
     }
+    if args.tensors.is_some() && n > MAX_TENSOR_IMAGES {
+        return Err(Error::Invalid(format!(
+            "--tensors holds at most {MAX_TENSOR_IMAGES} images, not {n}: ask for fewer with --n"
+        )));
+    }
+    output::refuse_folder("--tensors", args.tensors.as_deref())?;
     let z = match (from_file, args.seed) {
         (Some((_, z)), _) => z,
         (None, Some(seed)) => {
@@ -240,9 +253,16 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let columns = (n as f64).sqrt().ceil() as u32;
     let labels = labels(&config, n, columns, args.class)?;
     let gpu = crate::open_gpu()?;
+    let mut kept = Vec::new();
+    let mut keep = |image: &[f32]| {
+        if args.tensors.is_some() {
+            kept.extend_from_slice(image);
+        }
+    };
     if grid {
         let mut sheet = Grid::new(n as usize, c, size, columns as usize);
         render(&gpu, &bytes, &z, &labels, |i, image| {
+            keep(image);
             sheet.place(i, image);
             Ok(())
         })?;
@@ -251,12 +271,36 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     } else {
         std::fs::create_dir_all(&args.out).map_err(output::io)?;
         render(&gpu, &bytes, &z, &labels, |i, image| {
+            keep(image);
             output::write_image(&args.out.join(format!("{i:05}.png")), image, c, size)
         })?;
         let kind = if c == 1 { "gray" } else { "RGB" };
         eprintln!(
             "wrote {n} images ({size}×{size} {kind} PNGs) to {}",
             args.out.display()
+        );
+    }
+    if let Some(path) = &args.tensors {
+        let n = n as usize;
+        let mut file = Checkpoint::new();
+        let z = webgan::checkpoint::Tensor::new(vec![n, nz as usize], z)?;
+        file.tensors.insert("z".into(), z);
+        let images = webgan::checkpoint::Tensor::new(vec![n, c, size, size], kept)?;
+        file.tensors.insert("images".into(), images);
+        if !labels.is_empty() {
+            let classes = labels.iter().map(|&l| i64::from(l)).collect();
+            let classes = webgan::checkpoint::IntTensor::new(vec![n], classes)?;
+            file.integers.insert("classes".into(), classes);
+        }
+        output::write_atomically(path, &file.to_bytes()?)?;
+        eprintln!(
+            "wrote z, the images{} as floats to {}",
+            if labels.is_empty() {
+                ""
+            } else {
+                " and their classes"
+            },
+            path.display()
         );
     }
     Ok(())

@@ -88,6 +88,7 @@ pub fn translate(args: TranslateArgs) -> Result<()> {
             )))
         }
     };
+    output::refuse_folder("--tensors", args.tensors.as_deref())?;
     let bytes = output::read(&args.checkpoint)?;
     let family = webgan::train::checkpoint_family(&bytes)?;
     let (ck, graph, name, size, channels) = match family.as_str() {
