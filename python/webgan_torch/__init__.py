@@ -6,13 +6,15 @@ junyanz/pytorch-CycleGAN-and-pix2pix), so `load_state_dict(strict=True)` takes a
 as it is. `checkpoint.load` reads a webgan checkpoint into the networks its configuration names.
 """
 
-from .checkpoint import Loaded, load, load_adam_state, networks_of
+from .checkpoint import Loaded, load, load_adam_state, load_optimizer_state, networks_of, save
 from .networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator, norm_layer
 
 __all__ = [
     "Loaded",
     "load",
     "load_adam_state",
+    "load_optimizer_state",
+    "save",
     "networks_of",
     "NLayerDiscriminator",
     "ResnetGenerator",

@@ -8,10 +8,11 @@ num_downs, n_layers_D, ...).
 """
 
 import json
+import os
 from dataclasses import dataclass
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
 from .dcgan import dcgan_networks
@@ -81,34 +82,81 @@ def load(path):
     return Loaded(family, int(meta.get("step", 0)), config, networks, tensors)
 
 
-def load_adam_state(loaded, optimizer, names):
-    """Gives `optimizer` (a torch.optim.Adam over the parameters of the networks `names`) the
-    checkpoint's Adam moments and step, so that its next step is the one webgan would take.
-    webgan keeps a batch norm's moments as one tensor [γ; β], and every other parameter's
-    flattened in the parameter's own layout."""
-    params = {}
+def _param_groups(loaded_networks, names):
+    """webgan's optimizer-state names for each network's parameters: a batch norm's two as one
+    tensor [γ; β] under the module's name, every other parameter under its own."""
+    groups = {}
     for name in names:
-        for module_name, module in loaded.networks[name].named_modules():
+        for module_name, module in loaded_networks[name].named_modules():
             prefix = f"optim.{name}.{module_name}"
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine:
-                params[prefix] = [module.weight, module.bias]
+                groups[prefix] = [module.weight, module.bias]
                 continue
             for param_name, p in module.named_parameters(recurse=False):
-                params[f"{prefix}.{param_name}"] = [p]
-    step = torch.tensor(float(loaded.step))
+                groups[f"{prefix}.{param_name}"] = [p]
+    return groups
+
+
+def _moments(optimizer):
+    if isinstance(optimizer, torch.optim.Adam):
+        return ("exp_avg", "exp_avg_sq")
+    if isinstance(optimizer, torch.optim.SGD):
+        return ("momentum_buffer",)
+    raise ValueError(f"webgan keeps the state of Adam and SGD, not of {type(optimizer).__name__}")
+
+
+def load_optimizer_state(loaded, optimizer, names, t):
+    """Gives `optimizer` (Adam or SGD over the parameters of the networks `names`) the
+    checkpoint's moments (and, for Adam, `t` steps taken), so that its next step is the one
+    webgan would take. webgan keeps a batch norm's moments as one tensor [γ; β], and every
+    other parameter's flattened in the parameter's own layout."""
     wanted = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    for prefix, ps in params.items():
-        moments = []
-        for moment in ("exp_avg", "exp_avg_sq"):
+    for prefix, ps in _param_groups(loaded.networks, names).items():
+        state = [{} for _ in ps]
+        for moment in _moments(optimizer):
             key = f"{prefix}.{moment}"
             if key not in loaded.tensors:
-                raise ValueError(f"the checkpoint has no Adam state {key}")
-            moments.append(torch.split(loaded.tensors[key], [p.numel() for p in ps]))
-        for i, p in enumerate(ps):
+                raise ValueError(f"the checkpoint has no optimizer state {key}: it was not written by a run with this optimizer")
+            for i, part in enumerate(torch.split(loaded.tensors[key], [p.numel() for p in ps])):
+                state[i][moment] = part.reshape(ps[i].shape).clone()
+        for p, st in zip(ps, state):
             if id(p) not in wanted:
                 raise ValueError(f"the optimizer does not step {prefix}")
-            optimizer.state[p] = {
-                "step": step.clone(),
-                "exp_avg": moments[0][i].reshape(p.shape).clone(),
-                "exp_avg_sq": moments[1][i].reshape(p.shape).clone(),
-            }
+            if isinstance(optimizer, torch.optim.Adam):
+                st["step"] = torch.tensor(float(t))
+            optimizer.state[p] = st
+
+
+def load_adam_state(loaded, optimizer, names):
+    """`load_optimizer_state` for a run that has taken one Adam step per step (pix2pix,
+    CycleGAN, DCGAN with k = 1)."""
+    load_optimizer_state(loaded, optimizer, names, loaded.step)
+
+
+def save(path, family, config, networks, optimizers, step, counters, extra=None):
+    """Writes a checkpoint webgan resumes from: `networks` by name, each optimizer's state in
+    `optimizers` ({optimizer: [network names]}), the step, the recipe's `counters` and `extra`
+    integer tensors (recipe state) under `state.`, and the configuration. Written to a temporary
+    file and renamed, so a crash never leaves half a checkpoint."""
+    tensors = {}
+    for name, net in networks.items():
+        for key, value in net.state_dict().items():
+            if key.endswith("num_batches_tracked"):
+                tensors[f"{name}.{key}"] = value.detach().to(torch.int64).reshape(())
+            else:
+                tensors[f"{name}.{key}"] = value.detach().float().contiguous()
+    for optimizer, names in optimizers.items():
+        for prefix, ps in _param_groups(networks, names).items():
+            for moment in _moments(optimizer):
+                parts = [optimizer.state.get(p, {}).get(moment, torch.zeros_like(p)) for p in ps]
+                tensors[f"{prefix}.{moment}"] = torch.cat([t.reshape(-1) for t in parts]).float()
+    tensors["state.counters"] = torch.tensor(counters, dtype=torch.int64)
+    tensors["state.step"] = torch.tensor(step, dtype=torch.int64)
+    for key, value in (extra or {}).items():
+        tensors[f"state.{key}"] = value
+    meta = {"format": "webgan-1", "step": str(step), "config": json.dumps(config)}
+    if family != "dcgan":
+        meta["family"] = family
+    tmp = f"{path}.tmp"
+    save_file(tensors, tmp, metadata=meta)
+    os.replace(tmp, path)

@@ -1,6 +1,7 @@
 //! The native `webgan` command line.
 
 mod cyclegan;
+mod export_dataset;
 mod output;
 mod pix2pix;
 mod quality;
@@ -40,6 +41,9 @@ enum Command {
     Translate(translate::TranslateArgs),
     /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
     Eval(quality::EvalArgs),
+    /// Write a zip's images (or the built-in digits), fitted to a DCGAN preset as `train` fits
+    /// them, to one safetensors file for another trainer (python/webgan_torch).
+    ExportDataset(export_dataset::ExportDatasetArgs),
     /// Check this GPU's kernels against the CPU reference.
     Check,
     /// Benchmarks.
@@ -133,6 +137,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> webgan::Result<ExitCode> {
         }
         Command::Translate(args) => translate::translate(args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => quality::eval(args).map(|_| ExitCode::SUCCESS),
+        Command::ExportDataset(args) => export_dataset::export(args).map(|_| ExitCode::SUCCESS),
         Command::Sample(args) => sample::sample(args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|_| ExitCode::SUCCESS),
         Command::Check => check(open_gpu()?),

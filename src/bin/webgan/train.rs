@@ -209,7 +209,7 @@ fn dataset_from(zip: Option<(&Path, &[u8])>, preset: Preset) -> Result<Dataset> 
 }
 
 /// The preset that fits a zip's images, as the page chooses it, said with its reason.
-fn preset_for(path: &Path, bytes: &[u8]) -> Result<Preset> {
+pub fn preset_for(path: &Path, bytes: &[u8]) -> Result<Preset> {
     let survey = webgan::data::survey(bytes, 32)?;
     let preset = survey.preset();
     let size = preset.image_size();

@@ -1,0 +1,142 @@
+"""DCGAN's alternating step in PyTorch, as webgan's `Dcgan` recipe takes it: k discriminator
+updates, each on a real batch and on fakes from fresh z (and fresh classes, for a conditional
+model), then one generator update through D in train mode (batch statistics) that moves neither
+D's weights nor its running statistics; losses bce (non-saturating G), minimax, wgan (weight
+clipping) or hinge; one-sided label smoothing; Adam or SGD with momentum; DiffAugment on
+everything D sees; the moving average of G's weights.
+
+Under torchrun, G and D are each wrapped in DistributedDataParallel: each process draws its
+share of the batch, gradients are averaged over all, and batch norm normalises over each
+process's share (per replica, as DDP does unless the model is converted to SyncBatchNorm).
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import diffaugment
+
+
+def d_losses(kind, smoothing):
+    """(real loss, fake loss, G's loss), each a mean over the batch's logits."""
+    if kind in ("bce", "minimax"):
+        real = lambda l: F.binary_cross_entropy_with_logits(l, torch.full_like(l, 1 - smoothing))  # noqa: E731
+        fake = lambda l: F.binary_cross_entropy_with_logits(l, torch.zeros_like(l))  # noqa: E731
+        if kind == "bce":
+            g = lambda l: F.softplus(-l).mean()  # noqa: E731  −log σ(l)
+        else:
+            g = lambda l: -F.softplus(l).mean()  # noqa: E731  log(1 − σ(l))
+        return real, fake, g
+    if kind == "wgan":
+        return (lambda l: -l.mean()), (lambda l: l.mean()), (lambda l: -l.mean())
+    if kind == "hinge":
+        return (lambda l: F.relu(1 - l).mean()), (lambda l: F.relu(1 + l).mean()), (lambda l: -l.mean())
+    raise ValueError(f"unknown loss '{kind}': choose bce, minimax, wgan or hinge")
+
+
+def optimizer(params, o):
+    if o["kind"] == "adam":
+        return torch.optim.Adam(params, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"],
+                                weight_decay=o["weight_decay"])
+    if o["kind"] == "sgd":
+        return torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"],
+                               weight_decay=o["weight_decay"])
+    raise ValueError(f"unknown optimizer '{o['kind']}': choose adam or sgd")
+
+
+class _DPair(nn.Module):
+    """D on a real batch and on fakes in one call, so that DistributedDataParallel sees one
+    forward and one backward per update (each half normalised by its own batch statistics, as
+    webgan runs them)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.d = d
+
+    def forward(self, real, real_classes, fake, fake_classes):
+        return self.d(real, real_classes), self.d(fake, fake_classes)
+
+
+class _FrozenStatistics:
+    """Batch norm in train mode that neither uses nor moves its running statistics: what D is
+    for G's update."""
+
+    def __init__(self, net):
+        self.norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def __enter__(self):
+        for m in self.norms:
+            m.track_running_stats = False
+
+    def __exit__(self, *exc):
+        for m in self.norms:
+            m.track_running_stats = True
+
+
+class DcganStep:
+    """One step of a DCGAN run's configuration `c` on `nets` (netG, netD, and netG_ema when
+    the run keeps one). `wrap` makes a module distributed (DistributedDataParallel) or leaves
+    it alone."""
+
+    def __init__(self, c, nets, wrap=lambda m: m):
+        self.c = c
+        self.g, self.d = nets["netG"], nets["netD"]
+        self.g_ema = nets.get("netG_ema")
+        self.g_dist = wrap(self.g)
+        self.d_dist = wrap(_DPair(self.d))
+        self.opt_g = optimizer(self.g.parameters(), c["g_optimizer"])
+        self.opt_d = optimizer(self.d.parameters(), c["d_optimizer"])
+        self.real_loss, self.fake_loss, self.g_loss = d_losses(c["loss"], c["label_smoothing"])
+        self.kinds = diffaugment.parse(c.get("augment") or "")
+        self.d_statistics = _FrozenStatistics(self.d)
+
+    def _z(self, n, device):
+        if self.c["prior"] == "normal":
+            return torch.randn(n, self.c["nz"], device=device)
+        return torch.rand(n, self.c["nz"], device=device) * 2 - 1
+
+    def _classes(self, n, device):
+        k = self.c["classes"]
+        return torch.randint(0, k, (n,), device=device) if k else None
+
+    def step(self, batches):
+        """One alternating step; `batches()` gives this process's real images (uint8) and
+        classes. Returns D's last loss and G's loss."""
+        self.g.train()
+        self.d.train()
+        for _ in range(self.c["d_steps"]):
+            images, real_classes = batches()
+            real = images.float() / 127.5 - 1
+            n = real.shape[0]
+            real_classes = real_classes if self.c["classes"] else None
+            fake_classes = self._classes(n, real.device)
+            with torch.no_grad():
+                fake = self.g(self._z(n, real.device), fake_classes)
+            real = diffaugment.augment(real, self.kinds)
+            fake = diffaugment.augment(fake, self.kinds)
+            real_logits, fake_logits = self.d_dist(real, real_classes, fake, fake_classes)
+            d_loss = self.real_loss(real_logits) + self.fake_loss(fake_logits)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            if self.c["loss"] == "wgan":
+                with torch.no_grad():
+                    for p in self.d.parameters():
+                        p.clamp_(-self.c["clip"], self.c["clip"])
+        fake_classes = self._classes(n, real.device)
+        fake = self.g_dist(self._z(n, real.device), fake_classes)
+        self.d.requires_grad_(False)
+        with self.d_statistics:
+            g_loss = self.g_loss(self.d(diffaugment.augment(fake, self.kinds), fake_classes))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.d.requires_grad_(True)
+        if self.g_ema is not None:
+            beta = self.c["ema"]
+            with torch.no_grad():
+                for a, p in zip(self.g_ema.parameters(), self.g.parameters()):
+                    a.mul_(beta).add_(p, alpha=1 - beta)
+                for a, b in zip(self.g_ema.buffers(), self.g.buffers()):
+                    a.copy_(b)
+        return d_loss.item(), g_loss.item()

@@ -1,0 +1,361 @@
+"""Continue (or start) a webgan DCGAN run in PyTorch, on one process or many under torchrun, and
+write a checkpoint that `webgan train --resume` and the page's "Load checkpoint" continue from.
+
+    webgan export-dataset --data faces.zip --out faces.safetensors
+    torchrun --nproc_per_node 2 -m webgan_torch.train --resume run/checkpoint.safetensors \\
+        --data faces.safetensors --steps 20000 --out run
+    webgan train --resume run/checkpoint.safetensors --data faces.zip --steps 25000 --out run
+
+The flags and defaults are `webgan train`'s. A resumed run takes its configuration from the
+checkpoint and may change only the learning rates, the label smoothing and DiffAugment, as in
+webgan. The batch is the whole step's: each of N processes draws batch/N images of it.
+"""
+
+import argparse
+import csv
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+
+from . import checkpoint as ck
+from .data import load_dataset
+from .dcgan import PRESETS, dcgan_networks
+from .diffaugment import parse as parse_augment
+from .gan import DcganStep
+
+# webgan train's defaults.
+DEFAULTS = {
+    "steps": 5000, "out": "webgan-run", "batch": 64, "k": 1, "loss": "bce", "optimizer": "adam",
+    "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2": 0.999, "momentum": 0.9,
+    "label_smoothing": 0.0, "clip": 0.01, "augment": "none", "nz": 100, "ngf": 64, "ndf": 64,
+    "prior": "normal", "seed": 1, "every": 100, "checkpoint_every": 1000,
+}
+# What a resumed run may change (the rest is the checkpoint's).
+CHANGEABLE = {"lr_d", "lr_g", "label_smoothing", "augment"}
+# Flags that say how long and where, not what is trained.
+RUN_FLAGS = {"steps", "out", "every", "checkpoint_every", "data", "resume", "overwrite", "preset"}
+
+
+class UserError(Exception):
+    """A sentence for the person who typed the command."""
+
+
+def arguments(argv):
+    p = argparse.ArgumentParser(prog="python -m webgan_torch.train", description=__doc__.splitlines()[0])
+    flag = lambda name, **kw: p.add_argument(name, default=None, **kw)  # noqa: E731
+    flag("--data", help="a dataset file written by `webgan export-dataset`")
+    flag("--resume", help="a checkpoint written by webgan (or by this trainer)")
+    flag("--preset", help="dcgan28, dcgan32 or dcgan64 (default: the dataset's)")
+    flag("--steps", type=int, help="steps to train to, counting a resumed run's [5000]")
+    flag("--out", help="where checkpoint.safetensors and metrics.csv go [webgan-run]")
+    flag("--batch", type=int, help="the whole step's batch, shared by the processes [64]")
+    flag("--k", type=int, help="discriminator updates per generator update [1]")
+    flag("--loss", help="bce, minimax, wgan or hinge [bce]")
+    flag("--optimizer", help="adam or sgd [adam]")
+    flag("--lr-d", type=float)
+    flag("--lr-g", type=float)
+    flag("--beta1", type=float)
+    flag("--beta2", type=float)
+    flag("--momentum", type=float)
+    flag("--label-smoothing", type=float)
+    flag("--clip", type=float)
+    flag("--ema", type=float, help="keep a moving average of G's weights with this β")
+    flag("--augment", help="DiffAugment: color,translation,cutout (any of them) or none")
+    flag("--nz", type=int)
+    flag("--ngf", type=int)
+    flag("--ndf", type=int)
+    flag("--prior", help="normal or uniform")
+    flag("--seed", type=int)
+    flag("--every", type=int, help="log to metrics.csv every this many steps [100]")
+    flag("--checkpoint-every", type=int, help="write the checkpoint every this many steps [1000]")
+    p.add_argument("--unconditional", action="store_true")
+    p.add_argument("--overwrite", action="store_true")
+    args = p.parse_args(argv)
+    typed = {k for k, v in vars(args).items() if v not in (None, False)}
+    for k, v in DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    return args, typed
+
+
+def check_numbers(a):
+    def within(name, v, lo, hi):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
+            raise UserError(f"--{name.replace('_', '-')} must be from {lo} to {hi}, not {v}")
+
+    within("steps", a.steps, 1, 10**9)
+    within("batch", a.batch, 2, 4096)
+    within("k", a.k, 1, 100)
+    within("lr_d", a.lr_d, 1e-12, 10)
+    within("lr_g", a.lr_g, 1e-12, 10)
+    within("beta1", a.beta1, 0, 0.999999)
+    within("beta2", a.beta2, 0, 0.999999)
+    within("momentum", a.momentum, 0, 0.999999)
+    within("label_smoothing", a.label_smoothing, 0, 0.49)
+    within("clip", a.clip, 1e-9, 100)
+    within("nz", a.nz, 1, 4096)
+    within("ngf", a.ngf, 1, 1024)
+    within("ndf", a.ndf, 1, 1024)
+    within("every", a.every, 0, 10**9)
+    within("checkpoint_every", a.checkpoint_every, 0, 10**9)
+    if a.ema is not None:
+        within("ema", a.ema, 0, 0.999999)
+    for name, value, choices in (("loss", a.loss, ("bce", "minimax", "wgan", "hinge")),
+                                 ("optimizer", a.optimizer, ("adam", "sgd")),
+                                 ("prior", a.prior, ("normal", "uniform"))):
+        if value not in choices:
+            raise UserError(f"unknown --{name} '{value}': choose {', '.join(choices)}")
+    try:
+        parse_augment(a.augment)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
+def optimizer_config(a, lr):
+    if a.optimizer == "adam":
+        return {"kind": "adam", "lr": lr, "beta1": a.beta1, "beta2": a.beta2, "eps": 1e-8,
+                "weight_decay": 0.0}
+    return {"kind": "sgd", "lr": lr, "momentum": a.momentum, "weight_decay": 0.0}
+
+
+def fresh_config(a, data):
+    preset = a.preset or data.preset
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset '{preset}': choose {', '.join(PRESETS)}")
+    classes = 0 if a.unconditional or data.labels is None else len(data.class_names)
+    return {
+        "preset": preset, "nz": a.nz, "ngf": a.ngf, "ndf": a.ndf,
+        "channels": int(data.images.shape[1]), "classes": classes, "batch": a.batch,
+        "d_steps": a.k, "loss": a.loss, "label_smoothing": a.label_smoothing,
+        "d_optimizer": optimizer_config(a, a.lr_d), "g_optimizer": optimizer_config(a, a.lr_g),
+        "prior": a.prior, "clip": a.clip, "ema": a.ema,
+        "augment": "" if a.augment == "none" else a.augment, "seed": str(a.seed),
+    }
+
+
+def initialise(nets, seed):
+    """webgan's (and examples/dcgan's) start: weights N(0, 0.02), batch norm's scale
+    N(1, 0.02), biases and shifts 0; the moving average starts as G."""
+    torch.manual_seed(seed)
+    for name in ("netG", "netD"):
+        for m in nets[name].modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+    if "netG_ema" in nets:
+        nets["netG_ema"].load_state_dict(nets["netG"].state_dict())
+
+
+def resumed_config(a, typed, loaded):
+    if loaded.family != "dcgan":
+        raise UserError(
+            f"{a.resume} holds a {loaded.family} run; webgan_torch.train continues DCGAN runs "
+            f"(its {loaded.family} networks load with webgan_torch.load)")
+    c = dict(loaded.config)
+    if a.preset is not None and a.preset != c["preset"]:
+        raise UserError(f"{a.resume} holds a {c['preset']} model, not {a.preset}")
+    refused = sorted(typed - CHANGEABLE - RUN_FLAGS - {"unconditional"})
+    if refused:
+        names = ", ".join("--" + r.replace("_", "-") for r in refused)
+        raise UserError(
+            f"a resumed run keeps its checkpoint's settings: {names} cannot change (a resumed "
+            f"run may change --lr-d, --lr-g, --label-smoothing and --augment)")
+    if "lr_d" in typed:
+        c["d_optimizer"] = {**c["d_optimizer"], "lr": a.lr_d}
+    if "lr_g" in typed:
+        c["g_optimizer"] = {**c["g_optimizer"], "lr": a.lr_g}
+    if "label_smoothing" in typed:
+        c["label_smoothing"] = a.label_smoothing
+    if "augment" in typed:
+        c["augment"] = "" if a.augment == "none" else a.augment
+    return c
+
+
+class _Repeated(torch.utils.data.Dataset):
+    """A dataset smaller than the batch, repeated until it fills one (webgan draws with
+    replacement, so a batch may hold an image twice)."""
+
+    def __init__(self, data, length):
+        self.data, self.length = data, length
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, i):
+        return self.data[i % len(self.data)]
+
+
+def batches(data, batch, world, rank, seed, device):
+    """An endless supply of this process's share of each batch: one DistributedSampler over
+    the dataset, a new shuffle every epoch."""
+    source = data if len(data) >= batch else _Repeated(data, batch)
+    sampler = DistributedSampler(source, num_replicas=world, rank=rank, shuffle=True, seed=seed,
+                                 drop_last=True)
+    loader = DataLoader(source, batch_size=batch // world, sampler=sampler, drop_last=True)
+    epoch = 0
+
+    def endless():
+        nonlocal epoch
+        while True:
+            sampler.set_epoch(epoch)
+            for images, labels in loader:
+                yield images.to(device), labels.to(device)
+            epoch += 1
+
+    it = endless()
+    return lambda: next(it)
+
+
+def run(argv):
+    a, typed = arguments(argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    check_numbers(a)
+    if a.resume is None and a.batch % world:
+        raise UserError(
+            f"{world} processes cannot share a batch of {a.batch}: choose --nproc_per_node "
+            f"dividing the batch (or a batch that {world} divides)")
+    if a.data is None:
+        raise UserError("--data is needed: a dataset file from `webgan export-dataset --data "
+                        "your.zip --out data.safetensors` (the built-in digits: leave out --data "
+                        "there)")
+    try:
+        data = load_dataset(a.data)
+    except (OSError, ValueError) as e:
+        raise UserError(str(e)) from None
+    out = Path(a.out)
+    existing = out / "checkpoint.safetensors"
+    if a.resume is None and existing.exists() and not a.overwrite:
+        raise UserError(f"{out} holds another run's checkpoint: continue it with --resume "
+                        f"{existing}, or pass --overwrite")
+    if a.resume is not None:
+        try:
+            loaded = ck.load(a.resume)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise UserError(f"cannot resume from {a.resume}: {e}") from None
+        c = resumed_config(a, typed, loaded)
+        if c["batch"] % world:
+            raise UserError(f"{world} processes cannot share a batch of {c['batch']} (the run's): "
+                            f"choose --nproc_per_node dividing it")
+        nets, step, counters = loaded.networks, loaded.step, list(loaded.tensors["state.counters"].tolist())
+    else:
+        c = fresh_config(a, data)
+        nets, step, counters = dcgan_networks(c), 0, [0, 0, 0, 0]
+        initialise(nets, a.seed)
+    size = PRESETS[c["preset"]]
+    want = (c["channels"], size, size)
+    if tuple(data.images.shape[1:]) != want:
+        raise UserError(f"{a.data} holds {tuple(data.images.shape[1:])} images; this {c['preset']} "
+                        f"run needs {want}: export the zip again with --preset {c['preset']}")
+    if c["classes"] and (data.labels is None or len(data.class_names) != c["classes"]):
+        raise UserError(f"this run is conditional on {c['classes']} classes, and {a.data} holds "
+                        f"{len(data.class_names)}: export the zip with the run's classes")
+    if a.steps <= step:
+        raise UserError(f"the run is at step {step} already: --steps counts from its start, so "
+                        f"ask for more than {step}")
+    try:
+        parse_augment(c.get("augment") or "")
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
+    if world > 1:
+        dist.init_process_group("nccl" if cuda else "gloo")
+    for net in nets.values():
+        net.to(device)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        wrap = lambda m: DDP(m, device_ids=[device.index] if cuda else None)  # noqa: E731
+    else:
+        wrap = lambda m: m  # noqa: E731
+    gan = DcganStep(c, nets, wrap)
+    if a.resume is not None:
+        try:
+            ck.load_optimizer_state(loaded, gan.opt_d, ["netD"], counters[1])
+            ck.load_optimizer_state(loaded, gan.opt_g, ["netG"], counters[2])
+        except ValueError as e:
+            raise UserError(f"cannot resume from {a.resume}: {e}") from None
+    torch.manual_seed(c_seed(c) + 1_000_003 * rank + 7919 * step)
+    draw = batches(data, c["batch"], world, rank, c_seed(c) + step, device)
+    lead = rank == 0
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"{c['preset']}{' with ' + str(c['classes']) + ' classes' if c['classes'] else ''}, "
+              f"batch {c['batch']} over {world} process{'es' if world > 1 else ''} on {device}, "
+              f"from step {step} to {a.steps}", file=sys.stderr)
+
+    start_step, start_counters = step, counters
+    stop = {"now": False}
+    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+
+    def save():
+        done = step - start_step
+        k = c["d_steps"]
+        new = [start_counters[0] + done * (2 * k + 1), start_counters[1] + done * k,
+               start_counters[2] + done, start_counters[3]]
+        ck.save(str(existing), "dcgan", c, nets, {gan.opt_d: ["netD"], gan.opt_g: ["netG"]}, step, new)
+
+    metrics = None
+    if lead:
+        fresh = not (out / "metrics.csv").exists() or a.resume is None
+        metrics = open(out / "metrics.csv", "w" if fresh else "a", newline="")
+        writer = csv.writer(metrics)
+        if fresh:
+            writer.writerow(["step", "d_loss", "g_loss", "images_per_s"])
+    t0, last = time.perf_counter(), step
+    while step < a.steps and not stop["now"]:
+        d_loss, g_loss = gan.step(draw)
+        step += 1
+        if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
+            raise UserError(f"the losses became NaN at step {step}: nothing was written; resume "
+                            f"the last checkpoint with a lower --lr-d/--lr-g")
+        if lead and a.every and step % a.every == 0:
+            rate = (step - last) * c["batch"] / (time.perf_counter() - t0)
+            writer.writerow([step, f"{d_loss:.6g}", f"{g_loss:.6g}", f"{rate:.4g}"])
+            metrics.flush()
+            print(f"step {step}/{a.steps}: D {d_loss:.4f}, G {g_loss:.4f}, {rate:.1f} images/s",
+                  file=sys.stderr)
+            t0, last = time.perf_counter(), step
+        if lead and a.checkpoint_every and step % a.checkpoint_every == 0:
+            save()
+    if world > 1:
+        # Every process has finished its steps before the checkpoint says they were taken.
+        dist.barrier()
+    if lead:
+        save()
+        metrics.close()
+        print(f"done: step {step}; checkpoint {existing}", file=sys.stderr)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def c_seed(c):
+    return int(c["seed"])
+
+
+def main():
+    try:
+        run(sys.argv[1:])
+    except UserError as e:
+        # Every process finds the same fault; one says it.
+        if os.environ.get("RANK", "0") == "0":
+            print(f"webgan_torch.train: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
