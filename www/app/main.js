@@ -121,9 +121,11 @@ function updateButtons() {
   for (const id of ['new-noise', 'walk-button', 'measure']) $(id).disabled = !dcgan;
   $('translate-button').disabled = !(state.started && state.family === 'cyclegan' && state.picture);
   $('download-translation').disabled = !state.translation;
-  $('config-note').textContent = state.started
-    ? 'Changes here take effect on Reset, which starts a new run.'
-    : '';
+  // A dataset loaded since the run began waits for Reset: the run goes on with its own.
+  const waiting = state.dataset !== state.runDataset;
+  $('config-note').textContent = !state.started ? ''
+    : waiting ? 'The run goes on with its own data: press Reset to train on this dataset.'
+      : 'Changes here take effect on Reset, which starts a new run.';
 }
 
 // ---------------------------------------------------------------- dataset
@@ -255,9 +257,6 @@ function datasetReady(d, { summary, thumbnails }, report) {
   else fitToDataset(d.preset, d.summary.classes.length);
   showDataset(d, report, thumbnails);
   showFamily();
-  if (state.started) {
-    $('config-note').textContent = 'The run goes on with its own data: press Reset to train on this dataset.';
-  }
   updateButtons();
 }
 
