@@ -337,6 +337,40 @@ fn an_undecodable_side_skips_its_whole_pair() {
 }
 
 #[test]
+fn matched_pictures_of_different_sizes_skip_their_pair() {
+    let zip = zip_of(&[
+        ("A/1.png", png(&gray(6, 6, 1))),
+        ("A/2.png", png(&gray(6, 6, 2))),
+        ("B/1.png", png(&gray(6, 4, 101))),
+        ("B/2.png", png(&gray(6, 6, 102))),
+    ]);
+    let (p, report) = pairs_ok(&zip, ImageSpec::gray(4));
+    assert_eq!(p.count(), 1);
+    assert_eq!(p.a.image(0).unwrap()[0], 2);
+    assert_eq!(p.b.image(0).unwrap()[0], 102, "rows stay aligned");
+    assert_eq!(
+        reason_for(&report.skipped, "A/1.png"),
+        "it is 6×6 and its partner B/1.png is 6×4: the two pictures of a pair must be the same size"
+    );
+    assert_eq!(
+        reason_for(&report.skipped, "B/1.png"),
+        "it is 6×4 and its partner A/1.png is 6×6: the two pictures of a pair must be the same size"
+    );
+
+    let none_alike = zip_of(&[
+        ("A/1.png", png(&gray(8, 8, 1))),
+        ("B/1.png", png(&gray(4, 4, 2))),
+    ]);
+    let message = dataset_error(pairs(&none_alike, ImageSpec::gray(4)));
+    assert!(
+        message.contains(
+            "none of the 1 pair could be used: A/1.png (it is 8×8 and its partner B/1.png is 4×4"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
 fn splits_inside_or_outside_the_a_and_b_folders() {
     for (train_a, train_b, val_a, val_b) in [
         (

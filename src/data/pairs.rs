@@ -1,7 +1,9 @@
 //! A zip of paired images (pix2pix) to two aligned datasets: row i of A is the input whose
 //! target is row i of B. Pairs come side by side in one image (cut at w/2 as the reference's
 //! AlignedDataset cuts them) or from `A/` and `B/` folders matched by name; `roles.rs` says
-//! which. Each side then goes through the same decode, crop and resize as `load_zip`'s images.
+//! which. Each side then goes through the same decode, crop and resize as `load_zip`'s images;
+//! matched pictures of different sizes are not aligned pixel for pixel, and their pair is
+//! skipped.
 
 use std::io::Cursor;
 
@@ -380,6 +382,23 @@ impl Reading<'_, '_> {
             reason: format!("its partner {} could not be used", lost.path),
         };
         match (a, b) {
+            // Pixel i of A is the input for pixel i of B: pictures of different sizes are not
+            // aligned, and cropping each to its centre would not align them.
+            (Some(a), Some(b)) if (a.width(), a.height()) != (b.width(), b.height()) => {
+                let side = |i: &image::DynamicImage| format!("{}×{}", i.width(), i.height());
+                let unequal =
+                    |own: &Found, own_side: String, partner: &Found, theirs: String| Skipped {
+                        path: own.path.clone(),
+                        reason: format!(
+                            "it is {own_side} and its partner {} is {theirs}: the two pictures \
+                             of a pair must be the same size",
+                            partner.path
+                        ),
+                    };
+                skipped.push(unequal(found_a, side(&a), found_b, side(&b)));
+                skipped.push(unequal(found_b, side(&b), found_a, side(&a)));
+                Ok(None)
+            }
             (Some(a), Some(b)) => Ok(Some((
                 picture::fit(&a, self.spec),
                 picture::fit(&b, self.spec),

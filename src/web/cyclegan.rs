@@ -1,29 +1,25 @@
 //! The session's CycleGAN: two unpaired domains (a zip's trainA/ and trainB/, held at the side
 //! each step crops from), the four networks trained on them with the reference's recipe, the
 //! translations of fixed held-out examples (A | G_A(A) | G_B(G_A(A)), then B | G_B(B) |
-//! G_A(G_B(B))) read back for the page to draw, and a person's own picture translated either
-//! way.
+//! G_A(G_B(B))) read back for the page to draw (`translate.rs` shows them, and a person's own
+//! picture translated either way).
 
 use std::rc::Rc;
 
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::device::{invalid_buffer, scoped, Refusal};
-use super::gpu_error::is_limit;
-use super::session::{no_run, png, Data, Run, Session};
-use super::{image_object, js_error, set};
-use crate::data::{load_picture, Dataset, ImageSpec, LoadLimits, Unpaired};
-use crate::kernels::optim::AdamConfig;
+use super::device::{invalid_buffer, scoped};
+use super::options::Options;
+use super::session::{no_run, Data, Run, Session};
+use super::{js_error, set};
+use crate::data::{Dataset, ImageSpec, Unpaired};
 use crate::train::recipes::cyclegan::CycleGan;
 use crate::train::recipes::cyclegan_preview::CycleGanPreview;
 use crate::train::recipes::cyclegan_run::{CycleGanRun, LinearDecay};
-use crate::train::sample::{interleaved, Grid};
-use crate::train::translate::Translator;
-use crate::train::{GpuDataset, Optimizer, Trainer};
-use crate::{Error, Gpu, Result};
+use crate::train::{GpuDataset, Trainer};
+use crate::{Gpu, Result};
 
-/// Held-out examples of each domain in the preview.
+/// Held-out examples of each domain (or pairs, for pix2pix) in the preview.
 const PREVIEW: usize = 4;
 
 /// A CycleGAN in training and its preview.
@@ -106,71 +102,6 @@ impl Session {
         let run = run_from_options(options, a, b).map_err(js_error)?;
         self.build_cyclegan(run, None).await
     }
-
-    /// The held-out examples and their translations as they are now, three columns and a row
-    /// per example: `{ width, height, rgba }`.
-    pub async fn preview(&self) -> std::result::Result<JsValue, JsError> {
-        self.alive()?;
-        Ok(image_object(self.cyclegan()?.grid(&self.gpu).await?))
-    }
-
-    /// Translates one picture (`name` and its file's bytes) with G_A (`a_to_b`) or G_B, at the
-    /// model's size: `{ width, height, rgba }` of the picture beside its translation, and
-    /// `png`, the translation alone.
-    pub async fn translate(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        a_to_b: bool,
-    ) -> std::result::Result<JsValue, JsError> {
-        self.alive()?;
-        let run = self.cyclegan()?;
-        let (c, nets) = (&run.trainer.config, &run.trainer.recipe);
-        let (net, channels) = if a_to_b {
-            (&nets.g_a, c.input_nc)
-        } else {
-            (&nets.g_b, c.output_nc)
-        };
-        let spec = ImageSpec {
-            size: c.size,
-            channels,
-        };
-        let picture = load_picture(name, bytes, spec, &LoadLimits::default()).map_err(js_error)?;
-        let input: Vec<f32> = picture
-            .pixels
-            .iter()
-            .map(|&v| v as f32 / 127.5 - 1.0)
-            .collect();
-        let t = Translator::new(&self.gpu, net, 1, None).map_err(js_error)?;
-        t.set_images(&self.gpu, &input).map_err(js_error)?;
-        let output = Translator::run_all(&self.gpu, &[&t])
-            .await
-            .map_err(js_error)?
-            .remove(0);
-        let out_channels = net.graph.output().c as usize;
-        let size = c.size as usize;
-        // The picture and its translation side by side, a gray one spread to RGB beside colour.
-        let shown = channels.max(out_channels as u32) as usize;
-        let mut grid = Grid::new(2, shown, size, 2);
-        grid.place(0, &input.repeat(shown / channels as usize));
-        grid.place(1, &output.repeat(shown / out_channels));
-        let o = image_object(grid.rgba());
-        let translated = interleaved(&output, out_channels, size);
-        let rgba: Vec<u8> = translated
-            .chunks(out_channels)
-            .flat_map(|p| {
-                let at = |k: usize| p[k.min(p.len() - 1)];
-                [at(0), at(1), at(2), 255]
-            })
-            .collect();
-        let file = png((c.size, c.size, rgba))?;
-        set(
-            o.unchecked_ref(),
-            "png",
-            &js_sys::Uint8Array::from(&file[..]).into(),
-        );
-        Ok(o)
-    }
 }
 
 impl CycleRun {
@@ -219,9 +150,7 @@ impl Session {
     pub(super) fn cyclegan(&self) -> std::result::Result<&CycleRun, JsError> {
         match self.run.as_ref().ok_or_else(no_run)? {
             Run::CycleGan(run) => Ok(run),
-            Run::Dcgan(_) => Err(JsError::new(
-                "this is a DCGAN run, which draws images from noise: translating takes a CycleGAN run (a zip with trainA/ and trainB/, trained as CycleGAN)",
-            )),
+            other => Err(other.not("CycleGAN")),
         }
     }
 
@@ -268,23 +197,9 @@ impl Session {
             run.recipe.batch,
             run.ngf.max(run.ndf)
         );
-        let (trainer, preview) = match built {
-            Err(Refusal::OutOfMemory(e)) => {
-                return Err(JsError::new(&format!(
-                "the GPU ran out of memory for {what}: choose a smaller size, width or batch ({e})"
-            )))
-            }
-            Err(Refusal::Invalid(e)) => {
-                return Err(JsError::new(&if is_limit(&e) {
-                    format!(
-                        "this GPU cannot hold {what}: choose a smaller size, width or batch ({e})"
-                    )
-                } else {
-                    format!("the GPU refused to build {what}: {e}")
-                }))
-            }
-            Ok(built) => built.map_err(js_error)?,
-        };
+        let (trainer, preview) = built
+            .map_err(|refusal| refusal.sentence(&what))?
+            .map_err(js_error)?;
         let info = js_sys::Object::new();
         let params = |net: &crate::graph::program::Net| net.param_count() as u32;
         set(&info, "gParams", &params(&trainer.recipe.g_a).into());
@@ -304,55 +219,27 @@ impl Session {
 /// The run a page's options (see `startCycleGan`) ask for, on domains of `a` and `b` images:
 /// every size checked before anything is allocated.
 fn run_from_options(text: &str, a: usize, b: usize) -> Result<CycleGanRun> {
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| Error::Invalid(format!("the CycleGAN options are not JSON: {e}")))?;
-    let number = |key: &str| {
-        v.get(key)
-            .and_then(Value::as_f64)
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| Error::Invalid(format!("CycleGAN's {key} must be a number")))
-    };
-    let whole = |key: &str| {
-        number(key).and_then(|x| {
-            (x >= 0.0 && x.fract() == 0.0 && x <= u32::MAX as f64)
-                .then_some(x as u32)
-                .ok_or_else(|| {
-                    Error::Invalid(format!("CycleGAN's {key} must be a whole number, not {x}"))
-                })
-        })
-    };
-    let adam = |lr: &str, beta1: &str| -> Result<Optimizer> {
-        Ok(Optimizer::Adam(AdamConfig {
-            lr: number(lr)? as f32,
-            beta1: number(beta1)? as f32,
-            ..AdamConfig::default()
-        }))
-    };
-    let mut run = CycleGanRun::new(whole("size")?, 3, 3);
-    run.ngf = whole("ngf")?;
-    run.ndf = whole("ndf")?;
-    run.n_blocks = whole("n_blocks")?;
-    run.n_layers_d = whole("n_layers_D")?;
+    let o = Options::parse(text, "CycleGAN")?;
+    let mut run = CycleGanRun::new(o.whole("size")?, 3, 3);
+    run.ngf = o.whole("ngf")?;
+    run.ndf = o.whole("ndf")?;
+    run.n_blocks = o.whole("n_blocks")?;
+    run.n_layers_d = o.whole("n_layers_D")?;
     let r = &mut run.recipe;
-    r.pool_size = whole("pool_size")?;
-    r.batch = whole("batch_size")?;
-    r.lambda_a = number("lambda_A")? as f32;
-    r.lambda_b = number("lambda_B")? as f32;
-    r.lambda_identity = number("lambda_identity")? as f32;
-    r.g_optimizer = adam("lr_g", "beta1_g")?;
-    r.d_optimizer = adam("lr_d", "beta1_d")?;
-    r.flip = v.get("flip").and_then(Value::as_bool).unwrap_or(true);
-    r.seed = match v.get("seed") {
-        Some(Value::String(s)) => s.parse().ok(),
-        Some(n) => n.as_u64(),
-        None => Some(1),
-    }
-    .ok_or_else(|| Error::Invalid("CycleGAN's seed must be a whole number".into()))?;
+    r.pool_size = o.whole("pool_size")?;
+    r.batch = o.whole("batch_size")?;
+    r.lambda_a = o.number("lambda_A")? as f32;
+    r.lambda_b = o.number("lambda_B")? as f32;
+    r.lambda_identity = o.number("lambda_identity")? as f32;
+    r.g_optimizer = o.adam("lr_g", "beta1_g")?;
+    r.d_optimizer = o.adam("lr_d", "beta1_d")?;
+    r.flip = o.flag("flip", true);
+    r.seed = o.seed()?;
     let clamp = |n: usize| n.min(u32::MAX as usize) as u32;
     run.decay = LinearDecay {
         epoch_steps: LinearDecay::epoch_steps(clamp(a), clamp(b), r.batch),
-        n_epochs: whole("n_epochs")?,
-        n_epochs_decay: whole("n_epochs_decay")?,
+        n_epochs: o.whole("n_epochs")?,
+        n_epochs_decay: o.whole("n_epochs_decay")?,
     };
     run.check()?;
     Ok(run)
@@ -388,10 +275,15 @@ fn fitted(domains: &Rc<Unpaired>, run: &CycleGanRun) -> Result<Rc<Unpaired>> {
     }))
 }
 
-/// Up to [`PREVIEW`] examples of a domain at the networks' `size`, as u8 rows: its held-out
-/// images when it has some, else the first of its training images. Returns them and their
+/// Up to [`PREVIEW`] examples of a domain (or of one side of pix2pix's pairs) at the networks'
+/// `size`, as u8 rows: its held-out images when it has some, else the first of its training
+/// images. Returns them and their
 /// count.
-fn examples(held_out: &Option<Dataset>, train: &Dataset, size: u32) -> Result<(Vec<u8>, usize)> {
+pub(super) fn examples(
+    held_out: &Option<Dataset>,
+    train: &Dataset,
+    size: u32,
+) -> Result<(Vec<u8>, usize)> {
     let source = held_out.as_ref().filter(|d| d.count() > 0).unwrap_or(train);
     let n = PREVIEW.min(source.count());
     let first =
@@ -429,7 +321,7 @@ fn domains_summary(d: &Unpaired) -> JsValue {
     o.into()
 }
 
-fn lowercase_first(s: &str) -> String {
+pub(super) fn lowercase_first(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_lowercase().chain(c).collect())

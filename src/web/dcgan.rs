@@ -230,7 +230,7 @@ impl Session {
     fn dcgan_mut(&mut self) -> Result<&mut DcganRun, JsError> {
         match self.run.as_mut() {
             Some(Run::Dcgan(run)) => Ok(run),
-            Some(Run::CycleGan(_)) => Err(not_dcgan()),
+            Some(other) => Err(not_dcgan(other)),
             None => Err(no_run()),
         }
     }
@@ -241,6 +241,9 @@ impl Session {
             Some(Data::Images(d)) => Ok(d),
             Some(Data::Domains(_)) => Err(
                 "the dataset loaded is CycleGAN's two unpaired domains (trainA/ and trainB/): choose DCGAN to read a zip's images as classes, or use the built-in digits",
+            ),
+            Some(Data::Pairs(_)) => Err(
+                "the dataset loaded is pix2pix's pairs: choose DCGAN to read a zip's images as classes, or use the built-in digits",
             ),
             None => Err("no dataset is loaded yet"),
         }
@@ -389,11 +392,12 @@ impl Session {
     }
 }
 
-/// What a DCGAN-only call on a CycleGAN run is told.
-pub(super) fn not_dcgan() -> JsError {
-    JsError::new(
-        "this is a CycleGAN run, which translates images rather than drawing them from noise",
-    )
+/// What a DCGAN-only call on an image-to-image run is told.
+pub(super) fn not_dcgan(run: &Run) -> JsError {
+    JsError::new(&format!(
+        "this is a {} run, which translates images rather than drawing them from noise",
+        run.name()
+    ))
 }
 
 pub(super) fn dataset_summary(d: &Dataset) -> JsValue {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 use web_sys::OffscreenCanvas;
 
-use super::gpu_error::brief;
+use super::gpu_error::{brief, is_limit};
 use super::{js_error, NO_WEBGPU};
 use crate::Gpu;
 
@@ -86,6 +86,22 @@ pub(super) fn invalid_buffer(gpu: &Gpu) {
 pub(super) enum Refusal {
     OutOfMemory(String),
     Invalid(String),
+}
+
+impl Refusal {
+    /// The sentence for an image-to-image run the GPU refused; `what` names the run ("pix2pix
+    /// at 64×64, batch 1 (width 64)").
+    pub(super) fn sentence(self, what: &str) -> JsError {
+        JsError::new(&match self {
+            Refusal::OutOfMemory(e) => format!(
+                "the GPU ran out of memory for {what}: choose a smaller size, width or batch ({e})"
+            ),
+            Refusal::Invalid(e) if is_limit(&e) => {
+                format!("this GPU cannot hold {what}: choose a smaller size, width or batch ({e})")
+            }
+            Refusal::Invalid(e) => format!("the GPU refused to build {what}: {e}"),
+        })
+    }
 }
 
 /// Runs `build` inside error scopes for running out of memory and for validation, so that a

@@ -2,13 +2,14 @@
 //! `JsError`s with a sentence a person understands.
 //!
 //! - `zip.rs`: reading a dataset zip;
-//! - `session.rs`: one GPU device, the data on it and the GAN being trained, of either family:
-//!   `dcgan.rs` (images from noise, drawn into a canvas) or `cyclegan.rs` (unpaired
-//!   image-to-image translation);
+//! - `session.rs`: one GPU device, the data on it and the GAN being trained, of one family:
+//!   `dcgan.rs` (images from noise, drawn into a canvas), `cyclegan.rs` (unpaired
+//!   image-to-image translation) or `pix2pix.rs` (paired translation), the last two shown
+//!   through `translate.rs` and read from the page's options by `options.rs`;
 //! - `device.rs`: opening that device, and what it says as it goes (its loss, its errors);
 //! - `gpu_error.rs`: what WebGPU says when something goes wrong, as a sentence.
 //!
-//! The page runs both in its session worker (www/app/session-worker.js), so it keeps drawing
+//! The page runs them in its session worker (www/app/session-worker.js), so it keeps drawing
 //! whatever they do.
 
 // The core shares its `Gpu` through `Arc`; in a browser wgpu's objects are neither Send nor Sync,
@@ -19,8 +20,11 @@ mod cyclegan;
 mod dcgan;
 mod device;
 mod gpu_error;
+mod options;
+mod pix2pix;
 mod session;
 pub(crate) mod subgroups;
+mod translate;
 mod zip;
 
 use wasm_bindgen::prelude::*;

@@ -3,9 +3,10 @@
 //! the page handed over, so nothing it does holds up the page.
 //!
 //! A run is of one family: DCGAN (`dcgan.rs`: a dataset of images, samples from noise drawn
-//! straight from GPU memory into the canvas) or CycleGAN (`cyclegan.rs`: two unpaired domains,
-//! translations of fixed held-out examples read back for the page to draw). What every run
-//! does (train, stats, save, resume) is here, and goes to the run's family.
+//! straight from GPU memory into the canvas), CycleGAN (`cyclegan.rs`: two unpaired domains) or
+//! pix2pix (`pix2pix.rs`: aligned pairs); the two image-to-image families show translations of
+//! fixed examples, read back for the page to draw (`translate.rs`). What every run does (train,
+//! stats, save, resume) is here, and goes to the run's family.
 //!
 //! The worker drives it: `train(n)` records and submits n steps at once, `stats()` waits for them
 //! (so bursts are paced by the GPU, never queued up without bound), `render()` or `preview()`
@@ -20,9 +21,11 @@ use web_sys::OffscreenCanvas;
 use super::cyclegan::CycleRun;
 use super::dcgan::{not_dcgan, DcganRun};
 use super::device::{connect, invalid_buffer, Health};
+use super::pix2pix::Pix2PixRun;
 use super::{image_object, js_error};
-use crate::data::{Dataset, Unpaired};
+use crate::data::{Dataset, Pairs, Unpaired};
 use crate::train::recipes::cyclegan::CycleGan;
+use crate::train::recipes::pix2pix::Pix2Pix;
 use crate::train::sample::grid_rgba;
 use crate::train::{checkpoint_family, Trainer};
 use crate::Gpu;
@@ -40,17 +43,38 @@ pub struct Session {
     pub(super) break_next_build: bool,
 }
 
-/// What the session trains on: a dataset of images (DCGAN), or two unpaired domains
-/// (CycleGAN), with their held-out examples.
+/// What the session trains on: a dataset of images (DCGAN), two unpaired domains (CycleGAN) or
+/// aligned pairs (pix2pix), with their held-out examples.
 pub(super) enum Data {
     Images(Rc<Dataset>),
     Domains(Rc<Unpaired>),
+    Pairs(Rc<Pairs>),
 }
 
 /// The GAN in training.
 pub(super) enum Run {
     Dcgan(Box<DcganRun>),
     CycleGan(Box<CycleRun>),
+    Pix2Pix(Box<Pix2PixRun>),
+}
+
+impl Run {
+    /// The family's name as a person reads it.
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Run::Dcgan(_) => "DCGAN",
+            Run::CycleGan(_) => "CycleGAN",
+            Run::Pix2Pix(_) => "pix2pix",
+        }
+    }
+
+    /// What a call of another family's (`wanted`) is told.
+    pub(super) fn not(&self, wanted: &str) -> JsError {
+        JsError::new(&format!(
+            "this is a {} run, not a {wanted} one",
+            self.name()
+        ))
+    }
 }
 
 #[wasm_bindgen]
@@ -149,6 +173,7 @@ impl Session {
         let d = match self.run()? {
             Run::Dcgan(r) => r.trainer.d(),
             Run::CycleGan(r) => &r.trainer.recipe.d_a,
+            Run::Pix2Pix(r) => &r.trainer.recipe.d,
         };
         let p = d.all_params().next().ok_or_else(no_run)?;
         self.gpu
@@ -157,24 +182,32 @@ impl Session {
         Ok(())
     }
 
-    /// Up to `n` real images spread over the data, in a row; two domains give a row each, A's
-    /// above B's: `{ width, height, rgba }`.
+    /// Up to `n` real images spread over the data, in a row; two domains or the two sides of
+    /// pairs give a row each, A's above B's (a pair's A above its B): `{ width, height, rgba }`.
     pub fn thumbnails(&self, n: u32) -> Result<JsValue, JsError> {
         let spread = |d: &Dataset, n: u32| crate::quality::dataset::spread(d, n as usize, 0);
+        let two_rows = |a: &Dataset, b: &Dataset| {
+            let (a_row, b_row) = (spread(a, n / 2), spread(b, n / 2));
+            let columns = (a_row.len().max(b_row.len()) / a.row_len()).max(1);
+            // Each row filled to the same width: the shorter one repeats.
+            let row = |p: Vec<u8>| {
+                p.iter()
+                    .copied()
+                    .cycle()
+                    .take(columns * a.row_len())
+                    .collect::<Vec<u8>>()
+            };
+            ([row(a_row), row(b_row)].concat(), columns)
+        };
         let (d, pixels, columns) = match &self.data {
             Some(Data::Images(d)) => (&**d, spread(d, n), n as usize),
             Some(Data::Domains(u)) => {
-                let (a, b) = (spread(&u.a, n / 2), spread(&u.b, n / 2));
-                let columns = (a.len().max(b.len()) / u.a.row_len()).max(1);
-                // Each domain's row filled to the same width: the shorter one repeats.
-                let row = |p: Vec<u8>| {
-                    p.iter()
-                        .copied()
-                        .cycle()
-                        .take(columns * u.a.row_len())
-                        .collect::<Vec<u8>>()
-                };
-                (&u.a, [row(a), row(b)].concat(), columns)
+                let (pixels, columns) = two_rows(&u.a, &u.b);
+                (&u.a, pixels, columns)
+            }
+            Some(Data::Pairs(p)) => {
+                let (pixels, columns) = two_rows(&p.a, &p.b);
+                (&p.a, pixels, columns)
             }
             None => return Err(JsError::new("no dataset is loaded yet")),
         };
@@ -189,20 +222,24 @@ impl Session {
         )))
     }
 
-    /// Continues a run from a checkpoint (the CLI's or the page's, of either family) on the
-    /// data loaded. Resolves like `start`, with the step it resumes at.
+    /// Continues a run from a checkpoint (the CLI's or the page's, of any family) on the data
+    /// loaded. Resolves like `start`, with the step it resumes at.
     pub async fn resume(&mut self, checkpoint: &[u8]) -> Result<JsValue, JsError> {
         match checkpoint_family(checkpoint).map_err(js_error)?.as_str() {
             "cyclegan" => {
                 let (_, run) = Trainer::<CycleGan>::config_of(checkpoint).map_err(js_error)?;
                 self.build_cyclegan(run, Some(checkpoint)).await
             }
+            "pix2pix" => {
+                let (_, run) = Trainer::<Pix2Pix>::config_of(checkpoint).map_err(js_error)?;
+                self.build_pix2pix(run, Some(checkpoint)).await
+            }
             "dcgan" => {
                 let (_, config) = Trainer::checkpoint_config(checkpoint).map_err(js_error)?;
                 self.build_dcgan(config, Some(checkpoint)).await
             }
             other => Err(JsError::new(&format!(
-                "this checkpoint holds a {other} run, and the page trains DCGAN and CycleGAN"
+                "this checkpoint holds a {other} run, and the page trains DCGAN, CycleGAN and pix2pix"
             ))),
         }
     }
@@ -213,6 +250,7 @@ impl Session {
         match self.run.as_mut().ok_or_else(no_run)? {
             Run::Dcgan(r) => r.trainer.train(steps),
             Run::CycleGan(r) => r.trainer.train(steps),
+            Run::Pix2Pix(r) => r.trainer.train(steps),
         }
         .map_err(js_error)
     }
@@ -223,16 +261,18 @@ impl Session {
         match &self.run {
             Some(Run::Dcgan(r)) => r.trainer.step as f64,
             Some(Run::CycleGan(r)) => r.trainer.step as f64,
+            Some(Run::Pix2Pix(r)) => r.trainer.step as f64,
             None => 0.0,
         }
     }
 
-    /// The run's family, "dcgan" or "cyclegan".
+    /// The run's family, as checkpoints name it: "dcgan", "cyclegan" or "pix2pix".
     #[wasm_bindgen(getter)]
     pub fn family(&self) -> Option<String> {
         self.run.as_ref().map(|r| match r {
             Run::Dcgan(_) => "dcgan".into(),
             Run::CycleGan(_) => "cyclegan".into(),
+            Run::Pix2Pix(_) => "pix2pix".into(),
         })
     }
 
@@ -242,26 +282,30 @@ impl Session {
         self.run.as_ref().map(|r| match r {
             Run::Dcgan(r) => r.trainer.config.to_json(),
             Run::CycleGan(r) => r.trainer.config.to_json(),
+            Run::Pix2Pix(r) => r.trainer.config.to_json(),
         })
     }
 
     /// Waits for the submitted steps and reads the last one's stats: `{ step, finite, ... }`
-    /// with the family's losses (see `DcganRun::stats`, `CycleRun::stats`).
+    /// with the family's losses (see `DcganRun::stats`, `CycleRun::stats`,
+    /// `Pix2PixRun::stats`).
     pub async fn stats(&self) -> Result<JsValue, JsError> {
         self.alive()?;
         match self.run()? {
             Run::Dcgan(r) => r.stats().await,
             Run::CycleGan(r) => r.stats().await,
+            Run::Pix2Pix(r) => r.stats().await,
         }
     }
 
-    /// What the page shows of the run as it is now (DCGAN's sample grid, CycleGAN's
-    /// translations), as PNG bytes.
+    /// What the page shows of the run as it is now (DCGAN's sample grid, the translations of
+    /// CycleGAN's or pix2pix's examples), as PNG bytes.
     #[wasm_bindgen(js_name = gridPng)]
     pub async fn grid_png(&self) -> Result<Vec<u8>, JsError> {
         let grid = match self.run()? {
             Run::Dcgan(r) => r.grid(&self.gpu).await?,
             Run::CycleGan(r) => r.grid(&self.gpu).await?,
+            Run::Pix2Pix(r) => r.grid(&self.gpu).await?,
         };
         png(grid)
     }
@@ -272,6 +316,7 @@ impl Session {
         match self.run()? {
             Run::Dcgan(r) => r.trainer.save().await,
             Run::CycleGan(r) => r.trainer.save().await,
+            Run::Pix2Pix(r) => r.trainer.save().await,
         }
         .map_err(js_error)
     }
@@ -285,7 +330,7 @@ impl Session {
     pub(super) fn dcgan(&self) -> Result<&DcganRun, JsError> {
         match self.run()? {
             Run::Dcgan(run) => Ok(run),
-            Run::CycleGan(_) => Err(not_dcgan()),
+            other => Err(not_dcgan(other)),
         }
     }
 

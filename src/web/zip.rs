@@ -4,15 +4,17 @@
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, set};
-use crate::data::{self, Dataset, ImageSpec, Skipped, Unpaired, ZipLayout};
+use crate::data::{self, Dataset, Expect, ImageSpec, Pairs, Skipped, Unpaired, ZipLayout};
 use crate::model::presets::Preset;
 use crate::train::recipes::cyclegan_run::CycleGanRun;
+use crate::train::recipes::pix2pix::Pix2PixRun;
 use crate::train::MAX_BINDING_BYTES;
 
 /// A first look at a zip, to choose a family and a preset before decoding it all. Resolves to
 /// `{ images, classes, lookedAt, gray, largestSide, preset, family, layout }`: `family` is
-/// "cyclegan" for two unpaired domains (trainA/ and trainB/), else "dcgan", and `layout` says
-/// in words what the zip holds.
+/// "cyclegan" for two unpaired domains (trainA/ and trainB/), "pix2pix" for pairs (A/ and B/
+/// folders, or side by side in train/ and val/), else "dcgan", and `layout` says in words what
+/// the zip holds.
 #[wasm_bindgen(js_name = surveyZip)]
 pub fn survey_zip(bytes: &[u8]) -> Result<JsValue, JsError> {
     let s = data::survey(bytes, 32).map_err(js_error)?;
@@ -26,7 +28,8 @@ pub fn survey_zip(bytes: &[u8]) -> Result<JsValue, JsError> {
     let layout = data::layout_of(bytes).map_err(js_error)?;
     let family = match layout {
         ZipLayout::Unpaired { .. } => "cyclegan",
-        _ => "dcgan",
+        ZipLayout::PairedFolders { .. } | ZipLayout::SideBySide { .. } => "pix2pix",
+        ZipLayout::Flat { .. } | ZipLayout::Classes { .. } => "dcgan",
     };
     set(&o, "family", &family.into());
     set(&o, "layout", &layout.summary().into());
@@ -120,6 +123,57 @@ pub(super) fn decode_unpaired(
     set(&o, "size", &size.into());
     set(&o, "loadSide", &load.into());
     Ok((domains, o))
+}
+
+/// Decodes a zip of pairs for pix2pix at `size` pixels: both sides of each pair at the side
+/// training crops from (286/256 of it, one crop for both), as many pairs as one GPU buffer
+/// binding holds of a side (or `max_images`, if fewer), evenly spread, and the held-out split's
+/// pairs (`val/`, else `test/`). Returns the pairs and the report, `{ summary, pairs, limit,
+/// found, sideBySide, split, heldOut: [folder, count] or null, skipped, ignored, size,
+/// loadSide }`.
+pub(super) fn decode_pairs(
+    bytes: &[u8],
+    size: u32,
+    max_images: Option<u32>,
+    progress: &js_sys::Function,
+) -> Result<(Pairs, js_sys::Object), JsError> {
+    let load = Pix2PixRun::new(size, 3, 3).map_err(js_error)?.load_side();
+    let load_spec = ImageSpec::rgb(load);
+    let limit = (MAX_BINDING_BYTES / load_spec.row_len())
+        .min(max_images.map_or(usize::MAX, |n| n as usize));
+    let found = match data::layout_expecting(bytes, Expect::Pairs).map_err(js_error)? {
+        ZipLayout::PairedFolders { pairs, .. } => pairs,
+        ZipLayout::SideBySide { images, .. } => images,
+        _ => 0,
+    };
+    let (pairs, report) = data::load_pairs_at_most(
+        bytes,
+        load_spec,
+        &data::LoadLimits::default(),
+        limit,
+        &mut throttled(progress),
+    )
+    .map_err(js_error)?;
+    let o = js_sys::Object::new();
+    set(&o, "summary", &report.summary().into());
+    set(&o, "pairs", &(report.pairs as u32).into());
+    set(&o, "limit", &(limit as u32).into());
+    set(&o, "found", &(found as u32).into());
+    set(&o, "sideBySide", &report.side_by_side.into());
+    set(
+        &o,
+        "split",
+        &report.split.as_deref().map_or(JsValue::NULL, JsValue::from),
+    );
+    let held_out = report.held_out.as_ref().map_or(JsValue::NULL, |h| {
+        js_sys::Array::of2(&h.folder.as_str().into(), &(h.images as u32).into()).into()
+    });
+    set(&o, "heldOut", &held_out);
+    set(&o, "skipped", &skipped_list(&report.skipped));
+    set(&o, "ignored", &(report.ignored as u32).into());
+    set(&o, "size", &size.into());
+    set(&o, "loadSide", &load.into());
+    Ok((pairs, o))
 }
 
 /// Decodes the zip's images at `preset`'s size and colour: as many as one GPU buffer binding

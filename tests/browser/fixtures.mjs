@@ -55,11 +55,16 @@ export function zip(entries) {
 
 // A size×size PNG whose pixel (x, y) is rgb(x, y).
 export function png(size, rgb) {
-  const image = new PNG({ width: size, height: size });
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
+  return picture(size, size, rgb);
+}
+
+// A width×height PNG whose pixel (x, y) is rgb(x, y).
+export function picture(width, height, rgb) {
+  const image = new PNG({ width, height });
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
       const [r, g, b] = rgb(x, y);
-      image.data.set([r, g, b, 255], (y * size + x) * 4);
+      image.data.set([r, g, b, 255], (y * width + x) * 4);
     }
   }
   return PNG.sync.write(image);
@@ -97,6 +102,42 @@ export function unpairedZip(perDomain = 6, heldOut = 2) {
       entries.push([`${folder}B/${i}.png`, png(16, disc(i))]);
     }
   }
+  return zip(entries);
+}
+
+// The colours of pairedZip's pictures.
+export const PAIR_COLOURS = { outline: [200, 30, 30], heldOutOutline: [30, 160, 30], disc: [30, 40, 200], paper: [250, 250, 250] };
+
+// Pair i of pairedZip at `side` pixels: A the outline of a disc on white (red, or green for a
+// held-out pair), B the same disc filled blue; each a function of (x, y).
+export function pairPictures(i, side, heldOut = false) {
+  const { outline, heldOutOutline, disc, paper } = PAIR_COLOURS;
+  const c = side / 2 + (i % 3) - 1;
+  const edge = (x, y) => Math.hypot(x - c, y - c) - (side / 4 + i);
+  return {
+    a: (x, y) => (Math.abs(edge(x, y)) < 1.5 ? (heldOut ? heldOutOutline : outline) : paper),
+    b: (x, y) => (edge(x, y) < 0 ? disc : paper),
+  };
+}
+
+// Pairs as pix2pix reads them (pairPictures), `train` of them and `heldOut` more. `layout`
+// 'folders': A/ and B/ folders matched by name (split into A/train and A/val when some are held
+// out), with `lone` more A pictures that have no B; 'sideBySide': train/ and val/ pictures twice
+// as wide as high, A on the left half and B on the right.
+export function pairedZip({ layout = 'folders', train = 4, heldOut = 0, side = 64, lone = 0 } = {}) {
+  const entries = [];
+  for (const [split, count] of [['train', train], ['val', heldOut]]) {
+    for (let i = 0; i < count; i++) {
+      const { a, b } = pairPictures(i, side, split === 'val');
+      if (layout === 'sideBySide') {
+        entries.push([`${split}/${i}.png`, picture(2 * side, side, (x, y) => (x < side ? a(x, y) : b(x - side, y)))]);
+      } else {
+        const folder = (ab) => (heldOut ? `${ab}/${split}` : ab);
+        entries.push([`${folder('A')}/${i}.png`, png(side, a)], [`${folder('B')}/${i}.png`, png(side, b)]);
+      }
+    }
+  }
+  for (let i = 0; i < lone; i++) entries.push([`A/lone${i}.png`, png(side, pairPictures(i, side).a)]);
   return zip(entries);
 }
 

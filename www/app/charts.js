@@ -1,7 +1,8 @@
 // The training curves: for DCGAN, uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy,
 // and the quality measure; for CycleGAN, its losses by the reference's names, a chart per kind
-// (the discriminators', the generators' adversarial ones, the cycles', the identities'); all
-// against the step. Points are added as stats arrive and drawn a few times a
+// (the discriminators', the generators' adversarial ones, the cycles', the identities'); for
+// pix2pix, D's on real and fake pairs, then G's two apart (its L1 term is a hundred times the
+// scale of its adversarial one); all against the step. Points are added as stats arrive and drawn a few times a
 // second at most; old points are thinned so that a chart never holds more than MAX_POINTS.
 import uPlot from '../vendor/uPlot.esm.js';
 import { decimate, MAX_POINTS } from './decimate.js';
@@ -15,6 +16,9 @@ const SPECS = {
   'chart-cycle-g': { title: 'Generators (LSGAN)', series: [['G_A', '#d9480f'], ['G_B', '#c2255c']] },
   'chart-cycle-cycle': { title: 'Cycle (L1 × λ)', series: [['cycle_A', '#5f3dc4'], ['cycle_B', '#f08c00']] },
   'chart-cycle-idt': { title: 'Identity (L1 × λ × λ_identity)', series: [['idt_A', '#1098ad'], ['idt_B', '#868e96']] },
+  'chart-p2p-d': { title: 'D on real and fake pairs', series: [['D_real', '#2b8a3e'], ['D_fake', '#c2255c']] },
+  'chart-p2p-gan': { title: "G's adversarial loss", series: [['G_GAN', '#d9480f']] },
+  'chart-p2p-l1': { title: "G's L1 to the target (× λ_L1)", series: [['G_L1', '#5f3dc4']] },
 };
 
 export class Charts {
@@ -53,6 +57,12 @@ export class Charts {
       this.add('chart-cycle-g', s.step, [s.G_A, s.G_B]);
       this.add('chart-cycle-cycle', s.step, [s.cycle_A, s.cycle_B]);
       this.add('chart-cycle-idt', s.step, [s.idt_A, s.idt_B]);
+      return;
+    }
+    if ('G_L1' in s) {
+      this.add('chart-p2p-d', s.step, [s.D_real, s.D_fake]);
+      this.add('chart-p2p-gan', s.step, [s.G_GAN]);
+      this.add('chart-p2p-l1', s.step, [s.G_L1]);
       return;
     }
     this.add('chart-loss', s.step, [s.dLoss, s.gLoss]);

@@ -1,11 +1,14 @@
 // The model-and-training form, to and from the JSON that webgan's configurations read (the same
-// JSON a checkpoint carries in its metadata): DCGAN's TrainConfig, and CycleGAN's options.
+// JSON a checkpoint carries in its metadata): DCGAN's TrainConfig, and CycleGAN's and pix2pix's
+// options under the reference implementation's names.
 
 const form = () => document.getElementById('config');
 
 const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3 };
-// CycleGAN's sizes in the page: 64 so that a first run is quick, 128 for more detail.
+// The image-to-image sizes in the page: 64 so that a first run is quick, 128 for more detail.
 export const CYCLE_SIZES = [64, 128];
+// pix2pix's U-Net halves the side down to 1×1: a power of two, from 32 (its fewest levels).
+const UNET_SMALLEST = 32;
 
 // The form's field `name` as a number in min…max; throws a sentence naming the field.
 function field(name, { min = -Infinity, max = Infinity, int = false } = {}) {
@@ -18,7 +21,7 @@ function field(name, { min = -Infinity, max = Infinity, int = false } = {}) {
   return v;
 }
 
-// The family the form is set to: 'dcgan' or 'cyclegan'.
+// The family the form is set to: 'dcgan', 'cyclegan' or 'pix2pix'.
 export const family = () => form().elements.family.value;
 
 // Reads the form; `classes` is the dataset's class count (0: unconditional). Throws a sentence
@@ -145,11 +148,12 @@ export function cycleSizeFor(side) {
   return side >= CYCLE_SIZES[0] ? CYCLE_SIZES[0] : Math.max(8, side - (side % 4));
 }
 
-// The size menu offers 64 and 128, and `size` too when it is another; `size` is chosen.
-export function offerSize(size) {
+// The size menu offers 64 and 128, and `size` too when it is another (`note` says why);
+// `size` is chosen.
+export function offerSize(size, note = 'the images\' size') {
   const select = form().elements.size;
   const sizes = [...new Set([size, ...CYCLE_SIZES])].sort((a, b) => a - b);
-  select.replaceChildren(...sizes.map((s) => new Option(`${s}×${s}${CYCLE_SIZES.includes(s) ? '' : ' · the images\' size'}`, String(s))));
+  select.replaceChildren(...sizes.map((s) => new Option(`${s}×${s}${CYCLE_SIZES.includes(s) ? '' : ` · ${note}`}`, String(s))));
   select.value = String(size);
   fitLayers({ reset: true });
 }
@@ -169,4 +173,71 @@ export function fitLayers({ reset = false } = {}) {
 export function fitToDomains(size) {
   form().elements.family.value = 'cyclegan';
   offerSize(size);
+}
+
+// pix2pix's options as the session's startPix2Pix reads them, with the reference's names.
+// Throws a sentence for a value out of range.
+export function readPix2PixConfig() {
+  const f = form().elements;
+  const width = field('width', { min: 1, max: 512, int: true });
+  return {
+    size: Number(f.size.value),
+    ngf: width,
+    ndf: width,
+    n_layers_D: field('layersD', { min: 1, max: 8, int: true }),
+    gan_mode: f.ganMode.value,
+    lambda_L1: field('lambdaL1', { min: 0, max: 10000 }),
+    batch_size: field('cbatch', { min: 1, max: 64, int: true }),
+    lr_g: field('lrG', { min: 0, max: 1 }),
+    beta1_g: field('beta1G', { min: 0, max: 0.999 }),
+    lr_d: field('lrD', { min: 0, max: 1 }),
+    beta1_d: field('beta1D', { min: 0, max: 0.999 }),
+    n_epochs: field('epochs', { min: 0, max: 100000, int: true }),
+    n_epochs_decay: field('epochsDecay', { min: 0, max: 100000, int: true }),
+    flip: f.flip.checked,
+    seed: String(field('seed', { min: 0, max: 2 ** 53, int: true })),
+  };
+}
+
+// Shows a pix2pix configuration (Pix2PixRun's JSON, a checkpoint's) in the form.
+export function showPix2PixConfig(c) {
+  const f = form().elements;
+  const round = (v) => Number(Number(v).toPrecision(6));
+  f.family.value = 'pix2pix';
+  offerSize(c.size, pix2pixSizeNote(c.size));
+  f.width.value = c.ngf;
+  f.layersD.value = c.n_layers_D;
+  f.ganMode.value = c.gan_mode;
+  f.lambdaL1.value = round(c.lambda_L1);
+  f.cbatch.value = c.batch_size;
+  f.lrG.value = round(c.g_optimizer.lr);
+  f.lrD.value = round(c.d_optimizer.lr);
+  if (c.g_optimizer.beta1 !== undefined) f.beta1G.value = round(c.g_optimizer.beta1);
+  if (c.d_optimizer.beta1 !== undefined) f.beta1D.value = round(c.d_optimizer.beta1);
+  f.epochs.value = c.n_epochs;
+  f.epochsDecay.value = c.n_epochs_decay;
+  f.flip.checked = !c.no_flip;
+  f.seed.value = c.seed;
+}
+
+// The size pix2pix trains at on pairs whose pictures are at most `side` pixels on their
+// shorter side (a side-by-side picture's height, the side of each half): 64, or the U-Net's
+// smallest when they are smaller (as the CLI chooses).
+export function pix2pixSizeFor(side) {
+  return side >= CYCLE_SIZES[0] ? CYCLE_SIZES[0] : UNET_SMALLEST;
+}
+
+// Why the size menu offers pix2pix's `size` beside 64 and 128: small pictures, or a checkpoint
+// trained at another.
+const pix2pixSizeNote = (size) => (size < CYCLE_SIZES[0] ? 'for small images' : 'as trained');
+
+// Whether pix2pix's U-Net takes `size`: a power of two from 32.
+export function pix2pixSizeOk(size) {
+  return size >= UNET_SMALLEST && (size & (size - 1)) === 0;
+}
+
+// Fits the form to pairs decoded for `size`: pix2pix at that size.
+export function fitToPairs(size) {
+  form().elements.family.value = 'pix2pix';
+  offerSize(size, pix2pixSizeNote(size));
 }

@@ -1,15 +1,16 @@
 // The training page: a dataset (the built-in digits, or a dropped zip), a GAN trained on this
 // browser's GPU in bursts, curves, checkpoints, and an autosave that survives reloads and lost
 // devices. A DCGAN's samples are drawn from GPU memory into a WebGPU canvas; a CycleGAN (a zip
-// with trainA/ and trainB/) shows held-out examples translated both ways, and translates a
-// person's own picture. The wasm session (GPU device, dataset, training, decoding, sampling) runs
-// in a worker (session-worker.js) that draws into this page's canvas: this thread only shows and
-// asks, so the page never freezes.
+// with trainA/ and trainB/) shows held-out examples translated both ways, a pix2pix (a zip of
+// pairs) fixed pairs as input | output | target, and both translate a person's own picture. The
+// wasm session (GPU device, dataset, training, decoding, sampling) runs in a worker
+// (session-worker.js) that draws into this page's canvas: this thread only shows and asks, so
+// the page never freezes.
 import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import {
   readConfig, showConfig, fitToDataset, family as formFamily, readCycleConfig, showCycleConfig,
-  fitToDomains, fitLayers,
+  fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk,
 } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
 import { checkpointMeta } from './checkpoint-meta.js';
@@ -26,10 +27,14 @@ const MAX_IMAGES = Number(params.get('maxImages')) >= 1 ? Math.floor(Number(para
 // far below any GPU watchdog.
 const BURST_MS = 120;
 const RENDER_MS = 250;
-// CycleGAN's translations are read back to be shown: at most this share of the time goes to
-// them.
+// CycleGAN's and pix2pix's translations are read back to be shown: at most this share of the
+// time goes to them.
 const PREVIEW_SHARE = 0.1;
 const BUILTIN = 'the built-in digits';
+// The families whose runs translate pictures, and their names as a person reads them.
+const TRANSLATING = ['cyclegan', 'pix2pix'];
+const NAMES = { dcgan: 'DCGAN', cyclegan: 'CycleGAN', pix2pix: 'pix2pix' };
+const translating = (family) => TRANSLATING.includes(family);
 
 // Runs one of the session worker's methods (session-client.js); null until the GPU is open.
 let call = null;
@@ -38,8 +43,9 @@ const state = {
   adapter: null,
   // The session's dataset (its pixels live in the session alone):
   // { id, name, builtin, file, family, preset, size, line, summary, found, limit }; `family`
-  // says what it was read for: 'dcgan' (images, at `preset`'s size) or 'cyclegan' (two
-  // domains, for CycleGAN at `size`, `line` the loader's summary).
+  // says what it was read for: 'dcgan' (images, at `preset`'s size), 'cyclegan' (two domains,
+  // for CycleGAN at `size`) or 'pix2pix' (pairs, for pix2pix at `size`); `line` is the
+  // loader's summary.
   dataset: null,
   // The dataset the run trains on (the session's, unless another was loaded since), and the
   // id of the one the autosave holds.
@@ -54,7 +60,7 @@ const state = {
   // straddle two bursts.
   queue: Promise.resolve(),
   config: null,
-  // The run's family, 'dcgan' or 'cyclegan', and its last step shown.
+  // The run's family, 'dcgan', 'cyclegan' or 'pix2pix', and its last step shown.
   family: null,
   step: 0,
   // A picture to translate ({ name, bytes }), and its last translation ({ png, name }).
@@ -119,11 +125,13 @@ function updateButtons() {
   for (const id of ['save', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
   for (const id of ['new-noise', 'walk-button', 'measure']) $(id).disabled = !dcgan;
-  $('translate-button').disabled = !(state.started && state.family === 'cyclegan' && state.picture);
+  $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
   $('download-translation').disabled = !state.translation;
-  $('config-note').textContent = state.started
-    ? 'Changes here take effect on Reset, which starts a new run.'
-    : '';
+  // A dataset loaded since the run began waits for Reset: the run goes on with its own.
+  const waiting = state.dataset !== state.runDataset;
+  $('config-note').textContent = !state.started ? ''
+    : waiting ? 'The run goes on with its own data: press Reset to train on this dataset.'
+      : 'Changes here take effect on Reset, which starts a new run.';
 }
 
 // ---------------------------------------------------------------- dataset
@@ -165,7 +173,7 @@ function showDataset(d, report, thumbnails) {
     }));
   }
   $('dataset-summary').className = '';
-  $('dataset-summary').textContent = d.family === 'cyclegan' ? domainsText(d, report) : imagesText(d);
+  $('dataset-summary').textContent = { cyclegan: domainsText, pix2pix: pairsText }[d.family]?.(d, report) ?? imagesText(d);
   $('use-digits').hidden = d.builtin;
   showAdvice();
   drawImage($('thumbs'), thumbnails, d.summary.size <= 32 ? 2 : 1);
@@ -193,13 +201,26 @@ function domainsText(d, report) {
     `the ${s.size}×${s.size} images.${capped}`;
 }
 
-// What the dataset panel advises: DiffAugment for a small DCGAN dataset; for CycleGAN, the
-// two domains it needs when they are not loaded.
+// Pairs: the loader's line (412 pairs (side by side) from train/, 72×72 after resizing; 64
+// held out from val/), and how training uses them.
+function pairsText(d, report) {
+  const s = d.summary;
+  const capped = report?.found > report?.limit
+    ? ` Used ${plural(s.pairs, 'pair')} of the zip's ${report.found.toLocaleString('en')}, as many as training holds at this size.`
+    : '';
+  return `${d.name}: ${d.line}. pix2pix at ${d.size}×${d.size}: each step one random ${d.size}×${d.size} crop of ` +
+    `both ${s.size}×${s.size} pictures of a pair.${capped}`;
+}
+
+// What the dataset panel advises: DiffAugment for a small DCGAN dataset; for CycleGAN and
+// pix2pix, the data they need when it is not loaded.
 function showAdvice() {
   const d = state.dataset;
   let advice = '';
   if (formFamily() === 'cyclegan' && d?.family !== 'cyclegan' && !d?.file) {
     advice = 'CycleGAN learns to translate between two sets of pictures: drop a zip with trainA/ and trainB/ folders (and testA/, testB/ held out, if any).';
+  } else if (formFamily() === 'pix2pix' && d?.family !== 'pix2pix' && !d?.file) {
+    advice = 'pix2pix learns to turn each picture A into its B from aligned pairs: drop a zip with A/ and B/ folders of pictures matched by name, or of pictures holding A and B side by side (in train/, and val/ held out, if any).';
   } else if (formFamily() === 'dcgan' && d && !d.builtin && d.family === 'dcgan' && d.summary.images < SMALL_DATASET) {
     // DiffAugment is made for datasets of hundreds to a few thousand images; suggested, not set.
     advice = `${plural(d.summary.images, 'image')} is a small dataset: D can learn it by heart and training collapses. Augment (DiffAugment: color, translation, cutout) shows D every image changed, which is what the method is for.`;
@@ -213,23 +234,26 @@ function showAdvice() {
 function showFamily() {
   const form = formFamily();
   const view = state.started ? state.family : form;
-  for (const el of document.querySelectorAll('[data-family]')) el.hidden = el.dataset.family !== form;
-  for (const el of document.querySelectorAll('[data-view]')) el.hidden = el.dataset.view !== view;
+  // An element may belong to several families: data-family="cyclegan pix2pix".
+  const outside = (list, family) => !list.split(' ').includes(family);
+  for (const el of document.querySelectorAll('[data-family]')) el.hidden = outside(el.dataset.family, form);
+  for (const el of document.querySelectorAll('[data-view]')) el.hidden = outside(el.dataset.view, view);
   showSchedule();
   showAdvice();
 }
 
-// CycleGAN's schedule in words, for the domains loaded and the form's epochs and batch.
+// CycleGAN's or pix2pix's schedule in words, for the data loaded and the form's epochs and
+// batch: an epoch is the larger domain once, or every pair once.
 function showSchedule() {
   const d = state.dataset;
-  if (d?.family !== 'cyclegan') {
+  if (!translating(d?.family) || d.family !== formFamily()) {
     $('schedule').textContent = 'The learning rate stays for the first epochs, then falls linearly to zero.';
     return;
   }
   try {
-    const c = readCycleConfig();
-    const [a, b] = d.summary.domains.map(([, n]) => n);
-    const epoch = Math.max(1, Math.ceil(Math.max(a, b) / c.batch_size));
+    const c = d.family === 'cyclegan' ? readCycleConfig() : readPix2PixConfig();
+    const images = d.family === 'cyclegan' ? Math.max(...d.summary.domains.map(([, n]) => n)) : d.summary.pairs;
+    const epoch = Math.max(1, Math.ceil(images / c.batch_size));
     const total = epoch * (c.n_epochs + c.n_epochs_decay);
     $('schedule').textContent = `${c.n_epochs + c.n_epochs_decay} epochs of ${plural(epoch, 'step')}: ` +
       `${plural(total, 'step')}, the learning rate falling linearly to zero over the last ${c.n_epochs_decay}.`;
@@ -245,19 +269,17 @@ async function useDataset(d, wgds) {
 }
 
 // Shows `d`, now the session's dataset, with the session's summary and thumbnails of it; the
-// form follows it (DCGAN at its preset, or CycleGAN at its size).
+// form follows it (DCGAN at its preset, or CycleGAN or pix2pix at its size).
 function datasetReady(d, { summary, thumbnails }, report) {
   d.id ??= newId();
   d.family ??= 'dcgan';
   d.summary = summary;
   state.dataset = d;
   if (d.family === 'cyclegan') fitToDomains(d.size);
+  else if (d.family === 'pix2pix') fitToPairs(d.size);
   else fitToDataset(d.preset, d.summary.classes.length);
   showDataset(d, report, thumbnails);
   showFamily();
-  if (state.started) {
-    $('config-note').textContent = 'The run goes on with its own data: press Reset to train on this dataset.';
-  }
   updateButtons();
 }
 
@@ -323,18 +345,25 @@ async function loadZip(file) {
 }
 
 // The family picker: the form shows that family's options, and a zip is read again for it
-// (two domains for CycleGAN, images for DCGAN). A zip that cannot serve it is refused in the
-// dataset panel, the data there was staying loaded.
+// (two domains for CycleGAN, pairs for pix2pix, images for DCGAN). A zip that cannot serve it
+// is refused in the dataset panel, the data there was staying loaded.
 async function familyChanged() {
   const family = formFamily();
   showFamily();
   const d = state.dataset;
   if (!d?.file || d.family === family) return;
+  // The size chosen carries over where the family takes it; else the zip's own suggests one.
+  const size = Number($('config').elements.size.value);
+  const choice = {
+    dcgan: { family, preset: null },
+    cyclegan: { family, size },
+    pix2pix: { family, size: pix2pixSizeOk(size) ? size : undefined },
+  }[family];
   try {
-    await redecode(family === 'cyclegan' ? { family, size: Number($('config').elements.size.value) } : { family, preset: null });
+    await redecode(choice);
   } catch (e) {
     $('dataset-summary').textContent =
-      sentence(`Could not use ${d.name} for ${family === 'cyclegan' ? 'CycleGAN' : 'DCGAN'}: ${message(e)}`) +
+      sentence(`Could not use ${d.name} for ${NAMES[family]}: ${message(e)}`) +
       ` The previous dataset (${d.name}) is still loaded.`;
     $('dataset-summary').className = 'error-text';
   }
@@ -362,14 +391,14 @@ function resetCounters(step = 0) {
   showStats({ step });
 }
 
-// Images per step: DCGAN's batch, or CycleGAN's (of each domain).
+// Images per step: DCGAN's batch, or CycleGAN's (of each domain) or pix2pix's (pairs).
 const batchOf = (config) => config?.batch ?? config?.batch_size ?? 0;
 
 function showStats(s) {
   state.step = s.step;
   $('stat-step').textContent = s.step.toLocaleString('en');
-  if (state.family === 'cyclegan') {
-    // An epoch is the larger domain once, as the reference counts it.
+  if (translating(state.family)) {
+    // An epoch is the larger domain once, or every pair once, as the reference counts it.
     $('stat-epoch').textContent = (s.step / Math.max(1, state.config.epoch_steps)).toFixed(2);
     if (s.lr !== undefined) $('stat-lr').textContent = s.lr.toFixed(3);
   } else {
@@ -381,10 +410,15 @@ function showStats(s) {
   $('stat-elapsed').textContent = `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
 }
 
-// Builds a run (new, resumed or recovered) with the worker's `start`, `startCycleGan` or
-// `resume` and shows it.
+// Builds a run (new, resumed or recovered) with the worker's `start`, `startCycleGan`,
+// `startPix2Pix` or `resume` and shows it.
 async function build(method, arg) {
   const { info, config, family, preview, previewMs } = await serial(() => call(method, [arg]));
+  $('examples-note').textContent = family === 'pix2pix'
+    ? (info.heldOut
+      ? `The first ${plural(info.examples, 'held-out pair')}, which training never sees.`
+      : `The first ${plural(info.examples, 'training pair')}: the zip holds no val/ or test/ pairs to hold out.`)
+    : '';
   state.config = config;
   state.family = family;
   state.lastRender = performance.now();
@@ -398,7 +432,7 @@ async function build(method, arg) {
   return info;
 }
 
-// CycleGAN's translations of the held-out examples, as the worker read them back.
+// CycleGAN's or pix2pix's translations of the fixed examples, as the worker read them back.
 function showPreview(preview, ms) {
   if (!preview) return;
   state.previewMs = ms ?? state.previewMs;
@@ -409,12 +443,12 @@ function showPreview(preview, ms) {
 // another family, preset or size rather than resampled (a dataset restored from the autosave
 // has no zip left, and is resampled by the session).
 async function startRun() {
-  const cyclegan = formFamily() === 'cyclegan';
+  const family = formFamily();
   let config;
-  if (cyclegan) {
-    config = readCycleConfig();
+  if (translating(family)) {
+    config = family === 'cyclegan' ? readCycleConfig() : readPix2PixConfig();
     const d = state.dataset;
-    if (d.file && (d.family !== 'cyclegan' || d.size !== config.size)) await redecode({ family: 'cyclegan', size: config.size });
+    if (d.file && (d.family !== family || d.size !== config.size)) await redecode({ family, size: config.size });
   } else {
     const preset = $('config').elements.preset.value;
     if (state.dataset.file && state.dataset.family !== 'dcgan') await redecode({ family: 'dcgan', preset });
@@ -424,7 +458,8 @@ async function startRun() {
   }
   setStatus('building the model…');
   try {
-    await build(cyclegan ? 'startCycleGan' : 'start', JSON.stringify(config));
+    const method = { dcgan: 'start', cyclegan: 'startCycleGan', pix2pix: 'startPix2Pix' }[family];
+    await build(method, JSON.stringify(config));
   } catch (e) {
     // The run there was, if any, is still there and goes on where it was.
     setStatus(state.started ? 'paused' : 'idle');
@@ -441,16 +476,18 @@ function burstSize() {
   return Math.max(1, Math.min(64, Math.floor(BURST_MS / state.msPerStep)));
 }
 
-// Steps left in a CycleGAN's schedule (its learning rate is zero after them); DCGAN has no end.
+// Steps left in a CycleGAN's or pix2pix's schedule (its learning rate is zero after them);
+// DCGAN has no end.
 function stepsLeft(step) {
   const c = state.config;
-  if (state.family !== 'cyclegan') return Infinity;
+  if (!translating(state.family)) return Infinity;
   return Math.max(0, c.epoch_steps * (c.n_epochs + c.n_epochs_decay) - step);
 }
 
 // How often the run is shown: DCGAN's grid is drawn on the GPU and costs nothing to speak of;
-// CycleGAN's translations are read back, so they take at most PREVIEW_SHARE of the time.
-const renderEvery = () => (state.family === 'cyclegan' ? Math.max(RENDER_MS, state.previewMs / PREVIEW_SHARE) : RENDER_MS);
+// CycleGAN's and pix2pix's translations are read back, so they take at most PREVIEW_SHARE of
+// the time.
+const renderEvery = () => (translating(state.family) ? Math.max(RENDER_MS, state.previewMs / PREVIEW_SHARE) : RENDER_MS);
 
 // One submission of `steps` steps, then the stats (which wait for the GPU), charts and grid.
 async function burst(steps) {
@@ -607,6 +644,7 @@ async function resumeFrom(bytes, label, history) {
     showStats({ step: info.step });
   }
   if (state.family === 'cyclegan') showCycleConfig(state.config);
+  else if (state.family === 'pix2pix') showPix2PixConfig(state.config);
   else showConfig(state.config);
   showFamily();
   state.lastCheckpoint = { bytes, step: info.step };
@@ -668,25 +706,27 @@ async function measureQuality() {
 
 // ---------------------------------------------------------------- translating a picture
 
-// The run's model in a file name: dcgan28, cyclegan64.
-const modelName = () => (state.family === 'cyclegan' ? `cyclegan${state.config.size}` : state.config.preset);
+// The run's model in a file name: dcgan28, cyclegan64, pix2pix64.
+const modelName = () => (translating(state.family) ? `${state.family}${state.config.size}` : state.config.preset);
 
-// Translates the chosen picture with the run's G_A or G_B (the direction menu's), and shows it
-// beside its translation.
+// Translates the chosen picture with the run's generator (CycleGAN's G_A or G_B, as the
+// direction menu says; pix2pix's G, A to B), and shows it beside its translation.
 async function translatePicture() {
   const picture = state.picture;
   if (!picture) return;
-  if (!(state.started && state.family === 'cyclegan')) {
-    $('translate-note').textContent = `${picture.name} is chosen: press Translate once a CycleGAN run is started or loaded.`;
+  if (!(state.started && translating(state.family))) {
+    $('translate-note').textContent = `${picture.name} is chosen: press Translate once a CycleGAN or pix2pix run is started or loaded.`;
     return;
   }
-  const aToB = $('direction').value === 'AtoB';
+  const cyclegan = state.family === 'cyclegan';
+  const aToB = !cyclegan || $('direction').value === 'AtoB';
+  const how = cyclegan ? (aToB ? 'A → B (G_A)' : 'B → A (G_B)') : 'A → B (G)';
   try {
     const r = await serial(() => call('translate', [picture.name, picture.bytes, aToB]));
     drawImage($('translation'), r, Math.max(1, Math.min(4, Math.floor(256 / r.width))));
     const base = picture.name.replace(/\.[^.]*$/, '');
     state.translation = { png: r.png, name: `${base}-${aToB ? 'AtoB' : 'BtoA'}-step${state.step}.png` };
-    $('translate-note').textContent = `${picture.name} ${aToB ? 'A → B (G_A)' : 'B → A (G_B)'} at step ${state.step.toLocaleString('en')}, at ${state.config.size}×${state.config.size}.`;
+    $('translate-note').textContent = `${picture.name} ${how} at step ${state.step.toLocaleString('en')}, at ${state.config.size}×${state.config.size}.`;
     $('translate-note').className = 'muted';
   } catch (e) {
     state.translation = null;
@@ -775,11 +815,12 @@ function wire() {
     await pause();
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      // A CycleGAN's zip is read again at the checkpoint's size, rather than resampled.
+      // A CycleGAN's or pix2pix's zip is read again at the checkpoint's size, rather than
+      // resampled.
       const meta = checkpointMeta(bytes);
       const d = state.dataset;
-      if (meta?.family === 'cyclegan' && d?.file && d.family === 'cyclegan' && d.size !== meta.config?.size) {
-        await redecode({ family: 'cyclegan', size: meta.config.size });
+      if (translating(meta?.family) && d?.file && d.family === meta.family && d.size !== meta.config?.size) {
+        await redecode({ family: meta.family, size: meta.config.size });
       }
       await resumeFrom(bytes, file.name);
     } catch (err) {
@@ -798,7 +839,7 @@ function wire() {
   }));
   $('download-png').addEventListener('click', guard(async () => {
     const { png, step } = await serial(() => call('gridPng'));
-    download(png, `webgan-${state.family === 'cyclegan' ? 'translations' : 'samples'}-step${step}.png`, 'image/png');
+    download(png, `webgan-${translating(state.family) ? 'translations' : 'samples'}-step${step}.png`, 'image/png');
   }));
   $('walk-button').addEventListener('click', guard(async () => {
     const img = await serial(() => call('interpolation', [(Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)]));
@@ -826,8 +867,10 @@ async function offerAutosave() {
   const saved = await loadAutosave();
   if (!saved?.checkpoint) return;
   const ago = Math.max(1, Math.round((Date.now() - saved.savedAt) / 60000));
+  const size = saved.config?.size;
+  const model = saved.config?.preset ?? (size ? `${NAMES[saved.dataset?.family] ?? 'a GAN'} ${size}×${size}` : 'a GAN');
   $('offer-text').textContent =
-    `An autosaved run is here: ${saved.config?.preset ?? (saved.config?.size ? `CycleGAN ${saved.config.size}×${saved.config.size}` : 'a GAN')} at step ${saved.step} on ${saved.dataset?.name ?? 'a dataset'}, saved ${ago} min ago.`;
+    `An autosaved run is here: ${model} at step ${saved.step} on ${saved.dataset?.name ?? 'a dataset'}, saved ${ago} min ago.`;
   $('offer').hidden = false;
   $('offer-resume').onclick = guard(async () => {
     $('offer').hidden = true;

@@ -1,7 +1,7 @@
 // The page's GPU side, off the page's thread: the wasm Session (device, dataset, the GAN being
 // trained) drawing DCGAN's sample grid into the page's canvas through an OffscreenCanvas (and
-// reading back CycleGAN's translations for the page to draw), and the zips it trains on decoded
-// here too, so the page never waits on wasm.
+// reading back CycleGAN's and pix2pix's translations for the page to draw), and the zips it
+// trains on decoded here too, so the page never waits on wasm.
 //
 // The page sends { id, method, args }; each reply is { id, result } or { id, error }, with the
 // GPU errors no scope caught since the last reply and the canvas's size; a zip's decoding also
@@ -9,7 +9,7 @@
 // while an earlier call awaits the GPU.
 import init, { Session, surveyZip } from '../pkg/webgan.js';
 import { saveAutosave, saveDataset, loadDataset } from './store.js';
-import { cycleSizeFor } from './config.js';
+import { cycleSizeFor, pix2pixSizeFor } from './config.js';
 
 let session = null;
 let canvas = null;
@@ -24,10 +24,14 @@ function shown(summary) {
   return { summary, thumbnails: session.thumbnails(16) };
 }
 
+// The families whose runs translate pictures, and show their fixed examples translated.
+const TRANSLATING = ['cyclegan', 'pix2pix'];
+
 // What the page shows of the run as it is now: DCGAN's grid is drawn straight into the
-// canvas; CycleGAN's translations come back as `preview` ({ width, height, rgba }).
+// canvas; CycleGAN's and pix2pix's translations come back as `preview` ({ width, height,
+// rgba }).
 async function shownRun() {
-  if (session.family !== 'cyclegan') {
+  if (!TRANSLATING.includes(session.family)) {
     session.render();
     return {};
   }
@@ -49,9 +53,10 @@ const methods = {
   },
   setDataset: (wgds) => shown(session.setDataset(wgds)),
   // Reads a zip into the session as `choice` asks ({ family, preset } for DCGAN, { family,
-  // size } for CycleGAN), or as a first look suggests (CycleGAN for trainA/ and trainB/, at 64
-  // pixels or the images' size when smaller; else DCGAN at the preset that fits): no more
-  // images than training can use, or `maxImages`, with progress for the page's bar.
+  // size } for CycleGAN and pix2pix), or as a first look suggests (CycleGAN for trainA/ and
+  // trainB/, at 64 pixels or the images' size when smaller; pix2pix for pairs, at 64 pixels or
+  // 32 when the pictures are smaller; else DCGAN at the preset that fits): no more images than
+  // training can use, or `maxImages`, with progress for the page's bar.
   async decodeZip(file, choice, maxImages, progress) {
     const input = new Uint8Array(await file.arrayBuffer());
     const survey = surveyZip(input);
@@ -63,6 +68,12 @@ const methods = {
       const report = session.loadUnpairedZip(input, size, maxImages ?? undefined, onProgress);
       return { ...shown(report.dataset), report, family, size, found: survey.images };
     }
+    if (family === 'pix2pix') {
+      const size = choice?.size ?? pix2pixSizeFor(survey.largestSide);
+      progress({ survey, decoding: `${size}×${size} pix2pix` });
+      const report = session.loadPairedZip(input, size, maxImages ?? undefined, onProgress);
+      return { ...shown(report.dataset), report, family, size, found: report.found };
+    }
     const preset = choice?.preset ?? survey.preset;
     progress({ survey, decoding: preset });
     const report = session.loadZip(input, preset, maxImages ?? undefined, onProgress);
@@ -70,6 +81,7 @@ const methods = {
   },
   start: async (config) => built(await session.start(config)),
   startCycleGan: async (options) => built(await session.startCycleGan(options)),
+  startPix2Pix: async (options) => built(await session.startPix2Pix(options)),
   resume: async (checkpoint) => built(await session.resume(checkpoint)),
   // `steps` steps in one submission, then their stats (which wait for the GPU), and the run
   // shown again when `render` and the losses are finite.
@@ -94,21 +106,28 @@ const methods = {
   },
   // The run's dataset into the autosave ({ id, name, preset }), written from here: the pixels
   // never cross to the page, whose thread would have to copy them into storage.
-  // A CycleGAN run's two domains go as `domains` ({ a, b, heldOutA, heldOutB }).
-  saveRunDataset: (record) => saveDataset(session.family === 'cyclegan'
-    ? { ...record, domains: session.runDomains() }
-    : { ...record, wgds: session.runDataset() }),
+  // A CycleGAN run's two domains go as `domains` ({ a, b, heldOutA, heldOutB }), a pix2pix
+  // run's pairs as `pairs` (the same fields, row i of a paired with row i of b).
+  saveRunDataset: (record) => saveDataset({
+    cyclegan: () => ({ ...record, domains: session.runDomains() }),
+    pix2pix: () => ({ ...record, pairs: session.runPairs() }),
+  }[session.family]?.() ?? { ...record, wgds: session.runDataset() }),
   // The autosave's dataset `id` back into the session.
   async restoreDataset(id) {
     const stored = await loadDataset();
-    if (!(stored?.wgds || stored?.domains) || stored.id !== id) throw new Error("the autosaved dataset is no longer in this browser's storage");
+    if (!(stored?.wgds || stored?.domains || stored?.pairs) || stored.id !== id) throw new Error("the autosaved dataset is no longer in this browser's storage");
     if (stored.domains) {
       const { a, b, heldOutA, heldOutB } = stored.domains;
       return shown(session.setDomains(a, b, heldOutA, heldOutB));
     }
+    if (stored.pairs) {
+      const { a, b, heldOutA, heldOutB } = stored.pairs;
+      return shown(session.setPairs(a, b, heldOutA, heldOutB));
+    }
     return shown(session.setDataset(stored.wgds));
   },
-  // One picture (its name and bytes) through G_A (`aToB`) or G_B: { width, height, rgba, png }.
+  // One picture (its name and bytes) through CycleGAN's G_A (`aToB`) or G_B, or pix2pix's G:
+  // { width, height, rgba, png }.
   translate: (name, bytes, aToB) => session.translate(name, bytes, aToB),
   measureQuality: () => session.measureQuality(),
   gridPng: async () => ({ png: await session.gridPng(), step: session.step }),

@@ -36,7 +36,9 @@ async function request(mode, fn) {
 //   dataset: { id, name, builtin, preset, found, limit } }
 export const saveAutosave = (record) => request('readwrite', (s) => s.put(record, RUN));
 export const loadAutosave = () => request('readonly', (s) => s.get(RUN)).catch(() => undefined);
-// { id, name, preset, wgds: Uint8Array }: the dataset of the run whose dataset.id is `id`.
+// { id, name, preset, wgds: Uint8Array } (or, for CycleGAN's domains and pix2pix's pairs,
+// `domains` or `pairs`: { a, b, heldOutA, heldOutB }): the dataset of the run whose dataset.id is
+// `id`.
 export const saveDataset = (record) => request('readwrite', (s) => s.put(record, DATASET));
 export const loadDataset = () => request('readonly', (s) => s.get(DATASET)).catch(() => undefined);
 export const clearAutosave = () => request('readwrite', (s) => { s.delete(DATASET); return s.delete(RUN); });
