@@ -34,6 +34,18 @@ test('bench.html times training steps and reports them with the adapter', async 
   assert.deepEqual(errors, []);
 });
 
+test('bench.html times the image-to-image families on noise, at batch 1', async () => {
+  for (const [preset, loss] of [['pix2pix64', 'G_L1'], ['cyclegan64', 'cycle_A']]) {
+    const { r, errors } = await result(`preset=${preset}&ngf=2&ndf=2&steps=1&warmup=1`);
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.preset, preset);
+    assert.equal(r.batch, 1);
+    assert.ok(r.ms_per_step > 0 && Number.isFinite(r.ms_per_step), `ms_per_step ${r.ms_per_step}`);
+    assert.ok(r.losses.finite && Number.isFinite(r.losses[loss]), JSON.stringify(r.losses));
+    assert.deepEqual(errors, []);
+  }
+});
+
 test('bench.html refuses a bad query with a sentence', async () => {
   const { r } = await result('preset=dcgan99');
   assert.match(r.error, /unknown preset dcgan99/);
