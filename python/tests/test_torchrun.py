@@ -84,6 +84,7 @@ class Torchrun(unittest.TestCase):
                                "5", "--every", "1", "--out", str(run))
         self.assertTrue(ok, said)
         self.assertIn("over 2 processes", said)
+        self.assertIn("webgan's draws", said)
         after = webgan_torch.load(str(checkpoint))
         self.assertEqual(after.step, 5)
         # Adam took 3 more steps of each network, the RNG's counter moved past every draw.
@@ -99,10 +100,12 @@ class Torchrun(unittest.TestCase):
 
     def test_torch_first_then_webgan(self):
         run = self.tmp / "torch"
+        # PyTorch's own way of drawing: a DistributedSampler over epochs, torch's generator.
         ok, said = torch_train("--data", str(self.data), "--preset", "dcgan28", *TINY,
-                               "--optimizer", "sgd", "--steps", "3", "--every", "0", "--out",
-                               str(run))
+                               "--optimizer", "sgd", "--draws", "torch", "--steps", "3",
+                               "--every", "0", "--out", str(run))
         self.assertTrue(ok, said)
+        self.assertIn("torch's draws", said)
         checkpoint = run / "checkpoint.safetensors"
         reference = self.tmp / "webgan"
         webgan("train", "--data", str(self.zip), "--preset", "dcgan28", *TINY, "--optimizer",

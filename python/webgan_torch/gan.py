@@ -16,6 +16,10 @@ from torch.nn import functional as F
 
 from . import diffaugment
 
+# webgan's augmented passes, each with its own stream: the real batch, the fakes D judges, the
+# fakes G learns through.
+REAL, FAKE_D, FAKE_G = 0, 1, 2
+
 
 def d_losses(kind, smoothing):
     """(real loss, fake loss, G's loss), each a mean over the batch's logits."""
@@ -90,30 +94,20 @@ class DcganStep:
         self.kinds = diffaugment.parse(c.get("augment") or "")
         self.d_statistics = _FrozenStatistics(self.d)
 
-    def _z(self, n, device):
-        if self.c["prior"] == "normal":
-            return torch.randn(n, self.c["nz"], device=device)
-        return torch.rand(n, self.c["nz"], device=device) * 2 - 1
-
-    def _classes(self, n, device):
-        k = self.c["classes"]
-        return torch.randint(0, k, (n,), device=device) if k else None
-
-    def step(self, batches):
-        """One alternating step; `batches()` gives this process's real images (uint8) and
-        classes. Returns D's last loss and G's loss."""
+    def step(self, draws):
+        """One alternating step with the random numbers of `draws` (see draws.py). Returns D's
+        last loss and G's loss."""
         self.g.train()
         self.d.train()
+        size = lambda x: (x.shape[2], x.shape[3])  # noqa: E731
         for _ in range(self.c["d_steps"]):
-            images, real_classes = batches()
+            images, real_classes = draws.real()
             real = images.float() / 127.5 - 1
-            n = real.shape[0]
-            real_classes = real_classes if self.c["classes"] else None
-            fake_classes = self._classes(n, real.device)
+            real = diffaugment.augment(real, self.kinds, self._params(draws, REAL, size(real)))
+            z, fake_classes = draws.latent()
             with torch.no_grad():
-                fake = self.g(self._z(n, real.device), fake_classes)
-            real = diffaugment.augment(real, self.kinds)
-            fake = diffaugment.augment(fake, self.kinds)
+                fake = self.g(z, fake_classes)
+            fake = diffaugment.augment(fake, self.kinds, self._params(draws, FAKE_D, size(fake)))
             real_logits, fake_logits = self.d_dist(real, real_classes, fake, fake_classes)
             d_loss = self.real_loss(real_logits) + self.fake_loss(fake_logits)
             self.opt_d.zero_grad(set_to_none=True)
@@ -123,11 +117,12 @@ class DcganStep:
                 with torch.no_grad():
                     for p in self.d.parameters():
                         p.clamp_(-self.c["clip"], self.c["clip"])
-        fake_classes = self._classes(n, real.device)
-        fake = self.g_dist(self._z(n, real.device), fake_classes)
+        z, fake_classes = draws.latent()
+        fake = self.g_dist(z, fake_classes)
+        fake = diffaugment.augment(fake, self.kinds, self._params(draws, FAKE_G, size(fake)))
         self.d.requires_grad_(False)
         with self.d_statistics:
-            g_loss = self.g_loss(self.d(diffaugment.augment(fake, self.kinds), fake_classes))
+            g_loss = self.g_loss(self.d(fake, fake_classes))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -140,3 +135,6 @@ class DcganStep:
                 for a, b in zip(self.g_ema.buffers(), self.g.buffers()):
                     a.copy_(b)
         return d_loss.item(), g_loss.item()
+
+    def _params(self, draws, k, size):
+        return draws.augment(k, *size) if self.kinds else None

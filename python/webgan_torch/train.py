@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
 
 from . import checkpoint as ck
 from .data import load_dataset
 from .dcgan import PRESETS, dcgan_networks
 from .diffaugment import parse as parse_augment
+from .draws import TorchDraws, WebganDraws
 from .gan import DcganStep
 
 # webgan train's defaults.
@@ -41,7 +41,8 @@ DEFAULTS = {
 # What a resumed run may change (the rest is the checkpoint's).
 CHANGEABLE = {"lr_d", "lr_g", "label_smoothing", "augment"}
 # Flags that say how long and where, not what is trained.
-RUN_FLAGS = {"steps", "out", "every", "checkpoint_every", "data", "resume", "overwrite", "preset"}
+RUN_FLAGS = {"steps", "out", "every", "checkpoint_every", "data", "resume", "overwrite", "preset",
+             "draws"}
 
 
 class UserError(Exception):
@@ -76,6 +77,10 @@ def arguments(argv):
     flag("--seed", type=int)
     flag("--every", type=int, help="log to metrics.csv every this many steps [100]")
     flag("--checkpoint-every", type=int, help="write the checkpoint every this many steps [1000]")
+    p.add_argument("--draws", choices=("webgan", "torch"), default="webgan",
+                   help="webgan: the batches, noise and augmentations webgan's streams draw, each "
+                   "process taking its slice of the step's batch, so a run goes on as webgan "
+                   "would; torch: a DistributedSampler over epochs and torch's generator")
     p.add_argument("--unconditional", action="store_true")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
@@ -183,41 +188,6 @@ def resumed_config(a, typed, loaded):
     return c
 
 
-class _Repeated(torch.utils.data.Dataset):
-    """A dataset smaller than the batch, repeated until it fills one (webgan draws with
-    replacement, so a batch may hold an image twice)."""
-
-    def __init__(self, data, length):
-        self.data, self.length = data, length
-
-    def __len__(self):
-        return self.length
-
-    def __getitem__(self, i):
-        return self.data[i % len(self.data)]
-
-
-def batches(data, batch, world, rank, seed, device):
-    """An endless supply of this process's share of each batch: one DistributedSampler over
-    the dataset, a new shuffle every epoch."""
-    source = data if len(data) >= batch else _Repeated(data, batch)
-    sampler = DistributedSampler(source, num_replicas=world, rank=rank, shuffle=True, seed=seed,
-                                 drop_last=True)
-    loader = DataLoader(source, batch_size=batch // world, sampler=sampler, drop_last=True)
-    epoch = 0
-
-    def endless():
-        nonlocal epoch
-        while True:
-            sampler.set_epoch(epoch)
-            for images, labels in loader:
-                yield images.to(device), labels.to(device)
-            epoch += 1
-
-    it = endless()
-    return lambda: next(it)
-
-
 def run(argv):
     a, typed = arguments(argv)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -289,14 +259,13 @@ def run(argv):
             ck.load_optimizer_state(loaded, gan.opt_g, ["netG"], counters[2])
         except ValueError as e:
             raise UserError(f"cannot resume from {a.resume}: {e}") from None
-    torch.manual_seed(c_seed(c) + 1_000_003 * rank + 7919 * step)
-    draw = batches(data, c["batch"], world, rank, c_seed(c) + step, device)
+    draws = (WebganDraws if a.draws == "webgan" else TorchDraws)(data, c, rank, world, counters[0], device)
     lead = rank == 0
     if lead:
         out.mkdir(parents=True, exist_ok=True)
         print(f"{c['preset']}{' with ' + str(c['classes']) + ' classes' if c['classes'] else ''}, "
               f"batch {c['batch']} over {world} process{'es' if world > 1 else ''} on {device}, "
-              f"from step {step} to {a.steps}", file=sys.stderr)
+              f"{a.draws}'s draws, from step {step} to {a.steps}", file=sys.stderr)
 
     start_step, start_counters = step, counters
     stop = {"now": False}
@@ -305,8 +274,9 @@ def run(argv):
     def save():
         done = step - start_step
         k = c["d_steps"]
-        new = [start_counters[0] + done * (2 * k + 1), start_counters[1] + done * k,
-               start_counters[2] + done, start_counters[3]]
+        # webgan's counters: the RNG's (every real batch and every z), then each Adam's t.
+        new = [draws.counter, start_counters[1] + done * k, start_counters[2] + done,
+               start_counters[3]]
         ck.save(str(existing), "dcgan", c, nets, {gan.opt_d: ["netD"], gan.opt_g: ["netG"]}, step, new)
 
     metrics = None
@@ -318,7 +288,7 @@ def run(argv):
             writer.writerow(["step", "d_loss", "g_loss", "images_per_s"])
     t0, last = time.perf_counter(), step
     while step < a.steps and not stop["now"]:
-        d_loss, g_loss = gan.step(draw)
+        d_loss, g_loss = gan.step(draws)
         step += 1
         if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
             raise UserError(f"the losses became NaN at step {step}: nothing was written; resume "
@@ -341,10 +311,6 @@ def run(argv):
         print(f"done: step {step}; checkpoint {existing}", file=sys.stderr)
     if world > 1:
         dist.destroy_process_group()
-
-
-def c_seed(c):
-    return int(c["seed"])
 
 
 def main():
