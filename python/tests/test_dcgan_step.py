@@ -38,8 +38,9 @@ class DcganSteps(unittest.TestCase):
     def tearDown(self):
         self.dir.cleanup()
 
-    def twin(self, *flags):
-        common = ["--data", str(self.zip), "--preset", "dcgan28", "--ngf", "4", "--ndf", "4",
+    def twin(self, *flags, preset="dcgan28", zip_path=None, data=None):
+        zip_path, data = zip_path or self.zip, data or self.data
+        common = ["--data", str(zip_path), "--preset", preset, "--ngf", "4", "--ndf", "4",
                   "--batch", "6", "--every", "0", "--quality-every", "0", *flags]
         first, second = self.tmp / "first", self.tmp / "second"
         webgan("train", *common, "--steps", "1", "--out", str(first))
@@ -55,7 +56,7 @@ class DcganSteps(unittest.TestCase):
         counters = before.tensors["state.counters"].tolist()
         webgan_torch.load_optimizer_state(before, gan.opt_d, ["netD"], counters[1])
         webgan_torch.load_optimizer_state(before, gan.opt_g, ["netG"], counters[2])
-        draws = WebganDraws(load_dataset(self.data), c, 0, 1, counters[0], torch.device("cpu"))
+        draws = WebganDraws(load_dataset(data), c, 0, 1, counters[0], torch.device("cpu"))
         gan.step(draws)
         self.assertEqual(draws.counter, after.tensors["state.counters"][0].item())
         for name, net in before.networks.items():
@@ -82,6 +83,19 @@ class DcganSteps(unittest.TestCase):
 
     def test_minimax_smoothed(self):
         self.twin("--loss", "minimax", "--label-smoothing", "0.2")
+
+    def test_dcgan32_and_dcgan64_in_colour(self):
+        rng = random.Random(4)
+        for preset, side in (("dcgan32", 32), ("dcgan64", 64)):
+            with self.subTest(preset=preset):
+                zip_path = self.tmp / f"{preset}.zip"
+                write_zip(zip_path, {f"{i}.png": png(rng, side) for i in range(7)})
+                data = self.tmp / f"{preset}.safetensors"
+                webgan("export-dataset", "--data", str(zip_path), "--preset", preset, "--out",
+                       str(data))
+                self.twin("--augment", "translation", preset=preset, zip_path=zip_path, data=data)
+                for run in ("first", "second"):
+                    shutil.rmtree(self.tmp / run)
 
 
 if __name__ == "__main__":
