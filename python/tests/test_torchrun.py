@@ -117,6 +117,50 @@ class Torchrun(unittest.TestCase):
                "--every", "0", "--quality-every", "0", "--out", str(run))
         self.assertEqual(webgan_torch.load(str(checkpoint)).step, 5)
 
+    def translation_round_trip(self, family, zip_path, flags, processes, nets):
+        run, reference = self.tmp / family, self.tmp / f"{family}-webgan"
+        train = ["train", "--family", family, "--data", str(zip_path), "--size", "32", "--ngf",
+                 "4", "--ndf", "4", "--every", "0", *flags]
+        webgan(*train, "--steps", "2", "--out", str(run))
+        webgan(*train, "--steps", "3", "--out", str(reference))
+        checkpoint = run / "checkpoint.safetensors"
+        data = self.tmp / f"{family}.safetensors"
+        webgan("export-dataset", "--data", str(zip_path), "--like", str(checkpoint), "--out",
+               str(data))
+        ok, said = torch_train("--resume", str(checkpoint), "--data", str(data), "--steps", "4",
+                               "--every", "1", "--out", str(run), processes=processes)
+        self.assertTrue(ok, said)
+        self.assertIn(f"over {processes} process", said)
+        self.assert_same_layout(checkpoint, reference / "checkpoint.safetensors")
+        loaded = webgan_torch.load(str(checkpoint))
+        self.assertEqual(loaded.step, 4)
+        for net, direction in nets:
+            tensors = self.tmp / f"{direction}.safetensors"
+            webgan("translate", "--checkpoint", str(checkpoint), "--data", str(zip_path),
+                   "--direction", direction, "--out", str(self.tmp / direction), "--tensors",
+                   str(tensors))
+            t = load_file(str(tensors))
+            with torch.no_grad():
+                error = (loaded.networks[net](t["input"]) - t["output"]).abs().max().item()
+            self.assertLess(error, TOLERANCE, f"{net}: PyTorch and webgan differ by {error}")
+        webgan("train", "--resume", str(checkpoint), "--data", str(zip_path), "--steps", "6",
+               "--every", "0", "--out", str(run))
+        self.assertEqual(webgan_torch.load(str(checkpoint)).step, 6)
+
+    def test_pix2pix_to_torch_and_back(self):
+        rng = random.Random(8)
+        pairs = self.tmp / "pairs.zip"
+        write_zip(pairs, {f"{side}/{i}.png": png(rng, 40) for side in "AB" for i in range(4)})
+        self.translation_round_trip("pix2pix", pairs, [], 1, [("netG", "AtoB")])
+
+    def test_cyclegan_to_torchrun_and_back(self):
+        # Two processes share a batch of 2; the pools go along.
+        rng = random.Random(6)
+        unpaired = self.tmp / "unpaired.zip"
+        write_zip(unpaired, {f"train{side}/{i}.png": png(rng, 36) for side in "AB" for i in range(3)})
+        self.translation_round_trip("cyclegan", unpaired, ["--batch", "2"], 2,
+                                    [("netG_A", "AtoB"), ("netG_B", "BtoA")])
+
     def test_bad_input(self):
         run = self.tmp / "run"
         webgan("train", "--data", str(self.zip), "--preset", "dcgan28", *TINY, "--steps", "1",
@@ -148,8 +192,17 @@ class Torchrun(unittest.TestCase):
         p2p = self.tmp / "p2p"
         webgan("train", "--family", "pix2pix", "--data", str(pairs), "--size", "32", "--ngf",
                "2", "--ndf", "2", "--steps", "1", "--out", str(p2p))
-        refused("holds a pix2pix run", "--resume", str(p2p / "checkpoint.safetensors"), "--data",
-                str(self.data), "--out", str(run), "--steps", "3")
+        refused("holds a DCGAN dataset: export the pix2pix run's zip", "--resume",
+                str(p2p / "checkpoint.safetensors"), "--data", str(self.data), "--out", str(run),
+                "--steps", "3")
+        p2p_data = self.tmp / "p2p.safetensors"
+        webgan("export-dataset", "--data", str(pairs), "--like", str(p2p / "checkpoint.safetensors"),
+               "--out", str(p2p_data))
+        refused("holds a pix2pix run's images; this is a DCGAN run", *resume, "--data",
+                str(p2p_data))
+        refused("keeps its checkpoint's settings: --ngf cannot be given", "--resume",
+                str(p2p / "checkpoint.safetensors"), "--data", str(p2p_data), "--out", str(run),
+                "--steps", "3", "--ngf", "8")
         # A dataset fitted to another preset.
         other = self.tmp / "d32.safetensors"
         webgan("export-dataset", "--data", str(self.zip), "--preset", "dcgan32", "--out", str(other))

@@ -9,6 +9,18 @@ from safetensors import safe_open
 
 
 @dataclass
+class TranslationData:
+    """A pix2pix run's pairs (row i of `a` with row i of `b`) or a CycleGAN run's two domains,
+    uint8 [n, c, load, load] at the run's load size."""
+
+    family: str
+    a: torch.Tensor
+    b: torch.Tensor
+    size: int
+    load_size: int
+
+
+@dataclass
 class Dataset:
     """`images`: uint8 [n, channels, size, size]; `labels`: int64 [n], or None without
     classes; `class_names`: one per class."""
@@ -45,6 +57,10 @@ def load_dataset(path):
                 raise ValueError(
                     f"{path} is not a dataset written by `webgan export-dataset`"
                 )
+            if "images_a" in f.keys():
+                return TranslationData(meta.get("family", ""), f.get_tensor("images_a"),
+                                       f.get_tensor("images_b"), int(meta.get("size", 0)),
+                                       int(meta.get("load_size", 0)))
             images = f.get_tensor("images")
             labels = f.get_tensor("labels") if "labels" in f.keys() else None
     except Exception as e:  # safetensors raises its own error types for a damaged file

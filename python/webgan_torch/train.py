@@ -164,10 +164,6 @@ def initialise(nets, seed):
 
 
 def resumed_config(a, typed, loaded):
-    if loaded.family != "dcgan":
-        raise UserError(
-            f"{a.resume} holds a {loaded.family} run; webgan_torch.train continues DCGAN runs "
-            f"(its {loaded.family} networks load with webgan_torch.load)")
     c = dict(loaded.config)
     if a.preset is not None and a.preset != c["preset"]:
         raise UserError(f"{a.resume} holds a {c['preset']} model, not {a.preset}")
@@ -215,12 +211,22 @@ def run(argv):
             loaded = ck.load(a.resume)
         except (OSError, ValueError, RuntimeError) as e:
             raise UserError(f"cannot resume from {a.resume}: {e}") from None
+        if loaded.family in ("pix2pix", "cyclegan"):
+            return run_translation(a, typed, loaded, data, world, rank, existing, out)
+        if loaded.family != "dcgan":
+            raise UserError(f"{a.resume} holds a {loaded.family} run, which webgan_torch.train "
+                            f"does not continue")
+        if hasattr(data, "family"):
+            raise UserError(f"{a.data} holds a {data.family} run's images; this is a DCGAN run")
         c = resumed_config(a, typed, loaded)
         if c["batch"] % world:
             raise UserError(f"{world} processes cannot share a batch of {c['batch']} (the run's): "
                             f"choose --nproc_per_node dividing it")
         nets, step, counters = loaded.networks, loaded.step, list(loaded.tensors["state.counters"].tolist())
     else:
+        if hasattr(data, "family"):
+            raise UserError(f"{a.data} holds a {data.family} run's images: start that run in "
+                            f"webgan and continue it here with --resume")
         c = fresh_config(a, data)
         nets, step, counters = dcgan_networks(c), 0, [0, 0, 0, 0]
         initialise(nets, a.seed)
@@ -309,6 +315,48 @@ def run(argv):
         save()
         metrics.close()
         print(f"done: step {step}; checkpoint {existing}", file=sys.stderr)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def run_translation(a, typed, loaded, data, world, rank, existing, out):
+    """A pix2pix or CycleGAN run resumed: its checkpoint's settings, PyTorch's draws."""
+    from .data import TranslationData
+    from .translation_train import train
+
+    refused = sorted(typed - RUN_FLAGS)
+    if refused:
+        names = ", ".join("--" + r.replace("_", "-") for r in refused)
+        raise UserError(f"a resumed {loaded.family} run keeps its checkpoint's settings: {names} "
+                        f"cannot be given")
+    if not isinstance(data, TranslationData):
+        raise UserError(f"{a.data} holds a DCGAN dataset: export the {loaded.family} run's zip "
+                        f"with `webgan export-dataset --data ZIP --like {a.resume} --out FILE`")
+    if a.steps <= loaded.step:
+        raise UserError(f"the run is at step {loaded.step} already: --steps counts from its "
+                        f"start, so ask for more than {loaded.step}")
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
+    if world > 1:
+        dist.init_process_group("nccl" if cuda else "gloo")
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        wrap = lambda m: DDP(m.to(device), device_ids=[device.index] if cuda else None)  # noqa: E731
+    else:
+        wrap = lambda m: m  # noqa: E731
+    lead = rank == 0
+    say = (lambda t: print(t, file=sys.stderr)) if lead else (lambda t: None)
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+    try:
+        save, step = train(a, loaded, data, world, rank, device, wrap, out, existing, say)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if world > 1:
+        dist.barrier()
+    if lead:
+        save()
+        say(f"done: step {step}; checkpoint {existing}")
     if world > 1:
         dist.destroy_process_group()
 

@@ -197,6 +197,40 @@ pub fn cases() -> Vec<Case> {
             &["--n", "3", "--out", "dir"],
             Expect::Works(&["dir/00000.png", "dir/00002.png"]),
         ),
+        Case::new(
+            "export-dataset --out a folder",
+            &["export-dataset", "--out", "keep"],
+            Expect::Refused("is a folder"),
+        ),
+        Case::new(
+            "export-dataset --like a dcgan28 run --preset dcgan64",
+            &[
+                "export-dataset",
+                "--like",
+                "keep/checkpoint.safetensors",
+                "--preset",
+                "dcgan64",
+                "--out",
+                "d.safetensors",
+            ],
+            Expect::Refused("--like holds a dcgan28 run"),
+        ),
+        Case::new(
+            "export-dataset --like a missing file",
+            &[
+                "export-dataset",
+                "--like",
+                "missing.safetensors",
+                "--out",
+                "d.safetensors",
+            ],
+            Expect::Refused("cannot read"),
+        ),
+        Case::new(
+            "export-dataset of the digits",
+            &["export-dataset", "--out", "d.safetensors"],
+            Expect::Works(&["d.safetensors"]),
+        ),
         sample(
             &["--n", "3", "--out", "dir", "--tensors", "t.safetensors"],
             Expect::Works(&["dir/00000.png", "t.safetensors"]),

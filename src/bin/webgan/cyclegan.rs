@@ -85,7 +85,7 @@ fn config(
 
 /// Both domains at `load` pixels (cropped to `size` each step), their held-out examples at
 /// `size`, as the reference tests at its crop size.
-fn load(path: &Path, bytes: &[u8], load: u32, size: u32) -> Result<Unpaired> {
+pub(crate) fn load(path: &Path, bytes: &[u8], load: u32, size: u32) -> Result<Unpaired> {
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("reading {msg} {bar:30} {pos}/{len} images")
             .expect("a valid template"),

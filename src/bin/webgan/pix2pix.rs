@@ -79,7 +79,7 @@ fn power_of_two_size(args: &TrainArgs, bytes: &[u8]) -> Result<u32> {
 }
 
 /// The pairs at `load` pixels (cropped to `size` each step), the held-out ones at `size`.
-fn load(path: &Path, bytes: &[u8], load: u32, size: u32) -> Result<Pairs> {
+pub(crate) fn load(path: &Path, bytes: &[u8], load: u32, size: u32) -> Result<Pairs> {
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("reading {msg} {bar:30} {pos}/{len} images")
             .expect("a valid template"),
