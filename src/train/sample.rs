@@ -77,6 +77,42 @@ impl Trainer {
     }
 }
 
+/// The narrowest truncation `truncated` takes: at ψ the draw keeps P(|z| ≤ ψ) of its values
+/// (4% at 0.05), and the redraws cost the inverse of that.
+pub const MIN_TRUNCATION: f32 = 0.05;
+
+/// ψ refused in a sentence unless it is a number from [`MIN_TRUNCATION`] up.
+pub fn check_truncation(psi: f32) -> Result<()> {
+    if psi.is_finite() && psi >= MIN_TRUNCATION {
+        return Ok(());
+    }
+    Err(crate::Error::Invalid(format!(
+        "--truncation must be a number from {MIN_TRUNCATION} up (the truncation trick keeps z within ±ψ; 0.5 to 1 is usual), not {psi}"
+    )))
+}
+
+/// A normal draw of `len` values from (`seed`, `stream`) truncated at ±`psi` as BigGAN does
+/// it: each value outside is redrawn until it falls inside, the k-th redraw of element i being
+/// element i of the same stream at step k, so that a value's fate does not depend on how many
+/// values are drawn. `psi` must pass [`check_truncation`].
+pub fn truncated(seed: u64, stream: u32, len: usize, psi: f32) -> Vec<f32> {
+    let key = [seed as u32, (seed >> 32) as u32];
+    let mut z = reference::random::normal(seed, stream, 0, len);
+    for (i, v) in z.iter_mut().enumerate() {
+        let mut step = 1u32;
+        while v.abs() > psi {
+            // Element i is word i % 4 of block i / 4, paired with its neighbour as `normal`
+            // pairs them.
+            let words = reference::random::philox4x32_10([(i / 4) as u32, stream, step, 0], key);
+            let pair = (i % 4) / 2 * 2;
+            let (a, b) = reference::random::box_muller(words[pair], words[pair + 1]);
+            *v = if i % 2 == 0 { a } else { b };
+            step = step.wrapping_add(1);
+        }
+    }
+    z
+}
+
 /// `count` latent vectors from the run's fixed stream.
 pub fn fixed_noise(config: &TrainConfig, count: u32) -> Vec<f32> {
     reference::random::normal(

@@ -197,6 +197,35 @@ pub fn cases() -> Vec<Case> {
             &["--n", "3", "--out", "dir"],
             Expect::Works(&["dir/00000.png", "dir/00002.png"]),
         ),
+        sample(
+            &["--truncation", "0", "--out", "s.png"],
+            Expect::Refused("--truncation must be"),
+        ),
+        sample(
+            &["--truncation", "NaN", "--out", "s.png"],
+            Expect::Refused("--truncation must be"),
+        ),
+        sample(&["--truncation", "-1", "--out", "s.png"], any()),
+        sample(
+            &[
+                "--truncation",
+                "0.5",
+                "--noise",
+                "z.safetensors",
+                "--out",
+                "s.png",
+            ],
+            Expect::Refused("give one or the other"),
+        )
+        .with("z.safetensors", noise(&[3, 100], 0.5)),
+        sample(
+            &["--truncation", "0.5", "--n", "4", "--out", "t.png"],
+            Expect::Works(&["t.png"]),
+        ),
+        interpolate(
+            &["--truncation", "inf"],
+            Expect::Refused("--truncation must be"),
+        ),
         Case::new(
             "export-dataset --out a folder",
             &["export-dataset", "--out", "keep"],

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use webgan::checkpoint::Checkpoint;
-use webgan::train::sample::{fixed_noise, slerp, Grid, Sampler};
+use webgan::train::sample::{check_truncation, fixed_noise, slerp, truncated, Grid, Sampler};
 use webgan::train::{TrainConfig, Trainer};
 use webgan::{reference, streams, Error, Gpu, Result};
 
@@ -44,6 +44,10 @@ pub struct SampleArgs {
     /// gray or RGB, at its size).
     #[arg(long)]
     out: PathBuf,
+    /// The truncation trick (BigGAN): z's values outside ±ψ are redrawn, trading variety for
+    /// typical images (smaller ψ: narrower; from 0.05).
+    #[arg(long)]
+    truncation: Option<f32>,
     /// Also write z ([n, nz]), the classes ([n], conditional models) and the images as f32
     /// ([n, c, h, w] in [−1, 1]) to this safetensors file, e.g. to compare with PyTorch.
     #[arg(long)]
@@ -69,6 +73,9 @@ pub struct InterpolateArgs {
     class: Option<u32>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The truncation trick at ψ for each walk's ends (as `sample --truncation`).
+    #[arg(long)]
+    truncation: Option<f32>,
     #[arg(long)]
     out: PathBuf,
 }
@@ -243,12 +250,22 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         )));
     }
     output::refuse_folder("--tensors", args.tensors.as_deref())?;
-    let z = match (from_file, args.seed) {
-        (Some((_, z)), _) => z,
-        (None, Some(seed)) => {
-            reference::random::normal(seed, streams::FIXED_NOISE, 0, n as usize * nz as usize)
+    if let Some(psi) = args.truncation {
+        check_truncation(psi)?;
+        if args.noise.is_some() {
+            return Err(Error::Invalid(
+                "--truncation draws z itself; a --noise file's z is used as it is: give one or the other".into(),
+            ));
         }
-        (None, None) => fixed_noise(&config, n),
+    }
+    let len = n as usize * nz as usize;
+    let z = match (from_file, args.seed, args.truncation) {
+        (Some((_, z)), _, _) => z,
+        (None, seed, Some(psi)) => {
+            truncated(seed.unwrap_or(config.seed), streams::FIXED_NOISE, len, psi)
+        }
+        (None, Some(seed), None) => reference::random::normal(seed, streams::FIXED_NOISE, 0, len),
+        (None, None, None) => fixed_noise(&config, n),
     };
     let columns = (n as f64).sqrt().ceil() as u32;
     let labels = labels(&config, n, columns, args.class)?;
@@ -316,10 +333,16 @@ pub fn interpolate(args: InterpolateArgs) -> Result<()> {
             "--steps must lie in 2..={most} and --rows in 1..={most}: the strip is one PNG of at most {MAX_GRID_SIDE}×{MAX_GRID_SIDE} pixels, {size}×{size} an image"
         )));
     }
+    if let Some(psi) = args.truncation {
+        check_truncation(psi)?;
+    }
     let nz = config.model.nz as usize;
     let mut z = Vec::with_capacity((args.rows * args.steps) as usize * nz);
     for row in 0..args.rows {
-        let ends = reference::random::normal(args.seed, streams::walk(row), 0, 2 * nz);
+        let ends = match args.truncation {
+            Some(psi) => truncated(args.seed, streams::walk(row), 2 * nz, psi),
+            None => reference::random::normal(args.seed, streams::walk(row), 0, 2 * nz),
+        };
         for s in 0..args.steps {
             z.extend(slerp(
                 &ends[..nz],
