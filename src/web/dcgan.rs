@@ -15,7 +15,7 @@ use crate::data::{Dataset, ImageSpec};
 use crate::display::{GridDisplay, GridShape};
 use crate::model::presets::Preset;
 use crate::quality::evaluate::QualityMeter;
-use crate::train::sample::{grid_layout, grid_rgba, slerp, Sampler};
+use crate::train::sample::{check_truncation, grid_layout, grid_rgba, slerp, truncated, Sampler};
 use crate::train::{GpuDataset, TrainConfig, Trainer};
 use crate::{reference, Gpu};
 
@@ -34,6 +34,8 @@ pub(super) struct DcganRun {
     class: Option<u32>,
     /// The seed of the grid's noise (the run's own seed until "new noise").
     noise_seed: u64,
+    /// The truncation trick's ψ for the grid's and the walk's noise, when on.
+    truncation: Option<f32>,
     meter: Option<QualityMeter>,
 }
 
@@ -132,6 +134,17 @@ impl Session {
         self.rebuild_view()
     }
 
+    /// The truncation trick for the grid and the walks: z's values outside ±ψ redrawn (`psi`
+    /// from 0.05), or off (`undefined`).
+    #[wasm_bindgen(js_name = setTruncation)]
+    pub fn set_truncation(&mut self, psi: Option<f32>) -> Result<(), JsError> {
+        if let Some(psi) = psi {
+            check_truncation(psi).map_err(js_error)?;
+        }
+        self.dcgan_mut()?.truncation = psi;
+        self.rebuild_view()
+    }
+
     /// A latent walk between two random points, `steps` images wide (of `class` when the model
     /// is conditional and class ≥ 0, else of class 0): `{ width, height, rgba }`.
     pub async fn interpolation(
@@ -144,7 +157,10 @@ impl Session {
         let c = &run.trainer.config;
         let steps = steps.clamp(2, 32);
         let nz = c.model.nz as usize;
-        let ends = reference::random::normal(seed as u64, crate::streams::walk(0), 0, 2 * nz);
+        let ends = match run.truncation {
+            Some(psi) => truncated(seed as u64, crate::streams::walk(0), 2 * nz, psi),
+            None => reference::random::normal(seed as u64, crate::streams::walk(0), 0, 2 * nz),
+        };
         let z: Vec<f32> = (0..steps)
             .flat_map(|s| slerp(&ends[..nz], &ends[nz..], s as f32 / (steps - 1) as f32))
             .collect();
@@ -322,13 +338,14 @@ impl Session {
         set(&info, "dParams", &(trainer.d().param_count() as u32).into());
         set(&info, "classes", &trainer.config.model.classes.into());
         set(&info, "step", &(trainer.step as f64).into());
-        let view = self.view(&trainer, None, seed)?;
+        let view = self.view(&trainer, None, seed, None)?;
         self.run = Some(Run::Dcgan(Box::new(DcganRun {
             trainer,
             data,
             view,
             class: None,
             noise_seed: seed,
+            truncation: None,
             meter: None,
         })));
         Ok(info.into())
@@ -336,27 +353,31 @@ impl Session {
 
     fn rebuild_view(&mut self) -> Result<(), JsError> {
         let run = self.dcgan()?;
-        let view = self.view(&run.trainer, run.class, run.noise_seed)?;
+        let view = self.view(&run.trainer, run.class, run.noise_seed, run.truncation)?;
         self.dcgan_mut()?.view = view;
         Ok(())
     }
 
     /// The grid's sampler and display, and the canvas sized and configured for it.
-    fn view(&self, trainer: &Trainer, class: Option<u32>, seed: u64) -> Result<View, JsError> {
+    fn view(
+        &self,
+        trainer: &Trainer,
+        class: Option<u32>,
+        seed: u64,
+        truncation: Option<f32>,
+    ) -> Result<View, JsError> {
         let c = &trainer.config;
         let (count, columns, labels) = match class {
             None => grid_layout(c),
             Some(k) => (64, 8, vec![k; 64]),
         };
-        let z = if seed == c.seed {
+        let len = (count * c.model.nz) as usize;
+        let z = if let Some(psi) = truncation {
+            truncated(seed, crate::streams::FIXED_NOISE, len, psi)
+        } else if seed == c.seed {
             trainer.fixed_noise(count)
         } else {
-            reference::random::normal(
-                seed,
-                crate::streams::FIXED_NOISE,
-                0,
-                (count * c.model.nz) as usize,
-            )
+            reference::random::normal(seed, crate::streams::FIXED_NOISE, 0, len)
         };
         let sampler = trainer.sampler(&z, &labels).map_err(js_error)?;
         let shape = GridShape {

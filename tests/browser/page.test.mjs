@@ -137,7 +137,22 @@ test('playing with the generator: one class, new noise, a latent walk, the grid 
   assert.ok(Math.abs(box.width - box.height) < 2, `the canvas is shown square (${box.width}×${box.height})`);
   await page.click('#new-noise');
   await page.waitForTimeout(300);
-  assert.ok(differs(oneClass, await samples()), 'new noise draws other samples');
+  const fresh = await samples();
+  assert.ok(differs(oneClass, fresh), 'new noise draws other samples');
+  // The truncation trick redraws z's values outside ±ψ: other samples; off again, the same.
+  const truncate = (psi) => page.$eval('#truncation', (el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event('input'));
+    el.dispatchEvent(new Event('change'));
+  }, psi);
+  await truncate('0.2');
+  assert.equal(await page.textContent('#truncation-value'), '0.20');
+  await page.waitForTimeout(300);
+  assert.ok(differs(fresh, await samples()), 'ψ 0.2 draws other samples');
+  await truncate('0');
+  assert.equal(await page.textContent('#truncation-value'), 'off');
+  await page.waitForTimeout(300);
+  assert.ok(!differs(fresh, await samples()), 'without truncation the same noise draws the same samples');
   await page.click('#walk-button');
   await page.waitForFunction(() => document.getElementById('walk').width > 0, null, SLOW);
   assert.equal(await page.evaluate(() => document.getElementById('walk').width), 10 * 30 + 2, 'ten 28-pixel images with 2-pixel gaps');

@@ -124,7 +124,7 @@ function updateButtons() {
   $('reset').disabled = !ready || busy;
   for (const id of ['save', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
-  for (const id of ['new-noise', 'walk-button', 'measure']) $(id).disabled = !dcgan;
+  for (const id of ['new-noise', 'walk-button', 'measure', 'truncation']) $(id).disabled = !dcgan;
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
   $('download-translation').disabled = !state.translation;
   // A dataset loaded since the run began waits for Reset: the run goes on with its own.
@@ -421,6 +421,9 @@ async function build(method, arg) {
     : '';
   state.config = config;
   state.family = family;
+  // A new run draws its grid untruncated.
+  $('truncation').value = 0;
+  $('truncation-value').textContent = 'off';
   state.lastRender = performance.now();
   state.started = true;
   state.runDataset = state.dataset;
@@ -836,6 +839,13 @@ function wire() {
   }));
   $('new-noise').addEventListener('click', guard(async () => {
     await serial(() => call('newNoise', [(Math.random() * 2 ** 32) >>> 0]));
+  }));
+  $('truncation').addEventListener('input', (e) => {
+    const psi = Number(e.target.value);
+    $('truncation-value').textContent = psi > 0 ? psi.toFixed(2) : 'off';
+  });
+  $('truncation').addEventListener('change', guard(async (e) => {
+    await serial(() => call('setTruncation', [Number(e.target.value)]));
   }));
   $('download-png').addEventListener('click', guard(async () => {
     const { png, step } = await serial(() => call('gridPng'));

@@ -93,6 +93,8 @@ const methods = {
   render: () => shownRun(),
   showClass(k) { session.showClass(k); session.render(); },
   newNoise(seed) { session.newNoise(seed); session.render(); },
+  // ψ > 0 turns the truncation trick on for the grid and the walks; 0 turns it off.
+  setTruncation(psi) { session.setTruncation(psi > 0 ? psi : undefined); session.render(); },
   step: () => session.step,
   lost: () => session.lost,
   reopen: () => session.reopen(),
