@@ -49,6 +49,17 @@ def write_zip(path, files):
             z.writestr(name, data)
 
 
+def classes_zip(tmp, seed, per_class):
+    """A zip of three class folders of 28-pixel pictures in `tmp`, and its images exported for
+    dcgan28: (zip, dataset file)."""
+    rng = random.Random(seed)
+    files = {f"{k}/{i}.png": png(rng, 28) for k in ("a", "b", "c") for i in range(per_class)}
+    path, data = tmp / "classes.zip", tmp / "data.safetensors"
+    write_zip(path, files)
+    webgan("export-dataset", "--data", str(path), "--preset", "dcgan28", "--out", str(data))
+    return path, data
+
+
 def webgan(*args):
     result = subprocess.run([WEBGAN, *args], capture_output=True, text=True)
     if result.returncode != 0:

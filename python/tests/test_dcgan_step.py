@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 import webgan_torch
-from test_checkpoints import png, webgan, write_zip
+from test_checkpoints import classes_zip, png, webgan, write_zip
 from webgan_torch.data import load_dataset
 from webgan_torch.draws import WebganDraws
 from webgan_torch.gan import DcganStep
@@ -27,13 +27,7 @@ class DcganSteps(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
         self.tmp = Path(self.dir.name)
-        rng = random.Random(9)
-        files = {f"{k}/{i}.png": png(rng, 28) for k in ("a", "b", "c") for i in range(5)}
-        self.zip = self.tmp / "classes.zip"
-        write_zip(self.zip, files)
-        self.data = self.tmp / "data.safetensors"
-        webgan("export-dataset", "--data", str(self.zip), "--preset", "dcgan28", "--out",
-               str(self.data))
+        self.zip, self.data = classes_zip(self.tmp, 9, 5)
 
     def tearDown(self):
         self.dir.cleanup()

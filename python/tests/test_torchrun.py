@@ -16,7 +16,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import webgan_torch
-from test_checkpoints import ROOT, TOLERANCE, png, webgan, write_zip
+from test_checkpoints import classes_zip, ROOT, TOLERANCE, png, webgan, write_zip
 
 PYTHON = sys.executable
 # Debian 12's torch 1.13 reads torchrun's default --redirects/--tee ("0") as nothing under
@@ -43,13 +43,7 @@ class Torchrun(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
         self.tmp = Path(self.dir.name)
-        rng = random.Random(5)
-        files = {f"{k}/{i}.png": png(rng, 28) for k in ("a", "b", "c") for i in range(6)}
-        self.zip = self.tmp / "classes.zip"
-        write_zip(self.zip, files)
-        self.data = self.tmp / "data.safetensors"
-        webgan("export-dataset", "--data", str(self.zip), "--preset", "dcgan28", "--out",
-               str(self.data))
+        self.zip, self.data = classes_zip(self.tmp, 5, 6)
 
     def tearDown(self):
         self.dir.cleanup()

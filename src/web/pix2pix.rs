@@ -82,16 +82,8 @@ impl Session {
     #[wasm_bindgen(js_name = runPairs)]
     pub fn run_pairs(&self) -> std::result::Result<JsValue, JsError> {
         let d = &self.pix2pix()?.data;
-        let o = js_sys::Object::new();
-        let bytes = |d: &Dataset| JsValue::from(js_sys::Uint8Array::from(&d.encode()[..]));
-        set(&o, "a", &bytes(&d.a));
-        set(&o, "b", &bytes(&d.b));
-        for (key, held_out) in [("heldOutA", &d.held_out_a), ("heldOutB", &d.held_out_b)] {
-            if let Some(h) = held_out {
-                set(&o, key, &bytes(h));
-            }
-        }
-        Ok(o.into())
+        let held_out = [&d.held_out_a, &d.held_out_b];
+        Ok(super::translate::sides_object(&d.a, &d.b, held_out))
     }
 
     /// Builds a new pix2pix on the pairs loaded from the page's options (JSON, under the

@@ -114,3 +114,22 @@ async fn translate_picture(
     );
     Ok(o)
 }
+
+/// Two sides of an image-to-image dataset in WGDS form, `{ a, b, heldOutA, heldOutB }` (the
+/// last two absent when there are none): what the autosave keeps beside the checkpoint.
+pub(super) fn sides_object(
+    a: &crate::data::Dataset,
+    b: &crate::data::Dataset,
+    held_out: [&Option<crate::data::Dataset>; 2],
+) -> JsValue {
+    let o = js_sys::Object::new();
+    let bytes = |d: &crate::data::Dataset| JsValue::from(js_sys::Uint8Array::from(&d.encode()[..]));
+    set(&o, "a", &bytes(a));
+    set(&o, "b", &bytes(b));
+    for (key, held_out) in [("heldOutA", held_out[0]), ("heldOutB", held_out[1])] {
+        if let Some(h) = held_out {
+            set(&o, key, &bytes(h));
+        }
+    }
+    o.into()
+}
