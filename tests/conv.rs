@@ -598,6 +598,22 @@ fn gathers_to_few_channels_go_through_columns_and_match_reference() {
     }
 }
 
+/// GEMMs whose row of 8 × 8 blocks would leave many threads of 8-wide workgroups past its end
+/// run 4 × 16 workgroups: a stride-1 input gradient onto 18 × 18 pixels (41 blocks, as
+/// CycleGAN's residual blocks), a forward pass onto 9 × 8 (9 blocks), several rows of blocks.
+#[test]
+fn narrow_workgroups_match_reference() {
+    for (i, s) in [
+        conv2d(1, 20, 19, 18, 18, 3, 1, Padding::Explicit(0)),
+        conv2d(1, 17, 20, 9, 8, 3, 1, Padding::Explicit(1)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&s, 80 + i as u64);
+    }
+}
+
 #[test]
 fn blocks_stored_as_runs_and_element_by_element_match_reference() {
     let conv = |ci, co, h, w, k, stride, padding| {

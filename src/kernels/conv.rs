@@ -307,6 +307,11 @@ fn gemm_constants(
         (2, 32)
     } else if row_blocks <= 2 && col_blocks > 2 {
         (32, 2)
+    } else if narrower(col_blocks) {
+        // Threads past the end of a row of blocks still run the loop when lanes share A:
+        // CycleGAN's residual blocks' input gradients, 41 blocks wide (18² pixels), ran 48
+        // columns of threads; with 4-wide workgroups 44 (lavapipe: 134 → 124 ms).
+        (4, 16)
     } else {
         (GROUP, GROUP)
     };
@@ -315,6 +320,14 @@ fn gemm_constants(
         c.push(("GROUP_Y", gy as u32));
     }
     (c, [col_blocks.div_ceil(gx), row_blocks.div_ceil(gy)])
+}
+
+/// Whether a row of `col_blocks` blocks leaves more than a tenth of them again in 8-wide
+/// workgroups' threads past its end, and 4-wide ones fewer. Never for a width of a multiple
+/// of 8 blocks (every GEMM of the DCGAN presets at their batch sizes).
+fn narrower(col_blocks: usize) -> bool {
+    let past = |w: usize| col_blocks.div_ceil(w) * w - col_blocks;
+    past(GROUP) * 10 > col_blocks && past(4) < past(GROUP)
 }
 
 /// Whether every group of 4 of the GEMM's columns (from a multiple of 4) lies evenly spaced
@@ -1214,6 +1227,17 @@ mod tests {
         for (mode, piece) in [(Mode::Gather, forward), (Mode::Weight, dweight)] {
             let (a, b) = pack_floats(&g, mode, piece);
             assert!(a <= LIMIT && b <= LIMIT, "{mode:?}: {a}, {b}");
+        }
+    }
+
+    #[test]
+    fn rows_of_blocks_that_leave_many_threads_idle_take_narrower_workgroups() {
+        // 18² output pixels: 41 blocks, 7 idle columns of threads in 8-wide groups, 3 in
+        // 4-wide ones. 16² (32 blocks) and 9 blocks of 4-wide groups stay.
+        assert!(narrower(41));
+        assert!(narrower(9));
+        for blocks in [32, 128, 392, 784, 5, 81] {
+            assert!(!narrower(blocks), "{blocks}");
         }
     }
 
