@@ -31,6 +31,13 @@
 //                    sum_c a[c, m, ky, kx] * x[b, c, iy, ix] (m * kh * kw rows, x packed once),
 //                    into `partial`; then `col2im` sums, for each output pixel, the taps that
 //                    reach it. A gather both times: no atomics.
+//                    With GATHER_COLUMNS, MODE 0 the same way (a conv2d to few channels with a
+//                    wide kernel, stride 1: CycleGAN's last 7x7 layer), where MODE 0's B would
+//                    be x once per tap for a GEMM of one block of rows: col[(m, ky, kx)][b, iy,
+//                    ix] = sum_c a[m, c, ky, kx] * x[b, c, iy, ix] over x's own pixels, then
+//                    `col_gather` sums col[(m, ky, kx)] at (oy*s - p + ky, ox*s - p + kx) for
+//                    each output pixel. The host swaps small and large for it, so that the
+//                    GEMM's columns are x's pixels (p.small_*) and the output is p.large_*.
 //
 // Why pack: gathering inside the GEMM costs a dozen integer divisions per operand element, and
 // every element is read by many threads. Packing does that index arithmetic once per element;
@@ -104,6 +111,9 @@ override RUNS: u32 = 0u;
 // shift, rows (c, 3 x 3 shifts), is 9 / 16 of the phases' own (4 phases x 4 taps), and each
 // phase's GEMM reads its 4 rows of a channel from it (see `shift_row`).
 override SHIFTS: u32 = 0u;
+
+// MODE 3 for a gather (see MODE 3 above): A's rows (m, ky, kx) read a as [m, c, kh, kw].
+override GATHER_COLUMNS: u32 = 0u;
 
 // The GEMM's workgroup, in threads of 8 x 8 blocks: 8 x 8 unless the output is narrow (a
 // weight gradient's few columns, the columns' few rows), where it follows the output's shape.
@@ -187,6 +197,10 @@ fn load_a(g: Gemm, m: u32, k: u32) -> f32 {
             return a[(c * p.m + m) * kk + ky * p.kernel_w + kx];
         }
         case 3u: {
+            if (GATHER_COLUMNS != 0u) {
+                // m = (m, ky, kx), k = c; a is [m, c, kh, kw].
+                return a[((m / kk) * p.channels + k) * kk + m % kk];
+            }
             // m = (m, ky, kx), k = c; a is [c, m, kh, kw]: A transposed.
             return a[k * p.m + m];
         }
@@ -863,6 +877,42 @@ fn col2im(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
             qx += 1u;
         }
     }
+}
+
+// MODE 3's second step for a gather (GATHER_COLUMNS): out[b, m, oy, ox] = sum over the taps of
+// col[(m, ky, kx)][b, oy*s - p + ky, ox*s - p + kx], taps outside x adding nothing. Small and
+// large are swapped: x's pixels (col's columns) are p.small_*, the output's p.large_*. One
+// thread per output pixel: neighbouring threads read neighbouring columns of col.
+@compute @workgroup_size(256)
+fn col_gather(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    let taps = p.kernel_h * p.kernel_w;
+    let channels = p.m / taps;
+    let out_hw = p.large_h * p.large_w;
+    if (i >= p.batch * channels * out_hw) {
+        return;
+    }
+    let pixel = i % out_hw;
+    let m = i / out_hw % channels;
+    let b = i / (out_hw * channels);
+    let oy = i32(pixel / p.large_w * p.stride) - i32(p.pad_y);
+    let ox = i32(pixel % p.large_w * p.stride) - i32(p.pad_x);
+    let col0 = b * p.small_h * p.small_w;
+    var sum = 0.0;
+    for (var ky = 0u; ky < p.kernel_h; ky++) {
+        let iy = oy + i32(ky);
+        if (iy < 0 || iy >= i32(p.small_h)) {
+            continue;
+        }
+        let row = (m * taps + ky * p.kernel_w) * p.n + col0 + u32(iy) * p.small_w;
+        for (var kx = 0u; kx < p.kernel_w; kx++) {
+            let ix = ox + i32(kx);
+            if (ix >= 0 && ix < i32(p.small_w)) {
+                sum += partial[row + kx * p.n + u32(ix)];
+            }
+        }
+    }
+    finish(m, ((p.batch0 + b) * channels + m) * out_hw + pixel, sum);
 }
 
 // The channel (row m) an output element belongs to.

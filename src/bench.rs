@@ -1,5 +1,5 @@
 //! The kernel benchmark: GFLOP/s of every convolution-engine kernel on the layer shapes of the
-//! DCGAN presets, and of a square matmul, on whatever adapter `Gpu::new` finds.
+//! DCGAN presets and of CycleGAN's and pix2pix's networks at 64 × 64, and of a square matmul, on whatever adapter `Gpu::new` finds.
 
 use std::time::Instant;
 
@@ -49,6 +49,21 @@ fn conv(batch: u32, cin: u32, cout: u32, size: u32, k: u32, s: u32, p: u32) -> L
 }
 
 fn convt(batch: u32, cin: u32, cout: u32, size: u32, k: u32, s: u32, p: u32) -> Layer {
+    convt_out(batch, cin, cout, size, k, s, p, 0)
+}
+
+/// A transposed conv with `output_padding` (CycleGAN's 3 × 3 stride-2 up-sampling: 1).
+#[allow(clippy::too_many_arguments)]
+fn convt_out(
+    batch: u32,
+    cin: u32,
+    cout: u32,
+    size: u32,
+    k: u32,
+    s: u32,
+    p: u32,
+    output_padding: u32,
+) -> Layer {
     Layer::ConvT(ConvTranspose2dShape {
         batch,
         in_channels: cin,
@@ -59,11 +74,14 @@ fn convt(batch: u32, cin: u32, cout: u32, size: u32, k: u32, s: u32, p: u32) -> 
         kernel_w: k,
         stride: s,
         padding: p,
-        output_padding: 0,
+        output_padding,
     })
 }
 
-/// The layers of a preset's generator and discriminator at `batch`.
+/// The layers of a preset's generator and discriminator at `batch`. The image-to-image presets
+/// (batch 1 in training) list each distinct conv shape of their networks once, at 64 × 64 with
+/// the reference's defaults (ngf = ndf = 64): a reflection-padded conv is the conv of padding
+/// 0 over the padded image.
 fn preset_layers(preset: &str, batch: u32) -> Option<Vec<(&'static str, Layer)>> {
     let dense = |fin, fout| {
         Layer::Dense(DenseShape {
@@ -93,6 +111,55 @@ fn preset_layers(preset: &str, batch: u32) -> Option<Vec<(&'static str, Layer)>>
             ("D conv 256→512 8→4", conv(batch, 256, 512, 8, 4, 2, 1)),
             ("D conv 512→1 4→1", conv(batch, 512, 1, 4, 4, 1, 0)),
         ]),
+        // ResnetGenerator (6 blocks, 12 of its 3 × 3 convs at 256 channels over 16 × 16) and
+        // the 3-layer PatchGAN.
+        "cyclegan64" => Some(vec![
+            ("G conv 3→64 k7 70→64", conv(batch, 3, 64, 70, 7, 1, 0)),
+            ("G conv 64→128 k3 64→32", conv(batch, 64, 128, 64, 3, 2, 1)),
+            (
+                "G conv 128→256 k3 32→16",
+                conv(batch, 128, 256, 32, 3, 2, 1),
+            ),
+            (
+                "G res conv 256→256 k3 18→16",
+                conv(batch, 256, 256, 18, 3, 1, 0),
+            ),
+            (
+                "G convT 256→128 k3 16→32",
+                convt_out(batch, 256, 128, 16, 3, 2, 1, 1),
+            ),
+            (
+                "G convT 128→64 k3 32→64",
+                convt_out(batch, 128, 64, 32, 3, 2, 1, 1),
+            ),
+            ("G conv 64→3 k7 70→64", conv(batch, 64, 3, 70, 7, 1, 0)),
+            ("D conv 3→64 64→32", conv(batch, 3, 64, 64, 4, 2, 1)),
+            ("D conv 64→128 32→16", conv(batch, 64, 128, 32, 4, 2, 1)),
+            ("D conv 128→256 16→8", conv(batch, 128, 256, 16, 4, 2, 1)),
+            ("D conv 256→512 8→7", conv(batch, 256, 512, 8, 4, 1, 1)),
+            ("D conv 512→1 7→6", conv(batch, 512, 1, 7, 4, 1, 1)),
+        ]),
+        // The U-Net down to 1 × 1 (6 levels at 64) and the PatchGAN on 6 channels (the
+        // condition joined to the image).
+        "pix2pix64" => Some(vec![
+            ("G conv 3→64 64→32", conv(batch, 3, 64, 64, 4, 2, 1)),
+            ("G conv 64→128 32→16", conv(batch, 64, 128, 32, 4, 2, 1)),
+            ("G conv 128→256 16→8", conv(batch, 128, 256, 16, 4, 2, 1)),
+            ("G conv 256→512 8→4", conv(batch, 256, 512, 8, 4, 2, 1)),
+            ("G conv 512→512 4→2", conv(batch, 512, 512, 4, 4, 2, 1)),
+            ("G conv 512→512 2→1", conv(batch, 512, 512, 2, 4, 2, 1)),
+            ("G convT 512→512 1→2", convt(batch, 512, 512, 1, 4, 2, 1)),
+            ("G convT 1024→512 2→4", convt(batch, 1024, 512, 2, 4, 2, 1)),
+            ("G convT 1024→256 4→8", convt(batch, 1024, 256, 4, 4, 2, 1)),
+            ("G convT 512→128 8→16", convt(batch, 512, 128, 8, 4, 2, 1)),
+            ("G convT 256→64 16→32", convt(batch, 256, 64, 16, 4, 2, 1)),
+            ("G convT 128→3 32→64", convt(batch, 128, 3, 32, 4, 2, 1)),
+            ("D conv 6→64 64→32", conv(batch, 6, 64, 64, 4, 2, 1)),
+            ("D conv 64→128 32→16", conv(batch, 64, 128, 32, 4, 2, 1)),
+            ("D conv 128→256 16→8", conv(batch, 128, 256, 16, 4, 2, 1)),
+            ("D conv 256→512 8→7", conv(batch, 256, 512, 8, 4, 1, 1)),
+            ("D conv 512→1 7→6", conv(batch, 512, 1, 7, 4, 1, 1)),
+        ]),
         _ => None,
     }
 }
@@ -108,6 +175,36 @@ pub fn any_layer_named(presets: &[String], only: &[String]) -> bool {
     })
 }
 
+/// When nonzero, [`time`] measures the CPU time of this process's threads (a software adapter
+/// runs in them) divided by this many cores, in place of the wall clock: on a machine shared
+/// with other work, where a wall-clock timing of the same kernel swings several-fold, the CPU
+/// time holds within a few percent. Linux only (it reads /proc/self/task/*/schedstat).
+static CPU_TIME: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Times kernels by CPU time over `cores` cores from now on (see [`CPU_TIME`]), or by the wall
+/// clock for 0. Err where the process's CPU time cannot be read.
+pub fn time_by_cpu(cores: usize) -> Result<()> {
+    if cores > 0 && std::fs::read_dir("/proc/self/task").is_err() {
+        return Err(crate::Error::Invalid(
+            "CPU-time benchmarks read /proc/self/task, which this system lacks".into(),
+        ));
+    }
+    CPU_TIME.store(cores, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// Seconds the process's threads have run, summed over them.
+fn cpu_seconds() -> f64 {
+    let ns: u64 = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    ns as f64 * 1e-9
+}
+
 /// Samples per kernel timing, of which the median is reported: on these shared machines one
 /// timing of the same kernel swings by ±30%, and a median of several holds still where a single
 /// longer run does not.
@@ -117,11 +214,17 @@ const SAMPLES: usize = 5;
 /// pass and waiting for the queue takes at least `min_seconds` / [`SAMPLES`]; then the median
 /// of [`SAMPLES`] such runs, per rep.
 fn time(gpu: &Gpu, d: &Dispatch, min_seconds: f64) -> f64 {
+    let cores = CPU_TIME.load(std::sync::atomic::Ordering::Relaxed);
     let run = |reps: usize| {
         let start = Instant::now();
+        let cpu0 = if cores > 0 { cpu_seconds() } else { 0.0 };
         gpu.run(&vec![d; reps]);
         let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
-        start.elapsed().as_secs_f64()
+        if cores > 0 {
+            (cpu_seconds() - cpu0) / cores as f64
+        } else {
+            start.elapsed().as_secs_f64()
+        }
     };
     run(1);
     let per_sample = min_seconds / SAMPLES as f64;
@@ -159,7 +262,7 @@ pub fn kernels(
         )],
         _ => preset_layers(preset, batch).ok_or_else(|| {
             crate::Error::Invalid(format!(
-                "unknown preset {preset}: try dcgan28, dcgan64 or matmul"
+                "unknown preset {preset}: try dcgan28, dcgan64, cyclegan64, pix2pix64 or matmul"
             ))
         })?,
     };

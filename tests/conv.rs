@@ -550,6 +550,70 @@ fn few_output_channels_go_through_columns_and_match_reference() {
 /// columns lie in one image (or one output row of a phase, or are 8 images of a dense layer),
 /// and element by element where they wrap. Shapes where both kinds of block occur, in each mode:
 /// gathers over 10×9 and 11×10 outputs, phases 9 and 10 wide, dense layers of 19 images.
+/// Convs to at most four channels with a kernel of several taps over 16 channels or more, at
+/// stride 1 (CycleGAN's last 7 × 7 layer, a PatchGAN's last 4 × 4 one), go through columns as
+/// well: pack A, (pack B,) a 1×1 GEMM over x's pixels into one row per channel and tap, and
+/// `col_gather` summing the taps each output pixel reads. Odd sizes, padding 0 and more,
+/// kernels 3, 4, 5 and 7, one image and several (blocks of 8 columns across images), x read in
+/// place and packed.
+#[test]
+fn gathers_to_few_channels_go_through_columns_and_match_reference() {
+    let entries = |s: &Conv2dShape| -> Vec<&'static str> {
+        zeroed_passes(s)[0]
+            .apart()
+            .iter()
+            .map(|d| d.label)
+            .collect()
+    };
+    // 20 channels of 24 × 22 pixels, a multiple of 4: x is B as it lies.
+    let last = conv2d(1, 20, 3, 24, 22, 7, 1, Padding::Explicit(0));
+    assert_eq!(entries(&last), ["pack_a", "main", "col_gather"]);
+    // 9 × 7 pixels: x is packed.
+    let odd = conv2d(2, 17, 1, 9, 7, 3, 1, Padding::Explicit(1));
+    assert_eq!(entries(&odd), ["pack_a", "pack_b", "main", "col_gather"]);
+    // Five channels, 15 channels, stride 2 or a 7 × 7 kernel over 10 × 10 pixels (x four or
+    // six times the output) keep the GEMM over packed taps.
+    for s in [
+        conv2d(1, 20, 5, 10, 10, 7, 1, Padding::Explicit(3)),
+        conv2d(1, 15, 3, 10, 10, 7, 1, Padding::Explicit(3)),
+        conv2d(1, 20, 3, 10, 10, 3, 2, Padding::Explicit(1)),
+        conv2d(1, 20, 3, 10, 10, 7, 1, Padding::Explicit(0)),
+    ] {
+        assert!(!entries(&s).contains(&"col_gather"), "{s:?}");
+    }
+    for (i, s) in [
+        last,
+        odd,
+        conv2d(3, 16, 4, 11, 13, 5, 1, Padding::Explicit(2)),
+        conv2d(1, 16, 2, 8, 8, 4, 1, Padding::Explicit(1)),
+        conv2d(1, 33, 1, 7, 7, 4, 1, Padding::Explicit(1)),
+        conv2d(2, 24, 3, 14, 12, 7, 1, Padding::Explicit(3)),
+        conv2d(1, 20, 2, 22, 23, 7, 1, Padding::Explicit(0)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&s, 60 + i as u64);
+        check_rectified(&s, 0.2, true, 70 + i as u64);
+    }
+}
+
+/// GEMMs whose row of 8 × 8 blocks would leave many threads of 8-wide workgroups past its end
+/// run 4 × 16 workgroups: a stride-1 input gradient onto 18 × 18 pixels (41 blocks, as
+/// CycleGAN's residual blocks), a forward pass onto 9 × 8 (9 blocks), several rows of blocks.
+#[test]
+fn narrow_workgroups_match_reference() {
+    for (i, s) in [
+        conv2d(1, 20, 19, 18, 18, 3, 1, Padding::Explicit(0)),
+        conv2d(1, 17, 20, 9, 8, 3, 1, Padding::Explicit(1)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&s, 80 + i as u64);
+    }
+}
+
 #[test]
 fn blocks_stored_as_runs_and_element_by_element_match_reference() {
     let conv = |ci, co, h, w, k, stride, padding| {

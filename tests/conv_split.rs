@@ -128,6 +128,24 @@ fn images_past_the_binding_are_cut_and_match_the_reference() {
         check_rectified(&convt_odd, slope, true, 50);
     }
 
+    // A conv to 3 channels from 16 would go through columns (27 rows of taps at each of x's
+    // 144 pixels), but its columns exceed the cap: it takes the packed GEMM, cut by channels.
+    let few = Conv2dShape {
+        batch: 1,
+        in_channels: 16,
+        out_channels: 3,
+        height: 12,
+        width: 12,
+        ..conv
+    };
+    let forward = &zeroed_passes(&few)[0];
+    assert!(
+        !forward.apart().iter().any(|d| d.label == "col_gather"),
+        "the columns do not fit the cap"
+    );
+    check_layer(&few, 51);
+    check_rectified(&few, 0.2, true, 52);
+
     // One channel of one image past the cap is refused in a sentence.
     let tall = Conv2dShape {
         batch: 1,

@@ -307,6 +307,11 @@ fn gemm_constants(
         (2, 32)
     } else if row_blocks <= 2 && col_blocks > 2 {
         (32, 2)
+    } else if narrower(col_blocks) {
+        // Threads past the end of a row of blocks still run the loop when lanes share A:
+        // CycleGAN's residual blocks' input gradients, 41 blocks wide (18² pixels), ran 48
+        // columns of threads; with 4-wide workgroups 44 (lavapipe: 134 → 124 ms).
+        (4, 16)
     } else {
         (GROUP, GROUP)
     };
@@ -315,6 +320,14 @@ fn gemm_constants(
         c.push(("GROUP_Y", gy as u32));
     }
     (c, [col_blocks.div_ceil(gx), row_blocks.div_ceil(gy)])
+}
+
+/// Whether a row of `col_blocks` blocks leaves more than a tenth of them again in 8-wide
+/// workgroups' threads past its end, and 4-wide ones fewer. Never for a width of a multiple
+/// of 8 blocks (every GEMM of the DCGAN presets at their batch sizes).
+fn narrower(col_blocks: usize) -> bool {
+    let past = |w: usize| col_blocks.div_ceil(w) * w - col_blocks;
+    past(GROUP) * 10 > col_blocks && past(4) < past(GROUP)
 }
 
 /// Whether every group of 4 of the GEMM's columns (from a multiple of 4) lies evenly spaced
@@ -674,7 +687,18 @@ pub fn dispatch(
         );
     }
     if mode == Mode::Transposed && ((g.m as usize) <= COLUMNS_MAX_M || from_one_pixel) {
-        return columns(gpu, op, g, a, x, bias, out, store);
+        return columns(gpu, op, g, a, x, bias, out, store, false);
+    }
+    if mode == Mode::Gather && gather_columns(g, gpu.conv_binding_floats()) {
+        // The columns' GEMM runs over x's pixels: small and large swap.
+        let swapped = Geometry {
+            small_h: g.large_h,
+            small_w: g.large_w,
+            large_h: g.small_h,
+            large_w: g.small_w,
+            ..*g
+        };
+        return columns(gpu, op, &swapped, a, x, bias, out, store, true);
     }
     let batch = g.batch as usize;
     let (channels, pixels) = (g.channels as usize, g.small());
@@ -994,10 +1018,35 @@ fn plain(
     Ok(d)
 }
 
+/// Whether a gather goes through columns (MODE 3 with GATHER_COLUMNS): few output channels
+/// (m ≤ 4), a kernel of several taps over many channels, and x not much larger than the output
+/// (stride 1). There the GEMM would use one row in 8 of its blocks and pack x once per tap:
+/// CycleGAN's last layer, 64 → 3 channels 7 × 7 over 70², packs 12.8 M floats of B for a GEMM
+/// of 77 MFLOP. Through columns it packs none (x is B as it lies) and computes 147 rows of
+/// taps at x's 4,900 pixels from 64 channels, 20% more multiply-adds, all of them in whole
+/// blocks. Not where x is much larger than the output (a strided conv, or a 4 × 4 kernel to a
+/// single pixel: every tap of every pixel of x would be computed to use one), nor where one
+/// image's columns or packed x exceed a binding of `limit` floats: the packed GEMM cuts such
+/// an image into groups of channels, the columns do not.
+fn gather_columns(g: &Geometry, limit: usize) -> bool {
+    let (channels, pixels) = (g.channels as usize, g.large());
+    let columns = g.m as usize * g.taps() * pixels;
+    let packed_x = round_up(channels, 4) * round_up(pixels, BLOCK);
+    (g.m as usize) <= COLUMNS_MAX_M
+        && g.taps() > 1
+        && channels >= 16
+        && pixels <= 2 * g.small()
+        && columns.max(packed_x) <= limit
+}
+
 /// A transposed gather with few output channels (m ≤ 4) in two steps (MODE 3 of the shader):
 /// a 1×1 GEMM puts every tap's product at every input pixel into columns (m · kh · kw rows,
 /// x packed once), then `col2im` sums the taps that reach each output pixel. Per phase, the
 /// plain GEMM would use one row in 8 and pack x once per tap for it.
+///
+/// With `gather`, a gather (see [`gather_columns`]) the same way: `g` comes with small and
+/// large swapped, so that x's pixels are the small side and the output the large one, and
+/// `col_gather` sums the taps that each output pixel reads.
 #[allow(clippy::too_many_arguments)]
 fn columns(
     gpu: &Gpu,
@@ -1008,6 +1057,7 @@ fn columns(
     bias: Option<&wgpu::Buffer>,
     out: &wgpu::Buffer,
     store: Store,
+    gather: bool,
 ) -> Result<Dispatch> {
     let (_, _, out_len) = g.lengths(Mode::Transposed);
     let (batch, small) = (g.batch as usize, g.small());
@@ -1075,10 +1125,10 @@ fn columns(
             rows / BLOCK,
         );
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
-            let (extra, buffers) = if entry == "main" {
-                (&gemm[..], if direct { &main_buffers } else { &buffers })
-            } else {
-                (&[][..], &buffers)
+            let (extra, buffers) = match entry {
+                "main" => (&gemm[..], if direct { &main_buffers } else { &buffers }),
+                "pack_a" if gather => (&[("GATHER_COLUMNS", 1)][..], &buffers),
+                _ => (&[][..], &buffers),
             };
             engine_step(
                 gpu, entry, COLUMNS, flags, extra, &params, buffers, workgroups,
@@ -1098,15 +1148,24 @@ fn columns(
             Some(FLAG_PARTIAL),
             [grid[0] as u32, grid[1] as u32, 1],
         )?);
-        d.push(step(
-            "col2im",
-            Some(flags),
-            // One thread per run of 8 pixels of an output row.
-            grid_1d(
-                images * g.m as usize * g.large_h as usize * (g.large_w as usize).div_ceil(8),
-                256,
-            ),
-        )?);
+        d.push(if gather {
+            // One thread per output pixel.
+            step(
+                "col_gather",
+                Some(flags),
+                grid_1d(images * g.m as usize * g.large(), 256),
+            )?
+        } else {
+            step(
+                "col2im",
+                Some(flags),
+                // One thread per run of 8 pixels of an output row.
+                grid_1d(
+                    images * g.m as usize * g.large_h as usize * (g.large_w as usize).div_ceil(8),
+                    256,
+                ),
+            )?
+        });
         run = chain(run, d);
     }
     let mut d = run.expect("a batch has at least one chunk");
@@ -1168,6 +1227,17 @@ mod tests {
         for (mode, piece) in [(Mode::Gather, forward), (Mode::Weight, dweight)] {
             let (a, b) = pack_floats(&g, mode, piece);
             assert!(a <= LIMIT && b <= LIMIT, "{mode:?}: {a}, {b}");
+        }
+    }
+
+    #[test]
+    fn rows_of_blocks_that_leave_many_threads_idle_take_narrower_workgroups() {
+        // 18² output pixels: 41 blocks, 7 idle columns of threads in 8-wide groups, 3 in
+        // 4-wide ones. 16² (32 blocks) and 9 blocks of 4-wide groups stay.
+        assert!(narrower(41));
+        assert!(narrower(9));
+        for blocks in [32, 128, 392, 784, 5, 81] {
+            assert!(!narrower(blocks), "{blocks}");
         }
     }
 

@@ -57,10 +57,12 @@ enum Command {
 enum BenchWhat {
     /// GFLOP/s of every kernel on the DCGAN presets' layer shapes and of a square matmul.
     Kernels {
-        /// Presets to measure: dcgan28, dcgan64, matmul.
+        /// Presets to measure: dcgan28, dcgan64, cyclegan64, pix2pix64 (each distinct conv
+        /// shape of the networks at 64 × 64), matmul.
         #[arg(long, value_delimiter = ',', default_value = "matmul,dcgan28,dcgan64")]
         presets: Vec<String>,
-        /// Batch size (default: each preset's own, 64 for dcgan28 and 128 for dcgan64).
+        /// Batch size (default: each preset's own, 64 for dcgan28, 128 for dcgan64 and 1 for
+        /// cyclegan64 and pix2pix64).
         #[arg(long)]
         batch: Option<u32>,
         /// Each kernel is timed 5 times, each time repeated until the 5 take this long in
@@ -75,6 +77,11 @@ enum BenchWhat {
         /// matmul, their yardstick, is kept.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Time by the CPU time of webgan's threads divided by the machine's cores instead of
+        /// the wall clock (Linux, software adapters, which run in those threads): steadier
+        /// where other work shares the machine; meaningless for a real GPU.
+        #[arg(long)]
+        cpu_time: bool,
     },
     /// Training throughput: ms per alternating step (k = 1) and images per second.
     Train {
@@ -185,7 +192,18 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
                 ));
             }
             let allowed = ["dcgan28", "dcgan64", "matmul"];
-            presets.iter().try_for_each(|p| fits(p, *batch, &allowed))
+            presets.iter().try_for_each(|p| {
+                if ["cyclegan64", "pix2pix64"].contains(&p.as_str()) {
+                    match batch {
+                        Some(b) if !(1..=64).contains(b) => {
+                            invalid(format!("--batch must be from 1 to 64 for {p}, not {b}"))
+                        }
+                        _ => Ok(()),
+                    }
+                } else {
+                    fits(p, *batch, &allowed)
+                }
+            })
         }
         BenchWhat::Train {
             presets,
@@ -254,7 +272,13 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
             min_seconds,
             entries,
             only,
+            cpu_time,
         } => {
+            if cpu_time {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                bench::time_by_cpu(cores)?;
+                println!("timed by CPU time over {cores} cores");
+            }
             if !only.is_empty() && !bench::any_layer_named(&presets, &only) {
                 return Err(webgan::Error::Invalid(format!(
                     "--only {}: no layer of {} has such a name (names look like \"G convT 64→1 14→28\" or \"D conv 1→64 28→14\"; `bench kernels` lists them all)",
@@ -269,14 +293,20 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
                 let preset: &'static str = match preset.as_str() {
                     "dcgan28" => "dcgan28",
                     "dcgan64" => "dcgan64",
+                    "cyclegan64" => "cyclegan64",
+                    "pix2pix64" => "pix2pix64",
                     "matmul" => "matmul",
                     other => {
                         return Err(webgan::Error::Invalid(format!(
-                            "unknown preset {other}: try dcgan28, dcgan64 or matmul"
+                            "unknown preset {other}: try dcgan28, dcgan64, cyclegan64, pix2pix64 or matmul"
                         )))
                     }
                 };
-                let b = batch.unwrap_or(if preset == "dcgan64" { 128 } else { 64 });
+                let b = batch.unwrap_or(match preset {
+                    "dcgan64" => 128,
+                    "cyclegan64" | "pix2pix64" => 1,
+                    _ => 64,
+                });
                 bench::kernels(&gpu, preset, b, min_seconds, entries, &only, |t| {
                     println!(
                         "| {} | {} | {} | {:.3} | {:.2} | {:.1} |",
