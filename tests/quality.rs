@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::Rng;
 use webgan::model::presets::{ModelConfig, Preset};
 use webgan::quality::classifier::Classifier;
-use webgan::quality::evaluate::QualityMeter;
+use webgan::quality::evaluate::{FeatureSpace, QualityMeter};
 use webgan::train::{GpuDataset, TrainConfig, Trainer};
 
 /// Class 0: a bright 10×10 square on the left; class 1: on the right. 28×28 gray.
@@ -45,7 +45,7 @@ fn the_classifier_learns_and_the_distance_ranks_real_above_untrained() {
     assert!(accuracy > 0.9, "classifier accuracy {accuracy}");
 
     let meter = pollster::block_on(QualityMeter::new(
-        classifier,
+        FeatureSpace::new(classifier).unwrap(),
         &pixels[..300 * 784],
         784,
         300,

@@ -5,6 +5,7 @@
 
 use crate::graph::program::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::quality::classifier::{Classifier, FEATURES};
+use crate::quality::copies::{copy_report, CopyReport};
 use crate::quality::frechet::{frechet_distance, Gaussian};
 use crate::reference;
 use crate::train::sample::Sampler;
@@ -16,46 +17,23 @@ const EVAL_BATCH: u32 = 100;
 /// covariance of 64 features from fewer would say more about the sample than the data).
 pub const MIN_REAL_IMAGES: usize = 2 * EVAL_BATCH as usize;
 
-/// Features of the real images, fitted once, and the pass that computes features.
-pub struct QualityMeter {
+/// The classifier's feature network in eval mode at the evaluation batch: images in, 64
+/// features each out.
+pub struct FeatureSpace {
     pub classifier: Classifier,
     pass: Pass,
+}
+
+/// Features of the real images, fitted once, and the pass that computes features.
+pub struct QualityMeter {
+    pub space: FeatureSpace,
     real: Gaussian,
     /// How many generated images each measurement uses (as many as real ones).
     pub samples: u32,
 }
 
-/// Features of images in [−1, 1] ([n, image] with n a multiple of the evaluation batch),
-/// computed by `pass` (the feature network in eval mode at the evaluation batch).
-async fn features(classifier: &Classifier, pass: &Pass, images: &[f32]) -> Result<Vec<f32>> {
-    let gpu = &classifier.gpu;
-    let per_batch = pass.input.size() as usize / 4;
-    if images.is_empty() || !images.len().is_multiple_of(per_batch) {
-        return Err(Error::Invalid(format!(
-            "{} values are not whole batches of {per_batch}",
-            images.len()
-        )));
-    }
-    let per_output = (EVAL_BATCH * FEATURES) as usize;
-    let mut out = Vec::with_capacity(images.len() / per_batch * per_output);
-    for batch in images.chunks(per_batch) {
-        gpu.queue
-            .write_buffer(&pass.input, 0, bytemuck::cast_slice(batch));
-        gpu.run(&pass.dispatches(true));
-        out.extend_from_slice(&gpu.read_f32(&pass.output).await?[..per_output]);
-    }
-    Ok(out)
-}
-
-impl QualityMeter {
-    /// Fits the real images' feature distribution from `pixels` ([count, row] u8; at most
-    /// `samples` of them, rounded down to whole evaluation batches).
-    pub async fn new(
-        classifier: Classifier,
-        pixels: &[u8],
-        row: usize,
-        samples: u32,
-    ) -> Result<QualityMeter> {
+impl FeatureSpace {
+    pub fn new(classifier: Classifier) -> Result<FeatureSpace> {
         let eval = PassOptions {
             batch: EVAL_BATCH,
             train: false,
@@ -70,6 +48,136 @@ impl QualityMeter {
             eval,
             PassBuffers::default(),
         )?;
+        Ok(FeatureSpace { classifier, pass })
+    }
+
+    /// Values per image the network takes.
+    fn per_image(&self) -> usize {
+        self.pass.input.size() as usize / 4 / EVAL_BATCH as usize
+    }
+
+    /// Features ([n, FEATURES]) of `n` images in [−1, 1] ([n, image]). The last evaluation
+    /// batch is padded with zeros whose features are dropped (in eval mode images do not
+    /// affect one another).
+    pub async fn features(&self, images: &[f32]) -> Result<Vec<f32>> {
+        self.features_by(images.len(), self.per_image(), |range| {
+            images[range].to_vec()
+        })
+        .await
+    }
+
+    /// Features of `pixels` ([n, row] u8), mapped to [−1, 1] a batch at a time so that a
+    /// large dataset is never held as floats.
+    pub async fn features_of_pixels(&self, pixels: &[u8], row: usize) -> Result<Vec<f32>> {
+        if row != self.per_image() {
+            return Err(Error::Invalid(format!(
+                "images of {row} values do not fit the feature network's {}",
+                self.per_image()
+            )));
+        }
+        self.features_by(pixels.len(), row, |range| {
+            pixels[range]
+                .iter()
+                .map(|&v| v as f32 / 127.5 - 1.0)
+                .collect()
+        })
+        .await
+    }
+
+    async fn features_by(
+        &self,
+        len: usize,
+        per_image: usize,
+        batch_of: impl Fn(std::ops::Range<usize>) -> Vec<f32>,
+    ) -> Result<Vec<f32>> {
+        let gpu = &self.classifier.gpu;
+        let per_batch = per_image * EVAL_BATCH as usize;
+        if len == 0 || !len.is_multiple_of(per_image) {
+            return Err(Error::Invalid(format!(
+                "{len} values are not whole images of {per_image}"
+            )));
+        }
+        let mut out = Vec::with_capacity(len / per_image * FEATURES as usize);
+        for first in (0..len).step_by(per_batch) {
+            let mut batch = batch_of(first..(first + per_batch).min(len));
+            let images = batch.len() / per_image;
+            batch.resize(per_batch, 0.0);
+            gpu.queue
+                .write_buffer(&self.pass.input, 0, bytemuck::cast_slice(&batch));
+            gpu.run(&self.pass.dispatches(true));
+            let features = gpu.read_f32(&self.pass.output).await?;
+            out.extend_from_slice(&features[..images * FEATURES as usize]);
+        }
+        Ok(out)
+    }
+}
+
+/// `count` images ([count, image] in [−1, 1]) from `trainer`'s generator in eval mode, drawn
+/// from the quality measure's own noise stream, with classes taken in turn when conditional.
+pub async fn generate(trainer: &Trainer, count: u32) -> Result<Vec<f32>> {
+    let c = &trainer.config;
+    let nz = c.model.nz as usize;
+    let mut generated = Vec::new();
+    let mut sampler: Option<Sampler> = None;
+    for chunk in 0..count.div_ceil(EVAL_BATCH) {
+        let z = reference::random::normal(
+            c.seed,
+            crate::streams::QUALITY_NOISE,
+            chunk,
+            EVAL_BATCH as usize * nz,
+        );
+        let labels: Vec<u32> = if c.model.classes > 0 {
+            (0..EVAL_BATCH)
+                .map(|i| (i + chunk) % c.model.classes)
+                .collect()
+        } else {
+            vec![]
+        };
+        let s = match &sampler {
+            Some(s) => {
+                s.set_noise(&trainer.gpu, &z);
+                s.set_labels(&trainer.gpu, &labels);
+                s
+            }
+            None => sampler.insert(trainer.sampler(&z, &labels)?),
+        };
+        generated.extend(s.images(&trainer.gpu).await?);
+    }
+    generated.truncate(count as usize * c.model.image().len());
+    Ok(generated)
+}
+
+/// Samples in the copy check.
+pub const SAMPLES_CHECKED: u32 = 1000;
+
+/// The copy check (see [`crate::quality::copies`]) of `trainer`'s generator against the
+/// features of its training images (`training`, from `space`): [`SAMPLES_CHECKED`] samples,
+/// each against every training image. Returns the report and the samples.
+pub async fn check_copies(
+    space: &FeatureSpace,
+    trainer: &Trainer,
+    training: &[f32],
+) -> Result<(CopyReport, Vec<f32>)> {
+    let samples = generate(trainer, SAMPLES_CHECKED).await?;
+    let features = space.features(&samples).await?;
+    let report = copy_report(
+        training,
+        &features,
+        FEATURES as usize,
+        SAMPLES_CHECKED as usize,
+    )?;
+    Ok((report, samples))
+}
+
+impl QualityMeter {
+    /// Fits the real images' feature distribution from `pixels` ([count, row] u8; at most
+    /// `samples` of them, rounded down to whole evaluation batches).
+    pub async fn new(
+        space: FeatureSpace,
+        pixels: &[u8],
+        row: usize,
+        samples: u32,
+    ) -> Result<QualityMeter> {
         let count = (pixels.len() / row).min(samples as usize);
         if count < MIN_REAL_IMAGES {
             return Err(Error::Invalid(format!(
@@ -77,17 +185,14 @@ impl QualityMeter {
             )));
         }
         let count = count - count % EVAL_BATCH as usize;
-        let images: Vec<f32> = pixels[..count * row]
-            .iter()
-            .map(|&v| v as f32 / 127.5 - 1.0)
-            .collect();
         let real = Gaussian::fit(
-            &features(&classifier, &pass, &images).await?,
+            &space
+                .features_of_pixels(&pixels[..count * row], row)
+                .await?,
             FEATURES as usize,
         )?;
         Ok(QualityMeter {
-            classifier,
-            pass,
+            space,
             real,
             samples: count as u32,
         })
@@ -98,12 +203,11 @@ impl QualityMeter {
     pub async fn distance_to_images(&self, pixels: &[u8], row: usize) -> Result<f64> {
         let count = pixels.len() / row;
         let count = count - count % EVAL_BATCH as usize;
-        let images: Vec<f32> = pixels[..count * row]
-            .iter()
-            .map(|&v| v as f32 / 127.5 - 1.0)
-            .collect();
         let other = Gaussian::fit(
-            &features(&self.classifier, &self.pass, &images).await?,
+            &self
+                .space
+                .features_of_pixels(&pixels[..count * row], row)
+                .await?,
             FEATURES as usize,
         )?;
         frechet_distance(&self.real, &other)
@@ -112,38 +216,8 @@ impl QualityMeter {
     /// The Fréchet distance of `trainer`'s generator (eval mode) from the real images, over as
     /// many samples as real images, with classes drawn evenly when conditional.
     pub async fn measure(&self, trainer: &Trainer) -> Result<f64> {
-        let c = &trainer.config;
-        let nz = c.model.nz as usize;
-        let mut generated = Vec::new();
-        let mut sampler: Option<Sampler> = None;
-        for chunk in 0..self.samples / EVAL_BATCH {
-            let z = reference::random::normal(
-                c.seed,
-                crate::streams::QUALITY_NOISE,
-                chunk,
-                EVAL_BATCH as usize * nz,
-            );
-            let labels: Vec<u32> = if c.model.classes > 0 {
-                (0..EVAL_BATCH)
-                    .map(|i| (i + chunk) % c.model.classes)
-                    .collect()
-            } else {
-                vec![]
-            };
-            let s = match &sampler {
-                Some(s) => {
-                    s.set_noise(&trainer.gpu, &z);
-                    s.set_labels(&trainer.gpu, &labels);
-                    s
-                }
-                None => sampler.insert(trainer.sampler(&z, &labels)?),
-            };
-            generated.extend(s.images(&trainer.gpu).await?);
-        }
-        let fake = Gaussian::fit(
-            &features(&self.classifier, &self.pass, &generated).await?,
-            FEATURES as usize,
-        )?;
+        let generated = generate(trainer, self.samples).await?;
+        let fake = Gaussian::fit(&self.space.features(&generated).await?, FEATURES as usize)?;
         frechet_distance(&self.real, &fake)
     }
 }

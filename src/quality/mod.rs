@@ -2,6 +2,7 @@
 //! feature space of a small classifier that webgan trains with its own kernels.
 
 pub mod classifier;
+pub mod copies;
 pub mod dataset;
 pub mod evaluate;
 pub mod frechet;

@@ -14,7 +14,8 @@ use super::{image_object, js_error, set};
 use crate::data::{Dataset, ImageSpec};
 use crate::display::{GridDisplay, GridShape};
 use crate::model::presets::Preset;
-use crate::quality::evaluate::QualityMeter;
+use crate::quality::dataset::SAMPLES;
+use crate::quality::evaluate::{FeatureSpace, QualityMeter, MIN_REAL_IMAGES};
 use crate::train::sample::{check_truncation, grid_layout, grid_rgba, slerp, truncated, Sampler};
 use crate::train::{GpuDataset, TrainConfig, Trainer};
 use crate::{reference, Gpu};
@@ -36,7 +37,27 @@ pub(super) struct DcganRun {
     noise_seed: u64,
     /// The truncation trick's ψ for the grid's and the walk's noise, when on.
     truncation: Option<f32>,
-    meter: Option<QualityMeter>,
+    /// The quality measure's feature space, with the real images' features fitted in it when
+    /// the dataset has enough images for a Fréchet distance.
+    quality: Option<Quality>,
+    /// The training images' features in that space, for the copy check (computed once).
+    training_features: Option<Vec<f32>>,
+}
+
+/// The feature space, trained once per run (the first measurement trains the classifier).
+enum Quality {
+    Meter(QualityMeter),
+    /// Too few images for a Fréchet distance; the copy check still works.
+    SpaceOnly(FeatureSpace),
+}
+
+impl Quality {
+    fn space(&self) -> &FeatureSpace {
+        match self {
+            Quality::Meter(m) => &m.space,
+            Quality::SpaceOnly(s) => s,
+        }
+    }
 }
 
 struct View {
@@ -184,25 +205,92 @@ impl Session {
     /// trains the feature classifier, which takes a while.
     #[wasm_bindgen(js_name = measureQuality)]
     pub async fn measure_quality(&mut self) -> Result<f64, JsError> {
+        self.quality().await?;
+        let run = self.dcgan_mut()?;
+        match run.quality.as_ref().expect("just made") {
+            Quality::Meter(meter) => meter.measure(&run.trainer).await.map_err(js_error),
+            Quality::SpaceOnly(_) => Err(JsError::new(&format!(
+                "the Fréchet distance needs at least {MIN_REAL_IMAGES} images, and this dataset has {}",
+                run.data.count()
+            ))),
+        }
+    }
+
+    /// Does the generator copy its training images, has it collapsed? `{ copyRate, typical,
+    /// diversity, samples, training, warning (a sentence or null), pairs: { width, height,
+    /// rgba } }`, the pairs being 16 samples each with its nearest training image to its right.
+    /// Shares the quality measure's feature space (the first call may train the classifier).
+    #[wasm_bindgen(js_name = checkCopies)]
+    pub async fn check_copies(&mut self) -> Result<JsValue, JsError> {
+        self.quality().await?;
+        let run = self.dcgan_mut()?;
+        if run.training_features.is_none() {
+            let space = run.quality.as_ref().expect("just made").space();
+            let features = crate::quality::dataset::training_features(space, &run.data)
+                .await
+                .map_err(js_error)?;
+            run.training_features = Some(features);
+        }
+        let space = run.quality.as_ref().expect("just made").space();
+        let training = run.training_features.as_deref().expect("just made");
+        let check = crate::quality::dataset::check_copies(space, &run.data, training, &run.trainer)
+            .await
+            .map_err(js_error)?;
+        let r = &check.report;
+        let o = js_sys::Object::new();
+        for (k, v) in [
+            ("copyRate", r.copy_rate),
+            ("typical", r.typical),
+            ("diversity", r.diversity),
+            ("samples", r.samples as f64),
+            ("training", r.training as f64),
+        ] {
+            set(&o, k, &v.into());
+        }
+        set(
+            &o,
+            "warning",
+            &r.warning("Augment: color, translation, cutout")
+                .map_or(JsValue::NULL, |w| w.into()),
+        );
+        let m = &run.trainer.config.model;
+        set(
+            &o,
+            "pairs",
+            &image_object(check.pairs_rgba(m.channels as usize, m.preset.image_size() as usize)),
+        );
+        Ok(o.into())
+    }
+
+    /// Trains the feature classifier and fits the real images once per run.
+    async fn quality(&mut self) -> Result<(), JsError> {
         self.alive()?;
         let gpu = self.gpu.clone();
         let run = self.dcgan_mut()?;
-        if run.meter.is_none() {
-            let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &run.data, run.data.is_conditional())
-                .map_err(js_error)?;
-            let meter = crate::quality::dataset::meter(
-                gpu,
-                &run.data,
-                &on_gpu,
-                &run.trainer.config,
-                &mut |line| web_sys::console::log_1(&line.into()),
-            )
+        if run.quality.is_some() {
+            return Ok(());
+        }
+        let (on_gpu, _) = GpuDataset::from_dataset(&gpu, &run.data, run.data.is_conditional())
+            .map_err(js_error)?;
+        let log = &mut |line: String| web_sys::console::log_1(&line.into());
+        let space = crate::quality::dataset::feature_space(gpu, &on_gpu, &run.trainer.config, log)
             .await
             .map_err(js_error)?;
-            run.meter = Some(meter);
-        }
-        let meter = run.meter.as_ref().expect("just made");
-        meter.measure(&run.trainer).await.map_err(js_error)
+        run.quality = Some(if run.data.count() >= MIN_REAL_IMAGES {
+            Quality::Meter(
+                QualityMeter::new(
+                    space,
+                    &crate::quality::dataset::spread(&run.data, SAMPLES, 0),
+                    run.data.row_len(),
+                    SAMPLES as u32,
+                )
+                .await
+                .map_err(js_error)?,
+            )
+        } else {
+            Quality::SpaceOnly(space)
+        });
+        Ok(())
     }
 }
 
@@ -346,7 +434,8 @@ impl Session {
             class: None,
             noise_seed: seed,
             truncation: None,
-            meter: None,
+            quality: None,
+            training_features: None,
         })));
         Ok(info.into())
     }

@@ -163,11 +163,22 @@ pub fn cases() -> Vec<Case> {
                 "--data",
                 "flat.zip",
             ],
-            Expect::Refused("at least 200 images"),
+            Expect::Refused("at least 2 training images"),
         )
         .with(
             "flat.zip",
             crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+        ),
+        Case::new(
+            "eval --nearest a folder",
+            &[
+                "eval",
+                "--checkpoint",
+                "keep/checkpoint.safetensors",
+                "--nearest",
+                "keep",
+            ],
+            Expect::Refused("is a folder"),
         ),
         sample(&["--n", "0", "--out", "s.png"], any()),
         sample(&["--n", "-1", "--out", "s.png"], any()),

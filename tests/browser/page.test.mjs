@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { launch, watchErrors } from './browser.mjs';
 import { serve } from './server.mjs';
-import { twoClassZip, decodePng } from './fixtures.mjs';
+import { twoClassZip, decodePng, zip, png } from './fixtures.mjs';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 const SLOW = { timeout: 300_000 };
@@ -357,6 +357,53 @@ test('a zip is decoded only as far as training will use it, and the page says so
     assert.equal(await p.textContent('#dataset-summary'),
       'two.zip: 10 images in 2 classes: across (5), down (5); 28×28 gray. ' +
       "Used 10 of the zip's 24 images, as many as training holds at this size.");
+    assert.deepEqual(errs, []);
+  } finally {
+    await p.close();
+  }
+});
+
+// Five pictures without classes: the features come from the untrained feature network, so the
+// check needs no classifier training and runs in seconds. (That a memorising run is reported as
+// copying is tested natively, in tests/copies.rs.)
+test('the copy check: samples beside their nearest training images, a copy rate and a diversity', async () => {
+  const p = await context.newPage();
+  const errs = watchErrors(p);
+  try {
+    await p.goto(server.url);
+    await p.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+    const five = zip([0, 1, 2, 3, 4].map((i) => [`${i}.png`, png(28, (x, y) => Array(3).fill(((x >> i) + y) % 2 ? 230 : 20))]));
+    await p.setInputFiles('#zip-input', { name: 'five.zip', mimeType: 'application/zip', buffer: five });
+    await p.waitForFunction(() => /five\.zip: 5 images/.test(document.getElementById('dataset-summary').textContent), null, SLOW);
+    await p.fill('input[name=width]', '4');
+    await p.fill('input[name=batch]', '4');
+    await p.click('#reset');
+    await p.waitForFunction(() => document.body.dataset.state === 'ready', null, SLOW);
+    await p.click('#measure');
+    await p.waitForFunction(() => document.getElementById('copies').dataset.copyRate !== undefined, null, SLOW);
+    assert.match(await p.textContent('#quality'), /^Not measured: the Fréchet distance needs at least 200 images, and this dataset has 5\.$/);
+    const text = await p.textContent('#copies');
+    assert.match(text, /^At step 0: copy rate \d+\.\d% — of 1000 samples, that many lie nearer to one of the 5 training images/);
+    const { rate, diversity } = await p.evaluate(() => ({
+      rate: Number(document.getElementById('copies').dataset.copyRate),
+      diversity: Number(document.getElementById('copies').dataset.diversity),
+    }));
+    assert.ok(rate >= 0 && rate <= 1, `copy rate ${rate}`);
+    assert.ok(Number.isFinite(diversity) && diversity >= 0, `diversity ${diversity}`);
+    // An untrained generator varies far less than five distinct pictures: the page says so.
+    assert.ok(diversity < 0.5, `diversity of an untrained generator ${diversity}`);
+    assert.match(await p.textContent('#copies-warning'), /may have collapsed onto a few outputs.*Augment: color, translation, cutout/);
+    // 16 pairs, 8 images a row: the right-hand image of each pair is one of the five pictures.
+    const pairs = await p.evaluate(() => {
+      const c = document.getElementById('copies-pairs');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const levels = new Set();
+      for (let i = 0; i < d.length; i += 4) levels.add(d[i]);
+      return { width: c.width, height: c.height, levels: levels.size };
+    });
+    assert.ok(pairs.width > pairs.height && pairs.height > 4 * 28, JSON.stringify(pairs));
+    assert.ok(pairs.levels > 2, `the pairs are drawn (${pairs.levels} gray levels)`);
+    assert.equal(await p.isVisible('#copies-pairs'), true);
     assert.deepEqual(errs, []);
   } finally {
     await p.close();

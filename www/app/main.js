@@ -519,7 +519,7 @@ async function burst(steps) {
   }
   const every = Number($('quality-every').value);
   const due = every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every);
-  if (state.family === 'dcgan' && due && !tooFewForQuality()) await measureQuality();
+  if (state.family === 'dcgan' && due) await measureQuality();
   if (performance.now() - state.lastAutosave > AUTOSAVE_MS) {
     try {
       await autosave();
@@ -690,21 +690,44 @@ function tooFewForQuality() {
   return true;
 }
 
+// The Fréchet distance (when the dataset has enough images), then the copy check. The first
+// measurement of a run trains the feature classifier (when the dataset has classes).
 async function measureQuality() {
-  if (tooFewForQuality()) return;
   const step = await serial(() => call('step'));
   state.lastQualityStep = step;
   const before = $('stat-state').textContent;
   setStatus('measuring quality (the first time trains a small classifier)…');
   try {
-    const d = await serial(() => call('measureQuality'));
-    charts.add('chart-quality', step, [d]);
-    charts.draw(0);
-    $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
-  } catch (e) {
-    $('quality').textContent = sentence(`The quality measure failed: ${message(e)}`);
+    if (!tooFewForQuality()) {
+      try {
+        const d = await serial(() => call('measureQuality'));
+        charts.add('chart-quality', step, [d]);
+        charts.draw(0);
+        $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
+      } catch (e) {
+        $('quality').textContent = sentence(`The quality measure failed: ${message(e)}`);
+      }
+    }
+    try {
+      showCopies(step, await serial(() => call('checkCopies')));
+    } catch (e) {
+      $('copies').textContent = sentence(`The copy check failed: ${message(e)}`);
+    }
+  } finally {
+    setStatus(before);
   }
-  setStatus(before);
+}
+
+// The copy check's figures, its warning when they are worrying, and the 16 pairs.
+function showCopies(step, c) {
+  const percent = (x) => `${(100 * x).toFixed(1)}%`;
+  $('copies').textContent = `At step ${step}: copy rate ${percent(c.copyRate)} — of ${c.samples} samples, that many lie nearer to one of the ${c.training} training images than a real image typically lies to its nearest other (about 50% for new images, near 100% for copies). Diversity ${c.diversity.toFixed(2)} — the samples' spread over the data's (about 1 when they vary as much as the data, near 0 when collapsed).`;
+  $('copies').dataset.copyRate = String(c.copyRate);
+  $('copies').dataset.diversity = String(c.diversity);
+  $('copies-warning').hidden = !c.warning;
+  $('copies-warning').textContent = c.warning ?? '';
+  drawImage($('copies-pairs'), c.pairs, 2);
+  $('copies-figure').hidden = false;
 }
 
 // ---------------------------------------------------------------- translating a picture

@@ -132,6 +132,9 @@ const methods = {
   // { width, height, rgba, png }.
   translate: (name, bytes, aToB) => session.translate(name, bytes, aToB),
   measureQuality: () => session.measureQuality(),
+  // Samples against their nearest training images: { copyRate, typical, diversity, samples,
+  // training, warning, pairs: { width, height, rgba } }.
+  checkCopies: () => session.checkCopies(),
   gridPng: async () => ({ png: await session.gridPng(), step: session.step }),
   interpolation: (seed, steps, k) => session.interpolation(seed, steps, k),
   loseDeviceForTesting: () => session.loseDeviceForTesting(),

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use webgan::data::Dataset;
-use webgan::quality::dataset::{spread, SAMPLES};
+use webgan::quality::copies::CopyReport;
+use webgan::quality::dataset::{check_copies, feature_space, spread, training_features, SAMPLES};
 use webgan::quality::evaluate::{QualityMeter, MIN_REAL_IMAGES};
 use webgan::train::{GpuDataset, Trainer};
 use webgan::{Error, Gpu, Result};
@@ -34,15 +35,24 @@ pub struct EvalArgs {
     /// The zip it was trained on (default: the built-in digits).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Also write 16 samples, each beside its nearest training image, to this .png.
+    #[arg(long)]
+    nearest: Option<PathBuf>,
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
+    if let Some(p) = args.nearest.as_deref().filter(|p| p.is_dir()) {
+        return Err(Error::Invalid(format!(
+            "--nearest {} is a folder: give a file name, e.g. pairs.png",
+            p.display()
+        )));
+    }
     let bytes = crate::output::read(&args.checkpoint)?;
     let config = crate::output::dcgan_config(&bytes)?;
     let dataset = crate::train::dataset_for(args.data.as_deref(), config.model.preset)?;
-    if dataset.count() < MIN_REAL_IMAGES {
+    if dataset.count() < 2 {
         return Err(Error::Invalid(format!(
-            "the Fréchet distance needs at least {MIN_REAL_IMAGES} images to stand for the data, and this dataset has {}",
+            "the copy check needs at least 2 training images to compare samples with, and this dataset has {}",
             dataset.count()
         )));
     }
@@ -60,16 +70,64 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         &bytes,
         crate::train::upload(&gpu, &dataset, conditional)?,
     )?;
-    let meter = meter(
+    let space = pollster::block_on(feature_space(
         gpu.clone(),
-        &dataset,
         &crate::train::upload(&gpu, &dataset, dataset.is_conditional())?,
-        &trainer,
-    )?;
-    let floor = pollster::block_on(
-        meter.distance_to_images(&spread(&dataset, SAMPLES, 1), dataset.row_len()),
-    )?;
-    let distance = pollster::block_on(meter.measure(&trainer))?;
-    println!("Fréchet distance at step {}: {distance:.2} (two real samples: {floor:.2}; lower is better)", trainer.step);
+        &trainer.config,
+        &mut |line| eprintln!("{line}"),
+    ))?;
+    let space = if dataset.count() >= MIN_REAL_IMAGES {
+        let meter = pollster::block_on(QualityMeter::new(
+            space,
+            &spread(&dataset, SAMPLES, 0),
+            dataset.row_len(),
+            SAMPLES as u32,
+        ))?;
+        let floor = pollster::block_on(
+            meter.distance_to_images(&spread(&dataset, SAMPLES, 1), dataset.row_len()),
+        )?;
+        let distance = pollster::block_on(meter.measure(&trainer))?;
+        println!("Fréchet distance at step {}: {distance:.2} (two real samples: {floor:.2}; lower is better)", trainer.step);
+        meter.space
+    } else {
+        println!(
+            "Fréchet distance: not measured, it needs at least {MIN_REAL_IMAGES} images and this dataset has {}",
+            dataset.count()
+        );
+        space
+    };
+    let training = pollster::block_on(training_features(&space, &dataset))?;
+    let check = pollster::block_on(check_copies(&space, &dataset, &training, &trainer))?;
+    print!("{}", copy_lines(&check.report));
+    if let Some(path) = &args.nearest {
+        let c = &trainer.config.model;
+        crate::output::write_png(
+            path,
+            &check.pairs_rgba(c.channels as usize, c.preset.image_size() as usize),
+        )?;
+        println!(
+            "{}: 16 samples, each with its nearest training image to its right",
+            path.display()
+        );
+    }
     Ok(())
+}
+
+/// The copy check's figures in words, with a warning when they are worrying.
+pub fn copy_lines(r: &CopyReport) -> String {
+    let mut s = format!(
+        "Copy rate: {:.1}% of {} samples lie nearer to one of the {} training images than a real image typically lies to its nearest other ({:.3} in the classifier's features; about 50% for new images, near 100% for copies)\n",
+        100.0 * r.copy_rate,
+        r.samples,
+        r.training,
+        r.typical
+    );
+    s += &format!(
+        "Diversity: {:.2} (mean distance between samples over that between real images; about 1 when they vary as much as the data, near 0 when collapsed)\n",
+        r.diversity
+    );
+    if let Some(w) = r.warning("--augment color,translation,cutout") {
+        s += &format!("Warning: {w}\n");
+    }
+    s
 }
