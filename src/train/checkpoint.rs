@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::checkpoint::{Checkpoint, IntTensor, Tensor};
 use crate::gpu::Gpu;
 use crate::graph::program::Net;
-use crate::graph::Init;
+use crate::graph::{Graph, Init, NodeWeights};
 use crate::train::recipes::dcgan::Dcgan;
 use crate::train::{Family, GpuDataset, Optimizer, TrainConfig, Trainer};
 use crate::{Error, Result};
@@ -166,6 +166,42 @@ fn load_net(
 /// state) into `net`, which must have its architecture: for using one network of a run alone.
 pub fn load_weights(gpu: &Gpu, ck: &Checkpoint, net: &Net, name: &str) -> Result<()> {
     load_net(gpu, ck, net, name, None)
+}
+
+/// The network saved under `name` as `graph`'s nodes' values on the CPU (for export): each
+/// node's parameters, batch norm's weight and bias packed as [γ; β], and its running
+/// [mean; var]. Checked as [`load_weights`] checks them: present, shaped, finite.
+pub fn read_weights(ck: &Checkpoint, graph: &Graph, name: &str) -> Result<Vec<NodeWeights>> {
+    (0..graph.nodes.len())
+        .map(|i| {
+            let params = graph
+                .params_of(i)
+                .iter()
+                .map(|spec| {
+                    let full = format!("{name}.{}", spec.name);
+                    if spec.init != Init::BatchNorm {
+                        return Ok(finite(ck, &full, &spec.shape)?.to_vec());
+                    }
+                    let c = spec.shape.iter().product::<usize>() / 2;
+                    let mut v = finite(ck, &format!("{full}.weight"), &[c])?.to_vec();
+                    v.extend_from_slice(finite(ck, &format!("{full}.bias"), &[c])?);
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let node = &graph.nodes[i];
+            let running = match node.layer.op().running(&graph.input_shapes(i)) {
+                Some(initial) => {
+                    let c = (initial.len() - 1) / 2;
+                    let path = format!("{name}.{}", node.name);
+                    let mut v = finite(ck, &format!("{path}.running_mean"), &[c])?.to_vec();
+                    v.extend_from_slice(finite(ck, &format!("{path}.running_var"), &[c])?);
+                    Some(v)
+                }
+                None => None,
+            };
+            Ok(NodeWeights { params, running })
+        })
+        .collect()
 }
 
 /// The family a checkpoint holds: its `family` metadata, `dcgan` for checkpoints from before
