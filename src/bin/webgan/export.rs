@@ -54,7 +54,7 @@ fn onnx(args: &ExportArgs) -> Result<()> {
         .as_deref()
         .map(Direction::parse)
         .transpose()?;
-    refuse_folder(&args.out)?;
+    refuse_folder(&args.out, "onnx")?;
     let bytes = output::read(&args.checkpoint)?;
     let model = webgan::export::onnx_of_checkpoint(&bytes, direction)
         .map_err(|e| Error::Invalid(format!("{}: {e}", args.checkpoint.display())))?;
@@ -68,11 +68,12 @@ fn onnx(args: &ExportArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--out` must name a file: a folder there is refused before anything is read.
-pub fn refuse_folder(out: &Path) -> Result<()> {
+/// `--out` must name a file (a `.{extension}` one): a folder there is refused before anything
+/// is read.
+pub fn refuse_folder(out: &Path, extension: &str) -> Result<()> {
     if out.is_dir() {
         return Err(Error::Invalid(format!(
-            "--out {} is a folder: give the file to write, e.g. G.onnx",
+            "--out {} is a folder: give the path of the .{extension} file to write",
             out.display()
         )));
     }
