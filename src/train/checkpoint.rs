@@ -114,18 +114,12 @@ fn load_net(
     prefix: &str,
     optimizer: Option<&Optimizer>,
 ) -> Result<()> {
-    for (i, layer) in net.params.iter().enumerate() {
-        for p in layer {
-            let value = if p.spec.init == Init::BatchNorm {
-                let c = p.len() / 2;
-                let mut v = finite(ck, &format!("{prefix}.{}.weight", p.spec.name), &[c])?.to_vec();
-                v.extend_from_slice(finite(ck, &format!("{prefix}.{}.bias", p.spec.name), &[c])?);
-                v
-            } else {
-                finite(ck, &format!("{prefix}.{}", p.spec.name), &p.spec.shape)?.to_vec()
-            };
+    // The weights as export reads them: one place that knows the checkpoint's names.
+    let weights = read_weights(ck, &net.graph, prefix)?;
+    for (i, (layer, values)) in net.params.iter().zip(&weights).enumerate() {
+        for (p, value) in layer.iter().zip(&values.params) {
             gpu.queue
-                .write_buffer(&p.value, 0, bytemuck::cast_slice(&value));
+                .write_buffer(&p.value, 0, bytemuck::cast_slice(value));
             for (k, name) in state_names(optimizer).iter().enumerate() {
                 if let Some(name) = name {
                     let state = finite(
@@ -138,11 +132,8 @@ fn load_net(
                 }
             }
         }
-        if let Some(running) = &net.running[i] {
-            let c = (running.size() as usize / 4 - 1) / 2;
+        if let (Some(running), Some(statistics)) = (&net.running[i], &values.running) {
             let name = format!("{prefix}.{}", net.graph.nodes[i].name);
-            let mut v = finite(ck, &format!("{name}.running_mean"), &[c])?.to_vec();
-            v.extend_from_slice(finite(ck, &format!("{name}.running_var"), &[c])?);
             // Updates so far; only their first few matter (they weigh the next batch). A
             // checkpoint without the count is taken as settled, its statistics kept.
             let tracked = format!("{name}.num_batches_tracked");
@@ -155,6 +146,7 @@ fn load_net(
             } else {
                 SETTLED
             };
+            let mut v = statistics.clone();
             v.push(updates.clamp(0, SETTLED) as f32);
             gpu.queue.write_buffer(running, 0, bytemuck::cast_slice(&v));
         }
