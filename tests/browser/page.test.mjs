@@ -8,9 +8,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
+import { onnxSummary } from './fixtures.mjs';
 import { launch, watchErrors } from './browser.mjs';
 import { serve } from './server.mjs';
-import { twoClassZip, decodePng, onnxSummary } from './fixtures.mjs';
+import { twoClassZip, decodePng } from './fixtures.mjs';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 const SLOW = { timeout: 300_000 };
