@@ -1,7 +1,9 @@
 //! The native `webgan` command line.
 
 mod cyclegan;
+mod export;
 mod export_dataset;
+mod export_html;
 mod output;
 mod pix2pix;
 mod quality;
@@ -41,6 +43,9 @@ enum Command {
     Translate(translate::TranslateArgs),
     /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
     Eval(quality::EvalArgs),
+    /// A checkpoint's generator as one web page that draws from it on the visitor's GPU
+    /// (`--format html`).
+    Export(export::ExportArgs),
     /// Write a zip's images (or the built-in digits), fitted to a DCGAN preset as `train` fits
     /// them, to one safetensors file for another trainer (python/webgan_torch).
     ExportDataset(export_dataset::ExportDatasetArgs),
@@ -144,6 +149,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> webgan::Result<ExitCode> {
         }
         Command::Translate(args) => translate::translate(args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => quality::eval(args).map(|_| ExitCode::SUCCESS),
+        Command::Export(args) => export::export(args).map(|_| ExitCode::SUCCESS),
         Command::ExportDataset(args) => export_dataset::export(args).map(|_| ExitCode::SUCCESS),
         Command::Sample(args) => sample::sample(args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|_| ExitCode::SUCCESS),
