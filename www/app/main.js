@@ -122,7 +122,7 @@ function updateButtons() {
   $('pause').disabled = !busy;
   $('step').disabled = !ready || busy;
   $('reset').disabled = !ready || busy;
-  for (const id of ['save', 'download-png']) $(id).disabled = !state.started;
+  for (const id of ['save', 'share', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
   for (const id of ['new-noise', 'walk-button', 'measure', 'truncation']) $(id).disabled = !dcgan;
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
@@ -810,6 +810,11 @@ function wire() {
   $('save').addEventListener('click', guard(async () => {
     const bytes = await checkpoint();
     download(bytes, `webgan-${modelName()}-step${state.lastCheckpoint.step}.safetensors`, 'application/octet-stream');
+  }));
+  // The generator as one web page (www/share/generator.html, filled in by the worker).
+  $('share').addEventListener('click', guard(async () => {
+    const { html, step } = await serial(() => call('sharePage', [$('share-half').checked]));
+    download(html, `webgan-${modelName()}-step${step}.html`, 'text/html');
   }));
   $('load-checkpoint').addEventListener('change', guard(async (e) => {
     const file = e.target.files[0];
