@@ -66,6 +66,16 @@ pub fn generator_only(bytes: &[u8], half: bool) -> Result<GeneratorFile> {
         let prefix = format!("{name}.");
         let floats = ck.tensors.iter().filter(|(k, _)| k.starts_with(&prefix));
         let integers = ck.integers.iter().filter(|(k, _)| k.starts_with(&prefix));
+        if let Some((k, _)) = ck
+            .tensors
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
+        {
+            return Err(Error::Checkpoint(format!(
+                "tensor `{k}` holds NaN or infinite values: the run had diverged when this was saved, so use an earlier checkpoint"
+            )));
+        }
         let before = out.tensors.len();
         out.tensors
             .extend(floats.map(|(k, t)| (k.clone(), t.clone())));
