@@ -20,8 +20,17 @@ fn default_pkg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pkg")
 }
 
-/// The wasm package: (glue, its snippets, the wasm).
-fn package(dir: &Path) -> Result<(String, Vec<(String, String)>, Vec<u8>)> {
+/// The wasm package as ./build.sh build leaves it.
+struct Package {
+    /// webgan.js, wasm-bindgen's glue.
+    glue: String,
+    /// (path, text) of each JavaScript snippet the glue imports.
+    snippets: Vec<(String, String)>,
+    /// webgan_bg.wasm.
+    wasm: Vec<u8>,
+}
+
+fn package(dir: &Path) -> Result<Package> {
     let missing = |what: &str| {
         Error::Invalid(format!(
             "the page's {what} is not in {}: build the page first with ./build.sh build (or give --pkg the folder that holds webgan.js and webgan_bg.wasm)",
@@ -37,7 +46,11 @@ fn package(dir: &Path) -> Result<(String, Vec<(String, String)>, Vec<u8>)> {
             Ok((path, text))
         })
         .collect::<Result<_>>()?;
-    Ok((glue, snippets, wasm))
+    Ok(Package {
+        glue,
+        snippets,
+        wasm,
+    })
 }
 
 pub fn export(args: &ExportArgs) -> Result<()> {
@@ -50,14 +63,14 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     let bytes = output::read(&args.checkpoint)?;
     let generator = share::generator_only(&bytes, args.half)
         .map_err(|e| Error::Invalid(format!("{}: {e}", args.checkpoint.display())))?;
-    let (glue, snippets, wasm) = package(&args.pkg.clone().unwrap_or_else(default_pkg))?;
+    let package = package(&args.pkg.clone().unwrap_or_else(default_pkg))?;
     let parts = PageParts {
         html: TEMPLATE,
         script: SCRIPT,
         css: STYLE,
-        glue: &glue,
-        snippets,
-        wasm: &wasm,
+        glue: &package.glue,
+        snippets: package.snippets,
+        wasm: &package.wasm,
     };
     let page = share::fill(&parts, &generator, args.half)?;
     output::write_atomically(&args.out, page.as_bytes())?;
