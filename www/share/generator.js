@@ -43,6 +43,8 @@ function draw(canvas, img) {
   canvas.style.width = `${img.width * Math.max(2, Math.floor(WIDTH / img.width))}px`;
   const d = document.body.dataset;
   d.draws = String((Number(d.draws) || 0) + 1);
+  // For the benchmark (tests/browser/bench-share.mjs): milliseconds from navigation.
+  d.firstSampleMs ??= String(Math.round(performance.now()));
 }
 
 const random = () => (Math.random() * 2 ** 32) >>> 0;
@@ -135,6 +137,7 @@ async function main() {
   }
   const wasm = await loadWasm();
   const g = await wasm.Generator.open(decode($('webgan-weights').textContent));
+  document.body.dataset.openedMs = String(Math.round(performance.now()));
   const family = FAMILIES[g.family];
   const classes = g.classes > 0 ? `, conditional on ${g.classes} classes` : '';
   $('about').textContent = `A ${family} generator (${g.model}${classes}), trained for ${g.step.toLocaleString('en')} steps` +
@@ -146,7 +149,6 @@ async function main() {
   }
   const first = g.family === 'dcgan' ? wireDcgan(g) : wireTranslation(g);
   await first();
-  document.body.dataset.firstSampleMs = String(Math.round(performance.now()));
   document.body.dataset.ready = '1';
 }
 
