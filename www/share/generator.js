@@ -130,7 +130,7 @@ async function adapterName(fallback) {
 
 async function main() {
   const half = $('webgan-weights').dataset.half === 'true';
-  if (half) $('half-note').textContent = ' (weights stored as 16-bit floats)';
+  if (half) $('half-note').textContent = ', stored as 16-bit floats,';
   if (!navigator.gpu) {
     $('adapter').textContent = '';
     throw new Error(NO_WEBGPU);
