@@ -140,7 +140,7 @@ async function main() {
   document.body.dataset.openedMs = String(Math.round(performance.now()));
   const family = FAMILIES[g.family];
   const classes = g.classes > 0 ? `, conditional on ${g.classes} classes` : '';
-  $('about').textContent = `A ${family} generator (${g.model}${classes}), trained for ${g.step.toLocaleString('en')} steps` +
+  $('about').textContent = `A ${family} generator (${g.model}${classes}), trained for ${g.step.toLocaleString('en')} step${g.step === 1 ? '' : 's'}` +
     `${half ? '; weights stored as 16-bit floats' : ''}.`;
   document.title = `A ${family} trained with webgan`;
   $('adapter').textContent = `GPU: ${await adapterName(g.adapter)}`;
