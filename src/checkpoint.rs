@@ -5,7 +5,8 @@
 //! padded with spaces to a multiple of 8 so the data starts 8-byte aligned; then the tensors'
 //! little-endian bytes, contiguous, with offsets counted from the end of the header.
 //!
-//! Floats are F32. Integer tensors (a step counter) live apart, as i64: read from U32 (widened)
+//! Floats are F32, or F16 in a file written by [`Checkpoint::to_bytes_half`] (read back widened
+//! to f32). Integer tensors (a step counter) live apart, as i64: read from U32 (widened)
 //! or I64 and written back as I64 ahead of the floats, so no value is ever rounded to a float
 //! and every tensor stays aligned to its element size. Every other dtype is refused by name. A reader never panics: every fault is an [`Error::Checkpoint`]
 //! that names the tensor and what is wrong with it.
@@ -16,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{Error, Result};
 
+pub mod half;
 mod header;
 
 use header::{check_layout, parse_header, split_header, Dtype, Entry};
@@ -113,6 +115,25 @@ impl Checkpoint {
     /// Python's `safetensors` lays files out). Fails only on a tensor whose data does not fill
     /// its shape, or on a name used twice or reserved.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.encode(Dtype::F32)
+    }
+
+    /// [`Checkpoint::to_bytes`] with the floats as F16: half the size, each value rounded to
+    /// the nearest half. Refuses a value beyond a half's range (±65504), which would become ∞.
+    pub fn to_bytes_half(&self) -> Result<Vec<u8>> {
+        for (name, t) in &self.tensors {
+            if let Some(v) = t.data.iter().find(|v| v.abs() > half::MAX) {
+                return Err(fault(format!(
+                    "tensor `{name}` holds {v}, beyond the range of 16-bit floats (±{})",
+                    half::MAX
+                )));
+            }
+        }
+        self.encode(Dtype::F16)
+    }
+
+    /// The file with its floats as `floats` (F32 or F16).
+    fn encode(&self, floats: Dtype) -> Result<Vec<u8>> {
         let mut header = Map::new();
         if !self.metadata.is_empty() {
             header.insert(METADATA_KEY.into(), json!(self.metadata));
@@ -138,7 +159,7 @@ impl Checkpoint {
                 &mut header,
                 &mut offset,
                 name,
-                Dtype::F32,
+                floats,
                 &t.shape,
                 t.data.len(),
             )?;
@@ -153,7 +174,12 @@ impl Checkpoint {
             file.extend(t.data.iter().flat_map(|v| v.to_le_bytes()));
         }
         for t in self.tensors.values() {
-            file.extend(t.data.iter().flat_map(|v| v.to_le_bytes()));
+            match floats {
+                Dtype::F16 => {
+                    file.extend(t.data.iter().flat_map(|&v| half::from_f32(v).to_le_bytes()))
+                }
+                _ => file.extend(t.data.iter().flat_map(|v| v.to_le_bytes())),
+            }
         }
         Ok(file)
     }
@@ -182,6 +208,13 @@ impl Checkpoint {
                     let data = raw
                         .chunks_exact(4)
                         .map(|b| f32::from_le_bytes(word(b)))
+                        .collect();
+                    checkpoint.tensors.insert(name, Tensor { shape, data });
+                }
+                Dtype::F16 => {
+                    let data = raw
+                        .chunks_exact(2)
+                        .map(|b| half::to_f32(u16::from_le_bytes(word(b))))
                         .collect();
                     checkpoint.tensors.insert(name, Tensor { shape, data });
                 }

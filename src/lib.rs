@@ -19,6 +19,7 @@ pub mod model;
 pub mod quality;
 pub mod reference;
 pub mod self_check;
+pub mod share;
 pub mod streams;
 pub mod train;
 #[cfg(target_arch = "wasm32")]

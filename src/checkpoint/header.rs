@@ -8,10 +8,12 @@ use serde_json::Value;
 use super::{element_count, fault, MAX_HEADER_BYTES, METADATA_KEY};
 use crate::Result;
 
-/// The dtypes this module reads; it writes only the first and the last.
+/// The dtypes this module reads; it writes all but U32.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Dtype {
     F32,
+    /// Half floats, widened to f32 as they are read (a generator exported with `--half`).
+    F16,
     U32,
     I64,
 }
@@ -20,11 +22,12 @@ impl Dtype {
     fn parse(name: &str, dtype: &str) -> Result<Dtype> {
         match dtype {
             "F32" => Ok(Dtype::F32),
+            "F16" => Ok(Dtype::F16),
             "U32" => Ok(Dtype::U32),
             "I64" => Ok(Dtype::I64),
             _ => Err(fault(format!(
                 "tensor `{name}` has dtype {dtype}, which this reader does not take \
-                 (it reads F32, U32 and I64)"
+                 (it reads F32, F16, U32 and I64)"
             ))),
         }
     }
@@ -32,6 +35,7 @@ impl Dtype {
     pub(super) fn as_str(self) -> &'static str {
         match self {
             Dtype::F32 => "F32",
+            Dtype::F16 => "F16",
             Dtype::U32 => "U32",
             Dtype::I64 => "I64",
         }
@@ -39,6 +43,7 @@ impl Dtype {
 
     pub(super) fn size(self) -> usize {
         match self {
+            Dtype::F16 => 2,
             Dtype::F32 | Dtype::U32 => 4,
             Dtype::I64 => 8,
         }

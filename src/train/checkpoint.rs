@@ -343,11 +343,14 @@ impl Trainer<Dcgan> {
         let (ck, config) = Self::checkpoint_config(bytes)?;
         let (g_arch, _) = config.model.build()?;
         let g = Net::new(gpu, g_arch, config.seed);
-        // A run that kept a moving average samples from it.
-        match config.ema {
-            Some(_) => load_net(gpu, &ck, &g, "netG_ema", None)?,
-            None => load_net(gpu, &ck, &g, "netG", Some(&config.g_optimizer))?,
-        }
+        // A run that kept a moving average samples from it. Sampling needs no optimizer state,
+        // so a generator-only file (crate::share) loads as well as a whole checkpoint.
+        let name = if config.ema.is_some() {
+            "netG_ema"
+        } else {
+            "netG"
+        };
+        load_net(gpu, &ck, &g, name, None)?;
         Ok((g, config))
     }
 

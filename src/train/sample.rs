@@ -113,6 +113,24 @@ pub fn truncated(seed: u64, stream: u32, len: usize, psi: f32) -> Vec<f32> {
     z
 }
 
+/// A latent walk of `steps` vectors (≥ 2) of `nz` values, along the great circle between two
+/// random ends drawn from `seed` (each truncated at ±ψ when `psi` is given).
+pub fn walk_noise(seed: u64, nz: usize, steps: u32, psi: Option<f32>) -> Vec<f32> {
+    let ends = match psi {
+        Some(psi) => truncated(seed, crate::streams::walk(0), 2 * nz, psi),
+        None => reference::random::normal(seed, crate::streams::walk(0), 0, 2 * nz),
+    };
+    (0..steps)
+        .flat_map(|s| {
+            slerp(
+                &ends[..nz],
+                &ends[nz..],
+                s as f32 / (steps.max(2) - 1) as f32,
+            )
+        })
+        .collect()
+}
+
 /// `count` latent vectors from the run's fixed stream.
 pub fn fixed_noise(config: &TrainConfig, count: u32) -> Vec<f32> {
     reference::random::normal(

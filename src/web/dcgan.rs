@@ -16,7 +16,9 @@ use crate::display::{GridDisplay, GridShape};
 use crate::model::presets::Preset;
 use crate::quality::dataset::SAMPLES;
 use crate::quality::evaluate::{FeatureSpace, QualityMeter, MIN_REAL_IMAGES};
-use crate::train::sample::{check_truncation, grid_layout, grid_rgba, slerp, truncated, Sampler};
+use crate::train::sample::{
+    check_truncation, grid_layout, grid_rgba, truncated, walk_noise, Sampler,
+};
 use crate::train::{GpuDataset, TrainConfig, Trainer};
 use crate::{reference, Gpu};
 
@@ -177,14 +179,7 @@ impl Session {
         let run = self.dcgan()?;
         let c = &run.trainer.config;
         let steps = steps.clamp(2, 32);
-        let nz = c.model.nz as usize;
-        let ends = match run.truncation {
-            Some(psi) => truncated(seed as u64, crate::streams::walk(0), 2 * nz, psi),
-            None => reference::random::normal(seed as u64, crate::streams::walk(0), 0, 2 * nz),
-        };
-        let z: Vec<f32> = (0..steps)
-            .flat_map(|s| slerp(&ends[..nz], &ends[nz..], s as f32 / (steps - 1) as f32))
-            .collect();
+        let z = walk_noise(seed as u64, c.model.nz as usize, steps, run.truncation);
         let labels = if c.model.classes > 0 {
             vec![(class.max(0) as u32).min(c.model.classes - 1); steps as usize]
         } else {

@@ -19,6 +19,7 @@
 mod cyclegan;
 mod dcgan;
 mod device;
+mod generator;
 mod gpu_error;
 mod options;
 mod pix2pix;

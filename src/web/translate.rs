@@ -69,7 +69,7 @@ pub(super) fn not_translating() -> JsError {
 
 /// `net` (in eval mode) on one picture loaded at `size` pixels and `channels`: the picture
 /// beside its translation, and the translation alone as PNG bytes.
-async fn translate_picture(
+pub(super) async fn translate_picture(
     gpu: &Gpu,
     net: &Net,
     size: u32,

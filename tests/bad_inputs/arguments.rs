@@ -20,6 +20,12 @@ fn sample(extra: &[&str], expect: Expect) -> Case {
     Case::new(format!("sample {}", extra.join(" ")), &args, expect)
 }
 
+fn export(extra: &[&str], expect: Expect) -> Case {
+    let mut args = vec!["export", "--checkpoint", "keep/checkpoint.safetensors"];
+    args.extend(extra);
+    Case::new(format!("export {}", extra.join(" ")), &args, expect)
+}
+
 fn interpolate(extra: &[&str], expect: Expect) -> Case {
     let mut args = vec![
         "interpolate",
@@ -236,6 +242,29 @@ pub fn cases() -> Vec<Case> {
         interpolate(
             &["--truncation", "inf"],
             Expect::Refused("--truncation must be"),
+        ),
+        export(
+            &["--format", "html", "--out", "keep"],
+            Expect::Refused("--out keep is a folder"),
+        ),
+        export(
+            &["--format", "pdf", "--out", "page.pdf"],
+            Expect::Refused("invalid value 'pdf' for '--format"),
+        ),
+        export(
+            &["--format", "html", "--out", "page.html", "--pkg", "nowhere"],
+            Expect::Refused("build the page first with ./build.sh build"),
+        ),
+        export(
+            &[
+                "--format",
+                "html",
+                "--out",
+                "page.html",
+                "--direction",
+                "up",
+            ],
+            Expect::Refused("unknown direction 'up'"),
         ),
         Case::new(
             "export-dataset --out a folder",

@@ -310,6 +310,50 @@ pub fn cases(keep: &[u8]) -> Vec<Case> {
             }),
         ),
     );
+    // The generator page: a checkpoint without G, or with NaN in G, is refused before anything
+    // of the page is read or written.
+    let export = |name: &str, expect: Expect, bytes: Vec<u8>| {
+        let args = [
+            "export",
+            "--checkpoint",
+            "bad.safetensors",
+            "--format",
+            "html",
+            "--out",
+            "page.html",
+        ];
+        Case::new(
+            format!("checkpoint: {name}, exported as a page"),
+            &args,
+            expect,
+        )
+        .with("bad.safetensors", bytes)
+    };
+    cases.push(export(
+        "no generator",
+        Expect::Refused("has no generator"),
+        with(keep, |ck| {
+            ck.tensors.retain(|k, _| !k.starts_with("netG."));
+            ck.integers.retain(|k, _| !k.starts_with("netG."));
+        }),
+    ));
+    cases.push(export(
+        "NaN in G",
+        Expect::Refused("NaN"),
+        with(keep, |ck| {
+            let (_, g) = ck
+                .tensors
+                .iter_mut()
+                .find(|(k, t)| k.starts_with("netG.") && t.data.len() > 1)
+                .expect("a tensor of G");
+            g.data[1] = f32::NAN;
+        }),
+    ));
+    cases.push(export(
+        "not a checkpoint",
+        Expect::Refused("bad.safetensors"),
+        b"<html>not a checkpoint</html>".to_vec(),
+    ));
     cases.push(Case::new(
         "checkpoint: a folder",
         &["sample", "--checkpoint", "keep", "--out", "s.png"],

@@ -122,7 +122,7 @@ function updateButtons() {
   $('pause').disabled = !busy;
   $('step').disabled = !ready || busy;
   $('reset').disabled = !ready || busy;
-  for (const id of ['save', 'download-onnx', 'download-png']) $(id).disabled = !state.started;
+  for (const id of ['save', 'download-onnx', 'share', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
   for (const id of ['new-noise', 'walk-button', 'measure', 'truncation']) $(id).disabled = !dcgan;
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
@@ -840,6 +840,11 @@ function wire() {
     const { bytes, step } = await serial(() => call('exportOnnx', [direction]));
     const which = direction ? `-${direction}` : '';
     download(bytes, `webgan-${modelName()}${which}-step${step}.onnx`, 'application/octet-stream');
+  }));
+  // The generator as one web page (www/share/generator.html, filled in by the worker).
+  $('share').addEventListener('click', guard(async () => {
+    const { html, step } = await serial(() => call('sharePage', [$('share-half').checked]));
+    download(html, `webgan-${modelName()}-step${step}.html`, 'text/html');
   }));
   $('load-checkpoint').addEventListener('change', guard(async (e) => {
     const file = e.target.files[0];

@@ -7,7 +7,7 @@
 // GPU errors no scope caught since the last reply and the canvas's size; a zip's decoding also
 // sends { id, progress }. Calls run one at a time, in order: the wasm object must not be used
 // while an earlier call awaits the GPU.
-import init, { Session, surveyZip } from '../pkg/webgan.js';
+import init, { Session, surveyZip, sharePage, shareSnippetPaths } from '../pkg/webgan.js';
 import { saveAutosave, saveDataset, loadDataset } from './store.js';
 import { cycleSizeFor, pix2pixSizeFor } from './config.js';
 
@@ -128,6 +128,25 @@ const methods = {
       return shown(session.setPairs(a, b, heldOutA, heldOutB));
     }
     return shown(session.setDataset(stored.wgds));
+  },
+  // The generator page of the run as it is now (src/share/page.rs): its template, script and
+  // style, this very wasm package and the run's generator weights (16-bit when `half`), as one
+  // HTML file: { html, step }.
+  async sharePage(half) {
+    const read = async (path) => {
+      const r = await fetch(new URL(path, import.meta.url));
+      if (!r.ok) throw new Error(`could not read the page's ${path.split('/').pop()} (${r.status})`);
+      return r;
+    };
+    const text = async (path) => (await read(path)).text();
+    const [html, script, css, glue, wasm] = await Promise.all([
+      text('../share/generator.html'), text('../share/generator.js'), text('../share/generator.css'),
+      text('../pkg/webgan.js'), read('../pkg/webgan_bg.wasm').then((r) => r.arrayBuffer()),
+    ]);
+    const paths = shareSnippetPaths(glue);
+    const snippets = await Promise.all(paths.map((p) => text(`../pkg/${p}`)));
+    const checkpoint = await session.save();
+    return { html: sharePage(html, script, css, glue, paths, snippets, new Uint8Array(wasm), checkpoint, half), step: session.step };
   },
   // One picture (its name and bytes) through CycleGAN's G_A (`aToB`) or G_B, or pix2pix's G:
   // { width, height, rgba, png }.

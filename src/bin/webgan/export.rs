@@ -33,9 +33,19 @@ pub struct ExportArgs {
     /// CycleGAN: AtoB exports G_A (domain A's images into B's), BtoA G_B. Default AtoB.
     #[arg(long)]
     pub direction: Option<String>,
+    /// html: the built wasm package (default: www/pkg of the source tree webgan was built from,
+    /// made by ./build.sh build).
+    #[arg(long)]
+    pub pkg: Option<PathBuf>,
 }
 
 pub fn export(args: ExportArgs) -> Result<()> {
+    // Checked for both formats, so a typo is never silently ignored (the page holds both of a
+    // CycleGAN's generators and offers both directions itself).
+    args.direction
+        .as_deref()
+        .map(Direction::parse)
+        .transpose()?;
     match args.format {
         Format::Onnx => onnx(&args),
         Format::Html => crate::export_html::export(&args),

@@ -41,11 +41,12 @@ enum Command {
     Interpolate(sample::InterpolateArgs),
     /// Translate images with an image-to-image (CycleGAN or pix2pix) checkpoint.
     Translate(translate::TranslateArgs),
-    /// Write a checkpoint's generator for other programs: `--format onnx` (ONNX Runtime and
-    /// others) or `--format html`.
-    Export(export::ExportArgs),
-    /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
+    /// The Fréchet distance of a checkpoint's generator to its data (lower is better), its
+    /// copy rate and its diversity.
     Eval(quality::EvalArgs),
+    /// Write a checkpoint's generator for other programs: `--format onnx` (ONNX Runtime and
+    /// others) or `--format html` (one web page that draws from it on the visitor's GPU).
+    Export(export::ExportArgs),
     /// Write a zip's images (or the built-in digits), fitted to a DCGAN preset as `train` fits
     /// them, to one safetensors file for another trainer (python/webgan_torch).
     ExportDataset(export_dataset::ExportDatasetArgs),
