@@ -124,7 +124,7 @@ function updateButtons() {
   $('reset').disabled = !ready || busy;
   for (const id of ['save', 'download-onnx', 'share', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
-  for (const id of ['new-noise', 'walk-button', 'measure', 'truncation']) $(id).disabled = !dcgan;
+  for (const id of ['new-noise', 'walk-button', 'measure', 'check-copies', 'truncation']) $(id).disabled = !dcgan;
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
   $('download-translation').disabled = !state.translation;
   // A dataset loaded since the run began waits for Reset: the run goes on with its own.
@@ -519,7 +519,7 @@ async function burst(steps) {
   }
   const every = Number($('quality-every').value);
   const due = every > 0 && Math.floor(s.step / every) > Math.floor(state.lastQualityStep / every);
-  if (state.family === 'dcgan' && due) await measureQuality();
+  if (state.family === 'dcgan' && due && !tooFewForQuality()) await measureQuality();
   if (performance.now() - state.lastAutosave > AUTOSAVE_MS) {
     try {
       await autosave();
@@ -690,32 +690,35 @@ function tooFewForQuality() {
   return true;
 }
 
-// The Fréchet distance (when the dataset has enough images), then the copy check. The first
-// measurement of a run trains the feature classifier (when the dataset has classes).
 async function measureQuality() {
+  if (tooFewForQuality()) return;
   const step = await serial(() => call('step'));
   state.lastQualityStep = step;
   const before = $('stat-state').textContent;
   setStatus('measuring quality (the first time trains a small classifier)…');
   try {
-    if (!tooFewForQuality()) {
-      try {
-        const d = await serial(() => call('measureQuality'));
-        charts.add('chart-quality', step, [d]);
-        charts.draw(0);
-        $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
-      } catch (e) {
-        $('quality').textContent = sentence(`The quality measure failed: ${message(e)}`);
-      }
-    }
-    try {
-      showCopies(step, await serial(() => call('checkCopies')));
-    } catch (e) {
-      $('copies').textContent = sentence(`The copy check failed: ${message(e)}`);
-    }
-  } finally {
-    setStatus(before);
+    const d = await serial(() => call('measureQuality'));
+    charts.add('chart-quality', step, [d]);
+    charts.draw(0);
+    $('quality').textContent = `Fréchet distance at step ${step}: ${d.toFixed(2)} (lower is better).`;
+  } catch (e) {
+    $('quality').textContent = sentence(`The quality measure failed: ${message(e)}`);
   }
+  setStatus(before);
+}
+
+// Does it copy, has it collapsed? Works on any dataset of two images or more; shares the
+// quality measure's feature space (the first use on a dataset with classes trains it).
+async function checkCopies() {
+  const step = await serial(() => call('step'));
+  const before = $('stat-state').textContent;
+  setStatus('comparing 1,000 samples with the training images (the first time trains a small classifier)…');
+  try {
+    showCopies(step, await serial(() => call('checkCopies')));
+  } catch (e) {
+    $('copies').textContent = sentence(`The copy check failed: ${message(e)}`);
+  }
+  setStatus(before);
 }
 
 // The copy check's figures, its warning when they are worrying, and the 16 pairs.
@@ -891,6 +894,7 @@ function wire() {
     drawImage($('walk'), img, img.width < 400 ? 2 : 1);
   }));
   $('measure').addEventListener('click', guard(measureQuality));
+  $('check-copies').addEventListener('click', guard(checkCopies));
 
   const form = $('config').elements;
   form.family.addEventListener('change', guard(familyChanged));
