@@ -252,7 +252,7 @@ pub fn kernels(
     mut report: impl FnMut(&Timing),
 ) -> Result<Vec<Timing>> {
     if preset == "attention" {
-        return attention(gpu, batch, min_seconds, &mut report);
+        return attention(gpu, batch, min_seconds, entries, &mut report);
     }
     let mut layers = match preset {
         "matmul" => vec![(
@@ -369,6 +369,7 @@ fn attention(
     gpu: &Gpu,
     batch: u32,
     min_seconds: f64,
+    entries: bool,
     report: &mut dyn FnMut(&Timing),
 ) -> Result<Vec<Timing>> {
     use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
@@ -393,10 +394,10 @@ fn attention(
         ("forward", true, forward_flops),
         ("backward", false, 2.0 * forward_flops),
     ] {
-        let one = pass
-            .dispatches(forward)
-            .into_iter()
-            .cloned()
+        let parts = pass.dispatches(forward);
+        let one = parts
+            .iter()
+            .map(|&d| d.clone())
             .reduce(Dispatch::then)
             .expect("the block has dispatches both ways");
         let t = Timing {
@@ -405,7 +406,14 @@ fn attention(
             shape: format!("b{batch} 64×32×32"),
             gflop: flops / 1e9,
             ms: time(gpu, &one, min_seconds),
-            entries: Vec::new(),
+            entries: if entries {
+                parts
+                    .iter()
+                    .map(|d| (d.label, time(gpu, d, min_seconds / 4.0)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         };
         report(&t);
         out.push(t);

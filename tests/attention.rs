@@ -71,8 +71,10 @@ fn parameters_carry_pytorch_names_and_gamma_starts_at_zero() {
         ("attn1.value_conv.bias", vec![16]),
         ("attn1.gamma", vec![1]),
     ];
-    let want: Vec<(String, Vec<usize>)> =
-        want.iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
+    let want: Vec<(String, Vec<usize>)> = want
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.clone()))
+        .collect();
     assert_eq!(names, want);
     let gamma = g.params_of(g.nodes.len() - 1);
     assert_eq!(gamma[0].init, webgan::graph::Init::Zero);

@@ -5,8 +5,8 @@
 
 use crate::gpu::Gpu;
 use crate::graph::ops::{
-    Add, AttentionApply, AttentionMap, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout, InstanceNorm2d, Narrow,
-    PixelShuffle, ReflectionPad2d, Reshape, ScaledResidual, Upsample,
+    Add, AttentionApply, AttentionMap, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout,
+    InstanceNorm2d, Narrow, PixelShuffle, ReflectionPad2d, Reshape, ScaledResidual, Upsample,
 };
 use crate::graph::program::{Param, ParamGrads};
 use crate::graph::{ParamSpec, Shape3};

@@ -22,8 +22,10 @@ pub const SHADER: Shader = Shader {
     lanes: None,
 };
 
-/// Threads a side of a matmul workgroup (TILE in the shader), each with a 4 × 4 block.
+/// Threads a side of a matmul workgroup (its workgroup_size), each with an 8 × 8 block.
 const TILE: u32 = 8;
+/// Rows and columns of out per matmul thread.
+const BLOCK: u32 = 8;
 /// Threads of the row-wise and elementwise entries (GROUP in the shader).
 const GROUP: u32 = 256;
 
@@ -139,11 +141,7 @@ pub fn matmul(
         (&spare, &spare)
     };
     let gamma = gpu.storage("unused", 1);
-    let grid = [
-        n.div_ceil(4 * TILE),
-        m.div_ceil(4 * TILE),
-        batch,
-    ];
+    let grid = [n.div_ceil(BLOCK * TILE), m.div_ceil(BLOCK * TILE), batch];
     let mut d = Dispatch::new(
         gpu,
         &SHADER,
@@ -253,7 +251,17 @@ impl Residual<'_> {
         self.check("y", y)?;
         let grid = grid_1d(self.len as usize, GROUP);
         let d = (self.len, 0);
-        rows(gpu, "residual_forward", d, self.o, x, self.gamma, y, false, grid)
+        rows(
+            gpu,
+            "residual_forward",
+            d,
+            self.o,
+            x,
+            self.gamma,
+            y,
+            false,
+            grid,
+        )
     }
 
     /// d o (+)= γ·dy.
@@ -268,7 +276,17 @@ impl Residual<'_> {
         let spare = gpu.storage("unused", 1);
         let grid = grid_1d(self.len as usize, GROUP);
         let d = (self.len, 0);
-        rows(gpu, "residual_backward", d, dy, &spare, self.gamma, d_o, accumulate, grid)
+        rows(
+            gpu,
+            "residual_backward",
+            d,
+            dy,
+            &spare,
+            self.gamma,
+            d_o,
+            accumulate,
+            grid,
+        )
     }
 
     /// d γ (+)= Σ dy·o, in one workgroup.
@@ -282,6 +300,16 @@ impl Residual<'_> {
         check_len("scaled residual", "d gamma", dgamma, 1)?;
         let spare = gpu.storage("unused", 1);
         let d = (self.len, 0);
-        rows(gpu, "gamma_grad", d, dy, self.o, &spare, dgamma, accumulate, [1, 1, 1])
+        rows(
+            gpu,
+            "gamma_grad",
+            d,
+            dy,
+            self.o,
+            &spare,
+            dgamma,
+            accumulate,
+            [1, 1, 1],
+        )
     }
 }

@@ -52,7 +52,11 @@ pub fn self_attention(b: &mut Builder, name: &str, x: TensorId) -> Result<Tensor
     let q = b.add(&format!("{name}.query_conv"), conv(c / 8), &[x])?;
     let k = b.add(&format!("{name}.key_conv"), conv(c / 8), &[x])?;
     let v = b.add(&format!("{name}.value_conv"), conv(c), &[x])?;
-    let attn = b.add(&format!("{name}.map"), Layer::AttentionMap(AttentionMap), &[q, k])?;
+    let attn = b.add(
+        &format!("{name}.map"),
+        Layer::AttentionMap(AttentionMap),
+        &[q, k],
+    )?;
     let o = b.add(
         &format!("{name}.apply"),
         Layer::AttentionApply(AttentionApply),
@@ -139,7 +143,12 @@ impl Op for AttentionMap {
         };
         let mut built = Built::default();
         if ctx.forward {
-            let energy = MatmulShape { batch, m: n, n, k: qk };
+            let energy = MatmulShape {
+                batch,
+                m: n,
+                n,
+                k: qk,
+            };
             built.forward.push(attention::matmul(
                 gpu,
                 energy,
@@ -158,7 +167,12 @@ impl Op for AttentionMap {
             built
                 .backward
                 .push(attention::softmax_backward(gpu, batch * n, n, ctx.y, dy)?);
-            let back = MatmulShape { batch, m: qk, n, k: n };
+            let back = MatmulShape {
+                batch,
+                m: qk,
+                n,
+                k: n,
+            };
             if let Some((dq, acc)) = ctx.dx[0] {
                 // dq = k·deᵀ
                 let d = attention::matmul(gpu, back, plain(k), transposed(dy), dq, acc)?;
@@ -208,20 +222,35 @@ impl Op for AttentionApply {
         let mut built = Built::default();
         if ctx.forward {
             // o = v·attnᵀ
-            let s = MatmulShape { batch, m: c, n, k: n };
+            let s = MatmulShape {
+                batch,
+                m: c,
+                n,
+                k: n,
+            };
             let d = attention::matmul(gpu, s, op(v, false), op(attn, true), ctx.y, false)?;
             built.forward.push(d);
         }
         if let Some(dy) = ctx.dy {
             if let Some((dv, acc)) = ctx.dx[0] {
                 // dv = do·attn
-                let s = MatmulShape { batch, m: c, n, k: n };
+                let s = MatmulShape {
+                    batch,
+                    m: c,
+                    n,
+                    k: n,
+                };
                 let d = attention::matmul(gpu, s, op(dy, false), op(attn, false), dv, acc)?;
                 built.backward.push(d);
             }
             if let Some((dattn, acc)) = ctx.dx[1] {
                 // d attn = doᵀ·v
-                let s = MatmulShape { batch, m: n, n, k: c };
+                let s = MatmulShape {
+                    batch,
+                    m: n,
+                    n,
+                    k: c,
+                };
                 let d = attention::matmul(gpu, s, op(dy, true), op(v, false), dattn, acc)?;
                 built.backward.push(d);
             }
@@ -275,7 +304,9 @@ impl Op for ScaledResidual {
         if let Some(dy) = ctx.dy {
             if ctx.param_grads != ParamGrads::Skip {
                 let acc = ctx.param_grads == ParamGrads::Accumulate;
-                built.backward.push(r.gamma_grad(gpu, dy, (&gamma.grad, acc))?);
+                built
+                    .backward
+                    .push(r.gamma_grad(gpu, dy, (&gamma.grad, acc))?);
             }
             if let Some(d_o) = ctx.dx[0] {
                 built.backward.push(r.backward(gpu, dy, d_o)?);
