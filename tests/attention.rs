@@ -115,3 +115,60 @@ fn a_map_past_one_binding_is_refused_in_a_sentence() {
     let fits = (limit / (4096 * 4096)) as u32;
     assert!(message.contains(&format!("at most {fits}")), "{message}");
 }
+
+/// The batched matmul alone, every transpose option, on odd sizes (the scalar path) and on
+/// multiples of 4 whose rows end mid-block (the vec4 path), overwriting and adding into out.
+#[test]
+fn the_batched_matmul_matches_plain_loops_for_every_transpose() {
+    use webgan::kernels::attention::{matmul, MatmulShape, Operand};
+    let mut rng = Rng::new(3);
+    for (m, n, k) in [(5, 7, 3), (12, 20, 8)] {
+        let batch = 2;
+        let shape = MatmulShape { batch, m, n, k };
+        let (m, n, k) = (m as usize, n as usize, k as usize);
+        let (a, b) = (rng.vec(2 * m * k), rng.vec(2 * k * n));
+        let prior = rng.vec(2 * m * n);
+        for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a_at = |z: usize, i: usize, l: usize| {
+                a[z * m * k + if a_t { l * m + i } else { i * k + l }]
+            };
+            let b_at = |z: usize, l: usize, j: usize| {
+                b[z * k * n + if b_t { j * k + l } else { l * n + j }]
+            };
+            let want: Vec<f64> = (0..2 * m * n)
+                .map(|e| {
+                    let (z, i, j) = (e / (m * n), e / n % m, e % n);
+                    (0..k).map(|l| a_at(z, i, l) * b_at(z, l, j)).sum()
+                })
+                .collect();
+            for accumulate in [false, true] {
+                let (ab, bb) = (common::upload(&a), common::upload(&b));
+                let out = common::upload(&prior);
+                let d = matmul(
+                    gpu(),
+                    shape,
+                    Operand {
+                        buffer: &ab,
+                        transposed: a_t,
+                    },
+                    Operand {
+                        buffer: &bb,
+                        transposed: b_t,
+                    },
+                    &out,
+                    accumulate,
+                )
+                .expect("a valid product");
+                gpu().run(&[&d]);
+                let want: Vec<f64> = if accumulate {
+                    want.iter().zip(&prior).map(|(w, p)| w + p).collect()
+                } else {
+                    want.clone()
+                };
+                let what = format!("{m}×{n}×{k} a_t={a_t} b_t={b_t} acc={accumulate}");
+                let got = common::download(&out, want.len());
+                common::assert_close(&what, &got, &want, 1e-5, 1e-4);
+            }
+        }
+    }
+}
