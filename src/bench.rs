@@ -251,6 +251,9 @@ pub fn kernels(
     only: &[String],
     mut report: impl FnMut(&Timing),
 ) -> Result<Vec<Timing>> {
+    if preset == "attention" {
+        return attention(gpu, batch, min_seconds, entries, &mut report);
+    }
     let mut layers = match preset {
         "matmul" => vec![(
             "matmul 1024³",
@@ -262,7 +265,7 @@ pub fn kernels(
         )],
         _ => preset_layers(preset, batch).ok_or_else(|| {
             crate::Error::Invalid(format!(
-                "unknown preset {preset}: try dcgan28, dcgan64, cyclegan64, pix2pix64 or matmul"
+                "unknown preset {preset}: try dcgan28, dcgan64, cyclegan64, pix2pix64, attention or matmul"
             ))
         })?,
     };
@@ -354,6 +357,66 @@ pub fn kernels(
                 break;
             }
         }
+    }
+    Ok(out)
+}
+
+/// SAGAN's self-attention block (64 channels at 32 × 32, SAGAN's generator's second block,
+/// `graph::ops::self_attention`), forward and backward at `batch`, after the square matmul it
+/// is measured against: all of its dispatches timed as one kernel. Its backward does each
+/// product of the forward twice (a gradient per operand).
+fn attention(
+    gpu: &Gpu,
+    batch: u32,
+    min_seconds: f64,
+    entries: bool,
+    report: &mut dyn FnMut(&Timing),
+) -> Result<Vec<Timing>> {
+    use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+    use crate::graph::{ops::self_attention, Builder, Shape3};
+    let mut out = kernels(gpu, "matmul", batch, min_seconds, false, &[], &mut *report)?;
+    let mut b = Builder::new();
+    let x = b.input(Shape3::new(64, 32, 32));
+    let y = self_attention(&mut b, "attn", x)?;
+    let graph = b.finish(&[y])?;
+    let forward_flops = graph.forward_flops(batch);
+    let net = Net::new(gpu, graph, 1);
+    let options = PassOptions {
+        batch,
+        train: true,
+        update_running: true,
+        param_grads: ParamGrads::Overwrite,
+        input_grad: true,
+        backward: true,
+    };
+    let pass = Pass::new(gpu, &net, options, PassBuffers::default())?;
+    for (name, forward, flops) in [
+        ("forward", true, forward_flops),
+        ("backward", false, 2.0 * forward_flops),
+    ] {
+        let parts = pass.dispatches(forward);
+        let one = parts
+            .iter()
+            .map(|&d| d.clone())
+            .reduce(Dispatch::then)
+            .expect("the block has dispatches both ways");
+        let t = Timing {
+            preset: "attention",
+            kernel: format!("self-attention {name}"),
+            shape: format!("b{batch} 64×32×32"),
+            gflop: flops / 1e9,
+            ms: time(gpu, &one, min_seconds),
+            entries: if entries {
+                parts
+                    .iter()
+                    .map(|d| (d.label, time(gpu, d, min_seconds / 4.0)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        };
+        report(&t);
+        out.push(t);
     }
     Ok(out)
 }

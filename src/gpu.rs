@@ -274,6 +274,11 @@ impl Gpu {
         scratch.clone().expect("set just above")
     }
 
+    /// Floats one storage binding may hold on this device.
+    pub fn binding_floats(&self) -> usize {
+        self.device.limits().max_storage_buffer_binding_size as usize / 4
+    }
+
     /// Floats one binding of a conv may hold: the device's limit, or the cap set by
     /// [`Gpu::cap_conv_binding`] below it.
     pub(crate) fn conv_binding_floats(&self) -> usize {

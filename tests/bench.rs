@@ -64,3 +64,23 @@ fn kernel_table_keeps_only_the_layers_asked_for() {
         "a name no layer has is caught before any timing"
     );
 }
+
+#[test]
+fn attention_rows_follow_the_matmul_and_count_the_backward_twice() {
+    let timings = bench::kernels(gpu(), "attention", 1, 0.0, true, &[], |_| {})
+        .expect("the attention block at batch 1");
+    let names: Vec<_> = timings.iter().map(|t| t.kernel.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "matmul 1024³ forward",
+            "self-attention forward",
+            "self-attention backward"
+        ]
+    );
+    let (forward, backward) = (&timings[1], &timings[2]);
+    assert!(forward.gflop > 0.0 && (backward.gflop - 2.0 * forward.gflop).abs() < 1e-9);
+    // Each dispatch timed alone: the convs, the two products, the softmax, the residual.
+    assert!(forward.entries.iter().any(|(e, _)| *e == "softmax_forward"));
+    assert!(forward.entries.iter().all(|&(_, ms)| ms > 0.0));
+}

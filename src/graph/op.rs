@@ -6,8 +6,8 @@
 use crate::export::onnx::OnnxNode;
 use crate::gpu::Gpu;
 use crate::graph::ops::{
-    Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout, InstanceNorm2d, Narrow,
-    PixelShuffle, ReflectionPad2d, Reshape, Upsample,
+    Add, AttentionApply, AttentionMap, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout,
+    InstanceNorm2d, Narrow, PixelShuffle, ReflectionPad2d, Reshape, ScaledResidual, Upsample,
 };
 use crate::graph::program::{Param, ParamGrads};
 use crate::graph::{ParamSpec, Shape3};
@@ -34,6 +34,12 @@ pub enum Layer {
     Upsample(Upsample),
     PixelShuffle(PixelShuffle),
     Dropout(Dropout),
+    /// SAGAN's attention map, softmax(qᵀk).
+    AttentionMap(AttentionMap),
+    /// v·attnᵀ.
+    AttentionApply(AttentionApply),
+    /// γ·o + x, γ learned.
+    ScaledResidual(ScaledResidual),
 }
 
 impl Layer {
@@ -53,6 +59,9 @@ impl Layer {
             Layer::Upsample(op) => op,
             Layer::PixelShuffle(op) => op,
             Layer::Dropout(op) => op,
+            Layer::AttentionMap(op) => op,
+            Layer::AttentionApply(op) => op,
+            Layer::ScaledResidual(op) => op,
         }
     }
 }
@@ -167,6 +176,17 @@ pub trait Op {
     /// The initial values of its running state (batch norm's statistics), if it keeps one.
     fn running(&self, _inputs: &[Shape3]) -> Option<Vec<f32>> {
         None
+    }
+
+    /// Whether its tensors at `batch` fit bindings of `binding_floats`, checked before a pass
+    /// makes any buffer: a sentence saying what to change when they do not.
+    fn check_batch(
+        &self,
+        _batch: u32,
+        _inputs: &[Shape3],
+        _binding_floats: usize,
+    ) -> std::result::Result<(), String> {
+        Ok(())
     }
 
     /// Multiply-adds × 2 of its forward pass.

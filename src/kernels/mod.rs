@@ -8,6 +8,7 @@ use crate::gpu::{Access, Gpu, Shader};
 use crate::{Error, Result};
 
 pub mod activation;
+pub mod attention;
 pub mod augment;
 pub mod batch_norm;
 pub mod condition;
@@ -33,6 +34,7 @@ pub mod upsample;
 /// Every shader of the crate, for validation and for building pipelines.
 pub const SHADERS: &[&Shader] = &[
     &activation::SHADER,
+    &attention::SHADER,
     &augment::SHADER,
     &batch_norm::SHADER,
     &condition::SHADER,

@@ -5,6 +5,7 @@
 //! Backward passes return fresh gradients; the GPU's "accumulate" is tested separately.
 
 pub mod activation;
+pub mod attention;
 pub mod augment;
 pub mod batch_norm;
 pub mod condition;

@@ -41,8 +41,14 @@ pub fn write(buffer: &wgpu::Buffer, values: &[f64]) {
 /// gradient and running statistic against the reference. Returns the net and its twin as
 /// the pass left them.
 pub fn gpu_matches_reference(graph: &Graph, batch: u32) -> (Net, CpuNet) {
+    net_matches_reference(Net::new(gpu(), graph.clone(), 7), batch)
+}
+
+/// [`gpu_matches_reference`] for a net whose parameters the caller has set (a parameter that
+/// starts at zero, as SAGAN's γ does, would leave part of the backward untested).
+pub fn net_matches_reference(net: Net, batch: u32) -> (Net, CpuNet) {
+    let graph = &net.graph.clone();
     let len = |s: Shape3| batch as usize * s.len();
-    let net = Net::new(gpu(), graph.clone(), 7);
     let options = PassOptions {
         batch,
         train: true,

@@ -64,11 +64,12 @@ enum BenchWhat {
     /// GFLOP/s of every kernel on the DCGAN presets' layer shapes and of a square matmul.
     Kernels {
         /// Presets to measure: dcgan28, dcgan64, cyclegan64, pix2pix64 (each distinct conv
-        /// shape of the networks at 64 × 64), matmul.
+        /// shape of the networks at 64 × 64), matmul, attention (SAGAN's self-attention
+        /// block, 64 channels at 32 × 32, forward and backward, after the matmul).
         #[arg(long, value_delimiter = ',', default_value = "matmul,dcgan28,dcgan64")]
         presets: Vec<String>,
-        /// Batch size (default: each preset's own, 64 for dcgan28, 128 for dcgan64 and 1 for
-        /// cyclegan64 and pix2pix64).
+        /// Batch size (default: each preset's own, 64 for dcgan28, 128 for dcgan64, 1 for
+        /// cyclegan64 and pix2pix64, 16 for attention).
         #[arg(long)]
         batch: Option<u32>,
         /// Each kernel is timed 5 times, each time repeated until the 5 take this long in
@@ -175,7 +176,7 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
                 allowed.join(", ")
             ));
         }
-        if name == "matmul" {
+        if name == "matmul" || name == "attention" {
             return Ok(());
         }
         let preset = Preset::parse(name)?;
@@ -198,7 +199,7 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
                     "--min-seconds must be from 0.001 to 60, not {min_seconds}"
                 ));
             }
-            let allowed = ["dcgan28", "dcgan64", "matmul"];
+            let allowed = ["dcgan28", "dcgan64", "matmul", "attention"];
             presets.iter().try_for_each(|p| {
                 if ["cyclegan64", "pix2pix64"].contains(&p.as_str()) {
                     match batch {
@@ -303,15 +304,17 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
                     "cyclegan64" => "cyclegan64",
                     "pix2pix64" => "pix2pix64",
                     "matmul" => "matmul",
+                    "attention" => "attention",
                     other => {
                         return Err(webgan::Error::Invalid(format!(
-                            "unknown preset {other}: try dcgan28, dcgan64, cyclegan64, pix2pix64 or matmul"
+                            "unknown preset {other}: try dcgan28, dcgan64, cyclegan64, pix2pix64, attention or matmul"
                         )))
                     }
                 };
                 let b = batch.unwrap_or(match preset {
                     "dcgan64" => 128,
                     "cyclegan64" | "pix2pix64" => 1,
+                    "attention" => 16,
                     _ => 64,
                 });
                 bench::kernels(&gpu, preset, b, min_seconds, entries, &only, |t| {

@@ -1,6 +1,7 @@
 //! The ops a graph's nodes can be, one file per family: each implements [`crate::graph::Op`].
 
 mod activation;
+mod attention;
 mod join;
 mod linear;
 mod noise;
@@ -8,6 +9,7 @@ mod norm;
 mod resample;
 mod view;
 
+pub use attention::{self_attention, AttentionApply, AttentionMap, ScaledResidual};
 pub use join::{Add, Cat, Narrow};
 
 use crate::gpu::Gpu;
