@@ -8,6 +8,7 @@ use crate::kernels::batch_norm::fused_slope;
 use crate::kernels::conv2d::{Conv2dShape, Padding};
 use crate::kernels::conv_transpose2d::ConvTranspose2dShape;
 use crate::kernels::dense::DenseShape;
+use crate::kernels::spectral_norm::{self, SpectralBuffers, SpectralLayout};
 use crate::kernels::Dispatch;
 use crate::reference::{conv2d, conv_transpose2d, dense};
 use crate::Result;
@@ -17,6 +18,8 @@ use crate::Result;
 pub struct Dense {
     pub out_features: u32,
     pub bias: bool,
+    /// Wrapped in `torch.nn.utils.spectral_norm` (see [`SpectralLayout`]).
+    pub spectral_norm: bool,
 }
 
 /// `nn.Conv2d(in, out_channels, kernel, stride, padding, bias)`, square kernels.
@@ -27,6 +30,8 @@ pub struct Conv2d {
     pub stride: u32,
     pub padding: u32,
     pub bias: bool,
+    /// Wrapped in `torch.nn.utils.spectral_norm`: dim 0, the weight as [out, in·k·k].
+    pub spectral_norm: bool,
 }
 
 /// `nn.ConvTranspose2d(in, out_channels, kernel, stride, padding, output_padding, bias)`,
@@ -41,9 +46,17 @@ pub struct ConvTranspose2d {
     pub padding: u32,
     pub output_padding: u32,
     pub bias: bool,
+    /// Wrapped in `torch.nn.utils.spectral_norm`, whose default for a transposed conv is
+    /// dim 1: the weight [in, out, k, k] as [out, in·k·k].
+    pub spectral_norm: bool,
 }
 
 impl Dense {
+    /// The matrix spectral norm normalises, when it is on.
+    pub fn spectral(&self, input: Shape3) -> Option<SpectralLayout> {
+        let l = SpectralLayout::dim0(self.out_features as usize, input.len());
+        self.spectral_norm.then_some(l)
+    }
     pub fn shape(&self, batch: u32, input: Shape3) -> DenseShape {
         DenseShape {
             batch,
@@ -54,6 +67,12 @@ impl Dense {
 }
 
 impl Conv2d {
+    /// The matrix spectral norm normalises, when it is on.
+    pub fn spectral(&self, input: Shape3) -> Option<SpectralLayout> {
+        let taps = (self.kernel * self.kernel) as usize;
+        let l = SpectralLayout::dim0(self.out_channels as usize, input.c as usize * taps);
+        self.spectral_norm.then_some(l)
+    }
     pub fn shape(&self, batch: u32, input: Shape3) -> Conv2dShape {
         Conv2dShape {
             batch,
@@ -70,6 +89,12 @@ impl Conv2d {
 }
 
 impl ConvTranspose2d {
+    /// The matrix spectral norm normalises, when it is on.
+    pub fn spectral(&self, input: Shape3) -> Option<SpectralLayout> {
+        let taps = (self.kernel * self.kernel) as usize;
+        let l = SpectralLayout::dim1(input.c as usize, self.out_channels as usize, taps);
+        self.spectral_norm.then_some(l)
+    }
     pub fn shape(&self, batch: u32, input: Shape3) -> ConvTranspose2dShape {
         ConvTranspose2dShape {
             batch,
@@ -191,10 +216,23 @@ gemm!(DenseShape, dense);
 gemm!(Conv2dShape, conv2d);
 gemm!(ConvTranspose2dShape, conv_transpose2d);
 
-/// DCGAN's `weights_init`: N(0, 0.02) weights, zero biases.
-fn weight_and_bias(weight: Vec<usize>, out: u32, bias: bool) -> Vec<ParamSpec> {
+/// DCGAN's `weights_init`: N(0, 0.02) weights, zero biases. With spectral norm the weight is
+/// `weight_orig` and the power iteration's `weight_u` (rows) and `weight_v` (cols) follow the
+/// bias (PyTorch's state_dict lists the bias first; the weight stays first here, where the
+/// builders below look for it; a checkpoint goes by name).
+fn weight_and_bias(
+    weight: Vec<usize>,
+    out: u32,
+    bias: bool,
+    spectral: Option<SpectralLayout>,
+) -> Vec<ParamSpec> {
+    let name = if spectral.is_some() {
+        "weight_orig"
+    } else {
+        "weight"
+    };
     let mut v = vec![ParamSpec {
-        name: "weight".into(),
+        name: name.into(),
         shape: weight,
         init: Init::Normal {
             mean: 0.0,
@@ -208,39 +246,167 @@ fn weight_and_bias(weight: Vec<usize>, out: u32, bias: bool) -> Vec<ParamSpec> {
             init: Init::Zero,
         });
     }
+    if let Some(l) = spectral {
+        for (name, len) in [("weight_u", l.rows), ("weight_v", l.cols)] {
+            v.push(ParamSpec {
+                name: name.into(),
+                shape: vec![len],
+                init: Init::UnitNormal,
+            });
+        }
+    }
     v
 }
 
-fn reference_forward(s: &impl Gemm, r: &Reference) -> Vec<f64> {
-    s.reference_forward(r.x[0], &r.params[0], r.params.get(1).map(|b| b.as_slice()))
+/// The weight a layer multiplies by: W itself, or W / σ with this forward's σ, u and v.
+struct Weight<'a> {
+    w: std::borrow::Cow<'a, [f64]>,
+    spectral: Option<(SpectralLayout, f64, Vec<f64>, Vec<f64>)>,
 }
 
-fn reference_backward(s: &impl Gemm, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let (dx, dw, db) = s.reference_backward(r.x[0], &r.params[0], dy);
+fn reference_weight<'a>(
+    r: &'a Reference,
+    spectral: Option<SpectralLayout>,
+    train: bool,
+) -> Weight<'a> {
+    let w = &r.params[0];
+    match spectral {
+        None => Weight {
+            w: w.into(),
+            spectral: None,
+        },
+        Some(l) => {
+            let n = r.params.len();
+            let (u, v) = (&r.params[n - 2], &r.params[n - 1]);
+            let (w_sn, sigma, u, v) = crate::reference::spectral_norm::forward(l, w, u, v, train);
+            Weight {
+                w: w_sn.into(),
+                spectral: Some((l, sigma, u, v)),
+            }
+        }
+    }
+}
+
+fn reference_forward(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    bias: bool,
+    r: &Reference,
+    mode: Mode,
+) -> Vec<f64> {
+    let w = reference_weight(r, spectral, mode.train);
+    s.reference_forward(r.x[0], &w.w, bias.then(|| r.params[1].as_slice()))
+}
+
+/// d input and d parameters; spectral norm's u and v get zeros (they are not trained).
+fn reference_backward(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    bias: bool,
+    r: &Reference,
+    dy: &[f64],
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let w = reference_weight(r, spectral, true);
+    let (dx, mut dw, db) = s.reference_backward(r.x[0], &w.w, dy);
+    if let Some((l, sigma, u, v)) = &w.spectral {
+        dw = crate::reference::spectral_norm::backward(*l, &w.w, *sigma, u, v, &dw);
+    }
     let mut dparams = vec![dw];
-    if r.params.len() > 1 {
+    if bias {
         dparams.push(db);
+    }
+    if let Some(l) = spectral {
+        dparams.push(vec![0.0; l.rows]);
+        dparams.push(vec![0.0; l.cols]);
     }
     (vec![dx], dparams)
 }
 
+/// A spectrally normalised weight's buffers in one pass: the persisted u and v (the net's),
+/// and the pass's own W / σ and scratch.
+struct Normalised<'a> {
+    layout: SpectralLayout,
+    weight_u: &'a wgpu::Buffer,
+    weight_v: &'a wgpu::Buffer,
+    scratch: wgpu::Buffer,
+    weight_sn: wgpu::Buffer,
+}
+
+impl Normalised<'_> {
+    fn buffers<'b>(&'b self, weight: &'b wgpu::Buffer) -> SpectralBuffers<'b> {
+        SpectralBuffers {
+            weight,
+            weight_u: self.weight_u,
+            weight_v: self.weight_v,
+            scratch: &self.scratch,
+            weight_sn: &self.weight_sn,
+        }
+    }
+}
+
 /// Forward (rectified when an activation follows), then weight, bias and input gradients.
-fn build(s: &impl Gemm, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-    let (w, bias) = (&ctx.params[0], ctx.params.get(1));
+/// With spectral norm, W / σ is made first (one power iteration in train mode) and the weight
+/// gradient goes through σ after it is computed for W / σ.
+fn build(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    has_bias: bool,
+    gpu: &Gpu,
+    ctx: &BuildCtx,
+) -> Result<Built> {
+    let w = &ctx.params[0];
+    let bias = has_bias.then(|| &ctx.params[1]);
     let x = ctx.x[0];
+    let n = ctx.params.len();
+    let normalised = spectral.map(|layout| Normalised {
+        layout,
+        weight_u: &ctx.params[n - 2].value,
+        weight_v: &ctx.params[n - 1].value,
+        scratch: gpu.storage("spectral norm scratch", spectral_norm::scratch_len(layout)),
+        weight_sn: gpu.storage("weight / sigma", layout.len()),
+    });
+    let weight = normalised.as_ref().map_or(&w.value, |sn| &sn.weight_sn);
     let mut built = Built::default();
+    if let Some(sn) = &normalised {
+        // Recorded whenever the pass uses the weight at all: its backward needs W / σ too.
+        if ctx.forward || ctx.dy.is_some() {
+            let b = sn.buffers(&w.value);
+            built
+                .forward
+                .push(spectral_norm::forward(gpu, sn.layout, &b, ctx.mode.train)?);
+        }
+    }
     if ctx.forward {
         let slope = ctx.epilogue.and_then(fused_slope);
         built
             .forward
-            .push(s.forward(gpu, x, &w.value, bias.map(|p| &p.value), ctx.y, slope)?);
+            .push(s.forward(gpu, x, weight, bias.map(|p| &p.value), ctx.y, slope)?);
     }
     if let Some(dy) = ctx.dy {
         if ctx.param_grads != ParamGrads::Skip {
             let accumulate = ctx.param_grads == ParamGrads::Accumulate;
-            built
-                .backward
-                .push(s.backward_weight(gpu, x, dy, &w.grad, accumulate)?);
+            match &normalised {
+                None => built
+                    .backward
+                    .push(s.backward_weight(gpu, x, dy, &w.grad, accumulate)?),
+                Some(sn) => {
+                    // G = dL/d(W / σ) first, overwritten each pass; then through σ into
+                    // weight_orig's gradient, which may hold an earlier pass's.
+                    let dweight_sn = gpu.storage("d weight / sigma", sn.layout.len());
+                    let through = spectral_norm::backward(
+                        gpu,
+                        sn.layout,
+                        &sn.buffers(&w.value),
+                        &dweight_sn,
+                        &w.grad,
+                        accumulate,
+                    )?;
+                    built.backward.push(
+                        s.backward_weight(gpu, x, dy, &dweight_sn, false)?
+                            .then(through),
+                    );
+                }
+            }
             if let Some(bias) = bias {
                 built
                     .backward
@@ -250,7 +416,7 @@ fn build(s: &impl Gemm, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
         if let Some((dx, accumulate)) = ctx.dx[0] {
             built
                 .backward
-                .push(s.backward_input(gpu, dy, &w.value, dx, accumulate)?);
+                .push(s.backward_input(gpu, dy, weight, dx, accumulate)?);
         }
     }
     Ok(built)
@@ -262,14 +428,25 @@ macro_rules! gemm_op_methods {
         fn fusion(&self) -> Fusion {
             Fusion::Linear
         }
-        fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
-            reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
+        fn reference_forward(
+            &self,
+            r: &Reference,
+            _: Option<&mut Vec<f64>>,
+            mode: Mode,
+        ) -> Vec<f64> {
+            let input = r.shapes.input();
+            let s = self.shape(r.shapes.batch, input);
+            reference_forward(&s, self.spectral(input), self.bias, r, mode)
         }
         fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-            reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
+            let input = r.shapes.input();
+            let s = self.shape(r.shapes.batch, input);
+            reference_backward(&s, self.spectral(input), self.bias, r, dy)
         }
         fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-            build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
+            let input = ctx.shapes.input();
+            let s = self.shape(ctx.shapes.batch, input);
+            build(&s, self.spectral(input), self.bias, gpu, ctx)
         }
     };
 }
@@ -280,7 +457,7 @@ impl Op for Dense {
     }
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
         let w = vec![self.out_features as usize, inputs[0].len()];
-        weight_and_bias(w, self.out_features, self.bias)
+        weight_and_bias(w, self.out_features, self.bias, self.spectral(inputs[0]))
     }
     fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
         2.0 * batch as f64 * inputs[0].len() as f64 * self.out_features as f64
@@ -299,7 +476,7 @@ impl Op for Conv2d {
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
         let k = self.kernel as usize;
         let w = vec![self.out_channels as usize, inputs[0].c as usize, k, k];
-        weight_and_bias(w, self.out_channels, self.bias)
+        weight_and_bias(w, self.out_channels, self.bias, self.spectral(inputs[0]))
     }
     /// Each output meets in_c·k² taps.
     fn flops(&self, batch: u32, inputs: &[Shape3], output: Shape3) -> f64 {
@@ -320,7 +497,7 @@ impl Op for ConvTranspose2d {
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
         let k = self.kernel as usize;
         let w = vec![inputs[0].c as usize, self.out_channels as usize, k, k];
-        weight_and_bias(w, self.out_channels, self.bias)
+        weight_and_bias(w, self.out_channels, self.bias, self.spectral(inputs[0]))
     }
     /// Each input meets out_c·k² taps.
     fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
