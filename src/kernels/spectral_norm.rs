@@ -57,7 +57,7 @@ pub struct SpectralBuffers<'a> {
 
 fn params(l: SpectralLayout, accumulate: bool, eval: bool) -> Result<SpectralNormParams> {
     const OP: &str = "spectral_norm";
-    if l.is_empty() || l.inner == 0 || l.cols % l.inner != 0 {
+    if l.is_empty() || l.inner == 0 || !l.cols.is_multiple_of(l.inner) {
         return Err(shape_error(
             OP,
             format!(

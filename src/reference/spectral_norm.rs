@@ -111,10 +111,10 @@ pub fn backward(
 ) -> Vec<f64> {
     let g_dot_w: f64 = dw_sn.iter().zip(w_sn).map(|(a, b)| a * b).sum();
     let mut dw = vec![0.0; l.len()];
-    for r in 0..l.rows {
-        for c in 0..l.cols {
+    for (r, &ur) in u.iter().enumerate().take(l.rows) {
+        for (c, &vc) in v.iter().enumerate().take(l.cols) {
             let k = l.at(r, c);
-            dw[k] = (dw_sn[k] - g_dot_w * u[r] * v[c]) / sigma;
+            dw[k] = (dw_sn[k] - g_dot_w * ur * vc) / sigma;
         }
     }
     dw
