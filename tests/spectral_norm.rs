@@ -347,3 +347,52 @@ fn off_changes_nothing() {
     let net = Net::new(gpu(), g, 1);
     assert_eq!(forward_pass(&net, 2, true).dispatches(true).len(), 1);
 }
+
+/// For python/tests/test_spectral_norm.py: with WEBGAN_SPECTRAL_FIXTURE set, writes there, per
+/// case, the net's tensors before a step (`{case}.main.0.*`), an input `{case}.x`, the output of
+/// a train-mode forward `{case}.y_train`, the u and v it leaves (`{case}.u_after`, `.v_after`)
+/// and the output of an eval-mode forward after it `{case}.y_eval`. Without the variable it
+/// only checks that the file would be made.
+#[test]
+fn write_pytorch_fixture() {
+    use webgan::checkpoint::Tensor;
+    let mut ck = Checkpoint::new();
+    let batch = 2;
+    for (name, c) in cases() {
+        let net = Net::new(gpu(), graph(&c), 11);
+        pollster::block_on(webgan::train::save_weights(gpu(), &mut ck, &net, name)).expect("saved");
+        let x = Rng::new(12).vec(batch as usize * c.input.len());
+        let mut put = |what: &str, shape: Vec<usize>, values: &[f64]| {
+            let tensor = Tensor::new(shape, to_f32(values)).expect("a tensor");
+            ck.tensors.insert(format!("{name}.{what}"), tensor);
+        };
+        let s = c.input;
+        let shape = |s: Shape3| match c.layer {
+            Layer::Dense(_) => vec![batch as usize, s.len()],
+            _ => vec![batch as usize, s.c as usize, s.h as usize, s.w as usize],
+        };
+        put("x", shape(s), &x);
+        let out = c.layer.op().output(&[s]).expect("fits");
+        let n = net.params[0].len();
+        for (train, what) in [(true, "y_train"), (false, "y_eval")] {
+            let pass = forward_pass(&net, batch, train);
+            write(&pass.input, &x);
+            record(|p| pass.record_forward(p));
+            put(
+                what,
+                shape(out),
+                &download(&pass.output, batch as usize * out.len()),
+            );
+            if train {
+                let u = download(&net.params[0][n - 2].value, c.layout.rows);
+                let v = download(&net.params[0][n - 1].value, c.layout.cols);
+                put("u_after", vec![u.len()], &u);
+                put("v_after", vec![v.len()], &v);
+            }
+        }
+    }
+    let bytes = ck.to_bytes().expect("bytes");
+    if let Ok(path) = std::env::var("WEBGAN_SPECTRAL_FIXTURE") {
+        std::fs::write(&path, bytes).expect("fixture written");
+    }
+}
