@@ -396,3 +396,34 @@ fn write_pytorch_fixture() {
         std::fs::write(&path, bytes).expect("fixture written");
     }
 }
+
+/// The optimizer steps weight_orig and the bias but never u and v, even with gradients in
+/// their (unused) gradient buffers and WGAN clipping on: only the power iteration moves them.
+#[test]
+fn optimizer_leaves_u_and_v_alone() {
+    use webgan::kernels::optim::AdamConfig;
+    use webgan::train::recipe::{NetOptimizer, Slots};
+    let c = dense();
+    let net = Net::new(gpu(), graph(&c), 3);
+    let before: Vec<Vec<f64>> = net
+        .all_params()
+        .map(|p| download(&p.value, p.len()))
+        .collect();
+    for p in net.all_params() {
+        write(&p.grad, &vec![1.0; p.len()]);
+    }
+    let slots = Slots::new(gpu(), "counters", &["adam"]);
+    let adam = webgan::train::Optimizer::Adam(AdamConfig::default());
+    let optimizer =
+        NetOptimizer::new(gpu(), &[&net], adam, &slots, "adam", Some(0.01)).expect("an optimizer");
+    record(|p| optimizer.dispatches().for_each(|d| d.record(p)));
+    for (p, was) in net.all_params().zip(&before) {
+        let now = download(&p.value, p.len());
+        assert_eq!(
+            now == *was,
+            !p.spec.trained(),
+            "{} moved or stayed",
+            p.spec.name
+        );
+    }
+}
