@@ -2,13 +2,14 @@
 
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
+use crate::graph::ops::spectral::{self, Normalised};
 use crate::graph::program::ParamGrads;
 use crate::graph::{Init, ParamSpec, Shape3};
 use crate::kernels::batch_norm::fused_slope;
 use crate::kernels::conv2d::{Conv2dShape, Padding};
 use crate::kernels::conv_transpose2d::ConvTranspose2dShape;
 use crate::kernels::dense::DenseShape;
-use crate::kernels::spectral_norm::{self, SpectralBuffers, SpectralLayout};
+use crate::kernels::spectral_norm::{self, SpectralLayout};
 use crate::kernels::Dispatch;
 use crate::reference::{conv2d, conv_transpose2d, dense};
 use crate::Result;
@@ -247,44 +248,9 @@ fn weight_and_bias(
         });
     }
     if let Some(l) = spectral {
-        for (name, len) in [("weight_u", l.rows), ("weight_v", l.cols)] {
-            v.push(ParamSpec {
-                name: name.into(),
-                shape: vec![len],
-                init: Init::UnitNormal,
-            });
-        }
+        v.extend(spectral::state_specs(l));
     }
     v
-}
-
-/// The weight a layer multiplies by: W itself, or W / σ with this forward's σ, u and v.
-struct Weight<'a> {
-    w: std::borrow::Cow<'a, [f64]>,
-    spectral: Option<(SpectralLayout, f64, Vec<f64>, Vec<f64>)>,
-}
-
-fn reference_weight<'a>(
-    r: &'a Reference,
-    spectral: Option<SpectralLayout>,
-    train: bool,
-) -> Weight<'a> {
-    let w = &r.params[0];
-    match spectral {
-        None => Weight {
-            w: w.into(),
-            spectral: None,
-        },
-        Some(l) => {
-            let n = r.params.len();
-            let (u, v) = (&r.params[n - 2], &r.params[n - 1]);
-            let (w_sn, sigma, u, v) = crate::reference::spectral_norm::forward(l, w, u, v, train);
-            Weight {
-                w: w_sn.into(),
-                spectral: Some((l, sigma, u, v)),
-            }
-        }
-    }
 }
 
 fn reference_forward(
@@ -294,7 +260,7 @@ fn reference_forward(
     r: &Reference,
     mode: Mode,
 ) -> Vec<f64> {
-    let w = reference_weight(r, spectral, mode.train);
+    let w = spectral::reference_weight(r, spectral, mode.train);
     s.reference_forward(r.x[0], &w.w, bias.then(|| r.params[1].as_slice()))
 }
 
@@ -306,7 +272,7 @@ fn reference_backward(
     r: &Reference,
     dy: &[f64],
 ) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let w = reference_weight(r, spectral, true);
+    let w = spectral::reference_weight(r, spectral, true);
     let (dx, mut dw, db) = s.reference_backward(r.x[0], &w.w, dy);
     if let Some((l, sigma, u, v)) = &w.spectral {
         dw = crate::reference::spectral_norm::backward(*l, &w.w, *sigma, u, v, &dw);
@@ -320,28 +286,6 @@ fn reference_backward(
         dparams.push(vec![0.0; l.cols]);
     }
     (vec![dx], dparams)
-}
-
-/// A spectrally normalised weight's buffers in one pass: the persisted u and v (the net's),
-/// and the pass's own W / σ and scratch.
-struct Normalised<'a> {
-    layout: SpectralLayout,
-    weight_u: &'a wgpu::Buffer,
-    weight_v: &'a wgpu::Buffer,
-    scratch: wgpu::Buffer,
-    weight_sn: wgpu::Buffer,
-}
-
-impl Normalised<'_> {
-    fn buffers<'b>(&'b self, weight: &'b wgpu::Buffer) -> SpectralBuffers<'b> {
-        SpectralBuffers {
-            weight,
-            weight_u: self.weight_u,
-            weight_v: self.weight_v,
-            scratch: &self.scratch,
-            weight_sn: &self.weight_sn,
-        }
-    }
 }
 
 /// Forward (rectified when an activation follows), then weight, bias and input gradients.

@@ -6,6 +6,7 @@ mod linear;
 mod noise;
 mod norm;
 mod resample;
+mod spectral;
 mod view;
 
 pub use join::{Add, Cat, Narrow};
