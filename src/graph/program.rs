@@ -50,6 +50,11 @@ impl Net {
                 .into_iter()
                 .enumerate()
                 .map(|(k, spec)| {
+                    // An op's tensor count is fixed by its definition, not by user input.
+                    assert!(
+                        (k as u32) < crate::streams::INIT_PER_LAYER,
+                        "a layer's tensor {k} would draw from the next layer's init streams"
+                    );
                     let len: usize = spec.shape.iter().product();
                     let init = initial_values(&spec, len, seed, stream + k as u32);
                     Param {
