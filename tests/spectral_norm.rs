@@ -427,3 +427,69 @@ fn optimizer_leaves_u_and_v_alone() {
         );
     }
 }
+
+/// D's step in miniature: two train passes over one net (real, then fake), both forwards
+/// before both backwards, the second pass adding into the gradients. Each pass iterates u once
+/// (the second from the first's u), and each backward must use its own pass's σ, u and v,
+/// although the second forward has moved the persisted ones by then.
+#[test]
+fn two_passes_accumulate_each_with_its_own_u() {
+    for (name, c) in cases() {
+        let batch = 2;
+        let net = Net::new(gpu(), graph(&c), 9);
+        let cpu = pollster::block_on(net.to_cpu(gpu())).expect("weights");
+        let pass = |param_grads| {
+            let options = PassOptions {
+                batch,
+                train: true,
+                update_running: false,
+                param_grads,
+                input_grad: false,
+                backward: true,
+            };
+            Pass::new(gpu(), &net, options, PassBuffers::default()).expect("a pass")
+        };
+        let (real, fake) = (pass(ParamGrads::Overwrite), pass(ParamGrads::Accumulate));
+        let mut rng = Rng::new(10);
+        let mut params = cpu.params[0].clone();
+        let n = params.len();
+        let mut want: Vec<Vec<f64>> = params.iter().map(|p| vec![0.0; p.len()]).collect();
+        for p in [&real, &fake] {
+            let x = rng.vec(batch as usize * c.input.len());
+            let r = reference(&c, batch, &x, &params);
+            let dy = rng.vec(r.shapes.output_len());
+            write(&p.input, &x);
+            write(&p.doutput, &dy);
+            let (_, dparams) = c.layer.op().reference_backward(&r, &dy);
+            want.iter_mut()
+                .zip(&dparams)
+                .for_each(|(w, d)| w.iter_mut().zip(d).for_each(|(a, b)| *a += b));
+            // The next pass iterates from the u this one left.
+            let (u, v) = sn::power_iteration(c.layout, &params[0], &params[n - 2]);
+            (params[n - 2], params[n - 1]) = (u, v);
+        }
+        record(|p| {
+            real.record_forward(p);
+            fake.record_forward(p);
+            real.record_backward(p);
+            fake.record_backward(p);
+        });
+        for (k, p) in net.params[0]
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.spec.trained())
+        {
+            let got = download(&p.grad, p.len());
+            let what = format!("{name}: d {}", p.spec.name);
+            assert_close(&what, &got, &want[k], 1e-4, 1e-3);
+        }
+        let u = download(&net.params[0][n - 2].value, c.layout.rows);
+        assert_close(
+            &format!("{name}: u after two passes"),
+            &u,
+            &params[n - 2],
+            1e-5,
+            1e-4,
+        );
+    }
+}
