@@ -387,6 +387,10 @@ macro_rules! gemm_op_methods {
             let s = self.shape(r.shapes.batch, input);
             reference_backward(&s, self.spectral(input), self.bias, r, dy)
         }
+        fn reference_state(&self, r: &Reference, mode: Mode) -> Vec<(usize, Vec<f64>)> {
+            let input = r.shapes.input();
+            spectral::reference_state(r, self.spectral(input), mode.train)
+        }
         fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
             let input = ctx.shapes.input();
             let s = self.shape(ctx.shapes.batch, input);

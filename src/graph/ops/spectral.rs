@@ -47,6 +47,22 @@ pub(super) fn reference_weight<'a>(
     }
 }
 
+/// The u and v a train-mode forward leaves (PyTorch stores them back), at their indices among
+/// the layer's tensors (the last two); nothing in eval mode or without spectral norm.
+pub(super) fn reference_state(
+    r: &Reference,
+    spectral: Option<SpectralLayout>,
+    train: bool,
+) -> Vec<(usize, Vec<f64>)> {
+    let Some(l) = spectral.filter(|_| train) else {
+        return vec![];
+    };
+    let n = r.params.len();
+    let (u, v) =
+        crate::reference::spectral_norm::power_iteration(l, &r.params[0], &r.params[n - 2]);
+    vec![(n - 2, u), (n - 1, v)]
+}
+
 /// A spectrally normalised weight's buffers in one pass: the persisted u and v (the net's),
 /// and the pass's own W / σ and scratch.
 pub(super) struct Normalised<'a> {
