@@ -10,7 +10,8 @@
 // Forward (eval):    s = W v, σ = uᵀ s with the stored u, v    power_u, normalize, scale
 // Backward, with u and v constants (PyTorch computes them under no_grad) and G = dL/dW_sn:
 //   σ = uᵀ W v  =>  dσ/dW = u vᵀ;  W_sn = W / σ  =>
-//   dL/dW = G / σ − ⟨G, W⟩ / σ² · u vᵀ = (G − ⟨G, W_sn⟩ u vᵀ) / σ    grad_dot, grad_transform
+//   dL/dW = G / σ − ⟨G, W⟩ / σ² · u vᵀ = (G − ⟨G, W_sn⟩ u vᵀ) / σ
+//                                       grad_dot_rows, grad_dot, grad_transform
 //
 // Every sum is a gather by one workgroup into workgroup memory: WGSL has no f32 atomics.
 //
@@ -35,7 +36,8 @@ struct SpectralNormParams {
 @group(0) @binding(1) var<storage, read> weight: array<f32>;           // W (weight_orig)
 @group(0) @binding(2) var<storage, read_write> weight_u: array<f32>;   // (rows) persisted
 @group(0) @binding(3) var<storage, read_write> weight_v: array<f32>;   // (cols) persisted
-// [σ, ⟨G, W_sn⟩, -, -, u (rows), v (cols), t (cols), s (rows)]: this pass's own u, v and σ,
+// [σ, ⟨G, W_sn⟩, -, -, u (rows), v (cols), t (cols), s (rows), ⟨G, W_sn⟩ per row (rows)]:
+// this pass's own u, v and σ,
 // which its backward reads even if another pass iterates the persisted ones in between.
 @group(0) @binding(4) var<storage, read_write> scratch: array<f32>;
 @group(0) @binding(5) var<storage, read_write> weight_sn: array<f32>;  // W / σ
@@ -51,6 +53,7 @@ const U: u32 = 4u;
 fn v_at() -> u32 { return U + p.rows; }
 fn t_at() -> u32 { return U + p.rows + p.cols; }
 fn s_at() -> u32 { return U + p.rows + 2u * p.cols; }
+fn rows_at() -> u32 { return U + 2u * p.rows + 2u * p.cols; }
 
 fn at(row: u32, col: u32) -> u32 {
     return (col / p.inner) * p.rows * p.inner + row * p.inner + col % p.inner;
@@ -189,12 +192,34 @@ fn scale(
     weight_sn[k] = weight[k] / scratch[SIGMA];
 }
 
-// ⟨G, W_sn⟩ over the whole weight. One workgroup.
+// ⟨G, W_sn⟩ in two stages, so that a large weight is not left to one workgroup: each row's
+// share (a workgroup per row), then their sum (one workgroup).
+@compute @workgroup_size(256)
+fn grad_dot_rows(
+    @builtin(local_invocation_index) l: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let row = group_index(wid, nwg);
+    if (row >= p.rows) {
+        return;
+    }
+    var sum = 0.0;
+    for (var col = l; col < p.cols; col += GROUP) {
+        let k = at(row, col);
+        sum += dweight_sn[k] * weight_sn[k];
+    }
+    let total = workgroup_sum(l, sum);
+    if (l == 0u) {
+        scratch[rows_at() + row] = total;
+    }
+}
+
 @compute @workgroup_size(256)
 fn grad_dot(@builtin(local_invocation_index) l: u32) {
     var sum = 0.0;
-    for (var k = l; k < p.len; k += GROUP) {
-        sum += dweight_sn[k] * weight_sn[k];
+    for (var row = l; row < p.rows; row += GROUP) {
+        sum += scratch[rows_at() + row];
     }
     let total = workgroup_sum(l, sum);
     if (l == 0u) {

@@ -39,9 +39,10 @@ struct SpectralNormParams {
     _pad1: u32,
 }
 
-/// Elements of the scratch buffer one pass needs: [σ, ⟨G, W_sn⟩, -, -, u, v, t, s].
+/// Elements of the scratch buffer one pass needs: [σ, ⟨G, W_sn⟩, -, -, u, v, t, s, ⟨G, W_sn⟩
+/// per row].
 pub fn scratch_len(l: SpectralLayout) -> usize {
-    4 + 2 * (l.rows + l.cols)
+    4 + 3 * l.rows + 2 * l.cols
 }
 
 /// The buffers of one use (one pass) of a spectrally normalised weight. `weight_u` and
@@ -139,7 +140,7 @@ pub fn forward(gpu: &Gpu, l: SpectralLayout, b: &SpectralBuffers, train: bool) -
 }
 
 /// dweight (+)= (G − ⟨G, W_sn⟩ u vᵀ) / σ with G = `dweight_sn` and the σ, u, v of this pass's
-/// [`forward`]. Two dispatches.
+/// [`forward`]. Three dispatches.
 pub fn backward(
     gpu: &Gpu,
     l: SpectralLayout,
@@ -153,14 +154,8 @@ pub fn backward(
     check_len("spectral_norm", "dweight", dweight, l.len())?;
     let p = params(l, accumulate, false)?;
     let grads = [dweight_sn, dweight];
-    Ok(
-        dispatch(gpu, "grad_dot", p, b, grads, [1, 1, 1])?.then(dispatch(
-            gpu,
-            "grad_transform",
-            p,
-            b,
-            grads,
-            grid_1d(l.len(), GROUP),
-        )?),
-    )
+    let rows = dispatch(gpu, "grad_dot_rows", p, b, grads, grid_1d(l.rows, 1))?;
+    let total = dispatch(gpu, "grad_dot", p, b, grads, [1, 1, 1])?;
+    let transform = dispatch(gpu, "grad_transform", p, b, grads, grid_1d(l.len(), GROUP))?;
+    Ok(rows.then(total).then(transform))
 }
