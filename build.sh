@@ -112,7 +112,7 @@ build() {
 }
 
 # The PyTorch checks' Python: Debian's python3-torch (nothing beyond the package mirror) seen from
-# a virtual environment that adds safetensors from PyPI.
+# a virtual environment that adds safetensors and onnxruntime from PyPI.
 PYTHON_ENV=target/python-env
 
 python_setup() {
@@ -134,6 +134,12 @@ python_setup() {
   fi
   if ! "$PYTHON_ENV/bin/python" -c 'import safetensors' 2>/dev/null; then
     "$PYTHON_ENV/bin/pip" install -q safetensors
+  fi
+  # ONNX Runtime runs the exported generators (python/tests/test_onnx.py). Pinned: 1.32.0 runs
+  # on Debian's numpy 1.24 as it is, while a later release that asked for numpy 2 would put one
+  # in the environment over Debian's, and torch 1.13 was built against numpy 1.
+  if ! "$PYTHON_ENV/bin/python" -c 'import onnxruntime' 2>/dev/null; then
+    "$PYTHON_ENV/bin/pip" install -q onnxruntime==1.32.0
   fi
   if ! "$PYTHON_ENV/bin/python" -c 'import torch, numpy, PIL' 2>/dev/null; then
     echo "the PyTorch checks need torch, numpy and pillow importable from python3 (Debian: apt-get install python3-torch python3-numpy python3-pil)" >&2

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod display;
 pub mod error;
+pub mod export;
 pub mod gpu;
 pub mod graph;
 pub mod kernels;

@@ -71,6 +71,14 @@ impl ParamSpec {
     }
 }
 
+/// A node's values on the CPU (for export): its parameters in [`Graph::params_of`] order,
+/// batch norm's γ and β packed, and its running statistics [mean; var] when it keeps some.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeWeights {
+    pub params: Vec<Vec<f32>>,
+    pub running: Option<Vec<f32>>,
+}
+
 /// A tensor of a graph: its inputs come first, then one per node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TensorId(pub usize);

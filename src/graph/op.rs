@@ -3,6 +3,7 @@
 //! and the builder of its GPU dispatches. [`Layer`] is the registry: adding an op is one variant
 //! here and one file in `ops/` (with its shader, kernel module, reference and test).
 
+use crate::export::onnx::OnnxNode;
 use crate::gpu::Gpu;
 use crate::graph::ops::{
     Add, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout, InstanceNorm2d, Narrow,
@@ -201,4 +202,10 @@ pub trait Op {
     fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
     fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built>;
+
+    /// Its eval-mode forward as ONNX nodes writing `n.output` (see `export::onnx`), or why it
+    /// has no such form.
+    fn onnx(&self, _n: &mut OnnxNode) -> std::result::Result<(), String> {
+        Err("this op has no ONNX form yet".into())
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::checkpoint::{Checkpoint, IntTensor, Tensor};
 use crate::gpu::Gpu;
 use crate::graph::program::Net;
-use crate::graph::Init;
+use crate::graph::{Graph, Init, NodeWeights};
 use crate::train::recipes::dcgan::Dcgan;
 use crate::train::{Family, GpuDataset, Optimizer, TrainConfig, Trainer};
 use crate::{Error, Result};
@@ -116,18 +116,12 @@ fn load_net(
     prefix: &str,
     optimizer: Option<&Optimizer>,
 ) -> Result<()> {
-    for (i, layer) in net.params.iter().enumerate() {
-        for p in layer {
-            let value = if p.spec.init == Init::BatchNorm {
-                let c = p.len() / 2;
-                let mut v = finite(ck, &format!("{prefix}.{}.weight", p.spec.name), &[c])?.to_vec();
-                v.extend_from_slice(finite(ck, &format!("{prefix}.{}.bias", p.spec.name), &[c])?);
-                v
-            } else {
-                finite(ck, &format!("{prefix}.{}", p.spec.name), &p.spec.shape)?.to_vec()
-            };
+    // The weights as export reads them: one place that knows the checkpoint's names.
+    let weights = read_weights(ck, &net.graph, prefix)?;
+    for (i, (layer, values)) in net.params.iter().zip(&weights).enumerate() {
+        for (p, value) in layer.iter().zip(&values.params) {
             gpu.queue
-                .write_buffer(&p.value, 0, bytemuck::cast_slice(&value));
+                .write_buffer(&p.value, 0, bytemuck::cast_slice(value));
             let optimizer = optimizer.filter(|_| p.spec.trained());
             for (k, name) in state_names(optimizer).iter().enumerate() {
                 if let Some(name) = name {
@@ -141,11 +135,8 @@ fn load_net(
                 }
             }
         }
-        if let Some(running) = &net.running[i] {
-            let c = (running.size() as usize / 4 - 1) / 2;
+        if let (Some(running), Some(statistics)) = (&net.running[i], &values.running) {
             let name = format!("{prefix}.{}", net.graph.nodes[i].name);
-            let mut v = finite(ck, &format!("{name}.running_mean"), &[c])?.to_vec();
-            v.extend_from_slice(finite(ck, &format!("{name}.running_var"), &[c])?);
             // Updates so far; only their first few matter (they weigh the next batch). A
             // checkpoint without the count is taken as settled, its statistics kept.
             let tracked = format!("{name}.num_batches_tracked");
@@ -158,6 +149,7 @@ fn load_net(
             } else {
                 SETTLED
             };
+            let mut v = statistics.clone();
             v.push(updates.clamp(0, SETTLED) as f32);
             gpu.queue.write_buffer(running, 0, bytemuck::cast_slice(&v));
         }
@@ -175,6 +167,42 @@ pub async fn save_weights(gpu: &Gpu, ck: &mut Checkpoint, net: &Net, name: &str)
 /// state) into `net`, which must have its architecture: for using one network of a run alone.
 pub fn load_weights(gpu: &Gpu, ck: &Checkpoint, net: &Net, name: &str) -> Result<()> {
     load_net(gpu, ck, net, name, None)
+}
+
+/// The network saved under `name` as `graph`'s nodes' values on the CPU (for export): each
+/// node's parameters, batch norm's weight and bias packed as [γ; β], and its running
+/// [mean; var]. Checked as [`load_weights`] checks them: present, shaped, finite.
+pub fn read_weights(ck: &Checkpoint, graph: &Graph, name: &str) -> Result<Vec<NodeWeights>> {
+    (0..graph.nodes.len())
+        .map(|i| {
+            let params = graph
+                .params_of(i)
+                .iter()
+                .map(|spec| {
+                    let full = format!("{name}.{}", spec.name);
+                    if spec.init != Init::BatchNorm {
+                        return Ok(finite(ck, &full, &spec.shape)?.to_vec());
+                    }
+                    let c = spec.shape.iter().product::<usize>() / 2;
+                    let mut v = finite(ck, &format!("{full}.weight"), &[c])?.to_vec();
+                    v.extend_from_slice(finite(ck, &format!("{full}.bias"), &[c])?);
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let node = &graph.nodes[i];
+            let running = match node.layer.op().running(&graph.input_shapes(i)) {
+                Some(initial) => {
+                    let c = (initial.len() - 1) / 2;
+                    let path = format!("{name}.{}", node.name);
+                    let mut v = finite(ck, &format!("{path}.running_mean"), &[c])?.to_vec();
+                    v.extend_from_slice(finite(ck, &format!("{path}.running_var"), &[c])?);
+                    Some(v)
+                }
+                None => None,
+            };
+            Ok(NodeWeights { params, running })
+        })
+        .collect()
 }
 
 /// The family a checkpoint holds: its `family` metadata, `dcgan` for checkpoints from before

@@ -320,6 +320,20 @@ impl Session {
         }
         .map_err(js_error)
     }
+
+    /// The run's generator as an ONNX model (what `webgan export --format onnx` writes from the
+    /// same checkpoint): DCGAN's moving average when it keeps one; for CycleGAN, `direction`
+    /// "AtoB" (G_A, the default) or "BtoA" (G_B).
+    #[wasm_bindgen(js_name = exportOnnx)]
+    pub async fn export_onnx(&self, direction: Option<String>) -> Result<Vec<u8>, JsError> {
+        let direction = direction
+            .as_deref()
+            .map(crate::export::Direction::parse)
+            .transpose()
+            .map_err(js_error)?;
+        let checkpoint = self.save().await?;
+        crate::export::onnx_of_checkpoint(&checkpoint, direction).map_err(js_error)
+    }
 }
 
 impl Session {

@@ -1,14 +1,15 @@
 //! A corpus of bad inputs run through the `webgan` binary as a person would run it: zips,
-//! pictures, checkpoints and arguments (`zips.rs`, `images.rs`, `checkpoints.rs`,
-//! `arguments.rs`). Every case must end without a panic, in a one-line message without Rust's
-//! insides or in a real result, with nothing written where it was refused and the run's own
-//! checkpoint untouched; no child process may hold 2 GB of memory (`run.rs`).
+//! pictures, checkpoints, arguments and exports (`zips.rs`, `images.rs`, `checkpoints.rs`,
+//! `arguments.rs`, `export.rs`). Every case must end without a panic, in a one-line message
+//! without Rust's insides or in a real result, with nothing written where it was refused and
+//! the run's own checkpoint untouched; no child process may hold 2 GB of memory (`run.rs`).
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod arguments;
 mod checkpoints;
+mod export;
 mod images;
 mod run;
 mod zips;
@@ -94,6 +95,7 @@ fn every_bad_input_ends_cleanly_and_loses_nothing() {
     cases.extend(images::cases());
     cases.extend(checkpoints::cases(&keep));
     cases.extend(arguments::cases());
+    cases.extend(export::cases(&keep));
     assert!(cases.len() >= 100, "the corpus has {} cases", cases.len());
 
     // Two at a time: each run is mostly one process on one core.

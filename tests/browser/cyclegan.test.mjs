@@ -1,8 +1,8 @@
 // CycleGAN in the page, as a person uses it, in headless Chromium with WebGPU on SwiftShader: a
 // zip with trainA/ and trainB/ selects CycleGAN and shows the loader's summary; a tiny CycleGAN
 // trains, its held-out examples are translated both ways and its losses are finite and charted;
-// a person's own picture is translated either way and downloads; the checkpoint downloads and
-// loads back; a reload offers the autosave, domains and all; a lost device and a NaN are
+// a person's own picture is translated either way and downloads; either generator downloads as
+// ONNX; the checkpoint downloads and loads back; a reload offers the autosave, domains and all; a lost device and a NaN are
 // recovered; a checkpoint of the other family, a zip without two domains and one with an empty
 // domain are refused in a sentence. The tests run in order and share one page.
 import { test, before, after } from 'node:test';
@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { launch, watchErrors } from './browser.mjs';
 import { serve } from './server.mjs';
-import { unpairedZip, twoClassZip, png, zip, decodePng, dcganCheckpointHeader } from './fixtures.mjs';
+import {
+  unpairedZip, twoClassZip, png, zip, decodePng, dcganCheckpointHeader, onnxSummary,
+} from './fixtures.mjs';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 const SLOW = { timeout: 300_000 };
@@ -142,6 +144,20 @@ test('a picture of one\'s own is translated either way, and its translation down
   await page.setInputFiles('#picture-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
   await page.waitForFunction(() => /Could not translate notes\.png/.test(document.getElementById('translate-note').textContent), null, SLOW);
   assert.match(await page.textContent('#translate-note'), /^Could not translate notes\.png: [^\n]+\.$/);
+  assert.deepEqual(errors, []);
+});
+
+test('either generator downloads as an ONNX model, as the direction menu says', async () => {
+  const at = await step();
+  for (const [direction, network] of [['BtoA', 'netG_B'], ['AtoB', 'netG_A']]) {
+    await page.selectOption('#direction', direction);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-onnx')]);
+    assert.equal(download.suggestedFilename(), `webgan-cyclegan16-${direction}-step${at}.onnx`);
+    const model = onnxSummary(await readFile(await download.path()));
+    assert.deepEqual(model.opsets, [{ domain: '', version: 17 }]);
+    assert.deepEqual([model.inputs, model.outputs], [['image'], ['output']]);
+    assert.equal(model.metadata.network, network);
+  }
   assert.deepEqual(errors, []);
 });
 

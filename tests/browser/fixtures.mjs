@@ -155,3 +155,50 @@ export function dcganCheckpointHeader() {
   length.writeBigUInt64LE(BigInt(header.length));
   return Buffer.concat([length, header]);
 }
+
+// Protobuf's wire format, read far enough to check an ONNX file: each field of a message as
+// [number, value], a varint as a Number and a length-delimited field as its bytes.
+function fields(bytes) {
+  const out = [];
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+  };
+  while (at < bytes.length) {
+    const key = varint();
+    const [number, wire] = [Math.floor(key / 8), key % 8];
+    if (wire === 0) out.push([number, varint()]);
+    else if (wire === 2) {
+      const length = varint();
+      out.push([number, bytes.subarray(at, at + length)]);
+      at += length;
+    } else if (wire === 5) at += 4;
+    else if (wire === 1) at += 8;
+    else throw new Error(`wire type ${wire} at byte ${at}`);
+  }
+  return out;
+}
+
+// What an ONNX model (onnx.proto's ModelProto) says of itself: its IR version, operator sets,
+// graph inputs and outputs by name, node count and metadata.
+export function onnxSummary(bytes) {
+  const text = (b) => Buffer.from(b).toString('utf8');
+  const all = (list, n) => list.filter(([k]) => k === n).map(([, v]) => v);
+  const one = (list, n) => all(list, n)[0];
+  const model = fields(bytes);
+  const graph = fields(one(model, 7));
+  return {
+    irVersion: one(model, 1),
+    producer: text(one(model, 2)),
+    opsets: all(model, 8).map((b) => ({ domain: text(one(fields(b), 1) ?? []), version: one(fields(b), 2) })),
+    inputs: all(graph, 11).map((b) => text(one(fields(b), 1))),
+    outputs: all(graph, 12).map((b) => text(one(fields(b), 1))),
+    nodes: all(graph, 1).length,
+    metadata: Object.fromEntries(all(model, 14).map((b) => [text(one(fields(b), 1)), text(one(fields(b), 2))])),
+  };
+}

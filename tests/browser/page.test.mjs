@@ -1,13 +1,14 @@
 // The training page as a person uses it, in headless Chromium with WebGPU on SwiftShader: the
 // digits load, a zip of two classes is chosen, a tiny GAN trains and its samples change, the
-// charts fill, a checkpoint downloads and loads again, a reload offers the autosave, a corrupt
-// zip is refused without losing the dataset, a lost device and a diverged run are recovered, GPU
-// errors are shown once, a zip is decoded only as far as training uses it. The tests run in order
-// and share one browser profile (IndexedDB included). (That the session runs in a worker is
-// worker.test.mjs's business.)
+// charts fill, a checkpoint downloads and loads again, the generator downloads as ONNX, a
+// reload offers the autosave, a corrupt zip is refused without losing the dataset, a lost
+// device and a diverged run are recovered, GPU errors are shown once, a zip is decoded only as
+// far as training uses it. The tests run in order and share one browser profile (IndexedDB
+// included). (That the session runs in a worker is worker.test.mjs's business.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
+import { onnxSummary } from './fixtures.mjs';
 import { launch, watchErrors } from './browser.mjs';
 import { serve } from './server.mjs';
 import { twoClassZip, decodePng, zip, png } from './fixtures.mjs';
@@ -195,6 +196,20 @@ test('the checkpoint downloads, and loading it goes back to its step', async () 
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, SLOW);
   assert.match(await page.textContent('#error'), /Could not load junk\.safetensors/);
   assert.equal(await step(), at + 1);
+  assert.deepEqual(errors, []);
+});
+
+test('the generator downloads as an ONNX model: the moving average, with z and the class', async () => {
+  const at = await step();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-onnx')]);
+  assert.equal(download.suggestedFilename(), `webgan-dcgan28-step${at}.onnx`);
+  const model = onnxSummary(await readFile(await download.path()));
+  assert.equal(model.irVersion, 8);
+  assert.deepEqual(model.opsets, [{ domain: '', version: 17 }]);
+  assert.equal(model.producer, 'webgan');
+  assert.deepEqual([model.inputs, model.outputs], [['z', 'class'], ['output']]);
+  assert.ok(model.nodes > 5, `${model.nodes} nodes`);
+  assert.deepEqual(model.metadata, { family: 'dcgan', network: 'netG_ema', step: String(at) });
   assert.deepEqual(errors, []);
 });
 

@@ -2,11 +2,11 @@
 // zip of pairs in A/ and B/ folders selects pix2pix with the loader's summary and the
 // reference's defaults; a tiny pix2pix trains, its fixed pairs shown as input | output | target
 // and its losses finite and charted; a person's own picture is translated A → B and downloads;
-// the checkpoint downloads and loads back; a reload offers the autosave, pairs and all; a lost
-// device and a NaN are recovered; side-by-side pairs in train/ and val/ show their held-out
-// pairs and train with lsgan; small pictures train at 32; a picture not holding two halves,
-// pairs of different sizes, A pictures without a B, and a zip of classes are refused in a
-// sentence while the run goes on. The tests run in order and share one page.
+// the generator downloads as ONNX; the checkpoint downloads and loads back; a reload offers the
+// autosave, pairs and all; a lost device and a NaN are recovered; side-by-side pairs in train/
+// and val/ show their held-out pairs and train with lsgan; small pictures train at 32; a picture
+// not holding two halves, pairs of different sizes, A pictures without a B, and a zip of classes
+// are refused in a sentence while the run goes on. The tests run in order and share one page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { launch, watchErrors } from './browser.mjs';
 import { serve } from './server.mjs';
 import {
   pairedZip, pairPictures, picture, png, zip, twoClassZip, decodePng, dcganCheckpointHeader,
+  onnxSummary,
 } from './fixtures.mjs';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
@@ -193,6 +194,17 @@ test('a picture of one\'s own is translated A → B, and its translation downloa
   await page.setInputFiles('#picture-input', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
   await page.waitForFunction(() => /Could not translate notes\.png/.test(document.getElementById('translate-note').textContent), null, SLOW);
   assert.match(await page.textContent('#translate-note'), /^Could not translate notes\.png: [^\n]+\.$/);
+  assert.deepEqual(errors, []);
+});
+
+test('the U-Net downloads as an ONNX model that takes an image', async () => {
+  const at = await step();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-onnx')]);
+  assert.equal(download.suggestedFilename(), `webgan-pix2pix64-step${at}.onnx`);
+  const model = onnxSummary(await readFile(await download.path()));
+  assert.deepEqual(model.opsets, [{ domain: '', version: 17 }]);
+  assert.deepEqual([model.inputs, model.outputs], [['image'], ['output']]);
+  assert.deepEqual(model.metadata, { family: 'pix2pix', network: 'netG', step: String(at) });
   assert.deepEqual(errors, []);
 });
 

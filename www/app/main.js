@@ -122,7 +122,7 @@ function updateButtons() {
   $('pause').disabled = !busy;
   $('step').disabled = !ready || busy;
   $('reset').disabled = !ready || busy;
-  for (const id of ['save', 'download-png']) $(id).disabled = !state.started;
+  for (const id of ['save', 'download-onnx', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
   for (const id of ['new-noise', 'walk-button', 'measure', 'truncation']) $(id).disabled = !dcgan;
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
@@ -833,6 +833,13 @@ function wire() {
   $('save').addEventListener('click', guard(async () => {
     const bytes = await checkpoint();
     download(bytes, `webgan-${modelName()}-step${state.lastCheckpoint.step}.safetensors`, 'application/octet-stream');
+  }));
+  // The generator that samples (or, for CycleGAN, the one the direction menu names) as ONNX.
+  $('download-onnx').addEventListener('click', guard(async () => {
+    const direction = state.family === 'cyclegan' ? $('direction').value : undefined;
+    const { bytes, step } = await serial(() => call('exportOnnx', [direction]));
+    const which = direction ? `-${direction}` : '';
+    download(bytes, `webgan-${modelName()}${which}-step${step}.onnx`, 'application/octet-stream');
   }));
   $('load-checkpoint').addEventListener('change', guard(async (e) => {
     const file = e.target.files[0];

@@ -99,6 +99,7 @@ const methods = {
   lost: () => session.lost,
   reopen: () => session.reopen(),
   save: async () => ({ bytes: await session.save(), step: session.step }),
+  exportOnnx: async (direction) => ({ bytes: await session.exportOnnx(direction), step: session.step }),
   // A checkpoint, stored as the autosave with the page's `record` (configuration, dataset,
   // chart history), and returned as `save` returns it.
   async autosave(record) {

@@ -1,7 +1,9 @@
 //! The native `webgan` command line.
 
 mod cyclegan;
+mod export;
 mod export_dataset;
+mod export_html;
 mod output;
 mod pix2pix;
 mod quality;
@@ -39,6 +41,9 @@ enum Command {
     Interpolate(sample::InterpolateArgs),
     /// Translate images with an image-to-image (CycleGAN or pix2pix) checkpoint.
     Translate(translate::TranslateArgs),
+    /// Write a checkpoint's generator for other programs: `--format onnx` (ONNX Runtime and
+    /// others) or `--format html`.
+    Export(export::ExportArgs),
     /// The Fréchet distance of a checkpoint's generator to its data (lower is better).
     Eval(quality::EvalArgs),
     /// Write a zip's images (or the built-in digits), fitted to a DCGAN preset as `train` fits
@@ -144,6 +149,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> webgan::Result<ExitCode> {
         }
         Command::Translate(args) => translate::translate(args).map(|_| ExitCode::SUCCESS),
         Command::Eval(args) => quality::eval(args).map(|_| ExitCode::SUCCESS),
+        Command::Export(args) => export::export(args).map(|_| ExitCode::SUCCESS),
         Command::ExportDataset(args) => export_dataset::export(args).map(|_| ExitCode::SUCCESS),
         Command::Sample(args) => sample::sample(args).map(|_| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|_| ExitCode::SUCCESS),

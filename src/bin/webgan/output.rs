@@ -63,10 +63,14 @@ pub fn refuse_folder(flag: &str, path: Option<&Path>) -> Result<()> {
 }
 
 /// Writes to a temporary file and renames it, so a crash never leaves half a checkpoint.
+/// A failed write removes its temporary file too, so nothing is left behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(io)
 }
 
 /// A DCGAN checkpoint's configuration, or a sentence naming the command that takes the

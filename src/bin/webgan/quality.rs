@@ -116,7 +116,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 /// The copy check's figures in words, with a warning when they are worrying.
 pub fn copy_lines(r: &CopyReport) -> String {
     let mut s = format!(
-        "Copy rate: {:.1}% of {} samples lie nearer to one of the {} training images than a real image typically lies to its nearest other ({:.3} in the classifier's features; about 50% for new images, near 100% for copies)\n",
+        "Copy rate: {:.1}% of {} samples lie nearer to one of the {} training images than a real image typically lies to its nearest other (a distance of {:.3} in the quality measure's features; about 50% for new images, near 100% for copies)\n",
         100.0 * r.copy_rate,
         r.samples,
         r.training,

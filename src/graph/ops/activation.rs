@@ -2,6 +2,7 @@
 //! ReLU is done by that op (see `Fusion`); the plan then leaves this one without a forward pass
 //! (and, after batch norm, without a backward one).
 
+use crate::export::onnx::{float_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
 use crate::graph::Shape3;
@@ -39,5 +40,23 @@ impl Op for Activation {
             )?);
         }
         Ok(built)
+    }
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let (op_type, attributes) = match *self {
+            Activation::Relu => ("Relu", vec![]),
+            Activation::LeakyRelu(slope) => ("LeakyRelu", vec![float_attr("alpha", slope)]),
+            // ONNX's defaults are these constants rounded to f32; say them anyway.
+            Activation::Selu => (
+                "Selu",
+                vec![
+                    float_attr("alpha", Activation::SELU_ALPHA as f32),
+                    float_attr("gamma", Activation::SELU_SCALE as f32),
+                ],
+            ),
+            Activation::Tanh => ("Tanh", vec![]),
+            Activation::Sigmoid => ("Sigmoid", vec![]),
+        };
+        n.node(op_type, &[n.input()], n.output, attributes);
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Joins of two or more tensors: channel concatenation (a U-Net's skip) and the elementwise
 //! sum (a residual block), on `join.wgsl`.
 
+use crate::export::onnx::{int_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Mode, Op, Reference};
 use crate::graph::Shape3;
@@ -95,6 +96,11 @@ impl Op for Cat {
         }
         Ok(built)
     }
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let inputs: Vec<&str> = n.inputs.iter().map(String::as_str).collect();
+        n.node("Concat", &inputs, n.output, vec![int_attr("axis", 1)]);
+        Ok(())
+    }
 }
 
 impl Op for Add {
@@ -132,6 +138,10 @@ impl Op for Add {
             }
         }
         Ok(built)
+    }
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        n.node("Add", &[&n.inputs[0], &n.inputs[1]], n.output, vec![]);
+        Ok(())
     }
 }
 
@@ -207,5 +217,18 @@ impl Op for Narrow {
             )?);
         }
         Ok(built)
+    }
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let (start, end) = (self.start as i64, (self.start + self.channels) as i64);
+        let starts = n.ints("starts", &[start]);
+        let ends = n.ints("ends", &[end]);
+        let axes = n.ints("axes", &[1]);
+        n.node(
+            "Slice",
+            &[n.input(), &starts, &ends, &axes],
+            n.output,
+            vec![],
+        );
+        Ok(())
     }
 }

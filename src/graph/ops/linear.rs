@@ -1,5 +1,6 @@
 //! Dense layers and (transposed) convolutions: the ops with weights, all on the GEMM engine.
 
+use crate::export::onnx::{int_attr, ints_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
 use crate::graph::ops::spectral::{self, Normalised};
@@ -411,6 +412,23 @@ impl Op for Dense {
         2.0 * batch as f64 * inputs[0].len() as f64 * self.out_features as f64
     }
     gemm_op_methods!();
+    /// y = flatten(x) Wᵀ + b, seen as [out, 1, 1].
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        spectral::no_onnx(self.spectral_norm)?;
+        let flat = n.temp("flat");
+        n.node("Flatten", &[n.input()], &flat, vec![int_attr("axis", 1)]);
+        let mut operands = vec![flat];
+        operands.extend(n.parameters(&self.params(n.input_shapes))?);
+        let product = n.temp("gemm");
+        n.node(
+            "Gemm",
+            &strs(&operands),
+            &product,
+            vec![int_attr("transB", 1)],
+        );
+        n.reshape_to_output(&product);
+        Ok(())
+    }
 }
 
 impl Op for Conv2d {
@@ -432,6 +450,20 @@ impl Op for Conv2d {
         2.0 * batch as f64 * output.len() as f64 * inputs[0].c as f64 * k * k
     }
     gemm_op_methods!();
+    /// Weights [out, in, k, k] as PyTorch's, which is ONNX's layout too.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        spectral::no_onnx(self.spectral_norm)?;
+        let mut operands = vec![n.input().to_string()];
+        operands.extend(n.parameters(&self.params(n.input_shapes))?);
+        let (k, s, p) = (self.kernel as i64, self.stride as i64, self.padding as i64);
+        let attributes = vec![
+            ints_attr("kernel_shape", &[k, k]),
+            ints_attr("strides", &[s, s]),
+            ints_attr("pads", &[p, p, p, p]),
+        ];
+        n.node("Conv", &strs(&operands), n.output, attributes);
+        Ok(())
+    }
 }
 
 impl Op for ConvTranspose2d {
@@ -453,4 +485,25 @@ impl Op for ConvTranspose2d {
         2.0 * batch as f64 * inputs[0].len() as f64 * self.out_channels as f64 * k * k
     }
     gemm_op_methods!();
+    /// Weights [in, out, k, k] as PyTorch's and ONNX's; output_padding adds to the bottom and
+    /// right in both.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        spectral::no_onnx(self.spectral_norm)?;
+        let mut operands = vec![n.input().to_string()];
+        operands.extend(n.parameters(&self.params(n.input_shapes))?);
+        let (k, s, p) = (self.kernel as i64, self.stride as i64, self.padding as i64);
+        let extra = self.output_padding as i64;
+        let attributes = vec![
+            ints_attr("kernel_shape", &[k, k]),
+            ints_attr("strides", &[s, s]),
+            ints_attr("pads", &[p, p, p, p]),
+            ints_attr("output_padding", &[extra, extra]),
+        ];
+        n.node("ConvTranspose", &strs(&operands), n.output, attributes);
+        Ok(())
+    }
+}
+
+fn strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
 }

@@ -3,6 +3,7 @@
 //! the layer's own; in eval mode it passes its input on, unless `at_test` keeps it random (the
 //! pix2pix generator's noise, as its reference samples without `--eval`).
 
+use crate::export::onnx::OnnxNode;
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Mode, Op, Reference};
 use crate::graph::Shape3;
@@ -117,5 +118,16 @@ impl Op for Dropout {
             built.backward.extend(kernel.backward().map(Clone::clone));
         }
         Ok(built)
+    }
+
+    /// Eval mode passes the input on, as `webgan translate` runs it.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        if self.at_test {
+            return Err(
+                "its dropout draws noise at test time, which no ONNX runtime repeats".into(),
+            );
+        }
+        n.node("Identity", &[n.input()], n.output, vec![]);
+        Ok(())
     }
 }

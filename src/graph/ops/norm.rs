@@ -2,6 +2,7 @@
 //! ReLU or leaky ReLU after it done in its own passes when the plan fuses them; instance norm
 //! (`nn.InstanceNorm2d`, eps 1e-5).
 
+use crate::export::onnx::{float_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
 use crate::graph::program::ParamGrads;
@@ -138,6 +139,35 @@ impl Op for BatchNorm2d {
             backward: if ctx.dy.is_some() { backward } else { vec![] },
         })
     }
+
+    /// Eval mode, as `webgan sample` and `translate` run it: the running statistics.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let c = n.input_shapes[0].c as usize;
+        let weights = n.weights;
+        let affine = weights.params.first().filter(|p| p.len() == 2 * c);
+        let running = weights.running.as_ref().filter(|r| r.len() >= 2 * c);
+        let (Some(affine), Some(running)) = (affine, running) else {
+            return Err(format!(
+                "batch norm over {c} channels needs γ, β and running statistics of {c} each"
+            ));
+        };
+        let operands = [
+            n.weight("weight", &[c], &affine[..c]),
+            n.weight("bias", &[c], &affine[c..]),
+            n.weight("running_mean", &[c], &running[..c]),
+            n.weight("running_var", &[c], &running[c..2 * c]),
+        ];
+        let x = n.input();
+        let [scale, bias, mean, var] = operands.each_ref().map(String::as_str);
+        let epsilon = vec![float_attr("epsilon", EPS as f32)];
+        n.node(
+            "BatchNormalization",
+            &[x, scale, bias, mean, var],
+            n.output,
+            epsilon,
+        );
+        Ok(())
+    }
 }
 
 /// `nn.InstanceNorm2d` without running statistics (PyTorch's and CycleGAN's default): each
@@ -258,5 +288,24 @@ impl Op for InstanceNorm2d {
                 vec![]
             },
         })
+    }
+    /// ONNX's InstanceNormalization always takes γ and β: ones and zeros without `affine`.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let c = n.input_shapes[0].c as usize;
+        let (gamma, beta) = match n.weights.params.first() {
+            Some(p) if self.affine && p.len() == 2 * c => (p[..c].to_vec(), p[c..].to_vec()),
+            None if !self.affine => (vec![1.0; c], vec![0.0; c]),
+            _ => return Err(format!("instance norm's γ and β must be {c} values each")),
+        };
+        let scale = n.weight("weight", &[c], &gamma);
+        let bias = n.weight("bias", &[c], &beta);
+        let epsilon = vec![float_attr("epsilon", EPS as f32)];
+        n.node(
+            "InstanceNormalization",
+            &[n.input(), &scale, &bias],
+            n.output,
+            epsilon,
+        );
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! upsampling (nearest or bilinear) and pixel shuffle (sub-pixel convolution, SRGAN). Each
 //! backward is a gather on the GPU.
 
+use crate::export::onnx::{int_attr, string_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Mode, Op, Reference};
 use crate::graph::Shape3;
@@ -100,6 +101,15 @@ impl Op for ReflectionPad2d {
             |dy, dx, acc| reflection_pad::backward(gpu, &s, dy, dx, acc),
         )
     }
+    /// ONNX's `reflect` mirrors without repeating the edge, as PyTorch's ReflectionPad2d.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let p = self.0 as i64;
+        // [x1_begin, x2_begin, ..., x1_end, x2_end, ...] over N, C, H, W.
+        let pads = n.ints("pads", &[0, 0, p, p, 0, 0, p, p]);
+        let mode = vec![string_attr("mode", "reflect")];
+        n.node("Pad", &[n.input(), &pads], n.output, mode);
+        Ok(())
+    }
 }
 
 impl Op for Upsample {
@@ -126,6 +136,26 @@ impl Op for Upsample {
             |x, y| upsample::forward(gpu, &s, self.mode, x, y),
             |dy, dx, acc| upsample::backward(gpu, &s, self.mode, dy, dx, acc),
         )
+    }
+    /// As PyTorch exports nn.Upsample: nearest takes floor(y / scale); bilinear puts pixel
+    /// centres at half-integers (align_corners=False).
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let s = self.scale as f32;
+        let scales = n.weight("scales", &[4], &[1.0, 1.0, s, s]);
+        let attributes = match self.mode {
+            UpsampleMode::Nearest => vec![
+                string_attr("mode", "nearest"),
+                string_attr("coordinate_transformation_mode", "asymmetric"),
+                string_attr("nearest_mode", "floor"),
+            ],
+            UpsampleMode::Bilinear => vec![
+                string_attr("mode", "linear"),
+                string_attr("coordinate_transformation_mode", "pytorch_half_pixel"),
+            ],
+        };
+        // The empty name: no region of interest.
+        n.node("Resize", &[n.input(), "", &scales], n.output, attributes);
+        Ok(())
     }
 }
 
@@ -155,5 +185,14 @@ impl Op for PixelShuffle {
             |x, y| pixel_shuffle::forward(gpu, &s, x, y),
             |dy, dx, acc| pixel_shuffle::backward(gpu, &s, dy, dx, acc),
         )
+    }
+    /// DepthToSpace's CRD order is PixelShuffle's: channel c·r² + i·r + j goes to (i, j).
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let attributes = vec![
+            int_attr("blocksize", self.0 as i64),
+            string_attr("mode", "CRD"),
+        ];
+        n.node("DepthToSpace", &[n.input()], n.output, attributes);
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Views: the same values seen with another shape. No forward pass; the gradient is shared
 //! with the input's unless the input has other readers, when it is added in.
 
+use crate::export::onnx::OnnxNode;
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
 use crate::graph::Shape3;
@@ -39,5 +40,9 @@ impl Op for Reshape {
                 .push(super::copy(gpu, len, dy, dx, accumulate)?);
         }
         Ok(built)
+    }
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        n.reshape_to_output(n.input());
+        Ok(())
     }
 }
