@@ -42,8 +42,9 @@ pub const MAX_JITTERS: u32 = 10;
 /// Latent walks, one stream per walk: WALKS ..= WALKS + MAX_WALKS - 1.
 const WALKS: u32 = 100;
 pub const MAX_WALKS: u32 = 800;
-/// Parameter initialisation: [`INIT_PER_LAYER`] streams per layer from here up (a layer's
-/// tensors draw from its first: only one of them is ever random, the rest are constants).
+/// Parameter initialisation: [`INIT_PER_LAYER`] streams per layer from here up, a layer's k-th
+/// tensor drawing from its k-th (the weight from the first, as before spectral norm brought
+/// layers with three random tensors: weight_orig, weight_u, weight_v).
 pub const INIT: u32 = 1000;
 pub const INIT_PER_LAYER: u32 = 8;
 

@@ -24,6 +24,7 @@ fn conv(out_channels: u32, kernel: u32, stride: u32, padding: u32) -> Layer {
         stride,
         padding,
         bias: true,
+        spectral_norm: false,
     })
 }
 

@@ -26,6 +26,7 @@ fn conv(out_channels: u32, kernel: u32, bias: bool) -> Layer {
         stride: 1,
         padding: kernel / 2,
         bias,
+        spectral_norm: false,
     })
 }
 
@@ -71,6 +72,7 @@ fn skip_graph(h: u32, w: u32, width: u32) -> Graph {
             Layer::Dense(Dense {
                 out_features: 3,
                 bias: true,
+                spectral_norm: false,
             }),
             &[flat],
         )
@@ -95,6 +97,7 @@ fn resnet_graph(h: u32, w: u32, c: u32) -> Graph {
             stride: 1,
             padding: 0,
             bias: true,
+            spectral_norm: false,
         })
     };
     let norm = Layer::InstanceNorm(InstanceNorm2d { affine: false });

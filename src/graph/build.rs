@@ -5,7 +5,7 @@
 //! use webgan::graph::{ops::{Cat, Conv2d}, Builder, Layer, Shape3};
 //! let mut b = Builder::new();
 //! let x = b.input(Shape3::new(3, 8, 8));
-//! let conv = Conv2d { out_channels: 4, kernel: 3, stride: 1, padding: 1, bias: true };
+//! let conv = Conv2d { out_channels: 4, kernel: 3, stride: 1, padding: 1, bias: true, spectral_norm: false };
 //! let h = b.add("down", Layer::Conv(conv), &[x]).unwrap();
 //! let skip = b.add("cat", Layer::Cat(Cat), &[h, x]).unwrap();
 //! let g = b.finish(&[skip]).unwrap();

@@ -57,6 +57,18 @@ pub enum Init {
     Zero,
     /// Batch norm's packed [γ; β].
     BatchNorm,
+    /// N(0, 1) scaled to unit length: spectral norm's `weight_u` and `weight_v`, as PyTorch
+    /// starts them. Such a tensor is state the power iteration moves, not a parameter: no
+    /// optimizer steps it (see [`ParamSpec::trained`]).
+    UnitNormal,
+}
+
+impl ParamSpec {
+    /// Whether an optimizer steps it (false for spectral norm's u and v, which PyTorch keeps
+    /// as buffers; they are saved and restored with the parameters all the same).
+    pub fn trained(&self) -> bool {
+        self.init != Init::UnitNormal
+    }
 }
 
 /// A node's values on the CPU (for export): its parameters in [`Graph::params_of`] order,

@@ -211,6 +211,13 @@ pub trait Op {
         mode: Mode,
     ) -> Vec<f64>;
 
+    /// The tensors among its parameters that a forward in `mode` moves, by index, with their
+    /// new values (spectral norm's u and v after a train-mode power iteration). The CPU twin
+    /// stores them back after the forward, and its backward uses the ones the forward read.
+    fn reference_state(&self, _r: &Reference, _mode: Mode) -> Vec<(usize, Vec<f64>)> {
+        vec![]
+    }
+
     /// (d input per input, d parameter per parameter) of a train-mode forward, given d output.
     fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>);
 

@@ -215,6 +215,7 @@ mod tests {
             stride: 1,
             padding: 1,
             bias: true,
+            spectral_norm: false,
         })
     }
 

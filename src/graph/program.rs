@@ -39,7 +39,7 @@ pub struct Net {
 
 impl Net {
     /// Allocates the parameters and initialises them as DCGAN does, reproducibly from `seed`:
-    /// node i draws from its own stream.
+    /// node i draws from its own streams, its k-th tensor from the k-th of them.
     pub fn new(gpu: &Gpu, graph: Graph, seed: u64) -> Net {
         let mut params = Vec::new();
         let mut running = Vec::new();
@@ -48,9 +48,15 @@ impl Net {
             let node_params = graph
                 .params_of(i)
                 .into_iter()
-                .map(|spec| {
+                .enumerate()
+                .map(|(k, spec)| {
+                    // An op's tensor count is fixed by its definition, not by user input.
+                    assert!(
+                        (k as u32) < crate::streams::INIT_PER_LAYER,
+                        "a layer's tensor {k} would draw from the next layer's init streams"
+                    );
                     let len: usize = spec.shape.iter().product();
-                    let init = initial_values(&spec, len, seed, stream);
+                    let init = initial_values(&spec, len, seed, stream + k as u32);
                     Param {
                         value: gpu.storage_from(&spec.name, &init),
                         grad: gpu.storage("grad", len),
@@ -77,8 +83,13 @@ impl Net {
         self.params.iter().flatten()
     }
 
+    /// Learnable elements, as PyTorch's `sum(p.numel() for p in net.parameters())` counts them
+    /// (spectral norm's u and v are buffers there).
     pub fn param_count(&self) -> usize {
-        self.all_params().map(Param::len).sum()
+        self.all_params()
+            .filter(|p| p.spec.trained())
+            .map(Param::len)
+            .sum()
     }
 
     /// The parameters and running statistics as they are on the GPU, for the CPU reference.
@@ -125,6 +136,12 @@ fn initial_values(spec: &ParamSpec, len: usize, seed: u64, stream: u32) -> Vec<f
                 .collect();
             v.resize(len, 0.0);
             v
+        }
+        Init::UnitNormal => {
+            let z = reference::random::normal(seed, stream, 0, len);
+            // F.normalize's ε, as torch.nn.utils.spectral_norm starts u and v.
+            let norm = z.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
+            z.into_iter().map(|a| a / norm).collect()
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod pixel_shuffle;
 pub mod random;
 pub mod reflection_pad;
 pub mod softmax;
+pub mod spectral_norm;
 pub mod tensor;
 pub mod upsample;
 
@@ -53,6 +54,7 @@ pub const SHADERS: &[&Shader] = &[
     &random::SHADER,
     &reflection_pad::SHADER,
     &softmax::SHADER,
+    &spectral_norm::SHADER,
     &tensor::SHADER,
     &upsample::SHADER,
     &crate::gpu::LANES_PROBE,

@@ -49,6 +49,7 @@ pub(crate) fn conv(out_channels: u32, kernel: u32, stride: u32, padding: u32, bi
         stride,
         padding,
         bias,
+        spectral_norm: false,
     })
 }
 
@@ -68,5 +69,6 @@ pub(crate) fn conv_transpose(
         padding,
         output_padding,
         bias,
+        spectral_norm: false,
     })
 }

@@ -143,6 +143,7 @@ impl ModelConfig {
                 padding: 1,
                 output_padding: 0,
                 bias: false,
+                spectral_norm: false,
             })
         };
         let down = |out_channels| {
@@ -152,6 +153,7 @@ impl ModelConfig {
                 stride: 2,
                 padding: 1,
                 bias: false,
+                spectral_norm: false,
             })
         };
         let project = |out_channels| {
@@ -162,6 +164,7 @@ impl ModelConfig {
                 padding: 0,
                 output_padding: 0,
                 bias: false,
+                spectral_norm: false,
             })
         };
         let logit = Layer::Conv(Conv2d {
@@ -170,6 +173,7 @@ impl ModelConfig {
             stride: 1,
             padding: 0,
             bias: false,
+            spectral_norm: false,
         });
         let z = Shape3::new(self.nz + self.classes, 1, 1);
         let image = Shape3::new(
@@ -183,6 +187,7 @@ impl ModelConfig {
                     Layer::Dense(Dense {
                         out_features: 2 * ngf * 49,
                         bias: false,
+                        spectral_norm: false,
                     }),
                     bn,
                     relu,
@@ -203,6 +208,7 @@ impl ModelConfig {
                     Layer::Dense(Dense {
                         out_features: 1,
                         bias: true,
+                        spectral_norm: false,
                     }),
                 ],
             ),

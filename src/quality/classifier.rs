@@ -38,6 +38,7 @@ pub fn feature_net(image: Shape3) -> Result<Graph> {
             stride: 2,
             padding: 1,
             bias: false,
+            spectral_norm: false,
         }));
         // Batch norm after every convolution but the first, as in DCGAN's discriminator.
         if !first {
@@ -57,6 +58,7 @@ pub fn feature_net(image: Shape3) -> Result<Graph> {
     layers.push(Layer::Dense(Dense {
         out_features: FEATURES,
         bias: true,
+        spectral_norm: false,
     }));
     layers.push(lrelu);
     Graph::sequential("features", image, layers)
@@ -98,6 +100,7 @@ impl Classifier {
                 vec![Layer::Dense(Dense {
                     out_features: classes,
                     bias: true,
+                    spectral_norm: false,
                 })],
             )?,
             seed ^ 0x4ead,

@@ -52,9 +52,18 @@ pub(crate) fn update(
     t: u32,
     clip: Option<f32>,
 ) {
+    // Spectral norm's u and v are state, not parameters: no optimizer steps them.
+    let trained: Vec<bool> = (0..net.arch.nodes.len())
+        .flat_map(|i| net.arch.params_of(i))
+        .map(|spec| spec.trained())
+        .collect();
     let params = net.params.iter_mut().flatten();
     let grads = grads.iter().flatten();
-    for ((p, g), [s0, s1]) in params.zip(grads).zip(state.iter_mut()) {
+    let tensors = params.zip(grads).zip(state.iter_mut()).zip(trained);
+    for (((p, g), [s0, s1]), trained) in tensors {
+        if !trained {
+            continue;
+        }
         let mut p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
         let g32: Vec<f32> = g.iter().map(|&v| v as f32).collect();
         match optimizer {

@@ -19,6 +19,9 @@ pub struct CpuNet {
 /// Every tensor's value (inputs, then each node's output), for the backward pass.
 pub struct Activations {
     pub values: Vec<Vec<f64>>,
+    /// Per node whose forward moved some of its parameters (spectral norm's u and v), the
+    /// parameters as that forward read them: its backward goes from these.
+    pub params_read: Vec<Option<Vec<Vec<f64>>>>,
 }
 
 impl CpuNet {
@@ -61,6 +64,7 @@ impl CpuNet {
             update_running,
         };
         let mut values: Vec<Vec<f64>> = inputs.iter().map(|x| x.to_vec()).collect();
+        let mut params_read = Vec::new();
         let streams = self.streams();
         for (n, node) in self.arch.nodes.iter().enumerate() {
             let shapes = self.arch.input_shapes(n);
@@ -78,9 +82,17 @@ impl CpuNet {
                 .layer
                 .op()
                 .reference_forward(&r, self.running[n].as_mut(), mode);
+            let moved = node.layer.op().reference_state(&r, mode);
             values.push(y);
+            params_read.push((!moved.is_empty()).then(|| self.params[n].clone()));
+            for (k, v) in moved {
+                self.params[n][k] = v;
+            }
         }
-        Activations { values }
+        Activations {
+            values,
+            params_read,
+        }
     }
 
     /// (d input, d parameters) of a train-mode forward on one input, given d output.
@@ -126,7 +138,7 @@ impl CpuNet {
                     .iter()
                     .map(|t| acts.values[t.0].as_slice())
                     .collect(),
-                params: &self.params[n],
+                params: acts.params_read[n].as_ref().unwrap_or(&self.params[n]),
                 rng: self.draw(&streams, n),
             };
             let dy = grads[g.output_of(n).0].clone();

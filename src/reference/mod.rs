@@ -28,5 +28,6 @@ pub mod pixel_shuffle;
 pub mod random;
 pub mod reflection_pad;
 pub mod softmax;
+pub mod spectral_norm;
 pub mod tensor;
 pub mod upsample;

@@ -60,6 +60,8 @@ async fn save_net(
                     Tensor::new(p.spec.shape.clone(), value)?,
                 );
             }
+            // Spectral norm's u and v have no optimizer state: no optimizer steps them.
+            let optimizer = optimizer.filter(|_| p.spec.trained());
             for (k, name) in state_names(optimizer).iter().enumerate() {
                 if let Some(name) = name {
                     let state = gpu.read_f32(&p.state[k]).await?[..p.len()].to_vec();
@@ -120,6 +122,7 @@ fn load_net(
         for (p, value) in layer.iter().zip(&values.params) {
             gpu.queue
                 .write_buffer(&p.value, 0, bytemuck::cast_slice(value));
+            let optimizer = optimizer.filter(|_| p.spec.trained());
             for (k, name) in state_names(optimizer).iter().enumerate() {
                 if let Some(name) = name {
                     let state = finite(
@@ -152,6 +155,12 @@ fn load_net(
         }
     }
     Ok(())
+}
+
+/// `net`'s weights and running statistics (not its optimizer's state) into `ck` under `name`,
+/// as a run's checkpoint holds them: the counterpart of [`load_weights`].
+pub async fn save_weights(gpu: &Gpu, ck: &mut Checkpoint, net: &Net, name: &str) -> Result<()> {
+    save_net(gpu, ck, net, name, None).await
 }
 
 /// The network saved under `name` (its weights and running statistics, not its optimizer's

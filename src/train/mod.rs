@@ -14,7 +14,7 @@ pub mod translate;
 
 use std::sync::Arc;
 
-pub use checkpoint::{checkpoint_family, family_of, load_weights, read_weights};
+pub use checkpoint::{checkpoint_family, family_of, load_weights, read_weights, save_weights};
 pub use config::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 pub use trainer::{Family, Trainer};
 

@@ -141,6 +141,14 @@ enum Kind {
     Sgd(Sgd),
 }
 
+/// The tensors an optimizer steps: every parameter but spectral norm's u and v, which only the
+/// power iteration moves.
+fn trained<'a>(nets: &'a [&'a Net]) -> impl Iterator<Item = &'a crate::graph::program::Param> {
+    nets.iter()
+        .flat_map(|n| n.all_params())
+        .filter(|p| p.spec.trained())
+}
+
 impl NetOptimizer {
     /// `clip_to`: WGAN's weight clipping after each update.
     pub fn new(
@@ -157,7 +165,7 @@ impl NetOptimizer {
             Optimizer::Adam(config) => {
                 let adam = Adam::new(gpu, config, &counters.buffer, counters.slot(slot))?;
                 tick = Some(adam.tick(gpu)?);
-                for p in nets.iter().flat_map(|n| n.all_params()) {
+                for p in trained(nets) {
                     updates.push(adam.update(
                         gpu,
                         &p.value,
@@ -172,14 +180,14 @@ impl NetOptimizer {
             Optimizer::Sgd(config) => {
                 let sgd = Sgd::new(gpu, config)?;
                 tick = None;
-                for p in nets.iter().flat_map(|n| n.all_params()) {
+                for p in trained(nets) {
                     updates.push(sgd.update(gpu, &p.value, &p.grad, &p.state[0], p.len())?);
                 }
                 Kind::Sgd(sgd)
             }
         };
         if let Some(c) = clip_to {
-            for p in nets.iter().flat_map(|n| n.all_params()) {
+            for p in trained(nets) {
                 updates.push(clip(gpu, &p.value, p.len(), c)?);
             }
         }

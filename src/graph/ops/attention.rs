@@ -47,6 +47,7 @@ pub fn self_attention(b: &mut Builder, name: &str, x: TensorId) -> Result<Tensor
             stride: 1,
             padding: 0,
             bias: true,
+            spectral_norm: false,
         })
     };
     let q = b.add(&format!("{name}.query_conv"), conv(c / 8), &[x])?;

@@ -3,12 +3,14 @@
 use crate::export::onnx::{int_attr, ints_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
+use crate::graph::ops::spectral::{self, Normalised};
 use crate::graph::program::ParamGrads;
 use crate::graph::{Init, ParamSpec, Shape3};
 use crate::kernels::batch_norm::fused_slope;
 use crate::kernels::conv2d::{Conv2dShape, Padding};
 use crate::kernels::conv_transpose2d::ConvTranspose2dShape;
 use crate::kernels::dense::DenseShape;
+use crate::kernels::spectral_norm::{self, SpectralLayout};
 use crate::kernels::Dispatch;
 use crate::reference::{conv2d, conv_transpose2d, dense};
 use crate::Result;
@@ -18,6 +20,8 @@ use crate::Result;
 pub struct Dense {
     pub out_features: u32,
     pub bias: bool,
+    /// Wrapped in `torch.nn.utils.spectral_norm` (see [`SpectralLayout`]).
+    pub spectral_norm: bool,
 }
 
 /// `nn.Conv2d(in, out_channels, kernel, stride, padding, bias)`, square kernels.
@@ -28,6 +32,8 @@ pub struct Conv2d {
     pub stride: u32,
     pub padding: u32,
     pub bias: bool,
+    /// Wrapped in `torch.nn.utils.spectral_norm`: dim 0, the weight as [out, in·k·k].
+    pub spectral_norm: bool,
 }
 
 /// `nn.ConvTranspose2d(in, out_channels, kernel, stride, padding, output_padding, bias)`,
@@ -42,9 +48,17 @@ pub struct ConvTranspose2d {
     pub padding: u32,
     pub output_padding: u32,
     pub bias: bool,
+    /// Wrapped in `torch.nn.utils.spectral_norm`, whose default for a transposed conv is
+    /// dim 1: the weight [in, out, k, k] as [out, in·k·k].
+    pub spectral_norm: bool,
 }
 
 impl Dense {
+    /// The matrix spectral norm normalises, when it is on.
+    pub fn spectral(&self, input: Shape3) -> Option<SpectralLayout> {
+        let l = SpectralLayout::dim0(self.out_features as usize, input.len());
+        self.spectral_norm.then_some(l)
+    }
     pub fn shape(&self, batch: u32, input: Shape3) -> DenseShape {
         DenseShape {
             batch,
@@ -55,6 +69,12 @@ impl Dense {
 }
 
 impl Conv2d {
+    /// The matrix spectral norm normalises, when it is on.
+    pub fn spectral(&self, input: Shape3) -> Option<SpectralLayout> {
+        let taps = (self.kernel * self.kernel) as usize;
+        let l = SpectralLayout::dim0(self.out_channels as usize, input.c as usize * taps);
+        self.spectral_norm.then_some(l)
+    }
     pub fn shape(&self, batch: u32, input: Shape3) -> Conv2dShape {
         Conv2dShape {
             batch,
@@ -71,6 +91,12 @@ impl Conv2d {
 }
 
 impl ConvTranspose2d {
+    /// The matrix spectral norm normalises, when it is on.
+    pub fn spectral(&self, input: Shape3) -> Option<SpectralLayout> {
+        let taps = (self.kernel * self.kernel) as usize;
+        let l = SpectralLayout::dim1(input.c as usize, self.out_channels as usize, taps);
+        self.spectral_norm.then_some(l)
+    }
     pub fn shape(&self, batch: u32, input: Shape3) -> ConvTranspose2dShape {
         ConvTranspose2dShape {
             batch,
@@ -192,10 +218,23 @@ gemm!(DenseShape, dense);
 gemm!(Conv2dShape, conv2d);
 gemm!(ConvTranspose2dShape, conv_transpose2d);
 
-/// DCGAN's `weights_init`: N(0, 0.02) weights, zero biases.
-fn weight_and_bias(weight: Vec<usize>, out: u32, bias: bool) -> Vec<ParamSpec> {
+/// DCGAN's `weights_init`: N(0, 0.02) weights, zero biases. With spectral norm the weight is
+/// `weight_orig` and the power iteration's `weight_u` (rows) and `weight_v` (cols) follow the
+/// bias (PyTorch's state_dict lists the bias first; the weight stays first here, where the
+/// builders below look for it; a checkpoint goes by name).
+fn weight_and_bias(
+    weight: Vec<usize>,
+    out: u32,
+    bias: bool,
+    spectral: Option<SpectralLayout>,
+) -> Vec<ParamSpec> {
+    let name = if spectral.is_some() {
+        "weight_orig"
+    } else {
+        "weight"
+    };
     let mut v = vec![ParamSpec {
-        name: "weight".into(),
+        name: name.into(),
         shape: weight,
         init: Init::Normal {
             mean: 0.0,
@@ -209,39 +248,110 @@ fn weight_and_bias(weight: Vec<usize>, out: u32, bias: bool) -> Vec<ParamSpec> {
             init: Init::Zero,
         });
     }
+    if let Some(l) = spectral {
+        v.extend(spectral::state_specs(l));
+    }
     v
 }
 
-fn reference_forward(s: &impl Gemm, r: &Reference) -> Vec<f64> {
-    s.reference_forward(r.x[0], &r.params[0], r.params.get(1).map(|b| b.as_slice()))
+fn reference_forward(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    bias: bool,
+    r: &Reference,
+    mode: Mode,
+) -> Vec<f64> {
+    let w = spectral::reference_weight(r, spectral, mode.train);
+    s.reference_forward(r.x[0], &w.w, bias.then(|| r.params[1].as_slice()))
 }
 
-fn reference_backward(s: &impl Gemm, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let (dx, dw, db) = s.reference_backward(r.x[0], &r.params[0], dy);
+/// d input and d parameters; spectral norm's u and v get zeros (they are not trained).
+fn reference_backward(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    bias: bool,
+    r: &Reference,
+    dy: &[f64],
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let w = spectral::reference_weight(r, spectral, true);
+    let (dx, mut dw, db) = s.reference_backward(r.x[0], &w.w, dy);
+    if let Some((l, sigma, u, v)) = &w.spectral {
+        dw = crate::reference::spectral_norm::backward(*l, &w.w, *sigma, u, v, &dw);
+    }
     let mut dparams = vec![dw];
-    if r.params.len() > 1 {
+    if bias {
         dparams.push(db);
+    }
+    if let Some(l) = spectral {
+        dparams.push(vec![0.0; l.rows]);
+        dparams.push(vec![0.0; l.cols]);
     }
     (vec![dx], dparams)
 }
 
 /// Forward (rectified when an activation follows), then weight, bias and input gradients.
-fn build(s: &impl Gemm, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-    let (w, bias) = (&ctx.params[0], ctx.params.get(1));
+/// With spectral norm, W / σ is made first (one power iteration in train mode) and the weight
+/// gradient goes through σ after it is computed for W / σ.
+fn build(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    has_bias: bool,
+    gpu: &Gpu,
+    ctx: &BuildCtx,
+) -> Result<Built> {
+    let w = &ctx.params[0];
+    let bias = has_bias.then(|| &ctx.params[1]);
     let x = ctx.x[0];
+    let n = ctx.params.len();
+    let normalised = spectral.map(|layout| Normalised {
+        layout,
+        weight_u: &ctx.params[n - 2].value,
+        weight_v: &ctx.params[n - 1].value,
+        scratch: gpu.storage("spectral norm scratch", spectral_norm::scratch_len(layout)),
+        weight_sn: gpu.storage("weight / sigma", layout.len()),
+    });
+    let weight = normalised.as_ref().map_or(&w.value, |sn| &sn.weight_sn);
     let mut built = Built::default();
+    if let Some(sn) = &normalised {
+        // Recorded whenever the pass uses the weight at all: its backward needs W / σ too.
+        if ctx.forward || ctx.dy.is_some() {
+            let b = sn.buffers(&w.value);
+            built
+                .forward
+                .push(spectral_norm::forward(gpu, sn.layout, &b, ctx.mode.train)?);
+        }
+    }
     if ctx.forward {
         let slope = ctx.epilogue.and_then(fused_slope);
         built
             .forward
-            .push(s.forward(gpu, x, &w.value, bias.map(|p| &p.value), ctx.y, slope)?);
+            .push(s.forward(gpu, x, weight, bias.map(|p| &p.value), ctx.y, slope)?);
     }
     if let Some(dy) = ctx.dy {
         if ctx.param_grads != ParamGrads::Skip {
             let accumulate = ctx.param_grads == ParamGrads::Accumulate;
-            built
-                .backward
-                .push(s.backward_weight(gpu, x, dy, &w.grad, accumulate)?);
+            match &normalised {
+                None => built
+                    .backward
+                    .push(s.backward_weight(gpu, x, dy, &w.grad, accumulate)?),
+                Some(sn) => {
+                    // G = dL/d(W / σ) first, overwritten each pass; then through σ into
+                    // weight_orig's gradient, which may hold an earlier pass's.
+                    let dweight_sn = gpu.storage("d weight / sigma", sn.layout.len());
+                    let through = spectral_norm::backward(
+                        gpu,
+                        sn.layout,
+                        &sn.buffers(&w.value),
+                        &dweight_sn,
+                        &w.grad,
+                        accumulate,
+                    )?;
+                    built.backward.push(
+                        s.backward_weight(gpu, x, dy, &dweight_sn, false)?
+                            .then(through),
+                    );
+                }
+            }
             if let Some(bias) = bias {
                 built
                     .backward
@@ -251,7 +361,7 @@ fn build(s: &impl Gemm, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
         if let Some((dx, accumulate)) = ctx.dx[0] {
             built
                 .backward
-                .push(s.backward_input(gpu, dy, &w.value, dx, accumulate)?);
+                .push(s.backward_input(gpu, dy, weight, dx, accumulate)?);
         }
     }
     Ok(built)
@@ -263,14 +373,29 @@ macro_rules! gemm_op_methods {
         fn fusion(&self) -> Fusion {
             Fusion::Linear
         }
-        fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
-            reference_forward(&self.shape(r.shapes.batch, r.shapes.input()), r)
+        fn reference_forward(
+            &self,
+            r: &Reference,
+            _: Option<&mut Vec<f64>>,
+            mode: Mode,
+        ) -> Vec<f64> {
+            let input = r.shapes.input();
+            let s = self.shape(r.shapes.batch, input);
+            reference_forward(&s, self.spectral(input), self.bias, r, mode)
         }
         fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-            reference_backward(&self.shape(r.shapes.batch, r.shapes.input()), r, dy)
+            let input = r.shapes.input();
+            let s = self.shape(r.shapes.batch, input);
+            reference_backward(&s, self.spectral(input), self.bias, r, dy)
+        }
+        fn reference_state(&self, r: &Reference, mode: Mode) -> Vec<(usize, Vec<f64>)> {
+            let input = r.shapes.input();
+            spectral::reference_state(r, self.spectral(input), mode.train)
         }
         fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
-            build(&self.shape(ctx.shapes.batch, ctx.shapes.input()), gpu, ctx)
+            let input = ctx.shapes.input();
+            let s = self.shape(ctx.shapes.batch, input);
+            build(&s, self.spectral(input), self.bias, gpu, ctx)
         }
     };
 }
@@ -281,7 +406,7 @@ impl Op for Dense {
     }
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
         let w = vec![self.out_features as usize, inputs[0].len()];
-        weight_and_bias(w, self.out_features, self.bias)
+        weight_and_bias(w, self.out_features, self.bias, self.spectral(inputs[0]))
     }
     fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
         2.0 * batch as f64 * inputs[0].len() as f64 * self.out_features as f64
@@ -289,6 +414,7 @@ impl Op for Dense {
     gemm_op_methods!();
     /// y = flatten(x) Wᵀ + b, seen as [out, 1, 1].
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        spectral::no_onnx(self.spectral_norm)?;
         let flat = n.temp("flat");
         n.node("Flatten", &[n.input()], &flat, vec![int_attr("axis", 1)]);
         let mut operands = vec![flat];
@@ -316,7 +442,7 @@ impl Op for Conv2d {
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
         let k = self.kernel as usize;
         let w = vec![self.out_channels as usize, inputs[0].c as usize, k, k];
-        weight_and_bias(w, self.out_channels, self.bias)
+        weight_and_bias(w, self.out_channels, self.bias, self.spectral(inputs[0]))
     }
     /// Each output meets in_c·k² taps.
     fn flops(&self, batch: u32, inputs: &[Shape3], output: Shape3) -> f64 {
@@ -326,6 +452,7 @@ impl Op for Conv2d {
     gemm_op_methods!();
     /// Weights [out, in, k, k] as PyTorch's, which is ONNX's layout too.
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        spectral::no_onnx(self.spectral_norm)?;
         let mut operands = vec![n.input().to_string()];
         operands.extend(n.parameters(&self.params(n.input_shapes))?);
         let (k, s, p) = (self.kernel as i64, self.stride as i64, self.padding as i64);
@@ -350,7 +477,7 @@ impl Op for ConvTranspose2d {
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
         let k = self.kernel as usize;
         let w = vec![inputs[0].c as usize, self.out_channels as usize, k, k];
-        weight_and_bias(w, self.out_channels, self.bias)
+        weight_and_bias(w, self.out_channels, self.bias, self.spectral(inputs[0]))
     }
     /// Each input meets out_c·k² taps.
     fn flops(&self, batch: u32, inputs: &[Shape3], _output: Shape3) -> f64 {
@@ -361,6 +488,7 @@ impl Op for ConvTranspose2d {
     /// Weights [in, out, k, k] as PyTorch's and ONNX's; output_padding adds to the bottom and
     /// right in both.
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        spectral::no_onnx(self.spectral_norm)?;
         let mut operands = vec![n.input().to_string()];
         operands.extend(n.parameters(&self.params(n.input_shapes))?);
         let (k, s, p) = (self.kernel as i64, self.stride as i64, self.padding as i64);

@@ -7,6 +7,7 @@ mod linear;
 mod noise;
 mod norm;
 mod resample;
+mod spectral;
 mod view;
 
 pub use attention::{self_attention, AttentionApply, AttentionMap, ScaledResidual};
