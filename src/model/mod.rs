@@ -1,7 +1,7 @@
 //! The presets: networks built as graphs, named and shaped as the PyTorch modules they mirror,
 //! so that a checkpoint's tensor names (`main.3.weight`) load into the same PyTorch model.
 //!
-//! `presets` holds the DCGAN family; `resnet`, `unet` and `patchgan` the image-to-image
+//! `presets` holds the DCGAN family and SAGAN's presets (whose networks are in `sagan`); `resnet`, `unet` and `patchgan` the image-to-image
 //! networks of pix2pix and CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix, `networks.py`),
 //! with the normalisation they share in `norm`.
 
@@ -9,6 +9,7 @@ pub mod norm;
 pub mod patchgan;
 pub mod presets;
 pub mod resnet;
+pub mod sagan;
 mod sequential;
 pub mod unet;
 

@@ -1,10 +1,14 @@
-//! The DCGAN presets. `dcgan64` is exactly PyTorch's `examples/dcgan` (netG, netD), `dcgan28`
-//! the MNIST-sized model of the GPU-core issue, `dcgan32` the CIFAR-sized one between them.
+//! The presets of the unconditional and class-conditional family. `dcgan64` is exactly
+//! PyTorch's `examples/dcgan` (netG, netD), `dcgan28` the MNIST-sized model, `dcgan32` the
+//! CIFAR-sized one between them; `sagan32` and `sagan64` are SAGAN's networks
+//! ([`crate::model::sagan`]: spectral norm and self-attention), trained by the same
+//! alternating recipe with SAGAN's defaults (hinge loss, two time-scale Adam).
 //! Conditional variants append a one-hot class vector to z and one-hot class planes to D's input.
 
 use crate::graph::ops::{BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Reshape};
 use crate::graph::{Graph, Layer, Shape3};
 use crate::kernels::activation::Activation;
+use crate::model::sagan;
 use crate::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,16 +16,26 @@ pub enum Preset {
     Dcgan28,
     Dcgan32,
     Dcgan64,
+    Sagan32,
+    Sagan64,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 3] = [Preset::Dcgan28, Preset::Dcgan32, Preset::Dcgan64];
+    pub const ALL: [Preset; 5] = [
+        Preset::Dcgan28,
+        Preset::Dcgan32,
+        Preset::Dcgan64,
+        Preset::Sagan32,
+        Preset::Sagan64,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Preset::Dcgan28 => "dcgan28",
             Preset::Dcgan32 => "dcgan32",
             Preset::Dcgan64 => "dcgan64",
+            Preset::Sagan32 => "sagan32",
+            Preset::Sagan64 => "sagan64",
         }
     }
 
@@ -29,8 +43,8 @@ impl Preset {
     pub fn image_size(self) -> u32 {
         match self {
             Preset::Dcgan28 => 28,
-            Preset::Dcgan32 => 32,
-            Preset::Dcgan64 => 64,
+            Preset::Dcgan32 | Preset::Sagan32 => 32,
+            Preset::Dcgan64 | Preset::Sagan64 => 64,
         }
     }
 
@@ -39,6 +53,21 @@ impl Preset {
         match self {
             Preset::Dcgan28 => 1,
             _ => 3,
+        }
+    }
+
+    /// SAGAN's networks and recipe defaults rather than DCGAN's.
+    pub fn is_sagan(self) -> bool {
+        matches!(self, Preset::Sagan32 | Preset::Sagan64)
+    }
+
+    /// The batch a run takes unless told otherwise: 64 (DCGAN's and SAGAN's), but 32 for
+    /// sagan64, whose attention over 32×32 positions keeps a 4 MiB map per image: 32 of them
+    /// fill the 128 MiB a WebGPU storage binding holds by default.
+    pub fn default_batch(self) -> u32 {
+        match self {
+            Preset::Sagan64 => 32,
+            _ => 64,
         }
     }
 
@@ -61,7 +90,7 @@ impl Preset {
             .find(|p| p.name() == name)
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "unknown preset '{name}': choose dcgan28, dcgan32 or dcgan64"
+                    "unknown preset '{name}': choose dcgan28, dcgan32, dcgan64, sagan32 or sagan64"
                 ))
             })
     }
@@ -83,11 +112,11 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// PyTorch's defaults: nz 100, ngf = ndf = 64.
+    /// PyTorch's defaults: nz 100, ngf = ndf = 64; SAGAN's port draws z of 128.
     pub fn new(preset: Preset) -> ModelConfig {
         ModelConfig {
             preset,
-            nz: 100,
+            nz: if preset.is_sagan() { 128 } else { 100 },
             ngf: 64,
             ndf: 64,
             channels: preset.default_channels(),
@@ -130,6 +159,19 @@ impl ModelConfig {
     /// [channels + classes, size, size] to one logit.
     pub fn build(&self) -> Result<(Graph, Graph)> {
         self.check()?;
+        let z = Shape3::new(self.nz + self.classes, 1, 1);
+        let image = Shape3::new(
+            self.channels + self.classes,
+            self.preset.image_size(),
+            self.preset.image_size(),
+        );
+        if self.preset.is_sagan() {
+            let size = self.preset.image_size();
+            return Ok((
+                sagan::generator(z, self.channels, size, self.ngf, self.ndf)?,
+                sagan::discriminator(image, self.ngf, self.ndf)?,
+            ));
+        }
         let (ngf, ndf, c) = (self.ngf, self.ndf, self.channels);
         let relu = Layer::Activation(Activation::Relu);
         let lrelu = Layer::Activation(Activation::LeakyRelu(0.2));
@@ -175,12 +217,6 @@ impl ModelConfig {
             bias: false,
             spectral_norm: false,
         });
-        let z = Shape3::new(self.nz + self.classes, 1, 1);
-        let image = Shape3::new(
-            c + self.classes,
-            self.preset.image_size(),
-            self.preset.image_size(),
-        );
         let (g, d) = match self.preset {
             Preset::Dcgan28 => (
                 vec![
@@ -270,6 +306,7 @@ impl ModelConfig {
                     logit, // PyTorch's Sigmoid follows; webgan keeps logits for a stable BCE
                 ],
             ),
+            Preset::Sagan32 | Preset::Sagan64 => unreachable!("built above"),
         };
         Ok((
             Graph::sequential("main", z, g)?,

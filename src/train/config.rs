@@ -81,6 +81,17 @@ impl Optimizer {
         })
     }
 
+    /// SAGAN's two time-scale Adam (Heusel et al.'s TTUR as Zhang et al. set it): β1 0,
+    /// β2 0.9, with D's rate (4e-4) four times G's (1e-4).
+    pub fn sagan(lr: f32) -> Optimizer {
+        Optimizer::Adam(AdamConfig {
+            lr,
+            beta1: 0.0,
+            beta2: 0.9,
+            ..AdamConfig::default()
+        })
+    }
+
     /// Refuses what torch.optim refuses; `net` names whose optimizer this is in the message
     /// ("D's learning rate must be …").
     pub fn check(&self, net: &str) -> Result<()> {
@@ -170,16 +181,27 @@ impl Augmentations {
 }
 
 impl TrainConfig {
-    /// DCGAN's recipe on `preset`: batch 64, Adam 2e-4 / 0.5 for both nets, BCE, k = 1.
+    /// The preset's recipe: DCGAN's (batch 64, Adam 2e-4 / 0.5 for both nets, BCE, k = 1),
+    /// or for the SAGAN presets SAGAN's (hinge loss, [`Optimizer::sagan`] with D at 4e-4 and
+    /// G at 1e-4, k = 1, batch [`Preset::default_batch`]).
     pub fn new(preset: Preset) -> TrainConfig {
+        let sagan = preset.is_sagan();
         TrainConfig {
             model: ModelConfig::new(preset),
-            batch: 64,
+            batch: preset.default_batch(),
             d_steps: 1,
-            loss: GanLoss::Bce,
+            loss: if sagan { GanLoss::Hinge } else { GanLoss::Bce },
             label_smoothing: 0.0,
-            d_optimizer: Optimizer::dcgan(),
-            g_optimizer: Optimizer::dcgan(),
+            d_optimizer: if sagan {
+                Optimizer::sagan(4e-4)
+            } else {
+                Optimizer::dcgan()
+            },
+            g_optimizer: if sagan {
+                Optimizer::sagan(1e-4)
+            } else {
+                Optimizer::dcgan()
+            },
             prior: Prior::Normal,
             clip: 0.01,
             seed: 1,

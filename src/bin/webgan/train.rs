@@ -43,24 +43,30 @@ pub struct TrainArgs {
     /// Continue from a checkpoint written by `webgan train` (or the page).
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    #[arg(long, default_value_t = 64)]
+    /// Images per step [default: 64; sagan64 32, pix2pix and CycleGAN 1].
+    #[arg(long, default_value_t = 64, hide_default_value = true)]
     pub batch: u32,
     /// Discriminator updates per generator update.
     #[arg(long, default_value_t = 1)]
     pub k: u32,
-    /// bce (non-saturating), minimax, wgan (with weight clipping) or hinge.
-    #[arg(long, default_value = "bce")]
+    /// bce (non-saturating), minimax, wgan (with weight clipping) or hinge [default: bce;
+    /// the sagan presets hinge].
+    #[arg(long, default_value = "bce", hide_default_value = true)]
     pub loss: String,
     /// adam or sgd (with momentum), for both networks.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
-    #[arg(long, default_value_t = 2e-4)]
+    /// D's learning rate [default: 2e-4; the sagan presets 4e-4].
+    #[arg(long, default_value_t = 2e-4, hide_default_value = true)]
     pub lr_d: f32,
-    #[arg(long, default_value_t = 2e-4)]
+    /// G's learning rate [default: 2e-4; the sagan presets 1e-4].
+    #[arg(long, default_value_t = 2e-4, hide_default_value = true)]
     pub lr_g: f32,
-    #[arg(long, default_value_t = 0.5)]
+    /// Adam's β1 [default: 0.5; the sagan presets 0].
+    #[arg(long, default_value_t = 0.5, hide_default_value = true)]
     pub beta1: f32,
-    #[arg(long, default_value_t = 0.999)]
+    /// Adam's β2 [default: 0.999; the sagan presets 0.9].
+    #[arg(long, default_value_t = 0.999, hide_default_value = true)]
     pub beta2: f32,
     /// SGD's momentum.
     #[arg(long, default_value_t = 0.9)]
@@ -80,7 +86,8 @@ pub struct TrainArgs {
     /// may change it
     #[arg(long, default_value = "none")]
     pub augment: String,
-    #[arg(long, default_value_t = 100)]
+    /// The latent size [default: 100; the sagan presets 128].
+    #[arg(long, default_value_t = 100, hide_default_value = true)]
     pub nz: u32,
     #[arg(long, default_value_t = 64)]
     pub ngf: u32,
@@ -227,13 +234,24 @@ pub fn preset_for(path: &Path, bytes: &[u8]) -> Result<Preset> {
     Ok(preset)
 }
 
-fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig> {
+/// The run's configuration: each flag as typed, or else the preset's recipe default (SAGAN's
+/// presets have their own loss, learning rates, betas, batch and z size).
+fn config(
+    args: &TrainArgs,
+    typed: &clap::ArgMatches,
+    preset: Preset,
+    classes: u32,
+) -> Result<TrainConfig> {
+    let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    let defaults = TrainConfig::new(preset);
+    let (beta1, beta2, _) = hyper(&defaults.d_optimizer);
+    let or = |id: &str, typed: f32, default: f32| if given(id) { typed } else { default };
     let optimizer = |lr| -> Result<Optimizer> {
         match args.optimizer.as_str() {
             "adam" => Ok(Optimizer::Adam(AdamConfig {
                 lr,
-                beta1: args.beta1,
-                beta2: args.beta2,
+                beta1: or("beta1", args.beta1, beta1),
+                beta2: or("beta2", args.beta2, beta2),
                 ..AdamConfig::default()
             })),
             "sgd" => Ok(Optimizer::Sgd(SgdConfig {
@@ -249,18 +267,30 @@ fn config(args: &TrainArgs, preset: Preset, classes: u32) -> Result<TrainConfig>
     let c = TrainConfig {
         model: ModelConfig {
             preset,
-            nz: args.nz,
+            nz: if given("nz") {
+                args.nz
+            } else {
+                defaults.model.nz
+            },
             ngf: args.ngf,
             ndf: args.ndf,
             channels: preset.default_channels(),
             classes,
         },
-        batch: args.batch,
+        batch: if given("batch") {
+            args.batch
+        } else {
+            defaults.batch
+        },
         d_steps: args.k,
-        loss: GanLoss::parse(&args.loss)?,
+        loss: if given("loss") {
+            GanLoss::parse(&args.loss)?
+        } else {
+            defaults.loss
+        },
         label_smoothing: args.label_smoothing,
-        d_optimizer: optimizer(args.lr_d)?,
-        g_optimizer: optimizer(args.lr_g)?,
+        d_optimizer: optimizer(or("lr_d", args.lr_d, defaults.d_optimizer.lr()))?,
+        g_optimizer: optimizer(or("lr_g", args.lr_g, defaults.g_optimizer.lr()))?,
         prior: match args.prior.as_str() {
             "normal" => Prior::Normal,
             "uniform" => Prior::Uniform,
@@ -348,7 +378,7 @@ fn hyper(o: &Optimizer) -> (f32, f32, f32) {
 fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Result<TrainConfig> {
     let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     let mut c = r.config;
-    let asked = config(args, c.model.preset, c.model.classes)?;
+    let asked = config(args, typed, c.model.preset, c.model.classes)?;
     let fixed = [
         ("batch", asked.batch != c.batch),
         ("k", asked.d_steps != c.d_steps),
@@ -536,7 +566,7 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
     check_out(&args, resumed.as_ref().map(|r| r.path.as_path()))?;
     if resumed.is_none() {
         // Every flag is checked before any data is read; the model's sizes once it is known.
-        config(&args, Preset::Dcgan28, 0)?;
+        config(&args, typed, Preset::Dcgan28, 0)?;
     }
     if let (Some(r), Some(p)) = (&resumed, &args.preset) {
         if Preset::parse(p)? != r.config.model.preset {
@@ -585,7 +615,7 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
             } else {
                 0
             };
-            let c = config(&args, preset, classes)?;
+            let c = config(&args, typed, preset, classes)?;
             c.check_fits()?;
             c
         }

@@ -175,7 +175,14 @@ impl Dcgan {
         let mut g_average = Vec::new();
         if let (Some(ema), Some(beta)) = (&g_ema, config.ema) {
             for (avg, p) in ema.all_params().zip(g.all_params()) {
-                g_average.push(optim::ema(gpu, &avg.value, &p.value, p.len(), beta)?);
+                // Spectral norm's u and v are G's estimate of its weights' top singular pair:
+                // copied, since an average of unit vectors is no unit vector and would scale
+                // the averaged weights' σ down.
+                g_average.push(if p.spec.trained() {
+                    optim::ema(gpu, &avg.value, &p.value, p.len(), beta)?
+                } else {
+                    optim::ema_copy(gpu, &avg.value, &p.value, p.len())?
+                });
             }
             for (avg, running) in ema.running.iter().zip(&g.running) {
                 if let (Some(avg), Some(running)) = (avg, running) {
