@@ -443,7 +443,7 @@ pub fn training(
     Ok((ms, batch as f64 * 1e3 / ms))
 }
 
-/// A trainer of `preset` with DCGAN's defaults, on 256 images of noise resident on the GPU.
+/// A trainer of `preset` with its recipe's defaults, on 256 images of noise resident on the GPU.
 pub fn bench_trainer(
     gpu: std::sync::Arc<Gpu>,
     preset: crate::model::presets::Preset,

@@ -244,8 +244,17 @@ impl CpuGan {
             None,
         );
         if let (Some(avg), Some(beta)) = (&mut self.g_ema, c.ema) {
+            let trained: Vec<bool> = (0..self.g.arch.nodes.len())
+                .flat_map(|i| self.g.arch.params_of(i))
+                .map(|spec| spec.trained())
+                .collect();
             let params = avg.params.iter_mut().flatten();
-            for (a, p) in params.zip(self.g.params.iter().flatten()) {
+            for ((a, p), trained) in params.zip(self.g.params.iter().flatten()).zip(trained) {
+                // Spectral norm's u and v are copied, as the GPU's average copies them.
+                if !trained {
+                    a.clone_from(p);
+                    continue;
+                }
                 let mut a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
                 let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
                 optim::ema(&mut a32, &p32, beta);

@@ -4,11 +4,29 @@
 
 const form = () => document.getElementById('config');
 
-const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3 };
-// The image-to-image sizes in the page: 64 so that a first run is quick, 128 for more detail.
-export const CYCLE_SIZES = [64, 128];
-// pix2pix's U-Net halves the side down to 1×1: a power of two, from 32 (its fewest levels).
-const UNET_SMALLEST = 32;
+const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3, sagan32: 3, sagan64: 3 };
+
+// Each preset's recipe defaults, as `webgan train` takes them: DCGAN's (Radford et al.) and
+// SAGAN's (Zhang et al.: hinge loss, two time-scale Adam with β1 0, β2 0.9, z of 128; sagan64
+// at batch 32, whose 32×32 attention map fills a GPU binding at 32 images).
+const DCGAN_RECIPE = { loss: 'bce', lrD: 2e-4, lrG: 2e-4, beta1D: 0.5, beta1G: 0.5, beta2: 0.999, nz: 100, batch: 64 };
+const SAGAN_RECIPE = { loss: 'hinge', lrD: 4e-4, lrG: 1e-4, beta1D: 0, beta1G: 0, beta2: 0.9, nz: 128, batch: 64 };
+const recipeOf = (preset) => (preset.startsWith('sagan')
+  ? { ...SAGAN_RECIPE, batch: preset === 'sagan64' ? 32 : 64 }
+  : DCGAN_RECIPE);
+
+// Sets the recipe's fields to `preset`'s defaults where they differ from those of the preset
+// shown before (`select.dataset.shown`): all of them on a change of recipe (DCGAN ↔ SAGAN),
+// only the batch within one, so that a person's choices within a recipe stay.
+export function fitRecipe(preset) {
+  const select = form().elements.preset;
+  const [now, was] = [recipeOf(preset), recipeOf(select.dataset.shown ?? 'dcgan28')];
+  const sameRecipe = now.loss === was.loss;
+  for (const [name, value] of Object.entries(now)) {
+    if (value !== was[name] && (!sameRecipe || name === 'batch')) form().elements[name].value = value;
+  }
+  select.dataset.shown = preset;
+}
 
 // The form's field `name` as a number in min…max; throws a sentence naming the field.
 function field(name, { min = -Infinity, max = Infinity, int = false } = {}) {
@@ -30,7 +48,8 @@ export function readConfig(classes) {
   const f = form().elements;
   const num = field;
   const width = num('width', { min: 2, max: 512, int: true });
-  const adam = (lr, beta1) => ({ kind: 'adam', lr, beta1, beta2: 0.999, eps: 1e-8, weight_decay: 0 });
+  const beta2 = num('beta2', { min: 0, max: 0.9999 });
+  const adam = (lr, beta1) => ({ kind: 'adam', lr, beta1, beta2, eps: 1e-8, weight_decay: 0 });
   const preset = f.preset.value;
   return {
     preset,
@@ -61,6 +80,7 @@ export function showConfig(c) {
   const round = (v) => Number(Number(v).toPrecision(6));
   f.family.value = 'dcgan';
   f.preset.value = c.preset;
+  f.preset.dataset.shown = c.preset;
   f.width.value = c.ngf;
   f.nz.value = c.nz;
   f.conditional.checked = c.classes > 0;
@@ -74,6 +94,7 @@ export function showConfig(c) {
   f.lrG.value = round(c.g_optimizer.lr);
   if (c.d_optimizer.beta1 !== undefined) f.beta1D.value = round(c.d_optimizer.beta1);
   if (c.g_optimizer.beta1 !== undefined) f.beta1G.value = round(c.g_optimizer.beta1);
+  if (c.d_optimizer.beta2 !== undefined) f.beta2.value = round(c.d_optimizer.beta2);
   f.batch.value = c.batch;
   f.prior.value = c.prior;
   f.smoothing.value = round(c.label_smoothing);
@@ -81,12 +102,14 @@ export function showConfig(c) {
   f.seed.value = c.seed;
 }
 
-// Fits the form to a new dataset of images: DCGAN, its preset, and conditional when it has
-// classes.
+// Fits the form to a new dataset of images: DCGAN's family, the preset that fits it (SAGAN's
+// of that size when a SAGAN preset was chosen), and conditional when it has classes.
 export function fitToDataset(preset, classes) {
   const f = form().elements;
   f.family.value = 'dcgan';
-  f.preset.value = preset;
+  const sagan = f.preset.value.startsWith('sagan');
+  f.preset.value = sagan ? (preset === 'dcgan64' ? 'sagan64' : 'sagan32') : preset;
+  fitRecipe(f.preset.value);
   f.conditional.checked = classes > 0;
   f.conditional.disabled = classes === 0;
 }

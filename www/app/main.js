@@ -9,7 +9,7 @@
 import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import {
-  readConfig, showConfig, fitToDataset, family as formFamily, readCycleConfig, showCycleConfig,
+  readConfig, showConfig, fitToDataset, fitRecipe, family as formFamily, readCycleConfig, showCycleConfig,
   fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk,
 } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
@@ -898,6 +898,7 @@ function wire() {
 
   const form = $('config').elements;
   form.family.addEventListener('change', guard(familyChanged));
+  form.preset.addEventListener('change', () => fitRecipe(form.preset.value));
   form.size.addEventListener('change', () => { fitLayers(); showSchedule(); });
   for (const name of ['epochs', 'epochsDecay', 'cbatch']) form[name].addEventListener('input', showSchedule);
   wirePicture();

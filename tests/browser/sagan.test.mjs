@@ -1,0 +1,87 @@
+// SAGAN on the training page, in headless Chromium with WebGPU on SwiftShader: choosing a
+// SAGAN preset sets SAGAN's recipe (hinge loss, D at 4e-4 and G at 1e-4, β1 0, β2 0.9, z of
+// 128; sagan64 at batch 32) and choosing DCGAN again restores DCGAN's; a small sagan32 trains
+// on the built-in digits (spectral norm and self-attention on the GPU) and its samples change;
+// its checkpoint carries SAGAN's configuration.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { launch, watchErrors } from './browser.mjs';
+import { serve } from './server.mjs';
+import { decodePng } from './fixtures.mjs';
+
+const SLOW = { timeout: 300_000 };
+
+let server;
+let browser;
+let page;
+let errors;
+
+before(async () => {
+  server = await serve();
+  browser = await launch();
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1000 } });
+  page = await context.newPage();
+  errors = watchErrors(page);
+  await page.goto(`${server.url}?autosave=0`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), '1', await page.textContent('#error'));
+});
+after(async () => { await browser?.close(); server?.close(); });
+
+const fields = () => page.evaluate(() => {
+  const f = document.getElementById('config').elements;
+  return Object.fromEntries(['loss', 'lrD', 'lrG', 'beta1D', 'beta1G', 'beta2', 'nz', 'batch'].map((n) => [n, f[n].value]));
+});
+
+const samples = async () => decodePng(await page.locator('#samples').screenshot());
+
+test('a SAGAN preset brings SAGAN\'s recipe, and DCGAN\'s comes back with a DCGAN preset', async () => {
+  const dcgan = { loss: 'bce', lrD: '0.0002', lrG: '0.0002', beta1D: '0.5', beta1G: '0.5', beta2: '0.999', nz: '100', batch: '64' };
+  assert.deepEqual(await fields(), dcgan);
+  await page.selectOption('select[name=preset]', 'sagan32');
+  const sagan = { loss: 'hinge', lrD: '0.0004', lrG: '0.0001', beta1D: '0', beta1G: '0', beta2: '0.9', nz: '128', batch: '64' };
+  assert.deepEqual(await fields(), sagan);
+  // Within SAGAN, a person's choices stay; sagan64 halves the batch (its attention map).
+  await page.fill('input[name=lrG]', '0.0003');
+  await page.selectOption('select[name=preset]', 'sagan64');
+  assert.deepEqual(await fields(), { ...sagan, lrG: '0.0003', batch: '32' });
+  await page.selectOption('select[name=preset]', 'dcgan28');
+  assert.deepEqual(await fields(), dcgan);
+  assert.deepEqual(errors, []);
+});
+
+test('a small sagan32 trains on the built-in digits and its checkpoint says SAGAN', async () => {
+  await page.selectOption('select[name=preset]', 'sagan32');
+  await page.fill('input[name=width]', '8');
+  await page.fill('input[name=nz]', '16');
+  await page.fill('input[name=batch]', '4');
+  await page.click('#step');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  const first = await samples();
+  const levels = new Set();
+  for (let i = 0; i < first.data.length; i += 4) levels.add(first.data[i]);
+  assert.ok(levels.size > 20, `the sample grid is not blank (${levels.size} levels of red)`);
+  await page.click('#start');
+  await page.waitForFunction(() => Number(document.getElementById('stat-step').textContent) >= 3, null, SLOW);
+  await page.click('#pause');
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  const second = await samples();
+  let changed = 0;
+  for (let i = 0; i < first.data.length; i++) if (first.data[i] !== second.data[i]) changed++;
+  assert.ok(changed > 100, `the samples change as G trains (${changed} bytes differ)`);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const bytes = await readFile(await download.path());
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString());
+  const config = JSON.parse(header.__metadata__.config);
+  assert.equal(config.preset, 'sagan32');
+  assert.equal(config.loss, 'hinge');
+  assert.deepEqual([config.d_optimizer.beta1, Number(config.d_optimizer.beta2.toFixed(6))], [0, 0.9]);
+  for (const name of ['netG.attn2.gamma', 'netG.l1.0.weight_u', 'netD.attn1.query_conv.weight', 'netD.l3.0.weight_orig']) {
+    assert.ok(header[name], `the checkpoint holds ${name}`);
+  }
+  assert.deepEqual(errors, []);
+});

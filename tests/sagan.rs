@@ -1,0 +1,174 @@
+//! SAGAN's presets as a run trains them: one alternating step of a small sagan32 (spectral
+//! norm's power iteration in every normalised layer, self-attention at two resolutions in
+//! each network, the hinge loss) against the CPU twin, conditional and not, with the moving
+//! average; and the step's spectral-norm state as a checkpoint carries it.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use webgan::graph::program::Net;
+use webgan::kernels::optim::SgdConfig;
+use webgan::model::presets::{ModelConfig, Preset};
+use webgan::reference::gan::CpuGan;
+use webgan::train::{GanLoss, GpuDataset, Optimizer, TrainConfig, Trainer};
+
+const SIDE: usize = 32;
+
+/// `count` gray 32×32 images in two classes: a bright square in the left (0) or right (1) half.
+fn squares(gpu: &webgan::Gpu, count: usize) -> GpuDataset {
+    let mut rng = Rng::new(5);
+    let mut pixels = vec![0u8; count * SIDE * SIDE];
+    let mut labels = Vec::with_capacity(count);
+    for img in pixels.chunks_mut(SIDE * SIDE) {
+        let (y, x) = (rng.below(22) as usize, rng.below(22) as usize);
+        for r in y..y + 10 {
+            img[r * SIDE + x..r * SIDE + x + 10].fill(255);
+        }
+        labels.push((x >= 11) as u32);
+    }
+    GpuDataset::upload_labelled(gpu, &pixels, SIDE * SIDE, &labels, 2).unwrap()
+}
+
+/// A gray sagan32 of widths 8, latent 16, batch 4, SGD on both nets so that each weight moves
+/// by its gradient (Adam's first step would move every weight by ±lr, whatever its gradient).
+fn small_sagan(classes: u32) -> Trainer {
+    let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
+    let data = squares(&gpu, 32);
+    let sgd = Optimizer::Sgd(SgdConfig {
+        lr: 0.05,
+        momentum: 0.5,
+        weight_decay: 0.0,
+    });
+    let config = TrainConfig {
+        model: ModelConfig {
+            nz: 16,
+            ngf: 8,
+            ndf: 8,
+            channels: 1,
+            classes,
+            ..ModelConfig::new(Preset::Sagan32)
+        },
+        batch: 4,
+        d_optimizer: sgd,
+        g_optimizer: sgd,
+        ema: Some(0.9),
+        ..TrainConfig::new(Preset::Sagan32)
+    };
+    assert_eq!(config.loss, GanLoss::Hinge, "SAGAN's default loss");
+    Trainer::new(gpu, config, data).unwrap()
+}
+
+/// γ = 0 makes a new attention block the identity, and then no gradient reaches its query,
+/// key and value convs: the blocks are opened so that the step exercises all of them.
+fn open_attention(t: &Trainer, net: &Net, gamma: f32) {
+    let mut opened = 0;
+    for p in net.all_params().filter(|p| p.spec.name.ends_with(".gamma")) {
+        t.gpu
+            .queue
+            .write_buffer(&p.value, 0, bytemuck::cast_slice(&[gamma]));
+        opened += 1;
+    }
+    assert_eq!(opened, 2, "two attention blocks per network");
+}
+
+/// Every tensor's name, in the order `to_cpu` lists them.
+fn names(net: &Net) -> Vec<String> {
+    net.all_params().map(|p| p.spec.name.clone()).collect()
+}
+
+fn to_cpu(t: &Trainer, net: &Net) -> webgan::reference::graph::CpuNet {
+    pollster::block_on(net.to_cpu(&t.gpu)).unwrap()
+}
+
+/// Tolerance: f32 sums on the GPU against f64 through softmaxes over 64 and 256 positions,
+/// batch norm over 4 samples and σ's division: the train test's atol 2e-5 + rtol 2e-3.
+#[test]
+fn a_sagan_step_matches_the_cpu_twin() {
+    for classes in [0, 2] {
+        let mut t = small_sagan(classes);
+        open_attention(&t, t.g(), 0.5);
+        open_attention(&t, t.d(), -0.7);
+        open_attention(&t, t.g_ema().expect("asked for"), 0.5);
+        let pixels = t.gpu.read_u32_blocking(&t.data.pixels).unwrap();
+        let dataset: Vec<u8> = bytemuck::cast_slice(&pixels)[..32 * SIDE * SIDE].to_vec();
+        let labels = t
+            .data
+            .labels
+            .as_ref()
+            .map(|l| t.gpu.read_u32_blocking(l).unwrap()[..32].to_vec())
+            .unwrap_or_default();
+        let mut cpu = CpuGan::new(t.config, to_cpu(&t, t.g()), to_cpu(&t, t.d()));
+        let before = to_cpu(&t, t.d());
+        let want = cpu.step(&dataset, SIDE * SIDE, &labels);
+        t.train(1).unwrap();
+        let got = pollster::block_on(t.read_stats()).unwrap();
+        let name = format!("classes={classes}");
+        assert_close(
+            &format!("{name}: D loss"),
+            &[got.d_loss as f64],
+            &[want.d_loss],
+            2e-5,
+            2e-3,
+        );
+        assert_close(
+            &format!("{name}: G loss"),
+            &[got.g_loss as f64],
+            &[want.g_loss],
+            2e-5,
+            2e-3,
+        );
+        let ema = (t.g_ema().unwrap(), cpu.g_ema.as_ref().unwrap());
+        for (net, cpu_net, which) in [
+            (t.g(), &cpu.g, "G"),
+            (t.d(), &cpu.d, "D"),
+            (ema.0, ema.1, "G_ema"),
+        ] {
+            let gpu_net = to_cpu(&t, net);
+            let listed = names(net);
+            let tensors = gpu_net
+                .params
+                .iter()
+                .flatten()
+                .zip(cpu_net.params.iter().flatten());
+            for (tensor, (g, w)) in listed.iter().zip(tensors) {
+                let what = format!("{name}: {which} {}", tensor);
+                assert_close(&what, g, w, 2e-5, 2e-3);
+            }
+            for (i, (g, w)) in gpu_net.running.iter().zip(&cpu_net.running).enumerate() {
+                if let (Some(g), Some(w)) = (g, w) {
+                    assert_close(&format!("{name}: {which} running {i}"), g, w, 2e-5, 2e-3);
+                }
+            }
+        }
+        // The step moved every part of D, attention and spectral norm's u included.
+        let after = to_cpu(&t, t.d());
+        let listed = names(t.d());
+        let tensors = after
+            .params
+            .iter()
+            .flatten()
+            .zip(before.params.iter().flatten());
+        for (tensor, (a, b)) in listed.iter().zip(tensors) {
+            // The hinge's gradient for the score's bias is the fraction of fakes inside the
+            // margin less that of reals: 1 − 1 = 0 while D is still unsure of every image.
+            if tensor == "last.0.bias" {
+                continue;
+            }
+            assert!(a != b, "{name}: D's {} did not move", tensor);
+        }
+        // G_ema's u and v are G's, not an average of them.
+        let (g, avg) = (to_cpu(&t, t.g()), to_cpu(&t, ema.0));
+        let listed = names(t.g());
+        let tensors = g.params.iter().flatten().zip(avg.params.iter().flatten());
+        let mut copied = 0;
+        for (tensor, (p, a)) in listed.iter().zip(tensors) {
+            if tensor.ends_with("weight_u") || tensor.ends_with("weight_v") {
+                assert_eq!(p, a, "{name}: G_ema's {}", tensor);
+                copied += 1;
+            }
+        }
+        assert_eq!(copied, 6, "u and v of G's three normalised layers");
+    }
+}
