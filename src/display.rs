@@ -38,6 +38,24 @@ pub struct GridShape {
 }
 
 impl GridShape {
+    /// The image under a point of the grid given as fractions (0 ≤ f < 1) of its width and
+    /// height, as (its index, its pixel x, y); None on a gap, an empty cell or outside.
+    pub fn locate(&self, fx: f64, fy: f64) -> Option<(u32, u32, u32)> {
+        let (w, h) = self.pixels();
+        if !(0.0..1.0).contains(&fx) || !(0.0..1.0).contains(&fy) {
+            return None;
+        }
+        let (gx, gy) = ((fx * w as f64) as u32, (fy * h as f64) as u32);
+        let cell = self.size + GAP;
+        let (cx, cy) = (gx.checked_sub(GAP)?, gy.checked_sub(GAP)?);
+        let (x, y) = (cx % cell, cy % cell);
+        let columns = self.columns.clamp(1, self.count.max(1));
+        let (column, row) = (cx / cell, cy / cell);
+        let index = row * columns + column;
+        (x < self.size && y < self.size && column < columns && index < self.count)
+            .then_some((index, x, y))
+    }
+
     /// Width and height of the grid in grid pixels, as `grid_rgba` lays it out.
     pub fn pixels(&self) -> (u32, u32) {
         let columns = self.columns.clamp(1, self.count.max(1));
@@ -190,5 +208,33 @@ impl GridDisplay {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.draw(0..3, 0..1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_point_of_the_grid_finds_its_image_and_pixel() {
+        // 10 images of 28 pixels, 8 a row: 8·30 + 2 = 242 wide, 2·30 + 2 = 62 high.
+        let shape = GridShape {
+            count: 10,
+            channels: 1,
+            size: 28,
+            columns: 8,
+        };
+        assert_eq!(shape.pixels(), (242, 62));
+        let at = |x: u32, y: u32| shape.locate((x as f64 + 0.5) / 242.0, (y as f64 + 0.5) / 62.0);
+        assert_eq!(at(2, 2), Some((0, 0, 0)));
+        assert_eq!(at(29, 29), Some((0, 27, 27)));
+        assert_eq!(at(30, 5), None, "the gap after the first image");
+        assert_eq!(at(32, 5), Some((1, 0, 3)));
+        assert_eq!(at(2 + 30 + 4, 2 + 30 + 7), Some((9, 4, 7)));
+        assert_eq!(at(2 + 2 * 30, 40), None, "the second row has two images");
+        assert_eq!(at(0, 10), None);
+        assert_eq!(shape.locate(1.0, 0.5), None);
+        assert_eq!(shape.locate(-0.1, 0.5), None);
+        assert_eq!(shape.locate(f64::NAN, 0.5), None);
     }
 }

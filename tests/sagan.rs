@@ -172,3 +172,44 @@ fn a_sagan_step_matches_the_cpu_twin() {
         assert_eq!(copied, 6, "u and v of G's three normalised layers");
     }
 }
+
+/// The page's attention view: for a pixel of a sample, the weights its position in G's last
+/// attention map gives every position, as the CPU reference's eval forward computes them,
+/// summing to 1; pixels outside the image and a model without attention are refused.
+#[test]
+fn the_attention_view_reads_gs_last_map_at_the_chosen_pixel() {
+    let t = small_sagan(2);
+    open_attention(&t, t.g_ema().unwrap(), 0.5);
+    let z: Vec<f32> = (0..16).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
+    let view = pollster::block_on(t.attention_at(&z, Some(1), 21, 6)).unwrap();
+    assert_eq!(view.block, "attn2");
+    // sagan32's G attends last on its 16×16 map: pixel (21, 6) of 32 is position (10, 3).
+    assert_eq!((view.side, view.query), (16, (10, 3)));
+    assert_eq!(view.weights.len(), 256);
+    let sum: f64 = view.weights.iter().map(|&w| w as f64).sum();
+    assert!((sum - 1.0).abs() < 1e-4, "the weights sum to {sum}");
+
+    let mut cpu = to_cpu(&t, t.g_ema().unwrap());
+    // G's input: z, then class 1 one-hot (of 2); a batch of one.
+    let input: Vec<f64> = z.iter().map(|&v| v as f64).chain([0.0, 1.0]).collect();
+    let acts = cpu.forward_all(&[&input], 1, false, false);
+    let node = cpu
+        .arch
+        .nodes
+        .iter()
+        .position(|n| n.name == "attn2.map")
+        .unwrap();
+    let map = &acts.values[cpu.arch.output_of(node).0];
+    let row = (3 * 16 + 10) * 256;
+    let want = &map[row..row + 256];
+    let got: Vec<f64> = view.weights.iter().map(|&w| w as f64).collect();
+    assert_close("attention weights", &got, want, 1e-6, 1e-3);
+    let image: Vec<f64> = view.image.iter().map(|&v| v as f64).collect();
+    let out = &acts.values[cpu.arch.outputs[0].0];
+    assert_close("the sample", &image, out, 1e-5, 1e-3);
+
+    let e = pollster::block_on(t.attention_at(&z, Some(1), 32, 0)).unwrap_err();
+    assert!(e.to_string().contains("outside the 32×32 image"), "{e}");
+    let e = pollster::block_on(t.attention_at(&z, None, 1, 1)).unwrap_err();
+    assert!(e.to_string().contains("choose one"), "{e}");
+}

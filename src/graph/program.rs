@@ -10,7 +10,8 @@ use crate::graph::{Graph, Init, ParamSpec};
 use crate::kernels::Dispatch;
 use crate::{reference, Result};
 
-/// One learnable tensor and everything that travels with it.
+/// One learnable tensor and everything that travels with it (cloned, the buffers are shared).
+#[derive(Clone)]
 pub struct Param {
     pub spec: ParamSpec,
     pub value: wgpu::Buffer,
@@ -76,6 +77,22 @@ impl Net {
             graph,
             params,
             running,
+        }
+    }
+
+    /// The same network, its buffers shared, with `extra` tensors as outputs after its own:
+    /// so that a pass can be read on the way (a self-attention block's map).
+    pub fn with_outputs(&self, extra: &[crate::graph::TensorId]) -> Net {
+        let mut graph = self.graph.clone();
+        for t in extra {
+            if !graph.outputs.contains(t) {
+                graph.outputs.push(*t);
+            }
+        }
+        Net {
+            graph,
+            params: self.params.clone(),
+            running: self.running.clone(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! updates on a real batch (label 1) and a fake one (label 0) with G frozen, then one generator
 //! update with fresh noise through a frozen D — recorded into one encoder, submitted once.
 
+pub mod attention_view;
 mod checkpoint;
 pub mod config;
 mod config_json;

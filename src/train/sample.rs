@@ -48,6 +48,22 @@ impl Sampler {
         Ok(v)
     }
 
+    /// Every output of G's graph after one run (the images first, then any tensors the net
+    /// was built to expose), each for the whole padded batch.
+    pub async fn outputs(&self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            self.record(&mut pass);
+        }
+        gpu.queue.submit([encoder.finish()]);
+        let mut all = Vec::new();
+        for b in &self.pass.outputs {
+            all.push(gpu.read_f32(b).await?);
+        }
+        Ok(all)
+    }
+
     /// The buffer G writes its images into (for drawing straight from the GPU).
     pub fn output(&self) -> &wgpu::Buffer {
         &self.pass.output

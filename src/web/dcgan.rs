@@ -17,7 +17,7 @@ use crate::model::presets::Preset;
 use crate::quality::dataset::SAMPLES;
 use crate::quality::evaluate::{FeatureSpace, QualityMeter, MIN_REAL_IMAGES};
 use crate::train::sample::{
-    check_truncation, grid_layout, grid_rgba, truncated, walk_noise, Sampler,
+    check_truncation, grid_layout, grid_rgba, interleaved, truncated, walk_noise, Sampler,
 };
 use crate::train::{GpuDataset, TrainConfig, Trainer};
 use crate::{reference, Gpu};
@@ -66,6 +66,9 @@ struct View {
     sampler: Sampler,
     display: GridDisplay,
     shape: GridShape,
+    /// The grid's noise ([count, nz]) and classes, for looking again at one of its images.
+    z: Vec<f32>,
+    labels: Vec<u32>,
 }
 
 #[wasm_bindgen]
@@ -194,6 +197,49 @@ impl Session {
             c.model.preset.image_size() as usize,
             steps as usize,
         )))
+    }
+
+    /// Where G's last self-attention block looks from the point (`fx`, `fy`) of the grid,
+    /// given as fractions of its width and height: `{ block, side, query: [x, y], weights:
+    /// Float32Array (side × side, summing to 1), image: { width, height, rgba }, pixel:
+    /// [x, y], index }` for the sample under the point, or null on a gap between samples.
+    #[wasm_bindgen(js_name = attentionAt)]
+    pub async fn attention_at(&self, fx: f64, fy: f64) -> Result<JsValue, JsError> {
+        let run = self.dcgan()?;
+        let Some((index, x, y)) = run.view.shape.locate(fx, fy) else {
+            return Ok(JsValue::NULL);
+        };
+        let c = &run.trainer.config;
+        let nz = c.model.nz as usize;
+        let i = index as usize;
+        let z = &run.view.z[i * nz..(i + 1) * nz];
+        let class = run.view.labels.get(i).copied();
+        let view = run
+            .trainer
+            .attention_at(z, class, x, y)
+            .await
+            .map_err(js_error)?;
+        let size = c.model.preset.image_size() as usize;
+        let o = js_sys::Object::new();
+        set(&o, "block", &view.block.as_str().into());
+        set(&o, "side", &view.side.into());
+        let pair = |a: u32, b: u32| js_sys::Array::of2(&a.into(), &b.into()).into();
+        set(&o, "query", &pair(view.query.0, view.query.1));
+        set(&o, "pixel", &pair(x, y));
+        set(&o, "index", &index.into());
+        set(
+            &o,
+            "weights",
+            &js_sys::Float32Array::from(&view.weights[..]).into(),
+        );
+        // The sample alone, without the grid's border: RGBA, gray repeated.
+        let channels = c.model.channels as usize;
+        let rgba: Vec<u8> = interleaved(&view.image, channels, size)
+            .chunks(channels)
+            .flat_map(|p| [p[0], p[channels / 2], p[channels - 1], 255])
+            .collect();
+        set(&o, "image", &image_object((size as u32, size as u32, rgba)));
+        Ok(o.into())
     }
 
     /// The Fréchet distance of G's samples from the data (lower is better). The first call
@@ -493,6 +539,8 @@ impl Session {
             sampler,
             display,
             shape,
+            z,
+            labels,
         })
     }
 }

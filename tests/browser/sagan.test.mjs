@@ -2,7 +2,8 @@
 // SAGAN preset sets SAGAN's recipe (hinge loss, D at 4e-4 and G at 1e-4, β1 0, β2 0.9, z of
 // 128; sagan64 at batch 32) and choosing DCGAN again restores DCGAN's; a small sagan32 trains
 // on the built-in digits (spectral norm and self-attention on the GPU) and its samples change;
-// its checkpoint carries SAGAN's configuration.
+// a click on a sample shows where G's last attention block looks from that pixel; the
+// checkpoint carries SAGAN's configuration.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -71,6 +72,26 @@ test('a small sagan32 trains on the built-in digits and its checkpoint says SAGA
   let changed = 0;
   for (let i = 0; i < first.data.length; i++) if (first.data[i] !== second.data[i]) changed++;
   assert.ok(changed > 100, `the samples change as G trains (${changed} bytes differ)`);
+
+  // Where G looks: a click on the first sample's pixel (20, 10) shows attn2's weights there.
+  assert.equal(await page.isVisible('#attention-view'), true);
+  const box = await page.locator('#samples').boundingBox();
+  const [width, height] = await page.evaluate(() => [document.getElementById('samples').dataset.width, document.getElementById('samples').dataset.height].map(Number));
+  // The grid's images are 32 pixels with a 2-pixel gap around each.
+  await page.mouse.click(box.x + ((2 + 20.5) / width) * box.width, box.y + ((2 + 10.5) / height) * box.height);
+  await page.waitForFunction(() => /^Sample 1, pixel/.test(document.getElementById('attention-note').textContent), null, SLOW);
+  const note = await page.textContent('#attention-note');
+  const [, x, y, qx, qy] = note.match(/^Sample 1, pixel \((\d+), (\d+)\): attn2 attends from position \((\d+), (\d+)\) of its 16×16 map/).map(Number);
+  // Within a pixel of the one aimed at (the mouse lands on whole CSS pixels), in the map's
+  // position that covers it (16 positions over 32 pixels).
+  assert.ok(Math.abs(x - 20) <= 1 && Math.abs(y - 10) <= 1, note);
+  assert.deepEqual([qx, qy], [Math.floor(x / 2), Math.floor(y / 2)], note);
+  const attention = decodePng(await page.locator('#attention').screenshot());
+  const reds = new Set();
+  for (let i = 0; i < attention.data.length; i += 4) reds.add(attention.data[i]);
+  assert.ok(reds.size > 20, `the attention view is drawn (${reds.size} levels of red)`);
+  // A click between two samples shows nothing new.
+  await page.mouse.click(box.x + (1 / width) * box.width, box.y + (1 / height) * box.height);
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
   const bytes = await readFile(await download.path());

@@ -238,8 +238,43 @@ function showFamily() {
   const outside = (list, family) => !list.split(' ').includes(family);
   for (const el of document.querySelectorAll('[data-family]')) el.hidden = outside(el.dataset.family, form);
   for (const el of document.querySelectorAll('[data-view]')) el.hidden = outside(el.dataset.view, view);
+  $('attention-view').hidden = !attends();
   showSchedule();
   showAdvice();
+}
+
+// Whether the run's G has self-attention to show (the SAGAN presets).
+const attends = () => state.started && state.family === 'dcgan' && /^sagan/.test(state.config?.preset ?? '');
+
+// The attention of G's last attention block at the sample pixel clicked: the sample with the
+// pixel marked, beside it the same sample dimmed under the weights in red (brightest where
+// they are largest).
+async function showAttention(e) {
+  if (!attends()) return;
+  const box = e.currentTarget.getBoundingClientRect();
+  const at = await serial(() => call('attentionAt', [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height]));
+  if (!at) return;
+  const { image, weights, side, pixel: [px, py], query: [qx, qy] } = at;
+  const n = image.width;
+  const rgba = new Uint8ClampedArray(2 * n * n * 4);
+  let most = 0;
+  for (const w of weights) most = Math.max(most, w);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const from = (y * n + x) * 4;
+      const [r, g, b] = image.rgba.subarray(from, from + 3);
+      const marked = Math.abs(x - px) <= 1 && Math.abs(y - py) <= 1 && (x !== px || y !== py);
+      const left = (y * 2 * n + x) * 4;
+      const right = left + n * 4;
+      rgba.set(marked ? [0, 255, 0, 255] : [r, g, b, 255], left);
+      const w = weights[Math.floor((y * side) / n) * side + Math.floor((x * side) / n)] / (most || 1);
+      const dim = 0.3 * (0.299 * r + 0.587 * g + 0.114 * b);
+      rgba.set(marked ? [0, 255, 0, 255] : [dim + 255 * w, dim, dim, 255], right);
+    }
+  }
+  drawImage($('attention'), { width: 2 * n, height: n, rgba }, Math.max(1, Math.floor(256 / n)));
+  $('attention').dataset.side = side;
+  $('attention-note').textContent = `Sample ${at.index + 1}, pixel (${px}, ${py}): ${at.block} attends from position (${qx}, ${qy}) of its ${side}×${side} map; its largest weight is ${(100 * most).toFixed(1)}% of the total (${(100 / (side * side)).toFixed(2)}% if it looked everywhere alike).`;
 }
 
 // CycleGAN's or pix2pix's schedule in words, for the data loaded and the form's epochs and
@@ -893,6 +928,7 @@ function wire() {
     const img = await serial(() => call('interpolation', [(Math.random() * 2 ** 32) >>> 0, 10, Number($('class').value)]));
     drawImage($('walk'), img, img.width < 400 ? 2 : 1);
   }));
+  $('samples').addEventListener('click', guard(showAttention));
   $('measure').addEventListener('click', guard(measureQuality));
   $('check-copies').addEventListener('click', guard(checkCopies));
 

@@ -157,6 +157,9 @@ const methods = {
   checkCopies: () => session.checkCopies(),
   gridPng: async () => ({ png: await session.gridPng(), step: session.step }),
   interpolation: (seed, steps, k) => session.interpolation(seed, steps, k),
+  // Where G's last attention block looks from the grid's point (fx, fy), as fractions of
+  // its size: { block, side, query, pixel, index, weights, image }, or null on a gap.
+  attentionAt: (fx, fy) => session.attentionAt(fx, fy),
   loseDeviceForTesting: () => session.loseDeviceForTesting(),
   poisonForTesting: () => session.poisonForTesting(),
   causeGpuErrorForTesting: () => session.causeGpuErrorForTesting(),
