@@ -114,6 +114,19 @@ impl CpuNet {
         doutputs: &[&[f64]],
         batch: u32,
     ) -> (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
+        let (mut grads, dparams) = self.backward_every(acts, doutputs, batch);
+        grads.truncate(self.arch.inputs.len());
+        (grads, dparams)
+    }
+
+    /// (d tensor for every tensor, d parameters per node) given d output per output: the
+    /// gradient penalty's second pass reads each node's d output.
+    pub fn backward_every(
+        &self,
+        acts: &Activations,
+        doutputs: &[&[f64]],
+        batch: u32,
+    ) -> (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
         let g = &self.arch;
         let streams = self.streams();
         let mut grads: Vec<Vec<f64>> = acts.values.iter().map(|v| vec![0.0; v.len()]).collect();
@@ -150,7 +163,6 @@ impl CpuNet {
             }
             dparams[n] = dp;
         }
-        grads.truncate(g.inputs.len());
         (grads, dparams)
     }
 }

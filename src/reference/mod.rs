@@ -22,6 +22,7 @@ pub mod jitter;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod penalty;
 pub mod pix2pix;
 pub mod pixel_loss;
 pub mod pixel_shuffle;

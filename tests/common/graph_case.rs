@@ -198,7 +198,7 @@ pub fn reference_matches_central_differences(graph: &Graph, batch: u32, at_most:
 }
 
 /// (index, central difference) at up to `at_most` indices of `x`, evenly spaced.
-fn numeric_gradient_at(
+pub fn numeric_gradient_at(
     x: &[f64],
     at_most: usize,
     mut loss: impl FnMut(&[f64]) -> f64,
@@ -224,7 +224,7 @@ fn numeric_gradient_at(
         .collect()
 }
 
-fn check_probes(what: &str, analytic: &[f64], numeric: &[(usize, f64)]) {
+pub fn check_probes(what: &str, analytic: &[f64], numeric: &[(usize, f64)]) {
     let (got, want): (Vec<f64>, Vec<f64>) = numeric.iter().map(|&(i, d)| (analytic[i], d)).unzip();
     assert_gradient(what, &got, &want);
 }
