@@ -1,12 +1,16 @@
 //! The gradient penalties' f64 reference (WGAN-GP's and R1's) against central differences of
 //! the penalty itself, on small critics of odd shapes: convolutions with biases, leaky ReLU
-//! and plain ReLU, a dense score, spectral norm; and a critic with batch norm refused.
+//! and plain ReLU, a dense score, spectral norm; a critic with batch norm refused. Then the
+//! GPU's penalty pass (`graph::penalty`) against the reference: norms, terms and every
+//! parameter's gradient added to what was there.
 
 mod common;
 
-use common::graph_case::{check_probes, numeric_gradient_at};
+use common::graph_case::{check_probes, numeric_gradient_at, record, write};
 use common::*;
 use webgan::graph::ops::{BatchNorm2d, Conv2d, Dense, Reshape};
+use webgan::graph::penalty::PenaltyPass;
+use webgan::graph::program::Net;
 use webgan::graph::{Graph, Layer, Shape3};
 use webgan::kernels::activation::Activation;
 use webgan::reference::graph::CpuNet;
@@ -145,4 +149,77 @@ fn a_critic_with_batch_norm_is_refused_in_a_sentence() {
     let e = penalty(&net, &x, BATCH, Penalty::Gp { lambda: 10.0 }).unwrap_err();
     assert!(e.contains("main.3 is not one"), "{e}");
     assert!(e.contains("no batch norm"), "{e}");
+}
+
+/// The GPU's pass on a critic with the weights of `cpu_net(graph, seed)`, against the
+/// reference; each gradient starts at 0.25 so that adding (not overwriting) is checked.
+fn gpu_matches(graph: Graph, seed: u64, p: Penalty, what: &str) {
+    let twin = cpu_net(graph.clone(), seed);
+    let net = Net::new(gpu(), graph, 1);
+    for (node, values) in net.params.iter().zip(&twin.params) {
+        for (param, v) in node.iter().zip(values) {
+            write(&param.value, v);
+            write(&param.grad, &vec![0.25; v.len()]);
+        }
+    }
+    let x = Rng::new(seed + 1).vec(BATCH as usize * 70);
+    let want = penalty(&twin, &x, BATCH, p).unwrap();
+    let pass = PenaltyPass::new(gpu(), &net, BATCH, p, Some(upload(&x))).unwrap();
+    record(|c| pass.record(c));
+    let norms = download(&pass.norms, BATCH as usize);
+    assert_close(&format!("{what}: norms"), &norms, &want.norms, 1e-5, 1e-4);
+    let terms: f64 = download(&pass.terms, BATCH as usize).iter().sum();
+    assert_close(
+        &format!("{what}: penalty"),
+        &[terms],
+        &[want.value],
+        1e-5,
+        1e-4,
+    );
+    for (n, node) in net.params.iter().enumerate() {
+        for (i, param) in node.iter().enumerate() {
+            if !param.spec.trained() {
+                continue;
+            }
+            let got: Vec<f64> = download(&param.grad, param.len())
+                .iter()
+                .map(|g| g - 0.25)
+                .collect();
+            let name = &param.spec.name;
+            assert_close(
+                &format!("{what}: d {name}"),
+                &got,
+                &want.params[n][i],
+                1e-5,
+                1e-3,
+            );
+        }
+    }
+}
+
+#[test]
+fn the_gpu_penalty_pass_matches_the_reference() {
+    gpu_matches(
+        critic(false, false),
+        11,
+        Penalty::Gp { lambda: 10.0 },
+        "WGAN-GP",
+    );
+    gpu_matches(critic(false, false), 12, Penalty::R1 { gamma: 5.0 }, "R1");
+    gpu_matches(
+        critic(true, false),
+        13,
+        Penalty::Gp { lambda: 10.0 },
+        "spectral norm",
+    );
+}
+
+#[test]
+fn the_gpu_refuses_a_critic_with_batch_norm() {
+    let net = Net::new(gpu(), critic(false, true), 1);
+    let e = PenaltyPass::new(gpu(), &net, BATCH, Penalty::R1 { gamma: 1.0 }, None)
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("main.3"), "{e}");
+    assert!(e.to_string().contains("cannot be penalised"), "{e}");
 }

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod op;
 pub mod ops;
+pub mod penalty;
 pub mod plan;
 pub mod program;
 

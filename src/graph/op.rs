@@ -141,6 +141,19 @@ pub struct NodeRng<'a> {
     pub index: u32,
 }
 
+/// What building a node's part of a gradient penalty's second pass is given (see
+/// `graph::penalty`): the forward's inputs of the pass on the penalised images, the tangent
+/// `u` coming in (∂P/∂g carried forward through the nodes before), where this node's tangent
+/// goes, and `dy`, d D / d y of that pass's backward.
+pub struct TangentCtx<'a> {
+    pub shapes: Shapes<'a>,
+    pub x: Vec<&'a wgpu::Buffer>,
+    pub params: &'a [Param],
+    pub u: &'a wgpu::Buffer,
+    pub u_out: &'a wgpu::Buffer,
+    pub dy: &'a wgpu::Buffer,
+}
+
 /// A node's dispatches, in recording order.
 #[derive(Default)]
 pub struct Built {
@@ -222,6 +235,20 @@ pub trait Op {
     fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
     fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built>;
+
+    /// Its part of a gradient penalty's second pass (`graph::penalty`, specified by
+    /// `reference::penalty`): u_out = J·u, its Jacobian at the penalised forward applied to the
+    /// tangent, and, for its weights, d⟨dy, J·u⟩/dW added to their gradients (biases get
+    /// none). `Err(why)` for an op whose Jacobian depends on its input other than through a
+    /// fixed mask: the penalty's exact gradient is not built through it. A view (`Fusion::View`)
+    /// is never asked: its tangent is its input's.
+    fn build_tangent(
+        &self,
+        _gpu: &Gpu,
+        _ctx: &TangentCtx,
+    ) -> Result<std::result::Result<Built, String>> {
+        Ok(Err("it has no penalty pass".into()))
+    }
 
     /// Its eval-mode forward as ONNX nodes writing `n.output` (see `export::onnx`), or why it
     /// has no such form.

@@ -223,6 +223,10 @@ pub struct Pass {
     pub outputs: Vec<wgpu::Buffer>,
     pub doutputs: Vec<wgpu::Buffer>,
     pub dinputs: Vec<Option<wgpu::Buffer>>,
+    /// Every tensor's buffer and its gradient's (views share their input's), for a pass that
+    /// reads this one's on the way (the gradient penalty's second pass).
+    pub tensors: Vec<wgpu::Buffer>,
+    pub tensor_grads: Vec<Option<wgpu::Buffer>>,
     forward: Vec<Dispatch>,
     backward: Vec<Dispatch>,
 }
@@ -334,7 +338,15 @@ impl Pass {
         }
         // Backward runs from the last node to the first.
         let backward = backward_by_node.into_iter().rev().flatten().collect();
+        let tensors = (0..g.shapes.len())
+            .map(|t| act(crate::graph::TensorId(t)).clone())
+            .collect();
+        let tensor_grads = (0..g.shapes.len())
+            .map(|t| grad(crate::graph::TensorId(t)).cloned())
+            .collect();
         Ok(Pass {
+            tensors,
+            tensor_grads,
             input: inputs[0].clone(),
             output: outputs[0].clone(),
             doutput: doutputs[0].clone(),

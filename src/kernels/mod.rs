@@ -23,6 +23,7 @@ pub mod jitter;
 pub mod join;
 pub mod loss;
 pub mod optim;
+pub mod penalty;
 pub mod pixel_loss;
 pub mod pixel_shuffle;
 pub mod random;
@@ -49,6 +50,7 @@ pub const SHADERS: &[&Shader] = &[
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &penalty::SHADER,
     &pixel_loss::SHADER,
     &pixel_shuffle::SHADER,
     &random::SHADER,
@@ -248,4 +250,19 @@ pub(crate) fn tensor_pass<P: bytemuck::Pod>(
         Pass::Backward => [&spares[0], from, &spares[1], to],
     };
     Dispatch::new(gpu, shader, entry, &[], params, &buffers, workgroups)
+}
+
+/// Refuses one buffer given for two of the named roles.
+pub(crate) fn check_distinct(op: &'static str, named: &[(&str, &wgpu::Buffer)]) -> Result<()> {
+    for (i, (a, buffer_a)) in named.iter().enumerate() {
+        if let Some((b, _)) = named[i + 1..]
+            .iter()
+            .find(|(_, buffer_b)| buffer_a == buffer_b)
+        {
+            return Err(Error::Invalid(format!(
+                "{op}: {a} and {b} are the same buffer; they must be distinct"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 
 use crate::error::shape_error;
 use crate::gpu::{Access, Gpu, Shader};
-use crate::kernels::{check_len, Dispatch};
+use crate::kernels::{check_distinct, check_len, Dispatch};
 use crate::{Error, Result};
 
 pub const SHADER: Shader = Shader {
@@ -235,21 +235,6 @@ fn check_arguments(
         return Err(Error::Invalid(format!(
             "{op}: accumulate_dtargets is set but no dtargets buffer was given"
         )));
-    }
-    Ok(())
-}
-
-/// Refuses one buffer given for two of the named roles.
-fn check_distinct(op: &'static str, named: &[(&str, &wgpu::Buffer)]) -> Result<()> {
-    for (i, (a, buffer_a)) in named.iter().enumerate() {
-        if let Some((b, _)) = named[i + 1..]
-            .iter()
-            .find(|(_, buffer_b)| buffer_a == buffer_b)
-        {
-            return Err(Error::Invalid(format!(
-                "{op}: {a} and {b} are the same buffer; they must be distinct"
-            )));
-        }
     }
     Ok(())
 }

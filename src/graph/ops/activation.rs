@@ -4,7 +4,7 @@
 
 use crate::export::onnx::{float_attr, OnnxNode};
 use crate::gpu::Gpu;
-use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
+use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference, TangentCtx};
 use crate::graph::Shape3;
 use crate::kernels::activation::{self, Activation};
 use crate::reference;
@@ -40,6 +40,25 @@ impl Op for Activation {
             )?);
         }
         Ok(built)
+    }
+    /// (Leaky) ReLU's Jacobian is a diagonal mask fixed by its input: J·u = Jᵀ·u, its backward
+    /// of u.
+    fn build_tangent(
+        &self,
+        gpu: &Gpu,
+        ctx: &TangentCtx,
+    ) -> Result<std::result::Result<Built, String>> {
+        if !matches!(self, Activation::Relu | Activation::LeakyRelu(_)) {
+            return Ok(Err(
+                "its derivative depends on its input (only (leaky) ReLU's does not)".into(),
+            ));
+        }
+        let len = ctx.shapes.output_len();
+        let mask = activation::backward(gpu, *self, ctx.x[0], ctx.u, ctx.u_out, len, false)?;
+        Ok(Ok(Built {
+            forward: vec![mask],
+            backward: vec![],
+        }))
     }
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
         let (op_type, attributes) = match *self {

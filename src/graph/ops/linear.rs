@@ -2,7 +2,7 @@
 
 use crate::export::onnx::{int_attr, ints_attr, OnnxNode};
 use crate::gpu::Gpu;
-use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference};
+use crate::graph::op::{BuildCtx, Built, Fusion, Mode, Op, Reference, TangentCtx};
 use crate::graph::ops::spectral::{self, Normalised};
 use crate::graph::program::ParamGrads;
 use crate::graph::{Init, ParamSpec, Shape3};
@@ -367,6 +367,48 @@ fn build(
     Ok(built)
 }
 
+/// A linear op's part of the penalty's second pass: J·u is its forward of u without the bias
+/// (with W / σ as the penalised pass used it: spectral norm in eval mode reads the u and v that
+/// pass's iteration left), and its weight gets d⟨dy, W·u⟩/dW, its weight gradient at input u.
+fn build_tangent(
+    s: &impl Gemm,
+    spectral: Option<SpectralLayout>,
+    gpu: &Gpu,
+    ctx: &TangentCtx,
+) -> Result<Built> {
+    let w = &ctx.params[0];
+    let n = ctx.params.len();
+    let mut forward = Vec::new();
+    match spectral {
+        None => {
+            forward.push(s.forward(gpu, ctx.u, &w.value, None, ctx.u_out, None)?);
+            forward.push(s.backward_weight(gpu, ctx.u, ctx.dy, &w.grad, true)?);
+        }
+        Some(layout) => {
+            let sn = Normalised {
+                layout,
+                weight_u: &ctx.params[n - 2].value,
+                weight_v: &ctx.params[n - 1].value,
+                scratch: gpu.storage("spectral norm scratch", spectral_norm::scratch_len(layout)),
+                weight_sn: gpu.storage("weight / sigma", layout.len()),
+            };
+            let b = sn.buffers(&w.value);
+            forward.push(spectral_norm::forward(gpu, layout, &b, false)?);
+            forward.push(s.forward(gpu, ctx.u, &sn.weight_sn, None, ctx.u_out, None)?);
+            let dweight_sn = gpu.storage("d weight / sigma", layout.len());
+            let through = spectral_norm::backward(gpu, layout, &b, &dweight_sn, &w.grad, true)?;
+            forward.push(
+                s.backward_weight(gpu, ctx.u, ctx.dy, &dweight_sn, false)?
+                    .then(through),
+            );
+        }
+    }
+    Ok(Built {
+        forward,
+        backward: vec![],
+    })
+}
+
 /// The methods the three linear ops share: their kernel shape does the work.
 macro_rules! gemm_op_methods {
     () => {
@@ -396,6 +438,15 @@ macro_rules! gemm_op_methods {
             let input = ctx.shapes.input();
             let s = self.shape(ctx.shapes.batch, input);
             build(&s, self.spectral(input), self.bias, gpu, ctx)
+        }
+        fn build_tangent(
+            &self,
+            gpu: &Gpu,
+            ctx: &TangentCtx,
+        ) -> Result<std::result::Result<Built, String>> {
+            let input = ctx.shapes.input();
+            let s = self.shape(ctx.shapes.batch, input);
+            build_tangent(&s, self.spectral(input), gpu, ctx).map(Ok)
         }
     };
 }

@@ -1,0 +1,66 @@
+// The head of a gradient penalty on a critic's input gradient g ([batch, per_sample]), one
+// workgroup per sample b:
+//
+//   n_b = |g_b|
+//   kind 0  WGAN-GP  term_b = λ/batch (n_b - 1)^2      slope_b = 2 λ/batch (n_b - 1)
+//   kind 1  R1       term_b = γ/2/batch n_b^2           slope_b = γ/batch n_b
+//   u_b = slope_b g_b / n_b   (dP/dg_b; 0 when n_b = 0)
+//
+// norms[b] and terms[b] are written for the step's statistics; u goes on through the critic's
+// Jacobians (the penalty's second pass). The norm's sum of squares is a strided per-thread sum,
+// then a tree over the workgroup.
+
+struct PenaltyParams {
+    per_sample: u32,  // elements of one sample's gradient
+    batch: u32,
+    kind: u32,        // 0 WGAN-GP, 1 R1
+    weight: f32,      // λ or γ
+}
+
+@group(0) @binding(0) var<uniform> p: PenaltyParams;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> u: array<f32>;
+@group(0) @binding(3) var<storage, read_write> norms: array<f32>;  // [batch]
+@group(0) @binding(4) var<storage, read_write> terms: array<f32>;  // [batch]
+
+const GROUP: u32 = 256u;
+
+var<workgroup> scratch: array<f32, 256>;
+var<workgroup> slope_over_norm: f32;
+
+@compute @workgroup_size(256)
+fn head(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let b = wid.x;
+    let start = b * p.per_sample;
+    var sum = 0.0;
+    for (var i = l; i < p.per_sample; i += GROUP) {
+        let v = g[start + i];
+        sum += v * v;
+    }
+    scratch[l] = sum;
+    workgroupBarrier();
+    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
+        if (l < half) {
+            scratch[l] += scratch[l + half];
+        }
+        workgroupBarrier();
+    }
+    if (l == 0u) {
+        let n = sqrt(scratch[0]);
+        let per = p.weight / f32(p.batch);
+        var term = per * (n - 1.0) * (n - 1.0);
+        var slope = 2.0 * per * (n - 1.0);
+        if (p.kind == 1u) {
+            term = 0.5 * per * n * n;
+            slope = per * n;
+        }
+        norms[b] = n;
+        terms[b] = term;
+        slope_over_norm = select(0.0, slope / n, n > 0.0);
+    }
+    workgroupBarrier();
+    let s = slope_over_norm;
+    for (var i = l; i < p.per_sample; i += GROUP) {
+        u[start + i] = s * g[start + i];
+    }
+}
