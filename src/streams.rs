@@ -12,6 +12,8 @@ pub const SECOND_BATCH_INDICES: u32 = 4;
 pub const NOISE: u32 = 2;
 /// The classes of a conditional G's fakes.
 pub const FAKE_CLASSES: u32 = 3;
+/// WGAN-GP's interpolation weights, one per sample, per D step.
+pub const PENALTY_MIX: u32 = 5;
 /// DiffAugment's per-sample parameters, one stream per augmented pass:
 /// AUGMENT ..= AUGMENT + MAX_AUGMENT_PASSES - 1. The real and the fake batch (and each of
 /// several D passes per step) need their own, or they would be translated and cut alike.

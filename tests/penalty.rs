@@ -79,7 +79,7 @@ fn cpu_net(graph: Graph, seed: u64) -> CpuNet {
 }
 
 fn check(net: &CpuNet, x: &[f64], p: Penalty, what: &str) {
-    let got = penalty(net, x, BATCH, p).unwrap();
+    let got = penalty(&mut net.clone(), x, BATCH, p).unwrap();
     assert!(got.value > 0.0, "{what}: the penalty is {}", got.value);
     assert_eq!(got.norms.len(), BATCH as usize);
     // The value is the formula on the input gradients the plain backward pass gives.
@@ -105,7 +105,7 @@ fn check(net: &CpuNet, x: &[f64], p: Penalty, what: &str) {
             let numeric = numeric_gradient_at(values, 12, |v| {
                 let mut changed = net.clone();
                 changed.params[n][i] = v.to_vec();
-                penalty(&changed, x, BATCH, p).unwrap().value
+                penalty(&mut changed, x, BATCH, p).unwrap().value
             });
             check_probes(
                 &format!("{what}: d penalty / d {}", specs[i].name),
@@ -146,7 +146,7 @@ fn a_spectrally_normalised_critic_matches_central_differences() {
 fn a_critic_with_batch_norm_is_refused_in_a_sentence() {
     let net = cpu_net(critic(false, true), 8);
     let x = Rng::new(9).vec(BATCH as usize * 70);
-    let e = penalty(&net, &x, BATCH, Penalty::Gp { lambda: 10.0 }).unwrap_err();
+    let e = penalty(&mut net.clone(), &x, BATCH, Penalty::Gp { lambda: 10.0 }).unwrap_err();
     assert!(e.contains("main.3 is not one"), "{e}");
     assert!(e.contains("no batch norm"), "{e}");
 }
@@ -163,7 +163,7 @@ fn gpu_matches(graph: Graph, seed: u64, p: Penalty, what: &str) {
         }
     }
     let x = Rng::new(seed + 1).vec(BATCH as usize * 70);
-    let want = penalty(&twin, &x, BATCH, p).unwrap();
+    let want = penalty(&mut twin.clone(), &x, BATCH, p).unwrap();
     let pass = PenaltyPass::new(gpu(), &net, BATCH, p, Some(upload(&x))).unwrap();
     record(|c| pass.record(c));
     let norms = download(&pass.norms, BATCH as usize);

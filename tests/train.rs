@@ -144,19 +144,26 @@ fn a_training_step_matches_the_cpu_reference() {
     use webgan::train::{Augmentations, GanLoss, Optimizer};
     // DiffAugment's policies: the paper's, one without color, and none.
     let paper = "color,translation,cutout";
-    for (loss, d_steps, classes, augment) in [
-        (GanLoss::Bce, 1, 0, ""),
-        (GanLoss::Wgan, 2, 0, ""),
-        (GanLoss::Hinge, 1, 0, "translation,cutout"),
-        (GanLoss::Minimax, 1, 0, ""),
-        (GanLoss::Bce, 2, 2, ""),
-        (GanLoss::Bce, 1, 0, paper),
-        (GanLoss::Bce, 2, 2, paper),
+    // WGAN-GP and R1 penalise D's input gradient: their D has no batch norm, and the
+    // penalty's second pass adds to D's gradients before its update.
+    for (loss, d_steps, classes, augment, r1) in [
+        (GanLoss::Bce, 1, 0, "", None),
+        (GanLoss::Wgan, 2, 0, "", None),
+        (GanLoss::Hinge, 1, 0, "translation,cutout", None),
+        (GanLoss::Minimax, 1, 0, "", None),
+        (GanLoss::Bce, 2, 2, "", None),
+        (GanLoss::Bce, 1, 0, paper, None),
+        (GanLoss::Bce, 2, 2, paper, None),
+        (GanLoss::WganGp, 2, 0, "", None),
+        (GanLoss::WganGp, 1, 2, paper, None),
+        (GanLoss::Bce, 1, 2, "", Some(5.0)),
+        (GanLoss::Hinge, 2, 0, "translation", Some(0.5)),
     ] {
         let mut t = small_trainer_with(64, |c| {
             c.augment = Augmentations::parse(augment).unwrap();
             c.model.classes = classes;
             c.loss = loss;
+            c.r1 = r1;
             c.d_steps = d_steps;
             c.label_smoothing = 0.1;
             c.ema = Some(0.9);
@@ -184,7 +191,7 @@ fn a_training_step_matches_the_cpu_reference() {
         let want = cpu.step(&dataset, 784, &labels);
         t.train(1).unwrap();
         let got = pollster::block_on(t.read_stats()).unwrap();
-        let name = format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}");
+        let name = format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}, r1={r1:?}");
         assert_close(
             &format!("{name}: D loss"),
             &[got.d_loss as f64],

@@ -127,12 +127,18 @@ impl PenaltyPass {
         })
     }
 
-    /// D forward and backward on the penalised images, the head, the second pass.
+    /// D forward and backward on the penalised images, the head, the second pass, in
+    /// recording order.
+    pub fn dispatches(&self) -> Vec<&Dispatch> {
+        let mut all = self.pass.dispatches(true);
+        all.extend(self.pass.dispatches(false));
+        all.push(&self.head);
+        all.extend(&self.tangents);
+        all
+    }
+
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        self.pass.record_forward(pass);
-        self.pass.record_backward(pass);
-        self.head.record(pass);
-        for d in &self.tangents {
+        for d in self.dispatches() {
             d.record(pass);
         }
     }

@@ -1,11 +1,12 @@
-//! The head of a gradient penalty (`shaders/penalty.wgsl`): from a critic's input gradient g,
-//! each sample's norm, its term of WGAN-GP's λ·mean (‖g‖ − 1)² or R1's γ/2·mean ‖g‖², and
-//! u = ∂P/∂g, which the penalty's second pass carries through the critic (`graph::penalty`).
-//! The f64 specification is `reference::penalty`.
+//! A gradient penalty's kernels (`shaders/penalty.wgsl`): WGAN-GP's interpolates of real and
+//! fake images; the head, from a critic's input gradient g, each sample's norm, its term of
+//! WGAN-GP's λ·mean (‖g‖ − 1)² or R1's γ/2·mean ‖g‖², and u = ∂P/∂g, which the penalty's
+//! second pass carries through the critic (`graph::penalty`); the total into D's loss. The f64
+//! specification is `reference::penalty`.
 
 use crate::error::shape_error;
 use crate::gpu::{Access, Gpu, Shader};
-use crate::kernels::{check_distinct, check_len, Dispatch};
+use crate::kernels::{check_distinct, check_len, grid_1d, Dispatch};
 use crate::reference::penalty::Penalty;
 use crate::Result;
 
@@ -14,10 +15,13 @@ pub const SHADER: Shader = Shader {
     source: include_str!("../../shaders/penalty.wgsl"),
     bindings: &[
         Access::Uniform,   // params
-        Access::Read,      // g
-        Access::ReadWrite, // u
+        Access::Read,      // g (interpolate: real)
+        Access::Read,      // fake
+        Access::ReadWrite, // u (interpolate: x̂)
         Access::ReadWrite, // norms
         Access::ReadWrite, // terms
+        Access::Read,      // mix
+        Access::ReadWrite, // stats
     ],
     lanes: None,
 };
@@ -29,7 +33,12 @@ struct PenaltyParams {
     batch: u32,
     kind: u32,
     weight: f32,
+    slot: u32,
+    _pad: [u32; 3],
 }
+
+/// Threads per workgroup, as `GROUP` in the shader.
+const GROUP: u32 = 256;
 
 /// norms[b] = ‖g_b‖, terms[b] = the penalty's term for sample b (their sum is the penalty),
 /// u = ∂P/∂g, for g of `batch` samples of `per_sample` values. One workgroup per sample.
@@ -75,14 +84,82 @@ pub fn head(
         batch,
         kind,
         weight: weight as f32,
+        ..Default::default()
     };
+    let spares = [gpu.storage("unused", 1), gpu.storage("unused", 1), gpu.storage("unused", 1)];
     Dispatch::new(
         gpu,
         &SHADER,
         "head",
         &[],
         &params,
-        &[g, u, norms, terms],
+        &[g, &spares[0], u, norms, terms, &spares[1], &spares[2]],
         [batch, 1, 1],
+    )
+}
+
+/// x̂_b = t_b·real_b + (1 − t_b)·fake_b with t_b = (e_b + 1)/2 from `mix` (e_b uniform in
+/// (−1, 1), one per sample), for `batch` samples of `per_sample` values.
+pub fn interpolate(
+    gpu: &Gpu,
+    real: &wgpu::Buffer,
+    fake: &wgpu::Buffer,
+    mix: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    batch: u32,
+    per_sample: usize,
+) -> Result<Dispatch> {
+    const OP: &str = "penalty interpolates";
+    let len = batch as usize * per_sample;
+    if len == 0 || len > u32::MAX as usize {
+        return Err(shape_error(OP, format!("{batch} × {per_sample} values")));
+    }
+    check_len(OP, "real", real, len)?;
+    check_len(OP, "fake", fake, len)?;
+    check_len(OP, "mix", mix, batch as usize)?;
+    check_len(OP, "out", out, len)?;
+    check_distinct(OP, &[("real", real), ("fake", fake), ("out", out)])?;
+    let params = PenaltyParams {
+        per_sample: per_sample as u32,
+        batch,
+        ..Default::default()
+    };
+    let spares = [gpu.storage("unused", 1), gpu.storage("unused", 1), gpu.storage("unused", 1)];
+    Dispatch::new(
+        gpu,
+        &SHADER,
+        "interpolate",
+        &[],
+        &params,
+        &[real, fake, out, &spares[0], &spares[1], mix, &spares[2]],
+        grid_1d(len, GROUP),
+    )
+}
+
+/// stats[slot] += Σ_b terms[b]: the penalty added to D's loss.
+pub fn total(
+    gpu: &Gpu,
+    terms: &wgpu::Buffer,
+    batch: u32,
+    stats: &wgpu::Buffer,
+    slot: usize,
+) -> Result<Dispatch> {
+    const OP: &str = "penalty total";
+    check_len(OP, "terms", terms, batch as usize)?;
+    check_len(OP, "stats", stats, slot + 1)?;
+    let params = PenaltyParams {
+        batch,
+        slot: slot as u32,
+        ..Default::default()
+    };
+    let spares: Vec<wgpu::Buffer> = (0..5).map(|_| gpu.storage("unused", 1)).collect();
+    Dispatch::new(
+        gpu,
+        &SHADER,
+        "total",
+        &[],
+        &params,
+        &[&spares[0], &spares[1], &spares[2], &spares[3], terms, &spares[4], stats],
+        [1, 1, 1],
     )
 }

@@ -158,6 +158,14 @@ impl ModelConfig {
     /// (generator, discriminator). G maps [nz + classes, 1, 1] to an image in [−1, 1]; D maps
     /// [channels + classes, size, size] to one logit.
     pub fn build(&self) -> Result<(Graph, Graph)> {
+        self.build_for(false)
+    }
+
+    /// [`ModelConfig::build`], with D's batch norm layers left out when its input gradient is
+    /// penalised (`penalised`): batch norm makes each sample's gradient depend on the others',
+    /// and the penalties' papers build their critics without it. D's later layers then take
+    /// the freed indices (`main.5` becomes `main.4`), as `nn.Sequential` would number them.
+    pub fn build_for(&self, penalised: bool) -> Result<(Graph, Graph)> {
         self.check()?;
         let z = Shape3::new(self.nz + self.classes, 1, 1);
         let image = Shape3::new(
@@ -307,6 +315,13 @@ impl ModelConfig {
                 ],
             ),
             Preset::Sagan32 | Preset::Sagan64 => unreachable!("built above"),
+        };
+        let d = if penalised {
+            d.into_iter()
+                .filter(|l| !matches!(l, Layer::BatchNorm(_)))
+                .collect()
+        } else {
+            d
         };
         Ok((
             Graph::sequential("main", z, g)?,

@@ -31,8 +31,9 @@ pub struct StepLosses {
     pub g_loss: f64,
 }
 
+use crate::reference::penalty::{self, Penalty};
 use crate::streams::{
-    BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
+    PENALTY_MIX as STREAM_MIX, BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
 };
 
 pub(crate) fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
@@ -197,6 +198,28 @@ impl CpuGan {
             let (_, fake_grads) = self.d.backward(&fake, &acts, &dlogits, b);
             for (g, f) in grads.iter_mut().flatten().zip(fake_grads.iter().flatten()) {
                 g.iter_mut().zip(f).for_each(|(a, b)| *a += b);
+            }
+            if let Some(p) = c.penalty() {
+                let x = match p {
+                    // x̂ = t·real + (1 − t)·fake, t = (e + 1)/2 per sample.
+                    Penalty::Gp { .. } => {
+                        let e = random::uniform(c.seed, STREAM_MIX, self.rng_step, b as usize);
+                        let per = real.len() / b as usize;
+                        (0..real.len())
+                            .map(|i| {
+                                let t = 0.5 * (e[i / per] as f64 + 1.0);
+                                t * real[i] + (1.0 - t) * fake[i]
+                            })
+                            .collect()
+                    }
+                    Penalty::R1 { .. } => real.clone(),
+                };
+                let penalised = penalty::penalty(&mut self.d, &x, b, p)
+                    .expect("the trainer built this critic for its penalty");
+                d_loss += penalised.value;
+                for (g, f) in grads.iter_mut().flatten().zip(penalised.params.iter().flatten()) {
+                    g.iter_mut().zip(f).for_each(|(a, b)| *a += b);
+                }
             }
             self.d_t += 1;
             let clip = (c.loss == GanLoss::Wgan).then_some(c.clip);

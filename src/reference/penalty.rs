@@ -100,19 +100,19 @@ fn at<'a>(shapes: Shapes<'a>, x: Vec<&'a [f64]>, params: &'a [Vec<f64>]) -> Refe
     }
 }
 
-/// `penalty` on D at `x` ([batch, D's input]) in train mode (spectral norm's power iteration as
-/// a train pass makes it; `net` itself is not moved), with its gradient for every parameter.
+/// `penalty` on D at `x` ([batch, D's input]) in a train pass, which moves spectral norm's u
+/// and v in `net` as the GPU's pass does, with its gradient for every parameter.
 pub fn penalty(
-    net: &CpuNet,
+    net: &mut CpuNet,
     x: &[f64],
     batch: u32,
     penalty: Penalty,
 ) -> Result<PenaltyGrads, String> {
     check_critic(net)?;
-    let mut moved = net.clone();
-    let acts = moved.forward_all(&[x], batch, true, false);
+    let acts = net.forward_all(&[x], batch, true, false);
+    let net = &*net;
     let ones = vec![1.0; batch as usize];
-    let (grads, _) = moved.backward_every(&acts, &[&ones], batch);
+    let (grads, _) = net.backward_every(&acts, &[&ones], batch);
     let g = &grads[0];
     let per_sample = g.len() / batch as usize;
 

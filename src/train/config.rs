@@ -4,6 +4,7 @@ use crate::kernels::augment::{Kind, Policy};
 use crate::kernels::loss::Loss;
 use crate::kernels::optim::{AdamConfig, SgdConfig};
 use crate::model::presets::{ModelConfig, Preset};
+use crate::reference::penalty::Penalty;
 use crate::{Error, Result};
 
 /// The GAN objective.
@@ -17,6 +18,9 @@ pub enum GanLoss {
     Wgan,
     /// Hinge loss for the critic, −D(G(z)) for G.
     Hinge,
+    /// The Wasserstein critic with WGAN-GP's gradient penalty (Gulrajani et al. 2017) in place
+    /// of clipping: λ·E[(‖∇D(x̂)‖ − 1)²] on interpolates of real and fake images.
+    WganGp,
 }
 
 impl GanLoss {
@@ -26,8 +30,9 @@ impl GanLoss {
             "minimax" => Ok(GanLoss::Minimax),
             "wgan" => Ok(GanLoss::Wgan),
             "hinge" => Ok(GanLoss::Hinge),
+            "wgan-gp" => Ok(GanLoss::WganGp),
             _ => Err(Error::Invalid(format!(
-                "unknown loss '{name}': choose bce, minimax, wgan or hinge"
+                "unknown loss '{name}': choose bce, minimax, wgan, wgan-gp or hinge"
             ))),
         }
     }
@@ -38,6 +43,7 @@ impl GanLoss {
             GanLoss::Minimax => "minimax",
             GanLoss::Wgan => "wgan",
             GanLoss::Hinge => "hinge",
+            GanLoss::WganGp => "wgan-gp",
         }
     }
 
@@ -46,7 +52,7 @@ impl GanLoss {
         match self {
             GanLoss::Bce => (Loss::Bce, Loss::Bce, Loss::NonSaturating),
             GanLoss::Minimax => (Loss::Bce, Loss::Bce, Loss::Minimax),
-            GanLoss::Wgan => (
+            GanLoss::Wgan | GanLoss::WganGp => (
                 Loss::Linear { sign: -1.0 },
                 Loss::Linear { sign: 1.0 },
                 Loss::Linear { sign: -1.0 },
@@ -137,6 +143,12 @@ pub struct TrainConfig {
     pub ema: Option<f32>,
     /// DiffAugment: what every image D sees (real and fake) goes through, on the GPU.
     pub augment: Augmentations,
+    /// WGAN-GP's penalty weight λ (the paper's and the SAGAN port's `lambda_gp`, 10), used
+    /// with [`GanLoss::WganGp`].
+    pub lambda_gp: f32,
+    /// R1's weight γ (Mescheder et al. 2018): γ/2·E[‖∇D(x)‖²] on the real batch, each D step;
+    /// None: no R1.
+    pub r1: Option<f32>,
 }
 
 /// DiffAugment's policy (Zhao et al. 2020), in order, as a fixed-size list so that a
@@ -207,6 +219,61 @@ impl TrainConfig {
             seed: 1,
             ema: None,
             augment: Augmentations::default(),
+            lambda_gp: 10.0,
+            r1: None,
+        }
+    }
+
+    /// WGAN-GP's recipe on `preset` (Gulrajani et al.'s defaults): the penalised Wasserstein
+    /// critic, 5 critic steps per G step, Adam 1e-4 with β1 0 and β2 0.9 for both networks.
+    pub fn wgan_gp(preset: Preset) -> TrainConfig {
+        let adam = Optimizer::Adam(AdamConfig {
+            lr: 1e-4,
+            beta1: 0.0,
+            beta2: 0.9,
+            ..AdamConfig::default()
+        });
+        TrainConfig {
+            loss: GanLoss::WganGp,
+            d_steps: 5,
+            d_optimizer: adam,
+            g_optimizer: adam,
+            ..TrainConfig::new(preset)
+        }
+    }
+
+    /// The defaults of `preset` trained with `loss`: [`TrainConfig::new`]'s, or for WGAN-GP
+    /// [`TrainConfig::wgan_gp`]'s (the SAGAN presets keeping their two time-scale Adam, as the
+    /// SAGAN port trains with its `wgan-gp` loss).
+    pub fn for_loss(preset: Preset, loss: GanLoss) -> TrainConfig {
+        let plain = TrainConfig::new(preset);
+        match loss {
+            GanLoss::WganGp if preset.is_sagan() => TrainConfig {
+                d_steps: 5,
+                loss,
+                ..plain
+            },
+            GanLoss::WganGp => TrainConfig::wgan_gp(preset),
+            _ => TrainConfig { loss, ..plain },
+        }
+    }
+
+    /// Whether D's input gradient is penalised (WGAN-GP or R1): D is then built without batch
+    /// norm, as the papers' critics are.
+    pub fn penalised(&self) -> bool {
+        self.penalty().is_some()
+    }
+
+    /// The penalty on D's input gradient each D step, with its weight.
+    pub fn penalty(&self) -> Option<Penalty> {
+        match (self.loss, self.r1) {
+            (GanLoss::WganGp, _) => Some(Penalty::Gp {
+                lambda: self.lambda_gp as f64,
+            }),
+            (_, Some(gamma)) => Some(Penalty::R1 {
+                gamma: gamma as f64,
+            }),
+            _ => None,
         }
     }
 
@@ -240,6 +307,25 @@ impl TrainConfig {
             if !(beta > 0.0 && beta < 1.0) {
                 return Err(Error::Invalid(format!(
                     "the moving average's β must lie strictly between 0 and 1 (e.g. 0.999), not {beta}"
+                )));
+            }
+        }
+        if !(self.lambda_gp.is_finite() && self.lambda_gp >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "WGAN-GP's penalty weight λ must be a number ≥ 0 (the paper's is 10), not {}",
+                self.lambda_gp
+            )));
+        }
+        if let Some(gamma) = self.r1 {
+            if !(gamma.is_finite() && gamma > 0.0) {
+                return Err(Error::Invalid(format!(
+                    "R1's weight γ must be a positive number (e.g. 10), not {gamma}"
+                )));
+            }
+            if matches!(self.loss, GanLoss::Wgan | GanLoss::WganGp) {
+                return Err(Error::Invalid(format!(
+                    "R1 penalises the non-saturating and hinge losses, not {}: choose --loss bce or hinge",
+                    self.loss.name()
                 )));
             }
         }

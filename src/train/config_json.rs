@@ -31,6 +31,8 @@ pub fn to_json(c: &TrainConfig) -> String {
         "clip": c.clip,
         "ema": c.ema,
         "augment": c.augment.name(),
+        "lambda_gp": c.lambda_gp,
+        "r1": c.r1,
         // A string: JSON numbers lose u64 precision in some readers.
         "seed": c.seed.to_string(),
     })
@@ -121,6 +123,15 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
         augment: match v.get("augment") {
             None | Some(Value::Null) => Augmentations::default(),
             Some(_) => Augmentations::parse(f.str("augment")?)?,
+        },
+        // Absent from checkpoints written before the penalties: WGAN-GP's 10, no R1.
+        lambda_gp: match v.get("lambda_gp") {
+            None | Some(Value::Null) => 10.0,
+            Some(_) => f.f32("lambda_gp")?,
+        },
+        r1: match v.get("r1") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(f.f32("r1")?),
         },
     };
     c.check()?;

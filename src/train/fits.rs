@@ -41,7 +41,7 @@ pub(crate) fn largest(net: &Graph, batch: u64) -> (u64, String) {
 impl TrainConfig {
     /// Refuses a run one of whose buffers would pass [`MAX_BINDING_BYTES`], naming it.
     pub fn check_fits(&self) -> Result<()> {
-        let (g, d) = self.model.build()?;
+        let (g, d) = self.model.build_for(self.penalised())?;
         let batch = self.batch as u64;
         for (net, who) in [(&g, "G"), (&d, "D")] {
             let (bytes, what) = largest(net, batch);

@@ -1,9 +1,11 @@
-// SAGAN on the training page, in headless Chromium with WebGPU on SwiftShader: choosing a
+// SAGAN and the gradient penalties on the training page, in headless Chromium with WebGPU on
+// SwiftShader: choosing a
 // SAGAN preset sets SAGAN's recipe (hinge loss, D at 4e-4 and G at 1e-4, β1 0, β2 0.9, z of
 // 128; sagan64 at batch 32) and choosing DCGAN again restores DCGAN's; a small sagan32 trains
 // on the built-in digits (spectral norm and self-attention on the GPU) and its samples change;
 // a click on a sample shows where G's last attention block looks from that pixel; the
-// checkpoint carries SAGAN's configuration.
+// checkpoint carries SAGAN's configuration. WGAN-GP from the loss menu brings its defaults and
+// trains a few steps; R1 on the BCE loss too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -104,5 +106,40 @@ test('a small sagan32 trains on the built-in digits and its checkpoint says SAGA
   for (const name of ['netG.attn2.gamma', 'netG.l1.0.weight_u', 'netD.attn1.query_conv.weight', 'netD.l3.0.weight_orig']) {
     assert.ok(header[name], `the checkpoint holds ${name}`);
   }
+  assert.deepEqual(errors, []);
+});
+
+test('WGAN-GP and R1 train from the page, with WGAN-GP\'s defaults', async () => {
+  await page.selectOption('select[name=preset]', 'dcgan28');
+  await page.selectOption('select[name=loss]', 'wgan-gp');
+  assert.deepEqual(await fields(), { loss: 'wgan-gp', lrD: '0.0001', lrG: '0.0001', beta1D: '0', beta1G: '0', beta2: '0.9', nz: '100', batch: '4' });
+  assert.equal(await page.inputValue('input[name=k]'), '5');
+  await page.fill('input[name=width]', '4');
+  await page.fill('input[name=k]', '2');
+  await page.click('#reset');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '0', null, SLOW);
+  await page.click('#step');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  // The critic's loss carries the penalty: about λ = 10 while its input gradients are small.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const bytes = await readFile(await download.path());
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
+  const config = JSON.parse(header.__metadata__.config);
+  assert.deepEqual([config.loss, config.lambda_gp, config.r1, config.d_steps], ['wgan-gp', 10, null, 2]);
+  // Without batch norm in D: its second conv is followed by the activation at once.
+  assert.ok(!header['netD.main.3.running_mean'], 'D has no batch norm');
+
+  await page.selectOption('select[name=loss]', 'bce');
+  await page.fill('input[name=r1]', '5');
+  await page.click('#reset');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '0', null, SLOW);
+  await page.click('#step');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+  const [second] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const secondBytes = await readFile(await second.path());
+  const secondHeader = JSON.parse(secondBytes.subarray(8, 8 + Number(secondBytes.readBigUInt64LE(0))).toString());
+  assert.equal(JSON.parse(secondHeader.__metadata__.config).r1, 5);
   assert.deepEqual(errors, []);
 });

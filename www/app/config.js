@@ -15,6 +15,17 @@ const recipeOf = (preset) => (preset.startsWith('sagan')
   ? { ...SAGAN_RECIPE, batch: preset === 'sagan64' ? 32 : 64 }
   : DCGAN_RECIPE);
 
+// WGAN-GP's defaults (Gulrajani et al.): 5 critic steps, and for a DCGAN preset Adam 1e-4 with
+// β1 0 and β2 0.9 (a SAGAN preset keeps its own rates). Set when the loss menu turns to it.
+export function fitLoss() {
+  const f = form().elements;
+  if (f.loss.value !== 'wgan-gp') return;
+  f.k.value = 5;
+  if (!f.preset.value.startsWith('sagan')) {
+    for (const [name, value] of Object.entries({ lrD: 1e-4, lrG: 1e-4, beta1D: 0, beta1G: 0, beta2: 0.9 })) f[name].value = value;
+  }
+}
+
 // Sets the recipe's fields to `preset`'s defaults where they differ from those of the preset
 // shown before (`select.dataset.shown`): all of them on a change of recipe (DCGAN ↔ SAGAN),
 // only the batch within one, so that a person's choices within a recipe stay.
@@ -70,6 +81,9 @@ export function readConfig(classes) {
     seed: String(num('seed', { min: 0, max: 2 ** 53, int: true })),
     // 0 (the default) keeps no moving average of G.
     ema: num('ema', { min: 0, max: 0.9999 }) || null,
+    lambda_gp: 10,
+    // 0 (the default) is no R1 penalty.
+    r1: num('r1', { min: 0, max: 1000 }) || null,
   };
 }
 
@@ -99,6 +113,7 @@ export function showConfig(c) {
   f.prior.value = c.prior;
   f.smoothing.value = round(c.label_smoothing);
   f.ema.value = c.ema ? round(c.ema) : 0;
+  f.r1.value = c.r1 ? round(c.r1) : 0;
   f.seed.value = c.seed;
 }
 

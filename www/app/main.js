@@ -9,7 +9,7 @@
 import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import {
-  readConfig, showConfig, fitToDataset, fitRecipe, family as formFamily, readCycleConfig, showCycleConfig,
+  readConfig, showConfig, fitToDataset, fitRecipe, fitLoss, family as formFamily, readCycleConfig, showCycleConfig,
   fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk,
 } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
@@ -935,6 +935,7 @@ function wire() {
   const form = $('config').elements;
   form.family.addEventListener('change', guard(familyChanged));
   form.preset.addEventListener('change', () => fitRecipe(form.preset.value));
+  form.loss.addEventListener('change', fitLoss);
   form.size.addEventListener('change', () => { fitLayers(); showSchedule(); });
   for (const name of ['epochs', 'epochsDecay', 'cbatch']) form[name].addEventListener('input', showSchedule);
   wirePicture();

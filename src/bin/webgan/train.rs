@@ -46,13 +46,21 @@ pub struct TrainArgs {
     /// Images per step [default: 64; sagan64 32, pix2pix and CycleGAN 1].
     #[arg(long, default_value_t = 64, hide_default_value = true)]
     pub batch: u32,
-    /// Discriminator updates per generator update.
-    #[arg(long, default_value_t = 1)]
+    /// Discriminator updates per generator update [default: 1; wgan-gp 5].
+    #[arg(long, default_value_t = 1, hide_default_value = true)]
     pub k: u32,
-    /// bce (non-saturating), minimax, wgan (with weight clipping) or hinge [default: bce;
+    /// bce (non-saturating), minimax, wgan (with weight clipping), wgan-gp (with the gradient
+    /// penalty: k 5, Adam 1e-4 with β 0/0.9, D without batch norm) or hinge [default: bce;
     /// the sagan presets hinge].
     #[arg(long, default_value = "bce", hide_default_value = true)]
     pub loss: String,
+    /// WGAN-GP's penalty weight λ on (‖∇D(x̂)‖ − 1)².
+    #[arg(long, default_value_t = 10.0)]
+    pub lambda_gp: f32,
+    /// R1's weight γ: γ/2·‖∇D(x)‖² on the real batch each D step (D is then built without
+    /// batch norm); for the bce and hinge losses.
+    #[arg(long)]
+    pub r1: Option<f32>,
     /// adam or sgd (with momentum), for both networks.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
@@ -243,7 +251,12 @@ fn config(
     classes: u32,
 ) -> Result<TrainConfig> {
     let given = |id: &str| typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-    let defaults = TrainConfig::new(preset);
+    let loss = if given("loss") {
+        GanLoss::parse(&args.loss)?
+    } else {
+        TrainConfig::new(preset).loss
+    };
+    let defaults = TrainConfig::for_loss(preset, loss);
     let (beta1, beta2, _) = hyper(&defaults.d_optimizer);
     let or = |id: &str, typed: f32, default: f32| if given(id) { typed } else { default };
     let optimizer = |lr| -> Result<Optimizer> {
@@ -282,12 +295,8 @@ fn config(
         } else {
             defaults.batch
         },
-        d_steps: args.k,
-        loss: if given("loss") {
-            GanLoss::parse(&args.loss)?
-        } else {
-            defaults.loss
-        },
+        d_steps: if given("k") { args.k } else { defaults.d_steps },
+        loss,
         label_smoothing: args.label_smoothing,
         d_optimizer: optimizer(or("lr_d", args.lr_d, defaults.d_optimizer.lr()))?,
         g_optimizer: optimizer(or("lr_g", args.lr_g, defaults.g_optimizer.lr()))?,
@@ -304,6 +313,8 @@ fn config(
         seed: args.seed,
         ema: args.ema,
         augment: Augmentations::parse(&args.augment)?,
+        lambda_gp: args.lambda_gp,
+        r1: args.r1,
     };
     c.check()?;
     Ok(c)
@@ -389,6 +400,8 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
         ("prior", asked.prior != c.prior),
         ("seed", asked.seed != c.seed),
         ("clip", asked.clip != c.clip),
+        ("lambda_gp", asked.lambda_gp != c.lambda_gp),
+        ("r1", asked.r1 != c.r1),
         ("ema", asked.ema != c.ema),
         ("unconditional", args.unconditional && c.model.classes > 0),
         (
@@ -449,7 +462,7 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
 
 /// The flags that belong to some families only, with those families: typed for another
 /// family's run, they are refused rather than silently ignored.
-const FAMILY_FLAGS: [(&str, &[&str]); 27] = [
+const FAMILY_FLAGS: [(&str, &[&str]); 29] = [
     ("preset", &["dcgan"]),
     ("k", &["dcgan"]),
     ("loss", &["dcgan"]),
@@ -457,6 +470,8 @@ const FAMILY_FLAGS: [(&str, &[&str]); 27] = [
     ("momentum", &["dcgan"]),
     ("label_smoothing", &["dcgan"]),
     ("clip", &["dcgan"]),
+    ("lambda_gp", &["dcgan"]),
+    ("r1", &["dcgan"]),
     ("ema", &["dcgan"]),
     ("augment", &["dcgan"]),
     ("nz", &["dcgan"]),

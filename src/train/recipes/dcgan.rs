@@ -4,8 +4,13 @@
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::graph::penalty::PenaltyPass;
 use crate::kernels::optim;
+use crate::kernels::penalty::{interpolate, total};
+use crate::kernels::random::{self, Distribution};
 use crate::kernels::Dispatch;
+use crate::reference::penalty::Penalty;
+use crate::streams::PENALTY_MIX;
 use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, Trained, Update};
 use crate::train::recipes::dcgan_glue::{Glue, Passes};
 use crate::train::{config_json, Family, GanLoss, GpuDataset, TrainConfig};
@@ -70,6 +75,8 @@ pub struct Dcgan {
     g_optimizer: NetOptimizer,
     /// After G's update: the average moved towards G's weights, G's running statistics copied.
     g_average: Vec<Dispatch>,
+    /// WGAN-GP's or R1's penalty on D, after D's loss gradients and before its update.
+    penalty: Option<Penalised>,
     glue: Glue,
     /// Kept alive for the passes that write and read them.
     _fakes: [wgpu::Buffer; 4],
@@ -78,7 +85,7 @@ pub struct Dcgan {
 impl Dcgan {
     /// G and D initialised from the config's seed, their passes and the step's glue.
     pub fn new(gpu: &Gpu, config: &TrainConfig, dataset: &GpuDataset) -> Result<Dcgan> {
-        let (g_arch, d_arch) = config.model.build()?;
+        let (g_arch, d_arch) = config.model.build_for(config.penalised())?;
         // The average starts as G: the same graph drawn from the same seed.
         let g_ema = config
             .ema
@@ -202,6 +209,7 @@ impl Dcgan {
             dseen: &dseen,
         };
         let glue = Glue::new(gpu, config, dataset, &passes, &counters, &stats)?;
+        let penalty = Penalised::new(gpu, config, &d, &d_real, &d_fake, &counters, &stats)?;
         Ok(Dcgan {
             g,
             d,
@@ -216,9 +224,74 @@ impl Dcgan {
             d_optimizer,
             g_optimizer,
             g_average,
+            penalty,
             glue,
             _fakes: [fake, dfake, seen, dseen],
         })
+    }
+}
+
+/// A penalty on D's input gradient and what feeds it: WGAN-GP's interpolates of the real and
+/// fake batches as D sees them (t per sample uniform in (0, 1)), or R1's real batch.
+struct Penalised {
+    /// WGAN-GP: the draw of t and the interpolates.
+    mix: Vec<Dispatch>,
+    pass: PenaltyPass,
+    /// The penalty into D's loss.
+    total: Dispatch,
+    _buffers: Vec<wgpu::Buffer>,
+}
+
+impl Penalised {
+    fn new(
+        gpu: &Gpu,
+        config: &TrainConfig,
+        d: &Net,
+        d_real: &Pass,
+        d_fake: &Pass,
+        counters: &Slots,
+        stats: &Slots,
+    ) -> Result<Option<Penalised>> {
+        let b = config.batch;
+        let per_sample = d.graph.input().len();
+        let (penalty, mix, input, buffers) = match config.penalty() {
+            Some(penalty @ Penalty::Gp { .. }) => {
+                let t = gpu.storage("penalty mix", b as usize);
+                let x = gpu.storage("interpolates", b as usize * per_sample);
+                let rng = counters.slot(counter::RNG) as u32;
+                let mix = vec![
+                    random::fill(
+                        gpu,
+                        Distribution::Uniform,
+                        config.seed,
+                        PENALTY_MIX,
+                        &counters.buffer,
+                        rng,
+                        &t,
+                        b as usize,
+                    )?,
+                    interpolate(gpu, &d_real.input, &d_fake.input, &t, &x, b, per_sample)?,
+                ];
+                (penalty, mix, x.clone(), vec![t, x])
+            }
+            Some(penalty @ Penalty::R1 { .. }) => (penalty, vec![], d_real.input.clone(), vec![]),
+            None => return Ok(None),
+        };
+        let pass = PenaltyPass::new(gpu, d, b, penalty, Some(input))?;
+        let total = total(gpu, &pass.terms, b, &stats.buffer, stats.slot(stat::D_LOSS))?;
+        Ok(Some(Penalised {
+            mix,
+            pass,
+            total,
+            _buffers: buffers,
+        }))
+    }
+
+    fn dispatches(&self) -> Vec<&Dispatch> {
+        let mut all: Vec<&Dispatch> = self.mix.iter().collect();
+        all.extend(self.pass.dispatches());
+        all.push(&self.total);
+        all
     }
 }
 
@@ -261,6 +334,10 @@ impl Recipe for Dcgan {
             Phase::new("D step: D forward (fake)", self.d_fake.dispatches(true)),
             Phase::new("D step: loss", &glue.fake_loss),
             Phase::new("D step: D backward (fake)", self.d_fake.dispatches(false)),
+            Phase::new(
+                "D step: penalty",
+                self.penalty.iter().flat_map(Penalised::dispatches),
+            ),
             Phase::new("D step: optimizer", self.d_optimizer.dispatches()),
         ];
         // Fresh noise, through D without touching its parameters, optimizer or statistics.
