@@ -69,23 +69,27 @@ fn a_half_checkpoint_reads_back_within_rounding_and_refuses_what_a_half_cannot_h
     assert!(e.contains("`big`") && e.contains("16-bit"), "{e}");
 }
 
-/// A small conditional dcgan28 trained a few steps, with or without a moving average of G.
-fn trained(ema: Option<f32>) -> Trainer {
+/// A small conditional model of `preset` trained a few steps, with or without a moving average
+/// of G.
+fn trained(preset: Preset, ema: Option<f32>) -> Trainer {
     let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
-    let pixels: Vec<u8> = (0..16 * 784).map(|i| (i * 37 % 251) as u8).collect();
+    let model = ModelConfig {
+        nz: 16,
+        ngf: 8,
+        ndf: 8,
+        classes: 2,
+        ..ModelConfig::new(preset)
+    };
+    let side = preset.image_size() as usize;
+    let row = model.channels as usize * side * side;
+    let pixels: Vec<u8> = (0..16 * row).map(|i| (i * 37 % 251) as u8).collect();
     let labels: Vec<u32> = (0..16).map(|i| i % 2).collect();
-    let data = GpuDataset::upload_labelled(&gpu, &pixels, 784, &labels, 2).unwrap();
+    let data = GpuDataset::upload_labelled(&gpu, &pixels, row, &labels, 2).unwrap();
     let config = TrainConfig {
-        model: ModelConfig {
-            nz: 16,
-            ngf: 8,
-            ndf: 8,
-            classes: 2,
-            ..ModelConfig::new(Preset::Dcgan28)
-        },
+        model,
         batch: 8,
         ema,
-        ..TrainConfig::new(Preset::Dcgan28)
+        ..TrainConfig::new(preset)
     };
     let mut t = Trainer::new(gpu, config, data).unwrap();
     t.train(3).unwrap();
@@ -100,37 +104,64 @@ fn samples(gpu: &webgan::Gpu, bytes: &[u8]) -> Vec<f32> {
     pollster::block_on(sampler.images(gpu)).unwrap()
 }
 
+/// The generator-only file of a run of `preset` holds G's tensors alone, and samples what the
+/// whole checkpoint samples: exactly from its F32 floats, closely from its F16 ones.
+fn alone_samples_what_the_whole_samples(preset: Preset, ema: Option<f32>) -> Checkpoint {
+    let t = trained(preset, ema);
+    let whole = pollster::block_on(t.save()).unwrap();
+    let kept = if ema.is_some() { "netG_ema." } else { "netG." };
+    let f32_file = generator_only(&whole, false).unwrap();
+    let ck = Checkpoint::from_bytes(&f32_file.bytes).unwrap();
+    let names: Vec<&String> = ck.tensors.keys().chain(ck.integers.keys()).collect();
+    assert!(names.iter().all(|n| n.starts_with(kept)), "{names:?}");
+    assert!(ck.tensors.keys().any(|n| n.ends_with("running_mean")));
+    assert!(f32_file.bytes.len() * 2 < whole.len());
+
+    let expected = samples(&t.gpu, &whole);
+    assert_eq!(
+        samples(&t.gpu, &f32_file.bytes),
+        expected,
+        "{preset:?}, ema {ema:?}"
+    );
+    let half_file = generator_only(&whole, true).unwrap();
+    assert!(half_file.bytes.len() * 3 < f32_file.bytes.len() * 2);
+    let from_half = samples(&t.gpu, &half_file.bytes);
+    let worst = expected
+        .iter()
+        .zip(&from_half)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    // Images in [−1, 1]; weights rounded to 11 significant bits.
+    assert!(
+        worst < 0.02,
+        "{preset:?}: f16 weights move a pixel by {worst}"
+    );
+    ck
+}
+
 #[test]
 fn the_generator_alone_samples_what_the_whole_checkpoint_samples() {
     for ema in [None, Some(0.9)] {
-        let t = trained(ema);
-        let whole = pollster::block_on(t.save()).unwrap();
-        let kept = if ema.is_some() { "netG_ema." } else { "netG." };
-        let f32_file = generator_only(&whole, false).unwrap();
-        let ck = Checkpoint::from_bytes(&f32_file.bytes).unwrap();
-        let names: Vec<&String> = ck.tensors.keys().chain(ck.integers.keys()).collect();
-        assert!(names.iter().all(|n| n.starts_with(kept)), "{names:?}");
-        assert!(ck.tensors.keys().any(|n| n.ends_with("running_mean")));
-        assert!(f32_file.bytes.len() * 2 < whole.len());
+        alone_samples_what_the_whole_samples(Preset::Dcgan28, ema);
+    }
+}
 
-        let expected = samples(&t.gpu, &whole);
-        assert_eq!(samples(&t.gpu, &f32_file.bytes), expected, "ema {ema:?}");
-        let half_file = generator_only(&whole, true).unwrap();
-        assert!(half_file.bytes.len() * 3 < f32_file.bytes.len() * 2);
-        let from_half = samples(&t.gpu, &half_file.bytes);
-        let worst = expected
-            .iter()
-            .zip(&from_half)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        // Images in [−1, 1]; weights rounded to 11 significant bits.
-        assert!(worst < 0.02, "f16 weights move a pixel by {worst}");
+#[test]
+fn a_sagan_generator_alone_keeps_spectral_norms_u_and_v() {
+    // G runs in eval mode, σ from the stored u and v: without them it would not load.
+    let ck = alone_samples_what_the_whole_samples(Preset::Sagan32, Some(0.9));
+    for state in ["weight_orig", "weight_u", "weight_v", "gamma"] {
+        assert!(
+            ck.tensors.keys().any(|n| n.ends_with(state)),
+            "no {state} in {:?}",
+            ck.tensors.keys().collect::<Vec<_>>()
+        );
     }
 }
 
 #[test]
 fn a_checkpoint_without_its_generator_is_refused_in_a_sentence() {
-    let t = trained(None);
+    let t = trained(Preset::Dcgan28, None);
     let mut ck = Checkpoint::from_bytes(&pollster::block_on(t.save()).unwrap()).unwrap();
     ck.tensors.retain(|k, _| !k.starts_with("netG."));
     ck.integers.retain(|k, _| !k.starts_with("netG."));

@@ -204,7 +204,9 @@ impl<'a> OnnxNode<'a> {
         format!("{}/{what}", self.name)
     }
 
-    /// Adds the ONNX node `op_type` reading `inputs` and writing `output`.
+    /// Adds the ONNX node `op_type` reading `inputs` and writing `output`, named `{node}
+    /// ({op_type})`, or `{node} ({op_type} → {output})` for a second of one type (ONNX wants
+    /// node names unique).
     pub fn node(
         &mut self,
         op_type: &str,
@@ -214,6 +216,9 @@ impl<'a> OnnxNode<'a> {
     ) {
         let mut n = node(op_type, inputs, output, attributes);
         n.name = format!("{} ({op_type})", self.name);
+        if self.graph.node.iter().any(|other| other.name == n.name) {
+            n.name = format!("{} ({op_type} → {output})", self.name);
+        }
         self.graph.node.push(n);
     }
 

@@ -5,6 +5,7 @@
 //! nodes (their names, initialisation, kernels and tests come with them), the map is a tensor
 //! the plan allocates and frees like any other, and each op's backward stays a few products.
 
+use crate::export::onnx::{int_attr, ints_attr, OnnxNode};
 use crate::gpu::Gpu;
 use crate::graph::build::Builder;
 use crate::graph::op::{BuildCtx, Built, Mode, Op, Reference};
@@ -187,6 +188,35 @@ impl Op for AttentionMap {
         }
         Ok(built)
     }
+    /// q and k as [batch, c', n], then softmax over the last axis of qᵀ·k: [batch, n (i), n (j)],
+    /// seen as the map [batch, n, h, w].
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let (inputs, q_shape) = (n.inputs, n.input_shapes[0]);
+        let (q, k) = (inputs[0].as_str(), inputs[1].as_str());
+        let rows = flat(n, "flat", q_shape);
+        let (q_rows, k_rows) = (n.temp("q"), n.temp("k"));
+        n.node("Reshape", &[q, &rows], &q_rows, vec![]);
+        n.node("Reshape", &[k, &rows], &k_rows, vec![]);
+        let q_t = n.temp("q_t");
+        n.node("Transpose", &[&q_rows], &q_t, vec![swap_last_two()]);
+        let energy = n.temp("energy");
+        n.node("MatMul", &[&q_t, &k_rows], &energy, vec![]);
+        let attn = n.temp("softmax");
+        n.node("Softmax", &[&energy], &attn, vec![int_attr("axis", -1)]);
+        n.reshape_to_output(&attn);
+        Ok(())
+    }
+}
+
+/// A 1-D shape that views [batch, c, h, w] as [batch, c, h·w], the batch copied (0) so that it
+/// stays free; its name.
+fn flat(n: &mut OnnxNode, suffix: &str, s: Shape3) -> String {
+    n.ints(suffix, &[0, s.c as i64, s.pixels() as i64])
+}
+
+/// `Transpose`'s perm from [batch, a, b] to [batch, b, a].
+fn swap_last_two() -> crate::export::onnx::proto::AttributeProto {
+    ints_attr("perm", &[0, 2, 1])
 }
 
 impl Op for AttentionApply {
@@ -258,6 +288,22 @@ impl Op for AttentionApply {
         }
         Ok(built)
     }
+    /// v as [batch, c, n] times the map as [batch, n (i), n (j)] transposed: [batch, c, n (i)].
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let (inputs, shapes) = (n.inputs, n.input_shapes);
+        let (v, attn) = (inputs[0].as_str(), inputs[1].as_str());
+        let v_shape = flat(n, "v_shape", shapes[0]);
+        let map_shape = flat(n, "map_shape", shapes[1]);
+        let (v_rows, map) = (n.temp("v"), n.temp("map"));
+        n.node("Reshape", &[v, &v_shape], &v_rows, vec![]);
+        n.node("Reshape", &[attn, &map_shape], &map, vec![]);
+        let map_t = n.temp("map_t");
+        n.node("Transpose", &[&map], &map_t, vec![swap_last_two()]);
+        let o = n.temp("matmul");
+        n.node("MatMul", &[&v_rows, &map_t], &o, vec![]);
+        n.reshape_to_output(&o);
+        Ok(())
+    }
 }
 
 impl Op for ScaledResidual {
@@ -317,5 +363,15 @@ impl Op for ScaledResidual {
             }
         }
         Ok(built)
+    }
+    /// γ as a one-element initializer `{node}.gamma`, broadcast by `Mul`.
+    fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
+        let inputs = n.inputs;
+        let (o, x) = (inputs[0].as_str(), inputs[1].as_str());
+        let gamma = n.parameters(&self.params(n.input_shapes))?;
+        let scaled = n.temp("scaled");
+        n.node("Mul", &[o, &gamma[0]], &scaled, vec![]);
+        n.node("Add", &[&scaled, x], n.output, vec![]);
+        Ok(())
     }
 }

@@ -465,11 +465,15 @@ impl Op for Dense {
     gemm_op_methods!();
     /// y = flatten(x) Wᵀ + b, seen as [out, 1, 1].
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
-        spectral::no_onnx(self.spectral_norm)?;
         let flat = n.temp("flat");
         n.node("Flatten", &[n.input()], &flat, vec![int_attr("axis", 1)]);
         let mut operands = vec![flat];
-        operands.extend(n.parameters(&self.params(n.input_shapes))?);
+        let input = n.input_shapes[0];
+        operands.extend(spectral::onnx_parameters(
+            n,
+            &self.params(n.input_shapes),
+            self.spectral(input),
+        )?);
         let product = n.temp("gemm");
         n.node(
             "Gemm",
@@ -503,9 +507,13 @@ impl Op for Conv2d {
     gemm_op_methods!();
     /// Weights [out, in, k, k] as PyTorch's, which is ONNX's layout too.
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
-        spectral::no_onnx(self.spectral_norm)?;
         let mut operands = vec![n.input().to_string()];
-        operands.extend(n.parameters(&self.params(n.input_shapes))?);
+        let input = n.input_shapes[0];
+        operands.extend(spectral::onnx_parameters(
+            n,
+            &self.params(n.input_shapes),
+            self.spectral(input),
+        )?);
         let (k, s, p) = (self.kernel as i64, self.stride as i64, self.padding as i64);
         let attributes = vec![
             ints_attr("kernel_shape", &[k, k]),
@@ -539,9 +547,13 @@ impl Op for ConvTranspose2d {
     /// Weights [in, out, k, k] as PyTorch's and ONNX's; output_padding adds to the bottom and
     /// right in both.
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
-        spectral::no_onnx(self.spectral_norm)?;
         let mut operands = vec![n.input().to_string()];
-        operands.extend(n.parameters(&self.params(n.input_shapes))?);
+        let input = n.input_shapes[0];
+        operands.extend(spectral::onnx_parameters(
+            n,
+            &self.params(n.input_shapes),
+            self.spectral(input),
+        )?);
         let (k, s, p) = (self.kernel as i64, self.stride as i64, self.padding as i64);
         let extra = self.output_padding as i64;
         let attributes = vec![

@@ -1,6 +1,8 @@
 //! Spectral normalisation's share of the linear ops (torch.nn.utils.spectral_norm): the state
-//! tensors it adds, the weight the reference multiplies by, and the buffers a pass keeps.
+//! tensors it adds, the weight the reference multiplies by, the buffers a pass keeps, and the
+//! weight export writes.
 
+use crate::export::onnx::OnnxNode;
 use crate::graph::op::Reference;
 use crate::graph::{Init, ParamSpec};
 use crate::kernels::spectral_norm::{SpectralBuffers, SpectralLayout};
@@ -85,11 +87,45 @@ impl Normalised<'_> {
     }
 }
 
-/// Export writes a layer's tensors as its ONNX node's operands; a spectrally normalised one
-/// would need W / σ folded in first, which export does not do yet.
-pub(super) fn no_onnx(spectral_norm: bool) -> std::result::Result<(), String> {
-    if spectral_norm {
-        return Err("a spectrally normalised layer has no ONNX form yet".into());
+/// A linear layer's ONNX operands, its weight then its bias, as `specs` (the op's `params`) name
+/// and shape them. Spectral norm is folded in: ONNX gets the weight the layer multiplies by in
+/// eval mode, as `webgan sample` runs G, W / σ with σ = uᵀ W v from the stored u and v (no power
+/// iteration), computed in f64 and named `weight` as `remove_spectral_norm` names it. u and v
+/// are not written: nothing else reads them.
+pub(super) fn onnx_parameters(
+    n: &mut OnnxNode,
+    specs: &[ParamSpec],
+    spectral: Option<SpectralLayout>,
+) -> std::result::Result<Vec<String>, String> {
+    let Some(l) = spectral else {
+        return n.parameters(specs);
+    };
+    let params = &n.weights.params;
+    let sizes: Vec<usize> = specs.iter().map(|s| s.shape.iter().product()).collect();
+    if params.len() != specs.len() || params.iter().map(Vec::len).ne(sizes.iter().copied()) {
+        return Err(format!(
+            "it has parameter tensors of {sizes:?} values, and {:?} were given",
+            params.iter().map(Vec::len).collect::<Vec<_>>()
+        ));
     }
-    Ok(())
+    let wide = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+    let last = params.len() - 1;
+    let (w, u, v) = (
+        wide(&params[0]),
+        wide(&params[last - 1]),
+        wide(&params[last]),
+    );
+    let sigma = crate::reference::spectral_norm::sigma(l, &w, &u, &v);
+    if !sigma.is_finite() || sigma == 0.0 {
+        return Err(format!(
+            "its spectral norm's σ = uᵀ W v is {sigma}, which no weight can be divided by"
+        ));
+    }
+    let folded: Vec<f32> = w.iter().map(|a| (a / sigma) as f32).collect();
+    let mut names = vec![n.weight("weight", &specs[0].shape, &folded)];
+    // The bias, when there is one, sits between the weight and u, v.
+    for (spec, values) in specs.iter().zip(params).take(last - 1).skip(1) {
+        names.push(n.weight(&spec.name, &spec.shape, values));
+    }
+    Ok(names)
 }
