@@ -2,7 +2,8 @@
 names and shapes; PyTorch's generator in eval mode draws `webgan sample`'s images within 1e-4;
 one PyTorch step from a webgan checkpoint lands on webgan's next step (weights, spectral norm's
 u and v after their power iterations, running statistics, Adam's moments); and
-webgan_torch.train continues a SAGAN run and starts one with the recipe webgan starts.
+webgan_torch.train continues a SAGAN run under torchrun (two processes, gloo) and starts one
+with the recipe webgan starts.
 
 `webgan train --preset sagan64` stops before its first step where a storage binding holds
 128 MiB (WebGPU's default, lavapipe's): the sample grid it draws as it trains runs G on 64
@@ -227,22 +228,34 @@ class SaganRuns(unittest.TestCase):
 
     def test_torch_continues_and_starts_a_run(self):
         run = self.tmp / "run"
-        webgan("train", "--data", str(self.zip), "--preset", "sagan32", *TINY, *QUIET, "--steps",
-               "1", "--out", str(run))
+        webgan("train", "--data", str(self.zip), "--preset", "sagan32", *TINY, *QUIET, "--ema",
+               "0.9", "--steps", "1", "--out", str(run))
         checkpoint = run / "checkpoint.safetensors"
+        with_gammas(checkpoint, checkpoint)
         ok, said = torch_train("--resume", str(checkpoint), "--data", str(self.data), "--steps",
-                               "3", "--every", "0", "--out", str(run), processes=1)
+                               "3", "--every", "0", "--out", str(run), processes=2)
         self.assertTrue(ok, said)
+        self.assertIn("over 2 processes", said)
         loaded = webgan_torch.load(str(checkpoint))
         self.assertEqual((loaded.step, loaded.tensors["state.counters"].tolist()[1:3]), (3, [3, 3]))
+        # What PyTorch wrote, the moving average's copied u and v too, samples as webgan reads it.
+        tensors = self.tmp / "samples.safetensors"
+        webgan("sample", "--checkpoint", str(checkpoint), "--n", "5", "--out",
+               str(self.tmp / "samples"), "--tensors", str(tensors))
+        with safe_open(str(tensors), "pt") as f:
+            z, images, classes = f.get_tensor("z"), f.get_tensor("images"), f.get_tensor("classes")
+        with torch.no_grad():
+            y = loaded.networks["netG_ema"](z, classes)
+        error = (y - images).abs().max().item()
+        self.assertLess(error, TOLERANCE, f"PyTorch and webgan differ by {error}")
         webgan("train", "--resume", str(checkpoint), "--data", str(self.zip), "--steps", "4",
                "--every", "0", *QUIET, "--out", str(run))
         self.assertEqual(webgan_torch.load(str(checkpoint)).step, 4)
 
         # A new run takes SAGAN's recipe, as `webgan train` does for the same flags.
         fresh = self.tmp / "fresh"
-        ok, said = torch_train("--data", str(self.data), "--preset", "sagan32", *TINY, "--steps",
-                               "1", "--out", str(fresh), processes=1)
+        ok, said = torch_train("--data", str(self.data), "--preset", "sagan32", *TINY, "--ema",
+                               "0.9", "--steps", "1", "--out", str(fresh), processes=1)
         self.assertTrue(ok, said)
         with safe_open(str(fresh / "checkpoint.safetensors"), "pt") as f:
             torch_config = json.loads(f.metadata()["config"])
