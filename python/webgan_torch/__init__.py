@@ -1,9 +1,11 @@
-"""webgan's networks in PyTorch: the DCGAN presets, pix2pix and CycleGAN.
+"""webgan's networks in PyTorch: the DCGAN and SAGAN presets, pix2pix and CycleGAN.
 
 The modules carry exactly the parameter names webgan writes into its checkpoints, which are the
-names of the reference implementations (pix2pix and CycleGAN: `models/networks.py` of
-junyanz/pytorch-CycleGAN-and-pix2pix), so `load_state_dict(strict=True)` takes a webgan network
-as it is. `checkpoint.load` reads a webgan checkpoint into the networks its configuration names.
+names of the reference implementations (SAGAN: `sagan_models.py` of
+heykeetae/Self-Attention-GAN, with torch.nn.utils.spectral_norm; pix2pix and CycleGAN:
+`models/networks.py` of junyanz/pytorch-CycleGAN-and-pix2pix), so `load_state_dict(strict=True)`
+takes a webgan network as it is. `checkpoint.load` reads a webgan checkpoint into the networks
+its configuration names.
 """
 
 from .checkpoint import Loaded, load, load_adam_state, load_optimizer_state, networks_of, save

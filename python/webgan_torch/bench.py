@@ -3,6 +3,7 @@ of `webgan bench train` (same networks, losses, batch and inputs: noise images),
 or, under torchrun, on several sharing each step's batch as webgan_torch.train shares it.
 
     python -m webgan_torch.bench --presets dcgan28,pix2pix64,cyclegan64 --steps 3 --threads 2
+    python -m webgan_torch.bench --presets sagan32,sagan64 --steps 3
     torchrun --nproc_per_node 2 -m webgan_torch.bench --presets dcgan28 --threads 1
 """
 
@@ -14,7 +15,7 @@ import time
 import torch
 import torch.distributed as dist
 
-from .dcgan import PRESETS, dcgan_networks
+from .presets import PRESETS, gan_networks, recipe_defaults
 from .gan import DcganStep
 from .recipes import CycleGan, Pix2Pix
 
@@ -25,11 +26,12 @@ DCGAN_BATCH = {"dcgan28": 64, "dcgan32": 64, "dcgan64": 128}
 
 
 def config(preset):
-    """The preset's defaults: DCGAN's as `webgan train` has them (unconditional, gray at 28,
-    RGB above); pix2pix's and CycleGAN's as the reference has them (ngf = ndf = 64, batch 1,
-    a 3-layer PatchGAN; pix2pix a U-Net down to 1×1 with batch norm and dropout; CycleGAN 6
-    residual blocks, instance norm, pools of 50)."""
-    if preset in PRESETS:
+    """The preset's defaults: DCGAN's and SAGAN's as `webgan train` has them (unconditional,
+    gray at 28, RGB above; SAGAN's hinge loss, two time-scale Adam, nz 128); pix2pix's and
+    CycleGAN's as the reference has them (ngf = ndf = 64, batch 1, a 3-layer PatchGAN; pix2pix
+    a U-Net down to 1×1 with batch norm and dropout; CycleGAN 6 residual blocks, instance norm,
+    pools of 50)."""
+    if preset in DCGAN_BATCH:
         return "dcgan", {
             "preset": preset, "nz": 100, "ngf": 64, "ndf": 64,
             "channels": 1 if preset == "dcgan28" else 3, "classes": 0,
@@ -37,10 +39,19 @@ def config(preset):
             "d_optimizer": ADAM, "g_optimizer": ADAM, "prior": "normal", "clip": 0.01,
             "ema": None, "augment": "", "seed": "1",
         }
+    if preset in PRESETS:
+        o = recipe_defaults(preset)
+        adam = lambda lr: {**ADAM, "lr": lr, "beta1": o["beta1"], "beta2": o["beta2"]}  # noqa: E731
+        return "dcgan", {
+            "preset": preset, "nz": o["nz"], "ngf": 64, "ndf": 64, "channels": 3, "classes": 0,
+            "batch": o["batch"], "d_steps": 1, "loss": o["loss"], "label_smoothing": 0.0,
+            "d_optimizer": adam(o["lr_d"]), "g_optimizer": adam(o["lr_g"]), "prior": "normal",
+            "clip": 0.01, "ema": None, "augment": "", "seed": "1",
+        }
     m = re.fullmatch(r"(pix2pix|cyclegan)(64|128|256)", preset)
     if m is None:
-        raise ValueError(f"unknown preset '{preset}': dcgan28, dcgan32, dcgan64, or pix2pix or "
-                         f"cyclegan then 64, 128 or 256")
+        raise ValueError(f"unknown preset '{preset}': dcgan28, dcgan32, dcgan64, sagan32, "
+                         f"sagan64, or pix2pix or cyclegan then 64, 128 or 256")
     family, size = m[1], int(m[2])
     common = {"size": size, "input_nc": 3, "output_nc": 3, "ngf": 64, "ndf": 64,
               "n_layers_D": 3, "batch_size": 1, "g_optimizer": ADAM, "d_optimizer": ADAM}
@@ -79,7 +90,7 @@ def bench(preset, steps, warmup, world):
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             wrap = DDP
-        gan = DcganStep(c, dcgan_networks(c), wrap)
+        gan = DcganStep(c, gan_networks(c), wrap)
         draws = _NoiseDraws(c, c["batch"] // world)
         step = lambda: gan.step(draws)  # noqa: E731
         batch = c["batch"]

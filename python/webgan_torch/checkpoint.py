@@ -15,14 +15,14 @@ import torch
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
-from .dcgan import dcgan_networks
+from .presets import gan_networks
 from .networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator, norm_layer
 
 
 @dataclass
 class Loaded:
-    """A checkpoint's family ("dcgan", "pix2pix", "cyclegan"), step, configuration and networks, each
-    holding the checkpoint's weights."""
+    """A checkpoint's family ("dcgan", which the SAGAN presets are too, "pix2pix", "cyclegan"),
+    step, configuration and networks, each holding the checkpoint's weights."""
 
     family: str
     step: int
@@ -36,10 +36,11 @@ def networks_of(family, config):
     """The networks a run of `family` with `config` trains, by their checkpoint names, with
     fresh weights."""
     if family == "dcgan":
-        return dcgan_networks(config)
+        # webgan's `dcgan` recipe trains the DCGAN and the SAGAN presets.
+        return gan_networks(config)
     if family not in ("pix2pix", "cyclegan"):
         raise ValueError(
-            f"webgan_torch builds the DCGAN, pix2pix and CycleGAN networks; this checkpoint holds a {family} run"
+            f"webgan_torch builds the DCGAN, SAGAN, pix2pix and CycleGAN networks; this checkpoint holds a {family} run"
         )
     norm = norm_layer(config["norm"])
     ngf, ndf, n_layers = config["ngf"], config["ndf"], config["n_layers_D"]

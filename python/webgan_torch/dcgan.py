@@ -59,6 +59,28 @@ def _layers(preset, nz, ngf, ndf, channels, classes):
     return g, d
 
 
+def with_class_vector(z, classes, nz, n_classes):
+    """z as [n, nz, 1, 1], with a conditional model's one-hot classes appended to its channels."""
+    z = z.reshape(z.shape[0], nz, 1, 1)
+    if not n_classes:
+        return z
+    if classes is None:
+        raise ValueError(f"this generator is conditional: give a class (0 to {n_classes - 1}) per image")
+    onehot = nn.functional.one_hot(classes.long(), n_classes).to(z.dtype)
+    return torch.cat([z, onehot[:, :, None, None]], 1)
+
+
+def with_class_planes(x, classes, n_classes):
+    """Images with a conditional model's classes appended as one-hot planes."""
+    if not n_classes:
+        return x
+    if classes is None:
+        raise ValueError("this discriminator is conditional: give a class per image")
+    onehot = nn.functional.one_hot(classes.long(), n_classes).to(x.dtype)
+    planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+    return torch.cat([x, planes], 1)
+
+
 class Generator(nn.Module):
     """z ([n, nz] or [n, nz, 1, 1]) and, for a conditional model, classes ([n] integers) to
     images in [−1, 1]."""
@@ -69,13 +91,7 @@ class Generator(nn.Module):
         self.nz, self.classes = nz, classes
 
     def forward(self, z, classes=None):
-        z = z.reshape(z.shape[0], self.nz, 1, 1)
-        if self.classes:
-            if classes is None:
-                raise ValueError(f"this generator is conditional: give a class (0 to {self.classes - 1}) per image")
-            onehot = nn.functional.one_hot(classes.long(), self.classes).to(z.dtype)
-            z = torch.cat([z, onehot[:, :, None, None]], 1)
-        return self.main(z)
+        return self.main(with_class_vector(z, classes, self.nz, self.classes))
 
 
 class Discriminator(nn.Module):
@@ -87,13 +103,7 @@ class Discriminator(nn.Module):
         self.classes = classes
 
     def forward(self, x, classes=None):
-        if self.classes:
-            if classes is None:
-                raise ValueError("this discriminator is conditional: give a class per image")
-            onehot = nn.functional.one_hot(classes.long(), self.classes).to(x.dtype)
-            planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-            x = torch.cat([x, planes], 1)
-        return self.main(x).reshape(x.shape[0])
+        return self.main(with_class_planes(x, classes, self.classes)).reshape(x.shape[0])
 
 
 def dcgan_networks(config):

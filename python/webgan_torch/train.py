@@ -1,14 +1,17 @@
-"""Continue (or start) a webgan DCGAN run in PyTorch, on one process or many under torchrun, and
-write a checkpoint that `webgan train --resume` and the page's "Load checkpoint" continue from.
+"""Continue (or start) a webgan DCGAN or SAGAN run in PyTorch, on one process or many under
+torchrun, and write a checkpoint that `webgan train --resume` and the page's "Load checkpoint"
+continue from.
 
     webgan export-dataset --data faces.zip --out faces.safetensors
     torchrun --nproc_per_node 2 -m webgan_torch.train --resume run/checkpoint.safetensors \\
         --data faces.safetensors --steps 20000 --out run
     webgan train --resume run/checkpoint.safetensors --data faces.zip --steps 25000 --out run
 
-The flags and defaults are `webgan train`'s. A resumed run takes its configuration from the
-checkpoint and may change only the learning rates, the label smoothing and DiffAugment, as in
-webgan. The batch is the whole step's: each of N processes draws batch/N images of it.
+The flags and defaults are `webgan train`'s (for the SAGAN presets, SAGAN's: hinge loss, Adam
+with β1 0, β2 0.9 and lr 4e-4 for D, 1e-4 for G, nz 128, batch 64 or 32 at 64 pixels). A resumed
+run takes its configuration from the checkpoint and may change only the learning rates, the
+label smoothing and DiffAugment, as in webgan. The batch is the whole step's: each of N
+processes draws batch/N images of it.
 """
 
 import argparse
@@ -26,7 +29,7 @@ from torch import nn
 
 from . import checkpoint as ck
 from .data import load_dataset
-from .dcgan import PRESETS, dcgan_networks
+from .presets import PRESETS, gan_networks, recipe_defaults
 from .diffaugment import parse as parse_augment
 from .draws import TorchDraws, WebganDraws
 from .gan import DcganStep
@@ -54,12 +57,12 @@ def arguments(argv):
     flag = lambda name, **kw: p.add_argument(name, default=None, **kw)  # noqa: E731
     flag("--data", help="a dataset file written by `webgan export-dataset`")
     flag("--resume", help="a checkpoint written by webgan (or by this trainer)")
-    flag("--preset", help="dcgan28, dcgan32 or dcgan64 (default: the dataset's)")
+    flag("--preset", help="dcgan28, dcgan32, dcgan64, sagan32 or sagan64 (default: the dataset's)")
     flag("--steps", type=int, help="steps to train to, counting a resumed run's [5000]")
     flag("--out", help="where checkpoint.safetensors and metrics.csv go [webgan-run]")
-    flag("--batch", type=int, help="the whole step's batch, shared by the processes [64]")
+    flag("--batch", type=int, help="the whole step's batch, shared by the processes [64; sagan64: 32]")
     flag("--k", type=int, help="discriminator updates per generator update [1]")
-    flag("--loss", help="bce, minimax, wgan or hinge [bce]")
+    flag("--loss", help="bce, minimax, wgan or hinge [bce; SAGAN: hinge]")
     flag("--optimizer", help="adam or sgd [adam]")
     flag("--lr-d", type=float)
     flag("--lr-g", type=float)
@@ -131,10 +134,18 @@ def optimizer_config(a, lr):
     return {"kind": "sgd", "lr": lr, "momentum": a.momentum, "weight_decay": 0.0}
 
 
-def fresh_config(a, data):
+def fresh_preset(a, typed, data):
+    """The preset a new run trains, with its recipe's defaults in `a` for the flags not typed."""
     preset = a.preset or data.preset
     if preset not in PRESETS:
         raise UserError(f"unknown preset '{preset}': choose {', '.join(PRESETS)}")
+    for name, value in recipe_defaults(preset).items():
+        if name not in typed:
+            setattr(a, name, value)
+    return preset
+
+
+def fresh_config(a, preset, data):
     classes = 0 if a.unconditional or data.labels is None else len(data.class_names)
     return {
         "preset": preset, "nz": a.nz, "ngf": a.ngf, "ndf": a.ndf,
@@ -148,7 +159,8 @@ def fresh_config(a, data):
 
 def initialise(nets, seed):
     """webgan's (and examples/dcgan's) start: weights N(0, 0.02), batch norm's scale
-    N(1, 0.02), biases and shifts 0; the moving average starts as G."""
+    N(1, 0.02), biases and shifts 0 (and SAGAN's attention γ 0, as built); spectral norm's u
+    and v random unit vectors; the moving average starts as G."""
     torch.manual_seed(seed)
     for name in ("netG", "netD"):
         for m in nets[name].modules():
@@ -156,9 +168,17 @@ def initialise(nets, seed):
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
+                # Under spectral norm, `weight` is W / σ, made from `weight_orig` each forward.
+                normalised = hasattr(m, "weight_orig")
+                nn.init.normal_(m.weight_orig if normalised else m.weight, 0.0, 0.02)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+                if normalised:
+                    # Drawn again from the seed: spectral_norm drew them from torch's state
+                    # when the module was built.
+                    with torch.no_grad():
+                        for vector in (m.weight_u, m.weight_v):
+                            vector.copy_(nn.functional.normalize(torch.randn_like(vector), dim=0))
     if "netG_ema" in nets:
         nets["netG_ema"].load_state_dict(nets["netG"].state_dict())
 
@@ -189,7 +209,7 @@ def run(argv):
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     check_numbers(a)
-    if a.resume is None and a.batch % world:
+    if a.resume is None and "batch" in typed and a.batch % world:
         raise UserError(
             f"{world} processes cannot share a batch of {a.batch}: choose --nproc_per_node "
             f"dividing the batch (or a batch that {world} divides)")
@@ -227,8 +247,19 @@ def run(argv):
         if hasattr(data, "family"):
             raise UserError(f"{a.data} holds a {data.family} run's images: start that run in "
                             f"webgan and continue it here with --resume")
-        c = fresh_config(a, data)
-        nets, step, counters = dcgan_networks(c), 0, [0, 0, 0, 0]
+        preset = fresh_preset(a, typed, data)
+        # Again, with the preset's defaults in place.
+        check_numbers(a)
+        if a.batch % world:
+            raise UserError(
+                f"{world} processes cannot share a batch of {a.batch} ({preset}'s default): "
+                f"choose --nproc_per_node dividing the batch, or a --batch that {world} divides")
+        c = fresh_config(a, preset, data)
+        try:
+            nets = gan_networks(c)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        step, counters = 0, [0, 0, 0, 0]
         initialise(nets, a.seed)
     size = PRESETS[c["preset"]]
     want = (c["channels"], size, size)

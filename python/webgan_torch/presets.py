@@ -1,0 +1,37 @@
+"""The presets webgan trains with its `dcgan` recipe (the DCGAN and the SAGAN networks): the
+image side each makes, its recipe defaults, and its networks."""
+
+from .dcgan import PRESETS as DCGAN_PRESETS
+from .dcgan import dcgan_networks
+from .sagan import PRESETS as SAGAN_PRESETS
+from .sagan import sagan_networks
+
+# Preset name → image side.
+PRESETS = {**DCGAN_PRESETS, **SAGAN_PRESETS}
+
+# What `webgan train` takes for a SAGAN preset unless a flag says otherwise (SAGAN's hinge loss,
+# two time-scale Adam, and z of 128, as the port draws it); the batch is 64, but 32 for
+# sagan64, whose 32×32 attention map is 4 MiB an image.
+SAGAN_DEFAULTS = {"loss": "hinge", "lr_d": 4e-4, "lr_g": 1e-4, "beta1": 0.0, "beta2": 0.9,
+                  "nz": 128}
+
+
+def is_sagan(preset):
+    return preset in SAGAN_PRESETS
+
+
+def recipe_defaults(preset):
+    """The flags whose default the preset changes from DCGAN's, with the preset's values."""
+    if not is_sagan(preset):
+        return {}
+    return {**SAGAN_DEFAULTS, "batch": 32 if preset == "sagan64" else 64}
+
+
+def gan_networks(config):
+    """netG and netD (and netG_ema where the run keeps one) of a run of webgan's `dcgan`
+    recipe, whichever preset's networks it trains."""
+    if is_sagan(config["preset"]):
+        return sagan_networks(config)
+    if config["preset"] not in DCGAN_PRESETS:
+        raise ValueError(f"unknown preset '{config['preset']}': choose {', '.join(PRESETS)}")
+    return dcgan_networks(config)
