@@ -9,7 +9,7 @@ struct TensorParams {
     channels: u32,  // channel_sum
     value: f32,     // fill value, scale factor
     kind: u32,      // reduce: 0 sum, 1 mean, 2 count of elements > 0, 3 count of elements <= 0
-    slot: u32,      // reduce: index of dst written
+    slot: u32,      // reduce: index of dst written; copy_at: where in dst the copy starts
     accumulate: u32,// 1: add into dst instead of overwriting it
 }
 
@@ -129,5 +129,14 @@ fn reduce(@builtin(local_invocation_index) l: u32) {
         } else {
             dst[p.slot] = total;
         }
+    }
+}
+
+// dst[slot + i] = src[i] for i < len: a chunk's rows into their place in a larger tensor.
+@compute @workgroup_size(256)
+fn copy_at(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = flat_id(g, n, l);
+    if (i < p.len) {
+        dst[p.slot + i] = bitcast<f32>(src[i]);
     }
 }

@@ -213,3 +213,45 @@ fn the_attention_view_reads_gs_last_map_at_the_chosen_pixel() {
     let e = pollster::block_on(t.attention_at(&z, None, 1, 1)).unwrap_err();
     assert!(e.to_string().contains("choose one"), "{e}");
 }
+
+/// sagan64's last attention map takes 4 MiB per image, so 40 samples (160 MiB) do not fit one
+/// binding: the sampler runs G in chunks and copies each chunk's images into place, giving
+/// what G gives each image alone.
+#[test]
+fn samples_beyond_one_attention_binding_are_drawn_in_chunks() {
+    let gpu = Arc::new(webgan::Gpu::new_blocking().expect("GPU tests need an adapter"));
+    let config = TrainConfig {
+        model: ModelConfig {
+            nz: 8,
+            ngf: 8,
+            ndf: 8,
+            channels: 1,
+            ..ModelConfig::new(Preset::Sagan64)
+        },
+        batch: 2,
+        ..TrainConfig::new(Preset::Sagan64)
+    };
+    let data = GpuDataset::upload(&gpu, &vec![0u8; 4 * 64 * 64], 64 * 64).unwrap();
+    let t = Trainer::new(gpu, config, data).unwrap();
+    open_attention(&t, t.g(), 0.8);
+    let z: Vec<f32> = (0..40 * 8)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+        .collect();
+    let all = pollster::block_on(t.sampler(&z, &[]).unwrap().images(&t.gpu)).unwrap();
+    let len = 64 * 64;
+    assert_eq!(all.len(), 40 * len);
+    for i in [0, 19, 20, 39] {
+        let one = pollster::block_on(
+            t.sampler(&z[i * 8..(i + 1) * 8], &[])
+                .unwrap()
+                .images(&t.gpu),
+        )
+        .unwrap();
+        let got: Vec<f64> = all[i * len..(i + 1) * len]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let want: Vec<f64> = one.iter().map(|&v| v as f64).collect();
+        assert_close(&format!("sample {i}"), &got, &want, 1e-6, 1e-5);
+    }
+}

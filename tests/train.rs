@@ -191,7 +191,8 @@ fn a_training_step_matches_the_cpu_reference() {
         let want = cpu.step(&dataset, 784, &labels);
         t.train(1).unwrap();
         let got = pollster::block_on(t.read_stats()).unwrap();
-        let name = format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}, r1={r1:?}");
+        let name =
+            format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}, r1={r1:?}");
         assert_close(
             &format!("{name}: D loss"),
             &[got.d_loss as f64],

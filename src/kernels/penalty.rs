@@ -86,7 +86,11 @@ pub fn head(
         weight: weight as f32,
         ..Default::default()
     };
-    let spares = [gpu.storage("unused", 1), gpu.storage("unused", 1), gpu.storage("unused", 1)];
+    let spares = [
+        gpu.storage("unused", 1),
+        gpu.storage("unused", 1),
+        gpu.storage("unused", 1),
+    ];
     Dispatch::new(
         gpu,
         &SHADER,
@@ -124,7 +128,11 @@ pub fn interpolate(
         batch,
         ..Default::default()
     };
-    let spares = [gpu.storage("unused", 1), gpu.storage("unused", 1), gpu.storage("unused", 1)];
+    let spares = [
+        gpu.storage("unused", 1),
+        gpu.storage("unused", 1),
+        gpu.storage("unused", 1),
+    ];
     Dispatch::new(
         gpu,
         &SHADER,
@@ -159,7 +167,9 @@ pub fn total(
         "total",
         &[],
         &params,
-        &[&spares[0], &spares[1], &spares[2], &spares[3], terms, &spares[4], stats],
+        &[
+            &spares[0], &spares[1], &spares[2], &spares[3], terms, &spares[4], stats,
+        ],
         [1, 1, 1],
     )
 }

@@ -136,6 +136,38 @@ pub fn gather_u8(
     )
 }
 
+/// dst[offset..offset + len] = src[..len]: a chunk of rows into its place in a larger tensor.
+pub fn copy_at(
+    gpu: &Gpu,
+    src: &wgpu::Buffer,
+    len: usize,
+    dst: &wgpu::Buffer,
+    offset: usize,
+) -> Result<Dispatch> {
+    if len == 0 || offset + len > u32::MAX as usize {
+        return Err(shape_error(
+            "copy_at",
+            format!("{len} values at {offset} do not fit a u32 index"),
+        ));
+    }
+    check_len("copy_at", "src", src, len)?;
+    check_len("copy_at", "dst", dst, offset + len)?;
+    let params = TensorParams {
+        len: len as u32,
+        slot: offset as u32,
+        ..Default::default()
+    };
+    build(
+        gpu,
+        "copy_at",
+        params,
+        Some(src),
+        None,
+        dst,
+        grid_1d(len, GROUP),
+    )
+}
+
 /// dst[b, j] = src[index[b], j] for f32 rows.
 pub fn gather_f32(
     gpu: &Gpu,

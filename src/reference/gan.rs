@@ -33,7 +33,8 @@ pub struct StepLosses {
 
 use crate::reference::penalty::{self, Penalty};
 use crate::streams::{
-    PENALTY_MIX as STREAM_MIX, BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
+    BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
+    PENALTY_MIX as STREAM_MIX,
 };
 
 pub(crate) fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
@@ -217,7 +218,11 @@ impl CpuGan {
                 let penalised = penalty::penalty(&mut self.d, &x, b, p)
                     .expect("the trainer built this critic for its penalty");
                 d_loss += penalised.value;
-                for (g, f) in grads.iter_mut().flatten().zip(penalised.params.iter().flatten()) {
+                for (g, f) in grads
+                    .iter_mut()
+                    .flatten()
+                    .zip(penalised.params.iter().flatten())
+                {
                     g.iter_mut().zip(f).for_each(|(a, b)| *a += b);
                 }
             }

@@ -5,6 +5,7 @@ use crate::gpu::Gpu;
 use crate::graph::program::Net;
 use crate::graph::program::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::kernels::condition::{self, ConditionShape};
+use crate::kernels::tensor;
 use crate::kernels::Dispatch;
 use crate::train::{TrainConfig, Trainer};
 use crate::{reference, Error, Result};
@@ -13,23 +14,40 @@ use crate::streams::FIXED_NOISE as STREAM_FIXED_NOISE;
 
 pub struct Sampler {
     pub count: u32,
-    /// [count, nz]
-    pub z: wgpu::Buffer,
-    /// [count] classes, when conditional.
-    pub labels: Option<wgpu::Buffer>,
     /// Values per image.
     pub image_len: usize,
+    /// G's batches: one, or several when G's largest tensor at `count` images would not fit
+    /// one GPU binding (SAGAN's attention maps), each of `chunk` images (the last padded).
+    chunks: Vec<Chunk>,
+    chunk: u32,
+    nz: usize,
+    /// All `count` images, [count, channels, size, size]: the single chunk's own output, or
+    /// where each chunk's images are copied.
+    output: wgpu::Buffer,
+}
+
+/// One batch of G: its noise and classes, the one-hot conditioning, the pass, and the copy
+/// of its images into the sampler's output (none when it is the only chunk).
+struct Chunk {
+    z: wgpu::Buffer,
+    labels: Option<wgpu::Buffer>,
     condition: Option<Dispatch>,
     pass: Pass,
+    copy: Option<Dispatch>,
 }
 
 impl Sampler {
     /// Records G on the current noise and classes.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        if let Some(c) = &self.condition {
-            c.record(pass);
+        for c in &self.chunks {
+            if let Some(d) = &c.condition {
+                d.record(pass);
+            }
+            c.pass.record_forward(pass);
+            if let Some(d) = &c.copy {
+                d.record(pass);
+            }
         }
-        self.pass.record_forward(pass);
     }
 
     /// The generated images, [count, channels, size, size] in [−1, 1].
@@ -40,16 +58,13 @@ impl Sampler {
             self.record(&mut pass);
         }
         gpu.queue.submit([encoder.finish()]);
-        let mut v = gpu.read_f32(&self.pass.output).await?;
-        v.truncate(
-            self.count as usize
-                * (self.pass.output.size() as usize / 4 / self.count.max(2) as usize),
-        );
+        let mut v = gpu.read_f32(&self.output).await?;
+        v.truncate(self.count as usize * self.image_len);
         Ok(v)
     }
 
     /// Every output of G's graph after one run (the images first, then any tensors the net
-    /// was built to expose), each for the whole padded batch.
+    /// was built to expose), of the first chunk, each for its whole padded batch.
     pub async fn outputs(&self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         {
@@ -58,7 +73,7 @@ impl Sampler {
         }
         gpu.queue.submit([encoder.finish()]);
         let mut all = Vec::new();
-        for b in &self.pass.outputs {
+        for b in &self.chunks[0].pass.outputs {
             all.push(gpu.read_f32(b).await?);
         }
         Ok(all)
@@ -66,16 +81,23 @@ impl Sampler {
 
     /// The buffer G writes its images into (for drawing straight from the GPU).
     pub fn output(&self) -> &wgpu::Buffer {
-        &self.pass.output
+        &self.output
     }
 
+    /// New noise, [count, nz].
     pub fn set_noise(&self, gpu: &Gpu, z: &[f32]) {
-        gpu.queue.write_buffer(&self.z, 0, bytemuck::cast_slice(z));
+        let per = self.chunk as usize * self.nz;
+        for (c, part) in self.chunks.iter().zip(z.chunks(per)) {
+            gpu.queue.write_buffer(&c.z, 0, bytemuck::cast_slice(part));
+        }
     }
 
+    /// New classes, [count].
     pub fn set_labels(&self, gpu: &Gpu, labels: &[u32]) {
-        if let Some(l) = &self.labels {
-            gpu.queue.write_buffer(l, 0, bytemuck::cast_slice(labels));
+        for (c, part) in self.chunks.iter().zip(labels.chunks(self.chunk as usize)) {
+            if let Some(l) = &c.labels {
+                gpu.queue.write_buffer(l, 0, bytemuck::cast_slice(part));
+            }
         }
     }
 }
@@ -158,7 +180,8 @@ pub fn fixed_noise(config: &TrainConfig, count: u32) -> Vec<f32> {
 }
 
 impl Sampler {
-    /// G (`g`, built for `config`) on `z` ([count, nz]) and, when conditional, `labels`.
+    /// G (`g`, built for `config`) on `z` ([count, nz]) and, when conditional, `labels`, in
+    /// chunks of the largest batch whose tensors each fit one GPU binding.
     pub fn new(
         gpu: &Gpu,
         g: &Net,
@@ -181,56 +204,100 @@ impl Sampler {
             )));
         }
         // Batch norm needs a batch of two in its shape checks; a single sample is padded.
-        let batch = count.max(2);
-        let z_buffer = gpu.storage("sample noise", (batch * nz) as usize);
-        gpu.queue
-            .write_buffer(&z_buffer, 0, bytemuck::cast_slice(z));
+        let chunk = chunk_batch(g, count.max(2), gpu.binding_floats());
+        let image_len = config.model.image().len();
+        let parts = count.div_ceil(chunk) as usize;
+        let output = if parts > 1 {
+            Some(gpu.storage("samples", count as usize * image_len))
+        } else {
+            None
+        };
         let eval = PassOptions {
-            batch,
+            batch: chunk,
             train: false,
             update_running: false,
             param_grads: ParamGrads::Skip,
             input_grad: false,
             backward: false,
         };
-        let (pass, labels_buffer, condition) = if classes > 0 {
-            let labels_buffer = gpu.storage("sample classes", batch as usize);
-            gpu.queue
-                .write_buffer(&labels_buffer, 0, bytemuck::cast_slice(labels));
-            let pass = Pass::new(gpu, g, eval, PassBuffers::default())?;
-            let latent = ConditionShape {
-                batch,
-                channels: nz,
-                pixels: 1,
-                classes,
+        let mut chunks = Vec::with_capacity(parts);
+        for k in 0..parts {
+            let z_buffer = gpu.storage("sample noise", (chunk * nz) as usize);
+            let (pass, labels_buffer, condition) = if classes > 0 {
+                let labels_buffer = gpu.storage("sample classes", chunk as usize);
+                let pass = Pass::new(gpu, g, eval, PassBuffers::default())?;
+                let latent = ConditionShape {
+                    batch: chunk,
+                    channels: nz,
+                    pixels: 1,
+                    classes,
+                };
+                let condition =
+                    condition::append_onehot(gpu, &latent, &z_buffer, &labels_buffer, &pass.input)?;
+                (pass, Some(labels_buffer), Some(condition))
+            } else {
+                let given = PassBuffers {
+                    input: Some(z_buffer.clone()),
+                    ..Default::default()
+                };
+                (Pass::new(gpu, g, eval, given)?, None, None)
             };
-            let condition =
-                condition::append_onehot(gpu, &latent, &z_buffer, &labels_buffer, &pass.input)?;
-            (pass, Some(labels_buffer), Some(condition))
-        } else {
-            (
-                Pass::new(
-                    gpu,
-                    g,
-                    eval,
-                    PassBuffers {
-                        input: Some(z_buffer.clone()),
-                        ..Default::default()
-                    },
-                )?,
-                None,
-                None,
-            )
-        };
-        Ok(Sampler {
+            let copy = match &output {
+                Some(all) => {
+                    let first = k * chunk as usize;
+                    let images = (count as usize - first).min(chunk as usize);
+                    Some(tensor::copy_at(
+                        gpu,
+                        &pass.output,
+                        images * image_len,
+                        all,
+                        first * image_len,
+                    )?)
+                }
+                None => None,
+            };
+            chunks.push(Chunk {
+                z: z_buffer,
+                labels: labels_buffer,
+                condition,
+                pass,
+                copy,
+            });
+        }
+        let output = output.unwrap_or_else(|| chunks[0].pass.output.clone());
+        let sampler = Sampler {
             count,
-            z: z_buffer,
-            labels: labels_buffer,
-            image_len: config.model.image().len(),
-            condition,
-            pass,
-        })
+            image_len,
+            chunks,
+            chunk,
+            nz: nz as usize,
+            output,
+        };
+        sampler.set_noise(gpu, z);
+        if classes > 0 {
+            sampler.set_labels(gpu, labels);
+        }
+        Ok(sampler)
     }
+}
+
+/// The largest batch up to `batch` (halving from it, and never below 2) at which every node
+/// of `g` fits its tensors in bindings of `binding_floats`; 2 when none does, so that the
+/// pass refuses it in a sentence.
+fn chunk_batch(g: &Net, batch: u32, binding_floats: usize) -> u32 {
+    let graph = &g.graph;
+    let fits = |b: u32| {
+        (0..graph.nodes.len()).all(|n| {
+            let op = graph.nodes[n].layer.op();
+            op.check_batch(b, &graph.input_shapes(n), binding_floats)
+                .is_ok()
+        })
+    };
+    let mut b = batch;
+    while b > 2 && !fits(b) {
+        b = b.div_ceil(2);
+    }
+    b
 }
 
 /// (images, columns, classes) of the sample grid: 8×8, with a row per class when conditional.

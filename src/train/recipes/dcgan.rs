@@ -3,8 +3,8 @@
 //! through a frozen D. The networks are PyTorch's `netG` and `netD` of `examples/dcgan`.
 
 use crate::gpu::Gpu;
-use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::graph::penalty::PenaltyPass;
+use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::kernels::optim;
 use crate::kernels::penalty::{interpolate, total};
 use crate::kernels::random::{self, Distribution};
