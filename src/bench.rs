@@ -426,11 +426,11 @@ fn attention(
 /// counts once per step: the real batch D sees (as PyTorch's examples report it).
 pub fn training(
     gpu: std::sync::Arc<Gpu>,
-    preset: crate::model::presets::Preset,
-    batch: u32,
+    config: crate::train::TrainConfig,
     steps: u32,
 ) -> Result<(f64, f64)> {
-    let mut trainer = bench_trainer(gpu, preset, batch)?;
+    let batch = config.batch;
+    let mut trainer = bench_trainer_for(gpu, config)?;
     let wait = |t: &crate::train::Trainer| pollster::block_on(t.read_stats()).map(|_| ());
     trainer.train(2)?;
     wait(&trainer)?;
@@ -449,11 +449,19 @@ pub fn bench_trainer(
     preset: crate::model::presets::Preset,
     batch: u32,
 ) -> Result<crate::train::Trainer> {
-    use crate::train::{GpuDataset, TrainConfig, Trainer};
-    let config = TrainConfig {
+    let config = crate::train::TrainConfig {
         batch,
-        ..TrainConfig::new(preset)
+        ..crate::train::TrainConfig::new(preset)
     };
+    bench_trainer_for(gpu, config)
+}
+
+/// A trainer of `config` on 256 images of noise resident on the GPU.
+pub fn bench_trainer_for(
+    gpu: std::sync::Arc<Gpu>,
+    config: crate::train::TrainConfig,
+) -> Result<crate::train::Trainer> {
+    use crate::train::{GpuDataset, Trainer};
     let row = config.model.image().len();
     // 256 images of noise: what the data looks like does not change the work.
     let mut state = 0x2545_f491u32;

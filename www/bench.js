@@ -17,13 +17,19 @@ const int = (key, fallback, min, max) => {
 
 // DCGAN's defaults, unconditional: the model the TensorFlow.js peer trains.
 function config(preset, batch) {
-  const adam = { kind: 'adam', lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weight_decay: 0 };
+  const adam = (lr, beta1, beta2) => ({ kind: 'adam', lr, beta1, beta2, eps: 1e-8, weight_decay: 0 });
+  const dcgan = adam(2e-4, 0.5, 0.999);
+  // SAGAN's recipe (hinge loss, two time-scale Adam, z of 128), as `webgan train` sets it.
+  const sagan = preset.startsWith('sagan');
   return {
-    preset, nz: 100, ngf: 64, ndf: 64, channels: preset === 'dcgan28' ? 1 : 3, classes: 0,
-    batch, d_steps: 1, loss: 'bce', label_smoothing: 0, d_optimizer: adam, g_optimizer: adam,
+    preset, nz: sagan ? 128 : 100, ngf: 64, ndf: 64, channels: preset === 'dcgan28' ? 1 : 3, classes: 0,
+    batch, d_steps: 1, loss: sagan ? 'hinge' : 'bce', label_smoothing: 0,
+    d_optimizer: sagan ? adam(4e-4, 0, 0.9) : dcgan, g_optimizer: sagan ? adam(1e-4, 0, 0.9) : dcgan,
     prior: 'normal', clip: 0.01, seed: '1',
   };
 }
+
+const GENERATING = ['dcgan28', 'dcgan32', 'dcgan64', 'sagan32', 'sagan64'];
 
 // The image-to-image presets: family and side.
 const IMAGE_TO_IMAGE = {
@@ -72,10 +78,11 @@ const status = (text) => { $('status').textContent = text; console.log(text); };
 async function main() {
   const preset = query.get('preset') ?? 'dcgan28';
   const translation = IMAGE_TO_IMAGE[preset];
-  if (!translation && !['dcgan28', 'dcgan32', 'dcgan64'].includes(preset)) {
-    throw new Error(`unknown preset ${preset}: dcgan28, dcgan32, dcgan64, ${Object.keys(IMAGE_TO_IMAGE).join(', ')}`);
+  if (!translation && !GENERATING.includes(preset)) {
+    throw new Error(`unknown preset ${preset}: ${GENERATING.join(', ')}, ${Object.keys(IMAGE_TO_IMAGE).join(', ')}`);
   }
-  const batch = translation ? 1 : int('batch', 64, 2, 1024);
+  // sagan64's 32×32 attention map fills a binding at 32 images, as its training default says.
+  const batch = translation ? 1 : int('batch', preset === 'sagan64' ? 32 : 64, 2, 1024);
   const steps = int('steps', 10, 1, 10000);
   const warmup = int('warmup', 3, 1, 1000);
   const reps = int('reps', 1, 1, 100);

@@ -104,6 +104,15 @@ enum BenchWhat {
         /// Timed steps, after two warm-up steps.
         #[arg(long, default_value_t = 5)]
         steps: u32,
+        /// The GAN loss of the DCGAN and SAGAN presets (as `train --loss`), with its defaults.
+        #[arg(long)]
+        loss: Option<String>,
+        /// D steps per G step (default: the loss's, 5 for wgan-gp, else 1).
+        #[arg(long)]
+        k: Option<u32>,
+        /// R1's weight γ, for a step with the R1 penalty.
+        #[arg(long)]
+        r1: Option<f32>,
     },
     /// Where a training step's time goes: each kernel of one step timed alone, summed by kernel.
     Step {
@@ -173,6 +182,29 @@ fn bench_batch(preset: webgan::model::presets::Preset) -> u32 {
     }
 }
 
+/// The configuration `bench train` times for a DCGAN or SAGAN preset: the preset's recipe
+/// with `loss` (its defaults), `k` and `r1` when given, at `batch` or [`bench_batch`].
+fn bench_config(
+    name: &str,
+    batch: Option<u32>,
+    loss: Option<webgan::train::GanLoss>,
+    k: Option<u32>,
+    r1: Option<f32>,
+) -> webgan::Result<webgan::train::TrainConfig> {
+    use webgan::train::TrainConfig;
+    let preset = webgan::model::presets::Preset::parse(name)?;
+    let defaults = TrainConfig::for_loss(preset, loss.unwrap_or(TrainConfig::new(preset).loss));
+    let config = TrainConfig {
+        batch: batch.unwrap_or(bench_batch(preset)),
+        d_steps: k.unwrap_or(defaults.d_steps),
+        r1,
+        ..defaults
+    };
+    config.check()?;
+    config.check_fits()?;
+    Ok(config)
+}
+
 /// A benchmark's sizes, checked before the GPU is opened: each preset's model at the batch
 /// asked for must fit (TrainConfig::check_fits), and counts and times must be sensible.
 fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
@@ -227,9 +259,24 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
             presets,
             batch,
             steps,
+            loss,
+            k,
+            r1,
         } => {
             if !(1..=10_000).contains(steps) {
                 return invalid(format!("--steps must be from 1 to 10000, not {steps}"));
+            }
+            let loss = loss
+                .as_deref()
+                .map(webgan::train::GanLoss::parse)
+                .transpose()?;
+            for p in presets
+                .iter()
+                .filter(|p| p.starts_with("dcgan") || p.starts_with("sagan"))
+            {
+                if webgan::model::presets::Preset::parse(p).is_ok() {
+                    bench_config(p, *batch, loss, *k, *r1)?;
+                }
             }
             let allowed = ["dcgan28", "dcgan32", "dcgan64", "sagan32", "sagan64"];
             presets.iter().try_for_each(|p| {
@@ -348,10 +395,17 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
             presets,
             batch,
             steps,
+            loss,
+            k,
+            r1,
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
             println!("| preset | batch | ms/step | images/s |");
             println!("|---|---:|---:|---:|");
+            let loss = loss
+                .as_deref()
+                .map(webgan::train::GanLoss::parse)
+                .transpose()?;
             let gpu = std::sync::Arc::new(gpu);
             for name in presets {
                 if !name.starts_with("dcgan") && !name.starts_with("sagan") {
@@ -359,9 +413,9 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
                     println!("| {name} | 1 | {ms:.1} | {images:.3} |");
                     continue;
                 }
-                let preset = webgan::model::presets::Preset::parse(&name)?;
-                let b = batch.unwrap_or(bench_batch(preset));
-                let (ms, images) = bench::training(gpu.clone(), preset, b, steps)?;
+                let config = bench_config(&name, batch, loss, k, r1)?;
+                let b = config.batch;
+                let (ms, images) = bench::training(gpu.clone(), config, steps)?;
                 println!("| {name} | {b} | {ms:.1} | {images:.3} |");
             }
             Ok(ExitCode::SUCCESS)
