@@ -41,6 +41,19 @@ const GROUP: u32 = 256u;
 var<workgroup> scratch: array<f32, 256>;
 var<workgroup> slope_over_norm: f32;
 
+// Tree sum of one value per thread; every thread gets the total.
+fn workgroup_sum(l: u32, v: f32) -> f32 {
+    scratch[l] = v;
+    workgroupBarrier();
+    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
+        if (l < half) {
+            scratch[l] += scratch[l + half];
+        }
+        workgroupBarrier();
+    }
+    return scratch[0];
+}
+
 @compute @workgroup_size(256)
 fn head(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let b = wid.x;
@@ -50,16 +63,9 @@ fn head(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let v = g[start + i];
         sum += v * v;
     }
-    scratch[l] = sum;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            scratch[l] += scratch[l + half];
-        }
-        workgroupBarrier();
-    }
+    let total_sq = workgroup_sum(l, sum);
     if (l == 0u) {
-        let n = sqrt(scratch[0]);
+        let n = sqrt(total_sq);
         let per = p.weight / f32(p.batch);
         var term = per * (n - 1.0) * (n - 1.0);
         var slope = 2.0 * per * (n - 1.0);
@@ -95,15 +101,8 @@ fn total(@builtin(local_invocation_index) l: u32) {
     for (var b = l; b < p.batch; b += GROUP) {
         sum += terms[b];
     }
-    scratch[l] = sum;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            scratch[l] += scratch[l + half];
-        }
-        workgroupBarrier();
-    }
+    let all = workgroup_sum(l, sum);
     if (l == 0u) {
-        stats[p.slot] += scratch[0];
+        stats[p.slot] += all;
     }
 }

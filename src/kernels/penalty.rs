@@ -40,6 +40,28 @@ struct PenaltyParams {
 /// Threads per workgroup, as `GROUP` in the shader.
 const GROUP: u32 = 256;
 
+/// The buffers of one entry point by binding, in the shader's order (g, fake, u, norms,
+/// terms, mix, stats); the ones it does not use get one-element spares.
+fn dispatch(
+    gpu: &Gpu,
+    entry: &'static str,
+    params: &PenaltyParams,
+    bound: [Option<&wgpu::Buffer>; 7],
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let spares: Vec<wgpu::Buffer> = bound
+        .iter()
+        .filter(|b| b.is_none())
+        .map(|_| gpu.storage("unused", 1))
+        .collect();
+    let mut spare = spares.iter();
+    let buffers: Vec<&wgpu::Buffer> = bound
+        .iter()
+        .map(|b| b.unwrap_or_else(|| spare.next().expect("one spare per unused binding")))
+        .collect();
+    Dispatch::new(gpu, &SHADER, entry, &[], params, &buffers, workgroups)
+}
+
 /// norms[b] = ‖g_b‖, terms[b] = the penalty's term for sample b (their sum is the penalty),
 /// u = ∂P/∂g, for g of `batch` samples of `per_sample` values. One workgroup per sample.
 #[allow(clippy::too_many_arguments)]
@@ -86,20 +108,8 @@ pub fn head(
         weight: weight as f32,
         ..Default::default()
     };
-    let spares = [
-        gpu.storage("unused", 1),
-        gpu.storage("unused", 1),
-        gpu.storage("unused", 1),
-    ];
-    Dispatch::new(
-        gpu,
-        &SHADER,
-        "head",
-        &[],
-        &params,
-        &[g, &spares[0], u, norms, terms, &spares[1], &spares[2]],
-        [batch, 1, 1],
-    )
+    let bound = [Some(g), None, Some(u), Some(norms), Some(terms), None, None];
+    dispatch(gpu, "head", &params, bound, [batch, 1, 1])
 }
 
 /// x̂_b = t_b·real_b + (1 − t_b)·fake_b with t_b = (e_b + 1)/2 from `mix` (e_b uniform in
@@ -128,20 +138,16 @@ pub fn interpolate(
         batch,
         ..Default::default()
     };
-    let spares = [
-        gpu.storage("unused", 1),
-        gpu.storage("unused", 1),
-        gpu.storage("unused", 1),
+    let bound = [
+        Some(real),
+        Some(fake),
+        Some(out),
+        None,
+        None,
+        Some(mix),
+        None,
     ];
-    Dispatch::new(
-        gpu,
-        &SHADER,
-        "interpolate",
-        &[],
-        &params,
-        &[real, fake, out, &spares[0], &spares[1], mix, &spares[2]],
-        grid_1d(len, GROUP),
-    )
+    dispatch(gpu, "interpolate", &params, bound, grid_1d(len, GROUP))
 }
 
 /// stats[slot] += Σ_b terms[b]: the penalty added to D's loss.
@@ -160,16 +166,6 @@ pub fn total(
         slot: slot as u32,
         ..Default::default()
     };
-    let spares: Vec<wgpu::Buffer> = (0..5).map(|_| gpu.storage("unused", 1)).collect();
-    Dispatch::new(
-        gpu,
-        &SHADER,
-        "total",
-        &[],
-        &params,
-        &[
-            &spares[0], &spares[1], &spares[2], &spares[3], terms, &spares[4], stats,
-        ],
-        [1, 1, 1],
-    )
+    let bound = [None, None, None, None, Some(terms), None, Some(stats)];
+    dispatch(gpu, "total", &params, bound, [1, 1, 1])
 }

@@ -243,18 +243,14 @@ impl TrainConfig {
     }
 
     /// The defaults of `preset` trained with `loss`: [`TrainConfig::new`]'s, or for WGAN-GP
-    /// [`TrainConfig::wgan_gp`]'s (the SAGAN presets keeping their two time-scale Adam, as the
-    /// SAGAN port trains with its `wgan-gp` loss).
+    /// [`TrainConfig::wgan_gp`]'s.
     pub fn for_loss(preset: Preset, loss: GanLoss) -> TrainConfig {
-        let plain = TrainConfig::new(preset);
         match loss {
-            GanLoss::WganGp if preset.is_sagan() => TrainConfig {
-                d_steps: 5,
-                loss,
-                ..plain
-            },
             GanLoss::WganGp => TrainConfig::wgan_gp(preset),
-            _ => TrainConfig { loss, ..plain },
+            _ => TrainConfig {
+                loss,
+                ..TrainConfig::new(preset)
+            },
         }
     }
 
@@ -314,6 +310,13 @@ impl TrainConfig {
             return Err(Error::Invalid(format!(
                 "WGAN-GP's penalty weight λ must be a number ≥ 0 (the paper's is 10), not {}",
                 self.lambda_gp
+            )));
+        }
+        if self.penalised() && self.model.preset.is_sagan() {
+            return Err(Error::Invalid(format!(
+                "{} cannot take a gradient penalty yet: its exact gradient is not built through \
+                 self-attention's softmax; train it with the hinge loss (its default)",
+                self.model.preset.name()
             )));
         }
         if let Some(gamma) = self.r1 {

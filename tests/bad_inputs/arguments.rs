@@ -98,6 +98,12 @@ pub fn cases() -> Vec<Case> {
         train("--k", "3", Expect::Works(TRAINED)),
         train("--r1", "1", Expect::Refused("R1 penalises")).tap_args(&["--loss", "wgan"]),
         train("--preset", "sagan32", Expect::Refused("at least 8")),
+        train(
+            "--loss",
+            "wgan-gp",
+            Expect::Refused("cannot take a gradient penalty"),
+        )
+        .tap_args(&["--preset", "sagan32"]),
         train("--loss", "wgan-gp", Expect::Works(TRAINED)),
         train("--r1", "10", Expect::Works(TRAINED)),
         train("--ema", "0.999", Expect::Works(TRAINED)),

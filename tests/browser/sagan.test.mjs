@@ -39,6 +39,24 @@ const fields = () => page.evaluate(() => {
 
 const samples = async () => decodePng(await page.locator('#samples').screenshot());
 
+// The page's checkpoint, downloaded: its safetensors header (tensor names → entries) and the
+// configuration in its metadata.
+async function downloadedCheckpoint() {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const bytes = await readFile(await download.path());
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
+  return { header, config: JSON.parse(header.__metadata__.config) };
+}
+
+// One step of a new run with the form's settings, the page paused after it.
+async function oneNewStep() {
+  await page.click('#reset');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '0', null, SLOW);
+  await page.click('#step');
+  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
+  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+}
+
 test('a SAGAN preset brings SAGAN\'s recipe, and DCGAN\'s comes back with a DCGAN preset', async () => {
   const dcgan = { loss: 'bce', lrD: '0.0002', lrG: '0.0002', beta1D: '0.5', beta1G: '0.5', beta2: '0.999', nz: '100', batch: '64' };
   assert.deepEqual(await fields(), dcgan);
@@ -95,11 +113,7 @@ test('a small sagan32 trains on the built-in digits and its checkpoint says SAGA
   // A click between two samples shows nothing new.
   await page.mouse.click(box.x + (1 / width) * box.width, box.y + (1 / height) * box.height);
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-  const bytes = await readFile(await download.path());
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString());
-  const config = JSON.parse(header.__metadata__.config);
+  const { header, config } = await downloadedCheckpoint();
   assert.equal(config.preset, 'sagan32');
   assert.equal(config.loss, 'hinge');
   assert.deepEqual([config.d_optimizer.beta1, Number(config.d_optimizer.beta2.toFixed(6))], [0, 0.9]);
@@ -116,30 +130,15 @@ test('WGAN-GP and R1 train from the page, with WGAN-GP\'s defaults', async () =>
   assert.equal(await page.inputValue('input[name=k]'), '5');
   await page.fill('input[name=width]', '4');
   await page.fill('input[name=k]', '2');
-  await page.click('#reset');
-  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '0', null, SLOW);
-  await page.click('#step');
-  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
-  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
-  // The critic's loss carries the penalty: about λ = 10 while its input gradients are small.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-  const bytes = await readFile(await download.path());
-  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
-  const config = JSON.parse(header.__metadata__.config);
+  await oneNewStep();
+  const { header, config } = await downloadedCheckpoint();
   assert.deepEqual([config.loss, config.lambda_gp, config.r1, config.d_steps], ['wgan-gp', 10, null, 2]);
   // Without batch norm in D: its second conv is followed by the activation at once.
   assert.ok(!header['netD.main.3.running_mean'], 'D has no batch norm');
 
   await page.selectOption('select[name=loss]', 'bce');
   await page.fill('input[name=r1]', '5');
-  await page.click('#reset');
-  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '0', null, SLOW);
-  await page.click('#step');
-  await page.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
-  await page.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
-  const [second] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-  const secondBytes = await readFile(await second.path());
-  const secondHeader = JSON.parse(secondBytes.subarray(8, 8 + Number(secondBytes.readBigUInt64LE(0))).toString());
-  assert.equal(JSON.parse(secondHeader.__metadata__.config).r1, 5);
+  await oneNewStep();
+  assert.equal((await downloadedCheckpoint()).config.r1, 5);
   assert.deepEqual(errors, []);
 });

@@ -58,7 +58,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 10.0)]
     pub lambda_gp: f32,
     /// R1's weight γ: γ/2·‖∇D(x)‖² on the real batch each D step (D is then built without
-    /// batch norm); for the bce and hinge losses.
+    /// batch norm); for the bce, minimax and hinge losses.
     #[arg(long)]
     pub r1: Option<f32>,
     /// adam or sgd (with momentum), for both networks.
