@@ -9,10 +9,10 @@ continue from.
 
 The flags and defaults are `webgan train`'s (for the SAGAN presets, SAGAN's: hinge loss, Adam
 with β1 0, β2 0.9 and lr 4e-4 for D, 1e-4 for G, nz 128, batch 64 or 32 at 64 pixels; for
---loss wgan-gp, WGAN-GP's: 5 D steps, Adam 1e-4 with β1 0, β2 0.9, D without batch norm). A resumed
-run takes its configuration from the checkpoint and may change only the learning rates, the
-label smoothing and DiffAugment, as in webgan. The batch is the whole step's: each of N
-processes draws batch/N images of it.
+--loss wgan-gp, WGAN-GP's: 5 D steps, Adam 1e-4 with β1 0, β2 0.9, D without batch norm).
+A resumed run takes its configuration from the checkpoint and may change only the learning
+rates, the label smoothing and DiffAugment, as in webgan. The batch is the whole step's: each of
+N processes draws batch/N images of it.
 """
 
 import argparse
