@@ -33,8 +33,10 @@ def _down(cin, cout, stride=2, padding=1):
     return nn.Conv2d(cin, cout, 4, stride, padding, bias=False)
 
 
-def _layers(preset, nz, ngf, ndf, channels, classes):
-    """(G's layers, D's layers), as `ModelConfig::build` in src/model/presets.rs lists them."""
+def _layers(preset, nz, ngf, ndf, channels, classes, penalised=False):
+    """(G's layers, D's layers), as `ModelConfig::build_for` in src/model/presets.rs lists them:
+    D without its batch norm when its input gradient is penalised (each sample's gradient
+    would depend on the others'), the later layers taking the freed `main.{i}` indices."""
     z, c, image_in = nz + classes, channels, channels + classes
     lrelu = lambda: nn.LeakyReLU(0.2, True)  # noqa: E731
     if preset == "dcgan28":
@@ -46,7 +48,7 @@ def _layers(preset, nz, ngf, ndf, channels, classes):
              _down(ndf, 2 * ndf), BatchNorm2d(2 * ndf), lrelu(),
              nn.Flatten(1),
              nn.Linear(2 * ndf * 49, 1)]
-        return g, d
+        return g, _without_norm(d) if penalised else d
     widths = {"dcgan32": [4, 2, 1], "dcgan64": [8, 4, 2, 1]}[preset]
     g = [_up(z, widths[0] * ngf, 1, 0), BatchNorm2d(widths[0] * ngf), nn.ReLU(True)]
     for a, b in zip(widths, widths[1:]):
@@ -56,7 +58,11 @@ def _layers(preset, nz, ngf, ndf, channels, classes):
     for a, b in zip(widths[::-1], widths[::-1][1:]):
         d += [_down(a * ndf, b * ndf), BatchNorm2d(b * ndf), lrelu()]
     d.append(_down(widths[0] * ndf, 1, 1, 0))
-    return g, d
+    return g, _without_norm(d) if penalised else d
+
+
+def _without_norm(layers):
+    return [m for m in layers if not isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 def with_class_vector(z, classes, nz, n_classes):
@@ -103,17 +109,24 @@ class Discriminator(nn.Module):
         self.classes = classes
 
     def forward(self, x, classes=None):
-        return self.main(with_class_planes(x, classes, self.classes)).reshape(x.shape[0])
+        return self.judge(with_class_planes(x, classes, self.classes))
+
+    def judge(self, x):
+        """The logits of images that carry their class planes already (D's whole input, which
+        a gradient penalty differentiates by)."""
+        return self.main(x).reshape(x.shape[0])
 
 
-def dcgan_networks(config):
+def dcgan_networks(config, penalised=False):
     """netG and netD (and netG_ema where the run keeps one) of a DCGAN run's configuration
-    (webgan's JSON: preset, nz, ngf, ndf, channels, classes, ema)."""
+    (webgan's JSON: preset, nz, ngf, ndf, channels, classes, ema); D without batch norm when
+    `penalised` (WGAN-GP, R1)."""
     preset = config["preset"]
     if preset not in PRESETS:
         raise ValueError(f"unknown preset '{preset}': choose {', '.join(PRESETS)}")
     nz, classes = config["nz"], config["classes"]
-    layers = lambda: _layers(preset, nz, config["ngf"], config["ndf"], config["channels"], classes)  # noqa: E731
+    layers = lambda: _layers(preset, nz, config["ngf"], config["ndf"], config["channels"], classes,  # noqa: E731
+                             penalised)
     g, d = layers()
     nets = {"netG": Generator(g, nz, classes), "netD": Discriminator(d, classes)}
     if config.get("ema") is not None:

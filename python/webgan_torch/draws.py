@@ -44,6 +44,10 @@ class WebganDraws:
             classes = self._mine(k)
         return z, classes
 
+    def mix(self):
+        """WGAN-GP's uniform draw in (−1, 1) per sample, at the D step's step (after its z)."""
+        return self._mine(streams.uniform(self.seed, streams.PENALTY_MIX, self.counter, self.batch))
+
     def augment(self, k, height, width):
         p = streams.augment_params(self.seed, k, self.counter, self.batch, height, width)
         return {name: self._mine(v) for name, v in p.items()}
@@ -82,6 +86,10 @@ class TorchDraws:
             z = torch.rand(n, self.c["nz"], device=self.device) * 2 - 1
         k = self.c["classes"]
         return z, torch.randint(0, k, (n,), device=self.device) if k else None
+
+    def mix(self):
+        n = self.c["batch"] // (torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1)
+        return torch.rand(n, device=self.device) * 2 - 1
 
     def augment(self, k, height, width):
         return None  # DiffAugment draws fresh ones with torch's generator

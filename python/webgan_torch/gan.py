@@ -2,7 +2,8 @@
 updates, each on a real batch and on fakes from fresh z (and fresh classes, for a conditional
 model), then one generator update through D in train mode (batch statistics) that moves neither
 D's weights nor its running statistics; losses bce (non-saturating G), minimax, wgan (weight
-clipping) or hinge; one-sided label smoothing; Adam or SGD with momentum; DiffAugment on
+clipping), wgan-gp (the gradient penalty) or hinge, and R1's penalty on the real batch; one-sided
+label smoothing; Adam or SGD with momentum; DiffAugment on
 everything D sees; the moving average of G's weights.
 
 Under torchrun, G and D are each wrapped in DistributedDataParallel: each process draws its
@@ -15,6 +16,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import diffaugment
+from .dcgan import with_class_planes
+from .presets import penalty
 
 # webgan's augmented passes, each with its own stream: the real batch, the fakes D judges, the
 # fakes G learns through.
@@ -31,11 +34,11 @@ def d_losses(kind, smoothing):
         else:
             g = lambda l: -F.softplus(l).mean()  # noqa: E731  log(1 − σ(l))
         return real, fake, g
-    if kind == "wgan":
+    if kind in ("wgan", "wgan-gp"):
         return (lambda l: -l.mean()), (lambda l: l.mean()), (lambda l: -l.mean())
     if kind == "hinge":
         return (lambda l: F.relu(1 - l).mean()), (lambda l: F.relu(1 + l).mean()), (lambda l: -l.mean())
-    raise ValueError(f"unknown loss '{kind}': choose bce, minimax, wgan or hinge")
+    raise ValueError(f"unknown loss '{kind}': choose bce, minimax, wgan, wgan-gp or hinge")
 
 
 def optimizer(params, o):
@@ -51,14 +54,34 @@ def optimizer(params, o):
 class _DPair(nn.Module):
     """D on a real batch and on fakes in one call, so that DistributedDataParallel sees one
     forward and one backward per update (each half normalised by its own batch statistics, as
-    webgan runs them)."""
+    webgan runs them); with a penalty, then D on the penalised images, whose input gradient
+    (taken inside this forward, so that DDP's reducer sees only the one backward through it)
+    makes the penalty, this process's share's mean."""
 
-    def __init__(self, d):
+    def __init__(self, d, penalty=None):
         super().__init__()
-        self.d = d
+        self.d, self.penalty = d, penalty
 
-    def forward(self, real, real_classes, fake, fake_classes):
-        return self.d(real, real_classes), self.d(fake, fake_classes)
+    def forward(self, real, real_classes, fake, fake_classes, mix=None):
+        real_logits, fake_logits = self.d(real, real_classes), self.d(fake, fake_classes)
+        if self.penalty is None:
+            return real_logits, fake_logits, None
+        # The images as D sees them, class planes and all: the gradient is D's whole input's.
+        classes = self.d.classes
+        x = with_class_planes(real, real_classes, classes)
+        kind, weight = self.penalty
+        if kind == "gp":
+            # x̂ = t·real + (1 − t)·fake, t per sample.
+            t = mix.reshape(-1, 1, 1, 1)
+            x = t * x + (1 - t) * with_class_planes(fake, fake_classes, classes)
+        x = x.detach().requires_grad_(True)
+        # A train-mode pass like the others (one more spectral norm iteration, as webgan's
+        # penalty pass); a penalised D has no batch norm whose statistics it could move.
+        (grad,) = torch.autograd.grad(self.d.judge(x).sum(), x, create_graph=True)
+        norms = grad.flatten(1).norm(dim=1)
+        if kind == "gp":
+            return real_logits, fake_logits, weight * ((norms - 1) ** 2).mean()
+        return real_logits, fake_logits, weight / 2 * (norms ** 2).mean()
 
 
 class _FrozenStatistics:
@@ -87,7 +110,8 @@ class DcganStep:
         self.g, self.d = nets["netG"], nets["netD"]
         self.g_ema = nets.get("netG_ema")
         self.g_dist = wrap(self.g)
-        self.d_dist = wrap(_DPair(self.d))
+        self.penalty = penalty(c)
+        self.d_dist = wrap(_DPair(self.d, self.penalty))
         self.opt_g = optimizer(self.g.parameters(), c["g_optimizer"])
         self.opt_d = optimizer(self.d.parameters(), c["d_optimizer"])
         self.real_loss, self.fake_loss, self.g_loss = d_losses(c["loss"], c["label_smoothing"])
@@ -108,8 +132,12 @@ class DcganStep:
             with torch.no_grad():
                 fake = self.g(z, fake_classes)
             fake = diffaugment.augment(fake, self.kinds, self._params(draws, FAKE_D, size(fake)))
-            real_logits, fake_logits = self.d_dist(real, real_classes, fake, fake_classes)
+            mix = self._mix(draws) if self.penalty and self.penalty[0] == "gp" else None
+            real_logits, fake_logits, penalised = self.d_dist(real, real_classes, fake,
+                                                              fake_classes, mix)
             d_loss = self.real_loss(real_logits) + self.fake_loss(fake_logits)
+            if penalised is not None:
+                d_loss = d_loss + penalised
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
@@ -135,6 +163,10 @@ class DcganStep:
                 for a, b in zip(self.g_ema.buffers(), self.g.buffers()):
                     a.copy_(b)
         return d_loss.item(), g_loss.item()
+
+    def _mix(self, draws):
+        """WGAN-GP's interpolation weights t = (e + 1)/2, e uniform in (−1, 1) per sample."""
+        return (draws.mix() + 1) / 2
 
     def _params(self, draws, k, size):
         return draws.augment(k, *size) if self.kinds else None

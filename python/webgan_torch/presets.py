@@ -20,6 +20,16 @@ def is_sagan(preset):
     return preset in SAGAN_PRESETS
 
 
+def penalty(config):
+    """The penalty on D's input gradient each D step, as webgan's `TrainConfig::penalty` reads
+    the configuration: ("gp", λ) for WGAN-GP, ("r1", γ) for R1, or None."""
+    if config.get("loss") == "wgan-gp":
+        return "gp", float(config.get("lambda_gp", 10.0))
+    if config.get("r1") is not None:
+        return "r1", float(config["r1"])
+    return None
+
+
 def recipe_defaults(preset):
     """The flags whose default the preset changes from DCGAN's, with the preset's values."""
     if not is_sagan(preset):
@@ -31,7 +41,13 @@ def gan_networks(config):
     """netG and netD (and netG_ema where the run keeps one) of a run of webgan's `dcgan`
     recipe, whichever preset's networks it trains."""
     if is_sagan(config["preset"]):
+        if penalty(config) is not None:
+            # webgan's penalty pass is built for critics of convolutions, dense layers, (leaky)
+            # ReLUs and reshapes, so it refuses SAGAN's D: a run here could not go on there.
+            raise ValueError(f"the gradient penalties (wgan-gp, r1) take the DCGAN presets, not "
+                             f"{config['preset']}, whose critic's self-attention webgan cannot "
+                             f"penalise")
         return sagan_networks(config)
     if config["preset"] not in DCGAN_PRESETS:
         raise ValueError(f"unknown preset '{config['preset']}': choose {', '.join(PRESETS)}")
-    return dcgan_networks(config)
+    return dcgan_networks(config, penalised=penalty(config) is not None)

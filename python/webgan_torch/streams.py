@@ -13,6 +13,7 @@ import numpy as np
 BATCH_INDICES = 1
 NOISE = 2
 FAKE_CLASSES = 3
+PENALTY_MIX = 5
 AUGMENT = 10
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)

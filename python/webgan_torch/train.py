@@ -8,10 +8,11 @@ continue from.
     webgan train --resume run/checkpoint.safetensors --data faces.zip --steps 25000 --out run
 
 The flags and defaults are `webgan train`'s (for the SAGAN presets, SAGAN's: hinge loss, Adam
-with β1 0, β2 0.9 and lr 4e-4 for D, 1e-4 for G, nz 128, batch 64 or 32 at 64 pixels). A resumed
-run takes its configuration from the checkpoint and may change only the learning rates, the
-label smoothing and DiffAugment, as in webgan. The batch is the whole step's: each of N
-processes draws batch/N images of it.
+with β1 0, β2 0.9 and lr 4e-4 for D, 1e-4 for G, nz 128, batch 64 or 32 at 64 pixels; for
+--loss wgan-gp, WGAN-GP's: 5 D steps, Adam 1e-4 with β1 0, β2 0.9, D without batch norm).
+A resumed run takes its configuration from the checkpoint and may change only the learning
+rates, the label smoothing and DiffAugment, as in webgan. The batch is the whole step's: each of
+N processes draws batch/N images of it.
 """
 
 import argparse
@@ -29,7 +30,7 @@ from torch import nn
 
 from . import checkpoint as ck
 from .data import load_dataset
-from .presets import PRESETS, gan_networks, recipe_defaults
+from .presets import PRESETS, gan_networks, is_sagan, recipe_defaults
 from .diffaugment import parse as parse_augment
 from .draws import TorchDraws, WebganDraws
 from .gan import DcganStep
@@ -39,8 +40,11 @@ DEFAULTS = {
     "steps": 5000, "out": "webgan-run", "batch": 64, "k": 1, "loss": "bce", "optimizer": "adam",
     "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2": 0.999, "momentum": 0.9,
     "label_smoothing": 0.0, "clip": 0.01, "augment": "none", "nz": 100, "ngf": 64, "ndf": 64,
-    "prior": "normal", "seed": 1, "every": 100, "checkpoint_every": 1000,
+    "prior": "normal", "seed": 1, "every": 100, "checkpoint_every": 1000, "lambda_gp": 10.0,
 }
+# What --loss wgan-gp changes for a DCGAN preset unless a flag says otherwise (Gulrajani et al.'s
+# defaults, as webgan's `TrainConfig::wgan_gp`); a SAGAN preset would keep its two time-scale Adam.
+WGAN_GP_DEFAULTS = {"k": 5, "lr_d": 1e-4, "lr_g": 1e-4, "beta1": 0.0, "beta2": 0.9}
 # What a resumed run may change (the rest is the checkpoint's).
 CHANGEABLE = {"lr_d", "lr_g", "label_smoothing", "augment"}
 # Flags that say how long and where, not what is trained.
@@ -62,7 +66,11 @@ def arguments(argv):
     flag("--out", help="where checkpoint.safetensors and metrics.csv go [webgan-run]")
     flag("--batch", type=int, help="the whole step's batch, shared by the processes [64; sagan64: 32]")
     flag("--k", type=int, help="discriminator updates per generator update [1]")
-    flag("--loss", help="bce, minimax, wgan or hinge [bce; SAGAN: hinge]")
+    flag("--loss", help="bce, minimax, wgan (weight clipping), wgan-gp (the gradient penalty: k 5, "
+         "Adam 1e-4 with β 0/0.9, D without batch norm) or hinge [bce; SAGAN: hinge]")
+    flag("--lambda-gp", type=float, help="WGAN-GP's penalty weight λ on (‖∇D(x̂)‖ − 1)² [10]")
+    flag("--r1", type=float, help="R1's weight γ: γ/2·‖∇D(x)‖² on the real batch each D step "
+         "(D is then built without batch norm); for the bce, minimax and hinge losses")
     flag("--optimizer", help="adam or sgd [adam]")
     flag("--lr-d", type=float)
     flag("--lr-g", type=float)
@@ -116,7 +124,13 @@ def check_numbers(a):
     within("checkpoint_every", a.checkpoint_every, 0, 10**9)
     if a.ema is not None:
         within("ema", a.ema, 0, 0.999999)
-    for name, value, choices in (("loss", a.loss, ("bce", "minimax", "wgan", "hinge")),
+    within("lambda_gp", a.lambda_gp, 0, 1e9)
+    if a.r1 is not None:
+        within("r1", a.r1, 1e-12, 1e9)
+        if a.loss in ("wgan", "wgan-gp"):
+            raise UserError(f"R1 penalises the non-saturating and hinge losses, not {a.loss}: "
+                            f"choose --loss bce or hinge")
+    for name, value, choices in (("loss", a.loss, ("bce", "minimax", "wgan", "wgan-gp", "hinge")),
                                  ("optimizer", a.optimizer, ("adam", "sgd")),
                                  ("prior", a.prior, ("normal", "uniform"))):
         if value not in choices:
@@ -142,6 +156,11 @@ def fresh_preset(a, typed, data):
     for name, value in recipe_defaults(preset).items():
         if name not in typed:
             setattr(a, name, value)
+    if a.loss == "wgan-gp":
+        wgan_gp = {"k": 5} if is_sagan(preset) else WGAN_GP_DEFAULTS
+        for name, value in wgan_gp.items():
+            if name not in typed:
+                setattr(a, name, value)
     return preset
 
 
@@ -154,6 +173,7 @@ def fresh_config(a, preset, data):
         "d_optimizer": optimizer_config(a, a.lr_d), "g_optimizer": optimizer_config(a, a.lr_g),
         "prior": a.prior, "clip": a.clip, "ema": a.ema,
         "augment": "" if a.augment == "none" else a.augment, "seed": str(a.seed),
+        "lambda_gp": a.lambda_gp, "r1": a.r1,
     }
 
 
