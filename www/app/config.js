@@ -5,6 +5,10 @@
 const form = () => document.getElementById('config');
 
 const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3, sagan32: 3, sagan64: 3 };
+// The image-to-image sizes in the page: 64 so that a first run is quick, 128 for more detail.
+export const CYCLE_SIZES = [64, 128];
+// pix2pix's U-Net halves the side down to 1×1: a power of two, from 32 (its fewest levels).
+const UNET_SMALLEST = 32;
 
 // Each preset's recipe defaults, as `webgan train` takes them: DCGAN's (Radford et al.) and
 // SAGAN's (Zhang et al.: hinge loss, two time-scale Adam with β1 0, β2 0.9, z of 128; sagan64
@@ -15,15 +19,13 @@ const recipeOf = (preset) => (preset.startsWith('sagan')
   ? { ...SAGAN_RECIPE, batch: preset === 'sagan64' ? 32 : 64 }
   : DCGAN_RECIPE);
 
-// WGAN-GP's defaults (Gulrajani et al.): 5 critic steps, and for a DCGAN preset Adam 1e-4 with
-// β1 0 and β2 0.9 (a SAGAN preset keeps its own rates). Set when the loss menu turns to it.
+// WGAN-GP's defaults (Gulrajani et al.): 5 critic steps, Adam 1e-4 with β1 0 and β2 0.9. Set
+// when the loss menu turns to it.
 export function fitLoss() {
   const f = form().elements;
   if (f.loss.value !== 'wgan-gp') return;
   f.k.value = 5;
-  if (!f.preset.value.startsWith('sagan')) {
-    for (const [name, value] of Object.entries({ lrD: 1e-4, lrG: 1e-4, beta1D: 0, beta1G: 0, beta2: 0.9 })) f[name].value = value;
-  }
+  for (const [name, value] of Object.entries({ lrD: 1e-4, lrG: 1e-4, beta1D: 0, beta1G: 0, beta2: 0.9 })) f[name].value = value;
 }
 
 // Sets the recipe's fields to `preset`'s defaults where they differ from those of the preset
