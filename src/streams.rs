@@ -10,8 +10,11 @@ pub const BATCH_INDICES: u32 = 1;
 pub const SECOND_BATCH_INDICES: u32 = 4;
 /// z for G, per D step and G step.
 pub const NOISE: u32 = 2;
-/// The classes of a conditional G's fakes.
+/// The classes of a conditional G's fakes, or the values of InfoGAN's categorical code (a
+/// model has one or the other).
 pub const FAKE_CLASSES: u32 = 3;
+/// InfoGAN's continuous codes, per D step and G step.
+pub const CONTINUOUS_CODES: u32 = 6;
 /// WGAN-GP's interpolation weights, one per sample, per D step.
 pub const PENALTY_MIX: u32 = 5;
 /// DiffAugment's per-sample parameters, one stream per augmented pass:

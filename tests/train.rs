@@ -140,8 +140,7 @@ fn to_cpu(t: &Trainer, net: &webgan::graph::program::Net) -> webgan::reference::
 /// losses and on weights that SGD moved by lr × gradient.
 #[test]
 fn a_training_step_matches_the_cpu_reference() {
-    use webgan::kernels::optim::SgdConfig;
-    use webgan::train::{Augmentations, GanLoss, Optimizer};
+    use webgan::train::{Augmentations, GanLoss};
     // DiffAugment's policies: the paper's, one without color, and none.
     let paper = "color,translation,cutout";
     // WGAN-GP and R1 penalise D's input gradient: their D has no batch norm, and the
@@ -159,12 +158,50 @@ fn a_training_step_matches_the_cpu_reference() {
         (GanLoss::Bce, 1, 2, "", Some(5.0)),
         (GanLoss::Hinge, 2, 0, "translation", Some(0.5)),
     ] {
-        let mut t = small_trainer_with(64, |c| {
+        let name =
+            format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}, r1={r1:?}");
+        assert_step_matches_twin(&name, |c| {
             c.augment = Augmentations::parse(augment).unwrap();
             c.model.classes = classes;
             c.loss = loss;
             c.r1 = r1;
             c.d_steps = d_steps;
+        });
+    }
+}
+
+/// InfoGAN's step (its Q head's loss in D's and G's updates, codes drawn on the GPU) against
+/// the CPU twin, with each kind of code alone and both, and its stats.
+#[test]
+fn an_infogan_step_matches_the_cpu_reference() {
+    use webgan::model::infogan::Codes;
+    for (categorical, continuous, weight) in [(10, 2, 1.0), (3, 0, 0.5), (0, 3, 2.0)] {
+        let name = format!("infogan28, codes {categorical}/{continuous}, λ {weight}");
+        assert_step_matches_twin(&name, |c| {
+            c.model = ModelConfig {
+                nz: 6,
+                ngf: 4,
+                ndf: 4,
+                codes: Codes {
+                    categorical,
+                    continuous,
+                },
+                ..ModelConfig::new(Preset::Infogan28)
+            };
+            c.prior = webgan::train::Prior::Uniform;
+            c.info_reg_coeff = weight;
+        });
+    }
+}
+
+/// One step of a small trainer adjusted by `adjust` (label smoothing 0.1, G_ema 0.9 and SGD
+/// with momentum on top) against the CPU twin from the same weights.
+fn assert_step_matches_twin(name: &str, adjust: impl FnOnce(&mut TrainConfig)) {
+    use webgan::kernels::optim::SgdConfig;
+    use webgan::train::Optimizer;
+    {
+        let mut t = small_trainer_with(64, |c| {
+            adjust(c);
             c.label_smoothing = 0.1;
             c.ema = Some(0.9);
             c.d_optimizer = Optimizer::Sgd(SgdConfig {
@@ -191,8 +228,6 @@ fn a_training_step_matches_the_cpu_reference() {
         let want = cpu.step(&dataset, 784, &labels);
         t.train(1).unwrap();
         let got = pollster::block_on(t.read_stats()).unwrap();
-        let name =
-            format!("{loss:?}, k={d_steps}, classes={classes}, augment={augment}, r1={r1:?}");
         assert_close(
             &format!("{name}: D loss"),
             &[got.d_loss as f64],
@@ -207,6 +242,17 @@ fn a_training_step_matches_the_cpu_reference() {
             2e-5,
             2e-3,
         );
+        match (got.info, want.info) {
+            (None, None) => {}
+            (Some(got), Some(want)) => assert_close(
+                &format!("{name}: Q's losses"),
+                &[got.0 as f64, got.1 as f64],
+                &[want.0, want.1],
+                2e-5,
+                2e-3,
+            ),
+            other => panic!("{name}: Q's losses {other:?}"),
+        }
         let ema = (
             t.g_ema().expect("asked for"),
             cpu.g_ema.as_ref().expect("asked for"),

@@ -18,6 +18,7 @@ pub mod conv_transpose2d;
 pub mod dense;
 pub mod dropout;
 pub mod image_pool;
+pub mod info_loss;
 pub mod instance_norm;
 pub mod jitter;
 pub mod join;
@@ -45,6 +46,7 @@ pub const SHADERS: &[&Shader] = &[
     &conv::SHADER,
     &conv::SHADER_VEC4_OUT,
     &image_pool::SHADER,
+    &info_loss::SHADER,
     &instance_norm::SHADER,
     &jitter::SHADER,
     &join::SHADER,

@@ -5,6 +5,7 @@
 //! networks of pix2pix and CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix, `networks.py`),
 //! with the normalisation they share in `norm`.
 
+pub mod infogan;
 pub mod norm;
 pub mod patchgan;
 pub mod presets;

@@ -8,6 +8,7 @@
 use crate::graph::ops::{BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Reshape};
 use crate::graph::{Graph, Layer, Shape3};
 use crate::kernels::activation::Activation;
+use crate::model::infogan::{self, Codes};
 use crate::model::sagan;
 use crate::{Error, Result};
 
@@ -18,15 +19,17 @@ pub enum Preset {
     Dcgan64,
     Sagan32,
     Sagan64,
+    Infogan28,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 5] = [
+    pub const ALL: [Preset; 6] = [
         Preset::Dcgan28,
         Preset::Dcgan32,
         Preset::Dcgan64,
         Preset::Sagan32,
         Preset::Sagan64,
+        Preset::Infogan28,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,13 +39,14 @@ impl Preset {
             Preset::Dcgan64 => "dcgan64",
             Preset::Sagan32 => "sagan32",
             Preset::Sagan64 => "sagan64",
+            Preset::Infogan28 => "infogan28",
         }
     }
 
     /// Images are resized to this square size, so that every dataset fits the model.
     pub fn image_size(self) -> u32 {
         match self {
-            Preset::Dcgan28 => 28,
+            Preset::Dcgan28 | Preset::Infogan28 => 28,
             Preset::Dcgan32 | Preset::Sagan32 => 32,
             Preset::Dcgan64 | Preset::Sagan64 => 64,
         }
@@ -51,7 +55,7 @@ impl Preset {
     /// Gray for the MNIST-sized model, RGB for the others.
     pub fn default_channels(self) -> u32 {
         match self {
-            Preset::Dcgan28 => 1,
+            Preset::Dcgan28 | Preset::Infogan28 => 1,
             _ => 3,
         }
     }
@@ -61,12 +65,18 @@ impl Preset {
         matches!(self, Preset::Sagan32 | Preset::Sagan64)
     }
 
+    /// InfoGAN's networks (a Q head on D predicting G's codes) and recipe defaults.
+    pub fn is_infogan(self) -> bool {
+        self == Preset::Infogan28
+    }
+
     /// The batch a run takes unless told otherwise: 64 (DCGAN's and SAGAN's), but 32 for
     /// sagan64, whose attention over 32×32 positions keeps a 4 MiB map per image: 32 of them
-    /// fill the 128 MiB a WebGPU storage binding holds by default.
+    /// fill the 128 MiB a WebGPU storage binding holds by default; InfoGAN's reference 128.
     pub fn default_batch(self) -> u32 {
         match self {
             Preset::Sagan64 => 32,
+            Preset::Infogan28 => 128,
             _ => 64,
         }
     }
@@ -90,7 +100,7 @@ impl Preset {
             .find(|p| p.name() == name)
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "unknown preset '{name}': choose dcgan28, dcgan32, dcgan64, sagan32 or sagan64"
+                    "unknown preset '{name}': choose dcgan28, dcgan32, dcgan64, sagan32, sagan64 or infogan28"
                 ))
             })
     }
@@ -109,19 +119,41 @@ pub struct ModelConfig {
     pub channels: u32,
     /// Classes of a conditional GAN; 0 for an unconditional one.
     pub classes: u32,
+    /// InfoGAN's latent codes, after the noise in G's input; none for the other presets.
+    pub codes: Codes,
 }
 
 impl ModelConfig {
-    /// PyTorch's defaults: nz 100, ngf = ndf = 64; SAGAN's port draws z of 128.
+    /// PyTorch's defaults: nz 100, ngf = ndf = 64; SAGAN's port draws z of 128; InfoGAN's
+    /// reference 62 noise values and the MNIST codes (one of 10 values, 2 continuous).
     pub fn new(preset: Preset) -> ModelConfig {
+        let nz = if preset.is_sagan() {
+            128
+        } else if preset.is_infogan() {
+            62
+        } else {
+            100
+        };
         ModelConfig {
             preset,
-            nz: if preset.is_sagan() { 128 } else { 100 },
+            nz,
             ngf: 64,
             ndf: 64,
             channels: preset.default_channels(),
             classes: 0,
+            codes: if preset.is_infogan() {
+                Codes::MNIST
+            } else {
+                Codes::NONE
+            },
         }
+    }
+
+    /// Values per sample of the latent a person draws or edits: the noise, then InfoGAN's
+    /// codes (one-hot, then continuous). G's input adds the one-hot class of a conditional
+    /// model.
+    pub fn latent_len(&self) -> u32 {
+        self.nz + self.codes.len()
     }
 
     pub fn image(&self) -> Shape3 {
@@ -146,6 +178,20 @@ impl ModelConfig {
         {
             return Err(e);
         }
+        if self.preset.is_infogan() {
+            self.codes.check()?;
+            if self.classes > 0 {
+                return Err(Error::Invalid(
+                    "InfoGAN learns its codes without labels: train it without --conditional"
+                        .into(),
+                ));
+            }
+        } else if !self.codes.is_none() {
+            return Err(Error::Invalid(format!(
+                "latent codes are InfoGAN's: choose --preset infogan28, not {}",
+                self.preset.name()
+            )));
+        }
         if self.channels != 1 && self.channels != 3 {
             return Err(Error::Invalid(format!(
                 "channels must be 1 (gray) or 3 (RGB), not {}",
@@ -167,7 +213,7 @@ impl ModelConfig {
     /// the freed indices (`main.5` becomes `main.4`), as `nn.Sequential` would number them.
     pub fn build_for(&self, penalised: bool) -> Result<(Graph, Graph)> {
         self.check()?;
-        let z = Shape3::new(self.nz + self.classes, 1, 1);
+        let z = Shape3::new(self.latent_len() + self.classes, 1, 1);
         let image = Shape3::new(
             self.channels + self.classes,
             self.preset.image_size(),
@@ -178,6 +224,13 @@ impl ModelConfig {
             return Ok((
                 sagan::generator(z, self.channels, size, self.ngf, self.ndf)?,
                 sagan::discriminator(image, self.ngf, self.ndf)?,
+            ));
+        }
+        if self.preset.is_infogan() {
+            // A penalised critic is refused before this (`TrainConfig::check`).
+            return Ok((
+                infogan::generator(z.c, self.channels, self.ngf)?,
+                infogan::discriminator(self.channels, self.ndf, self.codes)?,
             ));
         }
         let (ngf, ndf, c) = (self.ngf, self.ndf, self.channels);
@@ -314,7 +367,7 @@ impl ModelConfig {
                     logit, // PyTorch's Sigmoid follows; webgan keeps logits for a stable BCE
                 ],
             ),
-            Preset::Sagan32 | Preset::Sagan64 => unreachable!("built above"),
+            Preset::Sagan32 | Preset::Sagan64 | Preset::Infogan28 => unreachable!("built above"),
         };
         let d = if penalised {
             d.into_iter()

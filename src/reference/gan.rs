@@ -3,7 +3,9 @@
 
 use crate::kernels::augment::{AugmentShape, SampleParams};
 use crate::kernels::condition::ConditionShape;
-use crate::reference::graph::CpuNet;
+use crate::kernels::info_loss::InfoShape;
+use crate::reference::graph::{Activations, CpuNet};
+use crate::reference::info_loss;
 use crate::reference::{augment, condition, loss, optim, random, tensor};
 use crate::streams::augment as augment_stream;
 use crate::train::recipes::dcgan::augmented;
@@ -29,12 +31,14 @@ pub struct CpuGan {
 pub struct StepLosses {
     pub d_loss: f64,
     pub g_loss: f64,
+    /// InfoGAN: Q's (categorical cross-entropy, continuous ½ squared error) in G's step.
+    pub info: Option<(f64, f64)>,
 }
 
 use crate::reference::penalty::{self, Penalty};
 use crate::streams::{
-    BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
-    PENALTY_MIX as STREAM_MIX,
+    BATCH_INDICES as STREAM_INDICES, CONTINUOUS_CODES as STREAM_CODES,
+    FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z, PENALTY_MIX as STREAM_MIX,
 };
 
 pub(crate) fn fresh_state(net: &CpuNet) -> Vec<[Vec<f32>; 2]> {
@@ -98,7 +102,9 @@ impl CpuGan {
     }
 
     /// G's input: fresh z, and when conditional fresh classes appended one-hot; with the classes.
-    fn draw_z(&mut self) -> (Vec<f64>, Vec<u32>) {
+    /// InfoGAN: z with fresh codes (its categorical code one-hot, then the continuous ones),
+    /// with the categorical values and the continuous codes.
+    fn draw_z(&mut self) -> (Vec<f64>, Vec<u32>, Vec<f64>) {
         self.rng_step += 1;
         let c = self.config;
         let len = (c.batch * c.model.nz) as usize;
@@ -107,8 +113,29 @@ impl CpuGan {
             Prior::Uniform => random::uniform(c.seed, STREAM_Z, self.rng_step, len),
         };
         let z: Vec<f64> = z.into_iter().map(f64::from).collect();
+        let codes = c.model.codes;
+        if !codes.is_none() {
+            let (b, nz) = (c.batch as usize, c.model.nz as usize);
+            let (k, m) = (codes.categorical as usize, codes.continuous as usize);
+            let values = if k > 0 {
+                random::indices(c.seed, STREAM_LABELS, self.rng_step, k as u32, b)
+            } else {
+                vec![]
+            };
+            let continuous: Vec<f64> = random::uniform(c.seed, STREAM_CODES, self.rng_step, b * m)
+                .into_iter()
+                .map(f64::from)
+                .collect();
+            let mut latent = Vec::with_capacity(b * (nz + k + m));
+            for i in 0..b {
+                latent.extend_from_slice(&z[i * nz..(i + 1) * nz]);
+                latent.extend((0..k).map(|j| if j as u32 == values[i] { 1.0 } else { 0.0 }));
+                latent.extend_from_slice(&continuous[i * m..(i + 1) * m]);
+            }
+            return (latent, values, continuous);
+        }
         if c.model.classes == 0 {
-            return (z, vec![]);
+            return (z, vec![], vec![]);
         }
         let labels = random::indices(
             c.seed,
@@ -120,7 +147,50 @@ impl CpuGan {
         (
             condition::latent(&z, c.model.nz, c.model.classes, &labels),
             labels,
+            vec![],
         )
+    }
+
+    /// InfoGAN: Q's output on a D pass (`acts`), and d(λ·info loss)/dQ for the codes given;
+    /// None for the other models.
+    fn info_gradient(
+        &self,
+        acts: &Activations,
+        values: &[u32],
+        continuous: &[f64],
+    ) -> Option<Vec<f64>> {
+        let codes = self.config.model.codes;
+        if codes.is_none() {
+            return None;
+        }
+        let s = InfoShape {
+            batch: self.config.batch,
+            categorical: codes.categorical,
+            continuous: codes.continuous,
+        };
+        let q = &acts.values[self.d.arch.outputs[1].0];
+        let weight = self.config.info_reg_coeff as f64;
+        Some(info_loss::info_loss_backward(
+            &s, weight, q, values, continuous,
+        ))
+    }
+
+    /// D's backward from d logits, and from dQ when InfoGAN's Q head is there (zero when no
+    /// loss reads it, as on the real batch).
+    fn d_backward(
+        &self,
+        acts: &Activations,
+        dlogits: &[f64],
+        dq: Option<Vec<f64>>,
+    ) -> (Vec<f64>, Vec<Vec<Vec<f64>>>) {
+        let b = self.config.batch;
+        if self.d.arch.outputs.len() == 1 {
+            return self.d.backward(&[], acts, dlogits, b);
+        }
+        let q_len = b as usize * self.d.arch.shape(self.d.arch.outputs[1]).len();
+        let dq = dq.unwrap_or_else(|| vec![0.0; q_len]);
+        let (mut dx, dp) = self.d.backward_all(acts, &[dlogits, &dq], b);
+        (dx.swap_remove(0), dp)
     }
 
     fn augment_shape(&self) -> AugmentShape {
@@ -147,7 +217,8 @@ impl CpuGan {
         (augment::forward(&s, &kinds, &images, &params), Some(params))
     }
 
-    /// Images as D sees them: with one-hot class planes when conditional.
+    /// Images as D sees them: with one-hot class planes when conditional (InfoGAN's codes are
+    /// for Q to find, not for D to see).
     fn for_d(&self, images: Vec<f64>, labels: &[u32]) -> Vec<f64> {
         let c = self.config;
         if c.model.classes == 0 {
@@ -181,7 +252,7 @@ impl CpuGan {
             let real = tensor::gather_u8(dataset, row_len, &index);
             let (real, _) = self.augmented(real, augmented::REAL);
             let real = self.for_d(real, &real_labels);
-            let (z, fake_labels) = self.draw_z();
+            let (z, fake_labels, continuous) = self.draw_z();
             let (fake, _) = self.g.forward(&z, b, true, true);
             let (fake, _) = self.augmented(fake, augmented::FAKE_D);
             let fake = self.for_d(fake, &fake_labels);
@@ -191,12 +262,13 @@ impl CpuGan {
             let (logits, acts) = self.d.forward(&real, b, true, true);
             d_loss = loss::mean_loss(real_kind, &logits, &real_targets);
             let dlogits = loss::mean_loss_backward(real_kind, &logits, &real_targets);
-            let (_, mut grads) = self.d.backward(&real, &acts, &dlogits, b);
+            let (_, mut grads) = self.d_backward(&acts, &dlogits, None);
 
             let (logits, acts) = self.d.forward(&fake, b, true, true);
             d_loss += loss::mean_loss(fake_kind, &logits, &fake_targets);
             let dlogits = loss::mean_loss_backward(fake_kind, &logits, &fake_targets);
-            let (_, fake_grads) = self.d.backward(&fake, &acts, &dlogits, b);
+            let dq = self.info_gradient(&acts, &fake_labels, &continuous);
+            let (_, fake_grads) = self.d_backward(&acts, &dlogits, dq);
             for (g, f) in grads.iter_mut().flatten().zip(fake_grads.iter().flatten()) {
                 g.iter_mut().zip(f).for_each(|(a, b)| *a += b);
             }
@@ -238,7 +310,7 @@ impl CpuGan {
             );
         }
 
-        let (z, fake_labels) = self.draw_z();
+        let (z, fake_labels, continuous) = self.draw_z();
         let (fake, g_acts) = self.g.forward(&z, b, true, true);
         let (fake, augment_params) = self.augmented(fake, augmented::FAKE_G);
         let fake = self.for_d(fake, &fake_labels);
@@ -246,7 +318,18 @@ impl CpuGan {
         let (logits, d_acts) = self.d.forward(&fake, b, true, false);
         let g_loss = loss::mean_loss(g_kind, &logits, &[]);
         let dlogits = loss::mean_loss_backward(g_kind, &logits, &[]);
-        let (mut dfake, _) = self.d.backward(&fake, &d_acts, &dlogits, b);
+        let dq = self.info_gradient(&d_acts, &fake_labels, &continuous);
+        let info = dq.as_ref().map(|_| {
+            let codes = c.model.codes;
+            let s = InfoShape {
+                batch: b,
+                categorical: codes.categorical,
+                continuous: codes.continuous,
+            };
+            let q = &d_acts.values[self.d.arch.outputs[1].0];
+            info_loss::info_loss(&s, q, &fake_labels, &continuous)
+        });
+        let (mut dfake, _) = self.d_backward(&d_acts, &dlogits, dq);
         if c.model.classes > 0 {
             let image = c.model.image();
             let s = ConditionShape {
@@ -290,6 +373,10 @@ impl CpuGan {
             }
             avg.running.clone_from(&self.g.running);
         }
-        StepLosses { d_loss, g_loss }
+        StepLosses {
+            d_loss,
+            g_loss,
+            info,
+        }
     }
 }

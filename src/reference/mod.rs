@@ -17,6 +17,7 @@ pub mod dropout;
 pub mod gan;
 pub mod graph;
 pub mod image_pool;
+pub mod info_loss;
 pub mod instance_norm;
 pub mod jitter;
 pub mod join;

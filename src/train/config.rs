@@ -149,6 +149,9 @@ pub struct TrainConfig {
     /// R1's weight γ (Mescheder et al. 2018): γ/2·E[‖∇D(x)‖²] on the real batch, each D step;
     /// None: no R1.
     pub r1: Option<f32>,
+    /// InfoGAN's weight λ of its mutual-information term in both networks' losses (the
+    /// reference's `info_reg_coeff`, 1).
+    pub info_reg_coeff: f32,
 }
 
 /// DiffAugment's policy (Zhao et al. 2020), in order, as a fixed-size list so that a
@@ -195,9 +198,23 @@ impl Augmentations {
 impl TrainConfig {
     /// The preset's recipe: DCGAN's (batch 64, Adam 2e-4 / 0.5 for both nets, BCE, k = 1),
     /// or for the SAGAN presets SAGAN's (hinge loss, [`Optimizer::sagan`] with D at 4e-4 and
-    /// G at 1e-4, k = 1, batch [`Preset::default_batch`]).
+    /// G at 1e-4, k = 1, batch [`Preset::default_batch`]), or for InfoGAN its reference's
+    /// (BCE, Adam β1 0.5 with D at 2e-4 and G at 1e-3, noise uniform in (−1, 1), batch 128,
+    /// λ 1).
     pub fn new(preset: Preset) -> TrainConfig {
         let sagan = preset.is_sagan();
+        if preset.is_infogan() {
+            return TrainConfig {
+                g_optimizer: Optimizer::Adam(AdamConfig {
+                    lr: 1e-3,
+                    beta1: 0.5,
+                    ..AdamConfig::default()
+                }),
+                prior: Prior::Uniform,
+                ..TrainConfig::new(Preset::Dcgan28)
+            }
+            .with_model(ModelConfig::new(preset));
+        }
         TrainConfig {
             model: ModelConfig::new(preset),
             batch: preset.default_batch(),
@@ -221,6 +238,16 @@ impl TrainConfig {
             augment: Augmentations::default(),
             lambda_gp: 10.0,
             r1: None,
+            info_reg_coeff: 1.0,
+        }
+    }
+
+    /// This recipe on `model`, with the batch its preset takes by default.
+    fn with_model(self, model: ModelConfig) -> TrainConfig {
+        TrainConfig {
+            model,
+            batch: model.preset.default_batch(),
+            ..self
         }
     }
 
@@ -317,6 +344,17 @@ impl TrainConfig {
                 "{} cannot take a gradient penalty yet: its exact gradient is not built through \
                  self-attention's softmax; train it with the hinge loss (its default)",
                 self.model.preset.name()
+            )));
+        }
+        if self.model.preset.is_infogan() && self.penalised() {
+            return Err(Error::Invalid(
+                "InfoGAN cannot take a gradient penalty yet: its critic shares its body with Q; train it with --loss bce (its default)".into(),
+            ));
+        }
+        if !(self.info_reg_coeff.is_finite() && self.info_reg_coeff >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "InfoGAN's weight λ (--info-reg-coeff) must be a number ≥ 0 (the paper's is 1), not {}",
+                self.info_reg_coeff
             )));
         }
         if let Some(gamma) = self.r1 {

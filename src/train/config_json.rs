@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::kernels::optim::{AdamConfig, SgdConfig};
+use crate::model::infogan::Codes;
 use crate::model::presets::{ModelConfig, Preset};
 use crate::train::{Augmentations, GanLoss, Optimizer, Prior, TrainConfig};
 use crate::{Error, Result};
@@ -24,6 +25,8 @@ pub fn to_json(c: &TrainConfig) -> String {
         "preset": c.model.preset.name(),
         "nz": c.model.nz, "ngf": c.model.ngf, "ndf": c.model.ndf,
         "channels": c.model.channels, "classes": c.model.classes,
+        "categorical": c.model.codes.categorical, "continuous": c.model.codes.continuous,
+        "info_reg_coeff": c.info_reg_coeff,
         "batch": c.batch, "d_steps": c.d_steps, "loss": c.loss.name(),
         "label_smoothing": c.label_smoothing,
         "d_optimizer": optimizer_json(&c.d_optimizer), "g_optimizer": optimizer_json(&c.g_optimizer),
@@ -98,6 +101,17 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
             ndf: f.u32("ndf")?,
             channels: f.u32("channels")?,
             classes: f.u32("classes")?,
+            // Absent before InfoGAN (and from a page that leaves them out): the preset's.
+            codes: Codes {
+                categorical: match v.get("categorical") {
+                    None | Some(Value::Null) => ModelConfig::new(preset).codes.categorical,
+                    Some(_) => f.u32("categorical")?,
+                },
+                continuous: match v.get("continuous") {
+                    None | Some(Value::Null) => ModelConfig::new(preset).codes.continuous,
+                    Some(_) => f.u32("continuous")?,
+                },
+            },
         },
         batch: f.u32("batch")?,
         d_steps: f.u32("d_steps")?,
@@ -132,6 +146,10 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
         r1: match v.get("r1") {
             None | Some(Value::Null) => None,
             Some(_) => Some(f.f32("r1")?),
+        },
+        info_reg_coeff: match v.get("info_reg_coeff") {
+            None | Some(Value::Null) => 1.0,
+            Some(_) => f.f32("info_reg_coeff")?,
         },
     };
     c.check()?;

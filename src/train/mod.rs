@@ -4,6 +4,7 @@
 
 pub mod attention_view;
 mod checkpoint;
+pub mod codes;
 pub mod config;
 mod config_json;
 mod fits;
@@ -39,6 +40,9 @@ pub struct Stats {
     /// D's accuracy: the fraction of real images it calls real, and of fakes it calls fake.
     pub accuracy_real: f32,
     pub accuracy_fake: f32,
+    /// InfoGAN: Q's mean cross-entropy on the categorical code (ln k at chance, 0 when Q reads
+    /// every code) and mean ½ squared error on the continuous ones, in G's step.
+    pub info: Option<(f32, f32)>,
 }
 
 impl Stats {
@@ -49,6 +53,7 @@ impl Stats {
             self.d_real,
             self.d_fake_before,
             self.d_fake_after,
+            self.info.map_or(0.0, |(a, b)| a + b),
         ]
         .iter()
         .all(|v| v.is_finite())
@@ -219,6 +224,8 @@ impl Trainer<Dcgan> {
             d_fake_after: at(stat::D_FAKE_AFTER),
             accuracy_real: at(stat::REAL_CALLED_REAL) / b,
             accuracy_fake: at(stat::FAKE_CALLED_FAKE) / b,
+            info: (!self.config.model.codes.is_none())
+                .then(|| (at(stat::INFO_CATEGORICAL), at(stat::INFO_CONTINUOUS))),
         })
     }
 

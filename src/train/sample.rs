@@ -7,6 +7,7 @@ use crate::graph::program::{ParamGrads, Pass, PassBuffers, PassOptions};
 use crate::kernels::condition::{self, ConditionShape};
 use crate::kernels::tensor;
 use crate::kernels::Dispatch;
+use crate::train::codes::{grid_latents, CodeChoice};
 use crate::train::{TrainConfig, Trainer};
 use crate::{reference, Error, Result};
 
@@ -169,15 +170,27 @@ pub fn walk_noise(seed: u64, nz: usize, steps: u32, psi: Option<f32>) -> Vec<f32
         .collect()
 }
 
-/// `count` latent vectors from the run's fixed stream.
+/// `count` latent vectors from the run's fixed stream; for InfoGAN laid out as its grid
+/// ([`grid_layout`]: a row per categorical value) with the codes appended.
 pub fn fixed_noise(config: &TrainConfig, count: u32) -> Vec<f32> {
-    reference::random::normal(
-        config.seed,
-        STREAM_FIXED_NOISE,
-        0,
-        (count * config.model.nz) as usize,
-    )
+    let noise = noise(config, config.seed, STREAM_FIXED_NOISE, count);
+    let choice = CodeChoice::drawn(config.model.codes);
+    grid_latents(&config.model, &noise, GRID_COLUMNS, &choice, config.seed)
 }
+
+/// `count` noise vectors ([count, nz]) from (`seed`, `stream`): normal, or uniform in (−1, 1)
+/// for InfoGAN, whose G never saw noise outside that.
+pub fn noise(config: &TrainConfig, seed: u64, stream: u32, count: u32) -> Vec<f32> {
+    let len = (count * config.model.nz) as usize;
+    if config.model.preset.is_infogan() && config.prior == crate::train::Prior::Uniform {
+        reference::random::uniform(seed, stream, 0, len)
+    } else {
+        reference::random::normal(seed, stream, 0, len)
+    }
+}
+
+/// The sample grid's columns.
+const GRID_COLUMNS: u32 = 8;
 
 impl Sampler {
     /// G (`g`, built for `config`) on `z` ([count, nz]) and, when conditional, `labels`, in
@@ -189,7 +202,8 @@ impl Sampler {
         z: &[f32],
         labels: &[u32],
     ) -> Result<Sampler> {
-        let nz = config.model.nz;
+        // InfoGAN's codes travel in z, after the noise.
+        let nz = config.model.latent_len();
         let classes = config.model.classes;
         let count = (z.len() / nz.max(1) as usize) as u32;
         if count == 0 || z.len() != (count * nz) as usize {
@@ -300,11 +314,14 @@ fn chunk_batch(g: &Net, batch: u32, binding_floats: usize) -> u32 {
     b
 }
 
-/// (images, columns, classes) of the sample grid: 8×8, with a row per class when conditional.
+/// (images, columns, classes) of the sample grid: 8×8, with a row per class when conditional
+/// (or per value of InfoGAN's categorical code, set in the latents by [`fixed_noise`]).
 pub fn grid_layout(c: &TrainConfig) -> (u32, usize, Vec<u32>) {
     let classes = c.model.classes;
+    let categorical = c.model.codes.categorical;
     if classes == 0 {
-        return (64, 8, vec![]);
+        let rows = if categorical > 0 { categorical } else { 8 };
+        return (rows * GRID_COLUMNS, GRID_COLUMNS as usize, vec![]);
     }
     let columns = 8;
     let n = classes * columns as u32;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use webgan::data::{Dataset, ImageSpec};
 use webgan::kernels::optim::{AdamConfig, SgdConfig};
+use webgan::model::infogan::Codes;
 use webgan::model::presets::{ModelConfig, Preset};
 use webgan::quality::evaluate::{QualityMeter, MIN_REAL_IMAGES};
 use webgan::train::{
@@ -26,12 +27,13 @@ pub struct TrainArgs {
     /// Default: the built-in digits.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// dcgan (conditional when the zip has class folders), cyclegan (unpaired translation
-    /// between trainA/ and trainB/) or pix2pix (paired translation A → B). Default: what the
-    /// zip's layout suggests.
+    /// dcgan (conditional when the zip has class folders), infogan (learns codes without
+    /// labels: --preset infogan28), cyclegan (unpaired translation between trainA/ and
+    /// trainB/) or pix2pix (paired translation A → B). Default: what the zip's layout suggests.
     #[arg(long)]
     pub family: Option<String>,
-    /// dcgan28 (28×28 gray), dcgan32 (32×32 RGB) or dcgan64 (PyTorch's examples/dcgan).
+    /// dcgan28 (28×28 gray), dcgan32 (32×32 RGB), dcgan64 (PyTorch's examples/dcgan), sagan32,
+    /// sagan64 (self-attention, spectral norm) or infogan28 (InfoGAN's MNIST model).
     #[arg(long)]
     pub preset: Option<String>,
     /// Alternating steps to train to (in all, counting those of a resumed checkpoint).
@@ -43,7 +45,7 @@ pub struct TrainArgs {
     /// Continue from a checkpoint written by `webgan train` (or the page).
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Images per step [default: 64; sagan64 32, pix2pix and CycleGAN 1].
+    /// Images per step [default: 64; sagan64 32, infogan28 128, pix2pix and CycleGAN 1].
     #[arg(long, default_value_t = 64, hide_default_value = true)]
     pub batch: u32,
     /// Discriminator updates per generator update [default: 1; wgan-gp 5].
@@ -67,7 +69,7 @@ pub struct TrainArgs {
     /// D's learning rate [default: 2e-4; the sagan presets 4e-4].
     #[arg(long, default_value_t = 2e-4, hide_default_value = true)]
     pub lr_d: f32,
-    /// G's learning rate [default: 2e-4; the sagan presets 1e-4].
+    /// G's learning rate [default: 2e-4; the sagan presets 1e-4, infogan28 1e-3].
     #[arg(long, default_value_t = 2e-4, hide_default_value = true)]
     pub lr_g: f32,
     /// Adam's β1 [default: 0.5; the sagan presets 0].
@@ -94,16 +96,25 @@ pub struct TrainArgs {
     /// may change it
     #[arg(long, default_value = "none")]
     pub augment: String,
-    /// The latent size [default: 100; the sagan presets 128].
+    /// The noise's size [default: 100; the sagan presets 128, infogan28 62].
     #[arg(long, default_value_t = 100, hide_default_value = true)]
     pub nz: u32,
     #[arg(long, default_value_t = 64)]
     pub ngf: u32,
     #[arg(long, default_value_t = 64)]
     pub ndf: u32,
-    /// normal or uniform (in (−1, 1)).
-    #[arg(long, default_value = "normal")]
+    /// normal or uniform (in (−1, 1)) [default: normal; infogan28 uniform].
+    #[arg(long, default_value = "normal", hide_default_value = true)]
     pub prior: String,
+    /// InfoGAN: values of its categorical code (0 for none).
+    #[arg(long, default_value_t = 10)]
+    pub categorical: u32,
+    /// InfoGAN: continuous codes, each uniform in (−1, 1).
+    #[arg(long, default_value_t = 2)]
+    pub continuous: u32,
+    /// InfoGAN: weight λ of the mutual-information term in G's and D's losses.
+    #[arg(long, default_value_t = 1.0)]
+    pub info_reg_coeff: f32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Train an unconditional GAN even when the dataset has classes.
@@ -289,6 +300,14 @@ fn config(
             ndf: args.ndf,
             channels: preset.default_channels(),
             classes,
+            codes: if preset.is_infogan() {
+                Codes {
+                    categorical: args.categorical,
+                    continuous: args.continuous,
+                }
+            } else {
+                Codes::NONE
+            },
         },
         batch: if given("batch") {
             args.batch
@@ -300,10 +319,11 @@ fn config(
         label_smoothing: args.label_smoothing,
         d_optimizer: optimizer(or("lr_d", args.lr_d, defaults.d_optimizer.lr()))?,
         g_optimizer: optimizer(or("lr_g", args.lr_g, defaults.g_optimizer.lr()))?,
-        prior: match args.prior.as_str() {
-            "normal" => Prior::Normal,
-            "uniform" => Prior::Uniform,
-            other => {
+        prior: match (given("prior"), args.prior.as_str()) {
+            (false, _) => defaults.prior,
+            (true, "normal") => Prior::Normal,
+            (true, "uniform") => Prior::Uniform,
+            (true, other) => {
                 return Err(Error::Invalid(format!(
                     "unknown prior '{other}': choose normal or uniform"
                 )))
@@ -315,7 +335,16 @@ fn config(
         augment: Augmentations::parse(&args.augment)?,
         lambda_gp: args.lambda_gp,
         r1: args.r1,
+        info_reg_coeff: args.info_reg_coeff,
     };
+    for flag in ["categorical", "continuous", "info_reg_coeff"] {
+        if given(flag) && !preset.is_infogan() {
+            return Err(Error::Invalid(format!(
+                "--{} is InfoGAN's: train with --preset infogan28 (or --family infogan)",
+                flag.replace('_', "-")
+            )));
+        }
+    }
     c.check()?;
     Ok(c)
 }
@@ -403,6 +432,15 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
         ("lambda_gp", asked.lambda_gp != c.lambda_gp),
         ("r1", asked.r1 != c.r1),
         ("ema", asked.ema != c.ema),
+        (
+            "categorical",
+            asked.model.codes.categorical != c.model.codes.categorical,
+        ),
+        (
+            "continuous",
+            asked.model.codes.continuous != c.model.codes.continuous,
+        ),
+        ("info_reg_coeff", asked.info_reg_coeff != c.info_reg_coeff),
         ("unconditional", args.unconditional && c.model.classes > 0),
         (
             "optimizer",
@@ -462,8 +500,11 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
 
 /// The flags that belong to some families only, with those families: typed for another
 /// family's run, they are refused rather than silently ignored.
-const FAMILY_FLAGS: [(&str, &[&str]); 29] = [
+const FAMILY_FLAGS: [(&str, &[&str]); 32] = [
     ("preset", &["dcgan"]),
+    ("categorical", &["dcgan"]),
+    ("continuous", &["dcgan"]),
+    ("info_reg_coeff", &["dcgan"]),
     ("k", &["dcgan"]),
     ("loss", &["dcgan"]),
     ("optimizer", &["dcgan"]),
@@ -526,8 +567,10 @@ fn family(args: &TrainArgs, resumed: Option<&[u8]>) -> Result<String> {
     }
     match (args.family.as_deref(), args.data.as_deref()) {
         (Some(f @ ("dcgan" | "cyclegan" | "pix2pix")), _) => Ok(f.to_string()),
+        // InfoGAN is trained by DCGAN's alternating recipe with its own networks and loss term.
+        (Some("infogan"), _) => Ok("dcgan".into()),
         (Some(other), _) => Err(Error::Invalid(format!(
-            "unknown family '{other}': choose dcgan, cyclegan or pix2pix"
+            "unknown family '{other}': choose dcgan, infogan, cyclegan or pix2pix"
         ))),
         (None, Some(path)) => {
             let layout = webgan::data::layout_of(&read_zip(path)?)?;
@@ -581,7 +624,12 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
     check_out(&args, resumed.as_ref().map(|r| r.path.as_path()))?;
     if resumed.is_none() {
         // Every flag is checked before any data is read; the model's sizes once it is known.
-        config(&args, typed, Preset::Dcgan28, 0)?;
+        let early = match (args.family.as_deref(), &args.preset) {
+            (Some("infogan"), _) => Preset::Infogan28,
+            (_, Some(p)) => Preset::parse(p)?,
+            _ => Preset::Dcgan28,
+        };
+        config(&args, typed, early, 0)?;
     }
     if let (Some(r), Some(p)) = (&resumed, &args.preset) {
         if Preset::parse(p)? != r.config.model.preset {
@@ -597,9 +645,19 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
         .as_deref()
         .map(|p| read_zip(p).map(|bytes| (p, bytes)))
         .transpose()?;
+    let infogan = args.family.as_deref() == Some("infogan");
     let preset = match (&resumed, &args.preset, &zip) {
         (Some(r), _, _) => r.config.model.preset,
-        (None, Some(p), _) => Preset::parse(p)?,
+        (None, Some(p), _) => {
+            let preset = Preset::parse(p)?;
+            if infogan && !preset.is_infogan() {
+                return Err(Error::Invalid(format!(
+                    "InfoGAN's model is infogan28, not {p}: leave --preset out or choose infogan28"
+                )));
+            }
+            preset
+        }
+        (None, None, _) if infogan => Preset::Infogan28,
         (None, None, Some((path, bytes))) => preset_for(path, bytes)?,
         (None, None, None) => Preset::Dcgan28,
     };
@@ -624,7 +682,11 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
             resumed_config(&args, typed, r)?
         }
         None => {
-            let conditional = dataset.is_conditional() && !args.unconditional;
+            if preset.is_infogan() && dataset.is_conditional() {
+                eprintln!("data: InfoGAN learns its codes without the class labels");
+            }
+            let conditional =
+                dataset.is_conditional() && !args.unconditional && !preset.is_infogan();
             let classes = if conditional {
                 dataset.class_count() as u32
             } else {
@@ -713,7 +775,7 @@ impl run_loop::Training for DcganRun<'_> {
     }
 
     fn stat_names(&self) -> Vec<&'static str> {
-        vec![
+        let mut names = vec![
             "d_loss",
             "g_loss",
             "d_real",
@@ -721,12 +783,16 @@ impl run_loop::Training for DcganRun<'_> {
             "d_fake_after",
             "accuracy_real",
             "accuracy_fake",
-        ]
+        ];
+        if !self.trainer.config.model.codes.is_none() {
+            names.extend(["info_categorical", "info_continuous"]);
+        }
+        names
     }
 
     fn stats(&self) -> Result<Vec<f32>> {
         let s = pollster::block_on(self.trainer.read_stats())?;
-        Ok(vec![
+        let mut values = vec![
             s.d_loss,
             s.g_loss,
             s.d_real,
@@ -734,12 +800,22 @@ impl run_loop::Training for DcganRun<'_> {
             s.d_fake_after,
             s.accuracy_real,
             s.accuracy_fake,
-        ])
+        ];
+        if let Some((categorical, continuous)) = s.info {
+            values.extend([categorical, continuous]);
+        }
+        Ok(values)
     }
 
     fn message(&self, s: &[f32]) -> String {
+        let info = match s.get(7..9) {
+            Some([categorical, continuous]) => {
+                format!(" Q {categorical:.3}/{continuous:.3}")
+            }
+            _ => String::new(),
+        };
         format!(
-            "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}",
+            "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}{info}",
             s[0], s[1], s[2], s[4]
         )
     }

@@ -25,7 +25,11 @@ pub mod stat {
     pub const D_FAKE_AFTER: &str = "d_fake_after";
     pub const REAL_CALLED_REAL: &str = "real_called_real";
     pub const FAKE_CALLED_FAKE: &str = "fake_called_fake";
-    pub const ALL: [&str; 7] = [
+    /// InfoGAN: Q's mean cross-entropy on the categorical code, and mean ½ squared error on
+    /// the continuous ones, in G's step (0 for the other models).
+    pub const INFO_CATEGORICAL: &str = "info_categorical";
+    pub const INFO_CONTINUOUS: &str = "info_continuous";
+    pub const ALL: [&str; 9] = [
         D_LOSS,
         G_LOSS,
         D_REAL,
@@ -33,6 +37,8 @@ pub mod stat {
         D_FAKE_AFTER,
         REAL_CALLED_REAL,
         FAKE_CALLED_FAKE,
+        INFO_CATEGORICAL,
+        INFO_CONTINUOUS,
     ];
 }
 

@@ -6,6 +6,8 @@ use crate::graph::program::Pass;
 use crate::kernels::activation::{self, Activation};
 use crate::kernels::augment::{Augment, AugmentBuffers, AugmentDraw, AugmentShape, Kind};
 use crate::kernels::condition::{self, ConditionShape};
+use crate::kernels::info_loss::{info_loss, InfoShape};
+use crate::kernels::join::{self, Part};
 use crate::kernels::loss::{loss, Loss, LossOptions};
 use crate::kernels::random::{self, Distribution};
 use crate::kernels::tensor::{self, Reduction};
@@ -21,8 +23,8 @@ use crate::Result;
 
 /// RNG streams: each kind of draw has its own, so no two ever share numbers.
 use crate::streams::{
-    augment as augment_stream, BATCH_INDICES as STREAM_INDICES, FAKE_CLASSES as STREAM_LABELS,
-    NOISE as STREAM_Z,
+    augment as augment_stream, BATCH_INDICES as STREAM_INDICES, CONTINUOUS_CODES as STREAM_CODES,
+    FAKE_CLASSES as STREAM_LABELS, NOISE as STREAM_Z,
 };
 
 /// The passes of a step and G's image buffers (before any conditioning).
@@ -146,6 +148,9 @@ impl Glue {
             Ok((out, Some(real)))
         };
         let mut augments = vec![];
+        let codes = config.model.codes;
+        // InfoGAN: Q's mutual-information term on the fakes of D's step and of G's step.
+        let (mut info_d_step, mut info_g_step) = (vec![], vec![]);
         match (&dataset.labels, classes) {
             (Some(labels), 1..) => {
                 let batch = config.batch;
@@ -217,16 +222,53 @@ impl Glue {
                 let (gather, augment) = gathered(&d_real.input)?;
                 draw_real.extend(gather);
                 augments.extend(augment);
-                draw_z.push(random::fill(
-                    gpu,
-                    prior,
-                    config.seed,
-                    STREAM_Z,
-                    counters,
-                    rng,
-                    &g.input,
-                    z_len,
-                )?);
+                if codes.is_none() {
+                    draw_z.push(random::fill(
+                        gpu,
+                        prior,
+                        config.seed,
+                        STREAM_Z,
+                        counters,
+                        rng,
+                        &g.input,
+                        z_len,
+                    )?);
+                } else {
+                    let z = gpu.storage("z", z_len);
+                    draw_z.push(random::fill(
+                        gpu,
+                        prior,
+                        config.seed,
+                        STREAM_Z,
+                        counters,
+                        rng,
+                        &z,
+                        z_len,
+                    )?);
+                    let drawn = draw_codes(gpu, config, counter_slots, &z, &g.input)?;
+                    draw_z.extend(drawn.draw);
+                    let info = |pass: &Pass| {
+                        info_loss(
+                            gpu,
+                            InfoShape {
+                                batch: config.batch,
+                                categorical: codes.categorical,
+                                continuous: codes.continuous,
+                            },
+                            config.info_reg_coeff,
+                            &pass.outputs[1],
+                            &drawn.labels,
+                            &drawn.continuous,
+                            &pass.doutputs[1],
+                            stats,
+                            (slot(stat::INFO_CATEGORICAL), slot(stat::INFO_CONTINUOUS)),
+                        )
+                    };
+                    info_d_step.push(info(d_fake)?);
+                    info_g_step.push(info(d_gen)?);
+                    buffers.extend([z, drawn.labels, drawn.continuous]);
+                    buffers.extend(drawn.scratch);
+                }
             }
         }
 
@@ -328,6 +370,7 @@ impl Glue {
             slot(stat::D_LOSS),
             add_loss,
         )?];
+        fake_loss.extend(info_d_step);
         fake_loss.extend(mean_d(&d_fake.output, slot(stat::D_FAKE_BEFORE))?);
         fake_loss.push(tensor::reduce(
             gpu,
@@ -349,6 +392,7 @@ impl Glue {
             slot(stat::G_LOSS),
             LossOptions::default(),
         )?];
+        generator_loss.extend(info_g_step);
         generator_loss.extend(mean_d(&d_gen.output, slot(stat::D_FAKE_AFTER))?);
         buffers.extend([real_targets, fake_targets, scratch]);
         Ok(Glue {
@@ -364,6 +408,101 @@ impl Glue {
             _buffers: buffers,
         })
     }
+}
+
+/// InfoGAN's codes for a batch, drawn on the GPU each step, and their dispatches.
+struct DrawnCodes {
+    /// The categorical code's values (u32, [batch]), and the continuous codes
+    /// ([batch, continuous]); one-element spares for a kind the model lacks.
+    labels: wgpu::Buffer,
+    continuous: wgpu::Buffer,
+    draw: Vec<Dispatch>,
+    scratch: Option<wgpu::Buffer>,
+}
+
+/// Draws the codes at the step's counter (the categorical code uniform over its values, the
+/// continuous ones uniform in (−1, 1)) and writes G's input: per sample `z`, the categorical
+/// code one-hot, the continuous codes, in the order of the reference's `latent_spec`.
+fn draw_codes(
+    gpu: &Gpu,
+    config: &TrainConfig,
+    counter_slots: &Slots,
+    z: &wgpu::Buffer,
+    latent: &wgpu::Buffer,
+) -> Result<DrawnCodes> {
+    let counters = &counter_slots.buffer;
+    let rng = counter_slots.slot(counter::RNG) as u32;
+    let codes = config.model.codes;
+    let (b, nz) = (config.batch, config.model.nz);
+    let (k, m) = (codes.categorical, codes.continuous);
+    let labels = gpu.storage("code values", b.max(1) as usize);
+    let continuous = gpu.storage("continuous codes", (b * m).max(1) as usize);
+    let mut draw = vec![];
+    // z with the one-hot categorical code: straight into G's input when nothing follows it.
+    let (with_onehot, scratch) = match (k, m) {
+        (0, _) => (z.clone(), None),
+        (_, 0) => (latent.clone(), None),
+        _ => {
+            let both = gpu.storage("z and categorical code", (b * (nz + k)) as usize);
+            (both.clone(), Some(both))
+        }
+    };
+    if k > 0 {
+        draw.push(random::fill(
+            gpu,
+            Distribution::Indices(k),
+            config.seed,
+            STREAM_LABELS,
+            counters,
+            rng,
+            &labels,
+            b as usize,
+        )?);
+        let shape = ConditionShape {
+            batch: b,
+            channels: nz,
+            pixels: 1,
+            classes: k,
+        };
+        draw.push(condition::append_onehot(
+            gpu,
+            &shape,
+            z,
+            &labels,
+            &with_onehot,
+        )?);
+    }
+    if m > 0 {
+        draw.push(random::fill(
+            gpu,
+            Distribution::Uniform,
+            config.seed,
+            STREAM_CODES,
+            counters,
+            rng,
+            &continuous,
+            (b * m) as usize,
+        )?);
+        let parts = [
+            Part {
+                buffer: &with_onehot,
+                channels: nz + k,
+                accumulate: false,
+            },
+            Part {
+                buffer: &continuous,
+                channels: m,
+                accumulate: false,
+            },
+        ];
+        draw.extend(join::concat(gpu, b, 1, &parts, latent)?);
+    }
+    Ok(DrawnCodes {
+        labels,
+        continuous,
+        draw,
+        scratch,
+    })
 }
 
 /// DiffAugment from `input` into `output` with the k-th augmented pass's stream, drawn at the
