@@ -34,6 +34,8 @@ pub const CLASSIFIER_INDICES: u32 = 7;
 pub const FIXED_NOISE: u32 = 9;
 /// The generated images of the quality measure, step = chunk.
 pub const QUALITY_NOISE: u32 = 30;
+/// InfoGAN's continuous codes of those images, step = chunk.
+pub const QUALITY_CODES: u32 = 8;
 /// Dropout masks, one stream per dropout layer: DROPOUT ..= DROPOUT + MAX_DROPOUT_LAYERS - 1.
 /// Two layers that shared a stream would drop the same elements of their tensors every step.
 pub const DROPOUT: u32 = 40;

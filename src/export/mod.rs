@@ -82,7 +82,8 @@ pub fn generator(bytes: &[u8], direction: Option<Direction>) -> Result<Generator
                     "netG"
                 };
                 let input = GeneratorInput::Latent {
-                    nz: config.model.nz,
+                    // InfoGAN's codes travel in z, after the noise.
+                    nz: config.model.latent_len(),
                     classes: config.model.classes,
                 };
                 (ck, g, network, input)

@@ -8,7 +8,9 @@ use crate::quality::classifier::{Classifier, FEATURES};
 use crate::quality::copies::{copy_report, CopyReport};
 use crate::quality::frechet::{frechet_distance, Gaussian};
 use crate::reference;
+use crate::train::codes::{latents, CodeChoice, Layout};
 use crate::train::sample::Sampler;
+use crate::train::Prior;
 use crate::train::Trainer;
 use crate::{Error, Result};
 
@@ -119,13 +121,18 @@ pub async fn generate(trainer: &Trainer, count: u32) -> Result<Vec<f32>> {
     let nz = c.model.nz as usize;
     let mut generated = Vec::new();
     let mut sampler: Option<Sampler> = None;
+    let drawn = CodeChoice::drawn(c.model.codes);
     for chunk in 0..count.div_ceil(EVAL_BATCH) {
-        let z = reference::random::normal(
-            c.seed,
-            crate::streams::QUALITY_NOISE,
-            chunk,
-            EVAL_BATCH as usize * nz,
-        );
+        let len = EVAL_BATCH as usize * nz;
+        let stream = crate::streams::QUALITY_NOISE;
+        // InfoGAN's noise is uniform, its codes drawn (the categorical one in turn).
+        let z = if c.model.preset.is_infogan() && c.prior == Prior::Uniform {
+            reference::random::uniform(c.seed, stream, chunk, len)
+        } else {
+            reference::random::normal(c.seed, stream, chunk, len)
+        };
+        let draw = (c.seed, crate::streams::QUALITY_CODES, chunk);
+        let z = latents(&c.model, &z, Layout::Each, &drawn, draw);
         let labels: Vec<u32> = if c.model.classes > 0 {
             (0..EVAL_BATCH)
                 .map(|i| (i + chunk) % c.model.classes)

@@ -6,3 +6,4 @@ pub mod copies;
 pub mod dataset;
 pub mod evaluate;
 pub mod frechet;
+pub mod purity;

@@ -105,17 +105,30 @@ fn names(codes: Codes) -> String {
     }
 }
 
-/// The latents of `noise` ([n, nz]) for a grid `columns` wide: each sample's noise followed by
-/// its codes. Unless fixed, the categorical code is the sample's row (mod k), the noise and
-/// the continuous codes are its column's (so that a row shows one value across the same
-/// draws), continuous codes drawn from (`seed`, the fixed-noise stream) and a swept one moving
-/// from −1 to 1 along the row. Without codes, `noise` as it is.
-pub fn grid_latents(
+/// How the samples of a batch of latents are laid out, which decides the codes each gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// A grid `columns` wide: a row per categorical value, the noise and continuous codes of
+    /// a column shared down its rows (so a row shows one value across the same draws).
+    Grid { columns: u32 },
+    /// Rows of a latent walk `steps` long: the noise as given (the walk), a row's codes held
+    /// along it, the categorical code the row's.
+    Walk { steps: u32 },
+    /// Each sample its own noise and codes, the categorical code taken in turn: for measures
+    /// over many samples.
+    Each,
+}
+
+/// The latents of `noise` ([n, nz]): each sample's noise followed by its codes as `layout`
+/// lays them out, the categorical code one-hot, continuous codes drawn uniform in (−1, 1)
+/// from `draw` = (seed, stream, step) unless `choice` fixes them. A swept code moves from −1
+/// to 1 along a grid's or walk's row. Without codes, `noise` as it is.
+pub fn latents(
     model: &ModelConfig,
     noise: &[f32],
-    columns: u32,
+    layout: Layout,
     choice: &CodeChoice,
-    seed: u64,
+    (seed, stream, step): (u64, u32, u32),
 ) -> Vec<f32> {
     let codes = model.codes;
     if codes.is_none() {
@@ -123,31 +136,68 @@ pub fn grid_latents(
     }
     let nz = model.nz as usize;
     let n = noise.len() / nz.max(1);
-    let columns = columns.max(1) as usize;
     let (k, m) = (codes.categorical as usize, codes.continuous as usize);
-    // Rows by category share their columns' noise; otherwise each sample keeps its own.
-    let by_row = k > 0 && choice.categorical.is_none();
-    // Step 1 of the fixed-noise stream: its step 0 is the noise itself.
-    let drawn = reference::random::uniform(seed, streams::FIXED_NOISE, 1, n * m);
+    let drawn = reference::random::uniform(seed, stream, step, n * m);
     let mut out = Vec::with_capacity(n * model.latent_len() as usize);
     for i in 0..n {
-        let (row, column) = (i / columns, i % columns);
-        let source = if by_row { column.min(n - 1) } else { i };
-        out.extend_from_slice(&noise[source * nz..(source + 1) * nz]);
+        // (row, column, the sample whose noise it takes, the sample whose codes it takes)
+        let (row, column, noise_of, codes_of) = match layout {
+            Layout::Grid { columns } => {
+                let columns = columns.max(1) as usize;
+                let (row, column) = (i / columns, i % columns);
+                let shared = k > 0 && choice.categorical.is_none();
+                let source = if shared { column.min(n - 1) } else { i };
+                (row, column, source, source)
+            }
+            Layout::Walk { steps } => {
+                let steps = steps.max(1) as usize;
+                (i / steps, i % steps, i, (i / steps) * steps)
+            }
+            Layout::Each => (i, 0, i, i),
+        };
+        let width = match layout {
+            Layout::Grid { columns } => columns,
+            Layout::Walk { steps } => steps,
+            Layout::Each => 1,
+        } as usize;
+        out.extend_from_slice(&noise[noise_of * nz..(noise_of + 1) * nz]);
         if k > 0 {
             let value = choice.categorical.map_or(row % k, |v| v as usize);
             out.extend((0..k).map(|j| if j == value { 1.0 } else { 0.0 }));
         }
         for j in 0..m {
-            let swept = (columns > 1).then(|| -1.0 + 2.0 * column as f32 / (columns - 1) as f32);
+            let swept = if width > 1 {
+                -1.0 + 2.0 * column as f32 / (width - 1) as f32
+            } else {
+                0.0
+            };
             out.push(match (choice.continuous[j], choice.sweep == Some(j)) {
-                (_, true) => swept.unwrap_or(0.0),
+                (_, true) => swept,
                 (Some(v), false) => v,
-                (None, false) => drawn[source * m + j],
+                (None, false) => drawn[codes_of * m + j],
             });
         }
     }
     out
+}
+
+/// [`latents`] for the sample grid, its codes drawn from step 1 of the fixed-noise stream (its
+/// step 0 is the noise itself).
+pub fn grid_latents(
+    model: &ModelConfig,
+    noise: &[f32],
+    columns: u32,
+    choice: &CodeChoice,
+    seed: u64,
+) -> Vec<f32> {
+    let layout = Layout::Grid { columns };
+    latents(
+        model,
+        noise,
+        layout,
+        choice,
+        (seed, streams::FIXED_NOISE, 1),
+    )
 }
 
 #[cfg(test)]

@@ -96,6 +96,14 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         );
         space
     };
+    if trainer.config.model.codes.categorical > 0 {
+        if space.classifier.accuracy.is_some() {
+            let p = pollster::block_on(webgan::quality::purity::purity(&space, &trainer))?;
+            print!("{}", purity_lines(&p));
+        } else {
+            println!("Purity: not measured, it needs a dataset with classes to sort samples into");
+        }
+    }
     let training = pollster::block_on(training_features(&space, &dataset))?;
     let check = pollster::block_on(check_copies(&space, &dataset, &training, &trainer))?;
     print!("{}", copy_lines(&check.report));
@@ -111,6 +119,22 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// InfoGAN's purity in words: how well its categorical code separates the classes.
+pub fn purity_lines(p: &webgan::quality::purity::Purity) -> String {
+    let per_value: Vec<String> = p
+        .majority
+        .iter()
+        .map(|(v, c, share)| format!("k={v}→{c} ({:.0}%)", share * 100.0))
+        .collect();
+    format!(
+        "Purity: {:.1}% of {} samples per value of the categorical code fall in their value's most common class ({} distinct classes; by chance about the largest class's share)\nCode values and their classes: {}\n",
+        p.purity * 100.0,
+        webgan::quality::purity::PER_VALUE,
+        p.classes_found,
+        per_value.join(", ")
+    )
 }
 
 /// The copy check's figures in words, with a warning when they are worrying.

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use webgan::checkpoint::Checkpoint;
-use webgan::train::sample::{check_truncation, fixed_noise, slerp, truncated, Grid, Sampler};
+use webgan::train::codes::{grid_latents, latents, CodeChoice, Layout};
+use webgan::train::sample::{
+    check_truncation, fixed_noise, noise, slerp, truncated, Grid, Sampler,
+};
 use webgan::train::{TrainConfig, Trainer};
 use webgan::{reference, streams, Error, Gpu, Result};
 
@@ -48,10 +51,16 @@ pub struct SampleArgs {
     /// typical images (smaller ψ: narrower; from 0.05).
     #[arg(long)]
     truncation: Option<f32>,
-    /// Also write z ([n, nz]), the classes ([n], conditional models) and the images as f32
-    /// ([n, c, h, w] in [−1, 1]) to this safetensors file, e.g. to compare with PyTorch.
+    /// Also write z ([n, nz]; InfoGAN's with its codes after the noise), the classes ([n],
+    /// conditional models) and the images as f32 ([n, c, h, w] in [−1, 1]) to this
+    /// safetensors file, e.g. to compare with PyTorch.
     #[arg(long)]
     tensors: Option<PathBuf>,
+    /// InfoGAN: fix codes, e.g. "k=3" (the categorical code's value), "c1=0.5" (a continuous
+    /// code, −2 to 2), or both: "k=3,c1=0.5"; the others are drawn (default: a row per value
+    /// of k). A bare "c1" sweeps c1 from −1 to 1 along each row.
+    #[arg(long)]
+    code: Option<String>,
 }
 
 /// The most images `--tensors` holds.
@@ -76,8 +85,33 @@ pub struct InterpolateArgs {
     /// The truncation trick at ψ for each walk's ends (as `sample --truncation`).
     #[arg(long)]
     truncation: Option<f32>,
+    /// InfoGAN: "c1" walks along continuous code c1 from −1 to 1 instead of the noise, a row
+    /// per value of the categorical code; "k=3" or "c2=0.5" fix codes (as `sample --code`).
+    #[arg(long)]
+    code: Option<String>,
     #[arg(long)]
     out: PathBuf,
+}
+
+/// InfoGAN's codes as `--code` fixes them (all drawn without it); None for other models,
+/// which refuse `--code`.
+fn code_choice(config: &TrainConfig, code: Option<&str>) -> Result<Option<CodeChoice>> {
+    let codes = config.model.codes;
+    match code {
+        Some(text) => CodeChoice::parse(text, codes).map(Some),
+        None if codes.is_none() => Ok(None),
+        None => Ok(Some(CodeChoice::drawn(codes))),
+    }
+}
+
+/// The truncation trick narrows a normal prior; InfoGAN's noise is uniform in (−1, 1).
+fn refuse_uniform_truncation(config: &TrainConfig) -> Result<()> {
+    if config.model.preset.is_infogan() && config.prior == webgan::train::Prior::Uniform {
+        return Err(Error::Invalid(
+            "--truncation narrows a normal prior, and InfoGAN draws its noise uniformly in (−1, 1): leave it out".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -88,6 +122,9 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 fn labels(config: &TrainConfig, n: u32, columns: u32, class: Option<u32>) -> Result<Vec<u32>> {
     let classes = config.model.classes;
     match (classes, class) {
+        (0, Some(_)) if config.model.codes.categorical > 0 => Err(Error::Invalid(
+            "--class needs a conditional model; InfoGAN's categorical code is chosen with --code k=…".into(),
+        )),
         (0, Some(_)) => Err(Error::Invalid(
             "--class needs a conditional model; this one has no classes".into(),
         )),
@@ -148,7 +185,7 @@ fn render(
     mut each: impl FnMut(usize, &[f32]) -> Result<()>,
 ) -> Result<()> {
     let config = crate::output::dcgan_config(checkpoint)?;
-    let nz = config.model.nz as usize;
+    let nz = config.model.latent_len() as usize;
     let n = z.len() / nz;
     let chunk = n.min(CHUNK);
     let padded = |v: &[u32], start: usize, end: usize| -> Vec<u32> {
@@ -204,6 +241,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         config.model.channels as usize,
         config.model.preset.image_size() as usize,
     );
+    let choice = code_choice(&config, args.code.as_deref())?;
     let from_file = args
         .noise
         .as_deref()
@@ -217,7 +255,11 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         }
         (Some((m, _)), _) => *m,
         (None, Some(n)) => n,
-        (None, None) => 64,
+        // InfoGAN: a row of 8 per value of its categorical code, as the training grid.
+        (None, None) => match config.model.codes.categorical {
+            0 => 64,
+            k => 8 * k,
+        },
     };
     let grid = args
         .out
@@ -252,6 +294,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     output::refuse_folder("--tensors", args.tensors.as_deref())?;
     if let Some(psi) = args.truncation {
         check_truncation(psi)?;
+        refuse_uniform_truncation(&config)?;
         if args.noise.is_some() {
             return Err(Error::Invalid(
                 "--truncation draws z itself; a --noise file's z is used as it is: give one or the other".into(),
@@ -264,10 +307,24 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         (None, seed, Some(psi)) => {
             truncated(seed.unwrap_or(config.seed), streams::FIXED_NOISE, len, psi)
         }
-        (None, Some(seed), None) => reference::random::normal(seed, streams::FIXED_NOISE, 0, len),
-        (None, None, None) => fixed_noise(&config, n),
+        (None, Some(seed), None) => noise(&config, seed, streams::FIXED_NOISE, n),
+        (None, None, None) if choice.is_none() => fixed_noise(&config, n),
+        (None, None, None) => noise(&config, config.seed, streams::FIXED_NOISE, n),
     };
-    let columns = (n as f64).sqrt().ceil() as u32;
+    let k = config.model.codes.categorical;
+    let columns = match &choice {
+        // A row per value of the categorical code.
+        Some(c) if k > 0 && c.categorical.is_none() => n.div_ceil(k),
+        _ => (n as f64).sqrt().ceil() as u32,
+    };
+    // InfoGAN: the codes after the noise; a row per categorical value unless one is fixed.
+    let z = match &choice {
+        Some(choice) => {
+            let seed = args.seed.unwrap_or(config.seed);
+            grid_latents(&config.model, &z, columns, choice, seed)
+        }
+        None => z,
+    };
     let labels = labels(&config, n, columns, args.class)?;
     let gpu = crate::open_gpu()?;
     let mut kept = Vec::new();
@@ -300,7 +357,8 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     if let Some(path) = &args.tensors {
         let n = n as usize;
         let mut file = Checkpoint::new();
-        let z = webgan::checkpoint::Tensor::new(vec![n, nz as usize], z)?;
+        let latent = config.model.latent_len() as usize;
+        let z = webgan::checkpoint::Tensor::new(vec![n, latent], z)?;
         file.tensors.insert("z".into(), z);
         let images = webgan::checkpoint::Tensor::new(vec![n, c, size, size], kept)?;
         file.tensors.insert("images".into(), images);
@@ -333,14 +391,31 @@ pub fn interpolate(args: InterpolateArgs) -> Result<()> {
             "--steps must lie in 2..={most} and --rows in 1..={most}: the strip is one PNG of at most {MAX_GRID_SIDE}×{MAX_GRID_SIDE} pixels, {size}×{size} an image"
         )));
     }
+    let choice = code_choice(&config, args.code.as_deref())?;
     if let Some(psi) = args.truncation {
         check_truncation(psi)?;
+        refuse_uniform_truncation(&config)?;
     }
+    let sweep = choice.as_ref().is_some_and(|c| c.sweep.is_some());
     let nz = config.model.nz as usize;
     let mut z = Vec::with_capacity((args.rows * args.steps) as usize * nz);
     for row in 0..args.rows {
         let ends = match args.truncation {
             Some(psi) => truncated(args.seed, streams::walk(row), 2 * nz, psi),
+            None if config.model.preset.is_infogan() => {
+                let ends = noise(&config, args.seed, streams::walk(row), 2);
+                // A uniform prior's walk goes straight between its ends: a great circle
+                // would leave the cube G was trained on.
+                for s in 0..args.steps {
+                    let t = if sweep {
+                        0.0
+                    } else {
+                        s as f32 / (args.steps - 1) as f32
+                    };
+                    z.extend((0..nz).map(|i| (1.0 - t) * ends[i] + t * ends[nz + i]));
+                }
+                continue;
+            }
             None => reference::random::normal(args.seed, streams::walk(row), 0, 2 * nz),
         };
         for s in 0..args.steps {
@@ -351,6 +426,14 @@ pub fn interpolate(args: InterpolateArgs) -> Result<()> {
             ));
         }
     }
+    let z = match &choice {
+        Some(choice) => {
+            let draw = (args.seed, streams::walk(args.rows), 1);
+            let layout = Layout::Walk { steps: args.steps };
+            latents(&config.model, &z, layout, choice, draw)
+        }
+        None => z,
+    };
     let labels = labels(&config, args.rows * args.steps, args.steps, args.class)?;
     let gpu = crate::open_gpu()?;
     let mut sheet = Grid::new(

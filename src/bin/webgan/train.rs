@@ -714,10 +714,18 @@ pub fn run(args: TrainArgs, typed: &clap::ArgMatches) -> Result<ExitCode> {
         );
         quality_every = 0;
     }
+    let codes = config.model.codes;
     eprintln!(
-        "model: {} ({} classes), G {} and D {} parameters, batch {}, loss {}, on {}",
+        "model: {} ({}), G {} and D {} parameters, batch {}, loss {}, on {}",
         config.model.preset.name(),
-        config.model.classes,
+        if codes.is_none() {
+            format!("{} classes", config.model.classes)
+        } else {
+            format!(
+                "codes: one of {} values, {} continuous",
+                codes.categorical, codes.continuous
+            )
+        },
         trainer.g().param_count(),
         trainer.d().param_count(),
         config.batch,
