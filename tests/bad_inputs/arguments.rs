@@ -105,6 +105,41 @@ pub fn cases() -> Vec<Case> {
         )
         .tap_args(&["--preset", "sagan32"]),
         train("--loss", "wgan-gp", Expect::Works(TRAINED)),
+        train("--preset", "infogan28", Expect::Works(TRAINED)),
+        train("--family", "infogan", Expect::Works(TRAINED)),
+        train("--categorical", "1", Expect::Refused("from 2 to 100"))
+            .tap_args(&["--preset", "infogan28"]),
+        train("--categorical", "4096", Expect::Refused("from 2 to 100"))
+            .tap_args(&["--preset", "infogan28"]),
+        train("--continuous", "17", Expect::Refused("at most 16"))
+            .tap_args(&["--preset", "infogan28"]),
+        train("--continuous", "0", Expect::Refused("at least one code")).tap_args(&[
+            "--preset",
+            "infogan28",
+            "--categorical",
+            "0",
+        ]),
+        train("--info-reg-coeff", "NaN", Expect::Refused("a number ≥ 0"))
+            .tap_args(&["--preset", "infogan28"]),
+        train("--info-reg-coeff", "-1", Expect::Refused("a number ≥ 0"))
+            .tap_args(&["--preset", "infogan28"]),
+        train("--categorical", "5", Expect::Refused("InfoGAN's")),
+        train(
+            "--r1",
+            "1",
+            Expect::Refused("cannot take a gradient penalty"),
+        )
+        .tap_args(&["--preset", "infogan28"]),
+        train(
+            "--preset",
+            "dcgan32",
+            Expect::Refused("InfoGAN's model is infogan28"),
+        )
+        .tap_args(&["--family", "infogan"]),
+        sample(
+            &["--out", "s.png", "--code", "k=1"],
+            Expect::Refused("needs an InfoGAN model"),
+        ),
         train("--r1", "10", Expect::Works(TRAINED)),
         train("--ema", "0.999", Expect::Works(TRAINED)),
         train(
