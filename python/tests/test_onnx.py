@@ -212,6 +212,10 @@ class Onnx(unittest.TestCase):
         write_zip(self.tmp / "flat.zip", {f"{i}.png": png(self.rng, 64) for i in range(10)})
         self.dcgan("d64", "--data", str(self.tmp / "flat.zip"), "--preset", "dcgan64")
 
+    def test_infogan28(self):
+        # z holds the noise, the categorical code one-hot and the continuous codes.
+        self.dcgan("i28", "--preset", "infogan28", "--categorical", "3", "--continuous", "2")
+
     def test_sagan32_conditional(self):
         self.sagan("s32", "--preset", "sagan32")
 
