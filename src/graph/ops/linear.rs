@@ -302,14 +302,7 @@ fn build(
     let w = &ctx.params[0];
     let bias = has_bias.then(|| &ctx.params[1]);
     let x = ctx.x[0];
-    let n = ctx.params.len();
-    let normalised = spectral.map(|layout| Normalised {
-        layout,
-        weight_u: &ctx.params[n - 2].value,
-        weight_v: &ctx.params[n - 1].value,
-        scratch: gpu.storage("spectral norm scratch", spectral_norm::scratch_len(layout)),
-        weight_sn: gpu.storage("weight / sigma", layout.len()),
-    });
+    let normalised = spectral.map(|layout| Normalised::new(gpu, layout, ctx.params));
     let weight = normalised.as_ref().map_or(&w.value, |sn| &sn.weight_sn);
     let mut built = Built::default();
     if let Some(sn) = &normalised {
@@ -334,23 +327,15 @@ fn build(
                 None => built
                     .backward
                     .push(s.backward_weight(gpu, x, dy, &w.grad, accumulate)?),
-                Some(sn) => {
-                    // G = dL/d(W / σ) first, overwritten each pass; then through σ into
-                    // weight_orig's gradient, which may hold an earlier pass's.
-                    let dweight_sn = gpu.storage("d weight / sigma", sn.layout.len());
-                    let through = spectral_norm::backward(
-                        gpu,
-                        sn.layout,
-                        &sn.buffers(&w.value),
-                        &dweight_sn,
-                        &w.grad,
-                        accumulate,
-                    )?;
-                    built.backward.push(
-                        s.backward_weight(gpu, x, dy, &dweight_sn, false)?
-                            .then(through),
-                    );
-                }
+                // G = dL/d(W / σ) first, overwritten each pass; then through σ into
+                // weight_orig's gradient, which may hold an earlier pass's.
+                Some(sn) => built.backward.push(sn.backward_through(
+                    gpu,
+                    &w.value,
+                    &w.grad,
+                    accumulate,
+                    |dweight_sn| s.backward_weight(gpu, x, dy, dweight_sn, false),
+                )?),
             }
             if let Some(bias) = bias {
                 built
@@ -377,7 +362,6 @@ fn build_tangent(
     ctx: &TangentCtx,
 ) -> Result<Built> {
     let w = &ctx.params[0];
-    let n = ctx.params.len();
     let mut forward = Vec::new();
     match spectral {
         None => {
@@ -385,21 +369,14 @@ fn build_tangent(
             forward.push(s.backward_weight(gpu, ctx.u, ctx.dy, &w.grad, true)?);
         }
         Some(layout) => {
-            let sn = Normalised {
-                layout,
-                weight_u: &ctx.params[n - 2].value,
-                weight_v: &ctx.params[n - 1].value,
-                scratch: gpu.storage("spectral norm scratch", spectral_norm::scratch_len(layout)),
-                weight_sn: gpu.storage("weight / sigma", layout.len()),
-            };
+            let sn = Normalised::new(gpu, layout, ctx.params);
             let b = sn.buffers(&w.value);
             forward.push(spectral_norm::forward(gpu, layout, &b, false)?);
             forward.push(s.forward(gpu, ctx.u, &sn.weight_sn, None, ctx.u_out, None)?);
-            let dweight_sn = gpu.storage("d weight / sigma", layout.len());
-            let through = spectral_norm::backward(gpu, layout, &b, &dweight_sn, &w.grad, true)?;
             forward.push(
-                s.backward_weight(gpu, ctx.u, ctx.dy, &dweight_sn, false)?
-                    .then(through),
+                sn.backward_through(gpu, &w.value, &w.grad, true, |dweight_sn| {
+                    s.backward_weight(gpu, ctx.u, ctx.dy, dweight_sn, false)
+                })?,
             );
         }
     }

@@ -3,9 +3,13 @@
 //! weight export writes.
 
 use crate::export::onnx::OnnxNode;
+use crate::gpu::Gpu;
 use crate::graph::op::Reference;
+use crate::graph::program::Param;
 use crate::graph::{Init, ParamSpec};
-use crate::kernels::spectral_norm::{SpectralBuffers, SpectralLayout};
+use crate::kernels::spectral_norm::{self, SpectralBuffers, SpectralLayout};
+use crate::kernels::Dispatch;
+use crate::Result;
 
 /// `weight_u` (rows) and `weight_v` (cols): N(0, 1) normalised, as PyTorch starts them, and
 /// never stepped by an optimizer.
@@ -76,6 +80,41 @@ pub(super) struct Normalised<'a> {
 }
 
 impl Normalised<'_> {
+    /// The normalisation of a layer whose parameters end in spectral norm's u and v, with its
+    /// own scratch and W / σ.
+    pub fn new<'p>(gpu: &Gpu, layout: SpectralLayout, params: &'p [Param]) -> Normalised<'p> {
+        let n = params.len();
+        Normalised {
+            layout,
+            weight_u: &params[n - 2].value,
+            weight_v: &params[n - 1].value,
+            scratch: gpu.storage("spectral norm scratch", spectral_norm::scratch_len(layout)),
+            weight_sn: gpu.storage("weight / sigma", layout.len()),
+        }
+    }
+
+    /// `weight_grad` (+)= the gradient through σ of the gradient for W / σ, which `first`
+    /// writes into a scratch handed to it: one dispatch after the other.
+    pub fn backward_through(
+        &self,
+        gpu: &Gpu,
+        weight: &wgpu::Buffer,
+        weight_grad: &wgpu::Buffer,
+        accumulate: bool,
+        first: impl FnOnce(&wgpu::Buffer) -> Result<Dispatch>,
+    ) -> Result<Dispatch> {
+        let dweight_sn = gpu.storage("d weight / sigma", self.layout.len());
+        let through = spectral_norm::backward(
+            gpu,
+            self.layout,
+            &self.buffers(weight),
+            &dweight_sn,
+            weight_grad,
+            accumulate,
+        )?;
+        Ok(first(&dweight_sn)?.then(through))
+    }
+
     pub fn buffers<'b>(&'b self, weight: &'b wgpu::Buffer) -> SpectralBuffers<'b> {
         SpectralBuffers {
             weight,
