@@ -194,9 +194,28 @@ fn an_infogan_step_matches_the_cpu_reference() {
     }
 }
 
+/// Lazy R1: over two steps of k = 2, the penalty in D updates 0 and 3 only (every third), at
+/// three times its weight, as the twin does it. γ is large so that the penalty moves D by
+/// more than the tolerance: recording it in every update fails this test.
+#[test]
+fn lazy_r1_matches_the_cpu_reference() {
+    use webgan::train::GanLoss;
+    assert_steps_match_twin("lazy R1 every 3", 2, |c| {
+        c.loss = GanLoss::Bce;
+        c.r1 = Some(500.0);
+        c.r1_every = 3;
+        c.d_steps = 2;
+    });
+}
+
 /// One step of a small trainer adjusted by `adjust` (label smoothing 0.1, G_ema 0.9 and SGD
 /// with momentum on top) against the CPU twin from the same weights.
 fn assert_step_matches_twin(name: &str, adjust: impl FnOnce(&mut TrainConfig)) {
+    assert_steps_match_twin(name, 1, adjust)
+}
+
+/// [`assert_step_matches_twin`] over `steps` steps in one burst.
+fn assert_steps_match_twin(name: &str, steps: u32, adjust: impl FnOnce(&mut TrainConfig)) {
     use webgan::kernels::optim::SgdConfig;
     use webgan::train::Optimizer;
     {
@@ -225,8 +244,11 @@ fn assert_step_matches_twin(name: &str, adjust: impl FnOnce(&mut TrainConfig)) {
             .as_ref()
             .map(|l| t.gpu.read_u32_blocking(l).unwrap()[..64].to_vec())
             .unwrap_or_default();
-        let want = cpu.step(&dataset, 784, &labels);
-        t.train(1).unwrap();
+        let want = (0..steps)
+            .map(|_| cpu.step(&dataset, 784, &labels))
+            .last()
+            .expect("a step");
+        t.train(steps).unwrap();
         let got = pollster::block_on(t.read_stats()).unwrap();
         assert_close(
             &format!("{name}: D loss"),

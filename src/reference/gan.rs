@@ -272,7 +272,9 @@ impl CpuGan {
             for (g, f) in grads.iter_mut().flatten().zip(fake_grads.iter().flatten()) {
                 g.iter_mut().zip(f).for_each(|(a, b)| *a += b);
             }
-            if let Some(p) = c.penalty() {
+            // Lazy R1 in every r1_every-th D update (d_t counts the updates done before).
+            let lazy_skips = c.r1.is_some() && !self.d_t.is_multiple_of(c.r1_every);
+            if let Some(p) = c.penalty().filter(|_| !lazy_skips) {
                 let x = match p {
                     // x̂ = t·real + (1 − t)·fake, t = (e + 1)/2 per sample.
                     Penalty::Gp { .. } => {

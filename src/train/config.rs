@@ -149,6 +149,9 @@ pub struct TrainConfig {
     /// R1's weight γ (Mescheder et al. 2018): γ/2·E[‖∇D(x)‖²] on the real batch, each D step;
     /// None: no R1.
     pub r1: Option<f32>,
+    /// Lazy R1 (StyleGAN2's lazy regularisation): the penalty in every this-many-th D update
+    /// only, its weight multiplied by as much. 1: every D update.
+    pub r1_every: u32,
     /// InfoGAN's weight λ of its mutual-information term in both networks' losses (the
     /// reference's `info_reg_coeff`, 1).
     pub info_reg_coeff: f32,
@@ -238,6 +241,7 @@ impl TrainConfig {
             augment: Augmentations::default(),
             lambda_gp: 10.0,
             r1: None,
+            r1_every: 1,
             info_reg_coeff: 1.0,
         }
     }
@@ -293,8 +297,9 @@ impl TrainConfig {
             (GanLoss::WganGp, _) => Some(Penalty::Gp {
                 lambda: self.lambda_gp as f64,
             }),
+            // Lazy: each penalised update stands for `r1_every` of them.
             (_, Some(gamma)) => Some(Penalty::R1 {
-                gamma: gamma as f64,
+                gamma: gamma as f64 * self.r1_every as f64,
             }),
             _ => None,
         }
@@ -356,6 +361,17 @@ impl TrainConfig {
                 "InfoGAN's weight λ (--info-reg-coeff) must be a number ≥ 0 (the paper's is 1), not {}",
                 self.info_reg_coeff
             )));
+        }
+        if !(1..=1000).contains(&self.r1_every) {
+            return Err(Error::Invalid(format!(
+                "--r1-every must be from 1 to 1000 D updates (StyleGAN2's lazy R1 takes 16), not {}",
+                self.r1_every
+            )));
+        }
+        if self.r1_every > 1 && self.r1.is_none() {
+            return Err(Error::Invalid(
+                "--r1-every spaces out R1's penalty: give its weight with --r1 too".into(),
+            ));
         }
         if let Some(gamma) = self.r1 {
             if !(gamma.is_finite() && gamma > 0.0) {

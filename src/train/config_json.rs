@@ -36,6 +36,7 @@ pub fn to_json(c: &TrainConfig) -> String {
         "augment": c.augment.name(),
         "lambda_gp": c.lambda_gp,
         "r1": c.r1,
+        "r1_every": c.r1_every,
         // A string: JSON numbers lose u64 precision in some readers.
         "seed": c.seed.to_string(),
     })
@@ -146,6 +147,11 @@ pub fn from_json(text: &str) -> Result<TrainConfig> {
         r1: match v.get("r1") {
             None | Some(Value::Null) => None,
             Some(_) => Some(f.f32("r1")?),
+        },
+        // Absent before lazy R1: every D update.
+        r1_every: match v.get("r1_every") {
+            None | Some(Value::Null) => 1,
+            Some(_) => f.u32("r1_every")?,
         },
         info_reg_coeff: match v.get("info_reg_coeff") {
             None | Some(Value::Null) => 1.0,

@@ -14,6 +14,9 @@ use crate::Result;
 pub struct Phase<'a> {
     pub name: &'static str,
     pub dispatches: Vec<&'a Dispatch>,
+    /// Recorded in every `every`-th run of its update only (counting from the run's first):
+    /// a lazy regulariser's phase. 1: every time.
+    pub every: u32,
 }
 
 impl<'a> Phase<'a> {
@@ -21,7 +24,21 @@ impl<'a> Phase<'a> {
         Phase {
             name,
             dispatches: dispatches.into_iter().collect(),
+            every: 1,
         }
+    }
+
+    /// The phase recorded only in every `n`-th run of its update.
+    pub fn every(self, n: u32) -> Self {
+        Phase {
+            every: n.max(1),
+            ..self
+        }
+    }
+
+    /// Whether the `index`-th run of its update (from 0) records it.
+    pub fn runs_at(&self, index: u64) -> bool {
+        index.is_multiple_of(self.every as u64)
     }
 }
 
@@ -100,7 +117,8 @@ pub trait Recipe {
     }
 }
 
-/// Every dispatch of one step of `recipe`, in order, named by its phase.
+/// Every dispatch of one step of `recipe`, in order, named by its phase (a lazy phase
+/// included, as in the steps that run it).
 pub fn step_dispatches(recipe: &dyn Recipe) -> Vec<(&'static str, &Dispatch)> {
     let mut out = Vec::new();
     for update in recipe.updates() {
@@ -113,14 +131,22 @@ pub fn step_dispatches(recipe: &dyn Recipe) -> Vec<(&'static str, &Dispatch)> {
     out
 }
 
-/// Records `update` of `recipe` (every update when None).
-pub fn record(recipe: &dyn Recipe, update: Option<&str>, pass: &mut wgpu::ComputePass<'_>) {
+/// Records step `step` (from 0) of `recipe`, or only its update named `update`. The j-th run
+/// of an update recorded `times` times a step is its run `step · times + j`, which decides
+/// whether a lazy phase runs in it.
+pub fn record(
+    recipe: &dyn Recipe,
+    update: Option<&str>,
+    step: u64,
+    pass: &mut wgpu::ComputePass<'_>,
+) {
     for u in recipe.updates() {
         if update.is_some_and(|name| name != u.name) {
             continue;
         }
-        for _ in 0..u.times {
-            for phase in &u.phases {
+        for j in 0..u.times {
+            let index = step * u.times as u64 + j as u64;
+            for phase in u.phases.iter().filter(|p| p.runs_at(index)) {
                 phase.dispatches.iter().for_each(|d| d.record(pass));
             }
         }

@@ -71,7 +71,10 @@ impl<R: Family> Trainer<R> {
         while left > 0 {
             self.recipe.schedule(&self.gpu, self.step)?;
             let n = left.min(self.recipe.steps_to_change(self.step).max(1));
-            self.submit(|t, pass| (0..n).for_each(|_| recipe::record(&t.recipe, None, pass)));
+            let first = self.step;
+            self.submit(|t, pass| {
+                (first..first + n).for_each(|step| recipe::record(&t.recipe, None, step, pass))
+            });
             self.step += n;
             left -= n;
         }
@@ -80,7 +83,7 @@ impl<R: Family> Trainer<R> {
 
     /// Only the update named `name` of a step (e.g. DCGAN's "D"); for tests and inspection.
     pub fn train_update(&self, name: &str) {
-        self.submit(|t, pass| recipe::record(&t.recipe, Some(name), pass));
+        self.submit(|t, pass| recipe::record(&t.recipe, Some(name), t.step, pass));
     }
 
     fn submit(&self, record: impl FnOnce(&Self, &mut wgpu::ComputePass<'_>)) {

@@ -141,6 +141,13 @@ pub fn cases() -> Vec<Case> {
             Expect::Refused("needs an InfoGAN model"),
         ),
         train("--r1", "10", Expect::Works(TRAINED)),
+        train("--r1-every", "16", Expect::Works(TRAINED)).tap_args(&["--r1", "10"]),
+        train("--r1-every", "0", Expect::Refused("from 1 to 1000")).tap_args(&["--r1", "10"]),
+        train(
+            "--r1-every",
+            "16",
+            Expect::Refused("give its weight with --r1"),
+        ),
         train("--ema", "0.999", Expect::Works(TRAINED)),
         train(
             "--augment",

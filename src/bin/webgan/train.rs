@@ -63,6 +63,10 @@ pub struct TrainArgs {
     /// batch norm); for the bce, minimax and hinge losses.
     #[arg(long)]
     pub r1: Option<f32>,
+    /// Lazy R1 (as StyleGAN2): the penalty in every this-many-th D update only, its weight
+    /// multiplied by as much (16 is StyleGAN2's).
+    #[arg(long, default_value_t = 1)]
+    pub r1_every: u32,
     /// adam or sgd (with momentum), for both networks.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
@@ -335,6 +339,7 @@ fn config(
         augment: Augmentations::parse(&args.augment)?,
         lambda_gp: args.lambda_gp,
         r1: args.r1,
+        r1_every: args.r1_every,
         info_reg_coeff: args.info_reg_coeff,
     };
     for flag in ["categorical", "continuous", "info_reg_coeff"] {
@@ -431,6 +436,7 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
         ("clip", asked.clip != c.clip),
         ("lambda_gp", asked.lambda_gp != c.lambda_gp),
         ("r1", asked.r1 != c.r1),
+        ("r1_every", asked.r1_every != c.r1_every),
         ("ema", asked.ema != c.ema),
         (
             "categorical",
@@ -500,7 +506,8 @@ fn resumed_config(args: &TrainArgs, typed: &clap::ArgMatches, r: &Resumed) -> Re
 
 /// The flags that belong to some families only, with those families: typed for another
 /// family's run, they are refused rather than silently ignored.
-const FAMILY_FLAGS: [(&str, &[&str]); 32] = [
+const FAMILY_FLAGS: [(&str, &[&str]); 33] = [
+    ("r1_every", &["dcgan"]),
     ("preset", &["dcgan"]),
     ("categorical", &["dcgan"]),
     ("continuous", &["dcgan"]),

@@ -340,10 +340,12 @@ impl Recipe for Dcgan {
             Phase::new("D step: D forward (fake)", self.d_fake.dispatches(true)),
             Phase::new("D step: loss", &glue.fake_loss),
             Phase::new("D step: D backward (fake)", self.d_fake.dispatches(false)),
+            // Lazy R1 runs in every r1_every-th D update only, its weight scaled to match.
             Phase::new(
                 "D step: penalty",
                 self.penalty.iter().flat_map(Penalised::dispatches),
-            ),
+            )
+            .every(self.config.r1_every),
             Phase::new("D step: optimizer", self.d_optimizer.dispatches()),
         ];
         // Fresh noise, through D without touching its parameters, optimizer or statistics.
