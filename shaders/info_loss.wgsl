@@ -27,23 +27,6 @@ struct InfoParams {
 
 const GROUP: u32 = 256u;
 
-var<workgroup> partial: array<f32, 256>;
-
-// Tree sum of one value per thread; every thread gets the total.
-fn workgroup_sum(l: u32, v: f32) -> f32 {
-    partial[l] = v;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            partial[l] += partial[l + half];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
 @compute @workgroup_size(256)
 fn info_loss(@builtin(local_invocation_index) l: u32) {
     let row = p.k + p.m;

@@ -66,23 +66,6 @@ fn loss_backward(x: f32, t: f32) -> f32 {
     }
 }
 
-var<workgroup> partial: array<f32, 256>;
-
-// Tree sum of one value per thread; every thread gets the total.
-fn workgroup_sum(l: u32, v: f32) -> f32 {
-    partial[l] = v;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            partial[l] += partial[l + half];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
 // stats[slot] (+)= mean_i l(x_i, t_i); dlogits[i] (+)= scale / n * dl/dx(x_i, t_i). One workgroup.
 @compute @workgroup_size(256)
 fn loss(@builtin(local_invocation_index) l: u32) {

@@ -38,21 +38,7 @@ struct PenaltyParams {
 
 const GROUP: u32 = 256u;
 
-var<workgroup> scratch: array<f32, 256>;
 var<workgroup> slope_over_norm: f32;
-
-// Tree sum of one value per thread; every thread gets the total.
-fn workgroup_sum(l: u32, v: f32) -> f32 {
-    scratch[l] = v;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            scratch[l] += scratch[l + half];
-        }
-        workgroupBarrier();
-    }
-    return scratch[0];
-}
 
 @compute @workgroup_size(256)
 fn head(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l: u32) {

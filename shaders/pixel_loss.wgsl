@@ -43,21 +43,6 @@ struct PixelLossParams {
 
 const GROUP: u32 = 256u;
 
-var<workgroup> scratch: array<f32, 256>;
-
-// Tree sum of one value per thread; thread 0 gets the total.
-fn workgroup_sum(l: u32, v: f32) -> f32 {
-    scratch[l] = v;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            scratch[l] += scratch[l + half];
-        }
-        workgroupBarrier();
-    }
-    return scratch[0];
-}
-
 // Per element: the gradients written (or added) elementwise, the loss term summed per segment.
 @compute @workgroup_size(256)
 fn partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {

@@ -64,23 +64,6 @@ fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.y * nwg.x + wid.x;
 }
 
-var<workgroup> partial: array<f32, 256>;
-
-// Tree sum over the workgroup; every thread gets the total.
-fn workgroup_sum(l: u32, x: f32) -> f32 {
-    partial[l] = x;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            partial[l] += partial[l + half];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
 // t[col] = Σ_row W[row, col] u[row]: a workgroup per col.
 @compute @workgroup_size(256)
 fn power_v(

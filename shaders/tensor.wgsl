@@ -70,23 +70,6 @@ fn gather_f32(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: v
     dst[i] = bitcast<f32>(src[row * p.row_len + i % p.row_len]);
 }
 
-var<workgroup> partial: array<f32, 256>;
-
-// Tree sum of `partial`; every thread gets the total.
-fn workgroup_sum(l: u32, v: f32) -> f32 {
-    partial[l] = v;
-    workgroupBarrier();
-    for (var half = GROUP / 2u; half > 0u; half /= 2u) {
-        if (l < half) {
-            partial[l] += partial[l + half];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
 // dst[c] (+)= sum over batch and pixels of src[b, c, pixel]: one workgroup per channel.
 @compute @workgroup_size(256)
 fn channel_sum(@builtin(workgroup_id) g: vec3<u32>, @builtin(local_invocation_index) l: u32) {

@@ -172,8 +172,8 @@ fn run_gpu(
     assert_eq!(
         d.kernels(),
         [
-            ("pixel_loss.wgsl", "partial"),
-            ("pixel_loss.wgsl", "finish")
+            ("pixel_loss.wgsl+workgroup_sum.wgsl", "partial"),
+            ("pixel_loss.wgsl+workgroup_sum.wgsl", "finish")
         ]
     );
     gpu().run(&[&d]);

@@ -9,8 +9,11 @@ use crate::kernels::{check_distinct, check_len, Dispatch};
 use crate::Result;
 
 pub const SHADER: Shader = Shader {
-    name: "info_loss.wgsl",
-    source: include_str!("../../shaders/info_loss.wgsl"),
+    name: "info_loss.wgsl+workgroup_sum.wgsl",
+    source: concat!(
+        include_str!("../../shaders/info_loss.wgsl"),
+        include_str!("../../shaders/workgroup_sum.wgsl")
+    ),
     bindings: &[
         Access::Uniform,   // params
         Access::Read,      // q

@@ -7,8 +7,11 @@ use crate::kernels::{check_len, Dispatch};
 use crate::{Error, Result};
 
 pub const SHADER: Shader = Shader {
-    name: "loss.wgsl",
-    source: include_str!("../../shaders/loss.wgsl"),
+    name: "loss.wgsl+workgroup_sum.wgsl",
+    source: concat!(
+        include_str!("../../shaders/loss.wgsl"),
+        include_str!("../../shaders/workgroup_sum.wgsl")
+    ),
     bindings: &[
         Access::Uniform,
         Access::Read,

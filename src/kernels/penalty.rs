@@ -11,8 +11,11 @@ use crate::reference::penalty::Penalty;
 use crate::Result;
 
 pub const SHADER: Shader = Shader {
-    name: "penalty.wgsl",
-    source: include_str!("../../shaders/penalty.wgsl"),
+    name: "penalty.wgsl+workgroup_sum.wgsl",
+    source: concat!(
+        include_str!("../../shaders/penalty.wgsl"),
+        include_str!("../../shaders/workgroup_sum.wgsl")
+    ),
     bindings: &[
         Access::Uniform,   // params
         Access::Read,      // g (interpolate: real)

@@ -9,8 +9,11 @@ use crate::kernels::{check_distinct, check_len, Dispatch};
 use crate::{Error, Result};
 
 pub const SHADER: Shader = Shader {
-    name: "pixel_loss.wgsl",
-    source: include_str!("../../shaders/pixel_loss.wgsl"),
+    name: "pixel_loss.wgsl+workgroup_sum.wgsl",
+    source: concat!(
+        include_str!("../../shaders/pixel_loss.wgsl"),
+        include_str!("../../shaders/workgroup_sum.wgsl")
+    ),
     bindings: &[
         Access::Uniform,   // params
         Access::Read,      // input

@@ -9,8 +9,11 @@ pub use crate::reference::spectral_norm::SpectralLayout;
 use crate::Result;
 
 pub const SHADER: Shader = Shader {
-    name: "spectral_norm.wgsl",
-    source: include_str!("../../shaders/spectral_norm.wgsl"),
+    name: "spectral_norm.wgsl+workgroup_sum.wgsl",
+    source: concat!(
+        include_str!("../../shaders/spectral_norm.wgsl"),
+        include_str!("../../shaders/workgroup_sum.wgsl")
+    ),
     bindings: &[
         Access::Uniform,
         Access::Read,

@@ -7,8 +7,11 @@ use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::Result;
 
 pub const SHADER: Shader = Shader {
-    name: "tensor.wgsl",
-    source: include_str!("../../shaders/tensor.wgsl"),
+    name: "tensor.wgsl+workgroup_sum.wgsl",
+    source: concat!(
+        include_str!("../../shaders/tensor.wgsl"),
+        include_str!("../../shaders/workgroup_sum.wgsl")
+    ),
     bindings: &[
         Access::Uniform,
         Access::Read,
