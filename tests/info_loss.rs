@@ -112,40 +112,19 @@ fn a_confident_right_q_costs_nothing_and_chance_costs_ln_k() {
 #[test]
 fn bad_shapes_are_refused() {
     let g = gpu();
-    let b = upload(&[0.0; 8]);
-    let stats = upload(&[0.0; 4]);
-    let one_value = InfoShape {
-        batch: 2,
-        categorical: 1,
-        continuous: 0,
+    let (b, stats) = (upload(&[0.0; 8]), upload(&[0.0; 4]));
+    let refused = |categorical, continuous| {
+        let s = InfoShape {
+            batch: 2,
+            categorical,
+            continuous,
+        };
+        let dq = upload(&[0.0; 8]);
+        info_loss(g, s, 1.0, &b, &b, &b, &dq, &stats, (0, 1)).is_err()
     };
-    assert!(info_loss(
-        g,
-        one_value,
-        1.0,
-        &b,
-        &b,
-        &b,
-        &upload(&[0.0; 8]),
-        &stats,
-        (0, 1)
-    )
-    .is_err());
-    let too_long = InfoShape {
-        batch: 2,
-        categorical: 10,
-        continuous: 2,
-    };
-    assert!(info_loss(
-        g,
-        too_long,
-        1.0,
-        &b,
-        &b,
-        &b,
-        &upload(&[0.0; 8]),
-        &stats,
-        (0, 1)
-    )
-    .is_err());
+    // A code of one value, and Q's output longer than the buffers.
+    assert!(refused(1, 0));
+    assert!(refused(10, 2));
+    // What fits is taken.
+    assert!(!refused(2, 2));
 }

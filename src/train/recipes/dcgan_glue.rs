@@ -222,29 +222,23 @@ impl Glue {
                 let (gather, augment) = gathered(&d_real.input)?;
                 draw_real.extend(gather);
                 augments.extend(augment);
-                if codes.is_none() {
-                    draw_z.push(random::fill(
-                        gpu,
-                        prior,
-                        config.seed,
-                        STREAM_Z,
-                        counters,
-                        rng,
-                        &g.input,
-                        z_len,
-                    )?);
+                // InfoGAN's z goes into a buffer of its own, its codes appended after it.
+                let z = if codes.is_none() {
+                    g.input.clone()
                 } else {
-                    let z = gpu.storage("z", z_len);
-                    draw_z.push(random::fill(
-                        gpu,
-                        prior,
-                        config.seed,
-                        STREAM_Z,
-                        counters,
-                        rng,
-                        &z,
-                        z_len,
-                    )?);
+                    gpu.storage("z", z_len)
+                };
+                draw_z.push(random::fill(
+                    gpu,
+                    prior,
+                    config.seed,
+                    STREAM_Z,
+                    counters,
+                    rng,
+                    &z,
+                    z_len,
+                )?);
+                if !codes.is_none() {
                     let drawn = draw_codes(gpu, config, counter_slots, &z, &g.input)?;
                     draw_z.extend(drawn.draw);
                     let info = |pass: &Pass| {
