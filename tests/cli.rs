@@ -121,6 +121,112 @@ fn sampled_images_are_exactly_the_models_and_a_noise_file_sets_their_number() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A zip of gray 28×28 pictures in `classes` folders of `n`: a bar at a class's own height.
+fn bars(classes: usize, n: usize) -> Vec<u8> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for c in 0..classes {
+        for i in 0..n {
+            let image = ImageBuffer::from_fn(28, 28, |x, y| {
+                let on = (y as usize / 4) == c && (x as usize + i) % 28 > 4;
+                image::Luma([if on { 255u8 } else { 0 }])
+            });
+            let mut png = Cursor::new(Vec::new());
+            DynamicImage::ImageLuma8(image)
+                .write_to(&mut png, ImageFormat::Png)
+                .expect("a PNG");
+            zip.start_file(format!("bar{c}/{i:03}.png"), SimpleFileOptions::default())
+                .expect("an entry");
+            zip.write_all(&png.into_inner()).expect("written");
+        }
+    }
+    zip.finish().expect("a zip").into_inner()
+}
+
+/// InfoGAN end to end: `--family infogan` trains infogan28 on a zip of class folders without
+/// their labels; its grid has a row per code value; `--code` fixes a code's value in the
+/// sampled latents and sweeps a continuous one; `eval` reports the categorical code's purity.
+#[test]
+fn infogan_trains_samples_by_code_sweeps_and_reports_its_purity() {
+    let dir = folder("infogan");
+    std::fs::write(dir.join("bars.zip"), bars(3, 6)).expect("written");
+    let o = train(
+        &dir,
+        &[
+            "--family",
+            "infogan",
+            "--data",
+            "bars.zip",
+            "--steps",
+            "2",
+            "--quality-every",
+            "0",
+            "--out",
+            "run",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("without the class labels"), "{e}");
+    assert!(e.contains("codes: one of 10 values, 2 continuous"), "{e}");
+    let ck = "run/checkpoint.safetensors";
+    // The training grid: 10 rows of 8 at 28 pixels with 2-pixel gaps.
+    let grid = image::open(dir.join("run/samples/latest.png")).expect("a PNG");
+    assert_eq!((grid.width(), grid.height()), (8 * 30 + 2, 10 * 30 + 2));
+    let o = webgan(
+        &dir,
+        &[
+            "sample",
+            "--checkpoint",
+            ck,
+            "--n",
+            "4",
+            "--code",
+            "k=7,c2=-1.5",
+            "--out",
+            "k7.png",
+            "--tensors",
+            "k7.safetensors",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = webgan::checkpoint::Checkpoint::from_bytes(
+        &std::fs::read(dir.join("k7.safetensors")).expect("written"),
+    )
+    .expect("safetensors");
+    let z = &file.tensors["z"];
+    assert_eq!(z.shape, vec![4, 62 + 10 + 2]);
+    for latent in z.data.chunks(74) {
+        let onehot = &latent[62..72];
+        assert_eq!(onehot.iter().sum::<f32>(), 1.0);
+        assert_eq!(onehot[7], 1.0, "k=7 in every latent");
+        assert!(latent[72].abs() < 1.0, "c1 drawn in (−1, 1)");
+        assert_eq!(latent[73], -1.5, "c2 as fixed");
+    }
+    let o = webgan(
+        &dir,
+        &[
+            "interpolate",
+            "--checkpoint",
+            ck,
+            "--code",
+            "c1",
+            "--steps",
+            "5",
+            "--rows",
+            "2",
+            "--out",
+            "c1.png",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = webgan(&dir, &["eval", "--checkpoint", ck, "--data", "bars.zip"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.contains("Purity: "), "{out}");
+    assert!(out.contains("k=9→"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn ctrl_c_stops_with_a_checkpoint_that_resumes() {
     let dir = folder("interrupt");
