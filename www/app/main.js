@@ -10,7 +10,7 @@ import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import {
   readConfig, showConfig, fitToDataset, fitRecipe, fitLoss, family as formFamily, readCycleConfig, showCycleConfig,
-  fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk,
+  fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk, isInfogan,
 } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
 import { checkpointMeta } from './checkpoint-meta.js';
@@ -125,6 +125,7 @@ function updateButtons() {
   for (const id of ['save', 'download-onnx', 'share', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
   for (const id of ['new-noise', 'walk-button', 'measure', 'check-copies', 'truncation']) $(id).disabled = !dcgan;
+  for (const el of $('codes').querySelectorAll('select, input, button')) el.disabled = !dcgan || (el.tagName === 'SELECT' && el.options.length < 2);
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
   $('download-translation').disabled = !state.translation;
   // A dataset loaded since the run began waits for Reset: the run goes on with its own.
@@ -237,11 +238,23 @@ function showFamily() {
   // An element may belong to several families: data-family="cyclegan pix2pix".
   const outside = (list, family) => !list.split(' ').includes(family);
   for (const el of document.querySelectorAll('[data-family]')) el.hidden = outside(el.dataset.family, form);
+  // Within DCGAN's family, fields of some presets only (InfoGAN's codes), or of all but some.
+  const preset = $('config').elements.preset.value;
+  for (const el of document.querySelectorAll('[data-presets]')) el.hidden ||= outside(el.dataset.presets, preset);
+  for (const el of document.querySelectorAll('[data-hide-presets]')) el.hidden ||= !outside(el.dataset.hidePresets, preset);
   for (const el of document.querySelectorAll('[data-view]')) el.hidden = outside(el.dataset.view, view);
+  // An InfoGAN run's codes and Q's losses; its noise is uniform, which truncation does not fit.
+  const infogan = infoganRun();
+  $('codes').hidden ||= !infogan;
+  $('chart-info').hidden ||= !infogan;
+  $('truncation-label').hidden ||= infogan;
   $('attention-view').hidden = !attends();
   showSchedule();
   showAdvice();
 }
+
+// Whether the run is InfoGAN's, with codes to set and Q's losses to chart.
+const infoganRun = () => state.started && state.family === 'dcgan' && isInfogan(state.config?.preset);
 
 // Whether the run's G has self-attention to show (the SAGAN presets).
 const attends = () => state.started && state.family === 'dcgan' && /^sagan/.test(state.config?.preset ?? '');
@@ -406,6 +419,76 @@ async function familyChanged() {
 
 // ---------------------------------------------------------------- training
 
+// The controls of an InfoGAN run's codes: the categorical code's selector (a row per value,
+// or one value in the whole grid) and a slider per continuous code, each "drawn" (every
+// sample its own draw, as in training) until it is moved.
+function fillCodes(config) {
+  const k = config?.categorical ?? 0;
+  const m = config?.continuous ?? 0;
+  const values = Array.from({ length: k }, (_, v) => new Option(`value ${v}`, String(v)));
+  $('code-categorical').replaceChildren(new Option(k ? 'a row per value' : 'none', '-1'), ...values);
+  $('code-sliders').replaceChildren(...Array.from({ length: m }, (_, j) => codeSlider(j)));
+}
+
+function codeSlider(j) {
+  const name = `c${j + 1}`;
+  const input = Object.assign(document.createElement('input'), { type: 'range', min: -2, max: 2, step: 0.1, value: 0, name });
+  input.dataset.drawn = '1';
+  const output = Object.assign(document.createElement('output'), { textContent: 'drawn' });
+  const label = document.createElement('label');
+  label.title = `Continuous code ${name}: training draws it uniform in (−1, 1), and beyond shows how G extrapolates; "drawn" gives each sample its own draw`;
+  label.append(`${name} `, input, ' ', output);
+  const drawn = Object.assign(document.createElement('button'), { type: 'button', className: 'quiet', textContent: 'drawn' });
+  drawn.title = `${name} drawn for each sample again`;
+  input.addEventListener('input', () => {
+    input.dataset.drawn = '';
+    output.textContent = Number(input.value).toFixed(1);
+    sendCodes();
+  });
+  drawn.addEventListener('click', () => {
+    input.dataset.drawn = '1';
+    input.value = 0;
+    output.textContent = 'drawn';
+    sendCodes();
+  });
+  const span = document.createElement('span');
+  span.className = 'code';
+  span.append(label, drawn);
+  return span;
+}
+
+// [categorical (−1: a row per value), Float32Array of the continuous codes (NaN: drawn)].
+function codesNow() {
+  const sliders = [...$('code-sliders').querySelectorAll('input')];
+  return [Number($('code-categorical').value), Float32Array.from(sliders, (s) => (s.dataset.drawn ? NaN : Number(s.value)))];
+}
+
+// The codes as the controls stand, sent as fast as the worker redraws the grid (it writes the
+// grid's latents and draws, nothing more): input that comes while one call is on its way
+// folds into the next.
+let codesSending = null;
+let codesAgain = false;
+function sendCodes() {
+  if (codesSending) {
+    codesAgain = true;
+    return codesSending;
+  }
+  codesSending = (async () => {
+    try {
+      do {
+        codesAgain = false;
+        await serial(() => call('setCodes', codesNow()));
+        document.body.dataset.codes = String((Number(document.body.dataset.codes) || 0) + 1);
+      } while (codesAgain);
+    } catch (e) {
+      showError(sentence(message(e)));
+    } finally {
+      codesSending = null;
+    }
+  })();
+  return codesSending;
+}
+
 function fillClasses(classes) {
   const select = $('class');
   const names = state.dataset?.summary.classes.map(([n]) => n) ?? [];
@@ -464,6 +547,7 @@ async function build(method, arg) {
   state.runDataset = state.dataset;
   state.translation = null;
   fillClasses(info.classes);
+  fillCodes(family === 'dcgan' ? config : null);
   showFamily();
   showPreview(preview, previewMs);
   updateButtons();
@@ -910,6 +994,7 @@ function wire() {
   $('class').addEventListener('change', guard(async (e) => {
     await serial(() => call('showClass', [Number(e.target.value)]));
   }));
+  $('code-categorical').addEventListener('change', () => sendCodes());
   $('new-noise').addEventListener('click', guard(async () => {
     await serial(() => call('newNoise', [(Math.random() * 2 ** 32) >>> 0]));
   }));
@@ -934,7 +1019,7 @@ function wire() {
 
   const form = $('config').elements;
   form.family.addEventListener('change', guard(familyChanged));
-  form.preset.addEventListener('change', () => fitRecipe(form.preset.value));
+  form.preset.addEventListener('change', () => { fitRecipe(form.preset.value); showFamily(); });
   form.loss.addEventListener('change', fitLoss);
   form.size.addEventListener('change', () => { fitLayers(); showSchedule(); });
   for (const name of ['epochs', 'epochsDecay', 'cbatch']) form[name].addEventListener('input', showSchedule);
