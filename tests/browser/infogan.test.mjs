@@ -112,7 +112,7 @@ test('a small infogan28 trains on the digits; its codes redraw the grid, Q\'s lo
   assert.deepEqual(size, [2 * (8 * 30 + 2), 2 * (10 * 30 + 2)]);
   assert.equal(await page.isVisible('#codes'), true);
   assert.equal(await page.isVisible('#truncation-label'), false, 'no truncation for uniform noise');
-  assert.equal(await page.isDisabled('#class'), true, 'no class picker');
+  assert.equal(await page.isVisible('#class-label'), false, 'no class picker');
   assert.deepEqual(await page.$$eval('#code-sliders input', (s) => s.map((e) => e.name)), ['c1', 'c2']);
 
   const rows = await grid();

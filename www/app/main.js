@@ -248,6 +248,7 @@ function showFamily() {
   $('codes').hidden ||= !infogan;
   $('chart-info').hidden ||= !infogan;
   $('truncation-label').hidden ||= infogan;
+  $('class-label').hidden ||= infogan;
   $('attention-view').hidden = !attends();
   showSchedule();
   showAdvice();
@@ -438,8 +439,8 @@ function codeSlider(j) {
   const label = document.createElement('label');
   label.title = `Continuous code ${name}: training draws it uniform in (−1, 1), and beyond shows how G extrapolates; "drawn" gives each sample its own draw`;
   label.append(`${name} `, input, ' ', output);
-  const drawn = Object.assign(document.createElement('button'), { type: 'button', className: 'quiet', textContent: 'drawn' });
-  drawn.title = `${name} drawn for each sample again`;
+  const drawn = Object.assign(document.createElement('button'), { type: 'button', className: 'quiet', textContent: 'reset' });
+  drawn.title = `Back to drawn: each sample its own ${name}, as in training`;
   input.addEventListener('input', () => {
     input.dataset.drawn = '';
     output.textContent = Number(input.value).toFixed(1);

@@ -90,7 +90,8 @@ function wireCodes(g, redraw) {
     const label = document.createElement('label');
     label.title = `Continuous code ${name}: training drew it uniform in (−1, 1), and beyond shows how G extrapolates; "drawn" gives each sample its own draw`;
     label.append(`${name} `, input, ' ', output);
-    const drawn = Object.assign(document.createElement('button'), { type: 'button', textContent: 'drawn' });
+    const drawn = Object.assign(document.createElement('button'), { type: 'button', textContent: 'reset' });
+    drawn.title = `Back to drawn: each sample its own ${name}, as in training`;
     input.addEventListener('input', () => {
       input.dataset.drawn = '';
       output.textContent = Number(input.value).toFixed(1);
