@@ -145,6 +145,15 @@ test('a small infogan28 trains on the digits; its codes redraw the grid, Q\'s lo
     [config.preset, config.classes, config.categorical, config.continuous, config.info_reg_coeff, config.prior, config.nz],
     ['infogan28', 0, 10, 2, 1, 'uniform', 62],
   );
+
+  // Loaded back, it resumes as InfoGAN, its codes drawn again.
+  await page.setInputFiles('#load-checkpoint', checkpointFile);
+  await page.waitForFunction(() => /^resumed at step/.test(document.body.dataset.state), null, SLOW);
+  assert.deepEqual(await fields(['preset', 'nz', 'categorical', 'continuous', 'infoReg']), { preset: 'infogan28', nz: '62', categorical: '10', continuous: '2', infoReg: '1' });
+  assert.equal(await page.inputValue('#code-categorical'), '-1');
+  assert.equal(await page.isVisible('#codes'), true);
+  await codesSent(() => page.selectOption('#code-categorical', '3'));
+  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
   assert.deepEqual(errors, []);
 });
 
