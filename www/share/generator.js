@@ -103,7 +103,9 @@ function wireCodes(g, redraw) {
       output.textContent = 'drawn';
       apply();
     });
-    $('code-sliders').append(label, drawn);
+    const span = Object.assign(document.createElement('span'), { className: 'code' });
+    span.append(label, drawn);
+    $('code-sliders').append(span);
     sliders.push(input);
   }
   $('code-categorical').addEventListener('change', apply);
