@@ -32,7 +32,7 @@ before(async () => {
   context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1000 } });
   page = await context.newPage();
   errors = watchErrors(page);
-  await page.goto(`${server.url}?autosave=0`);
+  await page.goto(`${server.url}?autosave=3600`);
   await page.waitForFunction(() => document.body.dataset.ready, null, SLOW);
   assert.equal(await page.evaluate(() => document.body.dataset.ready), '1', await page.textContent('#error'));
 });
