@@ -14,6 +14,7 @@ import {
 } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
 import { checkpointMeta } from './checkpoint-meta.js';
+import { fillCodes, wireCodes } from './codes.js';
 
 const $ = (id) => document.getElementById(id);
 // Below this many images the page suggests DiffAugment.
@@ -419,76 +420,6 @@ async function familyChanged() {
 }
 
 // ---------------------------------------------------------------- training
-
-// The controls of an InfoGAN run's codes: the categorical code's selector (a row per value,
-// or one value in the whole grid) and a slider per continuous code, each "drawn" (every
-// sample its own draw, as in training) until it is moved.
-function fillCodes(config) {
-  const k = config?.categorical ?? 0;
-  const m = config?.continuous ?? 0;
-  const values = Array.from({ length: k }, (_, v) => new Option(`value ${v}`, String(v)));
-  $('code-categorical').replaceChildren(new Option(k ? 'a row per value' : 'none', '-1'), ...values);
-  $('code-sliders').replaceChildren(...Array.from({ length: m }, (_, j) => codeSlider(j)));
-}
-
-function codeSlider(j) {
-  const name = `c${j + 1}`;
-  const input = Object.assign(document.createElement('input'), { type: 'range', min: -2, max: 2, step: 0.1, value: 0, name });
-  input.dataset.drawn = '1';
-  const output = Object.assign(document.createElement('output'), { textContent: 'drawn' });
-  const label = document.createElement('label');
-  label.title = `Continuous code ${name}: training draws it uniform in (−1, 1), and beyond shows how G extrapolates; "drawn" gives each sample its own draw`;
-  label.append(`${name} `, input, ' ', output);
-  const drawn = Object.assign(document.createElement('button'), { type: 'button', className: 'quiet', textContent: 'reset' });
-  drawn.title = `Back to drawn: each sample its own ${name}, as in training`;
-  input.addEventListener('input', () => {
-    input.dataset.drawn = '';
-    output.textContent = Number(input.value).toFixed(1);
-    sendCodes();
-  });
-  drawn.addEventListener('click', () => {
-    input.dataset.drawn = '1';
-    input.value = 0;
-    output.textContent = 'drawn';
-    sendCodes();
-  });
-  const span = document.createElement('span');
-  span.className = 'code';
-  span.append(label, drawn);
-  return span;
-}
-
-// [categorical (−1: a row per value), Float32Array of the continuous codes (NaN: drawn)].
-function codesNow() {
-  const sliders = [...$('code-sliders').querySelectorAll('input')];
-  return [Number($('code-categorical').value), Float32Array.from(sliders, (s) => (s.dataset.drawn ? NaN : Number(s.value)))];
-}
-
-// The codes as the controls stand, sent as fast as the worker redraws the grid (it writes the
-// grid's latents and draws, nothing more): input that comes while one call is on its way
-// folds into the next.
-let codesSending = null;
-let codesAgain = false;
-function sendCodes() {
-  if (codesSending) {
-    codesAgain = true;
-    return codesSending;
-  }
-  codesSending = (async () => {
-    try {
-      do {
-        codesAgain = false;
-        await serial(() => call('setCodes', codesNow()));
-        document.body.dataset.codes = String((Number(document.body.dataset.codes) || 0) + 1);
-      } while (codesAgain);
-    } catch (e) {
-      showError(sentence(message(e)));
-    } finally {
-      codesSending = null;
-    }
-  })();
-  return codesSending;
-}
 
 function fillClasses(classes) {
   const select = $('class');
@@ -995,7 +926,14 @@ function wire() {
   $('class').addEventListener('change', guard(async (e) => {
     await serial(() => call('showClass', [Number(e.target.value)]));
   }));
-  $('code-categorical').addEventListener('change', () => sendCodes());
+  // InfoGAN's codes: the worker writes the grid's latents and draws it again.
+  wireCodes(async (codes) => {
+    try {
+      await serial(() => call('setCodes', codes));
+    } catch (e) {
+      showError(sentence(message(e)));
+    }
+  });
   $('new-noise').addEventListener('click', guard(async () => {
     await serial(() => call('newNoise', [(Math.random() * 2 ** 32) >>> 0]));
   }));
