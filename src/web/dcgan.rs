@@ -1,12 +1,13 @@
 //! The session's DCGAN: a dataset of images (the built-in digits, or a zip's, classes and all),
 //! the GAN trained on it, and its fixed-noise samples drawn straight from GPU memory into the
-//! page's WebGPU canvas. Playing with the generator (one class, new noise, a latent walk) and
-//! the quality measure are DCGAN's alone.
+//! page's WebGPU canvas. Playing with the generator (one class, new noise, a latent walk,
+//! InfoGAN's codes in `codes.rs`) and the quality measure are DCGAN's alone.
 
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use super::codes::walk_latents;
 use super::device::{invalid_buffer, scoped, Refusal};
 use super::gpu_error::is_limit;
 use super::session::{no_run, Data, Run, Session};
@@ -16,11 +17,12 @@ use crate::display::{GridDisplay, GridShape};
 use crate::model::presets::Preset;
 use crate::quality::dataset::SAMPLES;
 use crate::quality::evaluate::{FeatureSpace, QualityMeter, MIN_REAL_IMAGES};
+use crate::train::codes::{grid_latents, CodeChoice};
 use crate::train::sample::{
-    check_truncation, grid_layout, grid_rgba, interleaved, truncated, walk_noise, Sampler,
+    check_truncation, grid_layout, grid_rgba, interleaved, noise, truncated, Sampler,
 };
 use crate::train::{GpuDataset, TrainConfig, Trainer};
-use crate::{reference, Gpu};
+use crate::Gpu;
 
 /// The canvas format: one every WebGPU canvas takes, and not sRGB, so bytes land as computed.
 const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
@@ -32,13 +34,15 @@ pub(super) struct DcganRun {
     pub(super) trainer: Trainer,
     /// The dataset at the model's size: the session's own when the sizes agree.
     pub(super) data: Rc<Dataset>,
-    view: View,
+    pub(super) view: View,
     /// The class the grid shows, or every class a row.
     class: Option<u32>,
     /// The seed of the grid's noise (the run's own seed until "new noise").
-    noise_seed: u64,
+    pub(super) noise_seed: u64,
     /// The truncation trick's ψ for the grid's and the walk's noise, when on.
     truncation: Option<f32>,
+    /// InfoGAN's codes as the page fixed them (all drawn at first).
+    pub(super) codes: CodeChoice,
     /// The quality measure's feature space, with the real images' features fitted in it when
     /// the dataset has enough images for a Fréchet distance.
     quality: Option<Quality>,
@@ -62,12 +66,15 @@ impl Quality {
     }
 }
 
-struct View {
-    sampler: Sampler,
+pub(super) struct View {
+    pub(super) sampler: Sampler,
     display: GridDisplay,
-    shape: GridShape,
-    /// The grid's noise ([count, nz]) and classes, for looking again at one of its images.
-    z: Vec<f32>,
+    pub(super) shape: GridShape,
+    /// The grid's noise ([count, nz]), before any codes.
+    pub(super) noise: Vec<f32>,
+    /// Its latents (the noise, then InfoGAN's codes: [count, latent_len]) and classes, for
+    /// looking again at one of its images.
+    pub(super) z: Vec<f32>,
     labels: Vec<u32>,
 }
 
@@ -172,7 +179,8 @@ impl Session {
     }
 
     /// A latent walk between two random points, `steps` images wide (of `class` when the model
-    /// is conditional and class ≥ 0, else of class 0): `{ width, height, rgba }`.
+    /// is conditional and class ≥ 0, else of class 0; for InfoGAN with the codes as set, a row
+    /// per categorical value unless one is): `{ width, height, rgba }`.
     pub async fn interpolation(
         &self,
         seed: u32,
@@ -182,9 +190,10 @@ impl Session {
         let run = self.dcgan()?;
         let c = &run.trainer.config;
         let steps = steps.clamp(2, 32);
-        let z = walk_noise(seed as u64, c.model.nz as usize, steps, run.truncation);
+        let (z, rows) = walk_latents(c, seed as u64, steps, run.truncation, &run.codes);
+        let count = (steps * rows) as usize;
         let labels = if c.model.classes > 0 {
-            vec![(class.max(0) as u32).min(c.model.classes - 1); steps as usize]
+            vec![(class.max(0) as u32).min(c.model.classes - 1); count]
         } else {
             vec![]
         };
@@ -192,7 +201,7 @@ impl Session {
         let images = sampler.images(&self.gpu).await.map_err(js_error)?;
         Ok(image_object(grid_rgba(
             &images,
-            steps as usize,
+            count,
             c.model.channels as usize,
             c.model.preset.image_size() as usize,
             steps as usize,
@@ -210,7 +219,7 @@ impl Session {
             return Ok(JsValue::NULL);
         };
         let c = &run.trainer.config;
-        let nz = c.model.nz as usize;
+        let nz = c.model.latent_len() as usize;
         let i = index as usize;
         let z = &run.view.z[i * nz..(i + 1) * nz];
         let class = run.view.labels.get(i).copied();
@@ -337,7 +346,8 @@ impl Session {
 
 impl DcganRun {
     /// `{ step, dLoss, gLoss, dReal, dFakeBefore, dFakeAfter, accuracyReal, accuracyFake,
-    /// finite }` of the last step submitted (waiting for it).
+    /// finite }` of the last step submitted (waiting for it), and for InfoGAN Q's losses,
+    /// `infoCategorical` (cross-entropy) and `infoContinuous` (½ squared error).
     pub(super) async fn stats(&self) -> Result<JsValue, JsError> {
         let s = self.trainer.read_stats().await.map_err(js_error)?;
         let o = js_sys::Object::new();
@@ -352,6 +362,10 @@ impl DcganRun {
             ("accuracyFake", s.accuracy_fake),
         ] {
             set(&o, k, &v.into());
+        }
+        if let Some((categorical, continuous)) = s.info {
+            set(&o, "infoCategorical", &categorical.into());
+            set(&o, "infoContinuous", &continuous.into());
         }
         set(&o, "finite", &s.is_finite().into());
         Ok(o.into())
@@ -372,7 +386,7 @@ impl DcganRun {
 }
 
 impl Session {
-    fn dcgan_mut(&mut self) -> Result<&mut DcganRun, JsError> {
+    pub(super) fn dcgan_mut(&mut self) -> Result<&mut DcganRun, JsError> {
         match self.run.as_mut() {
             Some(Run::Dcgan(run)) => Ok(run),
             Some(other) => Err(not_dcgan(other)),
@@ -467,7 +481,8 @@ impl Session {
         set(&info, "dParams", &(trainer.d().param_count() as u32).into());
         set(&info, "classes", &trainer.config.model.classes.into());
         set(&info, "step", &(trainer.step as f64).into());
-        let view = self.view(&trainer, None, seed, None)?;
+        let codes = CodeChoice::drawn(trainer.config.model.codes);
+        let view = self.view(&trainer, None, seed, None, &codes)?;
         self.run = Some(Run::Dcgan(Box::new(DcganRun {
             trainer,
             data,
@@ -475,6 +490,7 @@ impl Session {
             class: None,
             noise_seed: seed,
             truncation: None,
+            codes,
             quality: None,
             training_features: None,
         })));
@@ -483,18 +499,27 @@ impl Session {
 
     fn rebuild_view(&mut self) -> Result<(), JsError> {
         let run = self.dcgan()?;
-        let view = self.view(&run.trainer, run.class, run.noise_seed, run.truncation)?;
+        let view = self.view(
+            &run.trainer,
+            run.class,
+            run.noise_seed,
+            run.truncation,
+            &run.codes,
+        )?;
         self.dcgan_mut()?.view = view;
         Ok(())
     }
 
-    /// The grid's sampler and display, and the canvas sized and configured for it.
+    /// The grid's sampler and display, and the canvas sized and configured for it. The noise
+    /// is the run's prior's (uniform for InfoGAN), or truncated at ±ψ; InfoGAN's `codes`
+    /// follow it in the latents.
     fn view(
         &self,
         trainer: &Trainer,
         class: Option<u32>,
         seed: u64,
         truncation: Option<f32>,
+        codes: &CodeChoice,
     ) -> Result<View, JsError> {
         let c = &trainer.config;
         let (count, columns, labels) = match class {
@@ -502,13 +527,12 @@ impl Session {
             Some(k) => (64, 8, vec![k; 64]),
         };
         let len = (count * c.model.nz) as usize;
-        let z = if let Some(psi) = truncation {
-            truncated(seed, crate::streams::FIXED_NOISE, len, psi)
-        } else if seed == c.seed {
-            trainer.fixed_noise(count)
-        } else {
-            reference::random::normal(seed, crate::streams::FIXED_NOISE, 0, len)
+        let noise = match truncation {
+            Some(psi) => truncated(seed, crate::streams::FIXED_NOISE, len, psi),
+            None => noise(c, seed, crate::streams::FIXED_NOISE, count),
         };
+        // At the run's seed with every code drawn, the run's fixed noise (`fixed_noise`).
+        let z = grid_latents(&c.model, &noise, columns as u32, codes, seed);
         let sampler = trainer.sampler(&z, &labels).map_err(js_error)?;
         let shape = GridShape {
             count,
@@ -539,6 +563,7 @@ impl Session {
             sampler,
             display,
             shape,
+            noise,
             z,
             labels,
         })

@@ -1,31 +1,33 @@
 //! The shared generator page's view of webgan (www/share/generator.js): a trained generator
 //! alone, loaded from its weights (a checkpoint, or the generator-only file `crate::share`
 //! writes), drawing on the page's own thread. DCGAN draws grids from new noise, one class or a
-//! row per class, with the truncation trick, and latent walks; pix2pix and CycleGAN translate a
-//! person's picture. The samplers and translators are the training page's own.
+//! row per class, with the truncation trick, and latent walks (InfoGAN with its codes as the
+//! person sets them); pix2pix and CycleGAN translate a person's picture. The samplers and translators are the training page's own.
 
 use std::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
+use super::codes::{code_choice, walk_latents};
 use super::translate::translate_picture;
 use super::{image_object, js_error, NO_WEBGPU};
 use crate::checkpoint::Checkpoint;
 use crate::graph::program::Net;
 use crate::share::{self, PageParts};
+use crate::train::codes::{grid_latents, CodeChoice};
 use crate::train::recipes::cyclegan::CycleGan;
 use crate::train::recipes::pix2pix::Pix2Pix;
-use crate::train::sample::{
-    check_truncation, grid_layout, grid_rgba, truncated, walk_noise, Sampler,
-};
+use crate::train::sample::{check_truncation, grid_layout, grid_rgba, noise, truncated, Sampler};
 use crate::train::{family_of, load_weights, TrainConfig, Trainer};
-use crate::{reference, Gpu};
+use crate::Gpu;
 
 #[wasm_bindgen]
 pub struct Generator {
     gpu: Arc<Gpu>,
     model: Model,
     step: u64,
+    /// InfoGAN's codes as the person set them (all drawn at first; none for other models).
+    codes: CodeChoice,
 }
 
 enum Model {
@@ -82,10 +84,15 @@ impl Generator {
                 )))
             }
         };
+        let codes = match &model {
+            Model::Dcgan { config, .. } => CodeChoice::drawn(config.model.codes),
+            Model::Translate { .. } => CodeChoice::default(),
+        };
         Ok(Generator {
             gpu: Arc::new(gpu),
             model,
             step: step.unwrap_or(0),
+            codes,
         })
     }
 
@@ -117,6 +124,33 @@ impl Generator {
         }
     }
 
+    /// Values of InfoGAN's categorical code; 0 for other models.
+    #[wasm_bindgen(getter)]
+    pub fn categorical(&self) -> u32 {
+        match &self.model {
+            Model::Dcgan { config, .. } => config.model.codes.categorical,
+            Model::Translate { .. } => 0,
+        }
+    }
+
+    /// InfoGAN's continuous codes; 0 for other models.
+    #[wasm_bindgen(getter)]
+    pub fn continuous(&self) -> u32 {
+        match &self.model {
+            Model::Dcgan { config, .. } => config.model.codes.continuous,
+            Model::Translate { .. } => 0,
+        }
+    }
+
+    /// Fixes InfoGAN's codes for the next grids and walks: `categorical` a value from 0, or
+    /// −1 for a row per value; `continuous` one value per code in ±2, NaN where it is drawn.
+    #[wasm_bindgen(js_name = setCodes)]
+    pub fn set_codes(&mut self, categorical: i32, continuous: &[f32]) -> Result<(), JsError> {
+        let (_, c) = self.dcgan()?;
+        self.codes = code_choice(c.model.codes, categorical, continuous)?;
+        Ok(())
+    }
+
     /// The training step the weights were saved at.
     #[wasm_bindgen(getter)]
     pub fn step(&self) -> f64 {
@@ -130,7 +164,8 @@ impl Generator {
 
     /// A grid of samples: 64 of `class` (≥ 0, conditional models), or a row per class (−1), from
     /// the noise of `seed` (the run's own fixed noise when absent), truncated at ±`psi` when
-    /// given: `{ width, height, rgba }`.
+    /// given; for InfoGAN a row per categorical value unless `setCodes` chose one, with the
+    /// codes it set: `{ width, height, rgba }`.
     pub async fn samples(
         &self,
         seed: Option<u32>,
@@ -144,18 +179,21 @@ impl Generator {
         };
         let seed = seed.map_or(c.seed, |s| 0x5eed_0000_0000 | s as u64);
         let len = (count * c.model.nz) as usize;
-        let z = match psi {
+        let noise = match psi {
             Some(psi) => {
                 check_truncation(psi).map_err(js_error)?;
                 truncated(seed, crate::streams::FIXED_NOISE, len, psi)
             }
-            None => reference::random::normal(seed, crate::streams::FIXED_NOISE, 0, len),
+            None => noise(c, seed, crate::streams::FIXED_NOISE, count),
         };
+        let z = grid_latents(&c.model, &noise, columns as u32, &self.codes, seed);
         self.draw(g, c, &z, &labels, columns).await
     }
 
     /// A latent walk between two random points of `seed`, `steps` images wide (2 to 32), of
-    /// `class` when the model is conditional (class 0 for −1): `{ width, height, rgba }`.
+    /// `class` when the model is conditional (class 0 for −1); for InfoGAN with the codes
+    /// `setCodes` set, a row per categorical value unless it chose one: `{ width, height,
+    /// rgba }`.
     pub async fn walk(
         &self,
         seed: u32,
@@ -168,10 +206,10 @@ impl Generator {
             check_truncation(psi).map_err(js_error)?;
         }
         let steps = steps.clamp(2, 32);
-        let z = walk_noise(seed as u64, c.model.nz as usize, steps, psi);
+        let (z, rows) = walk_latents(c, seed as u64, steps, psi, &self.codes);
         let k = class_of(c, class)?.unwrap_or(0);
         let labels = if c.model.classes > 0 {
-            vec![k; steps as usize]
+            vec![k; (steps * rows) as usize]
         } else {
             vec![]
         };

@@ -16,6 +16,7 @@
 // and there is only the one thread.
 #![allow(clippy::arc_with_non_send_sync)]
 
+mod codes;
 mod cyclegan;
 mod dcgan;
 mod device;

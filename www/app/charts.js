@@ -1,5 +1,5 @@
 // The training curves: for DCGAN, uPlot charts of D and G loss, D(x) and D(G(z)), D's accuracy,
-// and the quality measure; for CycleGAN, its losses by the reference's names, a chart per kind
+// the quality measure, and for InfoGAN Q's two losses; for CycleGAN, its losses by the reference's names, a chart per kind
 // (the discriminators', the generators' adversarial ones, the cycles', the identities'); for
 // pix2pix, D's on real and fake pairs, then G's two apart (its L1 term is a hundred times the
 // scale of its adversarial one); all against the step. Points are added as stats arrive and drawn a few times a
@@ -12,6 +12,7 @@ const SPECS = {
   'chart-d': { title: 'D(x) and D(G(z))', series: [['D(x)', '#2b8a3e'], ['D(G(z)) before D step', '#c2255c'], ['D(G(z)) after', '#f08c00']] },
   'chart-accuracy': { title: "D's accuracy", series: [['on real', '#2b8a3e'], ['on fake', '#c2255c']] },
   'chart-quality': { title: 'Fréchet distance (lower is better)', series: [['Fréchet distance', '#5f3dc4']] },
+  'chart-info': { title: "Q's losses (InfoGAN's codes read back)", series: [['categorical (cross-entropy)', '#1098ad'], ['continuous (½ squared error)', '#5f3dc4']] },
   'chart-cycle-d': { title: 'Discriminators (LSGAN, halved)', series: [['D_A', '#2c5fdb'], ['D_B', '#2b8a3e']] },
   'chart-cycle-g': { title: 'Generators (LSGAN)', series: [['G_A', '#d9480f'], ['G_B', '#c2255c']] },
   'chart-cycle-cycle': { title: 'Cycle (L1 × λ)', series: [['cycle_A', '#5f3dc4'], ['cycle_B', '#f08c00']] },
@@ -68,6 +69,7 @@ export class Charts {
     this.add('chart-loss', s.step, [s.dLoss, s.gLoss]);
     this.add('chart-d', s.step, [s.dReal, s.dFakeBefore, s.dFakeAfter]);
     this.add('chart-accuracy', s.step, [s.accuracyReal, s.accuracyFake]);
+    if ('infoCategorical' in s) this.add('chart-info', s.step, [s.infoCategorical, s.infoContinuous]);
   }
 
   // Draws what changed, at most every `minMs`.

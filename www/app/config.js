@@ -4,20 +4,30 @@
 
 const form = () => document.getElementById('config');
 
-const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3, sagan32: 3, sagan64: 3 };
+const CHANNELS = { dcgan28: 1, dcgan32: 3, dcgan64: 3, sagan32: 3, sagan64: 3, infogan28: 1 };
 // The image-to-image sizes in the page: 64 so that a first run is quick, 128 for more detail.
 export const CYCLE_SIZES = [64, 128];
 // pix2pix's U-Net halves the side down to 1×1: a power of two, from 32 (its fewest levels).
 const UNET_SMALLEST = 32;
 
-// Each preset's recipe defaults, as `webgan train` takes them: DCGAN's (Radford et al.) and
+// Each preset's recipe defaults, as `webgan train` takes them: DCGAN's (Radford et al.),
 // SAGAN's (Zhang et al.: hinge loss, two time-scale Adam with β1 0, β2 0.9, z of 128; sagan64
-// at batch 32, whose 32×32 attention map fills a GPU binding at 32 images).
-const DCGAN_RECIPE = { loss: 'bce', lrD: 2e-4, lrG: 2e-4, beta1D: 0.5, beta1G: 0.5, beta2: 0.999, nz: 100, batch: 64 };
-const SAGAN_RECIPE = { loss: 'hinge', lrD: 4e-4, lrG: 1e-4, beta1D: 0, beta1G: 0, beta2: 0.9, nz: 128, batch: 64 };
-const recipeOf = (preset) => (preset.startsWith('sagan')
-  ? { ...SAGAN_RECIPE, batch: preset === 'sagan64' ? 32 : 64 }
-  : DCGAN_RECIPE);
+// at batch 32, whose 32×32 attention map fills a GPU binding at 32 images) and InfoGAN's
+// (Chen et al., as openai/InfoGAN trains the digits: noise of 62 uniform in (−1, 1), one
+// categorical code of 10 values and 2 continuous codes, G at 1e-3, batch 128, λ 1).
+const DCGAN_RECIPE = { recipe: 'dcgan', loss: 'bce', lrD: 2e-4, lrG: 2e-4, beta1D: 0.5, beta1G: 0.5, beta2: 0.999, nz: 100, batch: 64, prior: 'normal' };
+const SAGAN_RECIPE = { recipe: 'sagan', loss: 'hinge', lrD: 4e-4, lrG: 1e-4, beta1D: 0, beta1G: 0, beta2: 0.9, nz: 128, batch: 64, prior: 'normal' };
+const INFOGAN_RECIPE = {
+  recipe: 'infogan', loss: 'bce', lrD: 2e-4, lrG: 1e-3, beta1D: 0.5, beta1G: 0.5, beta2: 0.999, nz: 62, batch: 128, prior: 'uniform',
+  categorical: 10, continuous: 2, infoReg: 1,
+};
+const recipeOf = (preset) => {
+  if (preset.startsWith('sagan')) return { ...SAGAN_RECIPE, batch: preset === 'sagan64' ? 32 : 64 };
+  return isInfogan(preset) ? INFOGAN_RECIPE : DCGAN_RECIPE;
+};
+
+// The presets whose G takes InfoGAN's codes after its noise.
+export const isInfogan = (preset) => /^infogan/.test(preset ?? '');
 
 // WGAN-GP's defaults (Gulrajani et al.): 5 critic steps, Adam 1e-4 with β1 0 and β2 0.9. Set
 // when the loss menu turns to it.
@@ -29,13 +39,14 @@ export function fitLoss() {
 }
 
 // Sets the recipe's fields to `preset`'s defaults where they differ from those of the preset
-// shown before (`select.dataset.shown`): all of them on a change of recipe (DCGAN ↔ SAGAN),
-// only the batch within one, so that a person's choices within a recipe stay.
+// shown before (`select.dataset.shown`): all of them on a change of recipe (DCGAN, SAGAN,
+// InfoGAN), only the batch within one, so that a person's choices within a recipe stay.
 export function fitRecipe(preset) {
   const select = form().elements.preset;
   const [now, was] = [recipeOf(preset), recipeOf(select.dataset.shown ?? 'dcgan28')];
-  const sameRecipe = now.loss === was.loss;
+  const sameRecipe = now.recipe === was.recipe;
   for (const [name, value] of Object.entries(now)) {
+    if (name === 'recipe') continue;
     if (value !== was[name] && (!sameRecipe || name === 'batch')) form().elements[name].value = value;
   }
   select.dataset.shown = preset;
@@ -64,13 +75,18 @@ export function readConfig(classes) {
   const beta2 = num('beta2', { min: 0, max: 0.9999 });
   const adam = (lr, beta1) => ({ kind: 'adam', lr, beta1, beta2, eps: 1e-8, weight_decay: 0 });
   const preset = f.preset.value;
+  // InfoGAN learns its codes without labels: never conditional.
+  const infogan = isInfogan(preset);
   return {
     preset,
     nz: num('nz', { min: 1, max: 1024, int: true }),
     ngf: width,
     ndf: width,
     channels: CHANNELS[preset],
-    classes: f.conditional.checked ? classes : 0,
+    classes: f.conditional.checked && !infogan ? classes : 0,
+    categorical: infogan ? num('categorical', { min: 0, max: 100, int: true }) : 0,
+    continuous: infogan ? num('continuous', { min: 0, max: 16, int: true }) : 0,
+    info_reg_coeff: infogan ? num('infoReg', { min: 0, max: 1000 }) : 1,
     batch: num('batch', { min: 2, max: 1024, int: true }),
     d_steps: num('k', { min: 1, max: 100, int: true }),
     loss: f.loss.value,
@@ -117,15 +133,22 @@ export function showConfig(c) {
   f.ema.value = c.ema ? round(c.ema) : 0;
   f.r1.value = c.r1 ? round(c.r1) : 0;
   f.seed.value = c.seed;
+  if (isInfogan(c.preset)) {
+    f.categorical.value = c.categorical;
+    f.continuous.value = c.continuous;
+    f.infoReg.value = round(c.info_reg_coeff ?? 1);
+  }
 }
 
 // Fits the form to a new dataset of images: DCGAN's family, the preset that fits it (SAGAN's
-// of that size when a SAGAN preset was chosen), and conditional when it has classes.
+// of that size when a SAGAN preset was chosen, InfoGAN's when it was and the images are
+// dcgan28's), and conditional when it has classes.
 export function fitToDataset(preset, classes) {
   const f = form().elements;
   f.family.value = 'dcgan';
   const sagan = f.preset.value.startsWith('sagan');
-  f.preset.value = sagan ? (preset === 'dcgan64' ? 'sagan64' : 'sagan32') : preset;
+  const infogan = isInfogan(f.preset.value) && preset === 'dcgan28';
+  f.preset.value = infogan ? f.preset.value : sagan ? (preset === 'dcgan64' ? 'sagan64' : 'sagan32') : preset;
   fitRecipe(f.preset.value);
   f.conditional.checked = classes > 0;
   f.conditional.disabled = classes === 0;

@@ -10,10 +10,11 @@ import { openSession } from './session-client.js';
 import { Charts } from './charts.js';
 import {
   readConfig, showConfig, fitToDataset, fitRecipe, fitLoss, family as formFamily, readCycleConfig, showCycleConfig,
-  fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk,
+  fitToDomains, fitLayers, readPix2PixConfig, showPix2PixConfig, fitToPairs, pix2pixSizeOk, isInfogan,
 } from './config.js';
 import { loadAutosave, clearAutosave } from './store.js';
 import { checkpointMeta } from './checkpoint-meta.js';
+import { fillCodes, wireCodes } from './codes.js';
 
 const $ = (id) => document.getElementById(id);
 // Below this many images the page suggests DiffAugment.
@@ -125,6 +126,7 @@ function updateButtons() {
   for (const id of ['save', 'download-onnx', 'share', 'download-png']) $(id).disabled = !state.started;
   const dcgan = state.started && state.family === 'dcgan';
   for (const id of ['new-noise', 'walk-button', 'measure', 'check-copies', 'truncation']) $(id).disabled = !dcgan;
+  for (const el of $('codes').querySelectorAll('select, input, button')) el.disabled = !dcgan || (el.tagName === 'SELECT' && el.options.length < 2);
   $('translate-button').disabled = !(state.started && translating(state.family) && state.picture);
   $('download-translation').disabled = !state.translation;
   // A dataset loaded since the run began waits for Reset: the run goes on with its own.
@@ -237,11 +239,24 @@ function showFamily() {
   // An element may belong to several families: data-family="cyclegan pix2pix".
   const outside = (list, family) => !list.split(' ').includes(family);
   for (const el of document.querySelectorAll('[data-family]')) el.hidden = outside(el.dataset.family, form);
+  // Within DCGAN's family, fields of some presets only (InfoGAN's codes), or of all but some.
+  const preset = $('config').elements.preset.value;
+  for (const el of document.querySelectorAll('[data-presets]')) el.hidden ||= outside(el.dataset.presets, preset);
+  for (const el of document.querySelectorAll('[data-hide-presets]')) el.hidden ||= !outside(el.dataset.hidePresets, preset);
   for (const el of document.querySelectorAll('[data-view]')) el.hidden = outside(el.dataset.view, view);
+  // An InfoGAN run's codes and Q's losses; its noise is uniform, which truncation does not fit.
+  const infogan = infoganRun();
+  $('codes').hidden ||= !infogan;
+  $('chart-info').hidden ||= !infogan;
+  $('truncation-label').hidden ||= infogan;
+  $('class-label').hidden ||= infogan;
   $('attention-view').hidden = !attends();
   showSchedule();
   showAdvice();
 }
+
+// Whether the run is InfoGAN's, with codes to set and Q's losses to chart.
+const infoganRun = () => state.started && state.family === 'dcgan' && isInfogan(state.config?.preset);
 
 // Whether the run's G has self-attention to show (the SAGAN presets).
 const attends = () => state.started && state.family === 'dcgan' && /^sagan/.test(state.config?.preset ?? '');
@@ -464,6 +479,7 @@ async function build(method, arg) {
   state.runDataset = state.dataset;
   state.translation = null;
   fillClasses(info.classes);
+  fillCodes(family === 'dcgan' ? config : null);
   showFamily();
   showPreview(preview, previewMs);
   updateButtons();
@@ -910,6 +926,14 @@ function wire() {
   $('class').addEventListener('change', guard(async (e) => {
     await serial(() => call('showClass', [Number(e.target.value)]));
   }));
+  // InfoGAN's codes: the worker writes the grid's latents and draws it again.
+  wireCodes(async (codes) => {
+    try {
+      await serial(() => call('setCodes', codes));
+    } catch (e) {
+      showError(sentence(message(e)));
+    }
+  });
   $('new-noise').addEventListener('click', guard(async () => {
     await serial(() => call('newNoise', [(Math.random() * 2 ** 32) >>> 0]));
   }));
@@ -934,7 +958,7 @@ function wire() {
 
   const form = $('config').elements;
   form.family.addEventListener('change', guard(familyChanged));
-  form.preset.addEventListener('change', () => fitRecipe(form.preset.value));
+  form.preset.addEventListener('change', () => { fitRecipe(form.preset.value); showFamily(); });
   form.loss.addEventListener('change', fitLoss);
   form.size.addEventListener('change', () => { fitLayers(); showSchedule(); });
   for (const name of ['epochs', 'epochsDecay', 'cbatch']) form[name].addEventListener('input', showSchedule);

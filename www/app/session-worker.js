@@ -92,6 +92,9 @@ const methods = {
   },
   render: () => shownRun(),
   showClass(k) { session.showClass(k); session.render(); },
+  // InfoGAN's codes: `categorical` a value (−1: a row per value), `continuous` a Float32Array
+  // (NaN: drawn); only the grid's latents are written before it is drawn again.
+  setCodes(categorical, continuous) { session.setCodes(categorical, continuous); session.render(); },
   newNoise(seed) { session.newNoise(seed); session.render(); },
   // ψ > 0 turns the truncation trick on for the grid and the walks; 0 turns it off.
   setTruncation(psi) { session.setTruncation(psi > 0 ? psi : undefined); session.render(); },

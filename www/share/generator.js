@@ -2,7 +2,8 @@
 // "Share as a web page" (src/share/page.rs): the wasm, its glue and the weights sit in this file
 // as base64, and the glue runs as a blob: module, so the page works from a file:// URL with no
 // network. It draws on this thread: new noise, a class, the truncation trick and latent walks
-// for a DCGAN; a person's picture translated for pix2pix and CycleGAN.
+// for a DCGAN, and an InfoGAN's codes from a selector and sliders; a person's picture
+// translated for pix2pix and CycleGAN.
 const $ = (id) => document.getElementById(id);
 
 // As the training page says it (www/app/main.js).
@@ -57,6 +58,60 @@ const serial = (f) => (...args) => {
   return queue;
 };
 
+// An InfoGAN's codes: the categorical code's selector and a slider per continuous code, each
+// "drawn" (every sample its own draw) until it is moved. `redraw` runs after each change;
+// changes that come while one is drawn fold into the next.
+function wireCodes(g, redraw) {
+  const sliders = [];
+  for (let v = 0; v < g.categorical; v++) $('code-categorical').append(new Option(`value ${v}`, String(v)));
+  $('code-categorical').disabled = g.categorical === 0;
+  let busy = null;
+  let again = false;
+  const apply = () => {
+    if (busy) {
+      again = true;
+      return busy;
+    }
+    busy = (async () => {
+      do {
+        again = false;
+        const continuous = Float32Array.from(sliders, (s) => (s.dataset.drawn ? NaN : Number(s.value)));
+        await redraw(() => g.setCodes(Number($('code-categorical').value), continuous));
+        document.body.dataset.codes = String((Number(document.body.dataset.codes) || 0) + 1);
+      } while (again);
+    })().finally(() => { busy = null; });
+    return busy;
+  };
+  for (let j = 0; j < g.continuous; j++) {
+    const name = `c${j + 1}`;
+    const input = Object.assign(document.createElement('input'), { type: 'range', min: -2, max: 2, step: 0.1, value: 0, name });
+    input.dataset.drawn = '1';
+    const output = Object.assign(document.createElement('output'), { textContent: 'drawn' });
+    const label = document.createElement('label');
+    label.title = `Continuous code ${name}: training drew it uniform in (−1, 1), and beyond shows how G extrapolates; "drawn" gives each sample its own draw`;
+    label.append(`${name} `, input, ' ', output);
+    const drawn = Object.assign(document.createElement('button'), { type: 'button', textContent: 'reset' });
+    drawn.title = `Back to drawn: each sample its own ${name}, as in training`;
+    input.addEventListener('input', () => {
+      input.dataset.drawn = '';
+      output.textContent = Number(input.value).toFixed(1);
+      apply();
+    });
+    drawn.addEventListener('click', () => {
+      input.dataset.drawn = '1';
+      input.value = 0;
+      output.textContent = 'drawn';
+      apply();
+    });
+    const span = Object.assign(document.createElement('span'), { className: 'code' });
+    span.append(label, drawn);
+    $('code-sliders').append(span);
+    sliders.push(input);
+  }
+  $('code-categorical').addEventListener('change', apply);
+  $('codes').hidden = false;
+}
+
 function wireDcgan(g) {
   const view = { seed: undefined, cls: -1, psi: undefined, walkSeed: 1 };
   const samples = async () => draw($('samples'), await g.samples(view.seed, view.cls, view.psi));
@@ -89,6 +144,15 @@ function wireDcgan(g) {
     await walk();
   }));
   for (const id of ['new-noise', 'truncation', 'walk-button']) $(id).disabled = false;
+  if (g.categorical + g.continuous > 0) {
+    // InfoGAN's noise is uniform in (−1, 1), where truncating a normal draw means nothing.
+    $('truncation-label').hidden = true;
+    wireCodes(g, serial(async (set) => {
+      set();
+      await samples();
+      await walk();
+    }));
+  }
   return async () => {
     await samples();
     await walk();
@@ -138,11 +202,13 @@ async function main() {
   const wasm = await loadWasm();
   const g = await wasm.Generator.open(decode($('webgan-weights').textContent));
   document.body.dataset.openedMs = String(Math.round(performance.now()));
-  const family = FAMILIES[g.family];
+  const infogan = g.categorical + g.continuous > 0;
+  const family = infogan ? 'InfoGAN' : FAMILIES[g.family];
   const classes = g.classes > 0 ? `, conditional on ${g.classes} classes` : '';
-  $('about').textContent = `A ${family} generator (${g.model}${classes}), trained for ${g.step.toLocaleString('en')} step${g.step === 1 ? '' : 's'}` +
+  const codes = infogan ? `, with ${[g.categorical ? `a categorical code of ${g.categorical} values` : '', g.continuous ? `${g.continuous} continuous code${g.continuous === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')}` : '';
+  $('about').textContent = `${infogan ? 'An' : 'A'} ${family} generator (${g.model}${classes}${codes}), trained for ${g.step.toLocaleString('en')} step${g.step === 1 ? '' : 's'}` +
     `${half ? '; weights stored as 16-bit floats' : ''}.`;
-  document.title = `A ${family} trained with webgan`;
+  document.title = `${infogan ? 'An' : 'A'} ${family} trained with webgan`;
   $('adapter').textContent = `GPU: ${await adapterName(g.adapter)}`;
   for (const el of document.querySelectorAll('[data-view]')) {
     el.hidden = !el.dataset.view.split(' ').includes(g.family);
