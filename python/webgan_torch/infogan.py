@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .dcgan import BatchNorm1d, Dense
+from .dcgan import BatchNorm1d
 from .networks import BatchNorm2d
 
 PRESETS = {"infogan28": 28}
@@ -29,8 +29,8 @@ class Generator(nn.Module):
     def __init__(self, latent, ngf, channels):
         super().__init__()
         self.main = nn.Sequential(
-            Dense(latent, 16 * ngf), BatchNorm1d(16 * ngf), nn.ReLU(True),
-            Dense(16 * ngf, 2 * ngf * 49), BatchNorm1d(2 * ngf * 49), nn.ReLU(True),
+            nn.Linear(latent, 16 * ngf), BatchNorm1d(16 * ngf), nn.ReLU(True),
+            nn.Linear(16 * ngf, 2 * ngf * 49), BatchNorm1d(2 * ngf * 49), nn.ReLU(True),
             nn.Unflatten(1, (2 * ngf, 7, 7)),
             # state size. (ngf*2) x 7 x 7
             nn.ConvTranspose2d(2 * ngf, ngf, 4, 2, 1), BatchNorm2d(ngf), nn.ReLU(True),
@@ -38,7 +38,6 @@ class Generator(nn.Module):
             nn.ConvTranspose2d(ngf, channels, 4, 2, 1), nn.Tanh(),
             # state size. channels x 28 x 28
         )
-        self.classes = 0
 
     def forward(self, z, classes=None):
         if classes is not None:
@@ -67,7 +66,6 @@ class Discriminator(nn.Module):
             nn.Linear(16 * ndf, 2 * ndf), BatchNorm1d(2 * ndf), lrelu(),
             nn.Linear(2 * ndf, categorical + continuous),
         )
-        self.classes = 0
 
     def forward(self, x, classes=None):
         if classes is not None:
