@@ -4,6 +4,7 @@ or, under torchrun, on several sharing each step's batch as webgan_torch.train s
 
     python -m webgan_torch.bench --presets dcgan28,pix2pix64,cyclegan64 --steps 3 --threads 2
     python -m webgan_torch.bench --presets sagan32,sagan64 --steps 3
+    python -m webgan_torch.bench --presets infogan28 --steps 3
     torchrun --nproc_per_node 2 -m webgan_torch.bench --presets dcgan28 --threads 1
 """
 
@@ -15,7 +16,7 @@ import time
 import torch
 import torch.distributed as dist
 
-from .presets import PRESETS, gan_networks, recipe_defaults
+from .presets import CODES_DEFAULTS, PRESETS, gan_networks, is_infogan, recipe_defaults
 from .gan import DcganStep
 from .recipes import CycleGan, Pix2Pix
 
@@ -26,8 +27,9 @@ DCGAN_BATCH = {"dcgan28": 64, "dcgan32": 64, "dcgan64": 128}
 
 
 def config(preset):
-    """The preset's defaults: DCGAN's and SAGAN's as `webgan train` has them (unconditional,
-    gray at 28, RGB above; SAGAN's hinge loss, two time-scale Adam, nz 128); pix2pix's and
+    """The preset's defaults: DCGAN's, SAGAN's and InfoGAN's as `webgan train` has them
+    (unconditional, gray at 28, RGB above; SAGAN's hinge loss, two time-scale Adam, nz 128;
+    InfoGAN's uniform noise of 62, its codes, G's lr 1e-3, batch 128); pix2pix's and
     CycleGAN's as the reference has them (ngf = ndf = 64, batch 1, a 3-layer PatchGAN; pix2pix
     a U-Net down to 1×1 with batch norm and dropout; CycleGAN 6 residual blocks, instance norm,
     pools of 50)."""
@@ -38,6 +40,12 @@ def config(preset):
             "batch": DCGAN_BATCH[preset], "d_steps": 1, "loss": "bce", "label_smoothing": 0.0,
             "d_optimizer": ADAM, "g_optimizer": ADAM, "prior": "normal", "clip": 0.01,
             "ema": None, "augment": "", "seed": "1",
+        }
+    if is_infogan(preset):
+        o = recipe_defaults(preset)
+        return "dcgan", {
+            **config("dcgan28")[1], **CODES_DEFAULTS, "preset": preset, "nz": o["nz"],
+            "batch": o["batch"], "prior": o["prior"], "g_optimizer": {**ADAM, "lr": o["lr_g"]},
         }
     if preset in PRESETS:
         o = recipe_defaults(preset)
@@ -51,7 +59,7 @@ def config(preset):
     m = re.fullmatch(r"(pix2pix|cyclegan)(64|128|256)", preset)
     if m is None:
         raise ValueError(f"unknown preset '{preset}': dcgan28, dcgan32, dcgan64, sagan32, "
-                         f"sagan64, or pix2pix or cyclegan then 64, 128 or 256")
+                         f"sagan64, infogan28, or pix2pix or cyclegan then 64, 128 or 256")
     family, size = m[1], int(m[2])
     common = {"size": size, "input_nc": 3, "output_nc": 3, "ngf": 64, "ndf": 64,
               "n_layers_D": 3, "batch_size": 1, "g_optimizer": ADAM, "d_optimizer": ADAM}
@@ -75,6 +83,10 @@ class _NoiseDraws:
 
     def latent(self):
         return torch.randn(self.share, self.c["nz"]), None
+
+    def codes(self, categorical, continuous):
+        k = torch.randint(0, max(categorical, 1), (self.share,))
+        return k, torch.rand(self.share, continuous) * 2 - 1
 
     def augment(self, k, h, w):
         return None

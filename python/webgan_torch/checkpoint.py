@@ -21,8 +21,8 @@ from .networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator, norm_
 
 @dataclass
 class Loaded:
-    """A checkpoint's family ("dcgan", which the SAGAN presets are too, "pix2pix", "cyclegan"),
-    step, configuration and networks, each holding the checkpoint's weights."""
+    """A checkpoint's family ("dcgan", which the SAGAN and InfoGAN presets are too, "pix2pix",
+    "cyclegan"), step, configuration and networks, each holding the checkpoint's weights."""
 
     family: str
     step: int
@@ -36,11 +36,12 @@ def networks_of(family, config):
     """The networks a run of `family` with `config` trains, by their checkpoint names, with
     fresh weights."""
     if family == "dcgan":
-        # webgan's `dcgan` recipe trains the DCGAN and the SAGAN presets.
+        # webgan's `dcgan` recipe trains the DCGAN, SAGAN and InfoGAN presets.
         return gan_networks(config)
     if family not in ("pix2pix", "cyclegan"):
         raise ValueError(
-            f"webgan_torch builds the DCGAN, SAGAN, pix2pix and CycleGAN networks; this checkpoint holds a {family} run"
+            f"webgan_torch builds the DCGAN, SAGAN, InfoGAN, pix2pix and CycleGAN networks; this "
+            f"checkpoint holds a {family} run"
         )
     norm = norm_layer(config["norm"])
     ngf, ndf, n_layers = config["ngf"], config["ndf"], config["n_layers_D"]

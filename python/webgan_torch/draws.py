@@ -1,6 +1,7 @@
-"""Where a DCGAN step's random numbers come from: the real batch, z and the fakes' classes, and
-DiffAugment's parameters. Both sources keep webgan's RNG counter (one tick for each real batch
-and each draw of z), which a checkpoint carries so that webgan goes on past every draw.
+"""Where a DCGAN step's random numbers come from: the real batch, z and the fakes' classes (or
+InfoGAN's codes), and DiffAugment's parameters. Both sources keep webgan's RNG counter (one
+tick for each real batch and each draw of z), which a checkpoint carries so that webgan goes on
+past every draw.
 
 - `WebganDraws`: webgan's own streams (`streams.py`): the step's whole batch is drawn as webgan
   draws it (dataset indices with replacement, z, classes, augmentations) and each process takes
@@ -44,6 +45,14 @@ class WebganDraws:
             classes = self._mine(k)
         return z, classes
 
+    def codes(self, categorical, continuous):
+        """InfoGAN's codes at z's step (after its draw): the categorical code's values ([n],
+        uniform over them) and the continuous codes ([n, continuous], uniform in (−1, 1))."""
+        n = self.batch
+        k = streams.indices(self.seed, streams.FAKE_CLASSES, self.counter, max(categorical, 1), n)
+        c = streams.uniform(self.seed, streams.CONTINUOUS_CODES, self.counter, n * continuous)
+        return self._mine(k), self._mine(c.reshape(n, continuous))
+
     def mix(self):
         """WGAN-GP's uniform draw in (−1, 1) per sample, at the D step's step (after its z)."""
         return self._mine(streams.uniform(self.seed, streams.PENALTY_MIX, self.counter, self.batch))
@@ -86,6 +95,11 @@ class TorchDraws:
             z = torch.rand(n, self.c["nz"], device=self.device) * 2 - 1
         k = self.c["classes"]
         return z, torch.randint(0, k, (n,), device=self.device) if k else None
+
+    def codes(self, categorical, continuous):
+        n = self.c["batch"] // (torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1)  # noqa: E501
+        k = torch.randint(0, max(categorical, 1), (n,), device=self.device)
+        return k, torch.rand(n, continuous, device=self.device) * 2 - 1
 
     def mix(self):
         n = self.c["batch"] // (torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1)

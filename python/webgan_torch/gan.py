@@ -4,7 +4,10 @@ model), then one generator update through D in train mode (batch statistics) tha
 D's weights nor its running statistics; losses bce (non-saturating G), minimax, wgan (weight
 clipping), wgan-gp (the gradient penalty) or hinge, and R1's penalty on the real batch; one-sided
 label smoothing; Adam or SGD with momentum; DiffAugment on
-everything D sees; the moving average of G's weights.
+everything D sees; the moving average of G's weights. For InfoGAN, G's input carries fresh
+codes too, and λ times the mutual-information term (Q's cross-entropy on the categorical code
+and ½ squared error on the continuous ones, for the codes the fakes were made from) joins D's
+loss on the fakes and G's loss; Q's verdict on the real batch counts for nothing.
 
 Under torchrun, G and D are each wrapped in DistributedDataParallel: each process draws its
 share of the batch, gradients are averaged over all, and batch norm normalises over each
@@ -17,7 +20,8 @@ from torch.nn import functional as F
 
 from . import diffaugment
 from .dcgan import with_class_planes
-from .presets import penalty
+from .infogan import info_loss, latent
+from .presets import codes, penalty
 
 # webgan's augmented passes, each with its own stream: the real batch, the fakes D judges, the
 # fakes G learns through.
@@ -63,9 +67,10 @@ class _DPair(nn.Module):
         self.d, self.penalty = d, penalty
 
     def forward(self, real, real_classes, fake, fake_classes, mix=None):
-        real_logits, fake_logits = self.d(real, real_classes), self.d(fake, fake_classes)
+        (real_logits, _), (fake_logits, fake_q) = (_heads(self.d(real, real_classes)),
+                                                   _heads(self.d(fake, fake_classes)))
         if self.penalty is None:
-            return real_logits, fake_logits, None
+            return real_logits, fake_logits, None, fake_q
         # The images as D sees them, class planes and all: the gradient is D's whole input's.
         classes = self.d.classes
         x = with_class_planes(real, real_classes, classes)
@@ -80,8 +85,13 @@ class _DPair(nn.Module):
         (grad,) = torch.autograd.grad(self.d.judge(x).sum(), x, create_graph=True)
         norms = grad.flatten(1).norm(dim=1)
         if kind == "gp":
-            return real_logits, fake_logits, weight * ((norms - 1) ** 2).mean()
-        return real_logits, fake_logits, weight / 2 * (norms ** 2).mean()
+            return real_logits, fake_logits, weight * ((norms - 1) ** 2).mean(), fake_q
+        return real_logits, fake_logits, weight / 2 * (norms ** 2).mean(), fake_q
+
+
+def _heads(out):
+    """(logits, Q's output): InfoGAN's D gives both, the others' logits alone."""
+    return out if isinstance(out, tuple) else (out, None)
 
 
 class _FrozenStatistics:
@@ -117,6 +127,9 @@ class DcganStep:
         self.real_loss, self.fake_loss, self.g_loss = d_losses(c["loss"], c["label_smoothing"])
         self.kinds = diffaugment.parse(c.get("augment") or "")
         self.d_statistics = _FrozenStatistics(self.d)
+        self.codes = codes(c)
+        # InfoGAN's (categorical, continuous) terms in the last G step, for the log.
+        self.info = None
 
     def step(self, draws):
         """One alternating step with the random numbers of `draws` (see draws.py). Returns D's
@@ -128,31 +141,35 @@ class DcganStep:
             images, real_classes = draws.real()
             real = images.float() / 127.5 - 1
             real = diffaugment.augment(real, self.kinds, self._params(draws, REAL, size(real)))
-            z, fake_classes = draws.latent()
+            z, fake_classes, drawn = self._latent(draws)
             with torch.no_grad():
                 fake = self.g(z, fake_classes)
             fake = diffaugment.augment(fake, self.kinds, self._params(draws, FAKE_D, size(fake)))
             mix = self._mix(draws) if self.penalty and self.penalty[0] == "gp" else None
-            real_logits, fake_logits, penalised = self.d_dist(real, real_classes, fake,
-                                                              fake_classes, mix)
+            real_logits, fake_logits, penalised, fake_q = self.d_dist(real, real_classes, fake,
+                                                                      fake_classes, mix)
             d_loss = self.real_loss(real_logits) + self.fake_loss(fake_logits)
             if penalised is not None:
                 d_loss = d_loss + penalised
+            # InfoGAN's term trains D's body and Q; the loss reported is D's own, as webgan's.
+            info = self._info(fake_q, drawn) if drawn is not None else 0.0
             self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
+            (d_loss + info).backward()
             self.opt_d.step()
             if self.c["loss"] == "wgan":
                 with torch.no_grad():
                     for p in self.d.parameters():
                         p.clamp_(-self.c["clip"], self.c["clip"])
-        z, fake_classes = draws.latent()
+        z, fake_classes, drawn = self._latent(draws)
         fake = self.g_dist(z, fake_classes)
         fake = diffaugment.augment(fake, self.kinds, self._params(draws, FAKE_G, size(fake)))
         self.d.requires_grad_(False)
         with self.d_statistics:
-            g_loss = self.g_loss(self.d(fake, fake_classes))
+            logits, q = _heads(self.d(fake, fake_classes))
+        g_loss = self.g_loss(logits)
+        info = self._info(q, drawn) if drawn is not None else 0.0
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        (g_loss + info).backward()
         self.opt_g.step()
         self.d.requires_grad_(True)
         if self.g_ema is not None:
@@ -163,6 +180,22 @@ class DcganStep:
                 for a, b in zip(self.g_ema.buffers(), self.g.buffers()):
                     a.copy_(b)
         return d_loss.item(), g_loss.item()
+
+    def _latent(self, draws):
+        """G's input, the fakes' classes, and InfoGAN's codes (values, continuous) drawn at
+        the same step as z, which G's input then carries (None for the other models)."""
+        z, classes = draws.latent()
+        if self.codes == (0, 0):
+            return z, classes, None
+        values, continuous = draws.codes(*self.codes)
+        return latent(z, values, continuous, self.codes[0]), classes, (values, continuous)
+
+    def _info(self, q, drawn):
+        """λ·(categorical + continuous) of Q's output for the codes drawn; the two terms are
+        kept for the log (G's step's, the last taken)."""
+        cat, cont = info_loss(q, *drawn, self.codes[0])
+        self.info = (cat.item(), cont.item())
+        return float(self.c.get("info_reg_coeff", 1.0)) * (cat + cont)
 
     def _mix(self, draws):
         """WGAN-GP's interpolation weights t = (e + 1)/2, e uniform in (−1, 1) per sample."""

@@ -1,6 +1,6 @@
 """webgan's random draws in NumPy: Philox4x32-10 and the transforms `shaders/random.wgsl` (and
-`src/reference/random.rs`) apply, so that PyTorch can draw the batches, noise, classes and
-DiffAugment parameters webgan's step draws, number for number. A draw is named by (seed,
+`src/reference/random.rs`) apply, so that PyTorch can draw the batches, noise, classes, InfoGAN's
+codes and DiffAugment parameters webgan's step draws, number for number. A draw is named by (seed,
 stream, step); the streams are webgan's (`src/streams.rs`).
 
 The integer draws (indices, uniforms, augmentation parameters) are exact; the normals use
@@ -12,8 +12,9 @@ import numpy as np
 
 BATCH_INDICES = 1
 NOISE = 2
-FAKE_CLASSES = 3
+FAKE_CLASSES = 3  # a conditional G's classes, or InfoGAN's categorical code
 PENALTY_MIX = 5
+CONTINUOUS_CODES = 6
 AUGMENT = 10
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)

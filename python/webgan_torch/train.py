@@ -1,6 +1,6 @@
-"""Continue (or start) a webgan DCGAN or SAGAN run in PyTorch, on one process or many under
-torchrun, and write a checkpoint that `webgan train --resume` and the page's "Load checkpoint"
-continue from.
+"""Continue (or start) a webgan DCGAN, SAGAN or InfoGAN run in PyTorch, on one process or many
+under torchrun, and write a checkpoint that `webgan train --resume` and the page's "Load
+checkpoint" continue from.
 
     webgan export-dataset --data faces.zip --out faces.safetensors
     torchrun --nproc_per_node 2 -m webgan_torch.train --resume run/checkpoint.safetensors \\
@@ -9,7 +9,9 @@ continue from.
 
 The flags and defaults are `webgan train`'s (for the SAGAN presets, SAGAN's: hinge loss, Adam
 with β1 0, β2 0.9 and lr 4e-4 for D, 1e-4 for G, nz 128, batch 64 or 32 at 64 pixels; for
---loss wgan-gp, WGAN-GP's: 5 D steps, Adam 1e-4 with β1 0, β2 0.9, D without batch norm).
+infogan28, InfoGAN's: noise of 62 uniform in (−1, 1), G's lr 1e-3, batch 128, a categorical code
+of 10 values and 2 continuous codes, λ 1; for --loss wgan-gp, WGAN-GP's: 5 D steps, Adam 1e-4
+with β1 0, β2 0.9, D without batch norm).
 A resumed run takes its configuration from the checkpoint and may change only the learning
 rates, the label smoothing and DiffAugment, as in webgan. The batch is the whole step's: each of
 N processes draws batch/N images of it.
@@ -30,7 +32,8 @@ from torch import nn
 
 from . import checkpoint as ck
 from .data import load_dataset
-from .presets import PRESETS, gan_networks, is_sagan, recipe_defaults
+from .infogan import check_codes
+from .presets import CODES_DEFAULTS, PRESETS, gan_networks, is_infogan, is_sagan, recipe_defaults
 from .diffaugment import parse as parse_augment
 from .draws import TorchDraws, WebganDraws
 from .gan import DcganStep
@@ -41,6 +44,7 @@ DEFAULTS = {
     "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2": 0.999, "momentum": 0.9,
     "label_smoothing": 0.0, "clip": 0.01, "augment": "none", "nz": 100, "ngf": 64, "ndf": 64,
     "prior": "normal", "seed": 1, "every": 100, "checkpoint_every": 1000, "lambda_gp": 10.0,
+    **CODES_DEFAULTS,
 }
 # What --loss wgan-gp changes for a DCGAN preset unless a flag says otherwise (Gulrajani et al.'s
 # defaults, as webgan's `TrainConfig::wgan_gp`); a SAGAN preset would keep its two time-scale Adam.
@@ -61,10 +65,12 @@ def arguments(argv):
     flag = lambda name, **kw: p.add_argument(name, default=None, **kw)  # noqa: E731
     flag("--data", help="a dataset file written by `webgan export-dataset`")
     flag("--resume", help="a checkpoint written by webgan (or by this trainer)")
-    flag("--preset", help="dcgan28, dcgan32, dcgan64, sagan32 or sagan64 (default: the dataset's)")
+    flag("--preset", help="dcgan28, dcgan32, dcgan64, sagan32, sagan64 or infogan28 (default: the "
+         "dataset's)")
     flag("--steps", type=int, help="steps to train to, counting a resumed run's [5000]")
     flag("--out", help="where checkpoint.safetensors and metrics.csv go [webgan-run]")
-    flag("--batch", type=int, help="the whole step's batch, shared by the processes [64; sagan64: 32]")
+    flag("--batch", type=int, help="the whole step's batch, shared by the processes [64; sagan64: 32, "
+         "infogan28: 128]")
     flag("--k", type=int, help="discriminator updates per generator update [1]")
     flag("--loss", help="bce, minimax, wgan (weight clipping), wgan-gp (the gradient penalty: k 5, "
          "Adam 1e-4 with β 0/0.9, D without batch norm) or hinge [bce; SAGAN: hinge]")
@@ -85,6 +91,10 @@ def arguments(argv):
     flag("--ngf", type=int)
     flag("--ndf", type=int)
     flag("--prior", help="normal or uniform")
+    flag("--categorical", type=int, help="InfoGAN: values of its categorical code, 0 for none [10]")
+    flag("--continuous", type=int, help="InfoGAN: continuous codes, each uniform in (−1, 1) [2]")
+    flag("--info-reg-coeff", type=float, help="InfoGAN: weight λ of the mutual-information term "
+         "in D's and G's losses [1]")
     flag("--seed", type=int)
     flag("--every", type=int, help="log to metrics.csv every this many steps [100]")
     flag("--checkpoint-every", type=int, help="write the checkpoint every this many steps [1000]")
@@ -125,6 +135,11 @@ def check_numbers(a):
     if a.ema is not None:
         within("ema", a.ema, 0, 0.999999)
     within("lambda_gp", a.lambda_gp, 0, 1e9)
+    within("info_reg_coeff", a.info_reg_coeff, 0, 1e9)
+    try:
+        check_codes(a.categorical, a.continuous)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     if a.r1 is not None:
         within("r1", a.r1, 1e-12, 1e9)
         if a.loss in ("wgan", "wgan-gp"):
@@ -156,6 +171,11 @@ def fresh_preset(a, typed, data):
     for name, value in recipe_defaults(preset).items():
         if name not in typed:
             setattr(a, name, value)
+    if not is_infogan(preset):
+        for name in CODES_DEFAULTS:
+            if name in typed:
+                raise UserError(f"--{name.replace('_', '-')} is InfoGAN's: train with --preset "
+                                f"infogan28")
     if a.loss == "wgan-gp":
         wgan_gp = {"k": 5} if is_sagan(preset) else WGAN_GP_DEFAULTS
         for name, value in wgan_gp.items():
@@ -165,7 +185,9 @@ def fresh_preset(a, typed, data):
 
 
 def fresh_config(a, preset, data):
-    classes = 0 if a.unconditional or data.labels is None else len(data.class_names)
+    infogan = is_infogan(preset)
+    # InfoGAN learns its codes without the labels.
+    classes = 0 if a.unconditional or data.labels is None or infogan else len(data.class_names)
     return {
         "preset": preset, "nz": a.nz, "ngf": a.ngf, "ndf": a.ndf,
         "channels": int(data.images.shape[1]), "classes": classes, "batch": a.batch,
@@ -174,6 +196,8 @@ def fresh_config(a, preset, data):
         "prior": a.prior, "clip": a.clip, "ema": a.ema,
         "augment": "" if a.augment == "none" else a.augment, "seed": str(a.seed),
         "lambda_gp": a.lambda_gp, "r1": a.r1,
+        "categorical": a.categorical if infogan else 0,
+        "continuous": a.continuous if infogan else 0, "info_reg_coeff": a.info_reg_coeff,
     }
 
 
@@ -338,11 +362,7 @@ def run(argv):
 
     metrics = None
     if lead:
-        fresh = not (out / "metrics.csv").exists() or a.resume is None
-        metrics = open(out / "metrics.csv", "w" if fresh else "a", newline="")
-        writer = csv.writer(metrics)
-        if fresh:
-            writer.writerow(["step", "d_loss", "g_loss", "images_per_s"])
+        metrics, writer = open_metrics(out / "metrics.csv", a.resume is None, c)
     t0, last = time.perf_counter(), step
     while step < a.steps and not stop["now"]:
         d_loss, g_loss = gan.step(draws)
@@ -352,9 +372,14 @@ def run(argv):
                             f"the last checkpoint with a lower --lr-d/--lr-g")
         if lead and a.every and step % a.every == 0:
             rate = (step - last) * c["batch"] / (time.perf_counter() - t0)
-            writer.writerow([step, f"{d_loss:.6g}", f"{g_loss:.6g}", f"{rate:.4g}"])
+            row = {"step": step, "d_loss": f"{d_loss:.6g}", "g_loss": f"{g_loss:.6g}",
+                   "images_per_s": f"{rate:.4g}"}
+            if gan.info:
+                row["info_categorical"], row["info_continuous"] = (f"{v:.6g}" for v in gan.info)
+            writer.writerow(row)
             metrics.flush()
-            print(f"step {step}/{a.steps}: D {d_loss:.4f}, G {g_loss:.4f}, {rate:.1f} images/s",
+            q = f", Q {gan.info[0]:.3f}/{gan.info[1]:.3f}" if gan.info else ""
+            print(f"step {step}/{a.steps}: D {d_loss:.4f}, G {g_loss:.4f}{q}, {rate:.1f} images/s",
                   file=sys.stderr)
             t0, last = time.perf_counter(), step
         if lead and a.checkpoint_every and step % a.checkpoint_every == 0:
@@ -368,6 +393,25 @@ def run(argv):
         print(f"done: step {step}; checkpoint {existing}", file=sys.stderr)
     if world > 1:
         dist.destroy_process_group()
+
+
+def open_metrics(path, fresh, c):
+    """metrics.csv and a writer of its rows: a new file for a new run; for a resumed one, rows
+    appended under the file's own header (webgan's, which has more columns, left empty here)."""
+    columns = ["step", "d_loss", "g_loss", "images_per_s"]
+    if is_infogan(c["preset"]):
+        # Q's two terms in G's step, as webgan logs them.
+        columns += ["info_categorical", "info_continuous"]
+    if not fresh and path.exists():
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), None)
+        if header and "step" in header:
+            f = open(path, "a", newline="")
+            return f, csv.DictWriter(f, header, restval="", extrasaction="ignore")
+    f = open(path, "w", newline="")
+    writer = csv.DictWriter(f, columns)
+    writer.writeheader()
+    return f, writer
 
 
 def run_translation(a, typed, loaded, data, world, rank, existing, out):
