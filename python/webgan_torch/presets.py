@@ -44,6 +44,11 @@ def penalty(config):
     if config.get("loss") == "wgan-gp":
         return "gp", float(config.get("lambda_gp", 10.0))
     if config.get("r1") is not None:
+        if int(config.get("r1_every", 1)) != 1:
+            # webgan's lazy R1 (--r1-every) counts D updates across a run; the twin does not
+            # keep that count, so it would penalise other updates than webgan does.
+            raise ValueError(f"this run takes lazy R1 (r1_every {config['r1_every']}), which "
+                             f"only webgan trains: continue it with webgan")
         return "r1", float(config["r1"])
     return None
 

@@ -195,7 +195,7 @@ def fresh_config(a, preset, data):
         "d_optimizer": optimizer_config(a, a.lr_d), "g_optimizer": optimizer_config(a, a.lr_g),
         "prior": a.prior, "clip": a.clip, "ema": a.ema,
         "augment": "" if a.augment == "none" else a.augment, "seed": str(a.seed),
-        "lambda_gp": a.lambda_gp, "r1": a.r1,
+        "lambda_gp": a.lambda_gp, "r1": a.r1, "r1_every": 1,
         "categorical": a.categorical if infogan else 0,
         "continuous": a.continuous if infogan else 0, "info_reg_coeff": a.info_reg_coeff,
     }
