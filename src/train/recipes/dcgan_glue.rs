@@ -339,6 +339,13 @@ impl Glue {
             slot(stat::D_LOSS),
             LossOptions::default(),
         )?];
+        if !codes.is_none() {
+            // No loss reads Q on the real batch, but the pass's backward runs through it: its
+            // gradient must be zero. Nothing else writes that buffer today; clearing it each
+            // step (a few floats) keeps it so whatever a pass's buffer plan comes to share.
+            let q_len = b * d_real.outputs[1].size() as usize / 4 / b;
+            real_loss.push(tensor::fill(gpu, &d_real.doutputs[1], q_len, 0.0)?);
+        }
         real_loss.extend(mean_d(&d_real.output, slot(stat::D_REAL))?);
         real_loss.push(tensor::reduce(
             gpu,
