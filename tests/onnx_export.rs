@@ -180,8 +180,9 @@ fn every_dcgan_preset_plans() {
             ..ModelConfig::new(preset)
         };
         let (g, _) = config.build().expect("builds");
+        // InfoGAN's z holds its codes after the noise.
         let input = GeneratorInput::Latent {
-            nz: config.nz,
+            nz: config.latent_len(),
             classes: 0,
         };
         let model = check(&onnx::model(&g, &weights(&g), input, &vec![]).expect("exports"));
