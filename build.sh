@@ -159,7 +159,9 @@ run_tests() {
   say "format and lints"
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
-  cargo clippy --lib --target "$WASM_TARGET" -- -D warnings
+  # In release, as `build` below compiles the wasm package: the host's build scripts and
+  # proc-macros (syn, prost-build, protox, wasm-bindgen's macros) are compiled once, not twice.
+  cargo clippy --release --lib --target "$WASM_TARGET" -- -D warnings
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
   cargo test
   say "PyTorch checks: webgan's checkpoints in torch.nn modules (python/)"
