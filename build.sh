@@ -159,13 +159,15 @@ run_tests() {
   say "format and lints"
   cargo fmt --all -- --check
   cargo clippy --all-targets -- -D warnings
-  cargo clippy --lib --target "$WASM_TARGET" -- -D warnings
+  # In release, as `build` below compiles the wasm package: the host's build scripts and
+  # proc-macros (syn, prost-build, protox, wasm-bindgen's macros) are compiled once, not twice.
+  cargo clippy --release --lib --target "$WASM_TARGET" -- -D warnings
   say "native tests on $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo 'the default Vulkan adapter')"
   cargo test
   say "PyTorch checks: webgan's checkpoints in torch.nn modules (python/)"
   WEBGAN=target/debug/webgan PYTHONPATH=python "$PYTHON_ENV/bin/python" -m unittest discover -s python/tests
   say "the GEMMs again without subgroups (what a device without the feature runs)"
-  WEBGAN_SUBGROUPS=off cargo test --test conv
+  WEBGAN_SUBGROUPS=off cargo test --test integration conv::
   build
   say "browser tests (headless chromium, WebGPU on SwiftShader)"
   (cd tests/browser && npm test)

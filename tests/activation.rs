@@ -8,7 +8,7 @@
 //! of 1 instead: 2.5e-7 on lavapipe, and GPUs' exp and tanh may be a few times worse, hence
 //! atol 1e-5. A wrong branch or formula gives errors of order 0.01–1.
 
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::activation::{self, Activation};

@@ -3,7 +3,7 @@
 //! shapes that take the shader's scalar path (3×5 positions, c/8 = 1 or 2) and its vec4 path
 //! (4×4, c = 32); the reference against central differences for every input and parameter,
 //! γ included; and a map too large for one binding refused in a sentence.
-mod common;
+use crate::common;
 
 use common::graph_case::{net_matches_reference, reference_matches_central_differences};
 use common::{gpu, to_f32, Rng};

@@ -8,7 +8,7 @@
 //! Tolerance: translation and cutout copy or zero f32 values, so they must be exact. Color's
 //! sample means are f32 sums of up to 3,072 values near ½ in segments of 256; lavapipe is
 //! within 2e-7 of f64 on these shapes, and the bound is 1e-6 (a mean off by 1e-4 fails it).
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::augment::{

@@ -10,7 +10,7 @@
 //! terms of size ≤ ~2, whose f32 error grows like ε·log2(M)·Σ|term| (≤ 6e-8·9·600 ≈ 3e-4 at
 //! worst), so they get 1e-6·M more atol. A wrong index or formula gives errors of 0.1–1.
 
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::batch_norm::{BatchNorm, BatchNormBuffers, BatchNormOptions, BatchNormShape};

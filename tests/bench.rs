@@ -2,7 +2,7 @@
 //! with `entries` each dispatch of a pass is timed alone under its entry point. Only the shape
 //! of the report is checked here; speed belongs to the benchmark itself.
 
-mod common;
+use crate::common;
 
 use common::gpu;
 use webgan::bench;

@@ -1,6 +1,6 @@
 //! Class conditioning kernels against the reference, on odd sizes.
 
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::condition::{self, ConditionShape};

@@ -2,7 +2,7 @@
 //! GPU's implicit-GEMM engine against the references on awkward shapes (tolerances in
 //! `common/layer_case.rs`).
 
-mod common;
+use crate::common;
 
 use common::layer_case::*;
 use common::*;

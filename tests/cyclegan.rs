@@ -2,7 +2,7 @@
 //! losses, a generator output's gradient summed from a discriminator and the other generator)
 //! against its CPU twin: four steps (the pools of past fakes filling and then drawn from),
 //! every parameter of all four networks and every loss.
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu};
 use webgan::graph::ops::{Conv2d, InstanceNorm2d, ReflectionPad2d};

@@ -8,7 +8,7 @@ use webgan::data::{load_zip, load_zip_with_limits, Dataset, ImageSpec, LoadLimit
 use webgan::Error;
 use zip::ZipWriter;
 
-mod common;
+use crate::common;
 use common::files::{crc32, noise, options, zip_of};
 
 // ---- builders -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ use webgan::data::{
 };
 use webgan::Error;
 
-mod common;
+use crate::common;
 use common::files::zip_of;
 
 // ---- builders -------------------------------------------------------------------------------

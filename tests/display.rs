@@ -1,7 +1,7 @@
 //! The sample grid drawn on the GPU (`display.wgsl`, a render pipeline reading G's output
 //! buffer) is pixel for pixel the CPU's `grid_rgba`, scaled up, on odd shapes.
 
-mod common;
+use crate::common;
 
 use webgan::display::{GridDisplay, GridShape};
 use webgan::train::sample::grid_rgba;

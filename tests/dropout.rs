@@ -5,7 +5,7 @@
 //! differences.
 //!
 //! Tolerance: output and dinput are one f32 product by 1/(1 − p) (rounded to f32), so rtol 1e-6.
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::dropout::{Dropout, DropoutBuffers, DropoutDraw};

@@ -1,6 +1,6 @@
 //! The Fréchet distance against closed forms, and the Jacobi eigensolver behind it.
 
-mod common;
+use crate::common;
 
 use common::Rng;
 use webgan::quality::frechet::{frechet_distance, sqrt_psd, symmetric_eigen, Gaussian};

@@ -2,7 +2,7 @@
 //! outputs, a tensor with four readers. The GPU program (with its fusions and gradient fan-in)
 //! against the CPU reference of the same graph, forward and backward; the reference against
 //! central differences.
-mod common;
+use crate::common;
 
 use common::graph_case::{
     gpu_matches_reference, record, reference_matches_central_differences, step_rng, SEED, STEP,

@@ -4,7 +4,7 @@
 //! parameter counts against the ones the reference prints; tiny versions on the GPU against
 //! their CPU twin both ways, in both norms, with dropout; the twin against central
 //! differences; and bad configurations refused in a sentence.
-mod common;
+use crate::common;
 
 use common::graph_case::{
     gpu_matches_reference, record, reference_matches_central_differences, write,

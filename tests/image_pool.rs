@@ -7,7 +7,7 @@
 //! the step equals the reference's; about half the images come back from the pool once it is
 //! full, from uniformly drawn slots; pool size 0 passes the batch through; bad shapes and
 //! buffers are refused.
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::image_pool::{ImagePool, ImagePoolShape, PoolDraw, MAX_POOL_SIZE};

@@ -10,7 +10,7 @@
 //! of size ≤ ~2, whose f32 error grows with Σ|term|, so they get 1e-6·batch·M more atol. A
 //! wrong index or formula gives errors of 0.1–1.
 
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::instance_norm::{

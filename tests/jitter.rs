@@ -7,7 +7,7 @@
 //! do not; offsets cover 0 ..= L − S evenly and about half the samples flip; S = L without
 //! flipping is the identity; a folded grid reaches every element; the load size helper keeps
 //! the reference's proportion; bad shapes and buffers are refused.
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::jitter::{self, Crop, Jitter, JitterDraw, JitterShape, MAX_SIDE};

@@ -1,7 +1,7 @@
 //! The joins of `join.wgsl` (channel concatenation, elementwise sum, their backward passes)
 //! against `reference::join` on odd shapes, overwriting and accumulating; the reference's
 //! backward against central differences.
-mod common;
+use crate::common;
 
 use common::{assert_close, assert_gradient, dot, download, gpu, numeric_gradient, upload, Rng};
 use webgan::kernels::join::{self, Part};

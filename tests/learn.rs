@@ -3,7 +3,7 @@
 //! bright square goes. (D's accuracy is logged; at this size D keeps winning, so it is not a
 //! criterion.)
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

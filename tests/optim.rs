@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, Rng};
 use webgan::kernels::optim::{clip, ema, ema_copy, tick, Adam, AdamConfig, Sgd, SgdConfig};

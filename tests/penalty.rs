@@ -4,7 +4,7 @@
 //! GPU's penalty pass (`graph::penalty`) against the reference: norms, terms and every
 //! parameter's gradient added to what was there.
 
-mod common;
+use crate::common;
 
 use common::graph_case::{check_probes, numeric_gradient_at, record, write};
 use common::*;

@@ -1,7 +1,7 @@
 //! The pix2pix recipe (a U-Net G with dropout and batch norm, a PatchGAN D on the stacked
 //! pair, GAN + λ·L1, one crop and flip for both images of a pair) against its CPU twin, and as
 //! the trainer drives it: a checkpoint that resumes bit for bit.
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

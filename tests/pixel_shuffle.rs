@@ -4,7 +4,7 @@
 //!
 //! Both passes move values without arithmetic (accumulate adds one f32 to another), so the
 //! forward and the overwriting backward must be exact, the accumulating one within ε.
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::pixel_shuffle::{self, PixelShuffleShape};

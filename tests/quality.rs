@@ -2,7 +2,7 @@
 //! webgan's kernels, and in its feature space a second sample of real images sits far closer to
 //! the real ones than an untrained generator's samples do.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

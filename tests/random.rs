@@ -1,6 +1,6 @@
 //! Philox on the GPU against the Random123 known answers and the CPU reference, and the
 //! statistics of what it draws.
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, Rng};
 use webgan::kernels::random::{self, Distribution};

@@ -4,7 +4,7 @@
 //!
 //! Tolerance: forward is a copy (exact); backward adds at most 9 gradients in f32 against f64,
 //! a few ε of the largest, so atol 1e-6 + rtol 1e-6. A wrong index gives errors of 0.1–1.
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::reflection_pad::{self, ReflectionPadShape};

@@ -3,7 +3,7 @@
 //! each network, the hinge loss) against the CPU twin, conditional and not, with the moving
 //! average; and the step's spectral-norm state as a checkpoint carries it.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

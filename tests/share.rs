@@ -1,7 +1,7 @@
 //! The shareable generator page's pure parts: half floats, the generator-only checkpoint (it
 //! samples what the whole one samples) and the page filled in from its template.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use common::{assert_close, assert_gradient, download, gpu, numeric_gradient, upload, Rng};
 use webgan::kernels::loss::LossOptions;

@@ -3,7 +3,7 @@
 //! with u and v fixed, the GPU against the reference on odd shapes in train and eval mode, the
 //! power iteration's convergence to the top singular vectors, and a checkpoint round trip.
 
-mod common;
+use crate::common;
 
 use common::graph_case::{gpu_matches_reference, record, write};
 use common::*;

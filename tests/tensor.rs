@@ -1,5 +1,5 @@
 //! The glue kernels of `tensor.wgsl` against `reference::tensor`, on odd shapes.
-mod common;
+use crate::common;
 
 use common::{assert_close, download, gpu, upload, Rng};
 use webgan::kernels::tensor::{self, Reduction};

@@ -1,7 +1,7 @@
 //! The alternating step on a small model: it runs, stays finite, and each half leaves the other
 //! network exactly as it was.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 //! the source position (≤ 27 here): ≤ 1e-5 on a sum of at most 4 (forward) or 9s² (backward)
 //! products of values ≤ 1, so atol 2e-5 + rtol 1e-5. Nearest is a copy (exact) forward and a sum
 //! of s² values backward. A wrong tap or weight gives errors of 0.1 or more.
-mod common;
+use crate::common;
 
 use common::*;
 use webgan::kernels::upsample::{self, UpsampleMode, UpsampleShape};

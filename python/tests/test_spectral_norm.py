@@ -5,7 +5,8 @@ iteration) gives webgan's output and leaves webgan's u and v, and whose eval-mod
 gives webgan's eval output.
 
 Needs cargo and a Vulkan adapter (lavapipe is enough): the fixture comes from
-`cargo test --test spectral_norm write_pytorch_fixture`. Run from the repository root:
+`cargo test --test integration spectral_norm::write_pytorch_fixture`. Run from the repository
+root:
     PYTHONPATH=python python3 -m unittest discover -s python/tests
 """
 
@@ -40,7 +41,8 @@ class SpectralNormMatchesPyTorch(unittest.TestCase):
         path = Path(cls.tmp.name) / "spectral.safetensors"
         env = dict(os.environ, WEBGAN_SPECTRAL_FIXTURE=str(path))
         subprocess.run(
-            ["cargo", "test", "--test", "spectral_norm", "write_pytorch_fixture", "--", "--exact"],
+            ["cargo", "test", "--test", "integration", "spectral_norm::write_pytorch_fixture", "--",
+             "--exact"],
             cwd=ROOT, env=env, check=True, capture_output=True,
         )
         cls.fixture = load_file(str(path))

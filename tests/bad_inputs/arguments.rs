@@ -1,8 +1,8 @@
 //! Every number a person can type, at zero, negative, NaN and huge; unknown names; paths that
 //! are missing or of the wrong kind.
 
-use crate::run::{Case, Expect};
-use crate::{train_args, TRAINED};
+use super::run::{Case, Expect};
+use super::{train_args, TRAINED};
 
 /// The quick run with `flag` set to `value` (in place, where the quick run sets it already).
 fn train(flag: &str, value: &str, expect: Expect) -> Case {
@@ -212,7 +212,7 @@ pub fn cases() -> Vec<Case> {
         )
         .with(
             "flat.zip",
-            crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+            super::zip_of(&[("a.png", super::png_rgb(8, 8, 1))]),
         ),
         Case::new(
             "eval on 1 image",
@@ -227,7 +227,7 @@ pub fn cases() -> Vec<Case> {
         )
         .with(
             "flat.zip",
-            crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+            super::zip_of(&[("a.png", super::png_rgb(8, 8, 1))]),
         ),
         Case::new(
             "eval --nearest a folder",

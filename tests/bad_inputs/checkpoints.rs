@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 use webgan::checkpoint::{Checkpoint, Tensor};
 
-use crate::run::{Case, Expect};
+use super::run::{Case, Expect};
 
 /// (header, data) of a safetensors file.
 fn split(bytes: &[u8]) -> (Map<String, Value>, Vec<u8>) {
@@ -98,10 +98,10 @@ pub fn cases(keep: &[u8]) -> Vec<Case> {
             checkpoint(),
         ),
         ("one byte long", [keep, &[0]].concat(), checkpoint()),
-        ("a PNG", crate::png_rgb(8, 8, 1), checkpoint()),
+        ("a PNG", super::png_rgb(8, 8, 1), checkpoint()),
         (
             "a zip",
-            crate::zip_of(&[("a.png", crate::png_rgb(8, 8, 1))]),
+            super::zip_of(&[("a.png", super::png_rgb(8, 8, 1))]),
             checkpoint(),
         ),
         (

@@ -4,7 +4,7 @@
 
 use webgan::checkpoint::Checkpoint;
 
-use crate::run::{Case, Expect};
+use super::run::{Case, Expect};
 
 fn export(name: &str, checkpoint: &str, extra: &[&str], expect: Expect) -> Case {
     let mut args = vec!["export", "--checkpoint", checkpoint];

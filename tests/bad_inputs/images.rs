@@ -5,9 +5,9 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
 
-use crate::run::{Case, Expect};
-use crate::zip_of;
-use crate::{png_rgb, train_args, TRAINED};
+use super::run::{Case, Expect};
+use super::zip_of;
+use super::{png_rgb, train_args, TRAINED};
 
 fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
@@ -23,7 +23,7 @@ fn png_header(width: u32, height: u32) -> Vec<u8> {
         c.extend(data);
         let mut body = kind.to_vec();
         body.extend(data);
-        c.extend(crate::common::files::crc32(&body).to_be_bytes());
+        c.extend(super::common::files::crc32(&body).to_be_bytes());
         c
     };
     let mut ihdr = width.to_be_bytes().to_vec();

@@ -5,9 +5,9 @@ use std::io::{Cursor, Read, Write};
 
 use zip::ZipWriter;
 
-use crate::common::files::options;
-use crate::run::{Case, Expect};
-use crate::{png_rgb, train_args, zip_of, TRAINED};
+use super::common::files::options;
+use super::run::{Case, Expect};
+use super::{png_rgb, train_args, zip_of, TRAINED};
 
 /// Offsets of every occurrence of `signature`.
 fn find(bytes: &[u8], signature: &[u8]) -> Vec<usize> {
@@ -53,7 +53,7 @@ pub fn cases() -> Vec<Case> {
     let good = zip_of(&[("a.png", png_rgb(8, 8, 1)), ("b.png", png_rgb(8, 8, 2))]);
     let mut cases = vec![
         data_case("empty file", vec![], Expect::Refused("empty")),
-        data_case("random bytes", crate::noise(4096, 7), refused()),
+        data_case("random bytes", super::noise(4096, 7), refused()),
         data_case("no entries", zip_of(&[]), Expect::Refused("holds no files")),
         data_case(
             "only a text file",

@@ -4,8 +4,7 @@
 //! without Rust's insides or in a real result, with nothing written where it was refused and
 //! the run's own checkpoint untouched; no child process may hold 2 GB of memory (`run.rs`).
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 
 mod arguments;
 mod checkpoints;
