@@ -108,7 +108,8 @@ def _critic_grads(kind, rank=0, world=1):
     real_loss, fake_loss, _ = d_losses(c["loss"], 0.0)
     share = slice(rank * len(images) // world, (rank + 1) * len(images) // world)
     (real, fake), (rc, fc) = images, classes
-    r, f, p = pair(real[share], rc[share], fake[share], fc[share], mix[share])
+    # The fourth is Q's output on the fakes (InfoGAN's), None for this critic.
+    r, f, p, _ = pair(real[share], rc[share], fake[share], fc[share], mix[share])
     (real_loss(r) + fake_loss(f) + p).backward()
     return [q.grad.clone() for q in d.parameters()]
 
