@@ -114,3 +114,68 @@ fn a_smaller_psi_narrows_the_samples() {
     assert!(half < 0.6 * one, "ψ 0.3: {half} against {one} at ψ 1");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run trained on uniform noise (`--prior uniform`) is sampled from that noise, not from a
+/// normal one G never saw, and refuses the truncation trick in a sentence.
+#[test]
+fn a_uniform_prior_is_sampled_uniformly_and_refuses_truncation() {
+    let dir = std::env::temp_dir().join(format!("webgan-uniform-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    webgan(
+        &dir,
+        &[
+            "train",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--batch",
+            "8",
+            "--steps",
+            "2",
+            "--every",
+            "0",
+            "--quality-every",
+            "0",
+            "--prior",
+            "uniform",
+            "--out",
+            "run",
+        ],
+    );
+    webgan(
+        &dir,
+        &[
+            "sample",
+            "--checkpoint",
+            "run/checkpoint.safetensors",
+            "--n",
+            "32",
+            "--out",
+            "s",
+            "--tensors",
+            "t.safetensors",
+        ],
+    );
+    let t = Checkpoint::from_bytes(&std::fs::read(dir.join("t.safetensors")).expect("written"))
+        .expect("a safetensors file");
+    let z = &t.tensors["z"].data;
+    let mean_abs = z.iter().map(|v| v.abs()).sum::<f32>() / z.len() as f32;
+    // Uniform in (−1, 1): |z| ≤ 1 and E|z| = 0.5 (a normal draw: 0.80, with values past 1).
+    assert!(z.iter().all(|v| v.abs() < 1.0), "z beyond ±1");
+    assert!((mean_abs - 0.5).abs() < 0.05, "mean |z| {mean_abs}");
+    for command in ["sample", "interpolate"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_webgan"))
+            .args([command, "--checkpoint", "run/checkpoint.safetensors"])
+            .args(["--truncation", "0.5", "--out", "u.png"])
+            .current_dir(&dir)
+            .output()
+            .expect("webgan runs");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{command}: truncation accepted");
+        assert!(e.contains("drawn uniformly"), "{command}: {e}");
+        assert!(!dir.join("u.png").exists(), "{command} wrote its output");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -125,8 +125,8 @@ pub async fn generate(trainer: &Trainer, count: u32) -> Result<Vec<f32>> {
     for chunk in 0..count.div_ceil(EVAL_BATCH) {
         let len = EVAL_BATCH as usize * nz;
         let stream = crate::streams::QUALITY_NOISE;
-        // InfoGAN's noise is uniform, its codes drawn (the categorical one in turn).
-        let z = if c.model.preset.is_infogan() && c.prior == Prior::Uniform {
+        // The run's prior (InfoGAN's is uniform), its codes drawn (the categorical one in turn).
+        let z = if c.prior == Prior::Uniform {
             reference::random::uniform(c.seed, stream, chunk, len)
         } else {
             reference::random::normal(c.seed, stream, chunk, len)

@@ -130,6 +130,17 @@ pub fn check_truncation(psi: f32) -> Result<()> {
     )))
 }
 
+/// The truncation trick narrows a normal prior; InfoGAN's noise (and that of a run with
+/// `--prior uniform`) is uniform in (−1, 1), where truncating a normal draw means nothing.
+pub fn check_truncation_fits(config: &TrainConfig) -> Result<()> {
+    if config.prior == crate::train::Prior::Uniform {
+        return Err(crate::Error::Invalid(
+            "--truncation narrows a normal prior, and this model was trained on noise drawn uniformly in (−1, 1): leave it out".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A normal draw of `len` values from (`seed`, `stream`) truncated at ±`psi` as BigGAN does
 /// it: each value outside is redrawn until it falls inside, the k-th redraw of element i being
 /// element i of the same stream at step k, so that a value's fate does not depend on how many
@@ -179,10 +190,10 @@ pub fn fixed_noise(config: &TrainConfig, count: u32) -> Vec<f32> {
 }
 
 /// `count` noise vectors ([count, nz]) from (`seed`, `stream`): normal, or uniform in (−1, 1)
-/// for InfoGAN, whose G never saw noise outside that.
+/// when the run drew it so (InfoGAN's default, `--prior uniform`): G never saw noise outside it.
 pub fn noise(config: &TrainConfig, seed: u64, stream: u32, count: u32) -> Vec<f32> {
     let len = (count * config.model.nz) as usize;
-    if config.model.preset.is_infogan() && config.prior == crate::train::Prior::Uniform {
+    if config.prior == crate::train::Prior::Uniform {
         reference::random::uniform(seed, stream, 0, len)
     } else {
         reference::random::normal(seed, stream, 0, len)

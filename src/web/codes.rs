@@ -87,10 +87,10 @@ pub(super) fn code_choice(
 }
 
 /// A latent walk `steps` images wide from `seed`: `walk_noise`'s great circle (truncated at
-/// ±`psi` when given) for a model without codes. For InfoGAN, whose noise is uniform, a
-/// straight line between two draws of it (the box (−1, 1)^nz holds the line) with the codes
-/// of `choice`, those drawn drawn once for the whole walk, and a row per categorical value
-/// unless one is chosen. Returns the latents and the rows.
+/// ±`psi` when given); when the run's noise is uniform (InfoGAN's, `--prior uniform`), a
+/// straight line between two draws of it (the box (−1, 1)^nz holds the line). For InfoGAN,
+/// the codes of `choice`, those drawn drawn once for the whole walk, and a row per
+/// categorical value unless one is chosen. Returns the latents and the rows.
 pub(super) fn walk_latents(
     c: &TrainConfig,
     seed: u64,
@@ -100,10 +100,7 @@ pub(super) fn walk_latents(
 ) -> (Vec<f32>, u32) {
     let nz = c.model.nz as usize;
     let codes = c.model.codes;
-    if codes.is_none() {
-        return (walk_noise(seed, nz, steps, psi), 1);
-    }
-    let line = if c.prior == Prior::Uniform {
+    let line: Vec<f32> = if c.prior == Prior::Uniform {
         let ends = noise(c, seed, streams::walk(0), 2);
         let ends = &ends;
         (0..steps)
@@ -115,6 +112,9 @@ pub(super) fn walk_latents(
     } else {
         walk_noise(seed, nz, steps, psi)
     };
+    if codes.is_none() {
+        return (line, 1);
+    }
     // Step 1 of the walk's stream: step 0 drew its ends.
     let drawn = reference::random::uniform(seed, streams::walk(0), 1, codes.continuous as usize);
     let fixed = CodeChoice {

@@ -19,7 +19,8 @@ use crate::quality::dataset::SAMPLES;
 use crate::quality::evaluate::{FeatureSpace, QualityMeter, MIN_REAL_IMAGES};
 use crate::train::codes::{grid_latents, CodeChoice};
 use crate::train::sample::{
-    check_truncation, grid_layout, grid_rgba, interleaved, noise, truncated, Sampler,
+    check_truncation, check_truncation_fits, grid_layout, grid_rgba, interleaved, noise, truncated,
+    Sampler,
 };
 use crate::train::{GpuDataset, TrainConfig, Trainer};
 use crate::Gpu;
@@ -173,6 +174,7 @@ impl Session {
     pub fn set_truncation(&mut self, psi: Option<f32>) -> Result<(), JsError> {
         if let Some(psi) = psi {
             check_truncation(psi).map_err(js_error)?;
+            check_truncation_fits(&self.dcgan()?.trainer.config).map_err(js_error)?;
         }
         self.dcgan_mut()?.truncation = psi;
         self.rebuild_view()

@@ -17,7 +17,9 @@ use crate::share::{self, PageParts};
 use crate::train::codes::{grid_latents, CodeChoice};
 use crate::train::recipes::cyclegan::CycleGan;
 use crate::train::recipes::pix2pix::Pix2Pix;
-use crate::train::sample::{check_truncation, grid_layout, grid_rgba, noise, truncated, Sampler};
+use crate::train::sample::{
+    check_truncation, check_truncation_fits, grid_layout, grid_rgba, noise, truncated, Sampler,
+};
 use crate::train::{family_of, load_weights, TrainConfig, Trainer};
 use crate::Gpu;
 
@@ -124,6 +126,16 @@ impl Generator {
         }
     }
 
+    /// Whether G was trained on noise uniform in (−1, 1) (InfoGAN's, `--prior uniform`), which
+    /// the truncation trick does not fit.
+    #[wasm_bindgen(getter, js_name = uniformPrior)]
+    pub fn uniform_prior(&self) -> bool {
+        match &self.model {
+            Model::Dcgan { config, .. } => config.prior == crate::train::Prior::Uniform,
+            Model::Translate { .. } => false,
+        }
+    }
+
     /// Values of InfoGAN's categorical code; 0 for other models.
     #[wasm_bindgen(getter)]
     pub fn categorical(&self) -> u32 {
@@ -182,6 +194,7 @@ impl Generator {
         let noise = match psi {
             Some(psi) => {
                 check_truncation(psi).map_err(js_error)?;
+                check_truncation_fits(c).map_err(js_error)?;
                 truncated(seed, crate::streams::FIXED_NOISE, len, psi)
             }
             None => noise(c, seed, crate::streams::FIXED_NOISE, count),
@@ -204,6 +217,7 @@ impl Generator {
         let (g, c) = self.dcgan()?;
         if let Some(psi) = psi {
             check_truncation(psi).map_err(js_error)?;
+            check_truncation_fits(c).map_err(js_error)?;
         }
         let steps = steps.clamp(2, 32);
         let (z, rows) = walk_latents(c, seed as u64, steps, psi, &self.codes);

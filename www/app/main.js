@@ -244,11 +244,11 @@ function showFamily() {
   for (const el of document.querySelectorAll('[data-presets]')) el.hidden ||= outside(el.dataset.presets, preset);
   for (const el of document.querySelectorAll('[data-hide-presets]')) el.hidden ||= !outside(el.dataset.hidePresets, preset);
   for (const el of document.querySelectorAll('[data-view]')) el.hidden = outside(el.dataset.view, view);
-  // An InfoGAN run's codes and Q's losses; its noise is uniform, which truncation does not fit.
+  // An InfoGAN run's codes and Q's losses; a uniform prior (InfoGAN's) does not fit truncation.
   const infogan = infoganRun();
   $('codes').hidden ||= !infogan;
   $('chart-info').hidden ||= !infogan;
-  $('truncation-label').hidden ||= infogan;
+  $('truncation-label').hidden ||= infogan || (state.started && state.config?.prior === 'uniform');
   $('class-label').hidden ||= infogan;
   $('attention-view').hidden = !attends();
   showSchedule();

@@ -144,9 +144,9 @@ function wireDcgan(g) {
     await walk();
   }));
   for (const id of ['new-noise', 'truncation', 'walk-button']) $(id).disabled = false;
+  // A uniform prior (InfoGAN's): truncating a normal draw means nothing there.
+  if (g.uniformPrior) $('truncation-label').hidden = true;
   if (g.categorical + g.continuous > 0) {
-    // InfoGAN's noise is uniform in (−1, 1), where truncating a normal draw means nothing.
-    $('truncation-label').hidden = true;
     wireCodes(g, serial(async (set) => {
       set();
       await samples();

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use webgan::checkpoint::Checkpoint;
 use webgan::train::codes::{grid_latents, latents, CodeChoice, Layout};
 use webgan::train::sample::{
-    check_truncation, fixed_noise, noise, slerp, truncated, Grid, Sampler,
+    check_truncation, check_truncation_fits, fixed_noise, noise, slerp, truncated, Grid, Sampler,
 };
 use webgan::train::{TrainConfig, Trainer};
 use webgan::{reference, streams, Error, Gpu, Result};
@@ -102,16 +102,6 @@ fn code_choice(config: &TrainConfig, code: Option<&str>) -> Result<Option<CodeCh
         None if codes.is_none() => Ok(None),
         None => Ok(Some(CodeChoice::drawn(codes))),
     }
-}
-
-/// The truncation trick narrows a normal prior; InfoGAN's noise is uniform in (−1, 1).
-fn refuse_uniform_truncation(config: &TrainConfig) -> Result<()> {
-    if config.model.preset.is_infogan() && config.prior == webgan::train::Prior::Uniform {
-        return Err(Error::Invalid(
-            "--truncation narrows a normal prior, and InfoGAN draws its noise uniformly in (−1, 1): leave it out".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -294,7 +284,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     output::refuse_folder("--tensors", args.tensors.as_deref())?;
     if let Some(psi) = args.truncation {
         check_truncation(psi)?;
-        refuse_uniform_truncation(&config)?;
+        check_truncation_fits(&config)?;
         if args.noise.is_some() {
             return Err(Error::Invalid(
                 "--truncation draws z itself; a --noise file's z is used as it is: give one or the other".into(),
@@ -394,7 +384,7 @@ pub fn interpolate(args: InterpolateArgs) -> Result<()> {
     let choice = code_choice(&config, args.code.as_deref())?;
     if let Some(psi) = args.truncation {
         check_truncation(psi)?;
-        refuse_uniform_truncation(&config)?;
+        check_truncation_fits(&config)?;
     }
     let sweep = choice.as_ref().is_some_and(|c| c.sweep.is_some());
     let nz = config.model.nz as usize;
@@ -402,7 +392,7 @@ pub fn interpolate(args: InterpolateArgs) -> Result<()> {
     for row in 0..args.rows {
         let ends = match args.truncation {
             Some(psi) => truncated(args.seed, streams::walk(row), 2 * nz, psi),
-            None if config.model.preset.is_infogan() => {
+            None if config.prior == webgan::train::Prior::Uniform => {
                 let ends = noise(&config, args.seed, streams::walk(row), 2);
                 // A uniform prior's walk goes straight between its ends: a great circle
                 // would leave the cube G was trained on.
