@@ -48,7 +48,7 @@ fn skip_graph(h: u32, w: u32, width: u32) -> Graph {
         .unwrap();
     let inner = b.add("inner.0", conv(width - 2, 3, false), &[r]).unwrap();
     let inner = b
-        .add("inner.1", Layer::BatchNorm(BatchNorm2d), &[inner])
+        .add("inner.1", Layer::BatchNorm(BatchNorm2d::AFFINE), &[inner])
         .unwrap();
     let inner = b
         .add("inner.2", Layer::Activation(Activation::Relu), &[inner])

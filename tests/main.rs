@@ -35,6 +35,7 @@ mod join;
 mod learn;
 mod learn_pix2pix;
 mod loss;
+mod modulate;
 mod onnx_export;
 mod optim;
 mod penalty;

@@ -37,7 +37,7 @@ fn critic(spectral_norm: bool, norm: bool) -> Graph {
         conv(5, 1),
     ];
     if norm {
-        layers.push(Layer::BatchNorm(BatchNorm2d));
+        layers.push(Layer::BatchNorm(BatchNorm2d::AFFINE));
     }
     layers.extend([
         Layer::Activation(Activation::Relu),

@@ -58,6 +58,9 @@ pub enum Init {
     Zero,
     /// Batch norm's packed [γ; β].
     BatchNorm,
+    /// A conditional batch norm's class embedding [classes, 2C]: each row [γ; β] with γ 1 and
+    /// β 0, as the conditional batch norms of SAGAN's PyTorch ports start them.
+    ConditionalNorm,
     /// N(0, 1) scaled to unit length: spectral norm's `weight_u` and `weight_v`, as PyTorch
     /// starts them. Such a tensor is state the power iteration moves, not a parameter: no
     /// optimizer steps it (see [`ParamSpec::trained`]).

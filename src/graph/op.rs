@@ -7,7 +7,8 @@ use crate::export::onnx::OnnxNode;
 use crate::gpu::Gpu;
 use crate::graph::ops::{
     Add, AttentionApply, AttentionMap, BatchNorm2d, Cat, Conv2d, ConvTranspose2d, Dense, Dropout,
-    InstanceNorm2d, Narrow, PixelShuffle, ReflectionPad2d, Reshape, ScaledResidual, Upsample,
+    Embedding, InstanceNorm2d, Modulate, Narrow, PixelShuffle, Project, ReflectionPad2d, Reshape,
+    ScaledResidual, Upsample,
 };
 use crate::graph::program::{Param, ParamGrads};
 use crate::graph::{ParamSpec, Shape3};
@@ -40,6 +41,12 @@ pub enum Layer {
     AttentionApply(AttentionApply),
     /// γ·o + x, γ learned.
     ScaledResidual(ScaledResidual),
+    /// `nn.Embedding` looked up by one-hot class planes.
+    Embedding(Embedding),
+    /// γ·x + β per sample: a conditional batch norm's class-chosen affine.
+    Modulate(Modulate),
+    /// ⟨e, Σ_pixels h⟩: a projection discriminator's class term.
+    Project(Project),
 }
 
 impl Layer {
@@ -62,6 +69,9 @@ impl Layer {
             Layer::AttentionMap(op) => op,
             Layer::AttentionApply(op) => op,
             Layer::ScaledResidual(op) => op,
+            Layer::Embedding(op) => op,
+            Layer::Modulate(op) => op,
+            Layer::Project(op) => op,
         }
     }
 }

@@ -154,6 +154,10 @@ fn initial_values(spec: &ParamSpec, len: usize, seed: u64, stream: u32) -> Vec<f
             v.resize(len, 0.0);
             v
         }
+        Init::ConditionalNorm => {
+            let row = spec.shape.last().copied().unwrap_or(0);
+            (0..len).map(|i| (i % row < row / 2) as u8 as f32).collect()
+        }
         Init::UnitNormal => {
             let z = reference::random::normal(seed, stream, 0, len);
             // F.normalize's ε, as torch.nn.utils.spectral_norm starts u and v.

@@ -23,6 +23,7 @@ pub mod instance_norm;
 pub mod jitter;
 pub mod join;
 pub mod loss;
+pub mod modulate;
 pub mod optim;
 pub mod penalty;
 pub mod pixel_loss;
@@ -41,6 +42,7 @@ pub const SHADERS: &[&Shader] = &[
     &augment::SHADER,
     &batch_norm::SHADER,
     &condition::SHADER,
+    &modulate::SHADER,
     &crate::display::SHADER,
     &dropout::SHADER,
     &conv::SHADER,

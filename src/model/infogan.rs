@@ -95,7 +95,7 @@ fn dense(out_features: u32) -> Layer {
 /// G: [nz + codes] → [channels, 28, 28]. Widths as the reference's at ngf 64: 1024 (16·ngf)
 /// and 128 (2·ngf) channels of 7×7 before the transposed convolutions.
 pub fn generator(latent: u32, channels: u32, ngf: u32) -> Result<Graph> {
-    let bn = Layer::BatchNorm(BatchNorm2d);
+    let bn = Layer::BatchNorm(BatchNorm2d::AFFINE);
     let relu = Layer::Activation(Activation::Relu);
     let layers = vec![
         dense(16 * ngf),
@@ -117,7 +117,7 @@ pub fn generator(latent: u32, channels: u32, ngf: u32) -> Result<Graph> {
 /// D: [channels, 28, 28] → (logit, Q's [codes]). Widths as the reference's at ndf 64: 64 and
 /// 128 channels, 1024 features (16·ndf), Q's hidden layer 128 (2·ndf).
 pub fn discriminator(channels: u32, ndf: u32, codes: Codes) -> Result<Graph> {
-    let bn = Layer::BatchNorm(BatchNorm2d);
+    let bn = Layer::BatchNorm(BatchNorm2d::AFFINE);
     let lrelu = Layer::Activation(Activation::LeakyRelu(LEAKINESS));
     let mut b = Builder::new();
     let x = b.input(Shape3::new(channels, 28, 28));

@@ -36,7 +36,7 @@ impl Norm {
 
     pub fn layer(self) -> Layer {
         match self {
-            Norm::Batch => Layer::BatchNorm(BatchNorm2d),
+            Norm::Batch => Layer::BatchNorm(BatchNorm2d::AFFINE),
             Norm::Instance => Layer::InstanceNorm(InstanceNorm2d { affine: false }),
         }
     }

@@ -237,7 +237,7 @@ impl ModelConfig {
         let relu = Layer::Activation(Activation::Relu);
         let lrelu = Layer::Activation(Activation::LeakyRelu(0.2));
         let tanh = Layer::Activation(Activation::Tanh);
-        let bn = Layer::BatchNorm(BatchNorm2d);
+        let bn = Layer::BatchNorm(BatchNorm2d::AFFINE);
         let up = |out_channels| {
             Layer::ConvTranspose(ConvTranspose2d {
                 out_channels,

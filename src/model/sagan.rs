@@ -74,7 +74,7 @@ pub fn generator(z: Shape3, channels: u32, size: u32, ngf: u32, ndf: u32) -> Res
     let levels = if size == 64 { 4 } else { 3 };
     let bn_relu = || {
         vec![
-            Layer::BatchNorm(BatchNorm2d),
+            Layer::BatchNorm(BatchNorm2d::AFFINE),
             Layer::Activation(Activation::Relu),
         ]
     };

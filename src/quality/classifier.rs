@@ -42,7 +42,7 @@ pub fn feature_net(image: Shape3) -> Result<Graph> {
         }));
         // Batch norm after every convolution but the first, as in DCGAN's discriminator.
         if !first {
-            layers.push(Layer::BatchNorm(BatchNorm2d));
+            layers.push(Layer::BatchNorm(BatchNorm2d::AFFINE));
         }
         first = false;
         layers.push(lrelu);

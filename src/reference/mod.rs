@@ -22,6 +22,7 @@ pub mod instance_norm;
 pub mod jitter;
 pub mod join;
 pub mod loss;
+pub mod modulate;
 pub mod optim;
 pub mod penalty;
 pub mod pix2pix;

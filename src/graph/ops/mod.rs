@@ -4,6 +4,7 @@ mod activation;
 mod attention;
 mod join;
 mod linear;
+mod modulate;
 mod noise;
 mod norm;
 mod resample;
@@ -33,6 +34,7 @@ pub(super) fn copy(
     copy_channels(gpu, 1, len, 1, (from, 1, 0), (to, 1, 0), accumulate)
 }
 pub use linear::{Conv2d, ConvTranspose2d, Dense};
+pub use modulate::{Embedding, Modulate, Project};
 pub use noise::Dropout;
 pub use norm::{BatchNorm2d, InstanceNorm2d};
 pub use resample::{PixelShuffle, ReflectionPad2d, Upsample};

@@ -19,8 +19,27 @@ use crate::Result;
 const EPS: f64 = 1e-5;
 const MOMENTUM: f64 = 0.1;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BatchNorm2d;
+/// `nn.BatchNorm2d(c)`: with `affine` (PyTorch's default) γ and β packed as one [2, C] tensor;
+/// without (`affine=False`, what a conditional batch norm normalises with before its
+/// per-class γ and β), none, γ 1 and β 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchNorm2d {
+    pub affine: bool,
+}
+
+impl BatchNorm2d {
+    pub const AFFINE: BatchNorm2d = BatchNorm2d { affine: true };
+    pub const PLAIN: BatchNorm2d = BatchNorm2d { affine: false };
+
+    /// (γ, β) of the reference: the learned ones, or 1 and 0.
+    fn reference_affine(&self, r: &Reference) -> (Vec<f64>, Vec<f64>) {
+        let c = r.shapes.input().c as usize;
+        match self.affine {
+            true => (r.params[0][..c].to_vec(), r.params[0][c..].to_vec()),
+            false => (vec![1.0; c], vec![0.0; c]),
+        }
+    }
+}
 
 fn shape(batch: u32, input: Shape3) -> BatchNormShape {
     BatchNormShape {
@@ -35,8 +54,11 @@ impl Op for BatchNorm2d {
         Ok(inputs[0])
     }
 
-    /// γ and β packed as one [2, C] tensor named for the node.
+    /// γ and β packed as one [2, C] tensor named for the node, when affine.
     fn params(&self, inputs: &[Shape3]) -> Vec<ParamSpec> {
+        if !self.affine {
+            return vec![];
+        }
         vec![ParamSpec {
             name: String::new(),
             shape: vec![2, inputs[0].c as usize],
@@ -60,7 +82,8 @@ impl Op for BatchNorm2d {
     ) -> Vec<f64> {
         let s = shape(r.shapes.batch, r.shapes.input());
         let c = s.channels as usize;
-        let (gamma, beta) = r.params[0].split_at(c);
+        let (gamma, beta) = self.reference_affine(r);
+        let (gamma, beta) = (gamma.as_slice(), beta.as_slice());
         let running = running.expect("batch norm keeps running statistics");
         let x = r.x[0];
         if mode.train {
@@ -77,10 +100,13 @@ impl Op for BatchNorm2d {
 
     fn reference_backward(&self, r: &Reference, dy: &[f64]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
         let s = shape(r.shapes.batch, r.shapes.input());
-        let c = s.channels as usize;
-        let (dx, dgamma, dbeta) =
-            reference::batch_norm::backward(&s, r.x[0], &r.params[0][..c], dy, EPS);
-        (vec![dx], vec![[dgamma, dbeta].concat()])
+        let (gamma, _) = self.reference_affine(r);
+        let (dx, dgamma, dbeta) = reference::batch_norm::backward(&s, r.x[0], &gamma, dy, EPS);
+        let dparams = match self.affine {
+            true => vec![[dgamma, dbeta].concat()],
+            false => vec![],
+        };
+        (vec![dx], dparams)
     }
 
     fn build(&self, gpu: &Gpu, ctx: &BuildCtx) -> Result<Built> {
@@ -104,10 +130,19 @@ impl Op for BatchNorm2d {
                 (scratch("d input (unused)", len), false),
             ),
         };
-        let daffine = if ctx.param_grads == ParamGrads::Skip {
-            scratch("d affine (unused)", 2 * input.c as usize)
+        let c = input.c as usize;
+        let daffine = if ctx.param_grads == ParamGrads::Skip || !self.affine {
+            scratch("d affine (unused)", 2 * c)
         } else {
             ctx.params[0].grad.clone()
+        };
+        // Without affine: γ 1 and β 0 from a constant the kernel reads as it reads learned ones.
+        let affine = match self.affine {
+            true => ctx.params[0].value.clone(),
+            false => {
+                let ones_zeros: Vec<f32> = (0..2 * c).map(|i| (i < c) as u8 as f32).collect();
+                gpu.storage_from("γ 1, β 0", &ones_zeros)
+            }
         };
         let bn = BatchNorm::new(
             gpu,
@@ -121,7 +156,7 @@ impl Op for BatchNorm2d {
             &BatchNormBuffers {
                 input: ctx.x[0],
                 output: ctx.y,
-                affine: &ctx.params[0].value,
+                affine: &affine,
                 running: &running,
                 saved: &scratch("batch statistics", s.saved_len()),
                 doutput: &doutput,
@@ -144,7 +179,11 @@ impl Op for BatchNorm2d {
     fn onnx(&self, n: &mut OnnxNode) -> std::result::Result<(), String> {
         let c = n.input_shapes[0].c as usize;
         let weights = n.weights;
-        let affine = weights.params.first().filter(|p| p.len() == 2 * c);
+        let plain: Vec<f32> = (0..2 * c).map(|i| (i < c) as u8 as f32).collect();
+        let affine = match self.affine {
+            true => weights.params.first().filter(|p| p.len() == 2 * c),
+            false => Some(&plain),
+        };
         let running = weights.running.as_ref().filter(|r| r.len() >= 2 * c);
         let (Some(affine), Some(running)) = (affine, running) else {
             return Err(format!(
