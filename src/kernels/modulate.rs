@@ -60,6 +60,7 @@ impl ModulateShape {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dispatch(
     gpu: &Gpu,
     entry: &'static str,

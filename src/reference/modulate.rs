@@ -108,11 +108,11 @@ pub fn project_backward(
     let (n, c, p, _) = sizes(s);
     let mut dh = vec![0.0; h.len()];
     let mut de = vec![0.0; n * c];
-    for row in 0..n {
+    for (row, &d) in dy.iter().enumerate().take(n) {
         for ch in 0..c {
             let i = row * c + ch;
-            dh[i * p..][..p].fill(dy[row] * e[i]);
-            de[i] = dy[row] * h[i * p..][..p].iter().sum::<f64>();
+            dh[i * p..][..p].fill(d * e[i]);
+            de[i] = d * h[i * p..][..p].iter().sum::<f64>();
         }
     }
     (dh, de)
