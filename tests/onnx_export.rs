@@ -249,9 +249,19 @@ fn a_sagan_divides_its_weights_by_sigma_and_attends() {
         let model = check(&onnx::model(&g, &w, input, &vec![]).expect("exports"));
         let ops = op_types(&model);
         let count = |op| ops.iter().filter(|o| **o == op).count();
+        // Conditional: a batch norm per level takes its [γ; β] from the class's embedding.
+        let levels = if preset == Preset::Sagan64 { 4 } else { 3 };
         assert_eq!(count("Softmax"), 2, "{preset:?}: a map per attention block");
-        assert_eq!(count("MatMul"), 4, "{preset:?}: qᵀk and v·mapᵀ per block");
-        assert_eq!(count("Mul"), 2, "{preset:?}: γ·o per block");
+        assert_eq!(
+            count("MatMul"),
+            4 + levels,
+            "{preset:?}: qᵀk and v·mapᵀ per block, an embedding per level"
+        );
+        assert_eq!(
+            count("Mul"),
+            2 + levels,
+            "{preset:?}: γ·o per block, γ·x per conditional batch norm"
+        );
         assert_no_spectral_state(&model);
         let names = initializers(&model);
         for name in [
@@ -259,6 +269,8 @@ fn a_sagan_divides_its_weights_by_sigma_and_attends() {
             "l1.0.bias",
             "attn1.gamma",
             "attn2.key_conv.weight",
+            "l1.1.embed.weight",
+            "l1.1.bn.running_mean",
         ] {
             assert!(names.contains(name), "{preset:?}: no {name}");
         }

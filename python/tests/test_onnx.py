@@ -23,12 +23,13 @@ from safetensors.numpy import load_file, save_file
 from test_checkpoints import TOLERANCE, png, webgan, write_zip
 
 
-def sagan_generator(rng, levels, in_channels, ngf, channels):
+def sagan_generator(rng, levels, nz, classes, ngf, channels):
     """SAGAN's G (src/model/sagan.rs) of `levels` transposed convolutions before `last` (3 for
     sagan32, 4 for sagan64) as a checkpoint's `netG.` tensors, drawn at random: spectral norm's
     u and v from 20 power iterations over the weight seen as [out, in·k·k] (dim 1), batch
-    norm's running statistics away from 0 and 1, and self-attention with γ ≠ 0 and query and
-    key weights large enough that its maps are far from uniform."""
+    norm's running statistics away from 0 and 1 (and, conditional, each class's γ and β apart),
+    and self-attention with γ ≠ 0 and query and key weights large enough that its maps are far
+    from uniform."""
     t = {}
     normal = lambda *shape, std=1.0: (rng.standard_normal(shape) * std).astype(np.float32)
 
@@ -49,13 +50,18 @@ def sagan_generator(rng, levels, in_channels, ngf, channels):
         t[f"{name}.weight_u"] = u.astype(np.float32)
         t[f"{name}.weight_v"] = v.astype(np.float32)
 
-    x = in_channels
+    x = nz
     for level in range(1, levels + 1):
         width = ngf << (levels - level)
         conv(f"netG.l{level}.0", x, width, True)
         bn = f"netG.l{level}.1"
-        t[f"{bn}.weight"] = 1 + normal(width, std=0.2)
-        t[f"{bn}.bias"] = normal(width, std=0.2)
+        if classes:
+            t[f"{bn}.embed.weight"] = np.concatenate(
+                [1 + normal(classes, width, std=0.2), normal(classes, width, std=0.2)], 1)
+            bn = f"{bn}.bn"
+        else:
+            t[f"{bn}.weight"] = 1 + normal(width, std=0.2)
+            t[f"{bn}.bias"] = normal(width, std=0.2)
         t[f"{bn}.running_mean"] = normal(width, std=0.2)
         t[f"{bn}.running_var"] = rng.uniform(0.5, 1.5, width).astype(np.float32)
         t[f"{bn}.num_batches_tracked"] = np.array(2, dtype=np.int64)
@@ -170,10 +176,10 @@ class Onnx(unittest.TestCase):
         config = json.loads(metadata["config"])
         self.assertEqual((config["preset"], config["ngf"]), ("sagan32", 8))
         rng = np.random.default_rng(5)
-        as32 = sagan_generator(rng, 3, config["nz"] + config["classes"], 8, config["channels"])
+        as32 = sagan_generator(rng, 3, config["nz"], config["classes"], 8, config["channels"])
         self.assertEqual({k: v.shape for k, v in as32.items()},
                          {k: v.shape for k, v in trained.items()})
-        tensors = sagan_generator(rng, 4, config["nz"] + config["classes"], 8, config["channels"])
+        tensors = sagan_generator(rng, 4, config["nz"], config["classes"], 8, config["channels"])
         config["preset"] = "sagan64"
         metadata = {**metadata, "config": json.dumps(config)}
         quiet = self.tmp / f"{name}-quiet-sagan64.safetensors"

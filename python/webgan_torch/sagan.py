@@ -8,15 +8,17 @@ its 16×16 and 32×32 maps, D's l1–l4 from ndf up to 8·ndf with attention on 
 sagan32 drops one level of each ladder (the port cannot build a 32-pixel model) and keeps
 attention on G's two largest maps (8×8, 16×16) and on D's 8×8 and 4×4 maps, as webgan does.
 
-Conditional models (classes > 0) append a one-hot class vector to z, and one-hot class planes
-to the image D judges, as the DCGAN presets do.
+Conditional models (classes > 0) take the paper's form, as the conditional PyTorch ports
+(voletiv/self-attention-GAN-pytorch) build it: every batch norm of G is a
+ConditionalBatchNorm2d (`l1.1.bn` without scale and shift, then the class's row of `l1.1.embed`
+as [γ; β]), and D is a projection discriminator whose logit adds ⟨embed(y), Σ_pixels h⟩ to
+last(h), h its features before `last` and `embed` a spectrally normalised nn.Embedding.
 """
 
 import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from .dcgan import with_class_planes, with_class_vector
 from .networks import BatchNorm2d
 
 PRESETS = {"sagan32": 32, "sagan64": 64}
@@ -46,6 +48,46 @@ class Self_Attn(nn.Module):  # noqa: N801 (the port's name)
         value = self.value_conv(x).reshape(n, -1, h * w)  # [n, c, hw]
         out = torch.bmm(value, attention.permute(0, 2, 1)).reshape(n, c, h, w)
         return self.gamma * out + x
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm without its own scale and shift, then the class's: γ and β, each [C], are
+    the class's row of `embed` ([classes, 2C], rows starting at γ 1, β 0)."""
+
+    def __init__(self, num_features, num_classes):
+        super().__init__()
+        self.num_features = num_features
+        self.bn = BatchNorm2d(num_features, affine=False)
+        self.embed = nn.Embedding(num_classes, num_features * 2)
+        with torch.no_grad():
+            self.embed.weight[:, :num_features].fill_(1.0)
+            self.embed.weight[:, num_features:].zero_()
+
+    def forward(self, x, classes):
+        gamma, beta = self.embed(classes.long()).chunk(2, 1)
+        return gamma[:, :, None, None] * self.bn(x) + beta[:, :, None, None]
+
+
+class _Level(nn.Module):
+    """A conditional G's level `l{i}`: `0` the transposed convolution, `1` its conditional batch
+    norm, `2` the ReLU, named as the unconditional level's nn.Sequential names them."""
+
+    def __init__(self, conv, width, classes):
+        super().__init__()
+        self.add_module("0", conv)
+        self.add_module("1", ConditionalBatchNorm2d(width, classes))
+        self.add_module("2", nn.ReLU())
+
+    def forward(self, x, classes):
+        modules = list(self.children())
+        return modules[2](modules[1](modules[0](x), classes))
+
+
+def _classes(classes, n_classes, which):
+    if classes is None:
+        raise ValueError(f"this {which} is conditional: give a class (0 to {n_classes - 1}) per "
+                         f"image")
+    return classes.long()
 
 
 def _up(cin, cout, stride=2, padding=1, normalised=True):
@@ -84,10 +126,13 @@ class Generator(nn.Module):
         levels = _levels(image_size)
         self.order = []
         width = conv_dim << (levels - 1)
-        cin = z_dim + classes
+        cin = z_dim
         for level in range(1, levels + 1):
             conv = _up(cin, width, 1, 0) if level == 1 else _up(cin, width)
-            self.add_module(f"l{level}", nn.Sequential(conv, BatchNorm2d(width), nn.ReLU()))
+            if classes:
+                self.add_module(f"l{level}", _Level(conv, width, classes))
+            else:
+                self.add_module(f"l{level}", nn.Sequential(conv, BatchNorm2d(width), nn.ReLU()))
             self.order.append(f"l{level}")
             # Attention after the last two levels: the two largest maps.
             if level + 1 >= levels:
@@ -99,9 +144,12 @@ class Generator(nn.Module):
         self.order.append("last")
 
     def forward(self, z, classes=None):
-        x = with_class_vector(z, classes, self.nz, self.classes)
+        x = z.reshape(z.shape[0], self.nz, 1, 1)
+        if self.classes:
+            classes = _classes(classes, self.classes, "generator")
         for name in self.order:
-            x = getattr(self, name)(x)
+            module = getattr(self, name)
+            x = module(x, classes) if isinstance(module, _Level) else module(x)
         return x
 
 
@@ -114,7 +162,7 @@ class Discriminator(nn.Module):
         self.classes = classes
         levels = _levels(image_size)
         self.order = []
-        cin, width = channels + classes, conv_dim
+        cin, width = channels, conv_dim
         for level in range(1, levels + 1):
             self.add_module(f"l{level}", nn.Sequential(_down(cin, width), nn.LeakyReLU(0.1)))
             self.order.append(f"l{level}")
@@ -125,13 +173,18 @@ class Discriminator(nn.Module):
                 self.order.append(name)
             cin, width = width, width * 2
         self.last = nn.Sequential(_down(cin, 1, 1, 0, normalised=False))
-        self.order.append("last")
+        if classes:
+            # The projection's class embedding, spectrally normalised over dim 0 (the classes).
+            self.embed = spectral_norm(nn.Embedding(classes, cin))
 
     def forward(self, x, classes=None):
-        x = with_class_planes(x, classes, self.classes)
         for name in self.order:
             x = getattr(self, name)(x)
-        return x.reshape(x.shape[0])
+        logit = self.last(x).reshape(x.shape[0])
+        if not self.classes:
+            return logit
+        classes = _classes(classes, self.classes, "discriminator")
+        return logit + (self.embed(classes) * x.sum((2, 3))).sum(1)
 
 
 def sagan_networks(config):

@@ -203,19 +203,27 @@ def fresh_config(a, preset, data):
 
 def initialise(nets, seed):
     """webgan's (and examples/dcgan's) start: weights N(0, 0.02), batch norm's scale
-    N(1, 0.02), biases and shifts 0 (and SAGAN's attention γ 0, as built); spectral norm's u
-    and v random unit vectors; the moving average starts as G."""
+    N(1, 0.02), biases and shifts 0 (and SAGAN's attention γ 0, as built; a conditional batch
+    norm's class rows γ 1, β 0); spectral norm's u and v random unit vectors; the moving
+    average starts as G."""
     torch.manual_seed(seed)
     for name in ("netG", "netD"):
         for m in nets[name].modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                if m.affine:
+                    nn.init.normal_(m.weight, 1.0, 0.02)
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Embedding) and not hasattr(m, "weight_orig"):
+                # A conditional batch norm's [γ; β] rows: γ 1, β 0.
+                with torch.no_grad():
+                    half = m.weight.shape[1] // 2
+                    m.weight[:, :half].fill_(1.0)
+                    m.weight[:, half:].zero_()
+            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
                 # Under spectral norm, `weight` is W / σ, made from `weight_orig` each forward.
                 normalised = hasattr(m, "weight_orig")
                 nn.init.normal_(m.weight_orig if normalised else m.weight, 0.0, 0.02)
-                if m.bias is not None:
+                if getattr(m, "bias", None) is not None:
                     nn.init.zeros_(m.bias)
                 if normalised:
                     # Drawn again from the seed: spectral_norm drew them from torch's state

@@ -222,8 +222,15 @@ impl ModelConfig {
         if self.preset.is_sagan() {
             let size = self.preset.image_size();
             return Ok((
-                sagan::generator(z, self.channels, size, self.ngf, self.ndf)?,
-                sagan::discriminator(image, self.ngf, self.ndf)?,
+                sagan::generator(
+                    self.nz,
+                    self.classes,
+                    self.channels,
+                    size,
+                    self.ngf,
+                    self.ndf,
+                )?,
+                sagan::discriminator(self.channels, self.classes, size, self.ngf, self.ndf)?,
             ));
         }
         if self.preset.is_infogan() {

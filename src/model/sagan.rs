@@ -13,8 +13,18 @@
 //! and crashes at 32 (`forward` calls an `l4` it never made); the 32-pixel model here drops
 //! one level of each ladder and keeps attention on the two largest maps of G (8×8, 16×16) and
 //! on D's 8×8 and 4×4 maps.
+//!
+//! The port is unconditional. A conditional model (classes > 0) takes the paper's form, as the
+//! conditional PyTorch ports (voletiv/self-attention-GAN-pytorch) build it: every batch norm of
+//! G is class-conditional (`l1.1.bn` without γ and β, then the class's row of `l1.1.embed`,
+//! [classes, 2C], as [γ; β]), and D is a projection discriminator (Miyato & Koyama 2018): its
+//! logit is last(h) + ⟨embed(y), Σ_pixels h⟩ for its features h before `last`, `embed` a
+//! spectrally normalised `nn.Embedding(classes, C)`. Both read the class from the one-hot the
+//! recipes append to G's z and to D's image.
 
-use crate::graph::ops::{self_attention, BatchNorm2d, Conv2d, ConvTranspose2d};
+use crate::graph::ops::{
+    self_attention, Add, BatchNorm2d, Conv2d, ConvTranspose2d, Embedding, Modulate, Narrow, Project,
+};
 use crate::graph::{Builder, Graph, Layer, Shape3, TensorId};
 use crate::kernels::activation::Activation;
 use crate::model::sequential::Sequential;
@@ -67,19 +77,58 @@ fn check_widths(ngf: u32, ndf: u32) -> Result<()> {
     Ok(())
 }
 
-/// G: z [nz, 1, 1] → image [channels, size, size] in [−1, 1], size 32 or 64.
-pub fn generator(z: Shape3, channels: u32, size: u32, ngf: u32, ndf: u32) -> Result<Graph> {
+/// G's input [nz + classes, 1, 1] (z with the one-hot class appended, as the recipes give it)
+/// as (z, one-hot): the one-hot is None for an unconditional model.
+fn split_latent(b: &mut Builder, nz: u32, classes: u32) -> Result<(TensorId, Option<TensorId>)> {
+    let input = b.input(Shape3::new(nz + classes, 1, 1));
+    if classes == 0 {
+        return Ok((input, None));
+    }
+    let z = narrow(b, "noise", input, 0, nz)?;
+    Ok((z, Some(narrow(b, "one_hot", input, nz, classes)?)))
+}
+
+fn narrow(b: &mut Builder, name: &str, x: TensorId, start: u32, channels: u32) -> Result<TensorId> {
+    b.add(name, Layer::Narrow(Narrow { start, channels }), &[x])
+}
+
+/// Batch norm after `{name}.0`: `nn.BatchNorm2d` as `{name}.1`, or, given the one-hot class,
+/// a conditional batch norm (SAGAN's paper form): `{name}.1.bn` without γ and β, then the
+/// class's own [γ; β] from `{name}.1.embed` ([classes, 2C], rows starting at γ 1, β 0).
+fn norm(b: &mut Builder, name: &str, x: TensorId, class: Option<TensorId>) -> Result<TensorId> {
+    let bn = format!("{name}.1");
+    let Some(class) = class else {
+        return b.add(&bn, Layer::BatchNorm(BatchNorm2d::AFFINE), &[x]);
+    };
+    let embed = Embedding {
+        dim: 2 * b.shape(x).c,
+        spectral_norm: false,
+        norm_init: true,
+    };
+    let scale = b.add(&format!("{bn}.embed"), Layer::Embedding(embed), &[class])?;
+    let normal = b.add(
+        &format!("{bn}.bn"),
+        Layer::BatchNorm(BatchNorm2d::PLAIN),
+        &[x],
+    )?;
+    b.add(&bn, Layer::Modulate(Modulate), &[normal, scale])
+}
+
+/// G: [nz + classes, 1, 1] → image [channels, size, size] in [−1, 1], size 32 or 64. A
+/// conditional G (classes > 0) conditions every batch norm on the class (see [`norm`]).
+pub fn generator(
+    nz: u32,
+    classes: u32,
+    channels: u32,
+    size: u32,
+    ngf: u32,
+    ndf: u32,
+) -> Result<Graph> {
     check_widths(ngf, ndf)?;
     // Widths from the projection down: 64 pixels 8·ngf … ngf, 32 pixels 4·ngf … ngf.
     let levels = if size == 64 { 4 } else { 3 };
-    let bn_relu = || {
-        vec![
-            Layer::BatchNorm(BatchNorm2d::AFFINE),
-            Layer::Activation(Activation::Relu),
-        ]
-    };
     let mut b = Builder::new();
-    let mut x = b.input(z);
+    let (mut x, class) = split_latent(&mut b, nz, classes)?;
     for level in 1..=levels {
         let width = ngf << (levels - level);
         let conv = if level == 1 {
@@ -87,9 +136,14 @@ pub fn generator(z: Shape3, channels: u32, size: u32, ngf: u32, ndf: u32) -> Res
         } else {
             up(width, 2, 1, true)
         };
-        let mut layers = vec![conv];
-        layers.extend(bn_relu());
-        x = block(&mut b, &format!("l{level}"), layers, x)?;
+        let name = format!("l{level}");
+        x = b.add(&format!("{name}.0"), conv, &[x])?;
+        x = norm(&mut b, &name, x, class)?;
+        x = b.add(
+            &format!("{name}.2"),
+            Layer::Activation(Activation::Relu),
+            &[x],
+        )?;
         // Attention after the last two levels: 16×16 and 32×32 at 64 pixels.
         if level + 1 >= levels {
             let name = format!("attn{}", level + 2 - levels);
@@ -101,13 +155,23 @@ pub fn generator(z: Shape3, channels: u32, size: u32, ngf: u32, ndf: u32) -> Res
     b.finish(&[x])
 }
 
-/// D: image [channels (+ class planes), size, size] → one score.
-pub fn discriminator(image: Shape3, ngf: u32, ndf: u32) -> Result<Graph> {
+/// D: image [channels + classes, size, size] (the one-hot class planes appended, as the
+/// recipes give them) → one score. A conditional D (classes > 0) is a projection
+/// discriminator: its features h before `last` give the logit last(h) + ⟨embed(y), Σ h⟩,
+/// `embed` a spectrally normalised `nn.Embedding(classes, C)`.
+pub fn discriminator(channels: u32, classes: u32, size: u32, ngf: u32, ndf: u32) -> Result<Graph> {
     check_widths(ngf, ndf)?;
-    let levels = if image.h == 64 { 4 } else { 3 };
+    let levels = if size == 64 { 4 } else { 3 };
     let lrelu = Layer::Activation(Activation::LeakyRelu(0.1));
     let mut b = Builder::new();
-    let mut x = b.input(image);
+    let input = b.input(Shape3::new(channels + classes, size, size));
+    let (mut x, planes) = match classes {
+        0 => (input, None),
+        _ => (
+            narrow(&mut b, "image", input, 0, channels)?,
+            Some(narrow(&mut b, "one_hot", input, channels, classes)?),
+        ),
+    };
     for level in 1..=levels {
         let width = ndf << (level - 1);
         x = block(
@@ -122,8 +186,19 @@ pub fn discriminator(image: Shape3, ngf: u32, ndf: u32) -> Result<Graph> {
             x = self_attention(&mut b, &name, x)?;
         }
     }
-    x = block(&mut b, "last", vec![down(1, 1, 0, false)], x)?;
-    b.finish(&[x])
+    let logit = block(&mut b, "last", vec![down(1, 1, 0, false)], x)?;
+    let Some(planes) = planes else {
+        return b.finish(&[logit]);
+    };
+    let embed = Embedding {
+        dim: b.shape(x).c,
+        spectral_norm: true,
+        norm_init: false,
+    };
+    let e = b.add("embed", Layer::Embedding(embed), &[planes])?;
+    let projection = b.add("projection", Layer::Project(Project), &[x, e])?;
+    let out = b.add("logit", Layer::Add(Add), &[logit, projection])?;
+    b.finish(&[out])
 }
 
 #[cfg(test)]
@@ -140,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_64_pixel_generator_is_the_ports() {
-        let g = generator(Shape3::new(128, 1, 1), 3, 64, 64, 64).unwrap();
+        let g = generator(128, 0, 3, 64, 64, 64).unwrap();
         assert_eq!(g.output(), Shape3::new(3, 64, 64));
         let t = tensors(&g);
         let shape = |name: &str| {
@@ -173,7 +248,7 @@ mod tests {
     #[test]
     fn the_discriminators_attend_at_8_and_4_pixels() {
         for (size, widths) in [(64, [256, 512]), (32, [128, 256])] {
-            let d = discriminator(Shape3::new(3, size, size), 64, 64).unwrap();
+            let d = discriminator(3, 0, size, 64, 64).unwrap();
             assert_eq!(d.output(), Shape3::new(1, 1, 1));
             for (name, (c, side)) in ["attn1", "attn2"]
                 .iter()
@@ -195,7 +270,7 @@ mod tests {
 
     #[test]
     fn the_32_pixel_generator_attends_on_its_two_largest_maps() {
-        let g = generator(Shape3::new(138, 1, 1), 1, 32, 16, 16).unwrap();
+        let g = generator(128, 10, 1, 32, 16, 16).unwrap();
         assert_eq!(g.output(), Shape3::new(1, 32, 32));
         for (name, shape) in [
             ("attn1", Shape3::new(32, 8, 8)),
@@ -207,10 +282,34 @@ mod tests {
     }
 
     #[test]
+    fn a_conditional_sagan_has_conditional_norms_and_a_projection() {
+        let g = generator(16, 10, 1, 32, 16, 16).unwrap();
+        let t = tensors(&g);
+        let has = |t: &[(String, Vec<usize>)], name: &str, shape: &[usize]| {
+            assert!(
+                t.iter().any(|(n, s)| n == name && s == shape),
+                "no {name} {shape:?} in {t:?}"
+            )
+        };
+        // l1's conv reads z alone; the class goes to every batch norm.
+        has(&t, "l1.0.weight_orig", &[16, 64, 4, 4]);
+        has(&t, "l1.1.embed.weight", &[10, 128]);
+        has(&t, "l3.1.embed.weight", &[10, 32]);
+        assert!(t.iter().all(|(n, _)| !n.starts_with("l1.1.weight")));
+        let d = discriminator(1, 10, 32, 16, 16).unwrap();
+        assert_eq!(d.output(), Shape3::new(1, 1, 1));
+        let t = tensors(&d);
+        has(&t, "l1.0.weight_orig", &[16, 1, 4, 4]);
+        has(&t, "embed.weight_orig", &[10, 64]);
+        has(&t, "embed.weight_u", &[10]);
+        has(&t, "embed.weight_v", &[64]);
+    }
+
+    #[test]
     fn too_narrow_a_sagan_is_refused_in_a_sentence() {
-        let e = generator(Shape3::new(128, 1, 1), 3, 64, 4, 64).unwrap_err();
+        let e = generator(128, 0, 3, 64, 4, 64).unwrap_err();
         assert!(e.to_string().contains("at least 8"), "{e}");
-        let e = discriminator(Shape3::new(3, 32, 32), 64, 7).unwrap_err();
+        let e = discriminator(3, 0, 32, 64, 7).unwrap_err();
         assert!(e.to_string().contains("not ngf 64 and ndf 7"), "{e}");
     }
 }
