@@ -4,7 +4,8 @@
 // 128; sagan64 at batch 32) and choosing DCGAN again restores DCGAN's; a small sagan32 trains
 // on the built-in digits (spectral norm and self-attention on the GPU) and its samples change;
 // a click on a sample shows where G's last attention block looks from that pixel; the
-// checkpoint carries SAGAN's configuration. WGAN-GP from the loss menu brings its defaults and
+// checkpoint carries SAGAN's configuration and, the digits having classes, its conditional
+// form. WGAN-GP from the loss menu brings its defaults and
 // trains a few steps; R1 on the BCE loss too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,6 +121,13 @@ test('a small sagan32 trains on the built-in digits and its checkpoint says SAGA
   for (const name of ['netG.attn2.gamma', 'netG.l1.0.weight_u', 'netD.attn1.query_conv.weight', 'netD.l3.0.weight_orig']) {
     assert.ok(header[name], `the checkpoint holds ${name}`);
   }
+  // The digits' classes condition it in the paper's form: class-conditional batch norm in G, a
+  // projection in D.
+  assert.equal(config.classes, 10);
+  for (const name of ['netG.l1.1.embed.weight', 'netG.l1.1.bn.running_mean', 'netD.embed.weight_orig']) {
+    assert.ok(header[name], `the checkpoint holds ${name}`);
+  }
+  assert.equal(header['netG.l1.1.weight'], undefined, 'no unconditional batch norm');
   assert.deepEqual(errors, []);
 });
 
