@@ -5,8 +5,10 @@
 //! γ included; and a map too large for one binding refused in a sentence.
 use crate::common;
 
-use common::graph_case::{net_matches_reference, reference_matches_central_differences};
-use common::{gpu, to_f32, Rng};
+use common::graph_case::{
+    net_matches_reference, reference_matches_central_differences, with_random_params,
+};
+use common::{gpu, Rng};
 use webgan::graph::ops::self_attention;
 use webgan::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
 use webgan::graph::{Builder, Graph, Shape3};
@@ -24,16 +26,7 @@ fn block(c: u32, h: u32, w: u32) -> Graph {
 /// The block on the GPU with every parameter drawn in [−1, 1): γ far from its initial 0, and
 /// queries and keys large enough that the softmax is far from uniform.
 fn check(c: u32, h: u32, w: u32) {
-    let net = Net::new(gpu(), block(c, h, w), 7);
-    let mut rng = Rng::new(21);
-    for p in net.params.iter().flatten() {
-        let len: usize = p.spec.shape.iter().product();
-        let values = to_f32(&rng.vec(len));
-        gpu()
-            .queue
-            .write_buffer(&p.value, 0, bytemuck::cast_slice(&values));
-    }
-    net_matches_reference(net, BATCH);
+    net_matches_reference(with_random_params(block(c, h, w)), BATCH);
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! fan-in included), the reference against central differences, and PyTorch's names.
 use crate::common;
 
-use common::graph_case::{net_matches_reference, reference_matches_central_differences};
-use common::{gpu, to_f32, Rng};
+use common::graph_case::{
+    net_matches_reference, reference_matches_central_differences, with_random_params,
+};
+use common::gpu;
 use webgan::graph::ops::{BatchNorm2d, Embedding, Modulate, Project};
 use webgan::graph::program::Net;
 use webgan::graph::{Builder, Graph, Layer, Shape3};
@@ -44,25 +46,11 @@ fn conditional(c: u32, h: u32, w: u32, classes: u32, spectral_norm: bool) -> Gra
     b.finish(&[m, p]).expect("a valid graph")
 }
 
-/// The graph on the GPU with its parameters drawn in [−1, 1) (γ away from 1, β from 0).
-fn check(graph: Graph) {
-    let net = Net::new(gpu(), graph, 7);
-    let mut rng = Rng::new(21);
-    for p in net.params.iter().flatten().filter(|p| p.spec.trained()) {
-        let len: usize = p.spec.shape.iter().product();
-        let values = to_f32(&rng.vec(len));
-        gpu()
-            .queue
-            .write_buffer(&p.value, 0, bytemuck::cast_slice(&values));
-    }
-    net_matches_reference(net, BATCH);
-}
-
 #[test]
 fn odd_shapes_match_the_reference() {
-    check(conditional(5, 3, 7, 3, false));
-    check(conditional(4, 1, 1, 10, true));
-    check(conditional(3, 6, 5, 2, true));
+    net_matches_reference(with_random_params(conditional(5, 3, 7, 3, false)), BATCH);
+    net_matches_reference(with_random_params(conditional(4, 1, 1, 10, true)), BATCH);
+    net_matches_reference(with_random_params(conditional(3, 6, 5, 2, true)), BATCH);
 }
 
 #[test]

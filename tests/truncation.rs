@@ -55,6 +55,21 @@ fn webgan(dir: &Path, args: &[&str]) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// A fresh folder for a test, and a small dcgan28 trained `steps` steps into its `run/`
+/// with `extra` flags.
+fn trained(what: &str, steps: &str, extra: &[&str]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("webgan-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut args = vec![
+        "train", "--ngf", "4", "--ndf", "4", "--batch", "8", "--steps", steps,
+    ];
+    args.extend(["--every", "0", "--quality-every", "0", "--out", "run"]);
+    args.extend(extra);
+    webgan(&dir, &args);
+    dir
+}
+
 /// The mean over pixels of the images' standard deviation across samples.
 fn spread(dir: &Path, truncation: Option<&str>) -> f64 {
     let mut args = vec![
@@ -84,27 +99,7 @@ fn spread(dir: &Path, truncation: Option<&str>) -> f64 {
 
 #[test]
 fn a_smaller_psi_narrows_the_samples() {
-    let dir = std::env::temp_dir().join(format!("webgan-truncation-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let train = [
-        "train",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--batch",
-        "8",
-        "--steps",
-        "5",
-        "--every",
-        "0",
-        "--quality-every",
-        "0",
-        "--out",
-        "run",
-    ];
-    webgan(&dir, &train);
+    let dir = trained("truncation", "5", &[]);
     let (all, one, half) = (
         spread(&dir, None),
         spread(&dir, Some("1")),
@@ -119,31 +114,7 @@ fn a_smaller_psi_narrows_the_samples() {
 /// normal one G never saw, and refuses the truncation trick in a sentence.
 #[test]
 fn a_uniform_prior_is_sampled_uniformly_and_refuses_truncation() {
-    let dir = std::env::temp_dir().join(format!("webgan-uniform-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a folder");
-    webgan(
-        &dir,
-        &[
-            "train",
-            "--ngf",
-            "4",
-            "--ndf",
-            "4",
-            "--batch",
-            "8",
-            "--steps",
-            "2",
-            "--every",
-            "0",
-            "--quality-every",
-            "0",
-            "--prior",
-            "uniform",
-            "--out",
-            "run",
-        ],
-    );
+    let dir = trained("uniform", "2", &["--prior", "uniform"]);
     webgan(
         &dir,
         &[

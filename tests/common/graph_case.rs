@@ -44,6 +44,22 @@ pub fn gpu_matches_reference(graph: &Graph, batch: u32) -> (Net, CpuNet) {
     net_matches_reference(Net::new(gpu(), graph.clone(), 7), batch)
 }
 
+/// `graph`'s net with every trained parameter drawn in [−1, 1) (spectral norm's u and v left
+/// unit vectors): a parameter that starts at zero or one (SAGAN's γ, a conditional batch
+/// norm's rows) would leave part of the backward untested.
+pub fn with_random_params(graph: Graph) -> Net {
+    let net = Net::new(gpu(), graph, 7);
+    let mut rng = Rng::new(21);
+    for p in net.params.iter().flatten().filter(|p| p.spec.trained()) {
+        let len: usize = p.spec.shape.iter().product();
+        let values = to_f32(&rng.vec(len));
+        gpu()
+            .queue
+            .write_buffer(&p.value, 0, bytemuck::cast_slice(&values));
+    }
+    net
+}
+
 /// [`gpu_matches_reference`] for a net whose parameters the caller has set (a parameter that
 /// starts at zero, as SAGAN's γ does, would leave part of the backward untested).
 pub fn net_matches_reference(net: Net, batch: u32) -> (Net, CpuNet) {
