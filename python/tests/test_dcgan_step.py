@@ -46,7 +46,7 @@ class DcganSteps(unittest.TestCase):
         start = {n: {k: v.clone() for k, v in net.state_dict().items()}
                  for n, net in before.networks.items()}
         c = before.config
-        gan = DcganStep(c, before.networks)
+        gan = DcganStep(c, before.networks, step=before.step)
         counters = before.tensors["state.counters"].tolist()
         webgan_torch.load_optimizer_state(before, gan.opt_d, ["netD"], counters[1])
         webgan_torch.load_optimizer_state(before, gan.opt_g, ["netG"], counters[2])

@@ -38,6 +38,11 @@ class Penalties(test_dcgan_step.DcganSteps):
     def test_r1_conditional_bce(self):
         self.twin("--r1", "5")
 
+    def test_lazy_r1_two_d_steps(self):
+        # The compared step (the second) runs D updates 2 and 3: R1 every third update penalises
+        # update 3 alone, at three times its weight, as webgan counts updates across steps.
+        self.twin("--unconditional", "--r1", "50", "--r1-every", "3", "--k", "2")
+
     def test_wgan_gp_conditional_augmented(self):
         # Interpolates of the images as D sees them: augmented, with their class planes.
         self.twin("--loss", "wgan-gp", "--k", "1", "--lambda-gp", "3",

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from . import diffaugment
 from .dcgan import with_class_planes
 from .infogan import info_loss, latent
-from .presets import codes, penalty
+from .presets import codes, penalty, r1_every
 
 # webgan's augmented passes, each with its own stream: the real batch, the fakes D judges, the
 # fakes G learns through.
@@ -66,10 +66,10 @@ class _DPair(nn.Module):
         super().__init__()
         self.d, self.penalty = d, penalty
 
-    def forward(self, real, real_classes, fake, fake_classes, mix=None):
+    def forward(self, real, real_classes, fake, fake_classes, mix=None, penalise=True):
         (real_logits, _), (fake_logits, fake_q) = (_heads(self.d(real, real_classes)),
                                                    _heads(self.d(fake, fake_classes)))
-        if self.penalty is None:
+        if self.penalty is None or not penalise:
             return real_logits, fake_logits, None, fake_q
         # The images as D sees them, class planes and all: the gradient is D's whole input's.
         classes = self.d.classes
@@ -115,13 +115,16 @@ class DcganStep:
     the run keeps one). `wrap` makes a module distributed (DistributedDataParallel) or leaves
     it alone."""
 
-    def __init__(self, c, nets, wrap=lambda m: m):
+    def __init__(self, c, nets, wrap=lambda m: m, step=0):
         self.c = c
         self.g, self.d = nets["netG"], nets["netD"]
         self.g_ema = nets.get("netG_ema")
         self.g_dist = wrap(self.g)
         self.penalty = penalty(c)
         self.d_dist = wrap(_DPair(self.d, self.penalty))
+        # D updates so far, counted as webgan counts them for lazy R1 (step · k + j).
+        self.r1_every = r1_every(c) if self.penalty and self.penalty[0] == "r1" else 1
+        self.d_updates = step * c["d_steps"]
         self.opt_g = optimizer(self.g.parameters(), c["g_optimizer"])
         self.opt_d = optimizer(self.d.parameters(), c["d_optimizer"])
         self.real_loss, self.fake_loss, self.g_loss = d_losses(c["loss"], c["label_smoothing"])
@@ -146,8 +149,10 @@ class DcganStep:
                 fake = self.g(z, fake_classes)
             fake = diffaugment.augment(fake, self.kinds, self._params(draws, FAKE_D, size(fake)))
             mix = self._mix(draws) if self.penalty and self.penalty[0] == "gp" else None
+            lazy_turn = self.d_updates % self.r1_every == 0
+            self.d_updates += 1
             real_logits, fake_logits, penalised, fake_q = self.d_dist(real, real_classes, fake,
-                                                                      fake_classes, mix)
+                                                                      fake_classes, mix, lazy_turn)
             d_loss = self.real_loss(real_logits) + self.fake_loss(fake_logits)
             if penalised is not None:
                 d_loss = d_loss + penalised

@@ -44,13 +44,18 @@ def penalty(config):
     if config.get("loss") == "wgan-gp":
         return "gp", float(config.get("lambda_gp", 10.0))
     if config.get("r1") is not None:
-        if int(config.get("r1_every", 1)) != 1:
-            # webgan's lazy R1 (--r1-every) counts D updates across a run; the twin does not
-            # keep that count, so it would penalise other updates than webgan does.
-            raise ValueError(f"this run takes lazy R1 (r1_every {config['r1_every']}), which "
-                             f"only webgan trains: continue it with webgan")
-        return "r1", float(config["r1"])
+        # Lazy R1 (webgan's --r1-every N): each penalised update stands for N of them.
+        return "r1", float(config["r1"]) * r1_every(config)
     return None
+
+
+def r1_every(config):
+    """Lazy R1's N: the penalty in every N-th D update of the run (counted from its first, across
+    steps, as webgan counts them), at N times its weight; 1 for every update."""
+    every = int(config.get("r1_every", 1))
+    if not 1 <= every <= 1000:
+        raise ValueError(f"r1_every must be from 1 to 1000, not {every}")
+    return every
 
 
 def recipe_defaults(preset):

@@ -44,6 +44,7 @@ DEFAULTS = {
     "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2": 0.999, "momentum": 0.9,
     "label_smoothing": 0.0, "clip": 0.01, "augment": "none", "nz": 100, "ngf": 64, "ndf": 64,
     "prior": "normal", "seed": 1, "every": 100, "checkpoint_every": 1000, "lambda_gp": 10.0,
+    "r1_every": 1,
     **CODES_DEFAULTS,
 }
 # What --loss wgan-gp changes for a DCGAN preset unless a flag says otherwise (Gulrajani et al.'s
@@ -77,6 +78,8 @@ def arguments(argv):
     flag("--lambda-gp", type=float, help="WGAN-GP's penalty weight λ on (‖∇D(x̂)‖ − 1)² [10]")
     flag("--r1", type=float, help="R1's weight γ: γ/2·‖∇D(x)‖² on the real batch each D step "
          "(D is then built without batch norm); for the bce, minimax and hinge losses")
+    flag("--r1-every", type=int, help="lazy R1, as StyleGAN2's: the penalty in every N-th D "
+         "update only (counted across the run, as webgan counts them), at N times its weight [1]")
     flag("--optimizer", help="adam or sgd [adam]")
     flag("--lr-d", type=float)
     flag("--lr-g", type=float)
@@ -140,6 +143,9 @@ def check_numbers(a):
         check_codes(a.categorical, a.continuous)
     except ValueError as e:
         raise UserError(str(e)) from None
+    within("r1_every", a.r1_every, 1, 1000)
+    if a.r1_every > 1 and a.r1 is None:
+        raise UserError("--r1-every makes R1 lazy: give R1's weight with --r1 too")
     if a.r1 is not None:
         within("r1", a.r1, 1e-12, 1e9)
         if a.loss in ("wgan", "wgan-gp"):
@@ -195,7 +201,7 @@ def fresh_config(a, preset, data):
         "d_optimizer": optimizer_config(a, a.lr_d), "g_optimizer": optimizer_config(a, a.lr_g),
         "prior": a.prior, "clip": a.clip, "ema": a.ema,
         "augment": "" if a.augment == "none" else a.augment, "seed": str(a.seed),
-        "lambda_gp": a.lambda_gp, "r1": a.r1, "r1_every": 1,
+        "lambda_gp": a.lambda_gp, "r1": a.r1, "r1_every": a.r1_every,
         "categorical": a.categorical if infogan else 0,
         "continuous": a.continuous if infogan else 0, "info_reg_coeff": a.info_reg_coeff,
     }
@@ -341,7 +347,7 @@ def run(argv):
         wrap = lambda m: DDP(m, device_ids=[device.index] if cuda else None)  # noqa: E731
     else:
         wrap = lambda m: m  # noqa: E731
-    gan = DcganStep(c, nets, wrap)
+    gan = DcganStep(c, nets, wrap, step)
     if a.resume is not None:
         try:
             ck.load_optimizer_state(loaded, gan.opt_d, ["netD"], counters[1])
