@@ -4,10 +4,10 @@
 //! fan-in included), the reference against central differences, and PyTorch's names.
 use crate::common;
 
+use common::gpu;
 use common::graph_case::{
     net_matches_reference, reference_matches_central_differences, with_random_params,
 };
-use common::gpu;
 use webgan::graph::ops::{BatchNorm2d, Embedding, Modulate, Project};
 use webgan::graph::program::Net;
 use webgan::graph::{Builder, Graph, Layer, Shape3};

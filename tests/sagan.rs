@@ -255,3 +255,33 @@ fn samples_beyond_one_attention_binding_are_drawn_in_chunks() {
         assert_close(&format!("sample {i}"), &got, &want, 1e-6, 1e-5);
     }
 }
+
+/// A conditional SAGAN saved before the paper's form (batch norm with its own γ and β, the
+/// classes appended to z and D's input) is refused in a sentence that says why, not as a
+/// tensor of the wrong shape.
+#[test]
+fn a_conditional_sagan_of_the_earlier_form_is_refused_in_a_sentence() {
+    use webgan::checkpoint::{Checkpoint, Tensor};
+    let t = small_sagan(2);
+    let saved = pollster::block_on(t.save()).unwrap();
+    let mut old = Checkpoint::from_bytes(&saved).unwrap();
+    for net in ["netG", "netG_ema"] {
+        let c = old.tensors[&format!("{net}.l1.1.embed.weight")].shape[1] / 2;
+        old.tensors.remove(&format!("{net}.l1.1.embed.weight"));
+        for part in ["weight", "bias"] {
+            let tensor = Tensor::new(vec![c], vec![1.0; c]).unwrap();
+            old.tensors.insert(format!("{net}.l1.1.{part}"), tensor);
+        }
+    }
+    let data = squares(&t.gpu, 32);
+    let e = Trainer::resume(t.gpu.clone(), &old.to_bytes().unwrap(), data)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("conditional SAGAN from an earlier webgan"),
+        "{e}"
+    );
+    // The checkpoint as saved resumes.
+    Trainer::resume(t.gpu.clone(), &saved, squares(&t.gpu, 32)).expect("resumes");
+}

@@ -173,6 +173,14 @@ pub fn load_weights(gpu: &Gpu, ck: &Checkpoint, net: &Net, name: &str) -> Result
 /// node's parameters, batch norm's weight and bias packed as [γ; β], and its running
 /// [mean; var]. Checked as [`load_weights`] checks them: present, shaped, finite.
 pub fn read_weights(ck: &Checkpoint, graph: &Graph, name: &str) -> Result<Vec<NodeWeights>> {
+    // A conditional SAGAN saved before its paper form: batch norm with its own γ and β where
+    // the class now chooses them. Said so, rather than as a tensor of the wrong shape.
+    let conditional_norm = graph.nodes.iter().any(|n| n.name == "l1.1.embed");
+    if conditional_norm && ck.tensors.contains_key(&format!("{name}.l1.1.weight")) {
+        return Err(Error::Checkpoint(format!(
+            "`{name}` is a conditional SAGAN from an earlier webgan, which appended the classes to z and to D's input; SAGAN's conditional form (class-conditional batch norm, a projection discriminator) cannot load it: train it again"
+        )));
+    }
     (0..graph.nodes.len())
         .map(|i| {
             let params = graph
