@@ -90,20 +90,25 @@ fn embed_weight_grad(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroup
     store(i, sum);
 }
 
-// dx[n, k, px] (+)= sum_m W[k, m] dy[n, m] / pixels, with W = a and dy = b.
+// dx[n, k, px] (+)= sum_m W[k, m] dy[n, m] / pixels, with W = a and dy = b: one thread per
+// plane, its sum taken once and spread over the plane's pixels (D's planes have a map's
+// pixels, each of which would otherwise take the whole sum again).
 @compute @workgroup_size(256)
 fn embed_input_grad(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let i = flat_id(g, n, l);
-    if (i >= p.batch * p.channels * p.pixels) {
+    let plane = flat_id(g, n, l);
+    if (plane >= p.batch * p.channels) {
         return;
     }
-    let row = i / (p.channels * p.pixels);
-    let k = (i / p.pixels) % p.channels;
+    let row = plane / p.channels;
+    let k = plane % p.channels;
     var sum = 0.0;
     for (var m = 0u; m < p.width; m++) {
         sum += a[k * p.width + m] * b[row * p.width + m];
     }
-    store(i, sum / f32(p.pixels));
+    let value = sum / f32(p.pixels);
+    for (var px = 0u; px < p.pixels; px++) {
+        store(plane * p.pixels + px, value);
+    }
 }
 
 // out[n, c, px] = s[n, c] x[n, c, px] + s[n, C + c], with x = a and s = b.

@@ -456,7 +456,8 @@ pub fn bench_trainer(
     bench_trainer_for(gpu, config)
 }
 
-/// A trainer of `config` on 256 images of noise resident on the GPU.
+/// A trainer of `config` on 256 images of noise resident on the GPU (labelled 0, 1, … in turn
+/// when the model is conditional).
 pub fn bench_trainer_for(
     gpu: std::sync::Arc<Gpu>,
     config: crate::train::TrainConfig,
@@ -473,7 +474,14 @@ pub fn bench_trainer_for(
             (state >> 24) as u8
         })
         .collect();
-    let dataset = GpuDataset::upload(&gpu, &pixels, row)?;
+    let classes = config.model.classes;
+    let dataset = match classes {
+        0 => GpuDataset::upload(&gpu, &pixels, row)?,
+        k => {
+            let labels: Vec<u32> = (0..256).map(|i| i % k).collect();
+            GpuDataset::upload_labelled(&gpu, &pixels, row, &labels, k)?
+        }
+    };
     Trainer::new(gpu.clone(), config, dataset)
 }
 

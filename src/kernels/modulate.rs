@@ -175,7 +175,7 @@ pub fn embed_input_grad(
     )?;
     check_len("embed_input_grad", "dx", dx, s.map_len())?;
     let entry = "embed_input_grad";
-    dispatch(gpu, entry, s, w, Some(dy), dx, accumulate, s.map_len())
+    dispatch(gpu, entry, s, w, Some(dy), dx, accumulate, s.vector_len())
 }
 
 /// y = s[:, :C] · x + s[:, C:] per sample and channel, s [batch, 2C].

@@ -436,6 +436,14 @@ pub fn cases() -> Vec<Case> {
         ],
         &["bench", "step", "--reps", "0"],
         &["bench", "step", "--preset", "matmul"],
+        &[
+            "bench",
+            "train",
+            "--presets",
+            "sagan32",
+            "--classes",
+            "100000",
+        ],
     ] {
         cases.push(Case::new(args.join(" "), args, any()));
     }

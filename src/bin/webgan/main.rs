@@ -113,6 +113,9 @@ enum BenchWhat {
         /// R1's weight γ, for a step with the R1 penalty.
         #[arg(long)]
         r1: Option<f32>,
+        /// Classes of a conditional DCGAN or SAGAN (0: unconditional), on data labelled in turn.
+        #[arg(long, default_value_t = 0)]
+        classes: u32,
     },
     /// Where a training step's time goes: each kernel of one step timed alone, summed by kernel.
     Step {
@@ -183,13 +186,15 @@ fn bench_batch(preset: webgan::model::presets::Preset) -> u32 {
 }
 
 /// The configuration `bench train` times for a DCGAN or SAGAN preset: the preset's recipe
-/// with `loss` (its defaults), `k` and `r1` when given, at `batch` or [`bench_batch`].
+/// with `loss` (its defaults), `k` and `r1` when given, at `batch` or [`bench_batch`],
+/// conditional on `classes` when not 0.
 fn bench_config(
     name: &str,
     batch: Option<u32>,
     loss: Option<webgan::train::GanLoss>,
     k: Option<u32>,
     r1: Option<f32>,
+    classes: u32,
 ) -> webgan::Result<webgan::train::TrainConfig> {
     use webgan::train::TrainConfig;
     let preset = webgan::model::presets::Preset::parse(name)?;
@@ -198,6 +203,10 @@ fn bench_config(
         batch: batch.unwrap_or(bench_batch(preset)),
         d_steps: k.unwrap_or(defaults.d_steps),
         r1,
+        model: webgan::model::presets::ModelConfig {
+            classes,
+            ..defaults.model
+        },
         ..defaults
     };
     config.check()?;
@@ -262,6 +271,7 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
             loss,
             k,
             r1,
+            classes,
         } => {
             if !(1..=10_000).contains(steps) {
                 return invalid(format!("--steps must be from 1 to 10000, not {steps}"));
@@ -275,7 +285,7 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
                 .filter(|p| p.starts_with("dcgan") || p.starts_with("sagan"))
             {
                 if webgan::model::presets::Preset::parse(p).is_ok() {
-                    bench_config(p, *batch, loss, *k, *r1)?;
+                    bench_config(p, *batch, loss, *k, *r1, *classes)?;
                 }
             }
             let allowed = ["dcgan28", "dcgan32", "dcgan64", "sagan32", "sagan64"];
@@ -398,6 +408,7 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
             loss,
             k,
             r1,
+            classes,
         } => {
             println!("adapter: {}\n", gpu.adapter_name());
             println!("| preset | batch | ms/step | images/s |");
@@ -413,7 +424,7 @@ fn bench(gpu: Gpu, what: BenchWhat) -> webgan::Result<ExitCode> {
                     println!("| {name} | 1 | {ms:.1} | {images:.3} |");
                     continue;
                 }
-                let config = bench_config(&name, batch, loss, k, r1)?;
+                let config = bench_config(&name, batch, loss, k, r1, classes)?;
                 let b = config.batch;
                 let (ms, images) = bench::training(gpu.clone(), config, steps)?;
                 println!("| {name} | {b} | {ms:.1} | {images:.3} |");
