@@ -191,6 +191,7 @@ fn base64_is_rfc_4648s() {
 fn the_page_template_fills_in_once_with_every_part() {
     let generator = webgan::share::GeneratorFile {
         family: "dcgan".into(),
+        model: "conditional dcgan28".into(),
         networks: vec!["netG"],
         bytes: b"weights".to_vec(),
     };

@@ -16,6 +16,9 @@ const KEPT_METADATA: [&str; 4] = ["format", "family", "config", "step"];
 #[derive(Clone, Debug, PartialEq)]
 pub struct GeneratorFile {
     pub family: String,
+    /// What the generator is, in words for a message: the preset of a DCGAN-trainer run
+    /// ("sagan32", "infogan28", with "conditional" when it takes a class), else the family.
+    pub model: String,
     pub networks: Vec<&'static str>,
     pub bytes: Vec<u8>,
 }
@@ -56,6 +59,17 @@ pub fn generator_names(ck: &Checkpoint, bytes: &[u8]) -> Result<(String, Vec<&'s
 pub fn generator_only(bytes: &[u8], half: bool) -> Result<GeneratorFile> {
     let ck = Checkpoint::from_bytes(bytes)?;
     let (family, networks) = generator_names(&ck, bytes)?;
+    let model = if family == "dcgan" {
+        let (_, config) = Trainer::checkpoint_config(bytes)?;
+        let name = config.model.preset.name();
+        if config.model.classes > 0 {
+            format!("conditional {name}")
+        } else {
+            name.to_string()
+        }
+    } else {
+        family.clone()
+    };
     let mut out = Checkpoint::new();
     for (key, value) in &ck.metadata {
         if KEPT_METADATA.contains(&key.as_str()) {
@@ -94,6 +108,7 @@ pub fn generator_only(bytes: &[u8], half: bool) -> Result<GeneratorFile> {
     };
     Ok(GeneratorFile {
         family,
+        model,
         networks,
         bytes,
     })

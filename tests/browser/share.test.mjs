@@ -50,11 +50,15 @@ before(async () => {
   const quick = ['--steps', '2', '--ngf', '4', '--ndf', '4'];
   const digits = [...quick, '--batch', '8', '--quality-every', '0'];
   train('digits', digits);
+  train('sagan', ['--steps', '2', '--ngf', '8', '--ndf', '8', '--batch', '4', '--quality-every', '0', '--preset', 'sagan32', '--nz', '8']);
+  train('uniform', [...digits, '--prior', 'uniform']);
   train('pix2pix', ['--data', 'pairs.zip', '--size', '32', ...quick]);
   train('cyclegan', ['--data', 'domains.zip', '--size', '32', ...quick]);
   pages = {
     digits: exported('digits'),
     digitsHalf: exported('digits', true),
+    sagan: exported('sagan'),
+    uniform: exported('uniform'),
     pix2pix: exported('pix2pix'),
     cyclegan: exported('cyclegan'),
   };
@@ -141,6 +145,34 @@ test('the exported DCGAN page draws from file:// with no network: walks, changes
   assert.deepEqual(errors, []);
 });
 
+test('a conditional SAGAN\'s page says SAGAN and follows the class picker', SLOW, async () => {
+  await open(pages.sagan);
+  await ready();
+  assert.match(await page.textContent('#about'), /A SAGAN generator \(sagan32, conditional on 10 classes\), trained for 2 steps\./);
+  const grid = await pixels('samples');
+  // A row per class, 8 wide, of 32-pixel images with a 2-pixel gap.
+  assert.deepEqual([grid.width, grid.height], [8 * 34 + 2, 10 * 34 + 2]);
+  assert.ok(grid.spread > 10, `the grid is blank (${JSON.stringify(grid)})`);
+  await andDrawn(() => page.selectOption('#class', '3'), 2);
+  const three = await pixels('samples');
+  await andDrawn(() => page.selectOption('#class', '7'), 2);
+  assert.notEqual((await pixels('samples')).hash, three.hash, 'another class changes the grid');
+  assert.equal(await page.isVisible('#truncation-label'), true);
+  assert.deepEqual(blocked, []);
+  assert.deepEqual(errors, []);
+});
+
+test('a run with a uniform prior: the page has no truncation slider, and still walks', SLOW, async () => {
+  await open(pages.uniform);
+  await ready();
+  assert.equal(await page.isVisible('#truncation-label'), false);
+  const walk = await pixels('walk');
+  await andDrawn(() => page.click('#walk-button'));
+  assert.notEqual((await pixels('walk')).hash, walk.hash, 'a new walk changes the pixels');
+  assert.deepEqual(blocked, []);
+  assert.deepEqual(errors, []);
+});
+
 test('with --half the page says its weights are 16-bit floats, and draws the same grid nearly', SLOW, async () => {
   await open(pages.digits);
   const full = await pixels('samples');
@@ -216,6 +248,38 @@ test("the training page's Share button downloads a page that draws from file://"
     await open(file);
     await ready();
     assert.match(await page.textContent('#about'), /A DCGAN generator \(dcgan28, conditional on 10 classes\).*16-bit floats/);
+    assert.ok((await pixels('samples')).spread > 10);
+    assert.deepEqual(blocked, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    server.close();
+  }
+});
+
+test('a page run with a uniform prior hides truncation, and so does the page it shares', SLOW, async () => {
+  const server = await serve();
+  try {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const main = await context.newPage();
+    const mainErrors = watchErrors(main);
+    await main.goto(`${server.url}?autosave=0`);
+    await main.waitForFunction(() => document.body.dataset.ready, null, SLOW);
+    assert.equal(await main.isVisible('#truncation-label'), true, 'a normal prior offers truncation');
+    await main.selectOption('select[name=prior]', 'uniform');
+    await main.fill('input[name=width]', '4');
+    await main.fill('input[name=batch]', '4');
+    await main.click('#step');
+    await main.waitForFunction(() => document.getElementById('stat-step').textContent === '1', null, SLOW);
+    await main.waitForFunction(() => document.body.dataset.state === 'paused', null, SLOW);
+    assert.equal(await main.isVisible('#truncation-label'), false);
+    const [download] = await Promise.all([main.waitForEvent('download', SLOW), main.click('#share')]);
+    const file = join(dir, 'shared-uniform.html');
+    await download.saveAs(file);
+    assert.deepEqual(mainErrors, []);
+    await context.close();
+    await open(file);
+    await ready();
+    assert.equal(await page.isVisible('#truncation-label'), false);
     assert.ok((await pixels('samples')).spread > 10);
     assert.deepEqual(blocked, []);
     assert.deepEqual(errors, []);

@@ -203,7 +203,7 @@ async function main() {
   const g = await wasm.Generator.open(decode($('webgan-weights').textContent));
   document.body.dataset.openedMs = String(Math.round(performance.now()));
   const infogan = g.categorical + g.continuous > 0;
-  const family = infogan ? 'InfoGAN' : FAMILIES[g.family];
+  const family = infogan ? 'InfoGAN' : g.model.startsWith('sagan') ? 'SAGAN' : FAMILIES[g.family];
   const classes = g.classes > 0 ? `, conditional on ${g.classes} classes` : '';
   const codes = infogan ? `, with ${[g.categorical ? `a categorical code of ${g.categorical} values` : '', g.continuous ? `${g.continuous} continuous code${g.continuous === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')}` : '';
   $('about').textContent = `${infogan ? 'An' : 'A'} ${family} generator (${g.model}${classes}${codes}), trained for ${g.step.toLocaleString('en')} step${g.step === 1 ? '' : 's'}` +

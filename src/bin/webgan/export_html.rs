@@ -78,7 +78,7 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         "wrote {} ({:.1} MB: a {} generator, {:.2} MB of weights{})",
         args.out.display(),
         page.len() as f64 / 1e6,
-        generator.family,
+        generator.model,
         generator.bytes.len() as f64 / 1e6,
         if args.half { " as 16-bit floats" } else { "" }
     );

@@ -176,7 +176,8 @@ pub fn train(t: &mut dyn Training, mut s: Schedule<'_>) -> Result<ExitCode> {
     }
     bar.finish();
     eprintln!(
-        "done: {} steps in {:.0} s; samples in {}, checkpoint {}",
+        // The step reached (a resumed run counts its earlier steps), as the PyTorch twin says it.
+        "done: step {} ({:.0} s); samples in {}, checkpoint {}",
         t.step(),
         start.elapsed().as_secs_f64(),
         s.out.join("samples").display(),
