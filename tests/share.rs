@@ -111,6 +111,8 @@ fn alone_samples_what_the_whole_samples(preset: Preset, ema: Option<f32>) -> Che
     let whole = pollster::block_on(t.save()).unwrap();
     let kept = if ema.is_some() { "netG_ema." } else { "netG." };
     let f32_file = generator_only(&whole, false).unwrap();
+    // What `export --format html` names it: the preset, not the trainer's family ("dcgan").
+    assert_eq!(f32_file.model, format!("conditional {}", preset.name()));
     let ck = Checkpoint::from_bytes(&f32_file.bytes).unwrap();
     let names: Vec<&String> = ck.tensors.keys().chain(ck.integers.keys()).collect();
     assert!(names.iter().all(|n| n.starts_with(kept)), "{names:?}");
