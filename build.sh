@@ -166,8 +166,8 @@ run_tests() {
   cargo test
   say "PyTorch checks: webgan's checkpoints in torch.nn modules (python/)"
   WEBGAN=target/debug/webgan PYTHONPATH=python "$PYTHON_ENV/bin/python" -m unittest discover -s python/tests
-  say "the GEMMs again without subgroups (what a device without the feature runs)"
-  WEBGAN_SUBGROUPS=off cargo test --test integration conv::
+  say "the GEMMs and the attention block again without subgroups (what a device without the feature runs)"
+  WEBGAN_SUBGROUPS=off cargo test --test integration -- conv:: attention::
   build
   say "browser tests (headless chromium, WebGPU on SwiftShader)"
   (cd tests/browser && npm test)

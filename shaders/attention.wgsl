@@ -37,6 +37,11 @@ override B_T: u32 = 0u;
 override VEC4: u32 = 0u;
 // 1: add into out (backward passes and gradients that meet another one); else overwrite it.
 override ACCUMULATE: u32 = 0u;
+// 4 with subgroups whose lanes are the workgroup's threads in order (checked once per device
+// by gpu.rs): 4 lanes side by side, one row of blocks, share the loads of A's rows (share_a,
+// from attention_subgroups.wgsl; attention_no_subgroups.wgsl without the feature). On
+// lavapipe conv.wgsl's 1024^3 GEMM runs at 25.8 GFLOP/s with it and 17.3 without.
+override LANES: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: AttentionParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -129,44 +134,120 @@ fn b_block(z: u32, k0: u32, j0: u32) -> array<vec4<f32>, 4> {
     return r;
 }
 
-// acc (+)= A's 4 rows times B's 4 columns over one step of 4 in k.
-fn product(acc: vec4<f32>, a_row: vec4<f32>, bv: array<vec4<f32>, 4>) -> vec4<f32> {
-    return acc + a_row.x * bv[0] + a_row.y * bv[1] + a_row.z * bv[2] + a_row.w * bv[3];
-}
-
-// One 8 x 8 block of out[z] per thread (four 4 x 4 quarters), its sums in registers: no
-// workgroup memory and no barrier, which CPU adapters (lavapipe, SwiftShader) run fastest, as
-// conv.wgsl's GEMM does. Each step of 4 in k loads 16 vec4s for 64 vec4 multiply-adds (a
-// 4 x 4 block: 8 for 16, which ran at half the speed on lavapipe).
-@compute @workgroup_size(8, 8)
-fn matmul(@builtin(global_invocation_id) id: vec3<u32>) {
-    let z = id.z;
-    let i0 = id.y * 8u;
-    let j0 = id.x * 8u;
-    if (i0 >= p.m || j0 >= p.n) {
+// Row i of out[z] at columns j0 .. j0 + 7 (lo: j0 .. j0 + 3, hi: the next four), those past the
+// edges left alone.
+fn store_row(z: u32, i: u32, j0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if (i >= p.m) {
         return;
     }
-    // acc[2 * r + h]: row i0 + r, columns j0 + 4h .. j0 + 4h + 3.
-    var acc: array<vec4<f32>, 16>;
+    let base = z * p.out_stride + i * p.n;
+    for (var c = 0u; c < 4u; c++) {
+        if (j0 + c < p.n) {
+            store(base + j0 + c, p.scale * lo[c]);
+        }
+        if (j0 + 4u + c < p.n) {
+            store(base + j0 + 4u + c, p.scale * hi[c]);
+        }
+    }
+}
+
+// What lane q of 4 side by side loads of A for the others (LANES): rows i0 + q and i0 + 4 + q
+// over k0 .. k0 + 3, or, with A transposed in vec4s, A at k = k0 + q over rows i0 .. i0 + 3 and
+// i0 + 4 .. i0 + 7 (the lanes then hold the block's columns and each transposes its own).
+fn a_share(z: u32, i0: u32, k0: u32, q: u32) -> array<vec4<f32>, 2> {
+    var r: array<vec4<f32>, 2>;
+    if (VEC4 == 0u) {
+        for (var h = 0u; h < 2u; h++) {
+            let i = i0 + 4u * h + q;
+            r[h] = vec4(a_at(z, i, k0), a_at(z, i, k0 + 1u), a_at(z, i, k0 + 2u), a_at(z, i, k0 + 3u));
+        }
+        return r;
+    }
+    let base = z * p.a_stride;
+    if (A_T == 0u) {
+        r[0] = a4[(base + min(i0 + q, p.m - 1u) * p.k + k0) / 4u];
+        r[1] = a4[(base + min(i0 + 4u + q, p.m - 1u) * p.k + k0) / 4u];
+    } else {
+        r[0] = a4[(base + (k0 + q) * p.m + min(i0, p.m - 4u)) / 4u];
+        r[1] = a4[(base + (k0 + q) * p.m + min(i0 + 4u, p.m - 4u)) / 4u];
+    }
+    return r;
+}
+
+// A's rows i0 .. i0 + 7 over k0 .. k0 + 3, as two matrices whose column r is row r (top)
+// and row 4 + r (bottom).
+fn a_rows(z: u32, i0: u32, k0: u32, lane: u32) -> array<mat4x4<f32>, 2> {
+    if (LANES == 0u) {
+        let t = a_block(z, i0, k0);
+        let b = a_block(z, i0 + 4u, k0);
+        return array(mat4x4<f32>(t[0], t[1], t[2], t[3]), mat4x4<f32>(b[0], b[1], b[2], b[3]));
+    }
+    let q = lane % 4u;
+    let first = lane - q;
+    let mine = a_share(z, i0, k0, q);
+    let top = mat4x4<f32>(share_a(mine[0], first), share_a(mine[0], first + 1u), share_a(mine[0], first + 2u), share_a(mine[0], first + 3u));
+    let bottom = mat4x4<f32>(share_a(mine[1], first), share_a(mine[1], first + 1u), share_a(mine[1], first + 2u), share_a(mine[1], first + 3u));
+    if (A_T == 1u && VEC4 == 1u) {
+        return array(transpose(top), transpose(bottom));
+    }
+    return array(top, bottom);
+}
+
+// One 8 x 8 block of out[z] per thread, its sums in registers: no workgroup memory and no
+// barrier, which CPU adapters (lavapipe, SwiftShader) run fastest, as conv.wgsl's GEMM does.
+// Each step of 4 in k loads 16 vec4s for 64 vec4 multiply-adds (a 4 x 4 block: 8 for 16,
+// which ran at half the speed on lavapipe); with subgroups, 4 lanes share A's 8 row loads,
+// as conv.wgsl's lanes do. The sums are sixteen named vec4s, not an array: an array indexed
+// in a loop the compiler does not unroll (the stores') stays in memory, and every multiply-add
+// then loads and stores its sum. Called by the entry point `matmul` (attention_subgroups.wgsl
+// or attention_no_subgroups.wgsl) with the thread's index in its 8 x 8 workgroup (x fastest).
+fn matmul_block(li: u32, group: vec3<u32>, lane: u32) {
+    let z = group.z;
+    let i0 = (group.y * 8u + li / 8u) * 8u;
+    let j0 = (group.x * 8u + li % 8u) * 8u;
+    // Rows past the end leave in whole groups of lanes (one row of blocks); columns past the
+    // end stay to the end of the loop when lanes share A, reading clamped (or zero) B.
+    if (i0 >= p.m || (j0 >= p.n && LANES == 0u)) {
+        return;
+    }
+    // lr, hr: row i0 + r at columns j0 .. j0 + 3 and j0 + 4 .. j0 + 7.
+    var l0 = vec4<f32>(); var h0 = vec4<f32>();
+    var l1 = vec4<f32>(); var h1 = vec4<f32>();
+    var l2 = vec4<f32>(); var h2 = vec4<f32>();
+    var l3 = vec4<f32>(); var h3 = vec4<f32>();
+    var l4 = vec4<f32>(); var h4 = vec4<f32>();
+    var l5 = vec4<f32>(); var h5 = vec4<f32>();
+    var l6 = vec4<f32>(); var h6 = vec4<f32>();
+    var l7 = vec4<f32>(); var h7 = vec4<f32>();
     for (var k0 = 0u; k0 < p.k; k0 += 4u) {
-        let top = a_block(z, i0, k0);
-        let bottom = a_block(z, i0 + 4u, k0);
-        let left = b_block(z, k0, j0);
-        let right = b_block(z, k0, j0 + 4u);
-        for (var r = 0u; r < 4u; r++) {
-            acc[2u * r] = product(acc[2u * r], top[r], left);
-            acc[2u * r + 1u] = product(acc[2u * r + 1u], top[r], right);
-            acc[2u * r + 8u] = product(acc[2u * r + 8u], bottom[r], left);
-            acc[2u * r + 9u] = product(acc[2u * r + 9u], bottom[r], right);
-        }
+        let bl = b_block(z, k0, j0);
+        let bh = b_block(z, k0, j0 + 4u);
+        // Columns: B's rows k0 .. k0 + 3, so that lo * a = sum_t a[t] * B[k0 + t][j0 .. j0 + 3].
+        let lo = mat4x4<f32>(bl[0], bl[1], bl[2], bl[3]);
+        let hi = mat4x4<f32>(bh[0], bh[1], bh[2], bh[3]);
+        let a = a_rows(z, i0, k0, lane);
+        let top = a[0];
+        let bottom = a[1];
+        l0 += lo * top[0]; h0 += hi * top[0];
+        l1 += lo * top[1]; h1 += hi * top[1];
+        l2 += lo * top[2]; h2 += hi * top[2];
+        l3 += lo * top[3]; h3 += hi * top[3];
+        l4 += lo * bottom[0]; h4 += hi * bottom[0];
+        l5 += lo * bottom[1]; h5 += hi * bottom[1];
+        l6 += lo * bottom[2]; h6 += hi * bottom[2];
+        l7 += lo * bottom[3]; h7 += hi * bottom[3];
     }
-    for (var r = 0u; r < 8u; r++) {
-        for (var c = 0u; c < 8u; c++) {
-            if (i0 + r < p.m && j0 + c < p.n) {
-                store(z * p.out_stride + (i0 + r) * p.n + j0 + c, p.scale * acc[2u * r + c / 4u][c % 4u]);
-            }
-        }
+    if (j0 >= p.n) {
+        return;
     }
+    store_row(z, i0, j0, l0, h0);
+    store_row(z, i0 + 1u, j0, l1, h1);
+    store_row(z, i0 + 2u, j0, l2, h2);
+    store_row(z, i0 + 3u, j0, l3, h3);
+    store_row(z, i0 + 4u, j0, l4, h4);
+    store_row(z, i0 + 5u, j0, l5, h5);
+    store_row(z, i0 + 6u, j0, l6, h6);
+    store_row(z, i0 + 7u, j0, l7, h7);
 }
 
 // The thread's row of a 1-D grid spread over x and y (see grid_1d in kernels/mod.rs).
@@ -174,45 +255,65 @@ fn flat(group: vec3<u32>, groups: vec3<u32>, l: u32) -> u32 {
     return (group.y * groups.x + group.x) * GROUP + l;
 }
 
+// Threads of a softmax workgroup: the 64 that gpu.rs's probe found in order when subgroups
+// are on (the lanes of a subgroup then take its threads' rows together, see below).
+const ROW_GROUP: u32 = 64u;
+
+// The subgroup of `size` lanes (1 without subgroups) whose lane 0 is thread l - lane takes the
+// rows of its threads one at a time, each lane every size-th element: neighbouring lanes read
+// neighbouring floats, where a thread per row read floats a row apart (lavapipe, 32 x 32 at
+// batch 4 with other work on the cores: the backward 23.0 -> 12.6 ms; idle, at batch 16,
+// about as before). Rows past the end leave the whole subgroup.
+fn row_of(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, r: u32) -> u32 {
+    return (group.y * groups.x + group.x) * ROW_GROUP + l - lane + r;
+}
+
 // out's rows of p.n, each replaced by its softmax; the max is subtracted first, so that every
 // exponent is <= 0 and the sum lies in [1, n].
-@compute @workgroup_size(256)
-fn softmax_forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let row = flat(group, groups, l);
-    if (row >= p.m) {
-        return;
-    }
-    let base = row * p.n;
-    var top = out[base];
-    for (var j = 1u; j < p.n; j++) {
-        top = max(top, out[base + j]);
-    }
-    var total = 0.0;
-    for (var j = 0u; j < p.n; j++) {
-        let e = exp(out[base + j] - top);
-        out[base + j] = e;
-        total += e;
-    }
-    let inv = 1.0 / total;
-    for (var j = 0u; j < p.n; j++) {
-        out[base + j] *= inv;
+fn softmax_forward_rows(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, size: u32) {
+    for (var r = 0u; r < size; r++) {
+        let row = row_of(group, groups, l, lane, r);
+        if (row >= p.m) {
+            return;
+        }
+        let base = row * p.n;
+        // Below any energy a finite map holds; a lane past a short row keeps it, and the
+        // subgroup's max passes over it. (f32's exact lowest, -3.4028235e38, is a literal
+        // Tint rounds out of range.)
+        var top = -3.0e38;
+        for (var j = lane; j < p.n; j += size) {
+            top = max(top, out[base + j]);
+        }
+        top = lanes_max(top);
+        var total = 0.0;
+        for (var j = lane; j < p.n; j += size) {
+            let e = exp(out[base + j] - top);
+            out[base + j] = e;
+            total += e;
+        }
+        let inv = 1.0 / lanes_sum(total);
+        for (var j = lane; j < p.n; j += size) {
+            out[base + j] *= inv;
+        }
     }
 }
 
 // d softmax, in place over out = d attn: de_j = s_j (g_j - sum_l g_l s_l), with s = attn (a).
-@compute @workgroup_size(256)
-fn softmax_backward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let row = flat(group, groups, l);
-    if (row >= p.m) {
-        return;
-    }
-    let base = row * p.n;
-    var inner = 0.0;
-    for (var j = 0u; j < p.n; j++) {
-        inner += out[base + j] * a[base + j];
-    }
-    for (var j = 0u; j < p.n; j++) {
-        out[base + j] = a[base + j] * (out[base + j] - inner);
+fn softmax_backward_rows(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, size: u32) {
+    for (var r = 0u; r < size; r++) {
+        let row = row_of(group, groups, l, lane, r);
+        if (row >= p.m) {
+            return;
+        }
+        let base = row * p.n;
+        var inner = 0.0;
+        for (var j = lane; j < p.n; j += size) {
+            inner += out[base + j] * a[base + j];
+        }
+        inner = lanes_sum(inner);
+        for (var j = lane; j < p.n; j += size) {
+            out[base + j] = a[base + j] * (out[base + j] - inner);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! SAGAN's self-attention block (`self_attention`: three 1×1 convs, the map, its application
 //! and the γ-scaled residual) on the GPU against the f64 reference, forward and backward, on
-//! shapes that take the shader's scalar path (3×5 positions, c/8 = 1 or 2) and its vec4 path
+//! shapes that take the shader's scalar path (3×5 and 2×3 positions, c/8 = 1 or 2) and its vec4 path
 //! (4×4, c = 32); the reference against central differences for every input and parameter,
 //! γ included; and a map too large for one binding refused in a sentence.
 use crate::common;
@@ -33,6 +33,9 @@ fn check(c: u32, h: u32, w: u32) {
 fn odd_positions_and_few_query_channels_match_the_reference() {
     check(16, 3, 5);
     check(8, 3, 5);
+    // 6 positions: rows shorter than a subgroup of lavapipe's 8 lanes, which the softmax's
+    // lanes read together.
+    check(8, 2, 3);
 }
 
 #[test]

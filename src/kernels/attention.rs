@@ -3,7 +3,7 @@
 //! softmax and the residual scaled by the learned γ, each forward and backward.
 
 use crate::error::shape_error;
-use crate::gpu::{Access, Gpu, Shader};
+use crate::gpu::{Access, Gpu, Lanes, Shader};
 use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::Result;
 
@@ -19,15 +19,22 @@ pub const SHADER: Shader = Shader {
         Access::Read,      // gamma
         Access::ReadWrite, // out
     ],
-    lanes: None,
+    // The matmul entry point, with subgroups (4 lanes share A's loads) and without.
+    lanes: Some(Lanes {
+        on: include_str!("../../shaders/attention_subgroups.wgsl"),
+        off: include_str!("../../shaders/attention_no_subgroups.wgsl"),
+    }),
 };
 
-/// Threads a side of a matmul workgroup (its workgroup_size), each with an 8 × 8 block.
+/// Threads a side of a matmul workgroup (8 × 8, laid out as 64 in a row), each with an 8 × 8
+/// block.
 const TILE: u32 = 8;
 /// Rows and columns of out per matmul thread.
 const BLOCK: u32 = 8;
-/// Threads of the row-wise and elementwise entries (GROUP in the shader).
+/// Threads of the elementwise entries (GROUP in the shader).
 const GROUP: u32 = 256;
+/// Threads of the softmax entries (ROW_GROUP in the shader).
+const ROW_GROUP: u32 = 64;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -127,12 +134,15 @@ pub fn matmul(
         scale: 1.0,
         unused: 0,
     };
-    let constants = [
+    let mut constants = vec![
         ("A_T", a.transposed as u32),
         ("B_T", b.transposed as u32),
         ("VEC4", vec4 as u32),
         ("ACCUMULATE", accumulate as u32),
     ];
+    if gpu.subgroups {
+        constants.push(("LANES", 4));
+    }
     // The scalar path binds one-element spares as the vec4 views, which it never reads.
     let spare = gpu.storage("unused", 4);
     let (a4, b4) = if vec4 {
@@ -191,7 +201,7 @@ fn rows(
 pub fn softmax_forward(gpu: &Gpu, rows_: u32, n: u32, map: &wgpu::Buffer) -> Result<Dispatch> {
     check_len("softmax", "map", map, rows_ as usize * n as usize)?;
     let spare = gpu.storage("unused", 1);
-    let grid = grid_1d(rows_ as usize, GROUP);
+    let grid = grid_1d(rows_ as usize, ROW_GROUP);
     rows(
         gpu,
         "softmax_forward",
@@ -217,7 +227,7 @@ pub fn softmax_backward(
     check_len("softmax", "attn", attn, len)?;
     check_len("softmax", "d map", dmap, len)?;
     let spare = gpu.storage("unused", 1);
-    let grid = grid_1d(rows_ as usize, GROUP);
+    let grid = grid_1d(rows_ as usize, ROW_GROUP);
     rows(
         gpu,
         "softmax_backward",
