@@ -261,9 +261,8 @@ const ROW_GROUP: u32 = 64u;
 
 // The subgroup of `size` lanes (1 without subgroups) whose lane 0 is thread l - lane takes the
 // rows of its threads one at a time, each lane every size-th element: neighbouring lanes read
-// neighbouring floats, where a thread per row read floats a row apart (lavapipe, 32 x 32 at
-// batch 4 with other work on the cores: the backward 23.0 -> 12.6 ms; idle, at batch 16,
-// about as before). Rows past the end leave the whole subgroup.
+// neighbouring floats, where a thread per row read floats a row apart. Rows past the end
+// leave the whole subgroup.
 fn row_of(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, r: u32) -> u32 {
     return (group.y * groups.x + group.x) * ROW_GROUP + l - lane + r;
 }
@@ -280,20 +279,21 @@ fn softmax_forward_rows(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, 
         // Below any energy a finite map holds; a lane past a short row keeps it, and the
         // subgroup's max passes over it. (f32's exact lowest, -3.4028235e38, is a literal
         // Tint rounds out of range.)
+        // One pass finds the lane's max and its sum of exponents below the max so far,
+        // rescaled whenever the max moves; a second writes the softmax: two passes over the
+        // row where three (max, exponents, scale) read it three times and wrote it twice.
         var top = -3.0e38;
-        for (var j = lane; j < p.n; j += size) {
-            top = max(top, out[base + j]);
-        }
-        top = lanes_max(top);
         var total = 0.0;
         for (var j = lane; j < p.n; j += size) {
-            let e = exp(out[base + j] - top);
-            out[base + j] = e;
-            total += e;
+            let e = out[base + j];
+            let t = max(top, e);
+            total = total * exp(top - t) + exp(e - t);
+            top = t;
         }
-        let inv = 1.0 / lanes_sum(total);
+        let row_top = lanes_max(top);
+        let inv = 1.0 / lanes_sum(total * exp(top - row_top));
         for (var j = lane; j < p.n; j += size) {
-            out[base + j] *= inv;
+            out[base + j] = exp(out[base + j] - row_top) * inv;
         }
     }
 }
