@@ -267,8 +267,9 @@ fn row_of(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, r: u32) -> u32
     return (group.y * groups.x + group.x) * ROW_GROUP + l - lane + r;
 }
 
-// out's rows of p.n, each replaced by its softmax; the max is subtracted first, so that every
-// exponent is <= 0 and the sum lies in [1, n].
+// out's rows of p.n, each replaced by its softmax; every exponent has the max subtracted
+// (the lane's running max, then the row's), so that none is > 0 and the row's sum lies in
+// [1, n].
 fn softmax_forward_rows(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, size: u32) {
     for (var r = 0u; r < size; r++) {
         let row = row_of(group, groups, l, lane, r);
@@ -276,12 +277,12 @@ fn softmax_forward_rows(group: vec3<u32>, groups: vec3<u32>, l: u32, lane: u32, 
             return;
         }
         let base = row * p.n;
-        // Below any energy a finite map holds; a lane past a short row keeps it, and the
-        // subgroup's max passes over it. (f32's exact lowest, -3.4028235e38, is a literal
-        // Tint rounds out of range.)
         // One pass finds the lane's max and its sum of exponents below the max so far,
         // rescaled whenever the max moves; a second writes the softmax: two passes over the
         // row where three (max, exponents, scale) read it three times and wrote it twice.
+        // The max starts below any energy a finite map holds; a lane past a short row keeps
+        // it, and the subgroup's max passes over it. (f32's exact lowest, -3.4028235e38, is a
+        // literal Tint rounds out of range.)
         var top = -3.0e38;
         var total = 0.0;
         for (var j = lane; j < p.n; j += size) {

@@ -19,7 +19,8 @@ pub const SHADER: Shader = Shader {
         Access::Read,      // gamma
         Access::ReadWrite, // out
     ],
-    // The matmul entry point, with subgroups (4 lanes share A's loads) and without.
+    // The matmul and softmax entry points, with subgroups (4 lanes share A's loads; a
+    // subgroup's lanes read a softmax row together) and without.
     lanes: Some(Lanes {
         on: include_str!("../../shaders/attention_subgroups.wgsl"),
         off: include_str!("../../shaders/attention_no_subgroups.wgsl"),
