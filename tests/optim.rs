@@ -16,8 +16,9 @@ const PARAM_RTOL: f64 = 1e-6;
 const STATE_ATOL: f64 = 1e-9;
 const STATE_RTOL: f64 = 1e-6;
 
-/// The tensors of one model: odd lengths, none a multiple of the 256-thread workgroup.
-const LENS: [usize; 2] = [1000, 1];
+/// The tensors of one model: odd lengths, none a multiple of the 256-thread workgroup, and
+/// (1027) one whose last thread of Adam's four elements a thread has three.
+const LENS: [usize; 3] = [1000, 1, 1027];
 const STEPS: usize = 5;
 
 fn rand_f32(rng: &mut Rng, n: usize) -> Vec<f32> {

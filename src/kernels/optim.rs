@@ -326,7 +326,7 @@ impl Adam {
             counter: Some(&self.counter),
             ..Default::default()
         };
-        build(gpu, "adam", params, b, grid_1d(len, GROUP))
+        build(gpu, "adam", params, b, grid_1d(len.div_ceil(4), GROUP))
     }
 
     /// A new learning rate for every update built from this optimizer, from the next
