@@ -100,6 +100,15 @@ override SLOPE_BITS: u32 = 0u;
 // a plain [m][k] (MODE 0's weights, MODE 4; k % 4 == 0). Bit 1, B: MODE 3's x ([b][c][hw], hw
 // and c % 4 == 0), or a plain [k][n] (MODE 2 from one pixel to a whole kernel, MODE 4;
 // n % 4 == 0).
+// Bit 2, A gathered from the weights a in place, 4 floats per vec4 of A (see `a_row`): MODE 1
+// with 2 x 2 taps per phase (kernel = 2 * stride), where a vec4 of row m is one channel's taps
+// of the phase, a[c, m, ry + {0, s}, rx + {0, s}]; MODE 3's a transposed ([c][rows]: a vec4
+// of row r is a[c .. c + 3][r]). The pack these replace transposed the weights at a few ns a
+// float on CPU adapters, more than the GEMM itself for the U-Net's inner layers (pix2pix64's
+// convT 1024→512: 38 of 48 ms), where the GEMM's extra loads cost far less.
+// Bit 3, A from the weights in place for MODE 1 at stride 1 with kh · kw % 4 == 0 (the
+// PatchGAN's 4 x 4 stride-1 layers' input gradients): k = (c, tap) and a channel's taps lie
+// in a row, so that vec4 r of channel c is a[c, m] from tap 4r on, 4 floats in a row.
 override DIRECT: u32 = 0u;
 
 // Set when every group of 4 columns (n % 4 == 0) of the GEMM's output lies evenly spaced in
@@ -279,6 +288,14 @@ fn pack_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     let m = i / p.a_row4;
     let k = i % p.a_row4 * 4u;
     packed_a[group.z * p.a_phase4 + i] = vec4<f32>(load_a(g, m, k), load_a(g, m, k + 1u), load_a(g, m, k + 2u), load_a(g, m, k + 3u));
+}
+
+// A's vec4 at `i`: packed, or (DIRECT bit 2 or 3) the 4 floats of a at i and the offsets e.
+fn a_row(i: u32, e: vec3<u32>) -> vec4<f32> {
+    if ((DIRECT & 12u) != 0u) {
+        return vec4<f32>(a[i], a[i + e.x], a[i + e.y], a[i + e.z]);
+    }
+    return packed_a[i];
 }
 
 // The smallest shift (y, x) of x a tap meets over all phases (SHIFTS): tap 1 of the last
@@ -610,8 +627,12 @@ fn x_vec4(n: u32, hw4: u32) -> u32 {
 // Called by the entry point `main` with the thread's index in its workgroup (row-major, x
 // fastest) and, with subgroups, its lane.
 fn gemm(li: u32, group: vec3<u32>, lane: u32) {
-    let split = group.z % p.splits;
-    let phase = group.z / p.splits;
+    // Phases fastest: a split's phases run one after another and read the same channels of
+    // the weights (and with SHIFTS, of B) while they are in cache. Read in place (DIRECT bit
+    // 2), each phase reads a quarter of every line: pix2pix64's convT 1024→512 forward, 33 MB
+    // of weights, took 18.5 ms on lavapipe with splits fastest, 15.4 with phases.
+    let phase = group.z % p.phases;
+    let split = group.z / p.phases;
     let g = gemm_of(phase);
     let id = vec2<u32>(group.x * GROUP_X + li % GROUP_X, group.y * GROUP_Y + li / GROUP_X);
     let n0 = id.x * 8u;
@@ -641,6 +662,32 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
     if ((DIRECT & 1u) != 0u && MODE != 2u) {
         s = p.k / 4u;
         at = m0 * s;
+    }
+    // `ka`: how far `at` moves per vec4 of k; `e`: a_row's offsets of a vec4's floats.
+    var ka = 1u;
+    var e = vec3<u32>();
+    if ((DIRECT & 4u) != 0u && MODE == 1u) {
+        let kk = p.kernel_h * p.kernel_w;
+        s = kk;
+        ka = p.m * kk;
+        at = (p.channel0 * p.m + m0) * kk + g.ry * p.kernel_w + g.rx;
+        e = vec3<u32>(p.stride, p.stride * p.kernel_w, p.stride * (p.kernel_w + 1u));
+    }
+    // DIRECT bit 3: vec4s per channel; vec4 k4 is at + (k4 / v) * ka + (k4 % v) * 4.
+    var v = 0u;
+    if ((DIRECT & 8u) != 0u && MODE == 1u) {
+        let kk = p.kernel_h * p.kernel_w;
+        v = kk / 4u;
+        s = kk;
+        ka = p.m * kk;
+        at = (p.channel0 * p.m + m0) * kk;
+        e = vec3<u32>(1u, 2u, 3u);
+    }
+    if ((DIRECT & 4u) != 0u && MODE == 3u) {
+        s = 1u;
+        ka = 4u * p.m;
+        at = m0;
+        e = vec3<u32>(p.m, 2u * p.m, 3u * p.m);
     }
     if ((DIRECT & 1u) != 0u && MODE == 2u) {
         per_image = p.small_h * p.small_w / 4u;
@@ -690,26 +737,29 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         // Columns: B's rows k .. k + 3, so that lo * a = sum_j a[j] * B[k + j][n0 .. n0 + 3].
         let lo = mat4x4<f32>(packed_b[b0 + o0], packed_b[b0 + o1], packed_b[b0 + o2], packed_b[b0 + o3]);
         let hi = mat4x4<f32>(packed_b[c0 + o0], packed_b[c0 + o1], packed_b[c0 + o2], packed_b[c0 + o3]);
-        let ra = at + k4;
+        var ra = at + k4 * ka;
+        if ((DIRECT & 8u) != 0u) {
+            ra = at + k4 / v * ka + k4 % v * 4u;
+        }
         var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
         var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
         if (LANES != 0u) {
             // Lane q of 4 loads rows q and q + 4; row r comes from lane base + r % 4.
-            let lo_row = packed_a[ra + q * s];
-            let hi_row = packed_a[ra + (q + 4u) * s];
+            let lo_row = a_row(ra + q * s, e);
+            let hi_row = a_row(ra + (q + 4u) * s, e);
             a0 = share_a(lo_row, base); a1 = share_a(lo_row, base + 1u);
             a2 = share_a(lo_row, base + 2u); a3 = share_a(lo_row, base + 3u);
             a4 = share_a(hi_row, base); a5 = share_a(hi_row, base + 1u);
             a6 = share_a(hi_row, base + 2u); a7 = share_a(hi_row, base + 3u);
         } else {
-            a0 = packed_a[ra];
-            a1 = packed_a[ra + s];
-            a2 = packed_a[ra + 2u * s];
-            a3 = packed_a[ra + 3u * s];
-            a4 = packed_a[ra + 4u * s];
-            a5 = packed_a[ra + 5u * s];
-            a6 = packed_a[ra + 6u * s];
-            a7 = packed_a[ra + 7u * s];
+            a0 = a_row(ra, e);
+            a1 = a_row(ra + s, e);
+            a2 = a_row(ra + 2u * s, e);
+            a3 = a_row(ra + 3u * s, e);
+            a4 = a_row(ra + 4u * s, e);
+            a5 = a_row(ra + 5u * s, e);
+            a6 = a_row(ra + 6u * s, e);
+            a7 = a_row(ra + 7u * s, e);
         }
         if ((DIRECT & 1u) != 0u && MODE == 2u) {
             left -= 1u;
@@ -936,4 +986,92 @@ fn reduce_splits(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroup
         s += partial[i * p.out_len + idx];
     }
     finish(row_of(idx), idx, s);
+}
+
+// MODE 2 for a few rows (m <= 4) at stride 1, kernels up to 8 wide: the weight gradient of a
+// conv to a few channels (CycleGAN's last 7 x 7 layer, the PatchGAN's 1-logit layer), summed
+// directly. The GEMM would pack B, x once per tap (12.8 M floats for the 7 x 7 layer at 64:
+// 53 of its 62 ms on lavapipe) for 3 rows of A. Here a thread per (c, ky) and slice of output
+// rows keeps a vec4 over m per kx, and walks each output row with a window of 8 of x's pixels
+// that moves by one load a pixel: 62 → 15 ms. (a's values at the pixel, the same for every
+// thread, are most of the rest: lavapipe loads per lane inside any loop.) Slices (group.z,
+// `splits`) write partial sums for reduce_splits when there are more than one.
+@compute @workgroup_size(64)
+fn weight_few(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let t = group.x * 64u + l;
+    if (t >= p.channels * p.kernel_h) {
+        return;
+    }
+    let c = t / p.kernel_h;
+    let ky = t % p.kernel_h;
+    let rows = p.batch * p.small_h;
+    let per = (rows + p.splits - 1u) / p.splits;
+    let r0 = min(rows, group.z * per);
+    let r1 = min(rows, r0 + per);
+    let hw = p.small_h * p.small_w;
+    var s0 = vec4<f32>(); var s1 = vec4<f32>(); var s2 = vec4<f32>(); var s3 = vec4<f32>();
+    var s4 = vec4<f32>(); var s5 = vec4<f32>(); var s6 = vec4<f32>(); var s7 = vec4<f32>();
+    for (var r = r0; r < r1; r++) {
+        let b = r / p.small_h;
+        let oy = r % p.small_h;
+        let iy = i32(oy + ky) - i32(p.pad_y);
+        if (iy < 0 || iy >= i32(p.large_h)) {
+            continue;
+        }
+        let xrow = ((b * p.channels + c) * p.large_h + u32(iy)) * p.large_w;
+        // The window: w_k = x at column ox - pad + k.
+        let ix = -i32(p.pad_x);
+        var w0 = x_in_row(xrow, ix); var w1 = x_in_row(xrow, ix + 1);
+        var w2 = x_in_row(xrow, ix + 2); var w3 = x_in_row(xrow, ix + 3);
+        var w4 = x_in_row(xrow, ix + 4); var w5 = x_in_row(xrow, ix + 5);
+        var w6 = x_in_row(xrow, ix + 6); var w7 = x_in_row(xrow, ix + 7);
+        let arow = (b * p.m * p.small_h + oy) * p.small_w;
+        for (var ox = 0u; ox < p.small_w; ox++) {
+            let i = arow + ox;
+            var av = vec4<f32>(a[i], 0.0, 0.0, 0.0);
+            if (p.m > 1u) {
+                av.y = a[i + hw];
+            }
+            if (p.m > 2u) {
+                av.z = a[i + 2u * hw];
+            }
+            if (p.m > 3u) {
+                av.w = a[i + 3u * hw];
+            }
+            s0 += w0 * av; s1 += w1 * av; s2 += w2 * av; s3 += w3 * av;
+            s4 += w4 * av; s5 += w5 * av; s6 += w6 * av; s7 += w7 * av;
+            w0 = w1; w1 = w2; w2 = w3; w3 = w4; w4 = w5; w5 = w6; w6 = w7;
+            w7 = x_in_row(xrow, ix + i32(ox) + 8);
+        }
+    }
+    // out[m, c, ky, kx] is row m's column (c, ky, kx).
+    let col = t * p.kernel_w;
+    let z = group.z;
+    few_store(z, col, 0u, s0); few_store(z, col, 1u, s1); few_store(z, col, 2u, s2);
+    few_store(z, col, 3u, s3); few_store(z, col, 4u, s4); few_store(z, col, 5u, s5);
+    few_store(z, col, 6u, s6); few_store(z, col, 7u, s7);
+}
+
+// x at column ix of the large image's row that starts at `row`, zero outside it.
+fn x_in_row(row: u32, ix: i32) -> f32 {
+    if (ix < 0 || ix >= i32(p.large_w)) {
+        return 0.0;
+    }
+    return x[row + u32(ix)];
+}
+
+// weight_few's sums for tap kx of column `col`, one per row m: to out, or to slice z's
+// partial sums.
+fn few_store(z: u32, col: u32, kx: u32, v: vec4<f32>) {
+    if (kx >= p.kernel_w) {
+        return;
+    }
+    for (var m = 0u; m < p.m; m++) {
+        let idx = m * p.n + col + kx;
+        if ((FLAGS & 4u) != 0u) {
+            partial[z * p.out_len + idx] = v[m];
+        } else {
+            finish(m, idx, v[m]);
+        }
+    }
 }

@@ -73,6 +73,17 @@ fn conv_shapes() -> Vec<Conv2dShape> {
             kernel_w: 5,
             ..s(2, 2, 3, 6, 9, 0, 1, Padding::Explicit(1))
         },
+        // 8 channels in, kernel 2 · stride, few columns: the input gradient reads A from the
+        // weights in place (see convt_shapes).
+        s(2, 8, 5, 7, 6, 4, 2, Padding::Explicit(1)),
+        // And at stride 1, where a vec4 of A is 4 taps in a row of a channel's kernel: 4 × 4
+        // (the PatchGAN's), and 3 × 4 (12 taps a channel).
+        s(1, 8, 3, 6, 5, 4, 1, Padding::Explicit(1)),
+        Conv2dShape {
+            kernel_h: 3,
+            kernel_w: 4,
+            ..s(1, 16, 2, 5, 7, 0, 1, Padding::Explicit(1))
+        },
         // `same` with a 2×5 kernel pads 0 rows on top but 2 columns on the left.
         Conv2dShape {
             kernel_h: 2,
@@ -179,6 +190,11 @@ fn convt_shapes() -> Vec<ConvTranspose2dShape> {
         s(3, 5, 7, 7, 7, 4, 2, 1, 0),
         s(2, 3, 2, 3, 3, 3, 2, 1, 1),
         s(1, 4, 3, 1, 1, 4, 1, 0, 0),
+        // 8 and 16 channels out, kernel 2 · stride, few columns: the GEMM reads A from the
+        // weights in place, one channel's 2 × 2 taps of a phase per vec4.
+        s(2, 3, 8, 3, 4, 4, 2, 1, 0),
+        s(1, 5, 16, 4, 3, 2, 1, 0, 0),
+        s(2, 3, 8, 3, 4, 4, 1, 1, 0),
     ]
 }
 
@@ -385,11 +401,12 @@ fn split_reductions_and_empty_phases_match_reference() {
     );
     check_layer(&dense, 10);
 
-    // The weight gradient reduces over batch × 39 × 39 = 3042 pixels into 27 weights.
+    // The weight gradient reduces over batch × 39 × 39 = 3042 pixels into 45 weights (five
+    // channels: to fewer, it is summed directly; see the test below).
     let conv = Conv2dShape {
         batch: 2,
         in_channels: 1,
-        out_channels: 3,
+        out_channels: 5,
         height: 39,
         width: 39,
         kernel_h: 3,
@@ -439,6 +456,66 @@ fn split_reductions_and_empty_phases_match_reference() {
     }
 }
 
+/// A transposed gather with kernel 2 · stride, or at stride 1 with whole vec4s of taps, reads
+/// A from the weights in place (no pack A) for GEMMs of at most 64 columns a phase, and packs
+/// it for more, where the GEMM's own loads of A would cost more than the pack.
+#[test]
+fn weights_are_read_in_place_for_few_columns_only() {
+    // Per phase, 2 images of 3 × 4 pixels: 24 columns. Pack B (shared shifts), the GEMM.
+    let few = convt(2, 3, 8, 3, 4, 4, 2, 1, 0);
+    assert_eq!(pass_dispatches(&few)[0], 2, "weights read in place");
+    // 6 images: 72 columns a phase.
+    let many = convt(6, 3, 8, 3, 4, 4, 2, 1, 0);
+    assert_eq!(pass_dispatches(&many)[0], 3, "weights packed");
+    // The input gradient of a 4 × 4 stride-1 conv from 8 channels of 6 × 5 pixels.
+    let taps = conv2d(1, 8, 3, 6, 5, 4, 1, Padding::Explicit(1));
+    assert_eq!(pass_dispatches(&taps)[1], 2, "taps read in place");
+    for (i, shape) in [few, many].into_iter().enumerate() {
+        check_layer(&shape, 70 + i as u64);
+    }
+    check_layer(&taps, 72);
+}
+
+/// Weight gradients of convs to at most four channels at stride 1 are summed directly
+/// (`weight_few`, then the sum of its slices of output rows where there are several): odd
+/// sizes, padding wider and narrower than the kernel, kernels up to 8 wide, one slice or many.
+#[test]
+fn weight_gradients_to_few_channels_are_summed_directly_and_match_reference() {
+    let s = |batch, ci, co, h, w, kh, kw, padding| Conv2dShape {
+        kernel_h: kh,
+        kernel_w: kw,
+        ..conv2d(batch, ci, co, h, w, 0, 1, Padding::Explicit(padding))
+    };
+    // CycleGAN's last layer (7 × 7 from reflection-padded pixels, to 3 channels), small.
+    let last = s(2, 5, 3, 13, 16, 7, 7, 0);
+    let [_, _, dweight, _] = pass_dispatches(&last);
+    assert_eq!(
+        dweight, 2,
+        "summed directly in slices, then the slices' sum"
+    );
+    // One output row of one image: one slice, no sum.
+    let one_row = s(1, 3, 2, 3, 9, 3, 3, 0);
+    assert_eq!(
+        pass_dispatches(&one_row)[2],
+        1,
+        "one slice writes out itself"
+    );
+    for (i, shape) in [
+        last,
+        one_row,
+        // The PatchGAN's 1-logit layer: 4 × 4, padding 1.
+        s(2, 6, 1, 7, 6, 4, 4, 1),
+        // 8 wide, padded past the kernel's reach on one side; 4 channels.
+        s(1, 2, 4, 5, 11, 2, 8, 3),
+        s(3, 1, 2, 9, 4, 5, 3, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_layer(&shape, 60 + i as u64);
+    }
+}
+
 /// Transposed gathers to at most four channels go through columns (pack A, pack B, a 1×1 GEMM
 /// into columns, col2im: four dispatches, where the phased GEMM records three):
 /// generators' output layers and the input gradient of a discriminator's first layer. Odd
@@ -452,11 +529,18 @@ fn few_output_channels_go_through_columns_and_match_reference() {
         4,
         "one output channel goes through columns"
     );
-    // Eight input channels of 6 × 6 pixels are B as they lie: no pack B.
+    // Eight input channels of 6 × 6 pixels are B as they lie: no pack B. And their weights,
+    // [8][1 · 4 · 4], are A transposed, whole vec4s of 4 channels by whole blocks of 8 rows of
+    // taps: read in place for these 36 columns, no pack A.
     assert_eq!(
         pass_dispatches(&convt(3, 8, 1, 6, 2, 4, 2, 1, 0))[0],
-        3,
-        "x read in place"
+        2,
+        "x and the weights read in place"
+    );
+    assert_eq!(
+        pass_dispatches(&convt(3, 9, 1, 6, 2, 4, 2, 1, 0))[0],
+        4,
+        "9 channels are packed"
     );
     let wide = convt(1, 2, 5, 3, 3, 3, 1, 1, 0);
     assert_eq!(

@@ -92,6 +92,13 @@ fn images_past_the_binding_are_cut_and_match_the_reference() {
         output_padding: 0,
         ..convt
     };
+    // Up-sampling one image to 8 channels: the GEMM reads A from the weights in place, group
+    // by group of channels (no pack A: two dispatches a piece).
+    let convt_8 = ConvTranspose2dShape {
+        batch: 1,
+        out_channels: 8,
+        ..convt
+    };
     // A dense layer: one image's 401 features pack 404 × 8 floats.
     let dense = DenseShape {
         batch: 3,
@@ -114,18 +121,26 @@ fn images_past_the_binding_are_cut_and_match_the_reference() {
         }
     }
     assert!(pass_dispatches(&dense)[0] > 3 * ONE_CHUNK);
+    // Pack B and the GEMM per group of channels.
+    let forward_8 = pass_dispatches(&convt_8)[0];
+    assert!(
+        forward_8 > 2 && forward_8.is_multiple_of(2),
+        "convT to 8: the forward pass should be cut: {forward_8} dispatches"
+    );
     check_layer(&conv, 41);
     check_layer(&conv2, 42);
     check_layer(&convt, 43);
     check_layer(&convt_odd, 44);
     check_layer(&convt_1, 45);
     check_layer(&dense, 46);
+    check_layer(&convt_8, 53);
     // The epilogue's rectifier applies to the whole sum: once, by the last group.
     for slope in [0.0, 0.2] {
         check_rectified(&conv, slope, true, 47);
         check_rectified(&conv2, slope, false, 48);
         check_rectified(&convt, slope, true, 49);
         check_rectified(&convt_odd, slope, true, 50);
+        check_rectified(&convt_8, slope, true, 54);
     }
 
     // A conv to 3 channels from 16 would go through columns (27 rows of taps at each of x's

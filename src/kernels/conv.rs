@@ -215,6 +215,34 @@ impl Store {
 /// B (the columns' x).
 const DIRECT_A: u32 = 1;
 const DIRECT_B: u32 = 2;
+/// A gathered from the weights in place, 4 floats per vec4 (see the shader's `a_row`).
+const DIRECT_A_GATHERED: u32 = 4;
+/// A from the weights in place at stride 1, 4 taps in a row per vec4 (the shader's DIRECT
+/// bit 3).
+const DIRECT_A_TAPS: u32 = 8;
+
+/// Whether a transposed gather at stride 1 can read A from the weights in place (DIRECT bit
+/// 3): one phase whose k = (c, tap) runs along each channel's kernel, in whole vec4s
+/// (kh · kw % 4 == 0: the PatchGAN's 4 × 4 stride-1 layers), and whole blocks of rows.
+fn taps_a(g: &Geometry) -> bool {
+    g.stride == 1 && g.taps().is_multiple_of(4) && g.m.is_multiple_of(BLOCK as u32)
+}
+
+/// The most columns (per phase and chunk, padded) of a GEMM that reads A from the weights in
+/// place, 4 floats a vec4, rather than packed: every thread loads its rows of A once per vec4
+/// of k, so that the gather's extra cost grows with the threads, the columns, while the pack
+/// it saves does not. On lavapipe the two cross near 170 columns: pix2pix64's convT 1024→512
+/// (8 columns) 47.5 → 15.4 ms, dcgan64's convT 512→256 at batch 128 (2048 columns) 387 →
+/// 505 ms.
+const GATHER_MAX_COLUMNS: usize = 64;
+
+/// Whether a transposed gather's GEMM can read A from the weights in place (the shader's
+/// DIRECT bit 2): 2 × 2 taps in every phase (kernel = 2 · stride both ways: 4 × 4 stride 2,
+/// the DCGAN and U-Net up-sampling and their convs' input gradients), so that a vec4 of A is
+/// one channel's taps, and whole blocks of rows (m % 8 == 0), so that no row past m is read.
+fn gathered_a(g: &Geometry) -> bool {
+    g.kernel_h == 2 * g.stride && g.kernel_w == 2 * g.stride && g.m.is_multiple_of(BLOCK as u32)
+}
 
 /// One dispatch of the engine: `mode` for the shader's MODE, FLAGS for the entries that write
 /// results (the packs take none, so that they share pipelines across flags), and the GEMM's
@@ -686,6 +714,9 @@ pub fn dispatch(
             store,
         );
     }
+    if mode == Mode::Weight && weight_few(g) {
+        return few_rows(gpu, op, g, a, x, out, store);
+    }
     if mode == Mode::Transposed && ((g.m as usize) <= COLUMNS_MAX_M || from_one_pixel) {
         return columns(gpu, op, g, a, x, bias, out, store, false);
     }
@@ -761,6 +792,8 @@ pub fn dispatch(
     let direct = match mode {
         Mode::Weight if g.small().is_multiple_of(4) && whole_image => DIRECT_A,
         Mode::Gather if phase_k.is_multiple_of(4) && whole_image => DIRECT_A,
+        Mode::Transposed if np <= GATHER_MAX_COLUMNS && gathered_a(g) => DIRECT_A_GATHERED,
+        Mode::Transposed if np <= GATHER_MAX_COLUMNS && taps_a(g) => DIRECT_A_TAPS,
         _ => 0,
     } | if mode == Mode::Weight
         && g.one_pixel_to_kernel()
@@ -774,9 +807,13 @@ pub fn dispatch(
     let spare = (direct != 0).then(|| gpu.storage("unbound", 1));
     let main_buffers = match &spare {
         // Read-write in the pack's slot, so it may not also be bound read-only: the GEMM
-        // reads neither a nor x itself.
+        // reads neither a nor x itself, but for a gathered A, from a in its own slot.
         Some(spare) => [
-            spare,
+            if direct & (DIRECT_A_GATHERED | DIRECT_A_TAPS) != 0 {
+                a
+            } else {
+                spare
+            },
             spare,
             bias_buffer,
             out,
@@ -879,7 +916,9 @@ pub fn dispatch(
         let mut d = Vec::with_capacity(4);
         // A of a gather does not depend on the images: pack it once, or once per group of
         // channels.
-        if (first || mode == Mode::Weight || !whole_image) && direct & DIRECT_A == 0 {
+        if (first || mode == Mode::Weight || !whole_image)
+            && direct & (DIRECT_A | DIRECT_A_GATHERED | DIRECT_A_TAPS) == 0
+        {
             d.push(step(
                 "pack_a",
                 None,
@@ -1039,6 +1078,79 @@ fn gather_columns(g: &Geometry, limit: usize) -> bool {
         && columns.max(packed_x) <= limit
 }
 
+/// Threads `weight_few` aims for, spreading a short list of (channel, kernel row) over slices
+/// of output rows.
+const FEW_THREADS: usize = 4096;
+
+/// Whether a weight gradient is summed directly by the shader's `weight_few`: a conv to a few
+/// channels (m ≤ 4) at stride 1 with kernels up to 8 wide and rows at least as wide
+/// (CycleGAN's last 7 × 7 layer, the PatchGAN's 1-logit layer), whose GEMM would use 1 row in
+/// 8 and pack x once per tap for it. Not for 1 × 1 kernels (dense layers), whose GEMM reads
+/// both operands in place.
+fn weight_few(g: &Geometry) -> bool {
+    (g.m as usize) <= COLUMNS_MAX_M
+        && g.taps() > 1
+        && g.stride == 1
+        && g.kernel_w <= 8
+        && g.small_w >= g.kernel_w
+}
+
+/// A weight gradient to a few rows summed directly (see [`weight_few`]): one thread per (x's
+/// channel, kernel row) and slice of the output rows, the slices' partial sums added by
+/// `reduce_splits` when there are several.
+fn few_rows(
+    gpu: &Gpu,
+    op: &'static str,
+    g: &Geometry,
+    a: &wgpu::Buffer,
+    x: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    store: Store,
+) -> Result<Dispatch> {
+    let (_, _, out_len) = g.lengths(Mode::Weight);
+    let threads = g.channels as usize * g.kernel_h as usize;
+    let rows = g.batch as usize * g.small_h as usize;
+    let slices = FEW_THREADS
+        .div_ceil(threads)
+        .min(rows)
+        .min(SPLIT_MAX_FLOATS / out_len.max(1))
+        .clamp(1, 64);
+    let params = ConvParams {
+        splits: slices as u32,
+        ..ConvParams::of(g, Mode::Weight, g.batch, out_len)
+    };
+    let flags = result_flags(false, store);
+    let partial = gpu.storage(
+        "conv partial sums",
+        if slices > 1 { slices * out_len } else { 1 },
+    );
+    let spares: Vec<wgpu::Buffer> = (0..3).map(|_| gpu.storage("unbound", 1)).collect();
+    let buffers = [a, x, &spares[0], out, &partial, &spares[1], &spares[2]];
+    let step = |entry: &'static str, flags: u32, workgroups: [u32; 3]| {
+        engine_step(
+            gpu,
+            entry,
+            Mode::Weight as u32,
+            Some(flags),
+            &[],
+            &params,
+            &buffers,
+            workgroups,
+        )
+    };
+    let main_flags = if slices > 1 { FLAG_PARTIAL } else { flags };
+    let mut d = step(
+        "weight_few",
+        main_flags,
+        [threads.div_ceil(64) as u32, 1, slices as u32],
+    )?;
+    if slices > 1 {
+        d = d.then(step("reduce_splits", flags, grid_1d(out_len, 256))?);
+    }
+    d.label = op;
+    Ok(d)
+}
+
 /// A transposed gather with few output channels (m ≤ 4) in two steps (MODE 3 of the shader):
 /// a 1×1 GEMM puts every tap's product at every input pixel into columns (m · kh · kw rows,
 /// x packed once), then `col2im` sums the taps that reach each output pixel. Per phase, the
@@ -1095,8 +1207,23 @@ fn columns(
     // slot and so not read-only too (SwiftShader: the pack was 4 of 17 ms for dcgan28's
     // convT 64→1).
     let direct = g.small().is_multiple_of(4) && g.channels.is_multiple_of(4);
+    // The weights ([c][m · kh · kw]) are A transposed: whole vec4s of k (c % 4 == 0) and
+    // whole blocks of rows are read in place, 4 floats a vec4, for few columns (pix2pix64's
+    // U-Net at 1 × 1: the pack was 12.4 of 16 ms; see GATHER_MAX_COLUMNS).
+    let gathered = !gather
+        && g.channels.is_multiple_of(4)
+        && col_rows.is_multiple_of(BLOCK)
+        && round_up(chunk * small, BLOCK) <= GATHER_MAX_COLUMNS;
     let spare = gpu.storage("unbound", 1);
-    let main_buffers = [&spare, &spare, bias_buffer, out, &col, &scratch_a, x];
+    let main_buffers = [
+        if gathered { a } else { &spare },
+        &spare,
+        bias_buffer,
+        out,
+        &col,
+        &scratch_a,
+        if direct { x } else { &scratch_b },
+    ];
     let flags = result_flags(bias.is_some(), store);
     let mut run: Option<Dispatch> = None;
     for batch0 in (0..batch).step_by(chunk) {
@@ -1119,14 +1246,21 @@ fn columns(
             ..ConvParams::of(g, Mode::Transposed, images as u32, out_len)
         };
         let (gemm, grid) = gemm_constants(
-            if direct { DIRECT_B } else { 0 },
+            (if direct { DIRECT_B } else { 0 }) | (if gathered { DIRECT_A_GATHERED } else { 0 }),
             n.is_multiple_of(4),
             np / BLOCK,
             rows / BLOCK,
         );
         let step = |entry: &'static str, flags: Option<u32>, workgroups: [u32; 3]| {
             let (extra, buffers) = match entry {
-                "main" => (&gemm[..], if direct { &main_buffers } else { &buffers }),
+                "main" => (
+                    &gemm[..],
+                    if direct || gathered {
+                        &main_buffers
+                    } else {
+                        &buffers
+                    },
+                ),
                 "pack_a" if gather => (&[("GATHER_COLUMNS", 1)][..], &buffers),
                 _ => (&[][..], &buffers),
             };
@@ -1136,7 +1270,7 @@ fn columns(
         };
         let mut d = Vec::with_capacity(4);
         // The weights do not depend on the images: pack them once.
-        if batch0 == 0 {
+        if batch0 == 0 && !gathered {
             d.push(step("pack_a", None, grid_1d(rows * kp / 4, 256))?);
         }
         if !direct {
