@@ -304,28 +304,30 @@ fn transposed_a4(g: Gemm, m: u32, k: u32) -> vec4<f32> {
         return r;
     }
     let taps = g.th * g.tw;
-    let t = k % taps;
-    var c = p.channel0 + k / taps;
-    var jy = t / g.tw;
-    var jx = t % g.tw;
+    let first = k % taps;
+    // (c, jy, jx)
+    var t = vec3<u32>(p.channel0 + k / taps, first / g.tw, first % g.tw);
     let kk = p.kernel_h * p.kernel_w;
     for (var j = 0u; j < 4u; j++) {
         if (k + j < g.k) {
-            let ky = g.ry + jy * p.stride;
-            let kx = g.rx + jx * p.stride;
-            r[j] = a[(c * p.m + m) * kk + ky * p.kernel_w + kx];
+            let ky = g.ry + t.y * p.stride;
+            let kx = g.rx + t.z * p.stride;
+            r[j] = a[(t.x * p.m + m) * kk + ky * p.kernel_w + kx];
         }
-        jx += 1u;
-        if (jx == g.tw) {
-            jx = 0u;
-            jy += 1u;
-            if (jy == g.th) {
-                jy = 0u;
-                c += 1u;
-            }
-        }
+        t = next_tap(t, g.th, g.tw);
     }
     return r;
+}
+
+// The tap after (c, y, x) in a walk over channels of h x w taps, x fastest.
+fn next_tap(t: vec3<u32>, h: u32, w: u32) -> vec3<u32> {
+    if (t.z + 1u < w) {
+        return vec3<u32>(t.x, t.y, t.z + 1u);
+    }
+    if (t.y + 1u < h) {
+        return vec3<u32>(t.x, t.y + 1u, 0u);
+    }
+    return vec3<u32>(t.x + 1u, 0u, 0u);
 }
 
 // A's vec4 at `i`: packed, or (DIRECT bit 2 or 3) the 4 floats of a at i and the offsets e.
@@ -540,20 +542,11 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
                     select(0.0, x[u32(max(at + w + 3, 0))], r1 && c3),
                 );
             }
-            var c = n0 / kk;
-            var ky = (n0 % kk) / p.kernel_w;
-            var kx = n0 % p.kernel_w;
+            // (c, ky, kx)
+            var t = vec3<u32>(n0 / kk, (n0 % kk) / p.kernel_w, n0 % p.kernel_w);
             for (var j = 0u; j < 8u && n0 + j < g.n; j++) {
-                r[j] = load_large(b, c, oy + i32(ky), ox + i32(kx));
-                kx += 1u;
-                if (kx == p.kernel_w) {
-                    kx = 0u;
-                    ky += 1u;
-                    if (ky == p.kernel_h) {
-                        ky = 0u;
-                        c += 1u;
-                    }
-                }
+                r[j] = load_large(b, t.x, oy + i32(t.y), ox + i32(t.z));
+                t = next_tap(t, p.kernel_h, p.kernel_w);
             }
         }
     }
