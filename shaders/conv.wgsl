@@ -105,7 +105,9 @@ override SLOPE_BITS: u32 = 0u;
 // of the phase, a[c, m, ry + {0, s}, rx + {0, s}]; MODE 3's a transposed ([c][rows]: a vec4
 // of row r is a[c .. c + 3][r]). The pack these replace transposed the weights at a few ns a
 // float on CPU adapters, more than the GEMM itself for the U-Net's inner layers (pix2pix64's
-// convT 1024→512: 38 of 48 ms), where the GEMM's extra loads cost far less.
+// convT 1024→512: 38 of 48 ms), where the GEMM's extra loads cost far less. Those loads are
+// per thread, so they grow with the GEMM's columns while the pack does not: the host sets bits
+// 2 and 3 for GEMMs of few columns only (GATHER_MAX_COLUMNS in conv.rs).
 // Bit 3, A from the weights in place for MODE 1 at stride 1 with kh · kw % 4 == 0 (the
 // PatchGAN's 4 x 4 stride-1 layers' input gradients): k = (c, tap) and a channel's taps lie
 // in a row, so that vec4 r of channel c is a[c, m] from tap 4r on, 4 floats in a row.
