@@ -38,6 +38,9 @@
 //                    `col_gather` sums col[(m, ky, kx)] at (oy*s - p + ky, ox*s - p + kx) for
 //                    each output pixel. The host swaps small and large for it, so that the
 //                    GEMM's columns are x's pixels (p.small_*) and the output is p.large_*.
+//   MODE 5, WINOGRAD: a 3x3 stride-1 gather or transposed gather as Winograd's F(2x2, 3x3), 16
+//                    GEMMs over 2.25 times fewer multiplies (see conv_winograd.wgsl, whose
+//                    wino_a and wino_b pack A and B, and wino_out finishes the products).
 //
 // Why pack: gathering inside the GEMM costs a dozen integer divisions per operand element, and
 // every element is read by many threads. Packing does that index arithmetic once per element;
@@ -167,6 +170,8 @@ struct Gemm {
     ry: u32, rx: u32,
     th: u32, tw: u32,
     dy: i32, dx: i32,
+    // The grid's phase (MODE 5: the position in the 4 x 4 transforms).
+    phase: u32,
 }
 
 fn phase_gemm(phase: u32) -> Gemm {
@@ -246,6 +251,10 @@ fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
             let ox = g.ox0 + n % g.qw * p.stride;
             return ((b * p.m + m) * p.large_h + oy) * p.large_w + ox;
         }
+        case 5u: {
+            // Winograd's products, [t][m][n], for wino_out (conv_winograd.wgsl).
+            return (g.phase * p.m + m) * p.n + n;
+        }
         default: {
             return m * p.n + n;
         }
@@ -270,6 +279,7 @@ fn gemm_of(phase: u32) -> Gemm {
     var g: Gemm;
     g.n = p.n;
     g.k = p.k;
+    g.phase = phase;
     return g;
 }
 
@@ -607,6 +617,9 @@ fn group_at(g: Gemm, split: u32, m0: u32, n: u32) -> vec3<u32> {
         case 1u: {
             let large = p.large_h * p.large_w;
             return vec3<u32>(base + out_index(g, m0, n), select(p.stride, p.m, large == 1u), select(large, 1u, large == 1u));
+        }
+        case 5u: {
+            return vec3<u32>(base + out_index(g, m0, n), 1u, p.n);
         }
         default: {
             return vec3<u32>(base + m0 * p.n + n, 1u, p.n);

@@ -982,3 +982,46 @@ fn outputs_of_whole_vec4s_are_stored_as_vec4s_and_match_reference() {
     assert!(vec4_passes(&conv(3, 5, 7, 7, 3, 1, 1)).is_empty());
     assert!(vec4_passes(&dense(7, 13, 9)).is_empty());
 }
+
+/// Whether each of a layer's passes (forward, d input, d weight) runs Winograd's transforms.
+fn winograd_passes(layer: &impl Layer) -> [bool; 3] {
+    let passes = zeroed_passes(layer);
+    std::array::from_fn(|i| {
+        passes[i]
+            .kernels()
+            .iter()
+            .any(|&(_, entry)| entry == "wino_out")
+    })
+}
+
+/// 3 × 3 stride-1 convs of at least 32 channels on both sides run their forward pass and input
+/// gradient as Winograd's F(2 × 2, 3 × 3) (conv_winograd.wgsl): odd sizes, whose last tiles
+/// are half used; padding 0, 1 and 2 (the input gradient's own padding 2, 1 and 0); channels
+/// that are not a multiple of 4 or of the block; several images; accumulated, with a bias,
+/// and rectified. The weight gradient, and convs of fewer channels, keep the packed GEMM.
+#[test]
+fn winograd_convolutions_match_reference() {
+    let shapes = [
+        conv2d(2, 33, 40, 7, 5, 3, 1, Padding::Explicit(1)),
+        conv2d(1, 32, 35, 6, 6, 3, 1, Padding::Explicit(0)),
+        conv2d(3, 36, 32, 5, 9, 3, 1, Padding::Explicit(2)),
+        conv2d(1, 32, 32, 4, 3, 3, 1, Padding::Explicit(0)),
+    ];
+    for (i, s) in shapes.iter().enumerate() {
+        assert_eq!(winograd_passes(s), [true, true, false], "{s:?}");
+        check_layer(s, 80 + i as u64);
+        check_rectified(s, 0.2, true, 90 + i as u64);
+    }
+    // A transposed conv at stride 1: its forward pass is the transposed gather, its input
+    // gradient the gather.
+    let t = convt(2, 40, 34, 5, 6, 3, 1, 1, 0);
+    assert_eq!(winograd_passes(&t), [true, true, false]);
+    check_layer(&t, 86);
+    for narrow in [
+        conv2d(1, 31, 40, 6, 6, 3, 1, Padding::Explicit(1)),
+        conv2d(1, 40, 31, 6, 6, 3, 1, Padding::Explicit(1)),
+        conv2d(1, 40, 40, 6, 6, 3, 2, Padding::Explicit(1)),
+    ] {
+        assert_eq!(winograd_passes(&narrow), [false; 3], "{narrow:?}");
+    }
+}

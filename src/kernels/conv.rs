@@ -5,10 +5,13 @@ use crate::gpu::{Access, Gpu, Lanes, Shader};
 use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::Result;
 
+mod winograd;
+
 pub const SHADER: Shader = Shader {
     name: "conv.wgsl",
     source: concat!(
         include_str!("../../shaders/conv.wgsl"),
+        include_str!("../../shaders/conv_winograd.wgsl"),
         include_str!("../../shaders/conv_out.wgsl")
     ),
     bindings: BINDINGS,
@@ -21,6 +24,7 @@ pub const SHADER_VEC4_OUT: Shader = Shader {
     name: "conv.wgsl+conv_out_vec4.wgsl",
     source: concat!(
         include_str!("../../shaders/conv.wgsl"),
+        include_str!("../../shaders/conv_winograd.wgsl"),
         include_str!("../../shaders/conv_out_vec4.wgsl")
     ),
     bindings: BINDINGS,
@@ -713,6 +717,9 @@ pub fn dispatch(
             out,
             store,
         );
+    }
+    if let Some(plan) = winograd::plan(g, mode, gpu.conv_binding_floats()) {
+        return winograd::dispatch(gpu, op, g, &plan, a, x, bias, out, store);
     }
     if mode == Mode::Weight && weight_few(g) {
         return few_rows(gpu, op, g, a, x, out, store);

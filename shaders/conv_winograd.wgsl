@@ -1,0 +1,180 @@
+// Winograd's F(2 x 2, 3 x 3) for 3 x 3 convolutions at stride 1 (MODE 5), appended to conv.wgsl
+// by the host. A 2 x 2 tile of the output reads a 4 x 4 patch d of x; with U = G g G^T per
+// (m, c) and V = B^T d B per (c, tile), the tile is A^T (sum_c U ⊙ V) A: 16 products of U and V
+// for the tile's 36 multiply-adds. Each of the 16 positions t of the 4 x 4 transforms is a
+// GEMM of its own, out_t(m, tile) = sum_c U_t(m, c) V_t(c, tile): the engine's GEMM with one
+// phase per t, its results kept in `partial` ([t][m][n]) for `wino_out` to transform. 2.25
+// times fewer multiplies than the direct GEMM; the transforms cost additions, one pass each.
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016.)
+//
+//   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+//
+// The host maps both a gather and a transposed gather onto one view: out is p.small_h x
+// p.small_w, x is p.large_h x p.large_w, padded by p.pad_y, p.pad_x, and g = a[m, c] as it
+// lies, or with FLIPPED, a transposed gather's a[c, m] turned by 180 degrees (a conv's input
+// gradient is the conv of dy with its kernel so turned, padded by 2 - p). Packed A is
+// [t][rows][k / 4] over k = c, packed B [t][k][n / 4] over n = (image, tile), tiles row-major.
+
+override FLIPPED: u32 = 0u;
+
+// Row (a, b, c) of G g times G^T.
+fn g_row(r: vec3<f32>) -> vec4<f32> {
+    let h = 0.5 * (r.x + r.z);
+    return vec4<f32>(r.x, h + 0.5 * r.y, h - 0.5 * r.y, r.z);
+}
+
+// Row (a, b, c, d) of B^T d times B.
+fn b_row(r: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(r.x - r.z, r.y + r.z, r.z - r.y, r.y - r.w);
+}
+
+// Row (a, b, c, d) of A^T M times A.
+fn a_out(r: vec4<f32>) -> vec2<f32> {
+    return vec2<f32>(r.x + r.y + r.z, r.y - r.z - r.w);
+}
+
+// Tap j (ky * 3 + kx) of g from a's 9 taps at `at`, zero when not `live` (past m or the
+// channels, where `at` is 0). Selected, not branched, as in x_at.
+fn tap(at: u32, live: bool, j: u32) -> f32 {
+    return select(0.0, a[at + select(j, 8u - j, FLIPPED != 0u)], live);
+}
+
+// U = G g G^T for (m, c), as its 4 rows.
+fn weight_rows(m: u32, c: u32) -> mat4x4<f32> {
+    let live = m < p.m && c < p.channels;
+    let at = select(0u, select(m * p.channels + c, c * p.m + m, FLIPPED != 0u) * 9u, live);
+    let r0 = vec3<f32>(tap(at, live, 0u), tap(at, live, 1u), tap(at, live, 2u));
+    let r1 = vec3<f32>(tap(at, live, 3u), tap(at, live, 4u), tap(at, live, 5u));
+    let r2 = vec3<f32>(tap(at, live, 6u), tap(at, live, 7u), tap(at, live, 8u));
+    let h = 0.5 * (r0 + r2);
+    return mat4x4<f32>(g_row(r0), g_row(h + 0.5 * r1), g_row(h - 0.5 * r1), g_row(r2));
+}
+
+// Stores row `row` of four transforms (one per column of `q`'s packed vec4): position t =
+// 4 * row + j gets vec4(q[0][row][j], q[1][row][j], ...), at `i` in phase t's `phase4` vec4s.
+fn put_row(packed_is_a: bool, row: u32, i: u32, phase4: u32, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) {
+    let q = transpose(mat4x4<f32>(r0, r1, r2, r3));
+    let t = 4u * row * phase4 + i;
+    if (packed_is_a) {
+        packed_a[t] = q[0];
+        packed_a[t + phase4] = q[1];
+        packed_a[t + 2u * phase4] = q[2];
+        packed_a[t + 3u * phase4] = q[3];
+    } else {
+        packed_b[t] = q[0];
+        packed_b[t + phase4] = q[1];
+        packed_b[t + 2u * phase4] = q[2];
+        packed_b[t + 3u * phase4] = q[3];
+    }
+}
+
+// Packed A: one thread per row m and 4 channels, all 16 positions.
+@compute @workgroup_size(256)
+fn wino_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.rows * p.a_row4) {
+        return;
+    }
+    let m = i / p.a_row4;
+    let c = i % p.a_row4 * 4u;
+    let u0 = weight_rows(m, c);
+    let u1 = weight_rows(m, c + 1u);
+    let u2 = weight_rows(m, c + 2u);
+    let u3 = weight_rows(m, c + 3u);
+    for (var row = 0u; row < 4u; row++) {
+        put_row(true, row, i, p.a_phase4, u0[row], u1[row], u2[row], u3[row]);
+    }
+}
+
+// x at (y, xx) of the image whose first element is `at`, zero outside it (the padding) or
+// when not `live`. Clamped and selected, not branched: CPU adapters load lane by lane in a
+// branch.
+fn x_at(at: u32, live: bool, y: i32, xx: i32) -> f32 {
+    let inside = live && y >= 0 && xx >= 0 && y < i32(p.large_h) && xx < i32(p.large_w);
+    let cy = u32(clamp(y, 0, i32(p.large_h) - 1));
+    let cx = u32(clamp(xx, 0, i32(p.large_w) - 1));
+    return select(0.0, x[at + cy * p.large_w + cx], inside);
+}
+
+// V = B^T d B for channel c of tile n, as its 4 rows (zero past the channels or the tiles).
+fn input_rows(c: u32, n: u32) -> mat4x4<f32> {
+    let tw = (p.small_w + 1u) / 2u;
+    let tiles = (p.small_h + 1u) / 2u * tw;
+    let live = c < p.channels && n < p.n;
+    let b = select(0u, n / tiles, live);
+    let tile = n % tiles;
+    let at = (b * p.channels + select(0u, c, live)) * p.large_h * p.large_w;
+    let y = i32(tile / tw * 2u) - i32(p.pad_y);
+    let x0 = i32(tile % tw * 2u) - i32(p.pad_x);
+    let d0 = patch_row(at, live, y, x0);
+    let d1 = patch_row(at, live, y + 1, x0);
+    let d2 = patch_row(at, live, y + 2, x0);
+    let d3 = patch_row(at, live, y + 3, x0);
+    return mat4x4<f32>(b_row(d0 - d2), b_row(d1 + d2), b_row(d2 - d1), b_row(d1 - d3));
+}
+
+// Four pixels of row y from column x0 (see x_at).
+fn patch_row(at: u32, live: bool, y: i32, x0: i32) -> vec4<f32> {
+    return vec4<f32>(x_at(at, live, y, x0), x_at(at, live, y, x0 + 1), x_at(at, live, y, x0 + 2), x_at(at, live, y, x0 + 3));
+}
+
+// Packed B: one thread per channel and 4 tiles, all 16 positions.
+@compute @workgroup_size(256)
+fn wino_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.a_row4 * 4u * p.b_row4) {
+        return;
+    }
+    let c = i / p.b_row4;
+    let n = i % p.b_row4 * 4u;
+    let v0 = input_rows(c, n);
+    let v1 = input_rows(c, n + 1u);
+    let v2 = input_rows(c, n + 2u);
+    let v3 = input_rows(c, n + 3u);
+    for (var row = 0u; row < 4u; row++) {
+        put_row(false, row, i, p.b_phase4, v0[row], v1[row], v2[row], v3[row]);
+    }
+}
+
+// The products' row `row` of the 4 x 4 for (m, n): partial[t][m][n] for t = 4 * row + j.
+fn product_row(m: u32, n: u32, row: u32) -> vec4<f32> {
+    let mn = p.m * p.n;
+    let at = 4u * row * mn + m * p.n + n;
+    return vec4<f32>(partial[at], partial[at + mn], partial[at + 2u * mn], partial[at + 3u * mn]);
+}
+
+// out's 2 x 2 tile n of channel m = A^T M A, through finish (bias, accumulation, rectifier).
+@compute @workgroup_size(256)
+fn wino_out(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.m * p.n) {
+        return;
+    }
+    let m = i / p.n;
+    let n = i % p.n;
+    let m0 = product_row(m, n, 0u);
+    let m1 = product_row(m, n, 1u);
+    let m2 = product_row(m, n, 2u);
+    let m3 = product_row(m, n, 3u);
+    let y0 = a_out(m0 + m1 + m2);
+    let y1 = a_out(m1 - m2 - m3);
+    let tw = (p.small_w + 1u) / 2u;
+    let tiles = (p.small_h + 1u) / 2u * tw;
+    let b = n / tiles;
+    let oy = n % tiles / tw * 2u;
+    let ox = n % tiles % tw * 2u;
+    let at = ((b * p.m + m) * p.small_h + oy) * p.small_w + ox;
+    let right = ox + 1u < p.small_w;
+    finish(m, at, y0.x);
+    if (right) {
+        finish(m, at + 1u, y0.y);
+    }
+    if (oy + 1u < p.small_h) {
+        finish(m, at + p.small_w, y1.x);
+        if (right) {
+            finish(m, at + p.small_w + 1u, y1.y);
+        }
+    }
+}
