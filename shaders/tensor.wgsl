@@ -9,7 +9,8 @@ struct TensorParams {
     channels: u32,  // channel_sum
     value: f32,     // fill value, scale factor
     kind: u32,      // reduce: 0 sum, 1 mean, 2 count of elements > 0, 3 count of elements <= 0
-    slot: u32,      // reduce: index of dst written; copy_at: where in dst the copy starts
+    slot: u32,      // reduce: index of dst written; copy_at: where in dst the copy starts;
+                    // channel_sum: slices of each channel's sum
     accumulate: u32,// 1: add into dst instead of overwriting it
 }
 
@@ -70,23 +71,43 @@ fn gather_f32(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: v
     dst[i] = bitcast<f32>(src[row * p.row_len + i % p.row_len]);
 }
 
-// dst[c] (+)= sum over batch and pixels of src[b, c, pixel]: one workgroup per channel.
+// dst[slice * channels + c] (+)= the sum of src[b, c, pixel] over slice `slice` of channel
+// c's (b, pixel), in order, one thread each, for `slot` slices; a second run over those
+// partial sums (rows = slices, row_len = 1, one slice) adds them up. Threads, not a workgroup
+// per channel: CPU adapters run a workgroup's barriers by switching between all of its
+// invocations, and the workgroup's tree sum cost lavapipe 2.6 ms per bias gradient of
+// CycleGAN's residual blocks (256 channels of 256 pixels).
 @compute @workgroup_size(256)
-fn channel_sum(@builtin(workgroup_id) g: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let c = g.x;
-    var s = 0.0;
-    let count = p.rows * p.row_len;
-    for (var i = l; i < count; i += GROUP) {
-        let b = i / p.row_len;
-        s += bitcast<f32>(src[(b * p.channels + c) * p.row_len + i % p.row_len]);
+fn channel_sum(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let t = flat_id(g, n, l);
+    let slices = p.slot;
+    if (t >= slices * p.channels) {
+        return;
     }
-    let total = workgroup_sum(l, s);
-    if (l == 0u) {
-        if (p.accumulate != 0u) {
-            dst[c] += total;
-        } else {
-            dst[c] = total;
+    let c = t % p.channels;
+    let slice = t / p.channels;
+    let count = p.rows * p.row_len;
+    let per = (count + slices - 1u) / slices;
+    let j0 = min(count, slice * per);
+    let j1 = min(count, j0 + per);
+    // Walk (b, pixel) from j0: `at` jumps to the next image's channel c after each row.
+    var i = j0 % p.row_len;
+    var at = (j0 / p.row_len * p.channels + c) * p.row_len + i;
+    let skip = (p.channels - 1u) * p.row_len;
+    var s = 0.0;
+    for (var j = j0; j < j1; j++) {
+        s += bitcast<f32>(src[at]);
+        at += 1u;
+        i += 1u;
+        if (i == p.row_len) {
+            i = 0u;
+            at += skip;
         }
+    }
+    if (p.accumulate != 0u) {
+        dst[t] += s;
+    } else {
+        dst[t] = s;
     }
 }
 

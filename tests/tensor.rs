@@ -111,8 +111,16 @@ fn gather_f32_clamps_out_of_range_rows() {
 fn channel_sum_overwrites_or_accumulates() {
     let mut rng = Rng::new(4);
     // batch 1; 65 channels (more than a nice power of two); 1 pixel; 300 elements per channel
-    // (more than the 256 threads, so each thread adds several).
-    for (batch, channels, pixels) in [(1, 3, 5), (2, 65, 3), (3, 4, 1), (2, 3, 150)] {
+    // (cut into slices of 16 that cross from one image to the next, the last one shorter);
+    // 2,100 and 5,000 (many slices, some past the end).
+    for (batch, channels, pixels) in [
+        (1, 3, 5),
+        (2, 65, 3),
+        (3, 4, 1),
+        (2, 3, 150),
+        (3, 2, 700),
+        (1, 1, 5000),
+    ] {
         let x = rng.vec(batch * channels * pixels);
         let sums = reference::channel_sum(&x, batch, channels, pixels);
         for accumulate in [false, true] {
@@ -135,7 +143,7 @@ fn channel_sum_overwrites_or_accumulates() {
             } else {
                 sums.clone()
             };
-            // f32 sums of up to 300 terms in [−1, 1], each rounding ≤ 2^-24 of the partial.
+            // f32 sums of up to 5,000 terms in [−1, 1], each rounding ≤ 2^-24 of the partial.
             let what = format!("channel_sum {batch}×{channels}×{pixels}, accumulate {accumulate}");
             assert_close(&what, &got, &want, 1e-5, 1e-5);
         }

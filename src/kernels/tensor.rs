@@ -208,7 +208,23 @@ pub fn gather_f32(
     )
 }
 
-/// dst[c] (+)= Σ_{b, i} src[b, c, i] for src [batch, channels, pixels]: the bias gradient.
+/// Threads a per-channel sum aims for: each channel's (image, pixel) are cut into slices so
+/// that a few thousand threads share the work, each summing one slice...
+const SUM_THREADS: usize = 4096;
+/// ... of at least this many elements.
+const SUM_MIN_SLICE: usize = 16;
+
+/// Slices of each channel's `count` elements for a sum over `channels` (see [`SUM_THREADS`]).
+fn sum_slices(channels: usize, count: usize) -> usize {
+    SUM_THREADS
+        .div_ceil(channels.max(1))
+        .min(count.div_ceil(SUM_MIN_SLICE))
+        .max(1)
+}
+
+/// dst[c] (+)= Σ_{b, i} src[b, c, i] for src [batch, channels, pixels]: the bias gradient. One
+/// thread per slice of a channel, then, where there are several slices, one per channel to add
+/// their partial sums.
 pub fn channel_sum(
     gpu: &Gpu,
     batch: u32,
@@ -222,22 +238,40 @@ pub fn channel_sum(
     let len = batch as usize * channels as usize * pixels as usize;
     check_len("channel_sum", "src", src, len)?;
     check_len("channel_sum", "dst", dst, channels as usize)?;
-    let params = TensorParams {
-        row_len: pixels,
-        rows: batch,
-        channels,
-        accumulate: accumulate as u32,
-        ..Default::default()
+    let slices = sum_slices(channels as usize, batch as usize * pixels as usize);
+    let run = |rows: u32, row_len: u32, slices: usize, from: &wgpu::Buffer, to, accumulate| {
+        let params = TensorParams {
+            row_len,
+            rows,
+            channels,
+            slot: slices as u32,
+            accumulate: accumulate as u32,
+            ..Default::default()
+        };
+        build(
+            gpu,
+            "channel_sum",
+            params,
+            Some(from),
+            None,
+            to,
+            grid_1d(slices * channels as usize, GROUP),
+        )
     };
-    let mut d = build(
-        gpu,
-        "channel_sum",
-        params,
-        Some(src),
-        None,
-        dst,
-        [channels, 1, 1],
-    )?;
+    let mut d = if slices == 1 {
+        run(batch, pixels, 1, src, dst, accumulate)?
+    } else {
+        // The slices' sums, [slice][channel]: the second run's source of `slices` rows of 1.
+        let partial = gpu.storage("bias gradient slices", slices * channels as usize);
+        run(batch, pixels, slices, src, &partial, false)?.then(run(
+            slices as u32,
+            1,
+            1,
+            &partial,
+            dst,
+            accumulate,
+        )?)
+    };
     d.label = "bias gradient";
     Ok(d)
 }
@@ -263,4 +297,22 @@ pub fn reduce(
         ..Default::default()
     };
     build(gpu, "reduce", params, Some(src), None, dst, [1, 1, 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_sums_are_sliced_for_a_few_thousand_threads_of_16_elements_or_more() {
+        // CycleGAN's residual blocks: 256 channels of 256 pixels, 16 slices of 16.
+        assert_eq!(sum_slices(256, 256), 16);
+        // Its first layer: 64 channels of 4,096 pixels, 64 slices of 64.
+        assert_eq!(sum_slices(64, 4096), 64);
+        // Few elements a channel: one slice, one thread per channel.
+        assert_eq!(sum_slices(65, 6), 1);
+        assert_eq!(sum_slices(5000, 1 << 20), 1);
+        // Three channels of 300: 19 slices of at most 16.
+        assert_eq!(sum_slices(3, 300), 19);
+    }
 }
