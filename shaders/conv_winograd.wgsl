@@ -11,6 +11,13 @@
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 //
+// A weight gradient is the same algorithm with its operands' roles exchanged, F(3 x 3, 2 x 2):
+// dW(m, c) = sum over the tiles of dy of G^T [(A e A^T) ⊙ (B^T d B)] G, e the 2 x 2 tile of
+// dy[m] and d the 4 x 4 patch of x[c] it met in the forward pass. The sum over tiles moves
+// inside the transforms, so that each position t is a GEMM over the tiles, M_t(m, c) =
+// sum_tile E_t(m, tile) V_t(c, tile): `wino_dy` packs E as A, `wino_xt` packs V transposed as
+// B, and `wino_dw` transforms the products into the 3 x 3 taps. V is the forward pass's.
+//
 // The host maps both a gather and a transposed gather onto one view: out is p.small_h x
 // p.small_w, x is p.large_h x p.large_w, padded by p.pad_y, p.pad_x, and g = a[m, c] as it
 // lies, or with FLIPPED, a transposed gather's a[c, m] turned by 180 degrees (a conv's input
@@ -98,11 +105,16 @@ fn x_at(at: u32, live: bool, y: i32, xx: i32) -> f32 {
     return select(0.0, x[at + cy * p.large_w + cx], inside);
 }
 
+// 2 x 2 tiles of out over the batch: a gather's GEMM columns, a weight gradient's k.
+fn tile_count() -> u32 {
+    return p.batch * ((p.small_h + 1u) / 2u) * ((p.small_w + 1u) / 2u);
+}
+
 // V = B^T d B for channel c of tile n, as its 4 rows (zero past the channels or the tiles).
 fn input_rows(c: u32, n: u32) -> mat4x4<f32> {
     let tw = (p.small_w + 1u) / 2u;
     let tiles = (p.small_h + 1u) / 2u * tw;
-    let live = c < p.channels && n < p.n;
+    let live = c < p.channels && n < tile_count();
     let b = select(0u, n / tiles, live);
     let tile = n % tiles;
     let at = (b * p.channels + select(0u, c, live)) * p.large_h * p.large_w;
@@ -177,4 +189,103 @@ fn wino_out(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
             finish(m, at + p.small_w + 1u, y1.y);
         }
     }
+}
+
+// Row (a, b) of A e times A^T.
+fn dy_row(r: vec2<f32>) -> vec4<f32> {
+    return vec4<f32>(r.x, r.x + r.y, r.x - r.y, -r.y);
+}
+
+// dy (the weight gradient's a, [b][m][small]) at (y, xx) of the image at `at`, zero past its
+// edge (an odd size's last tile) or when not `live`.
+fn dy_at(at: u32, live: bool, y: u32, xx: u32) -> f32 {
+    let inside = live && y < p.small_h && xx < p.small_w;
+    return select(0.0, a[at + min(y, p.small_h - 1u) * p.small_w + min(xx, p.small_w - 1u)], inside);
+}
+
+// E = A e A^T for row m of tile n, as its 4 rows (zero past m or the tiles).
+fn dy_rows(m: u32, n: u32) -> mat4x4<f32> {
+    let tw = (p.small_w + 1u) / 2u;
+    let tiles = (p.small_h + 1u) / 2u * tw;
+    let live = m < p.m && n < tile_count();
+    let b = select(0u, n / tiles, live);
+    let at = (b * p.m + select(0u, m, live)) * p.small_h * p.small_w;
+    let y = n % tiles / tw * 2u;
+    let xx = n % tiles % tw * 2u;
+    let r0 = vec2<f32>(dy_at(at, live, y, xx), dy_at(at, live, y, xx + 1u));
+    let r1 = vec2<f32>(dy_at(at, live, y + 1u, xx), dy_at(at, live, y + 1u, xx + 1u));
+    return mat4x4<f32>(dy_row(r0), dy_row(r0 + r1), dy_row(r0 - r1), dy_row(-r1));
+}
+
+// A weight gradient's packed A, [t][rows][k / 4] over k = tiles: one thread per row m and 4
+// tiles, all 16 positions.
+@compute @workgroup_size(256)
+fn wino_dy(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.rows * p.a_row4) {
+        return;
+    }
+    let m = i / p.a_row4;
+    let n = i % p.a_row4 * 4u;
+    let e0 = dy_rows(m, n);
+    let e1 = dy_rows(m, n + 1u);
+    let e2 = dy_rows(m, n + 2u);
+    let e3 = dy_rows(m, n + 3u);
+    for (var row = 0u; row < 4u; row++) {
+        put_row(true, row, i, p.a_phase4, e0[row], e1[row], e2[row], e3[row]);
+    }
+}
+
+// A weight gradient's packed B, V transposed, [t][k][n / 4] over k = tiles and n = channels:
+// one thread per tile and 4 channels, all 16 positions.
+@compute @workgroup_size(256)
+fn wino_xt(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.a_row4 * 4u * p.b_row4) {
+        return;
+    }
+    let n = i / p.b_row4;
+    let c = i % p.b_row4 * 4u;
+    let v0 = input_rows(c, n);
+    let v1 = input_rows(c + 1u, n);
+    let v2 = input_rows(c + 2u, n);
+    let v3 = input_rows(c + 3u, n);
+    for (var row = 0u; row < 4u; row++) {
+        put_row(false, row, i, p.b_phase4, v0[row], v1[row], v2[row], v3[row]);
+    }
+}
+
+// Row (a, b, c, d) of G^T M times G.
+fn tap_row(r: vec4<f32>) -> vec3<f32> {
+    let h = 0.5 * (r.y + r.z);
+    return vec3<f32>(r.x + h, 0.5 * (r.y - r.z), h + r.w);
+}
+
+// dW's 3 x 3 taps for (m, c) = G^T M G, through finish (accumulation).
+@compute @workgroup_size(256)
+fn wino_dw(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.m * p.n) {
+        return;
+    }
+    let m = i / p.n;
+    let c = i % p.n;
+    let m0 = product_row(m, c, 0u);
+    let m1 = product_row(m, c, 1u);
+    let m2 = product_row(m, c, 2u);
+    let m3 = product_row(m, c, 3u);
+    let h = 0.5 * (m1 + m2);
+    let w0 = tap_row(m0 + h);
+    let w1 = tap_row(0.5 * (m1 - m2));
+    let w2 = tap_row(h + m3);
+    let at = i * 9u;
+    finish(m, at, w0.x);
+    finish(m, at + 1u, w0.y);
+    finish(m, at + 2u, w0.z);
+    finish(m, at + 3u, w1.x);
+    finish(m, at + 4u, w1.y);
+    finish(m, at + 5u, w1.z);
+    finish(m, at + 6u, w2.x);
+    finish(m, at + 7u, w2.y);
+    finish(m, at + 8u, w2.z);
 }

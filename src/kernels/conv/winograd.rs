@@ -2,7 +2,9 @@
 //! `shaders/conv_winograd.wgsl`): every 2 × 2 tile of the output from 16 products of
 //! transformed weights and a transformed 4 × 4 patch of x, where the direct GEMM makes 36
 //! multiply-adds. Four passes: the weights' transforms (packed A), the patches' (packed B), the
-//! engine's GEMM once per position of the 4 × 4 transforms, and the output's transform.
+//! engine's GEMM once per position of the 4 × 4 transforms, and the output's transform. The
+//! weight gradient is F(3 × 3, 2 × 2) the same way: dy's 2 × 2 tiles transformed as A, the
+//! patches as B, and a GEMM per position that sums over the tiles.
 //!
 //! CycleGAN's residual blocks (256 → 256 channels, 3 × 3, on 18² padded images) spend most of
 //! its step in these convolutions' forward passes and input gradients, each already at the
@@ -27,7 +29,7 @@ const MIN_CHANNELS: u32 = 32;
 /// A 3 × 3 stride-1 run seen as a gather of out (`out_h` × `out_w`) from x (`in_h` × `in_w`)
 /// padded by `pad_y`, `pad_x`: a gather as it is; a transposed gather (a conv's input
 /// gradient) as the gather of its x with the kernel turned by 180° (`flipped`) and padded by
-/// 2 − p.
+/// 2 − p; a weight gradient (`weight`) over the tiles of that gather, out being dy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Plan {
     pub out_h: u32,
@@ -37,8 +39,11 @@ pub(super) struct Plan {
     pub pad_y: u32,
     pub pad_x: u32,
     pub flipped: bool,
-    /// Columns of each GEMM: images × 2 × 2 tiles of out.
+    pub weight: bool,
+    /// Columns of each GEMM: images × 2 × 2 tiles of out, or a weight gradient's channels of
+    /// x; and its reduction: the channels, or the tiles.
     pub n: usize,
+    pub k: usize,
     /// Packed sizes: rows (m to the block), k (channels to 4), n (to the block).
     pub rows: usize,
     pub kp: usize,
@@ -56,20 +61,19 @@ impl Plan {
     }
 }
 
-/// The plan for `g` in `mode` when Winograd applies: a gather or a transposed gather, 3 × 3 at
-/// stride 1, at least [`MIN_CHANNELS`] on both sides, a transposed gather's padding at most 2
-/// (beyond, its output starts past x's reach), and all of the batch's packs and products
-/// within a binding of `limit` floats (else the packed GEMM, which cuts the batch in chunks).
+/// The plan for `g` in `mode` when Winograd applies: 3 × 3 at stride 1, at least
+/// [`MIN_CHANNELS`] on both sides, a transposed gather's padding at most 2 (beyond, its output
+/// starts past x's reach), and all of the batch's packs and products within a binding of
+/// `limit` floats (else the packed GEMM, which cuts the batch in chunks).
 pub(super) fn plan(g: &Geometry, mode: Mode, limit: usize) -> Option<Plan> {
-    if mode == Mode::Weight
-        || (g.kernel_h, g.kernel_w, g.stride) != (3, 3, 1)
+    if (g.kernel_h, g.kernel_w, g.stride) != (3, 3, 1)
         || g.m < MIN_CHANNELS
         || g.channels < MIN_CHANNELS
     {
         return None;
     }
     let (out_h, out_w, in_h, in_w, pad_y, pad_x, flipped) = match mode {
-        Mode::Gather => (
+        Mode::Gather | Mode::Weight => (
             g.small_h, g.small_w, g.large_h, g.large_w, g.pad_y, g.pad_x, false,
         ),
         _ if g.pad_y > 2 || g.pad_x > 2 => return None,
@@ -83,8 +87,13 @@ pub(super) fn plan(g: &Geometry, mode: Mode, limit: usize) -> Option<Plan> {
             true,
         ),
     };
-    let tiles = out_h.div_ceil(2) as usize * out_w.div_ceil(2) as usize;
-    let n = g.batch as usize * tiles;
+    let tiles = g.batch as usize * out_h.div_ceil(2) as usize * out_w.div_ceil(2) as usize;
+    let weight = mode == Mode::Weight;
+    let (n, k) = if weight {
+        (g.channels as usize, tiles)
+    } else {
+        (tiles, g.channels as usize)
+    };
     let plan = Plan {
         out_h,
         out_w,
@@ -93,13 +102,15 @@ pub(super) fn plan(g: &Geometry, mode: Mode, limit: usize) -> Option<Plan> {
         pad_y,
         pad_x,
         flipped,
+        weight,
         n,
+        k,
         rows: round_up(g.m as usize, BLOCK),
-        kp: round_up(g.channels as usize, 4),
+        kp: round_up(k, 4),
         np: round_up(n, BLOCK),
     };
     let (a, b, products) = plan.floats(g.m);
-    (a.max(b).max(products) <= limit && n <= u32::MAX as usize).then_some(plan)
+    (a.max(b).max(products) <= limit && tiles <= u32::MAX as usize).then_some(plan)
 }
 
 /// Builds the four passes of `plan` for `g` (see the module's header); `bias` and `store` as
@@ -116,7 +127,11 @@ pub(super) fn dispatch(
     out: &wgpu::Buffer,
     store: Store,
 ) -> Result<Dispatch> {
-    let out_len = (g.batch * g.m * plan.out_h * plan.out_w) as usize;
+    let out_len = if plan.weight {
+        g.m as usize * g.channels as usize * 9
+    } else {
+        (g.batch * g.m * plan.out_h * plan.out_w) as usize
+    };
     let (need_a, need_b, products) = plan.floats(g.m);
     let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
     let products = gpu.storage("conv winograd products", products);
@@ -126,7 +141,7 @@ pub(super) fn dispatch(
     let params = ConvParams {
         m: g.m,
         n: plan.n as u32,
-        k: g.channels,
+        k: plan.k as u32,
         batch: g.batch,
         channels: g.channels,
         small_h: plan.out_h,
@@ -157,6 +172,12 @@ pub(super) fn dispatch(
         plan.rows / BLOCK,
     );
     let flipped = [("FLIPPED", 1)];
+    // (pack A, pack B, the products' transform)
+    let (pack_a, pack_b, finish) = if plan.weight {
+        ("wino_dy", "wino_xt", "wino_dw")
+    } else {
+        ("wino_a", "wino_b", "wino_out")
+    };
     let step = |entry: &'static str,
                 flags: Option<u32>,
                 extra: &[(&'static str, u32)],
@@ -167,12 +188,12 @@ pub(super) fn dispatch(
     };
     let steps = vec![
         step(
-            "wino_a",
+            pack_a,
             None,
             if plan.flipped { &flipped[..] } else { &[] },
             grid_1d(plan.rows * plan.kp / 4, 256),
         )?,
-        step("wino_b", None, &[], grid_1d(plan.kp * plan.np / 4, 256))?,
+        step(pack_b, None, &[], grid_1d(plan.kp * plan.np / 4, 256))?,
         step(
             "main",
             Some(FLAG_PARTIAL),
@@ -180,7 +201,7 @@ pub(super) fn dispatch(
             [grid[0] as u32, grid[1] as u32, POSITIONS as u32],
         )?,
         step(
-            "wino_out",
+            finish,
             Some(result_flags(bias.is_some(), store)),
             &[],
             grid_1d(g.m as usize * plan.n, 256),
@@ -229,6 +250,10 @@ mod tests {
             (18, 16, 2, true)
         );
         assert_eq!((back.n, back.np), (81, 88));
+        // Its weight gradient: a GEMM per position over dy's 64 tiles, x's channels as columns.
+        let dw = plan(&g, Mode::Weight, 1 << 25).expect("weight gradient");
+        assert_eq!((dw.out_h, dw.in_h, dw.weight), (16, 18, true));
+        assert_eq!((dw.n, dw.k, dw.kp, dw.np), (256, 64, 64, 256));
         // Odd outputs take a last tile that is half used.
         let odd = plan(&residual(3, 7, 1), Mode::Gather, 1 << 25).expect("odd");
         assert_eq!((odd.out_h, odd.n, odd.np), (7, 3 * 16, 48));
@@ -237,7 +262,6 @@ mod tests {
     #[test]
     fn only_wide_3x3_stride_1_runs_that_fit_go_through_winograd() {
         let g = residual(1, 18, 0);
-        assert_eq!(plan(&g, Mode::Weight, 1 << 25), None, "weight gradient");
         let narrow = Geometry { m: 16, ..g };
         assert_eq!(plan(&narrow, Mode::Gather, 1 << 25), None, "few channels");
         let strided = Geometry { stride: 2, ..g };
