@@ -18,6 +18,10 @@ pub struct Gpu {
     /// by larger ones when a layer needs more. Dispatches built earlier keep the buffers they
     /// were bound to; any buffer serves, since dispatches run in order.
     conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::Buffer)>>,
+    /// Where Winograd's convs keep their GEMMs' products for the output transform, shared in
+    /// the same way: a buffer per pass would hold CycleGAN's 72 residual convs' products
+    /// (4 MB each at 128) all at once.
+    conv_products: Mutex<Option<wgpu::Buffer>>,
     /// Floats a conv may pack into one binding, when capped below the device's limit (0: not
     /// capped): lets tests cut small images into pieces as large ones are on any device.
     conv_binding_cap: std::sync::atomic::AtomicUsize,
@@ -109,6 +113,7 @@ impl Gpu {
             adapter_info,
             pipelines: Mutex::new(HashMap::new()),
             conv_scratch: Mutex::new(None),
+            conv_products: Mutex::new(None),
             conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
         };
@@ -272,6 +277,20 @@ impl Gpu {
             ));
         }
         scratch.clone().expect("set just above")
+    }
+
+    /// The buffer Winograd's convs keep their products in, holding at least `floats`: the
+    /// current one, or a larger one that replaces it (see `conv_scratch`).
+    pub(crate) fn conv_products(&self, floats: usize) -> wgpu::Buffer {
+        let mut products = self
+            .conv_products
+            .lock()
+            .expect("conv products lock poisoned");
+        let room = products.as_ref().map_or(0, |b| b.size() as usize / 4);
+        if floats > room {
+            *products = Some(self.storage("conv winograd products", floats.max(4)));
+        }
+        products.clone().expect("set just above")
     }
 
     /// Floats one storage binding may hold on this device.

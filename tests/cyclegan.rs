@@ -41,6 +41,25 @@ fn generator(from: u32, to: u32) -> Graph {
     Graph::sequential("model", Shape3::new(from, SIZE, SIZE), layers).unwrap()
 }
 
+/// `generator` with a residual-style 3×3 conv of 32 channels to 32 in the middle, wide
+/// enough for the engine's Winograd path (forward, input and weight gradients), as the
+/// reference's residual blocks are.
+fn wide_generator(from: u32, to: u32) -> Graph {
+    let layers = vec![
+        Layer::ReflectionPad(ReflectionPad2d(1)),
+        conv(32, 3, 1, 0),
+        Layer::InstanceNorm(InstanceNorm2d { affine: false }),
+        Layer::Activation(Activation::Relu),
+        Layer::ReflectionPad(ReflectionPad2d(1)),
+        conv(32, 3, 1, 0),
+        Layer::InstanceNorm(InstanceNorm2d { affine: false }),
+        Layer::Activation(Activation::Relu),
+        conv(to, 3, 1, 1),
+        Layer::Activation(Activation::Tanh),
+    ];
+    Graph::sequential("model", Shape3::new(from, SIZE, SIZE), layers).unwrap()
+}
+
 /// A small PatchGAN: a 4×4 map of logits.
 fn discriminator(channels: u32) -> Graph {
     let layers = vec![
@@ -79,23 +98,35 @@ fn run(recipe: &dyn Recipe) {
 #[test]
 fn four_cyclegan_steps_match_the_cpu_twin() {
     // Colour to colour with the identity loss, as the reference's default.
-    twin_steps(3, 3, 0.5, 0, 3);
+    twin_steps(3, 3, 0.5, 0, 3, generator);
+}
+
+#[test]
+fn four_steps_through_winograd_convolutions_match_the_cpu_twin() {
+    twin_steps(3, 3, 0.5, 0, 3, wide_generator);
 }
 
 #[test]
 fn four_steps_gray_to_colour_without_identity_match_the_cpu_twin() {
     // Gray A and colour B: G_A makes 3 channels of 1, G_B 1 of 3.
-    twin_steps(1, 3, 0.0, 0, 3);
+    twin_steps(1, 3, 0.0, 0, 3, generator);
 }
 
 #[test]
 fn random_crops_and_a_pool_of_one_match_the_cpu_twin() {
     // Loaded at 11 and cropped to 8; a pool of one at batch 2: the second image of a batch
     // can take the slot the first just filled.
-    twin_steps(3, 1, 0.0, 11, 1);
+    twin_steps(3, 1, 0.0, 11, 1, generator);
 }
 
-fn twin_steps(a_channels: u32, b_channels: u32, lambda_identity: f32, load: u32, pool: u32) {
+fn twin_steps(
+    a_channels: u32,
+    b_channels: u32,
+    lambda_identity: f32,
+    load: u32,
+    pool: u32,
+    generator: fn(u32, u32) -> Graph,
+) {
     let side = if load == 0 { SIZE } else { load };
     let (a_len, b_len) = (
         (a_channels * side * side) as usize,

@@ -134,7 +134,7 @@ pub(super) fn dispatch(
     };
     let (need_a, need_b, products) = plan.floats(g.m);
     let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
-    let products = gpu.storage("conv winograd products", products);
+    let products = gpu.conv_products(products);
     let spare = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare.as_ref()).expect("one of the two is set");
     let buffers = [a, x, bias_buffer, out, &products, &scratch_a, &scratch_b];
