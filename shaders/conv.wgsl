@@ -578,6 +578,12 @@ fn pack_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
         g.k = 9u * p.group_channels;
     }
     let k = i / runs;
+    // Rows past the phase's last vec4 of k are never read: a phase with fewer taps than the
+    // largest (a 3 x 3 stride-2 kernel's 4, 2, 2 and 1) leaves them, where writing its zeros
+    // cost a quarter of the pack.
+    if (k >= (g.k + 3u) / 4u * 4u) {
+        return;
+    }
     let r = b_run(g, k, i % runs * 8u);
     let at = group.z * p.b_phase4 + i * 2u;
     packed_b[at] = vec4<f32>(r[0], r[1], r[2], r[3]);
