@@ -16,7 +16,8 @@
 // dy[m] and d the 4 x 4 patch of x[c] it met in the forward pass. The sum over tiles moves
 // inside the transforms, so that each position t is a GEMM over the tiles, M_t(m, c) =
 // sum_tile E_t(m, tile) V_t(c, tile): `wino_dy` packs E as A, `wino_xt` packs V transposed as
-// B, and `wino_dw` transforms the products into the 3 x 3 taps. V is the forward pass's.
+// B, and `wino_dw` transforms the products into the 3 x 3 taps. V is the forward pass's
+// transform, made again.
 //
 // The host maps both a gather and a transposed gather onto one view: out is p.small_h x
 // p.small_w, x is p.large_h x p.large_w, padded by p.pad_y, p.pad_x, and g = a[m, c] as it
@@ -77,6 +78,14 @@ fn put_row(packed_is_a: bool, row: u32, i: u32, phase4: u32, r0: vec4<f32>, r1: 
     }
 }
 
+// Stores four transforms (q0 .. q3: a thread's 4 channels or tiles, row by row) at `i` of each
+// position's `phase4` vec4s.
+fn put4(packed_is_a: bool, i: u32, phase4: u32, q0: mat4x4<f32>, q1: mat4x4<f32>, q2: mat4x4<f32>, q3: mat4x4<f32>) {
+    for (var row = 0u; row < 4u; row++) {
+        put_row(packed_is_a, row, i, phase4, q0[row], q1[row], q2[row], q3[row]);
+    }
+}
+
 // Packed A: one thread per row m and 4 channels, all 16 positions.
 @compute @workgroup_size(256)
 fn wino_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
@@ -86,13 +95,7 @@ fn wino_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     }
     let m = i / p.a_row4;
     let c = i % p.a_row4 * 4u;
-    let u0 = weight_rows(m, c);
-    let u1 = weight_rows(m, c + 1u);
-    let u2 = weight_rows(m, c + 2u);
-    let u3 = weight_rows(m, c + 3u);
-    for (var row = 0u; row < 4u; row++) {
-        put_row(true, row, i, p.a_phase4, u0[row], u1[row], u2[row], u3[row]);
-    }
+    put4(true, i, p.a_phase4, weight_rows(m, c), weight_rows(m, c + 1u), weight_rows(m, c + 2u), weight_rows(m, c + 3u));
 }
 
 // x at (y, xx) of the image whose first element is `at`, zero outside it (the padding) or
@@ -141,13 +144,7 @@ fn wino_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     }
     let c = i / p.b_row4;
     let n = i % p.b_row4 * 4u;
-    let v0 = input_rows(c, n);
-    let v1 = input_rows(c, n + 1u);
-    let v2 = input_rows(c, n + 2u);
-    let v3 = input_rows(c, n + 3u);
-    for (var row = 0u; row < 4u; row++) {
-        put_row(false, row, i, p.b_phase4, v0[row], v1[row], v2[row], v3[row]);
-    }
+    put4(false, i, p.b_phase4, input_rows(c, n), input_rows(c, n + 1u), input_rows(c, n + 2u), input_rows(c, n + 3u));
 }
 
 // The products' row `row` of the 4 x 4 for (m, n): partial[t][m][n] for t = 4 * row + j.
@@ -155,6 +152,14 @@ fn product_row(m: u32, n: u32, row: u32) -> vec4<f32> {
     let mn = p.m * p.n;
     let at = 4u * row * mn + m * p.n + n;
     return vec4<f32>(partial[at], partial[at + mn], partial[at + 2u * mn], partial[at + 3u * mn]);
+}
+
+// The products' 4 x 4 for (m, n) = (i / n, i % n), the finishing entries' thread i, as its
+// rows.
+fn products(i: u32) -> mat4x4<f32> {
+    let m = i / p.n;
+    let n = i % p.n;
+    return mat4x4<f32>(product_row(m, n, 0u), product_row(m, n, 1u), product_row(m, n, 2u), product_row(m, n, 3u));
 }
 
 // out's 2 x 2 tile n of channel m = A^T M A, through finish (bias, accumulation, rectifier).
@@ -166,12 +171,9 @@ fn wino_out(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
     }
     let m = i / p.n;
     let n = i % p.n;
-    let m0 = product_row(m, n, 0u);
-    let m1 = product_row(m, n, 1u);
-    let m2 = product_row(m, n, 2u);
-    let m3 = product_row(m, n, 3u);
-    let y0 = a_out(m0 + m1 + m2);
-    let y1 = a_out(m1 - m2 - m3);
+    let q = products(i);
+    let y0 = a_out(q[0] + q[1] + q[2]);
+    let y1 = a_out(q[1] - q[2] - q[3]);
     let tw = (p.small_w + 1u) / 2u;
     let tiles = (p.small_h + 1u) / 2u * tw;
     let b = n / tiles;
@@ -227,13 +229,7 @@ fn wino_dy(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
     }
     let m = i / p.a_row4;
     let n = i % p.a_row4 * 4u;
-    let e0 = dy_rows(m, n);
-    let e1 = dy_rows(m, n + 1u);
-    let e2 = dy_rows(m, n + 2u);
-    let e3 = dy_rows(m, n + 3u);
-    for (var row = 0u; row < 4u; row++) {
-        put_row(true, row, i, p.a_phase4, e0[row], e1[row], e2[row], e3[row]);
-    }
+    put4(true, i, p.a_phase4, dy_rows(m, n), dy_rows(m, n + 1u), dy_rows(m, n + 2u), dy_rows(m, n + 3u));
 }
 
 // A weight gradient's packed B, V transposed, [t][k][n / 4] over k = tiles and n = channels:
@@ -246,13 +242,7 @@ fn wino_xt(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
     }
     let n = i / p.b_row4;
     let c = i % p.b_row4 * 4u;
-    let v0 = input_rows(c, n);
-    let v1 = input_rows(c + 1u, n);
-    let v2 = input_rows(c + 2u, n);
-    let v3 = input_rows(c + 3u, n);
-    for (var row = 0u; row < 4u; row++) {
-        put_row(false, row, i, p.b_phase4, v0[row], v1[row], v2[row], v3[row]);
-    }
+    put4(false, i, p.b_phase4, input_rows(c, n), input_rows(c + 1u, n), input_rows(c + 2u, n), input_rows(c + 3u, n));
 }
 
 // Row (a, b, c, d) of G^T M times G.
@@ -269,15 +259,11 @@ fn wino_dw(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
         return;
     }
     let m = i / p.n;
-    let c = i % p.n;
-    let m0 = product_row(m, c, 0u);
-    let m1 = product_row(m, c, 1u);
-    let m2 = product_row(m, c, 2u);
-    let m3 = product_row(m, c, 3u);
-    let h = 0.5 * (m1 + m2);
-    let w0 = tap_row(m0 + h);
-    let w1 = tap_row(0.5 * (m1 - m2));
-    let w2 = tap_row(h + m3);
+    let q = products(i);
+    let h = 0.5 * (q[1] + q[2]);
+    let w0 = tap_row(q[0] + h);
+    let w1 = tap_row(0.5 * (q[1] - q[2]));
+    let w2 = tap_row(h + q[3]);
     let at = i * 9u;
     finish(m, at, w0.x);
     finish(m, at + 1u, w0.y);
