@@ -565,27 +565,43 @@ fn b_run(g: Gemm, k: u32, n0: u32) -> array<f32, 8> {
     return r;
 }
 
-// packed_b[phase][k][n / 4]: B of each phase, eight columns per thread.
+// packed_b[phase][k][n / 4]: B of each phase, eight columns of a row per thread, or in MODE 1
+// of four rows: there a thread's setup (its phase's GEMM, its row and column) cost lavapipe
+// as much as the packing, and four rows a thread took CycleGAN's stride-2 input gradients'
+// pack from 33 to 18 ms at batch 4.
 @compute @workgroup_size(256)
 fn pack_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = pack_index(group, groups, l);
     let runs = p.b_row4 / 2u;
-    if (i >= p.b_phase4 / 2u) {
+    let n0 = i % runs * 8u;
+    if (MODE != 1u) {
+        // One row, in no loop or branch: lavapipe loads lane by lane inside either, and the
+        // grid's loads cost these packs 10% more there.
+        if (i >= p.b_phase4 / 2u) {
+            return;
+        }
+        let k = i / runs;
+        store_b_run(group.z, k, n0, b_run(gemm_of(group.z), k, n0));
         return;
     }
     var g = gemm_of(group.z);
+    // Rows the GEMM reads: the phase's up to its last vec4 of k (a 3 x 3 stride-2 kernel's
+    // phases have 4, 2, 2 and 1 taps, and writing the zeros past them cost a quarter of the
+    // pack), or with SHIFTS, 9 per channel.
+    var last = (g.k + 3u) / 4u * 4u;
     if (SHIFTS != 0u) {
         g.k = 9u * p.group_channels;
+        last = g.k;
     }
-    let k = i / runs;
-    // Rows past the phase's last vec4 of k are never read: a phase with fewer taps than the
-    // largest (a 3 x 3 stride-2 kernel's 4, 2, 2 and 1) leaves them, where writing its zeros
-    // cost a quarter of the pack.
-    if (k >= (g.k + 3u) / 4u * 4u) {
-        return;
+    let k0 = i / runs * 4u;
+    for (var k = k0; k < min(k0 + 4u, last); k++) {
+        store_b_run(group.z, k, n0, b_run(g, k, n0));
     }
-    let r = b_run(g, k, i % runs * 8u);
-    let at = group.z * p.b_phase4 + i * 2u;
+}
+
+// Row k's columns n0 .. n0 + 7 of phase z's packed B.
+fn store_b_run(z: u32, k: u32, n0: u32, r: array<f32, 8>) {
+    let at = z * p.b_phase4 + k * p.b_row4 + n0 / 4u;
     packed_b[at] = vec4<f32>(r[0], r[1], r[2], r[3]);
     packed_b[at + 1u] = vec4<f32>(r[4], r[5], r[6], r[7]);
 }

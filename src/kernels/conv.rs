@@ -390,6 +390,17 @@ fn shared_shifts(g: &Geometry) -> bool {
         && g.large_w.is_multiple_of(s)
 }
 
+/// The grid of `pack_b` for a B of `rows` × `np` (np a multiple of the block) in the shader's
+/// `mode`: a thread per 8 columns of a row, or of 4 rows in MODE 1 (see the shader).
+fn pack_b_grid(mode: u32, rows: usize, np: usize) -> [u32; 3] {
+    let per = if mode == Mode::Transposed as u32 {
+        4
+    } else {
+        1
+    };
+    grid_1d(rows.div_ceil(per) * np / BLOCK, 256)
+}
+
 /// `steps` recorded after `run`, as one.
 fn chain(run: Option<Dispatch>, steps: Vec<Dispatch>) -> Option<Dispatch> {
     steps.into_iter().fold(run, |run, next| {
@@ -937,9 +948,9 @@ pub fn dispatch(
                 "pack_b",
                 None,
                 if shifts {
-                    grid_1d(9 * group_channels * np / 8, 256)
+                    pack_b_grid(mode as u32, 9 * group_channels, np)
                 } else {
-                    with_z(grid_1d(kp * np / 8, 256), phases)
+                    with_z(pack_b_grid(mode as u32, kp, np), phases)
                 },
             )?);
         }
@@ -1039,7 +1050,7 @@ fn plain(
             None,
             &[],
             &buffers,
-            grid_1d(k * np / 8, 256),
+            pack_b_grid(PLAIN, k, np),
         )?);
     }
     steps.push(step(
@@ -1281,7 +1292,7 @@ fn columns(
             d.push(step("pack_a", None, grid_1d(rows * kp / 4, 256))?);
         }
         if !direct {
-            d.push(step("pack_b", None, grid_1d(kp * np / 8, 256))?);
+            d.push(step("pack_b", None, pack_b_grid(COLUMNS, kp, np))?);
         }
         // The columns go to `partial` whole; col2im adds the bias and accumulates.
         d.push(step(
