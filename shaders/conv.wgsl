@@ -157,6 +157,30 @@ override LANES: u32 = 0u;
 // the GEMM, the operand itself where it needs no pack (see DIRECT).
 @group(0) @binding(6) var<storage, read_write> packed_a: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> packed_b: array<vec4<f32>>;
+// Packed B lies in a texture, vec4 i at texel (i % 2^B_SHIFT, i >> B_SHIFT) (PACKED_B_WIDTH
+// in gpu.rs): CPU adapters load a texel's 4 floats at once, where they load a storage
+// buffer float by float and lane by lane, and B is most of the GEMM's loads (lavapipe:
+// CycleGAN64's residual GEMMs 1.3 times as fast). The packs write it and the GEMM reads it,
+// each through its own binding; `packed_b` above is then unused, or B read in place.
+@group(0) @binding(8) var packed_b_read: texture_2d<f32>;
+@group(0) @binding(9) var packed_b_write: texture_storage_2d<rgba32float, write>;
+const B_SHIFT: u32 = 12u;
+
+fn b_texel(i: u32) -> vec2<u32> {
+    return vec2<u32>(i & ((1u << B_SHIFT) - 1u), i >> B_SHIFT);
+}
+
+fn put_b(i: u32, v: vec4<f32>) {
+    textureStore(packed_b_write, b_texel(i), v);
+}
+
+// The GEMM's B at vec4 i: packed, or (DIRECT bit 1) read in place.
+fn get_b(i: u32) -> vec4<f32> {
+    if ((DIRECT & 2u) != 0u) {
+        return packed_b[i];
+    }
+    return textureLoad(packed_b_read, b_texel(i), 0);
+}
 
 // The GEMM of one phase (MODE 1), or the only one. Passed by value, not kept in
 // a var<private>: WGSL counts private loads as non-uniform, and barriers follow a return on it.
@@ -602,8 +626,8 @@ fn pack_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
 // Row k's columns n0 .. n0 + 7 of phase z's packed B.
 fn store_b_run(z: u32, k: u32, n0: u32, r: array<f32, 8>) {
     let at = z * p.b_phase4 + k * p.b_row4 + n0 / 4u;
-    packed_b[at] = vec4<f32>(r[0], r[1], r[2], r[3]);
-    packed_b[at + 1u] = vec4<f32>(r[4], r[5], r[6], r[7]);
+    put_b(at, vec4<f32>(r[0], r[1], r[2], r[3]));
+    put_b(at + 1u, vec4<f32>(r[4], r[5], r[6], r[7]));
 }
 
 // Writes one row of a thread's block: columns n0 .. n0 + 7 of row m.
@@ -803,8 +827,8 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         let b0 = rlo + k4 * kstep;
         let c0 = rhi + k4 * kstep;
         // Columns: B's rows k .. k + 3, so that lo * a = sum_j a[j] * B[k + j][n0 .. n0 + 3].
-        let lo = mat4x4<f32>(packed_b[b0 + o0], packed_b[b0 + o1], packed_b[b0 + o2], packed_b[b0 + o3]);
-        let hi = mat4x4<f32>(packed_b[c0 + o0], packed_b[c0 + o1], packed_b[c0 + o2], packed_b[c0 + o3]);
+        let lo = mat4x4<f32>(get_b(b0 + o0), get_b(b0 + o1), get_b(b0 + o2), get_b(b0 + o3));
+        let hi = mat4x4<f32>(get_b(c0 + o0), get_b(c0 + o1), get_b(c0 + o2), get_b(c0 + o3));
         var ra = at + k4 * ka;
         if ((DIRECT & 8u) != 0u) {
             ra = at + k4 / v * ka + k4 % v * 4u;

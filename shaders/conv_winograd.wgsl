@@ -71,10 +71,10 @@ fn put_row(packed_is_a: bool, row: u32, i: u32, phase4: u32, r0: vec4<f32>, r1: 
         packed_a[t + 2u * phase4] = q[2];
         packed_a[t + 3u * phase4] = q[3];
     } else {
-        packed_b[t] = q[0];
-        packed_b[t + phase4] = q[1];
-        packed_b[t + 2u * phase4] = q[2];
-        packed_b[t + 3u * phase4] = q[3];
+        put_b(t, q[0]);
+        put_b(t + phase4, q[1]);
+        put_b(t + 2u * phase4, q[2]);
+        put_b(t + 3u * phase4, q[3]);
     }
 }
 

@@ -17,7 +17,12 @@ pub struct Gpu {
     /// Where every conv packs its operands (see `kernels::conv`): made on first use, replaced
     /// by larger ones when a layer needs more. Dispatches built earlier keep the buffers they
     /// were bound to; any buffer serves, since dispatches run in order.
-    conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::Buffer)>>,
+    /// A packs into a buffer and B into a texture (see [`PACKED_B_WIDTH`]), with the floats
+    /// B may use: what was asked for, where the texture holds whole rows.
+    conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::TextureView, usize)>>,
+    /// Bound in a conv's texture slots where its entry point uses neither (one for reading,
+    /// one for writing: a texture may not be both in one dispatch).
+    spare_textures: [wgpu::TextureView; 2],
     /// Where Winograd's convs keep their GEMMs' products for the output transform, shared in
     /// the same way: a buffer per pass would hold CycleGAN's 72 residual convs' products
     /// (4 MB each at 128) all at once.
@@ -28,6 +33,33 @@ pub struct Gpu {
     /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
     /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
     pub subgroups: bool,
+}
+
+/// A texture of [`PACKED_B_WIDTH`] texels a row holding at least `floats` (4 a texel),
+/// readable and writable by kernels.
+fn packed_b_texture(device: &wgpu::Device, floats: usize) -> wgpu::TextureView {
+    let rows = floats.div_ceil(4 * PACKED_B_WIDTH).max(1);
+    // The planner bounds a pack by a storage binding (128 MiB: 2,048 rows) before asking.
+    assert!(
+        rows <= device.limits().max_texture_dimension_2d as usize,
+        "a packed B of {floats} floats exceeds the texture limit"
+    );
+    device
+        .create_texture(&wgpu::TextureDescriptor {
+            label: Some("conv packed B"),
+            size: wgpu::Extent3d {
+                width: PACKED_B_WIDTH as u32,
+                height: rows as u32,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::STORAGE_BINDING,
+            view_formats: &[],
+        })
+        .create_view(&Default::default())
 }
 
 /// A pipeline is named by its shader, entry point and override constants.
@@ -44,7 +76,18 @@ pub enum Access {
     Uniform,
     Read,
     ReadWrite,
+    /// A 2-D texture of f32s read with `textureLoad`.
+    Texture,
+    /// A 2-D rgba32float storage texture, written only.
+    WriteTexture,
 }
+
+/// Texels per row of the texture convs pack B into: a vec4 at index i of a packed B lies at
+/// texel (i % width, i / width). CPU adapters load a texel's four floats at once, where they
+/// load a storage buffer's float by float and lane by lane, so the GEMM reads B this way
+/// (lavapipe: CycleGAN's residual GEMMs 1.3 times as fast). A power of two, so that the
+/// shaders divide by shifting (conv.wgsl's `B_SHIFT`).
+pub const PACKED_B_WIDTH: usize = 4096;
 
 /// A WGSL source and the layout of its one bind group.
 pub struct Shader {
@@ -106,6 +149,7 @@ impl Gpu {
             .await
             .map_err(|e| Error::Device(e.to_string()))?;
         let subgroups = subgroups_wanted() && has_subgroups(&device);
+        let spare_textures = [packed_b_texture(&device, 1), packed_b_texture(&device, 1)];
         let mut gpu = Gpu {
             instance,
             device,
@@ -113,6 +157,7 @@ impl Gpu {
             adapter_info,
             pipelines: Mutex::new(HashMap::new()),
             conv_scratch: Mutex::new(None),
+            spare_textures,
             conv_products: Mutex::new(None),
             conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
@@ -232,6 +277,16 @@ impl Gpu {
                         has_dynamic_offset: false,
                         min_binding_size: None,
                     },
+                    Access::Texture => wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    Access::WriteTexture => wgpu::BindingType::StorageTexture {
+                        access: wgpu::StorageTextureAccess::WriteOnly,
+                        format: wgpu::TextureFormat::Rgba32Float,
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                    },
                 },
                 count: None,
             })
@@ -250,7 +305,7 @@ impl Gpu {
             .lock()
             .expect("conv scratch lock poisoned");
         match scratch.as_ref() {
-            Some((a, b)) => (a.size() as usize / 4, b.size() as usize / 4),
+            Some((a, _, b)) => (a.size() as usize / 4, *b),
             None => (
                 crate::kernels::conv::SCRATCH_A_FLOATS,
                 crate::kernels::conv::SCRATCH_B_FLOATS,
@@ -258,25 +313,34 @@ impl Gpu {
         }
     }
 
-    /// The two scratch buffers that conv runs pack their operands into, holding at least
+    /// The scratch buffer and texture that conv runs pack A and B into, holding at least
     /// `a_floats` and `b_floats`: the current ones, or larger ones that replace them.
     pub(crate) fn conv_scratch(
         &self,
         a_floats: usize,
         b_floats: usize,
-    ) -> (wgpu::Buffer, wgpu::Buffer) {
+    ) -> (wgpu::Buffer, wgpu::TextureView) {
         let (room_a, room_b) = self.conv_scratch_room();
         let mut scratch = self
             .conv_scratch
             .lock()
             .expect("conv scratch lock poisoned");
         if scratch.is_none() || a_floats > room_a || b_floats > room_b {
+            let b = room_b.max(b_floats);
             *scratch = Some((
                 self.storage("conv packed A", room_a.max(a_floats).max(4)),
-                self.storage("conv packed B", room_b.max(b_floats).max(4)),
+                packed_b_texture(&self.device, b),
+                b,
             ));
         }
-        scratch.clone().expect("set just above")
+        let (a, b, _) = scratch.clone().expect("set just above");
+        (a, b)
+    }
+
+    /// Textures to bind where a conv's entry point uses none: for its read slot and its
+    /// write slot.
+    pub(crate) fn spare_textures(&self) -> &[wgpu::TextureView; 2] {
+        &self.spare_textures
     }
 
     /// The buffer Winograd's convs keep their products in, holding at least `floats`: the
@@ -318,7 +382,7 @@ impl Gpu {
             .store(floats, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Sizes the conv scratch buffers (in floats) before their first use, for devices short of
+    /// Sizes the conv scratch (in floats) before their first use, for devices short of
     /// memory and for tests of batches cut into chunks. Returns false if they already exist.
     pub fn init_conv_scratch(&self, a_floats: usize, b_floats: usize) -> bool {
         let mut scratch = self
@@ -330,7 +394,8 @@ impl Gpu {
         }
         *scratch = Some((
             self.storage("conv packed A", a_floats.max(4)),
-            self.storage("conv packed B", b_floats.max(4)),
+            packed_b_texture(&self.device, b_floats),
+            b_floats,
         ));
         true
     }

@@ -40,6 +40,8 @@ const BINDINGS: &[Access] = &[
     Access::ReadWrite,
     Access::ReadWrite,
     Access::ReadWrite,
+    Access::Texture,
+    Access::WriteTexture,
 ];
 
 const LANES: Lanes = Lanes {
@@ -260,8 +262,16 @@ fn engine_step(
     extra: &[(&'static str, u32)],
     params: &ConvParams,
     buffers: &[&wgpu::Buffer],
+    packed_b: Option<&wgpu::TextureView>,
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
+    // The GEMM reads packed B, the packs write it, and neither may do both.
+    let [read, write] = gpu.spare_textures();
+    let textures = match packed_b {
+        Some(b) if entry == "main" => [b, write],
+        Some(b) => [read, b],
+        None => [read, write],
+    };
     let mut constants = vec![("MODE", mode)];
     if let Some(f) = flags {
         constants.push(("FLAGS", f));
@@ -284,7 +294,9 @@ fn engine_step(
     } else {
         &SHADER
     };
-    Dispatch::new(gpu, shader, entry, &constants, params, buffers, workgroups)
+    Dispatch::with_textures(
+        gpu, shader, entry, &constants, params, buffers, &textures, workgroups,
+    )
 }
 
 /// Whether a GEMM may write out as vec4s (conv_out_vec4.wgsl): it stores runs of 4 columns
@@ -763,7 +775,9 @@ pub fn dispatch(
             check_binding(gpu, op, what, floats).expect_err("the piece exceeds the binding")
         })?;
     let (need_a, need_b) = pack_floats(g, mode, cut);
-    let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
+    let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
+    // B is packed into a texture; its buffer slot serves a B read in place.
+    let unbound_b = gpu.storage("unbound", 4);
     let chunks = batch.div_ceil(cut.images);
     // The pieces of a chunk: (first channel, channels, first pixel, pixels).
     let parts: Vec<(usize, usize, usize, usize)> = if mode == Mode::Weight {
@@ -799,7 +813,7 @@ pub fn dispatch(
             1
         },
     );
-    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &scratch_b];
+    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &unbound_b];
     // A weight gradient's a (the small side's gradient, [b][m][hw]) is already A, k-major per
     // image, when hw is a multiple of 4: the GEMM reads it in place of its pack (SwiftShader:
     // the pack moved 0.8 M floats in 7 of dcgan28's D conv 1→64 d weight's 22 ms).
@@ -844,7 +858,7 @@ pub fn dispatch(
             if direct & DIRECT_B != 0 {
                 x
             } else {
-                &scratch_b
+                &unbound_b
             },
         ],
         None => buffers,
@@ -924,6 +938,7 @@ pub fn dispatch(
                 extra,
                 &params,
                 buffers,
+                Some(&packed_b),
                 workgroups,
             )
         };
@@ -1017,14 +1032,18 @@ fn plain(
     let bias = bias.unwrap_or(&spare);
     // (the GEMM's DIRECT, its B, and bᵀ with the scratch to pack it into when it comes so)
     let scratch;
+    // Packed B goes to the scratch texture, leaving the GEMM's B slot to a buffer of its own
+    // (`spare` is bound read-only in other slots).
+    let unbound_b = gpu.storage("unbound", 4);
     let (direct, b, transposed) = match b {
         PlainB::AsItLies(b) => (DIRECT_A | DIRECT_B, b, None),
         PlainB::Transposed(bt) => {
             check_one_image(gpu, op, k * np)?;
             scratch = gpu.conv_scratch(4, k * np);
-            (DIRECT_A, &scratch.1, Some((bt, &scratch.0, &scratch.1)))
+            (DIRECT_A, &unbound_b, Some((bt, &scratch.0, &scratch.1)))
         }
     };
+    let packed_b = transposed.map(|(_, _, b)| b);
     let (gemm, grid) = gemm_constants(
         direct,
         cols.is_multiple_of(4),
@@ -1037,14 +1056,14 @@ fn plain(
                 buffers: &[&wgpu::Buffer],
                 workgroups: [u32; 3]| {
         engine_step(
-            gpu, entry, PLAIN, flags, extra, &params, buffers, workgroups,
+            gpu, entry, PLAIN, flags, extra, &params, buffers, packed_b, workgroups,
         )
     };
     let main = [&spare, &spare, bias, out, &partial, a, b];
     let mut steps = Vec::with_capacity(3);
-    if let Some((bt, scratch_a, scratch_b)) = transposed {
+    if let Some((bt, scratch_a, _)) = transposed {
         // bᵀ is read through the x binding; nothing read-write aliases it.
-        let buffers = [&spare, bt, &spare, out, &partial, scratch_a, scratch_b];
+        let buffers = [&spare, bt, &spare, out, &partial, scratch_a, &unbound_b];
         steps.push(step(
             "pack_b",
             None,
@@ -1153,6 +1172,7 @@ fn few_rows(
             &[],
             &params,
             &buffers,
+            None,
             workgroups,
         )
     };
@@ -1215,11 +1235,13 @@ fn columns(
         })
         .unwrap_or(1);
     let (need_a, need_b, need_col) = need(chunk);
-    let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
+    let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
+    // B is packed into the texture; its buffer slot serves x read in place.
+    let unbound_b = gpu.storage("unbound", 4);
     let col = gpu.storage("conv columns", need_col);
     let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
-    let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &scratch_b];
+    let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &unbound_b];
     // x ([b][c][hw]) is already B, a vec4 of one image per 4 columns, when hw and c are
     // multiples of 4: the GEMM reads it in place of its pack, bound read-write in the pack's
     // slot and so not read-only too (SwiftShader: the pack was 4 of 17 ms for dcgan28's
@@ -1240,7 +1262,7 @@ fn columns(
         out,
         &col,
         &scratch_a,
-        if direct { x } else { &scratch_b },
+        if direct { x } else { &unbound_b },
     ];
     let flags = result_flags(bias.is_some(), store);
     let mut run: Option<Dispatch> = None;
@@ -1283,7 +1305,15 @@ fn columns(
                 _ => (&[][..], &buffers),
             };
             engine_step(
-                gpu, entry, COLUMNS, flags, extra, &params, buffers, workgroups,
+                gpu,
+                entry,
+                COLUMNS,
+                flags,
+                extra,
+                &params,
+                buffers,
+                Some(&packed_b),
+                workgroups,
             )
         };
         let mut d = Vec::with_capacity(4);

@@ -88,7 +88,6 @@ struct Step {
 impl Dispatch {
     /// Builds the bind group of `entry` in `shader`: `params` (if the shader's first binding is
     /// a uniform) followed by `buffers`, in binding order.
-    #[allow(clippy::too_many_arguments)]
     pub fn new<P: bytemuck::Pod>(
         gpu: &Gpu,
         shader: &Shader,
@@ -96,6 +95,31 @@ impl Dispatch {
         constants: &[(&'static str, u32)],
         params: &P,
         buffers: &[&wgpu::Buffer],
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        Self::with_textures(
+            gpu,
+            shader,
+            entry,
+            constants,
+            params,
+            buffers,
+            &[],
+            workgroups,
+        )
+    }
+
+    /// [`Dispatch::new`] for a shader whose last bindings are textures: `textures`, in
+    /// binding order after the buffers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_textures<P: bytemuck::Pod>(
+        gpu: &Gpu,
+        shader: &Shader,
+        entry: &'static str,
+        constants: &[(&'static str, u32)],
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+        textures: &[&wgpu::TextureView],
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
         let limit = gpu.device.limits().max_compute_workgroups_per_dimension;
@@ -111,19 +135,24 @@ impl Dispatch {
             all.push(&uniform);
         }
         all.extend_from_slice(buffers);
-        if all.len() != shader.bindings.len() {
+        if all.len() + textures.len() != shader.bindings.len() {
             return Err(Error::Invalid(format!(
-                "{entry}: {} buffers given for {} bindings",
+                "{entry}: {} buffers and {} textures given for {} bindings",
                 all.len(),
+                textures.len(),
                 shader.bindings.len()
             )));
         }
-        let entries: Vec<wgpu::BindGroupEntry> = all
-            .iter()
+        let resources = all.iter().map(|b| b.as_entire_binding()).chain(
+            textures
+                .iter()
+                .map(|&t| wgpu::BindingResource::TextureView(t)),
+        );
+        let entries: Vec<wgpu::BindGroupEntry> = resources
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource,
             })
             .collect();
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {

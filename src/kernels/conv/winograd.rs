@@ -133,11 +133,12 @@ pub(super) fn dispatch(
         (g.batch * g.m * plan.out_h * plan.out_w) as usize
     };
     let (need_a, need_b, products) = plan.floats(g.m);
-    let (scratch_a, scratch_b) = gpu.conv_scratch(need_a, need_b);
+    let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
+    let unbound_b = gpu.storage("unbound", 4);
     let products = gpu.conv_products(products);
     let spare = bias.is_none().then(|| gpu.storage("no bias", 1));
     let bias_buffer = bias.or(spare.as_ref()).expect("one of the two is set");
-    let buffers = [a, x, bias_buffer, out, &products, &scratch_a, &scratch_b];
+    let buffers = [a, x, bias_buffer, out, &products, &scratch_a, &unbound_b];
     let params = ConvParams {
         m: g.m,
         n: plan.n as u32,
@@ -183,7 +184,15 @@ pub(super) fn dispatch(
                 extra: &[(&'static str, u32)],
                 workgroups: [u32; 3]| {
         engine_step(
-            gpu, entry, WINOGRAD, flags, extra, &params, &buffers, workgroups,
+            gpu,
+            entry,
+            WINOGRAD,
+            flags,
+            extra,
+            &params,
+            &buffers,
+            Some(&packed_b),
+            workgroups,
         )
     };
     let steps = vec![
