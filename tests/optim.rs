@@ -95,7 +95,15 @@ fn adam_run(config: AdamConfig, one_submission: bool) {
         for t in &tensors {
             let [m, v] = &t.state_b;
             let d = adam.update(g, &t.param_b, &t.grads_b[step], m, v, t.param.len());
-            ds.push(d.expect("valid update"));
+            let d = d.expect("valid update");
+            // Whole vec4s take the vec4 kernel (1000 here), others the f32 one (1, 1027).
+            let entry = if t.param.len() % 4 == 0 {
+                "adam4"
+            } else {
+                "adam"
+            };
+            assert_eq!(d.kernels()[0].1, entry, "len {}", t.param.len());
+            ds.push(d);
         }
         if one_submission {
             recorded.extend(ds);
@@ -126,14 +134,17 @@ fn adam_run(config: AdamConfig, one_submission: bool) {
 
 #[test]
 fn shader_validates() {
-    let module = naga::front::wgsl::parse_str(webgan::kernels::optim::SHADER.source)
-        .expect("optim.wgsl parses");
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
-    )
-    .validate(&module)
-    .expect("optim.wgsl validates");
+    use webgan::kernels::optim::{SHADER, SHADER_VEC4};
+    for shader in [SHADER, SHADER_VEC4] {
+        let module = naga::front::wgsl::parse_str(shader.source)
+            .unwrap_or_else(|e| panic!("{} parses: {e}", shader.name));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{} validates: {e}", shader.name));
+    }
 }
 
 const DCGAN: AdamConfig = AdamConfig {

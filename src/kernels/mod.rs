@@ -54,6 +54,7 @@ pub const SHADERS: &[&Shader] = &[
     &join::SHADER,
     &loss::SHADER,
     &optim::SHADER,
+    &optim::SHADER_VEC4,
     &penalty::SHADER,
     &pixel_loss::SHADER,
     &pixel_shuffle::SHADER,

@@ -12,20 +12,36 @@ use crate::{Error, Result};
 
 pub const SHADER: Shader = Shader {
     name: "optim.wgsl",
-    source: include_str!("../../shaders/optim.wgsl"),
-    bindings: &[
-        Access::Uniform,   // params
-        Access::Uniform,   // hyper
-        Access::ReadWrite, // param
-        Access::Read,      // grad
-        Access::ReadWrite, // m
-        Access::ReadWrite, // v
-        Access::ReadWrite, // momentum
-        Access::ReadWrite, // counter
-        Access::ReadWrite, // avg
-    ],
+    source: concat!(
+        include_str!("../../shaders/optim_common.wgsl"),
+        include_str!("../../shaders/optim.wgsl")
+    ),
+    bindings: BINDINGS,
     lanes: None,
 };
+
+/// Adam a vec4 a thread, for tensors of a multiple of 4 elements.
+pub const SHADER_VEC4: Shader = Shader {
+    name: "optim_vec4.wgsl",
+    source: concat!(
+        include_str!("../../shaders/optim_common.wgsl"),
+        include_str!("../../shaders/optim_vec4.wgsl")
+    ),
+    bindings: BINDINGS,
+    lanes: None,
+};
+
+const BINDINGS: &[Access] = &[
+    Access::Uniform,   // params
+    Access::Uniform,   // hyper
+    Access::ReadWrite, // param
+    Access::Read,      // grad
+    Access::ReadWrite, // m
+    Access::ReadWrite, // v
+    Access::ReadWrite, // momentum
+    Access::ReadWrite, // counter
+    Access::ReadWrite, // avg
+];
 
 const GROUP: u32 = 256;
 
@@ -133,6 +149,7 @@ struct Bindings<'a> {
 
 fn build(
     gpu: &Gpu,
+    shader: &Shader,
     entry: &'static str,
     params: OptimParams,
     b: Bindings,
@@ -144,7 +161,7 @@ fn build(
     let spares: Vec<wgpu::Buffer> = storage.iter().map(|_| gpu.storage("unused", 1)).collect();
     let mut buffers = vec![b.hyper.unwrap_or(&spare_hyper)];
     buffers.extend(storage.iter().zip(&spares).map(|(b, s)| b.unwrap_or(s)));
-    Dispatch::new(gpu, &SHADER, entry, &[], &params, &buffers, workgroups)
+    Dispatch::new(gpu, shader, entry, &[], &params, &buffers, workgroups)
 }
 
 fn check_update(op: &'static str, len: usize, buffers: &[(&str, &wgpu::Buffer)]) -> Result<()> {
@@ -168,7 +185,7 @@ pub fn tick(gpu: &Gpu, counter: &wgpu::Buffer, index: usize) -> Result<Dispatch>
         counter: Some(counter),
         ..Default::default()
     };
-    build(gpu, "tick", params, b, [1, 1, 1])
+    build(gpu, &SHADER, "tick", params, b, [1, 1, 1])
 }
 
 /// param[..len] = clamp(param, −c, c): the WGAN critic's weight clipping (c = 0.01).
@@ -188,7 +205,7 @@ pub fn clip(gpu: &Gpu, param: &wgpu::Buffer, len: usize, c: f32) -> Result<Dispa
         param: Some(param),
         ..Default::default()
     };
-    build(gpu, "clip", params, b, grid_1d(len, GROUP))
+    build(gpu, &SHADER, "clip", params, b, grid_1d(len, GROUP))
 }
 
 /// avg[..len] = β·avg + (1 − β)·param: the exponential moving average of a generator's weights
@@ -217,7 +234,7 @@ pub fn ema(
         avg: Some(avg),
         ..Default::default()
     };
-    build(gpu, "ema", params, b, grid_1d(len, GROUP))
+    build(gpu, &SHADER, "ema", params, b, grid_1d(len, GROUP))
 }
 
 /// avg[..len] = param: starts the moving average of [`ema`] at the weights (G_ema = copy of G).
@@ -237,7 +254,7 @@ pub fn ema_copy(
         avg: Some(avg),
         ..Default::default()
     };
-    build(gpu, "ema_copy", params, b, grid_1d(len, GROUP))
+    build(gpu, &SHADER, "ema_copy", params, b, grid_1d(len, GROUP))
 }
 
 /// The checks of the average's two buffers: long enough, and distinct (both are bound
@@ -326,7 +343,18 @@ impl Adam {
             counter: Some(&self.counter),
             ..Default::default()
         };
-        build(gpu, "adam", params, b, grid_1d(len.div_ceil(4), GROUP))
+        if len.is_multiple_of(4) {
+            let grid = grid_1d(len / 4, GROUP);
+            return build(gpu, &SHADER_VEC4, "adam4", params, b, grid);
+        }
+        build(
+            gpu,
+            &SHADER,
+            "adam",
+            params,
+            b,
+            grid_1d(len.div_ceil(4), GROUP),
+        )
     }
 
     /// A new learning rate for every update built from this optimizer, from the next
@@ -394,7 +422,7 @@ impl Sgd {
             momentum: Some(momentum),
             ..Default::default()
         };
-        build(gpu, "sgd", params, b, grid_1d(len, GROUP))
+        build(gpu, &SHADER, "sgd", params, b, grid_1d(len, GROUP))
     }
 
     /// A new learning rate for every update built from this optimizer, from the next
