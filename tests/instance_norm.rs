@@ -189,6 +189,11 @@ fn gpu_forward_and_backward_match_reference() {
             let norm = layer
                 .build(s, affine, InstanceNormOptions::default())
                 .expect("valid layer");
+            // Planes of a multiple of 4 pixels (700, 256²) take the vec4 kernels.
+            let vec4 = if s.pixels % 4 == 0 { "4" } else { "" };
+            let entry = |d: &webgan::kernels::Dispatch| d.kernels()[0].1;
+            assert_eq!(entry(norm.forward()[2]), format!("normalize{vec4}"));
+            assert_eq!(entry(norm.backward()[2]), format!("backward_input{vec4}"));
             gpu.run(&[&norm.forward()[..], &norm.backward()[..]].concat());
 
             let (gamma, beta) = d.params(affine);

@@ -12,19 +12,35 @@ use crate::{Error, Result};
 
 pub const SHADER: Shader = Shader {
     name: "instance_norm.wgsl",
-    source: include_str!("../../shaders/instance_norm.wgsl"),
-    bindings: &[
-        Access::Uniform,
-        Access::Read,      // input
-        Access::Read,      // doutput
-        Access::Read,      // affine
-        Access::ReadWrite, // saved
-        Access::ReadWrite, // output
-        Access::ReadWrite, // dinput
-        Access::ReadWrite, // daffine
-    ],
+    source: concat!(
+        include_str!("../../shaders/instance_norm_common.wgsl"),
+        include_str!("../../shaders/instance_norm.wgsl")
+    ),
+    bindings: BINDINGS,
     lanes: None,
 };
+
+/// The elementwise passes a vec4 a thread, for planes of a multiple of 4 pixels.
+pub const SHADER_VEC4: Shader = Shader {
+    name: "instance_norm_vec4.wgsl",
+    source: concat!(
+        include_str!("../../shaders/instance_norm_common.wgsl"),
+        include_str!("../../shaders/instance_norm_vec4.wgsl")
+    ),
+    bindings: BINDINGS,
+    lanes: None,
+};
+
+const BINDINGS: &[Access] = &[
+    Access::Uniform,
+    Access::Read,      // input
+    Access::Read,      // doutput
+    Access::Read,      // affine
+    Access::ReadWrite, // saved
+    Access::ReadWrite, // output
+    Access::ReadWrite, // dinput
+    Access::ReadWrite, // daffine
+];
 
 /// Threads per workgroup; matches GROUP in the shader.
 const GROUP: u32 = 256;
@@ -235,13 +251,20 @@ impl InstanceNorm {
         let constants: &[(&str, u32)] = if affine { &[("AFFINE", 1)] } else { &[] };
         let per_plane = grid_1d(shape.planes(), GROUP);
         let per_segment = grid_1d(shape.planes() * shape.segments() as usize, GROUP);
-        let per_element = grid_1d(shape.tensor_len(), GROUP);
-        let build = |entry, label, accumulate: bool, grid| -> Result<Dispatch> {
+        // The elementwise passes take a vec4 a thread where no vec4 straddles two planes.
+        let vec4 = shape.pixels.is_multiple_of(4);
+        let per_element = grid_1d(shape.tensor_len() / if vec4 { 4 } else { 1 }, GROUP);
+        let build = |entry: &'static str, label, accumulate: bool, grid| -> Result<Dispatch> {
             let params = InstanceNormParams {
                 accumulate: accumulate as u32,
                 ..params
             };
-            let mut d = Dispatch::new(gpu, &SHADER, entry, constants, &params, &all, grid)?;
+            let (shader, entry) = match entry {
+                "normalize" if vec4 => (&SHADER_VEC4, "normalize4"),
+                "backward_input" if vec4 => (&SHADER_VEC4, "backward_input4"),
+                _ => (&SHADER, entry),
+            };
+            let mut d = Dispatch::new(gpu, shader, entry, constants, &params, &all, grid)?;
             d.label = label;
             Ok(d)
         };

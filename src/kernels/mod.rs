@@ -50,6 +50,7 @@ pub const SHADERS: &[&Shader] = &[
     &image_pool::SHADER,
     &info_loss::SHADER,
     &instance_norm::SHADER,
+    &instance_norm::SHADER_VEC4,
     &jitter::SHADER,
     &join::SHADER,
     &loss::SHADER,
