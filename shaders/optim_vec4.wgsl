@@ -7,6 +7,9 @@
 @group(0) @binding(3) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> m: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
+// Unused here, declared so that the layout reads the same as optim.wgsl's.
+@group(0) @binding(6) var<storage, read_write> momentum: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> avg: array<vec4<f32>>;
 
 // As optim.wgsl's adam, operation for operation, so that both round alike.
 @compute @workgroup_size(256)
