@@ -80,6 +80,9 @@ fn gpu_matches_reference_forward_and_backward() {
             // Garbage first: overwrite mode must not read it.
             let dinput = upload(&vec![7.0; len]);
             let fwd = activation::forward(gpu, kind, &input, &output, len).expect("forward");
+            // Lengths of a multiple of 4 (1000) take the vec4 kernels.
+            let vec4 = if len % 4 == 0 { "4" } else { "" };
+            assert_eq!(fwd.kernels()[0].1, format!("forward{vec4}"), "len {len}");
             let bwd = activation::backward(gpu, kind, &input, &doutput, &dinput, len, false)
                 .expect("backward");
             gpu.run(&[&fwd, &bwd]);

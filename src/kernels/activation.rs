@@ -7,16 +7,42 @@ use crate::{Error, Result};
 
 pub const SHADER: Shader = Shader {
     name: "activation.wgsl",
-    source: include_str!("../../shaders/activation.wgsl"),
-    bindings: &[
-        Access::Uniform,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::ReadWrite,
-    ],
+    source: concat!(
+        include_str!("../../shaders/activation_common.wgsl"),
+        include_str!("../../shaders/activation.wgsl")
+    ),
+    bindings: BINDINGS,
     lanes: None,
 };
+
+/// A vec4 a thread, for lengths of a multiple of 4.
+pub const SHADER_VEC4: Shader = Shader {
+    name: "activation_vec4.wgsl",
+    source: concat!(
+        include_str!("../../shaders/activation_common.wgsl"),
+        include_str!("../../shaders/activation_vec4.wgsl")
+    ),
+    bindings: BINDINGS,
+    lanes: None,
+};
+
+const BINDINGS: &[Access] = &[
+    Access::Uniform,
+    Access::Read,
+    Access::Read,
+    Access::ReadWrite,
+    Access::ReadWrite,
+];
+
+/// The shader, entry point and grid for `len` elements: a vec4 a thread when `len` is a
+/// multiple of 4.
+fn variant(entry: &'static str, len: usize) -> (&'static Shader, &'static str, [u32; 3]) {
+    match (entry, len.is_multiple_of(4)) {
+        ("forward", true) => (&SHADER_VEC4, "forward4", grid_1d(len / 4, GROUP)),
+        ("backward", true) => (&SHADER_VEC4, "backward4", grid_1d(len / 4, GROUP)),
+        _ => (&SHADER, entry, grid_1d(len, GROUP)),
+    }
+}
 
 /// Threads per workgroup; matches GROUP in the shader.
 const GROUP: u32 = 256;
@@ -125,14 +151,15 @@ pub fn forward(
     let params = kind.params(len, false)?;
     // The backward bindings must exist; forward never touches them.
     let (doutput, dinput) = (gpu.storage("unused", 1), gpu.storage("unused", 1));
+    let (shader, entry, grid) = variant("forward", len);
     let mut d = Dispatch::new(
         gpu,
-        &SHADER,
-        "forward",
+        shader,
+        entry,
         &[],
         &params,
         &[input, &doutput, output, &dinput],
-        grid_1d(len, GROUP),
+        grid,
     )?;
     d.label = label;
     Ok(d)
@@ -157,14 +184,15 @@ pub fn backward(
     check_distinct(label, ("doutput", doutput), ("dinput", dinput))?;
     let params = kind.params(len, accumulate)?;
     let output = gpu.storage("unused", 1);
+    let (shader, entry, grid) = variant("backward", len);
     let mut d = Dispatch::new(
         gpu,
-        &SHADER,
-        "backward",
+        shader,
+        entry,
         &[],
         &params,
         &[input, doutput, &output, dinput],
-        grid_1d(len, GROUP),
+        grid,
     )?;
     d.label = label;
     Ok(d)

@@ -38,6 +38,7 @@ pub mod upsample;
 /// Every shader of the crate, for validation and for building pipelines.
 pub const SHADERS: &[&Shader] = &[
     &activation::SHADER,
+    &activation::SHADER_VEC4,
     &attention::SHADER,
     &augment::SHADER,
     &batch_norm::SHADER,
