@@ -57,6 +57,16 @@ fn concat_matches_reference() {
             })
             .collect();
         let ds = join::concat(gpu(), batch as u32, pixels as u32, &parts, &out).expect("concat");
+        // Channels of a multiple of 4 pixels (64) take the vec4 kernel.
+        let entry = if pixels % 4 == 0 {
+            "copy_channels4"
+        } else {
+            "copy_channels"
+        };
+        assert!(
+            ds.iter().all(|d| d.kernels()[0].1 == entry),
+            "{pixels} pixels"
+        );
         assert_eq!(ds.len(), channels.len(), "one dispatch per part");
         gpu().run(&ds.iter().collect::<Vec<_>>());
         let pairs: Vec<(&[f64], usize)> = xs
@@ -127,6 +137,9 @@ fn add_and_its_backward_match_reference() {
         for accumulate in [false, true] {
             let out = upload_with_tail(&old);
             let d = join::add(gpu(), len, &upload(&a), &upload(&b), &out, accumulate).expect("add");
+            // Lengths of a multiple of 4 (1000) take the vec4 kernel.
+            let entry = if len % 4 == 0 { "add4" } else { "add" };
+            assert_eq!(d.kernels()[0].1, entry, "len {len}");
             gpu().run(&[&d]);
             let sum = reference::add(&a, &b);
             let want: Vec<f64> = sum

@@ -10,15 +10,31 @@ use crate::Result;
 
 pub const SHADER: Shader = Shader {
     name: "join.wgsl",
-    source: include_str!("../../shaders/join.wgsl"),
-    bindings: &[
-        Access::Uniform,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-    ],
+    source: concat!(
+        include_str!("../../shaders/join_common.wgsl"),
+        include_str!("../../shaders/join.wgsl")
+    ),
+    bindings: BINDINGS,
     lanes: None,
 };
+
+/// A vec4 a thread, for channels of a multiple of 4 pixels.
+pub const SHADER_VEC4: Shader = Shader {
+    name: "join_vec4.wgsl",
+    source: concat!(
+        include_str!("../../shaders/join_common.wgsl"),
+        include_str!("../../shaders/join_vec4.wgsl")
+    ),
+    bindings: BINDINGS,
+    lanes: None,
+};
+
+const BINDINGS: &[Access] = &[
+    Access::Uniform,
+    Access::Read,
+    Access::Read,
+    Access::ReadWrite,
+];
 
 const GROUP: u32 = 256;
 
@@ -75,15 +91,25 @@ fn build(
 ) -> Result<Dispatch> {
     let spare = b.is_none().then(|| gpu.storage("unused", 1));
     let b = b.or(spare.as_ref()).expect("one of the two is set");
-    Dispatch::new(
+    // A vec4 a thread where no vec4 straddles two channels.
+    let label = entry;
+    let (shader, entry, threads) = match (entry, params.pixels.is_multiple_of(4)) {
+        ("copy_channels", true) => (&SHADER_VEC4, "copy_channels4", len / 4),
+        ("add", true) => (&SHADER_VEC4, "add4", len / 4),
+        _ => (&SHADER, entry, len),
+    };
+    let mut d = Dispatch::new(
         gpu,
-        &SHADER,
+        shader,
         entry,
         &[],
         &params,
         &[a, b, dst],
-        grid_1d(len, GROUP),
-    )
+        grid_1d(threads, GROUP),
+    )?;
+    // Labelled as the f32 kernel, so that benchmarks sum both under one name.
+    d.label = label;
+    Ok(d)
 }
 
 /// dst[n, dst_offset + c, q] (+)= src[n, src_offset + c, q] for c < `channels`: one part of a

@@ -54,6 +54,7 @@ pub const SHADERS: &[&Shader] = &[
     &instance_norm::SHADER_VEC4,
     &jitter::SHADER,
     &join::SHADER,
+    &join::SHADER_VEC4,
     &loss::SHADER,
     &optim::SHADER,
     &optim::SHADER_VEC4,
