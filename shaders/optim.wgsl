@@ -22,17 +22,11 @@ fn adam(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n: vec3<u
     for (var j = 0u; j < 4u; j++) {
         let i = first + j;
         if (i < p.len) {
-            // param read once: the two uses would be two loads, each a loop over the lanes
-            // on CPU adapters, which cannot tell that the stores between do not alias it.
-            let w = param[i];
-            let g = grad[i] + hyper.weight_decay * w;
-            let m_new = hyper.beta1 * m[i] + (1.0 - hyper.beta1) * g;
-            let v_new = hyper.beta2 * v[i] + (1.0 - hyper.beta2) * g * g;
-            m[i] = m_new;
-            v[i] = v_new;
-            let m_hat = m_new / c.x;
-            let v_hat = v_new / c.y;
-            param[i] = w - hyper.lr * m_hat / (sqrt(v_hat) + hyper.eps);
+            // Each element loaded once: a load is a loop over the lanes on CPU adapters.
+            let r = adam_update(vec4(param[i]), vec4(grad[i]), vec4(m[i]), vec4(v[i]), c);
+            m[i] = r[1].x;
+            v[i] = r[2].x;
+            param[i] = r[0].x;
         }
     }
 }

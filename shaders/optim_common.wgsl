@@ -55,3 +55,15 @@ fn adam_corrections() -> vec2<f32> {
     let t = f32(counter[p.counter_index]);
     return vec2<f32>(1.0 - pow(hyper.beta1, t), 1.0 - pow(hyper.beta2, t));
 }
+
+// One Adam update of up to 4 elements: (param, m, v) after it, from param w, gradient grad and
+// moments m and v, at bias corrections c. optim.wgsl's f32 adam uses lane x alone, so that
+// both kernels round alike.
+fn adam_update(w: vec4<f32>, grad: vec4<f32>, m: vec4<f32>, v: vec4<f32>, c: vec2<f32>) -> mat3x4<f32> {
+    let g = grad + hyper.weight_decay * w;
+    let m_new = hyper.beta1 * m + (1.0 - hyper.beta1) * g;
+    let v_new = hyper.beta2 * v + (1.0 - hyper.beta2) * g * g;
+    let m_hat = m_new / c.x;
+    let v_hat = v_new / c.y;
+    return mat3x4<f32>(w - hyper.lr * m_hat / (sqrt(v_hat) + hyper.eps), m_new, v_new);
+}

@@ -11,21 +11,15 @@
 @group(0) @binding(6) var<storage, read_write> momentum: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> avg: array<vec4<f32>>;
 
-// As optim.wgsl's adam, operation for operation, so that both round alike.
+// optim.wgsl's adam for the vec4 at i.
 @compute @workgroup_size(256)
 fn adam4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = flat_id(wg, n, l);
     if (i * 4u >= p.len) {
         return;
     }
-    let c = adam_corrections();
-    let w = param[i];
-    let g = grad[i] + hyper.weight_decay * w;
-    let m_new = hyper.beta1 * m[i] + (1.0 - hyper.beta1) * g;
-    let v_new = hyper.beta2 * v[i] + (1.0 - hyper.beta2) * g * g;
-    m[i] = m_new;
-    v[i] = v_new;
-    let m_hat = m_new / c.x;
-    let v_hat = v_new / c.y;
-    param[i] = w - hyper.lr * m_hat / (sqrt(v_hat) + hyper.eps);
+    let r = adam_update(param[i], grad[i], m[i], v[i], adam_corrections());
+    m[i] = r[1];
+    v[i] = r[2];
+    param[i] = r[0];
 }
