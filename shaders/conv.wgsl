@@ -159,9 +159,10 @@ override LANES: u32 = 0u;
 @group(0) @binding(7) var<storage, read_write> packed_b: array<vec4<f32>>;
 // Packed B lies in a texture, vec4 i at texel (i % 2^B_SHIFT, i >> B_SHIFT) (PACKED_B_WIDTH
 // in gpu.rs): CPU adapters load a texel's 4 floats at once, where they load a storage
-// buffer float by float and lane by lane, and B is most of the GEMM's loads (lavapipe:
-// CycleGAN64's residual GEMMs 1.3 times as fast). The packs write it and the GEMM reads it,
-// each through its own binding; `packed_b` above is then unused, or B read in place.
+// buffer float by float and lane by lane, and B is most of the GEMM's loads (lavapipe: the
+// GEMM of CycleGAN64's residual conv 1.5 times as fast). The packs write it and the GEMM
+// reads it, each through its own binding; `packed_b` above is then unused, or B read in
+// place.
 @group(0) @binding(8) var packed_b_read: texture_2d<f32>;
 @group(0) @binding(9) var packed_b_write: texture_storage_2d<rgba32float, write>;
 const B_SHIFT: u32 = 12u;

@@ -23,6 +23,9 @@ pub struct Gpu {
     /// Bound in a conv's texture slots where its entry point uses neither (one for reading,
     /// one for writing: a texture may not be both in one dispatch).
     spare_textures: [wgpu::TextureView; 2],
+    /// Bound in buffer slots an entry point does not use (see [`Gpu::spare_read`] and
+    /// [`Gpu::spare_write`]), shared by every kernel of the device.
+    spare_buffers: [wgpu::Buffer; 1 + SPARE_WRITES],
     /// Where Winograd's convs keep their GEMMs' products for the output transform, shared in
     /// the same way: a buffer per pass would hold CycleGAN's 72 residual convs' products
     /// (4 MB each at 128) all at once.
@@ -33,6 +36,20 @@ pub struct Gpu {
     /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
     /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
     pub subgroups: bool,
+}
+
+/// Spare buffers for writable slots: as many as one dispatch of the conv engine leaves unused.
+const SPARE_WRITES: usize = 3;
+
+/// A 16-byte storage buffer, the least a binding of `array<vec4<f32>>` takes, for an unused
+/// slot.
+fn spare_buffer(device: &wgpu::Device) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("unbound"),
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    })
 }
 
 /// A texture of [`PACKED_B_WIDTH`] texels a row holding at least `floats` (4 a texel),
@@ -85,7 +102,7 @@ pub enum Access {
 /// Texels per row of the texture convs pack B into: a vec4 at index i of a packed B lies at
 /// texel (i % width, i / width). CPU adapters load a texel's four floats at once, where they
 /// load a storage buffer's float by float and lane by lane, so the GEMM reads B this way
-/// (lavapipe: CycleGAN's residual GEMMs 1.3 times as fast). A power of two, so that the
+/// (lavapipe: the GEMM of CycleGAN's residual conv 1.5 times as fast). A power of two, so that the
 /// shaders divide by shifting (conv.wgsl's `B_SHIFT`).
 pub const PACKED_B_WIDTH: usize = 4096;
 
@@ -150,6 +167,7 @@ impl Gpu {
             .map_err(|e| Error::Device(e.to_string()))?;
         let subgroups = subgroups_wanted() && has_subgroups(&device);
         let spare_textures = [packed_b_texture(&device, 1), packed_b_texture(&device, 1)];
+        let spare_buffers = std::array::from_fn(|_| spare_buffer(&device));
         let mut gpu = Gpu {
             instance,
             device,
@@ -158,6 +176,7 @@ impl Gpu {
             pipelines: Mutex::new(HashMap::new()),
             conv_scratch: Mutex::new(None),
             spare_textures,
+            spare_buffers,
             conv_products: Mutex::new(None),
             conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
@@ -341,6 +360,18 @@ impl Gpu {
     /// write slot.
     pub(crate) fn spare_textures(&self) -> &[wgpu::TextureView; 2] {
         &self.spare_textures
+    }
+
+    /// A buffer to bind in any number of read-only slots that an entry point does not use.
+    pub(crate) fn spare_read(&self) -> &wgpu::Buffer {
+        &self.spare_buffers[0]
+    }
+
+    /// Buffer `i` (below 3) of those to bind in writable slots that an entry point does not
+    /// use, one slot each: WebGPU lets no buffer written in one slot of a dispatch be bound in
+    /// another, and none of these is bound read-only.
+    pub(crate) fn spare_write(&self, i: usize) -> &wgpu::Buffer {
+        &self.spare_buffers[1 + i]
     }
 
     /// The buffer Winograd's convs keep their products in, holding at least `floats`: the

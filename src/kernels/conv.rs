@@ -413,6 +413,16 @@ fn pack_b_grid(mode: u32, rows: usize, np: usize) -> [u32; 3] {
     grid_1d(rows.div_ceil(per) * np / BLOCK, 256)
 }
 
+/// The buffer of a split reduction's partial sums: `splits` × `out_len` floats, or a spare
+/// where the reduction is not split and the slot goes unused.
+fn partial_sums(gpu: &Gpu, splits: usize, out_len: usize) -> wgpu::Buffer {
+    if splits > 1 {
+        gpu.storage("conv partial sums", splits * out_len)
+    } else {
+        gpu.spare_write(0).clone()
+    }
+}
+
 /// `steps` recorded after `run`, as one.
 fn chain(run: Option<Dispatch>, steps: Vec<Dispatch>) -> Option<Dispatch> {
     steps.into_iter().fold(run, |run, next| {
@@ -777,7 +787,7 @@ pub fn dispatch(
     let (need_a, need_b) = pack_floats(g, mode, cut);
     let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
     // B is packed into a texture; its buffer slot serves a B read in place.
-    let unbound_b = gpu.storage("unbound", 4);
+    let unbound_b = gpu.spare_write(2);
     let chunks = batch.div_ceil(cut.images);
     // The pieces of a chunk: (first channel, channels, first pixel, pixels).
     let parts: Vec<(usize, usize, usize, usize)> = if mode == Mode::Weight {
@@ -803,17 +813,9 @@ pub fn dispatch(
     let (kp, np) = packed(g, mode, cut);
     let most_splits = split_for(kp, np);
     // Bindings must exist even when unused; the shader never touches them then.
-    let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
-    let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
-    let partial = gpu.storage(
-        "conv partial sums",
-        if most_splits > 1 {
-            most_splits * out_len
-        } else {
-            1
-        },
-    );
-    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, &unbound_b];
+    let bias_buffer = bias.unwrap_or(gpu.spare_read());
+    let partial = partial_sums(gpu, most_splits, out_len);
+    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, unbound_b];
     // A weight gradient's a (the small side's gradient, [b][m][hw]) is already A, k-major per
     // image, when hw is a multiple of 4: the GEMM reads it in place of its pack (SwiftShader:
     // the pack moved 0.8 M floats in 7 of dcgan28's D conv 1→64 d weight's 22 ms).
@@ -836,8 +838,8 @@ pub fn dispatch(
     } else {
         0
     };
-    let spare = (direct != 0).then(|| gpu.storage("unbound", 1));
-    let main_buffers = match &spare {
+    let spare = (direct != 0).then(|| gpu.spare_read());
+    let main_buffers = match spare {
         // Read-write in the pack's slot, so it may not also be bound read-only: the GEMM
         // reads neither a nor x itself, but for a gathered A, from a in its own slot.
         Some(spare) => [
@@ -855,11 +857,7 @@ pub fn dispatch(
             } else {
                 &scratch_a
             },
-            if direct & DIRECT_B != 0 {
-                x
-            } else {
-                &unbound_b
-            },
+            if direct & DIRECT_B != 0 { x } else { unbound_b },
         ],
         None => buffers,
     };
@@ -1010,11 +1008,8 @@ fn plain(
     let out_len = rows * cols;
     let (row_blocks, np) = (round_up(rows, BLOCK), round_up(cols, BLOCK));
     let splits = splits(k, np, row_blocks, out_len);
-    let partial = gpu.storage(
-        "conv partial sums",
-        if splits > 1 { splits * out_len } else { 1 },
-    );
-    let spare = gpu.storage("unbound", 1);
+    let partial = partial_sums(gpu, splits, out_len);
+    let spare = gpu.spare_read();
     let params = ConvParams {
         m: rows as u32,
         n: cols as u32,
@@ -1029,18 +1024,18 @@ fn plain(
         ..bytemuck::Zeroable::zeroed()
     };
     let flags = result_flags(bias.is_some(), store);
-    let bias = bias.unwrap_or(&spare);
+    let bias = bias.unwrap_or(spare);
     // (the GEMM's DIRECT, its B, and bᵀ with the scratch to pack it into when it comes so)
     let scratch;
     // Packed B goes to the scratch texture, leaving the GEMM's B slot to a buffer of its own
     // (`spare` is bound read-only in other slots).
-    let unbound_b = gpu.storage("unbound", 4);
+    let unbound_b = gpu.spare_write(2);
     let (direct, b, transposed) = match b {
         PlainB::AsItLies(b) => (DIRECT_A | DIRECT_B, b, None),
         PlainB::Transposed(bt) => {
             check_one_image(gpu, op, k * np)?;
             scratch = gpu.conv_scratch(4, k * np);
-            (DIRECT_A, &unbound_b, Some((bt, &scratch.0, &scratch.1)))
+            (DIRECT_A, unbound_b, Some((bt, &scratch.0, &scratch.1)))
         }
     };
     let packed_b = transposed.map(|(_, _, b)| b);
@@ -1059,11 +1054,11 @@ fn plain(
             gpu, entry, PLAIN, flags, extra, &params, buffers, packed_b, workgroups,
         )
     };
-    let main = [&spare, &spare, bias, out, &partial, a, b];
+    let main = [spare, spare, bias, out, &partial, a, b];
     let mut steps = Vec::with_capacity(3);
     if let Some((bt, scratch_a, _)) = transposed {
         // bᵀ is read through the x binding; nothing read-write aliases it.
-        let buffers = [&spare, bt, &spare, out, &partial, scratch_a, &unbound_b];
+        let buffers = [spare, bt, spare, out, &partial, scratch_a, unbound_b];
         steps.push(step(
             "pack_b",
             None,
@@ -1157,12 +1152,16 @@ fn few_rows(
         ..ConvParams::of(g, Mode::Weight, g.batch, out_len)
     };
     let flags = result_flags(false, store);
-    let partial = gpu.storage(
-        "conv partial sums",
-        if slices > 1 { slices * out_len } else { 1 },
-    );
-    let spares: Vec<wgpu::Buffer> = (0..3).map(|_| gpu.storage("unbound", 1)).collect();
-    let buffers = [a, x, &spares[0], out, &partial, &spares[1], &spares[2]];
+    let partial = partial_sums(gpu, slices, out_len);
+    let buffers = [
+        a,
+        x,
+        gpu.spare_read(),
+        out,
+        &partial,
+        gpu.spare_write(1),
+        gpu.spare_write(2),
+    ];
     let step = |entry: &'static str, flags: u32, workgroups: [u32; 3]| {
         engine_step(
             gpu,
@@ -1237,11 +1236,10 @@ fn columns(
     let (need_a, need_b, need_col) = need(chunk);
     let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
     // B is packed into the texture; its buffer slot serves x read in place.
-    let unbound_b = gpu.storage("unbound", 4);
+    let unbound_b = gpu.spare_write(2);
     let col = gpu.storage("conv columns", need_col);
-    let spare_bias = bias.is_none().then(|| gpu.storage("no bias", 1));
-    let bias_buffer = bias.or(spare_bias.as_ref()).expect("one of the two is set");
-    let buffers = [a, x, bias_buffer, out, &col, &scratch_a, &unbound_b];
+    let bias_buffer = bias.unwrap_or(gpu.spare_read());
+    let buffers = [a, x, bias_buffer, out, &col, &scratch_a, unbound_b];
     // x ([b][c][hw]) is already B, a vec4 of one image per 4 columns, when hw and c are
     // multiples of 4: the GEMM reads it in place of its pack, bound read-write in the pack's
     // slot and so not read-only too (SwiftShader: the pack was 4 of 17 ms for dcgan28's
@@ -1254,15 +1252,15 @@ fn columns(
         && g.channels.is_multiple_of(4)
         && col_rows.is_multiple_of(BLOCK)
         && round_up(chunk * small, BLOCK) <= GATHER_MAX_COLUMNS;
-    let spare = gpu.storage("unbound", 1);
+    let spare = gpu.spare_read();
     let main_buffers = [
-        if gathered { a } else { &spare },
-        &spare,
+        if gathered { a } else { spare },
+        spare,
         bias_buffer,
         out,
         &col,
         &scratch_a,
-        if direct { x } else { &unbound_b },
+        if direct { x } else { unbound_b },
     ];
     let flags = result_flags(bias.is_some(), store);
     let mut run: Option<Dispatch> = None;

@@ -134,11 +134,17 @@ pub(super) fn dispatch(
     };
     let (need_a, need_b, products) = plan.floats(g.m);
     let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
-    let unbound_b = gpu.storage("unbound", 4);
     let products = gpu.conv_products(products);
-    let spare = bias.is_none().then(|| gpu.storage("no bias", 1));
-    let bias_buffer = bias.or(spare.as_ref()).expect("one of the two is set");
-    let buffers = [a, x, bias_buffer, out, &products, &scratch_a, &unbound_b];
+    let bias_buffer = bias.unwrap_or(gpu.spare_read());
+    let buffers = [
+        a,
+        x,
+        bias_buffer,
+        out,
+        &products,
+        &scratch_a,
+        gpu.spare_write(2),
+    ];
     let params = ConvParams {
         m: g.m,
         n: plan.n as u32,
