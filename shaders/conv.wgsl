@@ -276,10 +276,6 @@ fn out_index(g: Gemm, m: u32, n: u32) -> u32 {
             let ox = g.ox0 + n % g.qw * p.stride;
             return ((b * p.m + m) * p.large_h + oy) * p.large_w + ox;
         }
-        case 5u: {
-            // Winograd's products, [t][m][n], for wino_out (conv_winograd.wgsl).
-            return (g.phase * p.m + m) * p.n + n;
-        }
         default: {
             return m * p.n + n;
         }
@@ -665,9 +661,6 @@ fn group_at(g: Gemm, split: u32, m0: u32, n: u32) -> vec3<u32> {
             let large = p.large_h * p.large_w;
             return vec3<u32>(base + out_index(g, m0, n), select(p.stride, p.m, large == 1u), select(large, 1u, large == 1u));
         }
-        case 5u: {
-            return vec3<u32>(base + out_index(g, m0, n), 1u, p.n);
-        }
         default: {
             return vec3<u32>(base + m0 * p.n + n, 1u, p.n);
         }
@@ -871,6 +864,18 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         l7 += lo * a7; h7 += hi * a7;
     }
     if (!live) {
+        return;
+    }
+    if (MODE == 5u) {
+        // Winograd's products (conv_winograd.wgsl), a texel for each run of 4 columns.
+        put_products(phase, m0, n0, l0, h0);
+        put_products(phase, m0 + 1u, n0, l1, h1);
+        put_products(phase, m0 + 2u, n0, l2, h2);
+        put_products(phase, m0 + 3u, n0, l3, h3);
+        put_products(phase, m0 + 4u, n0, l4, h4);
+        put_products(phase, m0 + 5u, n0, l5, h5);
+        put_products(phase, m0 + 6u, n0, l6, h6);
+        put_products(phase, m0 + 7u, n0, l7, h7);
         return;
     }
     // Each row's columns n0 .. n0 + 3 go as one run from lo, n0 + 4 .. n0 + 7 from hi (when

@@ -3,8 +3,9 @@
 // (m, c) and V = B^T d B per (c, tile), the tile is A^T (sum_c U ⊙ V) A: 16 products of U and V
 // for the tile's 36 multiply-adds. Each of the 16 positions t of the 4 x 4 transforms is a
 // GEMM of its own, out_t(m, tile) = sum_c U_t(m, c) V_t(c, tile): the engine's GEMM with one
-// phase per t, its results kept in `partial` ([t][m][n]) for `wino_out` to transform. 2.25
-// times fewer multiplies than the direct GEMM; the transforms cost additions, one pass each.
+// phase per t, its results kept in a texture of their own ([t][m][np / 4] texels) for
+// `wino_out` to transform. 2.25 times fewer multiplies than the direct GEMM; the transforms
+// cost additions, one pass each.
 // (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016.)
 //
 //   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
@@ -147,33 +148,47 @@ fn wino_b(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     put4(false, i, p.b_phase4, input_rows(c, n), input_rows(c, n + 1u), input_rows(c, n + 2u), input_rows(c, n + 3u));
 }
 
-// The products' row `row` of the 4 x 4 for (m, n): partial[t][m][n] for t = 4 * row + j.
-fn product_row(m: u32, n: u32, row: u32) -> vec4<f32> {
-    let mn = p.m * p.n;
-    let at = 4u * row * mn + m * p.n + n;
-    return vec4<f32>(partial[at], partial[at + mn], partial[at + 2u * mn], partial[at + 3u * mn]);
-}
-
-// The products' 4 x 4 for (m, n) = (i / n, i % n), the finishing entries' thread i, as its
-// rows.
-fn products(i: u32) -> mat4x4<f32> {
-    let m = i / p.n;
-    let n = i % p.n;
-    return mat4x4<f32>(product_row(m, n, 0u), product_row(m, n, 1u), product_row(m, n, 2u), product_row(m, n, 3u));
-}
-
-// out's 2 x 2 tile n of channel m = A^T M A, through finish (bias, accumulation, rectifier).
-@compute @workgroup_size(256)
-fn wino_out(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let i = pack_index(group, groups, l);
-    if (i >= p.m * p.n) {
+// Stores the products of row m of position t at columns n0 .. n0 + 7 (the GEMM's lo and hi
+// runs) as texels [t][m][np / 4] of the products' texture, bound for writing in packed B's
+// place: the finishing pass then loads 4 columns at once (see packed_b_read).
+fn put_products(t: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if (m >= p.m) {
         return;
     }
-    let m = i / p.n;
-    let n = i % p.n;
-    let q = products(i);
-    let y0 = a_out(q[0] + q[1] + q[2]);
-    let y1 = a_out(q[1] - q[2] - q[3]);
+    let at = (t * p.m + m) * p.b_row4 + n0 / 4u;
+    textureStore(packed_b_write, b_texel(at), lo);
+    textureStore(packed_b_write, b_texel(at + 1u), hi);
+}
+
+// The products of row m at columns 4 * n4 .. 4 * n4 + 3 for all 16 positions t, column j of
+// the 4 x 4 transforms in lane j of each vec4.
+struct Products {
+    q: array<vec4<f32>, 16>,
+}
+
+// Loaded one by one, not in a loop: an array indexed in a loop goes through memory on CPU
+// adapters.
+fn products(m: u32, n4: u32) -> Products {
+    let s = p.m * p.b_row4;
+    let at = m * p.b_row4 + n4;
+    return Products(array<vec4<f32>, 16>(
+        product(at), product(at + s), product(at + 2u * s), product(at + 3u * s),
+        product(at + 4u * s), product(at + 5u * s), product(at + 6u * s), product(at + 7u * s),
+        product(at + 8u * s), product(at + 9u * s), product(at + 10u * s), product(at + 11u * s),
+        product(at + 12u * s), product(at + 13u * s), product(at + 14u * s), product(at + 15u * s),
+    ));
+}
+
+fn product(i: u32) -> vec4<f32> {
+    return textureLoad(packed_b_read, b_texel(i), 0);
+}
+
+// out's 2 x 2 tile of channel m for column n (image and tile), through finish (bias,
+// accumulation, rectifier).
+fn finish_tile(m: u32, n: u32, y00: f32, y01: f32, y10: f32, y11: f32) {
+    if (n >= p.n) {
+        return;
+    }
     let tw = (p.small_w + 1u) / 2u;
     let tiles = (p.small_h + 1u) / 2u * tw;
     let b = n / tiles;
@@ -181,16 +196,40 @@ fn wino_out(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gr
     let ox = n % tiles % tw * 2u;
     let at = ((b * p.m + m) * p.small_h + oy) * p.small_w + ox;
     let right = ox + 1u < p.small_w;
-    finish(m, at, y0.x);
+    finish(m, at, y00);
     if (right) {
-        finish(m, at + 1u, y0.y);
+        finish(m, at + 1u, y01);
     }
     if (oy + 1u < p.small_h) {
-        finish(m, at + p.small_w, y1.x);
+        finish(m, at + p.small_w, y10);
         if (right) {
-            finish(m, at + p.small_w + 1u, y1.y);
+            finish(m, at + p.small_w + 1u, y11);
         }
     }
+}
+
+// out's 2 x 2 tiles 4 * n4 .. 4 * n4 + 3 of channel m = A^T M A, a tile in each lane.
+@compute @workgroup_size(256)
+fn wino_out(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let i = pack_index(group, groups, l);
+    if (i >= p.m * p.b_row4) {
+        return;
+    }
+    let m = i / p.b_row4;
+    let n4 = i % p.b_row4;
+    let q = products(m, n4).q;
+    // Rows of A^T M, then their columns times A.
+    let r0 = array<vec4<f32>, 4>(q[0] + q[4] + q[8], q[1] + q[5] + q[9], q[2] + q[6] + q[10], q[3] + q[7] + q[11]);
+    let r1 = array<vec4<f32>, 4>(q[4] - q[8] - q[12], q[5] - q[9] - q[13], q[6] - q[10] - q[14], q[7] - q[11] - q[15]);
+    let y00 = r0[0] + r0[1] + r0[2];
+    let y01 = r0[1] - r0[2] - r0[3];
+    let y10 = r1[0] + r1[1] + r1[2];
+    let y11 = r1[1] - r1[2] - r1[3];
+    let n = 4u * n4;
+    finish_tile(m, n, y00.x, y01.x, y10.x, y11.x);
+    finish_tile(m, n + 1u, y00.y, y01.y, y10.y, y11.y);
+    finish_tile(m, n + 2u, y00.z, y01.z, y10.z, y11.z);
+    finish_tile(m, n + 3u, y00.w, y01.w, y10.w, y11.w);
 }
 
 // Row (a, b) of A e times A^T.
@@ -245,33 +284,48 @@ fn wino_xt(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
     put4(false, i, p.b_phase4, input_rows(c, n), input_rows(c + 1u, n), input_rows(c + 2u, n), input_rows(c + 3u, n));
 }
 
-// Row (a, b, c, d) of G^T M times G.
-fn tap_row(r: vec4<f32>) -> vec3<f32> {
-    let h = 0.5 * (r.y + r.z);
-    return vec3<f32>(r.x + h, 0.5 * (r.y - r.z), h + r.w);
+// Row (a, b, c, d) of G^T M times G, for 4 columns at once (a channel in each lane).
+fn tap_row4(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> array<vec4<f32>, 3> {
+    let h = 0.5 * (b + c);
+    return array<vec4<f32>, 3>(a + h, 0.5 * (b - c), h + d);
 }
 
-// dW's 3 x 3 taps for (m, c) = G^T M G, through finish (accumulation).
+// dW's 3 x 3 taps for row m and channels 4 * n4 .. 4 * n4 + 3 = G^T M G, a channel in each
+// lane, through finish (accumulation).
 @compute @workgroup_size(256)
 fn wino_dw(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = pack_index(group, groups, l);
-    if (i >= p.m * p.n) {
+    if (i >= p.m * p.b_row4) {
         return;
     }
-    let m = i / p.n;
-    let q = products(i);
-    let h = 0.5 * (q[1] + q[2]);
-    let w0 = tap_row(q[0] + h);
-    let w1 = tap_row(0.5 * (q[1] - q[2]));
-    let w2 = tap_row(h + q[3]);
-    let at = i * 9u;
-    finish(m, at, w0.x);
-    finish(m, at + 1u, w0.y);
-    finish(m, at + 2u, w0.z);
-    finish(m, at + 3u, w1.x);
-    finish(m, at + 4u, w1.y);
-    finish(m, at + 5u, w1.z);
-    finish(m, at + 6u, w2.x);
-    finish(m, at + 7u, w2.y);
-    finish(m, at + 8u, w2.z);
+    let m = i / p.b_row4;
+    let n4 = i % p.b_row4;
+    let q = products(m, n4).q;
+    // Rows of G^T M, then each row times G.
+    let h = array<vec4<f32>, 4>(0.5 * (q[4] + q[8]), 0.5 * (q[5] + q[9]), 0.5 * (q[6] + q[10]), 0.5 * (q[7] + q[11]));
+    let w0 = tap_row4(q[0] + h[0], q[1] + h[1], q[2] + h[2], q[3] + h[3]);
+    let w1 = tap_row4(0.5 * (q[4] - q[8]), 0.5 * (q[5] - q[9]), 0.5 * (q[6] - q[10]), 0.5 * (q[7] - q[11]));
+    let w2 = tap_row4(h[0] + q[12], h[1] + q[13], h[2] + q[14], h[3] + q[15]);
+    let c = 4u * n4;
+    finish_taps(m, c, w0[0].x, w0[1].x, w0[2].x, w1[0].x, w1[1].x, w1[2].x, w2[0].x, w2[1].x, w2[2].x);
+    finish_taps(m, c + 1u, w0[0].y, w0[1].y, w0[2].y, w1[0].y, w1[1].y, w1[2].y, w2[0].y, w2[1].y, w2[2].y);
+    finish_taps(m, c + 2u, w0[0].z, w0[1].z, w0[2].z, w1[0].z, w1[1].z, w1[2].z, w2[0].z, w2[1].z, w2[2].z);
+    finish_taps(m, c + 3u, w0[0].w, w0[1].w, w0[2].w, w1[0].w, w1[1].w, w1[2].w, w2[0].w, w2[1].w, w2[2].w);
+}
+
+// The 9 taps of dW for (m, c), through finish.
+fn finish_taps(m: u32, c: u32, t0: f32, t1: f32, t2: f32, t3: f32, t4: f32, t5: f32, t6: f32, t7: f32, t8: f32) {
+    if (c >= p.n) {
+        return;
+    }
+    let at = (m * p.n + c) * 9u;
+    finish(m, at, t0);
+    finish(m, at + 1u, t1);
+    finish(m, at + 2u, t2);
+    finish(m, at + 3u, t3);
+    finish(m, at + 4u, t4);
+    finish(m, at + 5u, t5);
+    finish(m, at + 6u, t6);
+    finish(m, at + 7u, t7);
+    finish(m, at + 8u, t8);
 }

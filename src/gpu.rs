@@ -27,9 +27,10 @@ pub struct Gpu {
     /// [`Gpu::spare_write`]), shared by every kernel of the device.
     spare_buffers: [wgpu::Buffer; 1 + SPARE_WRITES],
     /// Where Winograd's convs keep their GEMMs' products for the output transform, shared in
-    /// the same way: a buffer per pass would hold CycleGAN's 72 residual convs' products
-    /// (4 MB each at 128) all at once.
-    conv_products: Mutex<Option<wgpu::Buffer>>,
+    /// the same way (a texture per pass would hold CycleGAN's 72 residual convs' products, 4
+    /// MB each at 128, all at once), with the floats it holds. A texture, as packed B is, for
+    /// the finishing passes to load.
+    conv_products: Mutex<Option<(wgpu::TextureView, usize)>>,
     /// Floats a conv may pack into one binding, when capped below the device's limit (0: not
     /// capped): lets tests cut small images into pieces as large ones are on any device.
     conv_binding_cap: std::sync::atomic::AtomicUsize,
@@ -55,6 +56,11 @@ fn spare_buffer(device: &wgpu::Device) -> wgpu::Buffer {
 /// A texture of [`PACKED_B_WIDTH`] texels a row holding at least `floats` (4 a texel),
 /// readable and writable by kernels.
 fn packed_b_texture(device: &wgpu::Device, floats: usize) -> wgpu::TextureView {
+    vec4_texture(device, "conv packed B", floats)
+}
+
+/// A texture laid out as packed B, named `label`.
+fn vec4_texture(device: &wgpu::Device, label: &str, floats: usize) -> wgpu::TextureView {
     let rows = floats.div_ceil(4 * PACKED_B_WIDTH).max(1);
     // The planner bounds a pack by a storage binding (128 MiB: 2,048 rows) before asking.
     assert!(
@@ -63,7 +69,7 @@ fn packed_b_texture(device: &wgpu::Device, floats: usize) -> wgpu::TextureView {
     );
     device
         .create_texture(&wgpu::TextureDescriptor {
-            label: Some("conv packed B"),
+            label: Some(label),
             size: wgpu::Extent3d {
                 width: PACKED_B_WIDTH as u32,
                 height: rows as u32,
@@ -374,18 +380,20 @@ impl Gpu {
         &self.spare_buffers[1 + i]
     }
 
-    /// The buffer Winograd's convs keep their products in, holding at least `floats`: the
-    /// current one, or a larger one that replaces it (see `conv_scratch`).
-    pub(crate) fn conv_products(&self, floats: usize) -> wgpu::Buffer {
+    /// The texture Winograd's convs keep their products in, laid out as packed B and holding
+    /// at least `floats`: the current one, or a larger one that replaces it (see
+    /// `conv_scratch`).
+    pub(crate) fn conv_products(&self, floats: usize) -> wgpu::TextureView {
         let mut products = self
             .conv_products
             .lock()
             .expect("conv products lock poisoned");
-        let room = products.as_ref().map_or(0, |b| b.size() as usize / 4);
+        let room = products.as_ref().map_or(0, |p| p.1);
         if floats > room {
-            *products = Some(self.storage("conv winograd products", floats.max(4)));
+            let texture = vec4_texture(&self.device, "conv winograd products", floats);
+            *products = Some((texture, floats));
         }
-        products.clone().expect("set just above")
+        products.clone().expect("set just above").0
     }
 
     /// Floats one storage binding may hold on this device.

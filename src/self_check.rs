@@ -107,41 +107,52 @@ pub async fn run(gpu: &Gpu) -> Result<Vec<Check>> {
         .await?,
     );
 
-    let s = Conv2dShape {
-        batch: 2,
-        in_channels: 3,
-        out_channels: 5,
-        height: 7,
-        width: 5,
-        kernel_h: 4,
-        kernel_w: 4,
-        stride: 2,
-        padding: Padding::Explicit(1),
-    };
-    let (x, w, dy) = (
-        values(s.input_len(), 4),
-        values(s.weight_len(), 5),
-        values(s.output_len()?, 6),
-    );
-    let (dx, dw, _) = reference::conv2d::backward(&s, &x, &w, &dy);
-    let want = [reference::conv2d::forward(&s, &x, &w, None), dx, dw];
-    let layer = Layer {
-        name: "conv2d",
-        x,
-        w,
-        dy,
-        want,
-    };
-    checks.extend(
-        compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
-            Ok(vec![
-                s.forward(gpu, x, w, None, y, None)?,
-                s.backward_input(gpu, dy, w, dx, false)?,
-                s.backward_weight(gpu, x, dy, dw, false)?,
-            ])
-        })
-        .await?,
-    );
+    // A strided 4 × 4 conv, and a 3 × 3 stride-1 conv wide enough (32 channels on both sides)
+    // to run as Winograd's (CycleGAN's residual blocks).
+    let convs = [
+        ("conv2d", 2, 3, 5, 7, 5, 4, 2),
+        ("conv2d Winograd", 1, 33, 32, 6, 5, 3, 1),
+    ];
+    for (i, (name, batch, in_channels, out_channels, height, width, kernel, stride)) in
+        convs.into_iter().enumerate()
+    {
+        let s = Conv2dShape {
+            batch,
+            in_channels,
+            out_channels,
+            height,
+            width,
+            kernel_h: kernel,
+            kernel_w: kernel,
+            stride,
+            padding: Padding::Explicit(1),
+        };
+        let seed = 4 + 10 * i as u32;
+        let (x, w, dy) = (
+            values(s.input_len(), seed),
+            values(s.weight_len(), seed + 1),
+            values(s.output_len()?, seed + 2),
+        );
+        let (dx, dw, _) = reference::conv2d::backward(&s, &x, &w, &dy);
+        let want = [reference::conv2d::forward(&s, &x, &w, None), dx, dw];
+        let layer = Layer {
+            name,
+            x,
+            w,
+            dy,
+            want,
+        };
+        checks.extend(
+            compare(gpu, layer, |[x, w, dy, y, dx, dw]| {
+                Ok(vec![
+                    s.forward(gpu, x, w, None, y, None)?,
+                    s.backward_input(gpu, dy, w, dx, false)?,
+                    s.backward_weight(gpu, x, dy, dw, false)?,
+                ])
+            })
+            .await?,
+        );
+    }
 
     let s = ConvTranspose2dShape {
         batch: 2,

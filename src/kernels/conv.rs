@@ -266,12 +266,32 @@ fn engine_step(
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
     // The GEMM reads packed B, the packs write it, and neither may do both.
-    let [read, write] = gpu.spare_textures();
     let textures = match packed_b {
-        Some(b) if entry == "main" => [b, write],
-        Some(b) => [read, b],
-        None => [read, write],
+        Some(b) if entry == "main" => [Some(b), None],
+        Some(b) => [None, Some(b)],
+        None => [None, None],
     };
+    engine_step_textures(
+        gpu, entry, mode, flags, extra, params, buffers, textures, workgroups,
+    )
+}
+
+/// [`engine_step`] with the textures to bind for reading and for writing (a spare where
+/// `None`).
+#[allow(clippy::too_many_arguments)]
+fn engine_step_textures(
+    gpu: &Gpu,
+    entry: &'static str,
+    mode: u32,
+    flags: Option<u32>,
+    extra: &[(&'static str, u32)],
+    params: &ConvParams,
+    buffers: &[&wgpu::Buffer],
+    textures: [Option<&wgpu::TextureView>; 2],
+    workgroups: [u32; 3],
+) -> Result<Dispatch> {
+    let [read, write] = gpu.spare_textures();
+    let textures = [textures[0].unwrap_or(read), textures[1].unwrap_or(write)];
     let mut constants = vec![("MODE", mode)];
     if let Some(f) = flags {
         constants.push(("FLAGS", f));

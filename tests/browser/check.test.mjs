@@ -18,7 +18,7 @@ test('the self-check passes on the browser GPU with no console errors', async ()
   const verdict = await page.textContent('#verdict');
   const rows = await page.$$eval('#checks tbody tr', (trs) => trs.map((tr) => tr.textContent));
   assert.equal(await page.evaluate(() => document.body.dataset.selfCheck), 'passed', `${verdict}\n${rows.join('\n')}`);
-  assert.equal(rows.length, 15, `expected 15 checks, got ${rows}`);
+  assert.equal(rows.length, 18, `expected 18 checks, got ${rows}`);
   assert.match(await page.textContent('#adapter'), /Adapter: .+/);
   // Chromium's SwiftShader has subgroups, and webgan asks for them past wgpu (src/web/subgroups.rs).
   assert.equal(await page.evaluate(() => document.body.dataset.subgroups), 'true');

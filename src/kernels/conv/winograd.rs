@@ -11,8 +11,8 @@
 //! GEMM's speed: fewer multiplies is what is left to win.
 
 use super::{
-    chain, engine_step, gemm_constants, result_flags, round_up, ConvParams, Geometry, Mode, Store,
-    BLOCK, FLAG_PARTIAL,
+    chain, engine_step_textures, gemm_constants, result_flags, round_up, ConvParams, Geometry,
+    Mode, Store, BLOCK, FLAG_PARTIAL,
 };
 use crate::gpu::Gpu;
 use crate::kernels::{grid_1d, Dispatch};
@@ -51,12 +51,13 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Floats of (packed A, packed B, the GEMMs' products).
+    /// Floats of (packed A, packed B, the GEMMs' products). The products are rows of `np`,
+    /// so that each run of 4 columns is one texel.
     pub fn floats(&self, m: u32) -> (usize, usize, usize) {
         (
             POSITIONS * self.rows * self.kp,
             POSITIONS * self.kp * self.np,
-            POSITIONS * m as usize * self.n,
+            POSITIONS * m as usize * self.np,
         )
     }
 }
@@ -141,7 +142,7 @@ pub(super) fn dispatch(
         x,
         bias_buffer,
         out,
-        &products,
+        gpu.spare_write(0),
         &scratch_a,
         gpu.spare_write(2),
     ];
@@ -185,20 +186,15 @@ pub(super) fn dispatch(
     } else {
         ("wino_a", "wino_b", "wino_out")
     };
+    // (texture read, texture written): the packs write packed B, the GEMM reads it and writes
+    // the products, which the finishing pass reads.
     let step = |entry: &'static str,
                 flags: Option<u32>,
                 extra: &[(&'static str, u32)],
+                textures: [Option<&wgpu::TextureView>; 2],
                 workgroups: [u32; 3]| {
-        engine_step(
-            gpu,
-            entry,
-            WINOGRAD,
-            flags,
-            extra,
-            &params,
-            &buffers,
-            Some(&packed_b),
-            workgroups,
+        engine_step_textures(
+            gpu, entry, WINOGRAD, flags, extra, &params, &buffers, textures, workgroups,
         )
     };
     let steps = vec![
@@ -206,20 +202,29 @@ pub(super) fn dispatch(
             pack_a,
             None,
             if plan.flipped { &flipped[..] } else { &[] },
+            [None, None],
             grid_1d(plan.rows * plan.kp / 4, 256),
         )?,
-        step(pack_b, None, &[], grid_1d(plan.kp * plan.np / 4, 256))?,
+        step(
+            pack_b,
+            None,
+            &[],
+            [None, Some(&packed_b)],
+            grid_1d(plan.kp * plan.np / 4, 256),
+        )?,
         step(
             "main",
             Some(FLAG_PARTIAL),
             &gemm,
+            [Some(&packed_b), Some(&products)],
             [grid[0] as u32, grid[1] as u32, POSITIONS as u32],
         )?,
         step(
             finish,
             Some(result_flags(bias.is_some(), store)),
             &[],
-            grid_1d(g.m as usize * plan.n, 256),
+            [Some(&products), None],
+            grid_1d(g.m as usize * plan.np / 4, 256),
         )?,
     ];
     let mut d = chain(None, steps).expect("four passes");
