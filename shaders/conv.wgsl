@@ -165,6 +165,9 @@ override LANES: u32 = 0u;
 // place.
 @group(0) @binding(8) var packed_b_read: texture_2d<f32>;
 @group(0) @binding(9) var packed_b_write: texture_storage_2d<rgba32float, write>;
+// Winograd's packed A (MODE 5), laid out as packed B: its transforms write it through
+// `packed_b_write`, and the GEMM reads a texel where it would read a vec4 of `packed_a`.
+@group(0) @binding(10) var packed_a_read: texture_2d<f32>;
 const B_SHIFT: u32 = 12u;
 
 fn b_texel(i: u32) -> vec2<u32> {
@@ -365,6 +368,9 @@ fn next_tap(t: vec3<u32>, h: u32, w: u32) -> vec3<u32> {
 
 // A's vec4 at `i`: packed, or (DIRECT bit 2 or 3) the 4 floats of a at i and the offsets e.
 fn a_row(i: u32, e: vec3<u32>) -> vec4<f32> {
+    if (MODE == 5u) {
+        return textureLoad(packed_a_read, b_texel(i), 0);
+    }
     if ((DIRECT & 12u) != 0u) {
         return vec4<f32>(a[i], a[i + e.x], a[i + e.y], a[i + e.z]);
     }

@@ -31,6 +31,8 @@ pub struct Gpu {
     /// MB each at 128, all at once), with the floats it holds. A texture, as packed B is, for
     /// the finishing passes to load.
     conv_products: Mutex<Option<(wgpu::TextureView, usize)>>,
+    /// Winograd's packed A, a texture for the same reason, shared in the same way.
+    winograd_a: Mutex<Option<(wgpu::TextureView, usize)>>,
     /// Floats a conv may pack into one binding, when capped below the device's limit (0: not
     /// capped): lets tests cut small images into pieces as large ones are on any device.
     conv_binding_cap: std::sync::atomic::AtomicUsize,
@@ -57,6 +59,21 @@ fn spare_buffer(device: &wgpu::Device) -> wgpu::Buffer {
 /// readable and writable by kernels.
 fn packed_b_texture(device: &wgpu::Device, floats: usize) -> wgpu::TextureView {
     vec4_texture(device, "conv packed B", floats)
+}
+
+/// The texture kept in `slot`, holding at least `floats`: the current one, or a larger one
+/// that replaces it.
+fn shared_texture(
+    device: &wgpu::Device,
+    slot: &Mutex<Option<(wgpu::TextureView, usize)>>,
+    label: &str,
+    floats: usize,
+) -> wgpu::TextureView {
+    let mut kept = slot.lock().expect("texture lock poisoned");
+    if kept.as_ref().is_none_or(|k| floats > k.1) {
+        *kept = Some((vec4_texture(device, label, floats), floats));
+    }
+    kept.clone().expect("set just above").0
 }
 
 /// A texture laid out as packed B, named `label`.
@@ -184,6 +201,7 @@ impl Gpu {
             spare_textures,
             spare_buffers,
             conv_products: Mutex::new(None),
+            winograd_a: Mutex::new(None),
             conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
         };
@@ -384,16 +402,17 @@ impl Gpu {
     /// at least `floats`: the current one, or a larger one that replaces it (see
     /// `conv_scratch`).
     pub(crate) fn conv_products(&self, floats: usize) -> wgpu::TextureView {
-        let mut products = self
-            .conv_products
-            .lock()
-            .expect("conv products lock poisoned");
-        let room = products.as_ref().map_or(0, |p| p.1);
-        if floats > room {
-            let texture = vec4_texture(&self.device, "conv winograd products", floats);
-            *products = Some((texture, floats));
-        }
-        products.clone().expect("set just above").0
+        shared_texture(
+            &self.device,
+            &self.conv_products,
+            "conv winograd products",
+            floats,
+        )
+    }
+
+    /// The texture Winograd's convs pack A into, as [`Gpu::conv_products`].
+    pub(crate) fn winograd_a(&self, floats: usize) -> wgpu::TextureView {
+        shared_texture(&self.device, &self.winograd_a, "conv winograd A", floats)
     }
 
     /// Floats one storage binding may hold on this device.

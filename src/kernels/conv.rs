@@ -42,6 +42,7 @@ const BINDINGS: &[Access] = &[
     Access::ReadWrite,
     Access::Texture,
     Access::WriteTexture,
+    Access::Texture,
 ];
 
 const LANES: Lanes = Lanes {
@@ -267,17 +268,17 @@ fn engine_step(
 ) -> Result<Dispatch> {
     // The GEMM reads packed B, the packs write it, and neither may do both.
     let textures = match packed_b {
-        Some(b) if entry == "main" => [Some(b), None],
-        Some(b) => [None, Some(b)],
-        None => [None, None],
+        Some(b) if entry == "main" => [Some(b), None, None],
+        Some(b) => [None, Some(b), None],
+        None => [None, None, None],
     };
     engine_step_textures(
         gpu, entry, mode, flags, extra, params, buffers, textures, workgroups,
     )
 }
 
-/// [`engine_step`] with the textures to bind for reading and for writing (a spare where
-/// `None`).
+/// [`engine_step`] with the textures to bind: packed B's for reading, the one for writing, and
+/// Winograd's packed A for reading (a spare where `None`).
 #[allow(clippy::too_many_arguments)]
 fn engine_step_textures(
     gpu: &Gpu,
@@ -287,11 +288,15 @@ fn engine_step_textures(
     extra: &[(&'static str, u32)],
     params: &ConvParams,
     buffers: &[&wgpu::Buffer],
-    textures: [Option<&wgpu::TextureView>; 2],
+    textures: [Option<&wgpu::TextureView>; 3],
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
     let [read, write] = gpu.spare_textures();
-    let textures = [textures[0].unwrap_or(read), textures[1].unwrap_or(write)];
+    let textures = [
+        textures[0].unwrap_or(read),
+        textures[1].unwrap_or(write),
+        textures[2].unwrap_or(read),
+    ];
     let mut constants = vec![("MODE", mode)];
     if let Some(f) = flags {
         constants.push(("FLAGS", f));

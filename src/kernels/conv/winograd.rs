@@ -134,7 +134,8 @@ pub(super) fn dispatch(
         (g.batch * g.m * plan.out_h * plan.out_w) as usize
     };
     let (need_a, need_b, products) = plan.floats(g.m);
-    let (scratch_a, packed_b) = gpu.conv_scratch(need_a, need_b);
+    let (_, packed_b) = gpu.conv_scratch(4, need_b);
+    let packed_a = gpu.winograd_a(need_a);
     let products = gpu.conv_products(products);
     let bias_buffer = bias.unwrap_or(gpu.spare_read());
     let buffers = [
@@ -143,7 +144,7 @@ pub(super) fn dispatch(
         bias_buffer,
         out,
         gpu.spare_write(0),
-        &scratch_a,
+        gpu.spare_write(1),
         gpu.spare_write(2),
     ];
     let params = ConvParams {
@@ -186,12 +187,12 @@ pub(super) fn dispatch(
     } else {
         ("wino_a", "wino_b", "wino_out")
     };
-    // (texture read, texture written): the packs write packed B, the GEMM reads it and writes
-    // the products, which the finishing pass reads.
+    // (texture read, texture written, packed A read): the packs write packed A and B, the
+    // GEMM reads them and writes the products, which the finishing pass reads.
     let step = |entry: &'static str,
                 flags: Option<u32>,
                 extra: &[(&'static str, u32)],
-                textures: [Option<&wgpu::TextureView>; 2],
+                textures: [Option<&wgpu::TextureView>; 3],
                 workgroups: [u32; 3]| {
         engine_step_textures(
             gpu, entry, WINOGRAD, flags, extra, &params, &buffers, textures, workgroups,
@@ -202,28 +203,28 @@ pub(super) fn dispatch(
             pack_a,
             None,
             if plan.flipped { &flipped[..] } else { &[] },
-            [None, None],
+            [None, Some(&packed_a), None],
             grid_1d(plan.rows * plan.kp / 4, 256),
         )?,
         step(
             pack_b,
             None,
             &[],
-            [None, Some(&packed_b)],
+            [None, Some(&packed_b), None],
             grid_1d(plan.kp * plan.np / 4, 256),
         )?,
         step(
             "main",
             Some(FLAG_PARTIAL),
             &gemm,
-            [Some(&packed_b), Some(&products)],
+            [Some(&packed_b), Some(&products), Some(&packed_a)],
             [grid[0] as u32, grid[1] as u32, POSITIONS as u32],
         )?,
         step(
             finish,
             Some(result_flags(bias.is_some(), store)),
             &[],
-            [Some(&products), None],
+            [Some(&products), None, None],
             grid_1d(g.m as usize * plan.np / 4, 256),
         )?,
     ];
