@@ -153,8 +153,8 @@ override LANES: u32 = 0u;
 // [splits][out_len] partial sums when the reduction is split, MODE 3's columns [m][n]; unused
 // otherwise.
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
-// Scratch shared by every conv of a device: [phase][rows][k / 4] and [phase][k][n / 4]; for
-// the GEMM, the operand itself where it needs no pack (see DIRECT).
+// The GEMM's operands where they need no pack (see DIRECT): A [rows][k / 4] and B
+// [k][n / 4] as they lie. Packed ones lie in the textures below.
 @group(0) @binding(6) var<storage, read_write> packed_a: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> packed_b: array<vec4<f32>>;
 // Packed B lies in a texture, vec4 i at texel (i % 2^B_SHIFT, i >> B_SHIFT) (PACKED_B_WIDTH
@@ -165,8 +165,10 @@ override LANES: u32 = 0u;
 // place.
 @group(0) @binding(8) var packed_b_read: texture_2d<f32>;
 @group(0) @binding(9) var packed_b_write: texture_storage_2d<rgba32float, write>;
-// Winograd's packed A (MODE 5), laid out as packed B: its transforms write it through
-// `packed_b_write`, and the GEMM reads a texel where it would read a vec4 of `packed_a`.
+// Packed A, laid out as packed B and for the same reason (Winograd's residual GEMMs: 1.5 to 2
+// times as fast on lavapipe): its packs write it through `packed_b_write`, and the GEMM reads
+// a texel where it would read a vec4 of `packed_a`, which then holds A read in place or
+// nothing.
 @group(0) @binding(10) var packed_a_read: texture_2d<f32>;
 const B_SHIFT: u32 = 12u;
 
@@ -312,7 +314,8 @@ fn pack_index(group: vec3<u32>, groups: vec3<u32>, l: u32) -> u32 {
     return (group.y * groups.x + group.x) * 256u + l;
 }
 
-// packed_a[phase][row][k / 4]: A of each phase, zero beyond m and k.
+// Packed A, [phase][row][k / 4] vec4s of the texture bound for writing: A of each phase, zero
+// beyond m and k.
 @compute @workgroup_size(256)
 fn pack_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = pack_index(group, groups, l);
@@ -323,11 +326,12 @@ fn pack_a(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grou
     let g = gemm_of(group.z);
     let m = i / p.a_row4;
     let k = i % p.a_row4 * 4u;
+    // Into packed A's texture, bound for writing here.
     if (MODE == 1u) {
-        packed_a[group.z * p.a_phase4 + i] = transposed_a4(g, m, k);
+        put_b(group.z * p.a_phase4 + i, transposed_a4(g, m, k));
         return;
     }
-    packed_a[group.z * p.a_phase4 + i] = vec4<f32>(load_a(g, m, k), load_a(g, m, k + 1u), load_a(g, m, k + 2u), load_a(g, m, k + 3u));
+    put_b(group.z * p.a_phase4 + i, vec4<f32>(load_a(g, m, k), load_a(g, m, k + 1u), load_a(g, m, k + 2u), load_a(g, m, k + 3u)));
 }
 
 // MODE 1's load_a at k .. k + 3, walking (c, jy, jx) from k's: 4 integer divisions for the
@@ -368,7 +372,7 @@ fn next_tap(t: vec3<u32>, h: u32, w: u32) -> vec3<u32> {
 
 // A's vec4 at `i`: packed, or (DIRECT bit 2 or 3) the 4 floats of a at i and the offsets e.
 fn a_row(i: u32, e: vec3<u32>) -> vec4<f32> {
-    if (MODE == 5u) {
+    if ((DIRECT & 13u) == 0u) {
         return textureLoad(packed_a_read, b_texel(i), 0);
     }
     if ((DIRECT & 12u) != 0u) {

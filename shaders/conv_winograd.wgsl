@@ -66,7 +66,7 @@ fn weight_rows(m: u32, c: u32) -> mat4x4<f32> {
 fn put_row(packed_is_a: bool, row: u32, i: u32, phase4: u32, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) {
     let q = transpose(mat4x4<f32>(r0, r1, r2, r3));
     let t = 4u * row * phase4 + i;
-    // Packed A and B both go to the texture bound for writing (see packed_a_read).
+    // Packed A and B both go to the texture bound for writing.
     put_b(t, q[0]);
     put_b(t + phase4, q[1]);
     put_b(t + 2u * phase4, q[2]);

@@ -19,7 +19,7 @@ pub struct Gpu {
     /// were bound to; any buffer serves, since dispatches run in order.
     /// A packs into a buffer and B into a texture (see [`PACKED_B_WIDTH`]), with the floats
     /// B may use: what was asked for, where the texture holds whole rows.
-    conv_scratch: Mutex<Option<(wgpu::Buffer, wgpu::TextureView, usize)>>,
+    conv_scratch: Mutex<Option<ConvScratch>>,
     /// Bound in a conv's texture slots where its entry point uses neither (one for reading,
     /// one for writing: a texture may not be both in one dispatch).
     spare_textures: [wgpu::TextureView; 2],
@@ -31,14 +31,32 @@ pub struct Gpu {
     /// MB each at 128, all at once), with the floats it holds. A texture, as packed B is, for
     /// the finishing passes to load.
     conv_products: Mutex<Option<(wgpu::TextureView, usize)>>,
-    /// Winograd's packed A, a texture for the same reason, shared in the same way.
-    winograd_a: Mutex<Option<(wgpu::TextureView, usize)>>,
     /// Floats a conv may pack into one binding, when capped below the device's limit (0: not
     /// capped): lets tests cut small images into pieces as large ones are on any device.
     conv_binding_cap: std::sync::atomic::AtomicUsize,
     /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
     /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
     pub subgroups: bool,
+}
+
+/// The textures convs pack A and B into, and the floats each may hold: what was asked for.
+#[derive(Clone)]
+struct ConvScratch {
+    a: wgpu::TextureView,
+    b: wgpu::TextureView,
+    a_floats: usize,
+    b_floats: usize,
+}
+
+impl ConvScratch {
+    fn new(device: &wgpu::Device, a_floats: usize, b_floats: usize) -> ConvScratch {
+        ConvScratch {
+            a: vec4_texture(device, "conv packed A", a_floats),
+            b: packed_b_texture(device, b_floats),
+            a_floats,
+            b_floats,
+        }
+    }
 }
 
 /// Spare buffers for writable slots: as many as one dispatch of the conv engine leaves unused.
@@ -82,7 +100,7 @@ fn vec4_texture(device: &wgpu::Device, label: &str, floats: usize) -> wgpu::Text
     // The planner bounds a pack by a storage binding (128 MiB: 2,048 rows) before asking.
     assert!(
         rows <= device.limits().max_texture_dimension_2d as usize,
-        "a packed B of {floats} floats exceeds the texture limit"
+        "{label}: {floats} floats exceed the texture limit"
     );
     device
         .create_texture(&wgpu::TextureDescriptor {
@@ -201,7 +219,6 @@ impl Gpu {
             spare_textures,
             spare_buffers,
             conv_products: Mutex::new(None),
-            winograd_a: Mutex::new(None),
             conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
         };
@@ -348,7 +365,7 @@ impl Gpu {
             .lock()
             .expect("conv scratch lock poisoned");
         match scratch.as_ref() {
-            Some((a, _, b)) => (a.size() as usize / 4, *b),
+            Some(s) => (s.a_floats, s.b_floats),
             None => (
                 crate::kernels::conv::SCRATCH_A_FLOATS,
                 crate::kernels::conv::SCRATCH_B_FLOATS,
@@ -362,22 +379,18 @@ impl Gpu {
         &self,
         a_floats: usize,
         b_floats: usize,
-    ) -> (wgpu::Buffer, wgpu::TextureView) {
+    ) -> (wgpu::TextureView, wgpu::TextureView) {
         let (room_a, room_b) = self.conv_scratch_room();
         let mut scratch = self
             .conv_scratch
             .lock()
             .expect("conv scratch lock poisoned");
         if scratch.is_none() || a_floats > room_a || b_floats > room_b {
-            let b = room_b.max(b_floats);
-            *scratch = Some((
-                self.storage("conv packed A", room_a.max(a_floats).max(4)),
-                packed_b_texture(&self.device, b),
-                b,
-            ));
+            let (a, b) = (room_a.max(a_floats), room_b.max(b_floats));
+            *scratch = Some(ConvScratch::new(&self.device, a, b));
         }
-        let (a, b, _) = scratch.clone().expect("set just above");
-        (a, b)
+        let s = scratch.clone().expect("set just above");
+        (s.a, s.b)
     }
 
     /// Textures to bind where a conv's entry point uses none: for its read slot and its
@@ -408,11 +421,6 @@ impl Gpu {
             "conv winograd products",
             floats,
         )
-    }
-
-    /// The texture Winograd's convs pack A into, as [`Gpu::conv_products`].
-    pub(crate) fn winograd_a(&self, floats: usize) -> wgpu::TextureView {
-        shared_texture(&self.device, &self.winograd_a, "conv winograd A", floats)
     }
 
     /// Floats one storage binding may hold on this device.
@@ -450,11 +458,7 @@ impl Gpu {
         if scratch.is_some() {
             return false;
         }
-        *scratch = Some((
-            self.storage("conv packed A", a_floats.max(4)),
-            packed_b_texture(&self.device, b_floats),
-            b_floats,
-        ));
+        *scratch = Some(ConvScratch::new(&self.device, a_floats, b_floats));
         true
     }
 

@@ -263,13 +263,14 @@ fn engine_step(
     extra: &[(&'static str, u32)],
     params: &ConvParams,
     buffers: &[&wgpu::Buffer],
-    packed_b: Option<&wgpu::TextureView>,
+    packed: Option<(&wgpu::TextureView, &wgpu::TextureView)>,
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
-    // The GEMM reads packed B, the packs write it, and neither may do both.
-    let textures = match packed_b {
-        Some(b) if entry == "main" => [Some(b), None, None],
-        Some(b) => [None, Some(b), None],
+    // The GEMM reads packed A and B, the packs write them, and none may do both.
+    let textures = match packed {
+        Some((a, b)) if entry == "main" => [Some(b), None, Some(a)],
+        Some((a, _)) if entry == "pack_a" => [None, Some(a), None],
+        Some((_, b)) => [None, Some(b), None],
         None => [None, None, None],
     };
     engine_step_textures(
@@ -278,7 +279,7 @@ fn engine_step(
 }
 
 /// [`engine_step`] with the textures to bind: packed B's for reading, the one for writing, and
-/// Winograd's packed A for reading (a spare where `None`).
+/// packed A's for reading (a spare where `None`).
 #[allow(clippy::too_many_arguments)]
 fn engine_step_textures(
     gpu: &Gpu,
@@ -840,7 +841,16 @@ pub fn dispatch(
     // Bindings must exist even when unused; the shader never touches them then.
     let bias_buffer = bias.unwrap_or(gpu.spare_read());
     let partial = partial_sums(gpu, most_splits, out_len);
-    let buffers = [a, x, bias_buffer, out, &partial, &scratch_a, unbound_b];
+    // Packed A and B lie in textures; their buffer slots serve operands read in place.
+    let buffers = [
+        a,
+        x,
+        bias_buffer,
+        out,
+        &partial,
+        gpu.spare_write(1),
+        unbound_b,
+    ];
     // A weight gradient's a (the small side's gradient, [b][m][hw]) is already A, k-major per
     // image, when hw is a multiple of 4: the GEMM reads it in place of its pack (SwiftShader:
     // the pack moved 0.8 M floats in 7 of dcgan28's D conv 1→64 d weight's 22 ms).
@@ -880,7 +890,7 @@ pub fn dispatch(
             if direct & DIRECT_A != 0 {
                 a
             } else {
-                &scratch_a
+                gpu.spare_write(1)
             },
             if direct & DIRECT_B != 0 { x } else { unbound_b },
         ],
@@ -961,7 +971,7 @@ pub fn dispatch(
                 extra,
                 &params,
                 buffers,
-                Some(&packed_b),
+                Some((&scratch_a, &packed_b)),
                 workgroups,
             )
         };
@@ -1060,10 +1070,10 @@ fn plain(
         PlainB::Transposed(bt) => {
             check_one_image(gpu, op, k * np)?;
             scratch = gpu.conv_scratch(4, k * np);
-            (DIRECT_A, unbound_b, Some((bt, &scratch.0, &scratch.1)))
+            (DIRECT_A, unbound_b, Some((bt, (&scratch.0, &scratch.1))))
         }
     };
-    let packed_b = transposed.map(|(_, _, b)| b);
+    let packed = transposed.map(|(_, ab)| ab);
     let (gemm, grid) = gemm_constants(
         direct,
         cols.is_multiple_of(4),
@@ -1076,14 +1086,22 @@ fn plain(
                 buffers: &[&wgpu::Buffer],
                 workgroups: [u32; 3]| {
         engine_step(
-            gpu, entry, PLAIN, flags, extra, &params, buffers, packed_b, workgroups,
+            gpu, entry, PLAIN, flags, extra, &params, buffers, packed, workgroups,
         )
     };
     let main = [spare, spare, bias, out, &partial, a, b];
     let mut steps = Vec::with_capacity(3);
-    if let Some((bt, scratch_a, _)) = transposed {
+    if let Some((bt, _)) = transposed {
         // bᵀ is read through the x binding; nothing read-write aliases it.
-        let buffers = [spare, bt, spare, out, &partial, scratch_a, unbound_b];
+        let buffers = [
+            spare,
+            bt,
+            spare,
+            out,
+            &partial,
+            gpu.spare_write(1),
+            unbound_b,
+        ];
         steps.push(step(
             "pack_b",
             None,
@@ -1264,7 +1282,7 @@ fn columns(
     let unbound_b = gpu.spare_write(2);
     let col = gpu.storage("conv columns", need_col);
     let bias_buffer = bias.unwrap_or(gpu.spare_read());
-    let buffers = [a, x, bias_buffer, out, &col, &scratch_a, unbound_b];
+    let buffers = [a, x, bias_buffer, out, &col, gpu.spare_write(1), unbound_b];
     // x ([b][c][hw]) is already B, a vec4 of one image per 4 columns, when hw and c are
     // multiples of 4: the GEMM reads it in place of its pack, bound read-write in the pack's
     // slot and so not read-only too (SwiftShader: the pack was 4 of 17 ms for dcgan28's
@@ -1284,7 +1302,7 @@ fn columns(
         bias_buffer,
         out,
         &col,
-        &scratch_a,
+        gpu.spare_write(1),
         if direct { x } else { unbound_b },
     ];
     let flags = result_flags(bias.is_some(), store);
@@ -1335,7 +1353,7 @@ fn columns(
                 extra,
                 &params,
                 buffers,
-                Some(&packed_b),
+                Some((&scratch_a, &packed_b)),
                 workgroups,
             )
         };

@@ -134,8 +134,7 @@ pub(super) fn dispatch(
         (g.batch * g.m * plan.out_h * plan.out_w) as usize
     };
     let (need_a, need_b, products) = plan.floats(g.m);
-    let (_, packed_b) = gpu.conv_scratch(4, need_b);
-    let packed_a = gpu.winograd_a(need_a);
+    let (packed_a, packed_b) = gpu.conv_scratch(need_a, need_b);
     let products = gpu.conv_products(products);
     let bias_buffer = bias.unwrap_or(gpu.spare_read());
     let buffers = [
