@@ -15,10 +15,10 @@ pub struct Gpu {
     pub adapter_info: wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// Where every conv packs its operands (see `kernels::conv`): made on first use, replaced
-    /// by larger ones when a layer needs more. Dispatches built earlier keep the buffers they
-    /// were bound to; any buffer serves, since dispatches run in order.
-    /// A packs into a buffer and B into a texture (see [`PACKED_B_WIDTH`]), with the floats
-    /// B may use: what was asked for, where the texture holds whole rows.
+    /// by larger ones when a layer needs more. Dispatches built earlier keep the textures they
+    /// were bound to; any serves, since dispatches run in order.
+    /// A and B pack into textures (see [`PACKED_B_WIDTH`]), with the floats each may hold:
+    /// what was asked for, where the textures hold whole rows.
     conv_scratch: Mutex<Option<ConvScratch>>,
     /// Bound in a conv's texture slots where its entry point uses neither (one for reading,
     /// one for writing: a texture may not be both in one dispatch).
@@ -373,7 +373,7 @@ impl Gpu {
         }
     }
 
-    /// The scratch buffer and texture that conv runs pack A and B into, holding at least
+    /// The scratch textures that conv runs pack A and B into, holding at least
     /// `a_floats` and `b_floats`: the current ones, or larger ones that replace them.
     pub(crate) fn conv_scratch(
         &self,

@@ -59,7 +59,7 @@ const SPLIT_TARGET_BLOCKS: usize = 1024;
 const SPLIT_MIN_K4: usize = 64;
 /// Partial sums of a split reduction stay far below the 128 MiB binding limit.
 const SPLIT_MAX_FLOATS: usize = 8 << 20;
-/// Floats of the two scratch buffers every conv of a device packs its operands into, to start
+/// Floats of the two scratch textures every conv of a device packs its operands into, to start
 /// with (16 MiB and 32 MiB): small enough for any device. Larger batches are cut into chunks of
 /// images; a layer whose weights or single image need more makes them grow.
 pub const SCRATCH_A_FLOATS: usize = 4 << 20;
@@ -626,7 +626,7 @@ fn pack_floats(g: &Geometry, mode: Mode, piece: Cut) -> (usize, usize) {
     (phases * rows * kp, b_rows * np)
 }
 
-/// Cuts a run of `g` in `mode` for scratch buffers of `room` floats (A, B) and bindings of
+/// Cuts a run of `g` in `mode` for scratch textures of `room` floats (A, B) and bindings of
 /// `limit` floats. Chunks of images fill the room; one image's packs must fit whole, and the
 /// scratch grows for them, up to the limit. Past it the image is cut into as few even pieces
 /// as fit the limit. Err holds the floats of the smallest piece (one channel, four pixels)
@@ -696,7 +696,7 @@ pub fn cut(
 /// and only over out.
 ///
 /// A run is, per chunk of images: pack A, pack B, the GEMM, and the sum of split reductions
-/// when there is one. The packs go to the device's shared scratch buffers, which is safe
+/// when there is one. The packs go to the device's shared scratch textures, which is safe
 /// because dispatches run in order.
 #[allow(clippy::too_many_arguments)]
 pub fn dispatch(
