@@ -141,6 +141,12 @@ override GROUP_Y: u32 = 8u;
 // and the shuffle come from conv_subgroups.wgsl, or conv_no_subgroups.wgsl without the feature.
 // (Checking the lanes in the kernel instead cost more than the sharing won: a branch in the
 // loop that CPU adapters cannot prove uniform runs both ways.)
+// 8 where a subgroup is exactly 8 lanes (lavapipe on AVX2) and GROUP_Y % 2 == 0 as well: a
+// subgroup then spans 4 blocks by 2 rows of blocks, each row's 4 sharing A as above and each
+// column's 2 sharing B, so that a thread loads 4 of its 8 texels of B for each vec4 of k.
+// There B's texel loads were most of the GEMM (lavapipe, the GEMMs of CycleGAN64's residual
+// conv: 3.4 ms, 1.3 with B's loads left out), and a shuffle costs a tenth of a load: those
+// GEMMs 3.4 -> 2.8 ms (forward), 5.3 -> 4.0 (input gradient); matmul 1024^3 65 -> 57 ms.
 override LANES: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
@@ -730,16 +736,32 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
     let phase = group.z % p.phases;
     let split = group.z / p.phases;
     let g = gemm_of(phase);
-    let id = vec2<u32>(group.x * GROUP_X + li % GROUP_X, group.y * GROUP_Y + li / GROUP_X);
+    var id = vec2<u32>(group.x * GROUP_X + li % GROUP_X, group.y * GROUP_Y + li / GROUP_X);
+    // The row of blocks whose A the thread loads: its own, or (LANES 8) the last one where
+    // its own lies past the end and its subgroup's other row does not.
+    var ma = id.y * 8u;
+    if (LANES == 8u) {
+        // A subgroup of 8 is 4 blocks side by side in 2 rows (the host checked GROUP_X % 4
+        // and GROUP_Y % 2): the 4 of a row share its rows of A and the 2 of a column its B.
+        let sub = li / 8u;
+        let across = max(GROUP_X / 4u, 1u);
+        id = vec2<u32>(group.x * GROUP_X + sub % across * 4u + lane % 4u, group.y * GROUP_Y + sub / across * 2u + lane / 4u);
+        if (id.y * 8u - lane / 4u * 8u >= p.m) {
+            return;
+        }
+        ma = min(id.y * 8u, (p.m - 1u) / 8u * 8u);
+    }
     let n0 = id.x * 8u;
     let m0 = id.y * 8u;
-    // Rows past the end leave in whole groups of lanes (one row of blocks each); columns past
-    // the end stay to the end of the loop when lanes share A, reading column 0's B.
-    if (m0 >= p.m || (n0 >= g.n && LANES == 0u)) {
+    // Rows past the end leave in whole groups of lanes (one row of blocks each, or with LANES
+    // 8 a subgroup's two); columns past the end stay to the end of the loop when lanes share
+    // A, reading column 0's B.
+    if ((m0 >= p.m && LANES != 8u) || (n0 >= g.n && LANES == 0u)) {
         return;
     }
-    let live = n0 < g.n;
-    let x8 = select(0u, id.x, live);
+    // A subgroup's two rows load each other's B: x8 follows the column alone.
+    let x8 = select(0u, id.x, n0 < g.n);
+    let live = n0 < g.n && m0 < p.m;
     let nb = x8 * 8u;
     let q = lane % 4u;
     let base = lane - q;
@@ -750,14 +772,14 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
 
     // A's row m0 + r, vec4 k4, is packed_a[at + r * s + k4], where `at` moves on by `skip`
     // after each image's `per_image` vec4s of k when A is read in place.
-    var at = phase * p.a_phase4 + m0 * p.a_row4;
+    var at = phase * p.a_phase4 + ma * p.a_row4;
     var s = p.a_row4;
     var per_image = 0u;
     var left = 0u;
     var skip = 0u;
     if ((DIRECT & 1u) != 0u && MODE != 2u) {
         s = p.k / 4u;
-        at = m0 * s;
+        at = ma * s;
     }
     // `ka`: how far `at` moves per vec4 of k; `e`: a_row's offsets of a vec4's floats.
     var ka = 1u;
@@ -766,7 +788,7 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         let kk = p.kernel_h * p.kernel_w;
         s = kk;
         ka = p.m * kk;
-        at = (p.channel0 * p.m + m0) * kk + g.ry * p.kernel_w + g.rx;
+        at = (p.channel0 * p.m + ma) * kk + g.ry * p.kernel_w + g.rx;
         e = vec3<u32>(p.stride, p.stride * p.kernel_w, p.stride * (p.kernel_w + 1u));
     }
     // DIRECT bit 3: vec4s per channel; vec4 k4 is at + (k4 / v) * ka + (k4 % v) * 4.
@@ -776,13 +798,13 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         v = kk / 4u;
         s = kk;
         ka = p.m * kk;
-        at = (p.channel0 * p.m + m0) * kk;
+        at = (p.channel0 * p.m + ma) * kk;
         e = vec3<u32>(1u, 2u, 3u);
     }
     if ((DIRECT & 4u) != 0u && MODE == 3u) {
         s = 1u;
         ka = 4u * p.m;
-        at = m0;
+        at = ma;
         e = vec3<u32>(p.m, 2u * p.m, 3u * p.m);
     }
     if ((DIRECT & 1u) != 0u && MODE == 2u) {
@@ -790,7 +812,7 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         s = per_image;
         skip = (p.m - 1u) * per_image;
         let image = k_begin / per_image;
-        at = (p.batch0 * p.m + m0) * per_image + image * skip;
+        at = (p.batch0 * p.m + ma) * per_image + image * skip;
         left = per_image - k_begin % per_image;
     }
     // B's rows for the thread's two vec4s of columns start at rlo and rhi, `sb` apart: rows
@@ -831,8 +853,24 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
         let b0 = rlo + k4 * kstep;
         let c0 = rhi + k4 * kstep;
         // Columns: B's rows k .. k + 3, so that lo * a = sum_j a[j] * B[k + j][n0 .. n0 + 3].
-        let lo = mat4x4<f32>(get_b(b0 + o0), get_b(b0 + o1), get_b(b0 + o2), get_b(b0 + o3));
-        let hi = mat4x4<f32>(get_b(c0 + o0), get_b(c0 + o1), get_b(c0 + o2), get_b(c0 + o3));
+        var lo: mat4x4<f32>;
+        var hi: mat4x4<f32>;
+        if (LANES == 8u) {
+            // The upper lane of a column loads rows k + 2 and k + 3, the lower k and k + 1.
+            let up = lane >= 4u;
+            let oa = select(o0, o2, up);
+            let ob = select(o1, o3, up);
+            let t0 = get_b(b0 + oa);
+            let t1 = get_b(b0 + ob);
+            let t2 = get_b(c0 + oa);
+            let t3 = get_b(c0 + ob);
+            let q4 = lane % 4u;
+            lo = mat4x4<f32>(from_lane(t0, q4), from_lane(t1, q4), from_lane(t0, q4 + 4u), from_lane(t1, q4 + 4u));
+            hi = mat4x4<f32>(from_lane(t2, q4), from_lane(t3, q4), from_lane(t2, q4 + 4u), from_lane(t3, q4 + 4u));
+        } else {
+            lo = mat4x4<f32>(get_b(b0 + o0), get_b(b0 + o1), get_b(b0 + o2), get_b(b0 + o3));
+            hi = mat4x4<f32>(get_b(c0 + o0), get_b(c0 + o1), get_b(c0 + o2), get_b(c0 + o3));
+        }
         var ra = at + k4 * ka;
         if ((DIRECT & 8u) != 0u) {
             ra = at + k4 / v * ka + k4 % v * 4u;
@@ -843,10 +881,10 @@ fn gemm(li: u32, group: vec3<u32>, lane: u32) {
             // Lane q of 4 loads rows q and q + 4; row r comes from lane base + r % 4.
             let lo_row = a_row(ra + q * s, e);
             let hi_row = a_row(ra + (q + 4u) * s, e);
-            a0 = share_a(lo_row, base); a1 = share_a(lo_row, base + 1u);
-            a2 = share_a(lo_row, base + 2u); a3 = share_a(lo_row, base + 3u);
-            a4 = share_a(hi_row, base); a5 = share_a(hi_row, base + 1u);
-            a6 = share_a(hi_row, base + 2u); a7 = share_a(hi_row, base + 3u);
+            a0 = from_lane(lo_row, base); a1 = from_lane(lo_row, base + 1u);
+            a2 = from_lane(lo_row, base + 2u); a3 = from_lane(lo_row, base + 3u);
+            a4 = from_lane(hi_row, base); a5 = from_lane(hi_row, base + 1u);
+            a6 = from_lane(hi_row, base + 2u); a7 = from_lane(hi_row, base + 3u);
         } else {
             a0 = a_row(ra, e);
             a1 = a_row(ra + s, e);

@@ -1,5 +1,5 @@
 // conv.wgsl's GEMM entry point without the `subgroups` feature: every thread loads its own rows
-// of A. Appended to conv.wgsl by the host.
+// of A and B. Appended to conv.wgsl by the host.
 
 override GROUP_XY: u32 = GROUP_X * GROUP_Y;
 
@@ -8,6 +8,6 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) group: 
     gemm(li, group, 0u);
 }
 
-fn share_a(v: vec4<f32>, source: u32) -> vec4<f32> {
+fn from_lane(v: vec4<f32>, source: u32) -> vec4<f32> {
     return v;
 }

@@ -1,5 +1,6 @@
 // conv.wgsl's GEMM entry point on a device with the `subgroups` feature: 4 lanes side by side
-// share the loads of their rows of A (see LANES). Appended to conv.wgsl by the host.
+// share the loads of their rows of A, and with 8-lane subgroups 2 lanes one above the other
+// their B (see LANES). Appended to conv.wgsl by the host.
 
 // One dimension: naga gives `subgroup_invocation_id` only to 1-D workgroups.
 override GROUP_XY: u32 = GROUP_X * GROUP_Y;
@@ -9,6 +10,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) group: 
     gemm(li, group, lane);
 }
 
-fn share_a(v: vec4<f32>, source: u32) -> vec4<f32> {
+// v as lane `source` of the subgroup holds it.
+fn from_lane(v: vec4<f32>, source: u32) -> vec4<f32> {
     return subgroupShuffle(v, source);
 }

@@ -37,6 +37,9 @@ pub struct Gpu {
     /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
     /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
     pub subgroups: bool,
+    /// Lanes of a subgroup (0 without subgroups), as the start-up probe found them: conv.wgsl
+    /// shares more between the lanes of a subgroup of 8.
+    pub subgroup_size: u32,
 }
 
 /// The textures convs pack A and B into, and the floats each may hold: what was asked for.
@@ -221,18 +224,21 @@ impl Gpu {
             conv_products: Mutex::new(None),
             conv_binding_cap: std::sync::atomic::AtomicUsize::new(0),
             subgroups,
+            subgroup_size: 0,
         };
         if gpu.subgroups {
-            gpu.subgroups = gpu.lanes_in_order().await?;
+            gpu.subgroup_size = gpu.lanes_in_order().await?;
+            gpu.subgroups = gpu.subgroup_size != 0;
         }
         Ok(gpu)
     }
 
-    /// Whether this device's subgroups are its workgroups' threads in order, 4 lanes or a
-    /// multiple of 4 each (see `shaders/lanes.wgsl`): one dispatch and readback, at start-up.
+    /// The lanes of this device's subgroups where they are its workgroups' threads in order, 4
+    /// lanes or a multiple of 4 each, and 0 where not (see `shaders/lanes.wgsl`): one dispatch
+    /// and readback, at start-up.
     /// A driver that lists the feature yet refuses the probe runs without it, rather than
     /// failing to start (natively an uncaught validation error would abort).
-    async fn lanes_in_order(&self) -> Result<bool> {
+    async fn lanes_in_order(&self) -> Result<u32> {
         let out = self.storage("lanes in order", 64);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let probe = crate::kernels::Dispatch::new(
@@ -248,10 +254,15 @@ impl Gpu {
             self.run(&[probe]);
         }
         if scope.pop().await.is_some() {
-            return Ok(false);
+            return Ok(0);
         }
         probe?;
-        Ok(self.read_u32(&out).await?.iter().all(|&v| v == 1))
+        let sizes = self.read_u32(&out).await?;
+        Ok(if sizes.iter().all(|&v| v == sizes[0]) {
+            sizes[0]
+        } else {
+            0
+        })
     }
 
     /// "name (backend, device type)", for benchmark tables and error messages.

@@ -306,13 +306,18 @@ fn engine_step_textures(
         }
     }
     constants.extend_from_slice(extra);
-    // Lanes share A along a row of blocks: 4 of them side by side need GROUP_X % 4 == 0.
-    let group_x = extra
-        .iter()
-        .find(|c| c.0 == "GROUP_X")
-        .map_or(GROUP as u32, |c| c.1);
+    let constant = |name: &str| {
+        extra
+            .iter()
+            .find(|c| c.0 == name)
+            .map_or(GROUP as u32, |c| c.1)
+    };
+    // Lanes share A along a row of blocks: 4 of them side by side need GROUP_X % 4 == 0. A
+    // subgroup of 8 lanes spans 2 rows of blocks as well and shares B down them too.
+    let group_x = constant("GROUP_X");
     if entry == "main" && gpu.subgroups && group_x % 4 == 0 {
-        constants.push(("LANES", 4));
+        let two_rows = gpu.subgroup_size == 8 && constant("GROUP_Y") % 2 == 0;
+        constants.push(("LANES", if two_rows { 8 } else { 4 }));
     }
     let runs = extra.contains(&("RUNS", 1));
     let shader = if entry == "main" && vec4_out(mode, flags, runs, params, buffers[3]) {

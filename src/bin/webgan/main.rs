@@ -317,7 +317,11 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
 fn check(gpu: Gpu) -> webgan::Result<ExitCode> {
     // Subgroups are off where the device lacks them, refused the lanes probe, or was
     // told so (WEBGAN_SUBGROUPS=off): the GEMMs then load A lane by lane.
-    println!("subgroups: {}", if gpu.subgroups { "on" } else { "off" });
+    println!(
+        "subgroups: {} ({})",
+        if gpu.subgroups { "on" } else { "off" },
+        gpu.subgroup_size
+    );
     let gpu = std::sync::Arc::new(gpu);
     let mut checks = pollster::block_on(self_check::run(&gpu))?;
     checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
