@@ -37,8 +37,8 @@ pub struct Gpu {
     /// Whether the device has WebGPU's `subgroups` feature and kernels may use it (see
     /// [`Lanes`]). Natively `WEBGAN_SUBGROUPS=off` turns it off, to compare or test without.
     pub subgroups: bool,
-    /// Lanes of a subgroup (0 without subgroups), as the start-up probe found them: conv.wgsl
-    /// shares more between the lanes of a subgroup of 8.
+    /// Lanes of every subgroup where the device has one size and the start-up probe found it
+    /// (else 0): conv.wgsl shares more between the lanes of a subgroup of 8.
     pub subgroup_size: u32,
 }
 
@@ -227,8 +227,13 @@ impl Gpu {
             subgroup_size: 0,
         };
         if gpu.subgroups {
-            gpu.subgroup_size = gpu.lanes_in_order().await?;
-            gpu.subgroups = gpu.subgroup_size != 0;
+            let size = gpu.lanes_in_order().await?;
+            gpu.subgroups = size != 0;
+            // Where the driver picks a size per pipeline (Intel: 8 to 32), the probe's says
+            // nothing of another pipeline's.
+            let info = &gpu.adapter_info;
+            let fixed = info.subgroup_min_size == size && info.subgroup_max_size == size;
+            gpu.subgroup_size = if fixed { size } else { 0 };
         }
         Ok(gpu)
     }

@@ -316,12 +316,14 @@ fn check_bench(what: &BenchWhat) -> webgan::Result<()> {
 
 fn check(gpu: Gpu) -> webgan::Result<ExitCode> {
     // Subgroups are off where the device lacks them, refused the lanes probe, or was
-    // told so (WEBGAN_SUBGROUPS=off): the GEMMs then load A lane by lane.
-    println!(
-        "subgroups: {} ({})",
-        if gpu.subgroups { "on" } else { "off" },
-        gpu.subgroup_size
-    );
+    // told so (WEBGAN_SUBGROUPS=off): the GEMMs then load A lane by lane. Of one size, 8
+    // lanes, they share B as well.
+    let subgroups = match (gpu.subgroups, gpu.subgroup_size) {
+        (false, _) => "off".to_string(),
+        (true, 0) => "on".to_string(),
+        (true, lanes) => format!("on, {lanes} lanes"),
+    };
+    println!("subgroups: {subgroups}");
     let gpu = std::sync::Arc::new(gpu);
     let mut checks = pollster::block_on(self_check::run(&gpu))?;
     checks.extend(pollster::block_on(self_check::training_step(gpu.clone()))?);
