@@ -66,7 +66,15 @@ fn normalize(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: ve
     let plane = i / p.pixels;
     let c = plane % p.channels;
     let xhat = (input[i] - saved[plane]) * saved[planes() + plane];
-    output[i] = gamma(c) * xhat + beta(c);
+    output[i] = rectify(gamma(c) * xhat + beta(c));
+}
+
+// doutput at i, through the fused activation (RECTIFY).
+fn dy_at(i: u32) -> f32 {
+    if (RECTIFY == 0u) {
+        return doutput[i];
+    }
+    return unrectify(doutput[i], output[i]);
 }
 
 // Per (plane, segment): the segment's sum dy and sum dy * xhat.
@@ -83,7 +91,7 @@ fn backward_partial(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups
     let invstd = saved[planes() + plane];
     var sums = vec2(0.0);
     for (var q = s; q < p.pixels; q += p.segments) {
-        let dy = doutput[base + q];
+        let dy = dy_at(base + q);
         sums += vec2(dy, dy * (input[base + q] - mean) * invstd);
     }
     saved[partial_at(s, 0u, plane)] = sums.x;
@@ -142,7 +150,7 @@ fn backward_input(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) 
     let c = plane % p.channels;
     let invstd = saved[P + plane];
     let xhat = (input[i] - saved[plane]) * invstd;
-    let dx = input_gradient(doutput[i], xhat, invstd, c, saved[2u * P + plane], saved[3u * P + plane]);
+    let dx = input_gradient(dy_at(i), xhat, invstd, c, saved[2u * P + plane], saved[3u * P + plane]);
     if (p.accumulate != 0u) {
         dinput[i] += dx;
     } else {

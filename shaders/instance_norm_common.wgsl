@@ -33,13 +33,19 @@ struct InstanceNormParams {
     eps: f32,
     accumulate: u32, // backward_params: 1 adds into daffine; backward_input: 1 adds into dinput
     segments: u32,   // S: how many threads share each plane's reductions
-    pad0: u32,
+    slope: f32,      // RECTIFY: r(y) = slope * y for y <= 0
     pad1: u32,
 }
 
 // 1: affine parameters [gamma; beta] are read and their gradients written. A constant, so that
 // the plain layer reads no parameters.
 override AFFINE: u32 = 0u;
+
+// 1: the ReLU or leaky ReLU after the layer is done here (the plan fused it): the output is
+// r(y), y for y > 0 and slope * y otherwise (slope >= 0), and doutput is d loss / d r(y),
+// passed back through r where r(y) > 0, which is where y > 0 (at 0 the left slope, as the
+// activation kernel). A forward and a backward pass over the tensor fewer.
+override RECTIFY: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: InstanceNormParams;
 @group(0) @binding(3) var<storage, read> affine: array<f32>;
@@ -87,4 +93,23 @@ fn beta(c: u32) -> f32 {
 fn input_gradient(dy: f32, xhat: f32, invstd: f32, c: u32, sum_dy: f32, sum_dy_xhat: f32) -> f32 {
     let m = f32(p.pixels);
     return gamma(c) * invstd / m * (m * dy - sum_dy - xhat * sum_dy_xhat);
+}
+
+fn rectify(y: f32) -> f32 {
+    if (RECTIFY == 0u) {
+        return y;
+    }
+    return select(p.slope * y, y, y > 0.0);
+}
+
+fn rectify4(y: vec4<f32>) -> vec4<f32> {
+    if (RECTIFY == 0u) {
+        return y;
+    }
+    return select(p.slope * y, y, y > vec4(0.0));
+}
+
+// dy through the fused activation, whose output is `out` (read only with RECTIFY).
+fn unrectify(dy: f32, out: f32) -> f32 {
+    return select(p.slope * dy, dy, out > 0.0);
 }

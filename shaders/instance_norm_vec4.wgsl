@@ -18,7 +18,7 @@ fn normalize4(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: v
     let plane = i * 4u / p.pixels;
     let c = plane % p.channels;
     let xhat = (input[i] - saved[plane]) * saved[planes() + plane];
-    output[i] = gamma(c) * xhat + beta(c);
+    output[i] = rectify4(gamma(c) * xhat + beta(c));
 }
 
 // instance_norm.wgsl's backward_input for the vec4 at i.
@@ -33,7 +33,11 @@ fn backward_input4(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups)
     let c = plane % p.channels;
     let invstd = saved[P + plane];
     let xhat = (input[i] - saved[plane]) * invstd;
-    let dy = doutput[i];
+    var dy = doutput[i];
+    if (RECTIFY != 0u) {
+        let out = output[i];
+        dy = vec4<f32>(unrectify(dy.x, out.x), unrectify(dy.y, out.y), unrectify(dy.z, out.z), unrectify(dy.w, out.w));
+    }
     let sums = vec2<f32>(saved[2u * P + plane], saved[3u * P + plane]);
     let dx = vec4<f32>(
         input_gradient(dy.x, xhat.x, invstd, c, sums.x, sums.y),

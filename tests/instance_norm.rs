@@ -278,6 +278,77 @@ fn backward_accumulates_when_asked() {
     assert_close("dbeta overwritten", &got_dbeta, &dbeta, sum_atol(&s), RTOL);
 }
 
+/// ReLU and leaky ReLU done in the instance norm's own passes (what the plan fuses in
+/// CycleGAN's generators): output, dinput, dγ and dβ equal the reference instance norm followed
+/// by the reference activation, with the gradient arriving at the activation's output, on
+/// planes that take the f32 and the vec4 kernels. Activations that cannot be fused are refused.
+#[test]
+fn a_fused_relu_or_leaky_relu_matches_the_layers_one_after_the_other() {
+    use webgan::kernels::activation::Activation;
+    use webgan::reference::activation as act;
+    let gpu = gpu();
+    for (i, (s, a, affine)) in [
+        (shape(3, 5, 63), Activation::Relu, true),
+        (shape(2, 3, 700), Activation::LeakyRelu(0.2), false),
+        (shape(2, 65, 16), Activation::Relu, false),
+        (shape(1, 2, 15), Activation::LeakyRelu(0.0), true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let what = format!("{s:?} {a:?} affine {affine}");
+        let c = s.channels as usize;
+        let d = Data::new(&s, 60 + i as u64);
+        let layer = Layer::new(&s, &d, &vec![7.0; s.tensor_len()], &vec![7.0; 2 * c]);
+        let options = InstanceNormOptions {
+            activation: Some(a),
+            ..Default::default()
+        };
+        let norm = layer.build(s, affine, options).expect("valid layer");
+        gpu.run(&[&norm.forward()[..], &norm.backward()[..]].concat());
+        let (gamma, beta) = d.params(affine);
+        let y = reference::forward(&s, &d.x, &gamma, &beta, EPS);
+        let got = download(&layer.output, s.tensor_len());
+        assert_close(
+            &format!("{what} output"),
+            &got,
+            &act::forward(a, &y),
+            ATOL,
+            RTOL,
+        );
+        // d.dy arrives at the activation's output.
+        let dy = act::backward(a, &y, &d.dy);
+        let (dx, dgamma, dbeta) = reference::backward(&s, &d.x, &gamma, &dy, EPS);
+        let got = download(&layer.dinput, s.tensor_len());
+        assert_close(&format!("{what} dinput"), &got, &dx, ATOL, RTOL);
+        if affine {
+            let (got_dgamma, got_dbeta) = layer.daffine(c);
+            let atol = sum_atol(&s);
+            assert_close(&format!("{what} dgamma"), &got_dgamma, &dgamma, atol, RTOL);
+            assert_close(&format!("{what} dbeta"), &got_dbeta, &dbeta, atol, RTOL);
+        }
+    }
+
+    let s = shape(2, 3, 4);
+    let d = Data::new(&s, 69);
+    let layer = Layer::new(&s, &d, &d.x, &[0.0; 6]);
+    for a in [
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::LeakyRelu(-0.5),
+        Activation::LeakyRelu(f32::NAN),
+    ] {
+        let options = InstanceNormOptions {
+            activation: Some(a),
+            ..Default::default()
+        };
+        assert!(
+            matches!(layer.build(s, false, options), Err(Error::Invalid(_))),
+            "{a:?} cannot follow in the same pass"
+        );
+    }
+}
+
 #[test]
 fn bad_shapes_and_buffers_are_errors() {
     let gpu = gpu();

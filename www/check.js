@@ -12,7 +12,8 @@ async function main() {
   await init();
   const result = await selfCheck();
   $('adapter').textContent = `Adapter: ${result.adapter}` +
-    (result.subgroups ? ', with subgroups' : ', without subgroups');
+    (result.subgroups ? ', with subgroups' : ', without subgroups') +
+    (result.subgroupSize ? ` of ${result.subgroupSize} lanes` : '');
   document.body.dataset.subgroups = result.subgroups;
   const body = $('checks').querySelector('tbody');
   for (const c of result.checks) {

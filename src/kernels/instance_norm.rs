@@ -3,10 +3,13 @@
 //! channel) plane is normalised over its own pixels, in training and sampling alike.
 //!
 //! The affine parameters are optional (PyTorch's default is affine=False); when present they
-//! travel as batch norm's do, `[2, channels]`: `affine` = [γ; β], `daffine` = [dγ; dβ].
+//! travel as batch norm's do, `[2, channels]`: `affine` = [γ; β], `daffine` = [dγ; dβ]. A ReLU
+//! or leaky ReLU after the layer may be done in its passes, as batch norm's.
 
 use crate::error::shape_error;
 use crate::gpu::{Access, Gpu, Shader};
+use crate::kernels::activation::Activation;
+use crate::kernels::batch_norm::fused_slope;
 use crate::kernels::{check_len, grid_1d, Dispatch};
 use crate::{Error, Result};
 
@@ -128,6 +131,10 @@ pub struct InstanceNormOptions {
     pub accumulate_input: bool,
     /// Add into daffine instead of overwriting it (affine layers only).
     pub accumulate_params: bool,
+    /// The activation after the layer, done in its passes: output is then relu(y) or leaky
+    /// relu(y), and doutput is d loss / d that. Only these two (with a slope ≥ 0), as batch
+    /// norm's (see [`fused_slope`]).
+    pub activation: Option<Activation>,
 }
 
 impl Default for InstanceNormOptions {
@@ -137,6 +144,7 @@ impl Default for InstanceNormOptions {
             eps: 1e-5,
             accumulate_input: false,
             accumulate_params: false,
+            activation: None,
         }
     }
 }
@@ -211,7 +219,8 @@ struct InstanceNormParams {
     eps: f32,
     accumulate: u32,
     segments: u32,
-    pad: [u32; 2],
+    slope: f32,
+    pad: u32,
 }
 
 /// One instance-norm layer with its dispatches built: record `forward`, then `backward` in a
@@ -239,6 +248,15 @@ impl InstanceNorm {
             )));
         }
         let affine = buffers.affine.is_some();
+        let slope = match options.activation {
+            None => None,
+            Some(a) => Some(fused_slope(a).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "instance_norm: only relu and leaky relu with a slope of 0 or more can \
+                     follow in the same pass, not {a:?}"
+                ))
+            })?),
+        };
         let params = InstanceNormParams {
             batch: shape.batch,
             channels: shape.channels,
@@ -246,9 +264,16 @@ impl InstanceNorm {
             eps: options.eps,
             accumulate: 0,
             segments: shape.segments(),
-            pad: [0; 2],
+            slope: slope.unwrap_or(0.0),
+            pad: 0,
         };
-        let constants: &[(&str, u32)] = if affine { &[("AFFINE", 1)] } else { &[] };
+        let mut constants = Vec::new();
+        if affine {
+            constants.push(("AFFINE", 1));
+        }
+        if slope.is_some() {
+            constants.push(("RECTIFY", 1));
+        }
         let per_plane = grid_1d(shape.planes(), GROUP);
         let per_segment = grid_1d(shape.planes() * shape.segments() as usize, GROUP);
         // The elementwise passes take a vec4 a thread where no vec4 straddles two planes.
@@ -264,7 +289,7 @@ impl InstanceNorm {
                 "backward_input" if vec4 => (&SHADER_VEC4, "backward_input4"),
                 _ => (&SHADER, entry),
             };
-            let mut d = Dispatch::new(gpu, shader, entry, constants, &params, &all, grid)?;
+            let mut d = Dispatch::new(gpu, shader, entry, &constants, &params, &all, grid)?;
             d.label = label;
             Ok(d)
         };

@@ -73,6 +73,8 @@ pub async fn self_check() -> Result<JsValue, JsError> {
     }
     set(&out, "adapter", &gpu.adapter_name().into());
     set(&out, "subgroups", &gpu.subgroups.into());
+    // Lanes of every subgroup where the device has one size (0 where it varies).
+    set(&out, "subgroupSize", &gpu.subgroup_size.into());
     set(&out, "checks", &list);
     set(&out, "passed", &checks.iter().all(|c| c.passed).into());
     Ok(out.into())

@@ -1,6 +1,6 @@
-//! Normalisations: batch norm (`nn.BatchNorm2d`, PyTorch's eps 1e-5 and momentum 0.1), with the
-//! ReLU or leaky ReLU after it done in its own passes when the plan fuses them; instance norm
-//! (`nn.InstanceNorm2d`, eps 1e-5).
+//! Normalisations: batch norm (`nn.BatchNorm2d`, PyTorch's eps 1e-5 and momentum 0.1) and
+//! instance norm (`nn.InstanceNorm2d`, eps 1e-5), each with the ReLU or leaky ReLU after it done
+//! in its own passes when the plan fuses them.
 
 use crate::export::onnx::{float_attr, OnnxNode};
 use crate::gpu::Gpu;
@@ -255,6 +255,11 @@ impl Op for InstanceNorm2d {
         }]
     }
 
+    /// The ReLU or leaky ReLU after it is done in its passes, as batch norm's.
+    fn fusion(&self) -> Fusion {
+        Fusion::Norm
+    }
+
     fn reference_forward(&self, r: &Reference, _: Option<&mut Vec<f64>>, _: Mode) -> Vec<f64> {
         let s = instance_shape(r.shapes.batch, r.shapes.input());
         let (gamma, beta) = self.affine(r);
@@ -304,6 +309,7 @@ impl Op for InstanceNorm2d {
             InstanceNormOptions {
                 accumulate_input,
                 accumulate_params: ctx.param_grads == ParamGrads::Accumulate,
+                activation: ctx.epilogue,
                 ..Default::default()
             },
             &InstanceNormBuffers {
