@@ -146,7 +146,7 @@ override GROUP_Y: u32 = 8u;
 // column's 2 sharing B, so that a thread loads 4 of its 8 texels of B for each vec4 of k.
 // There B's texel loads were most of the GEMM (lavapipe, the GEMMs of CycleGAN64's residual
 // conv: 3.4 ms, 1.3 with B's loads left out), and a shuffle costs a tenth of a load: those
-// GEMMs 3.4 -> 2.8 ms (forward), 5.3 -> 4.0 (input gradient); matmul 1024^3 65 -> 57 ms.
+// GEMMs 3.4 -> 2.8 ms (forward), 5.3 -> 4.0 (input gradient); matmul 1024^3 65 -> 57-65 ms.
 override LANES: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
