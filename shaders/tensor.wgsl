@@ -12,6 +12,10 @@ struct TensorParams {
     slot: u32,      // reduce: index of dst written; copy_at: where in dst the copy starts;
                     // channel_sum: slices of each channel's sum
     accumulate: u32,// 1: add into dst instead of overwriting it
+    src_at: u32,    // copy_at: where in src the copy starts
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: TensorParams;
@@ -136,11 +140,17 @@ fn reduce(@builtin(local_invocation_index) l: u32) {
     }
 }
 
-// dst[slot + i] = src[i] for i < len: a chunk's rows into their place in a larger tensor.
+// dst[slot + i] = src[src_at + i] for i < len (added to with accumulate): a chunk's rows into
+// their place in a larger tensor, or out of it.
 @compute @workgroup_size(256)
 fn copy_at(@builtin(workgroup_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let i = flat_id(g, n, l);
     if (i < p.len) {
-        dst[p.slot + i] = bitcast<f32>(src[i]);
+        let v = bitcast<f32>(src[p.src_at + i]);
+        if (p.accumulate != 0u) {
+            dst[p.slot + i] += v;
+        } else {
+            dst[p.slot + i] = v;
+        }
     }
 }

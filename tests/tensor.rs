@@ -183,6 +183,57 @@ fn reduce_all_kinds() {
     }
 }
 
+/// A slice copied into, out of and added onto another buffer at odd offsets; the rest of dst
+/// untouched.
+#[test]
+fn copy_range_moves_or_adds_a_slice() {
+    let mut rng = Rng::new(7);
+    for (src_len, src_at, dst_len, dst_at, len) in [
+        (300, 0, 900, 600, 300),
+        (1025, 513, 700, 3, 512),
+        (5, 4, 1, 0, 1),
+    ] {
+        let x = rng.vec(src_len);
+        let y = rng.vec(dst_len);
+        for accumulate in [false, true] {
+            let src = upload(&x);
+            let dst = upload_with_tail(&y);
+            let d = tensor::copy_range(gpu(), &src, src_at, &dst, dst_at, len, accumulate)
+                .expect("copy_range");
+            gpu().run(&[&d]);
+            let mut want = y.clone();
+            for i in 0..len {
+                let v = x[src_at + i] as f32;
+                let old = y[dst_at + i] as f32;
+                want[dst_at + i] = if accumulate {
+                    (old + v) as f64
+                } else {
+                    v as f64
+                };
+            }
+            let what = format!("{len} from {src_at} to {dst_at}, accumulate {accumulate}");
+            assert_eq!(download_checked(&dst, dst_len), want, "{what}");
+        }
+    }
+    let (a, b) = (gpu().storage("a", 10), gpu().storage("b", 10));
+    assert!(
+        tensor::copy_range(gpu(), &a, 6, &b, 0, 5, false).is_err(),
+        "src too short"
+    );
+    assert!(
+        tensor::copy_range(gpu(), &a, 0, &b, 6, 5, false).is_err(),
+        "dst too short"
+    );
+    assert!(
+        tensor::copy_range(gpu(), &a, 0, &a, 5, 5, true).is_err(),
+        "one buffer"
+    );
+    assert!(
+        tensor::copy_range(gpu(), &a, 0, &b, 0, 0, false).is_err(),
+        "nothing"
+    );
+}
+
 #[test]
 fn bad_shapes_are_errors() {
     let small = gpu().storage("small", 10);

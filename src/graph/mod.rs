@@ -207,6 +207,21 @@ impl Graph {
             .collect()
     }
 
+    /// Whether a sample's outputs depend on that sample alone, whatever the batch around it,
+    /// so that several uses of the network can run stacked in one batch and give what each
+    /// would alone. Batch norm (statistics over the batch), random ops (their draws depend on
+    /// a sample's place in the batch) and spectral norm (a power iteration on every forward
+    /// pass, so stacking would change how many a step makes) break that.
+    pub fn samples_independent(&self) -> bool {
+        self.inputs.len() == 1
+            && (0..self.nodes.len()).all(|n| {
+                let layer = &self.nodes[n].layer;
+                !matches!(layer, Layer::BatchNorm(_))
+                    && !layer.op().random()
+                    && self.params_of(n).iter().all(|p| p.trained())
+            })
+    }
+
     /// Multiply-adds × 2 of one forward pass over `batch` inputs.
     pub fn forward_flops(&self, batch: u32) -> f64 {
         (0..self.nodes.len())
@@ -222,4 +237,41 @@ impl Graph {
 /// A shape error naming the node.
 pub(crate) fn node_error(node: &str, message: impl std::fmt::Display) -> crate::Error {
     shape_error("model", format!("{node}: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ops::{BatchNorm2d, Conv2d, Dropout, InstanceNorm2d};
+    use super::*;
+    use crate::kernels::activation::Activation;
+
+    fn conv(spectral_norm: bool) -> Layer {
+        Layer::Conv(Conv2d {
+            out_channels: 4,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+            bias: true,
+            spectral_norm,
+        })
+    }
+
+    fn net(layers: Vec<Layer>) -> Graph {
+        Graph::sequential("model", Shape3::new(3, 8, 8), layers).expect("graph")
+    }
+
+    #[test]
+    fn only_networks_without_batch_coupling_take_stacked_uses() {
+        let relu = Layer::Activation(Activation::Relu);
+        let instance = Layer::InstanceNorm(InstanceNorm2d { affine: false });
+        assert!(net(vec![conv(false), instance, relu]).samples_independent());
+        let batch = Layer::BatchNorm(BatchNorm2d { affine: true });
+        assert!(!net(vec![conv(false), batch, relu]).samples_independent());
+        let dropout = Layer::Dropout(Dropout {
+            p: 0.5,
+            at_test: false,
+        });
+        assert!(!net(vec![conv(false), dropout]).samples_independent());
+        assert!(!net(vec![conv(true), relu]).samples_independent());
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::error::shape_error;
 use crate::gpu::{Access, Gpu, Shader};
-use crate::kernels::{check_len, grid_1d, Dispatch};
+use crate::kernels::{check_distinct, check_len, grid_1d, Dispatch};
 use crate::Result;
 
 pub const SHADER: Shader = Shader {
@@ -34,6 +34,8 @@ struct TensorParams {
     kind: u32,
     slot: u32,
     accumulate: u32,
+    src_at: u32,
+    pad: [u32; 3],
 }
 
 /// What [`reduce`] computes over its input.
@@ -147,17 +149,35 @@ pub fn copy_at(
     dst: &wgpu::Buffer,
     offset: usize,
 ) -> Result<Dispatch> {
-    if len == 0 || offset + len > u32::MAX as usize {
+    copy_range(gpu, src, 0, dst, offset, len, false)
+}
+
+/// dst[dst_at..dst_at + len] = src[src_at..src_at + len], or `+=` with `accumulate`: rows
+/// into their place in a larger tensor, out of it, or a slice's gradient added to another's.
+pub fn copy_range(
+    gpu: &Gpu,
+    src: &wgpu::Buffer,
+    src_at: usize,
+    dst: &wgpu::Buffer,
+    dst_at: usize,
+    len: usize,
+    accumulate: bool,
+) -> Result<Dispatch> {
+    let end = src_at.max(dst_at).saturating_add(len);
+    if len == 0 || end > u32::MAX as usize {
         return Err(shape_error(
             "copy_at",
-            format!("{len} values at {offset} do not fit a u32 index"),
+            format!("{len} values from {src_at} to {dst_at} do not fit a u32 index"),
         ));
     }
-    check_len("copy_at", "src", src, len)?;
-    check_len("copy_at", "dst", dst, offset + len)?;
+    check_len("copy_at", "src", src, src_at + len)?;
+    check_len("copy_at", "dst", dst, dst_at + len)?;
+    check_distinct("copy_at", &[("src", src), ("dst", dst)])?;
     let params = TensorParams {
         len: len as u32,
-        slot: offset as u32,
+        slot: dst_at as u32,
+        src_at: src_at as u32,
+        accumulate: accumulate as u32,
         ..Default::default()
     };
     build(

@@ -9,6 +9,8 @@
 //!
 //! A generator's output is read twice (by a discriminator and by the other generator for the
 //! cycle), so its gradient is the discriminator's, added to by the other generator's pass.
+//! The six uses of the generators run as three passes where the networks allow it (see
+//! `cyclegan_stacks`), with the values of six.
 //! Fakes go to the discriminators as made (the reference's pool of 50 past fakes is a later
 //! step), and the networks are any graphs: the family's ResNet generator and PatchGAN
 //! discriminator are built on this recipe.
@@ -26,6 +28,7 @@ use crate::kernels::Dispatch;
 use crate::streams::{self, BATCH_INDICES, SECOND_BATCH_INDICES};
 use crate::train::recipe::{NetOptimizer, Phase, Recipe, Slots, State, Trained, Update};
 use crate::train::recipes::cyclegan_run::LinearDecay;
+use crate::train::recipes::cyclegan_stacks::{self, Stack, Use};
 use crate::train::{GpuDataset, Optimizer};
 use crate::{Error, Result};
 
@@ -108,17 +111,8 @@ pub mod counter {
 pub const G_UPDATE: &str = "G";
 pub const D_UPDATE: &str = "D";
 
-/// Every pass of a step over one generator or discriminator.
+/// Every pass of a step over a discriminator (the generators' are [`Stack`]s).
 struct Passes {
-    /// fake_B = G_A(real_A), rec_B = G_A(fake_A), idt_A = G_A(real_B).
-    ga_fake: Pass,
-    ga_rec: Pass,
-    /// Only with an identity loss (λ_identity > 0), as in the reference.
-    ga_idt: Option<Pass>,
-    /// fake_A = G_B(real_B), rec_A = G_B(fake_B), idt_B = G_B(real_A).
-    gb_fake: Pass,
-    gb_rec: Pass,
-    gb_idt: Option<Pass>,
     /// D_A on fake_B with D_A frozen (G's step), on real_B and on fake_B (D's step).
     da_gen: Pass,
     da_real: Pass,
@@ -139,6 +133,10 @@ pub struct CycleGan {
     stats: Slots,
     counters: Slots,
     passes: Passes,
+    /// The generators' passes in forward order: fake_B = G_A(real_A) and idt_A = G_A(real_B);
+    /// fake_A = G_B(real_B), idt_B = G_B(real_A) and rec_A = G_B(fake_B); rec_B =
+    /// G_A(fake_A); stacked where the networks allow (see `cyclegan_stacks`).
+    generators: Vec<Stack>,
     draw: Vec<Dispatch>,
     g_losses: Vec<Dispatch>,
     da_losses: [Vec<Dispatch>; 2],
@@ -292,55 +290,40 @@ impl CycleGan {
         };
         use ParamGrads::{Accumulate, Overwrite, Skip};
         let identity = config.lambda_identity > 0.0;
-        // Backward order below: each generator's cycle pass first (overwriting its gradients),
-        // then its identity pass, then its fake pass (both adding).
+        // Each generator use's output and its gradient: the fakes' are read by the
+        // discriminators, the pools and the other generator; the others only by their L1.
+        let own = |name: &str, len: usize| gpu.storage(name, len);
+        let (idt_a, didt_a) = (own("idt A", len_b), own("d idt A", len_b));
+        let (idt_b, didt_b) = (own("idt B", len_a), own("d idt B", len_a));
+        let (rec_a, drec_a) = (own("rec A", len_a), own("d rec A", len_a));
+        let (rec_b, drec_b) = (own("rec B", len_b), own("d rec B", len_b));
+        let use_of =
+            |net, input: &wgpu::Buffer, output: &wgpu::Buffer, doutput: &wgpu::Buffer| Use {
+                net,
+                input: input.clone(),
+                output: output.clone(),
+                doutput: doutput.clone(),
+                dinput: None,
+            };
+        // In forward order, so that consecutive uses of one generator can share a pass.
+        let mut uses = vec![use_of(0, &real_a, &fake_b, &dfake_b)];
+        if identity {
+            uses.push(use_of(0, &real_b, &idt_a, &didt_a));
+        }
+        uses.push(use_of(1, &real_b, &fake_a, &dfake_a));
+        if identity {
+            uses.push(use_of(1, &real_a, &idt_b, &didt_b));
+        }
+        uses.push(Use {
+            dinput: Some(dfake_b.clone()),
+            ..use_of(1, &fake_b, &rec_a, &drec_a)
+        });
+        uses.push(Use {
+            dinput: Some(dfake_a.clone()),
+            ..use_of(0, &fake_a, &rec_b, &drec_b)
+        });
+        let generators = cyclegan_stacks::build(gpu, &[&g_a, &g_b], &uses, b)?;
         let passes = Passes {
-            ga_fake: pass(
-                &g_a,
-                options(Accumulate, false),
-                PassBuffers {
-                    input: Some(real_a.clone()),
-                    output: Some(fake_b.clone()),
-                    doutput: Some(dfake_b.clone()),
-                    ..Default::default()
-                },
-            )?,
-            gb_rec: pass(
-                &g_b,
-                options(Overwrite, true),
-                PassBuffers {
-                    input: Some(fake_b.clone()),
-                    dinput: Some(dfake_b.clone()),
-                    add_to_dinput: true,
-                    ..Default::default()
-                },
-            )?,
-            gb_fake: pass(
-                &g_b,
-                options(Accumulate, false),
-                PassBuffers {
-                    input: Some(real_b.clone()),
-                    output: Some(fake_a.clone()),
-                    doutput: Some(dfake_a.clone()),
-                    ..Default::default()
-                },
-            )?,
-            ga_rec: pass(
-                &g_a,
-                options(Overwrite, true),
-                PassBuffers {
-                    input: Some(fake_a.clone()),
-                    dinput: Some(dfake_a.clone()),
-                    add_to_dinput: true,
-                    ..Default::default()
-                },
-            )?,
-            ga_idt: identity
-                .then(|| pass(&g_a, options(Accumulate, false), with_input(&real_b)))
-                .transpose()?,
-            gb_idt: identity
-                .then(|| pass(&g_b, options(Accumulate, false), with_input(&real_a)))
-                .transpose()?,
             // The discriminators frozen: their gradient reaches the fakes, not their weights.
             da_gen: pass(
                 &d_a,
@@ -454,14 +437,14 @@ impl CycleGan {
                 },
             )
         };
-        let l1 = |x: &Pass, target: &wgpu::Buffer, len, slot: &str, weight| {
+        let l1 = |(x, dx): (&wgpu::Buffer, &wgpu::Buffer), target, len, slot: &str, weight| {
             pixel_loss(
                 gpu,
                 PixelLoss::L1,
-                &x.output,
+                x,
                 target,
                 len,
-                &x.doutput,
+                dx,
                 None,
                 &s.buffer,
                 s.slot(slot),
@@ -475,20 +458,20 @@ impl CycleGan {
         let mut g_losses = vec![
             lsgan(&p.da_gen, &ones_a, patches_a, stat::G_A, 1.0, false)?,
             lsgan(&p.db_gen, &ones_b, patches_b, stat::G_B, 1.0, false)?,
-            l1(&p.gb_rec, &real_a, len_a, stat::CYCLE_A, c.lambda_a)?,
-            l1(&p.ga_rec, &real_b, len_b, stat::CYCLE_B, c.lambda_b)?,
+            l1((&rec_a, &drec_a), &real_a, len_a, stat::CYCLE_A, c.lambda_a)?,
+            l1((&rec_b, &drec_b), &real_b, len_b, stat::CYCLE_B, c.lambda_b)?,
         ];
-        if let (Some(ga_idt), Some(gb_idt)) = (&p.ga_idt, &p.gb_idt) {
+        if identity {
             let weight = c.lambda_identity;
             g_losses.push(l1(
-                ga_idt,
+                (&idt_a, &didt_a),
                 &real_b,
                 len_b,
                 stat::IDT_A,
                 c.lambda_b * weight,
             )?);
             g_losses.push(l1(
-                gb_idt,
+                (&idt_b, &didt_b),
                 &real_a,
                 len_a,
                 stat::IDT_B,
@@ -549,7 +532,8 @@ impl CycleGan {
             None,
         )?;
         buffers.extend([
-            fake_a, fake_b, dfake_a, dfake_b, ones_a, zeros_a, ones_b, zeros_b,
+            fake_a, fake_b, dfake_a, dfake_b, ones_a, zeros_a, ones_b, zeros_b, idt_a, didt_a,
+            idt_b, didt_b, rec_a, drec_a, rec_b, drec_b,
         ]);
         Ok(CycleGan {
             g_a,
@@ -561,6 +545,7 @@ impl CycleGan {
             stats,
             counters,
             passes,
+            generators,
             draw,
             g_losses,
             da_losses,
@@ -653,27 +638,17 @@ impl Recipe for CycleGan {
             Phase::new("G step: draw", &self.draw),
             Phase::new(
                 "G step: G forward",
-                forward(
-                    &[&p.ga_fake, &p.gb_rec, &p.gb_fake, &p.ga_rec]
-                        .into_iter()
-                        .chain(p.ga_idt.iter().chain(&p.gb_idt))
-                        .collect::<Vec<_>>(),
-                ),
+                self.generators.iter().flat_map(Stack::forward),
             ),
             Phase::new("G step: D forward", forward(&[&p.da_gen, &p.db_gen])),
             Phase::new("G step: loss", &self.g_losses),
             // The discriminators' gradients write the fakes' gradients; the cycle passes
-            // then add theirs, before the fake passes read them.
+            // (last forward, so first backward) then add theirs, before the passes that made
+            // the fakes read them.
             Phase::new("G step: D backward", backward(&[&p.da_gen, &p.db_gen])),
             Phase::new(
                 "G step: G backward",
-                backward(
-                    &[&p.gb_rec, &p.ga_rec]
-                        .into_iter()
-                        .chain(p.ga_idt.iter().chain(&p.gb_idt))
-                        .chain([&p.ga_fake, &p.gb_fake])
-                        .collect::<Vec<_>>(),
-                ),
+                self.generators.iter().rev().flat_map(Stack::backward),
             ),
             Phase::new("G step: optimizer", self.g_optimizer.dispatches()),
         ];
