@@ -111,15 +111,11 @@ pub mod counter {
 pub const G_UPDATE: &str = "G";
 pub const D_UPDATE: &str = "D";
 
-/// Every pass of a step over a discriminator (the generators' are [`Stack`]s).
+/// The discriminators' passes in G's step (frozen, judging the fakes as made).
 struct Passes {
-    /// D_A on fake_B with D_A frozen (G's step), on real_B and on fake_B (D's step).
+    /// D_A on fake_B, D_B on fake_A.
     da_gen: Pass,
-    da_real: Pass,
-    da_fake: Pass,
     db_gen: Pass,
-    db_real: Pass,
-    db_fake: Pass,
 }
 
 pub struct CycleGan {
@@ -137,10 +133,12 @@ pub struct CycleGan {
     /// fake_A = G_B(real_B), idt_B = G_B(real_A) and rec_A = G_B(fake_B); rec_B =
     /// G_A(fake_A); stacked where the networks allow (see `cyclegan_stacks`).
     generators: Vec<Stack>,
+    /// D's step: D_A on real_B and the pool's fake_B, D_B on real_A and the pool's fake_A,
+    /// stacked where the networks allow.
+    discriminators: Vec<Stack>,
     draw: Vec<Dispatch>,
     g_losses: Vec<Dispatch>,
-    da_losses: [Vec<Dispatch>; 2],
-    db_losses: [Vec<Dispatch>; 2],
+    d_losses: Vec<Dispatch>,
     g_optimizer: NetOptimizer,
     d_optimizer: NetOptimizer,
     /// The reference's fake_A_pool and fake_B_pool: D_B and D_A judge a mix of this step's
@@ -284,11 +282,7 @@ impl CycleGan {
         };
         let pass =
             |net: &Net, o: PassOptions, buffers: PassBuffers| Pass::new(gpu, net, o, buffers);
-        let with_input = |input: &wgpu::Buffer| PassBuffers {
-            input: Some(input.clone()),
-            ..Default::default()
-        };
-        use ParamGrads::{Accumulate, Overwrite, Skip};
+        use ParamGrads::Skip;
         let identity = config.lambda_identity > 0.0;
         // Each generator use's output and its gradient: the fakes' are read by the
         // discriminators, the pools and the other generator; the others only by their L1.
@@ -349,11 +343,21 @@ impl CycleGan {
                     ..Default::default()
                 },
             )?,
-            da_real: pass(&d_a, options(Overwrite, false), with_input(&real_b))?,
-            da_fake: pass(&d_a, options(Accumulate, false), with_input(&pooled_b))?,
-            db_real: pass(&d_b, options(Overwrite, false), with_input(&real_a))?,
-            db_fake: pass(&d_b, options(Accumulate, false), with_input(&pooled_a))?,
         };
+        let patches_a = bz * d_a.graph.output().len();
+        let patches_b = bz * d_b.graph.output().len();
+        let logits = |len| (gpu.storage("logits", len), gpu.storage("d logits", len));
+        let [(real_logits_a, dreal_logits_a), (fake_logits_a, dfake_logits_a)] =
+            [logits(patches_a), logits(patches_a)];
+        let [(real_logits_b, dreal_logits_b), (fake_logits_b, dfake_logits_b)] =
+            [logits(patches_b), logits(patches_b)];
+        let d_uses = [
+            use_of(0, &real_b, &real_logits_a, &dreal_logits_a),
+            use_of(0, &pooled_b, &fake_logits_a, &dfake_logits_a),
+            use_of(1, &real_a, &real_logits_b, &dreal_logits_b),
+            use_of(1, &pooled_a, &fake_logits_b, &dfake_logits_b),
+        ];
+        let discriminators = cyclegan_stacks::build(gpu, &[&d_a, &d_b], &d_uses, b)?;
 
         // Each domain's batch drawn and gathered on the GPU.
         let mut draw = vec![random::advance(gpu, &counters.buffer, rng)?];
@@ -415,19 +419,22 @@ impl CycleGan {
         // LSGAN against 1 (real) or 0 (fake) over each patch logit.
         let s = &stats;
         let p = &passes;
-        let patches_a = bz * d_a.graph.output().len();
-        let patches_b = bz * d_b.graph.output().len();
         let targets = |n: usize, value: f32| gpu.storage_from("targets", &vec![value; n]);
         let (ones_a, zeros_a) = (targets(patches_a, 1.0), targets(patches_a, 0.0));
         let (ones_b, zeros_b) = (targets(patches_b, 1.0), targets(patches_b, 0.0));
-        let lsgan = |d: &Pass, target: &wgpu::Buffer, n, slot: &str, scale, accumulate_loss| {
+        let lsgan = |(x, dx): (&wgpu::Buffer, &wgpu::Buffer),
+                     target: &wgpu::Buffer,
+                     n,
+                     slot: &str,
+                     scale,
+                     accumulate_loss| {
             loss(
                 gpu,
                 Loss::LeastSquares,
-                &d.output,
+                x,
                 Some(target),
                 n,
-                &d.doutput,
+                dx,
                 &s.buffer,
                 s.slot(slot),
                 LossOptions {
@@ -456,8 +463,22 @@ impl CycleGan {
         };
         let c = config;
         let mut g_losses = vec![
-            lsgan(&p.da_gen, &ones_a, patches_a, stat::G_A, 1.0, false)?,
-            lsgan(&p.db_gen, &ones_b, patches_b, stat::G_B, 1.0, false)?,
+            lsgan(
+                (&p.da_gen.output, &p.da_gen.doutput),
+                &ones_a,
+                patches_a,
+                stat::G_A,
+                1.0,
+                false,
+            )?,
+            lsgan(
+                (&p.db_gen.output, &p.db_gen.doutput),
+                &ones_b,
+                patches_b,
+                stat::G_B,
+                1.0,
+                false,
+            )?,
             l1((&rec_a, &drec_a), &real_a, len_a, stat::CYCLE_A, c.lambda_a)?,
             l1((&rec_b, &drec_b), &real_b, len_b, stat::CYCLE_B, c.lambda_b)?,
         ];
@@ -479,41 +500,40 @@ impl CycleGan {
             )?);
         }
         // loss_D = 0.5·(real + fake); the stat holds the sum, halved when read.
-        let da_losses = [
-            vec![lsgan(
-                &p.da_real,
+        let (a, b_) = (patches_a, patches_b);
+        let d_losses = vec![
+            lsgan(
+                (&real_logits_a, &dreal_logits_a),
                 &ones_a,
-                patches_a,
+                a,
                 stat::D_A,
                 0.5,
                 false,
-            )?],
-            vec![lsgan(
-                &p.da_fake,
+            )?,
+            lsgan(
+                (&fake_logits_a, &dfake_logits_a),
                 &zeros_a,
-                patches_a,
+                a,
                 stat::D_A,
                 0.5,
                 true,
-            )?],
-        ];
-        let db_losses = [
-            vec![lsgan(
-                &p.db_real,
+            )?,
+            lsgan(
+                (&real_logits_b, &dreal_logits_b),
                 &ones_b,
-                patches_b,
+                b_,
                 stat::D_B,
                 0.5,
                 false,
-            )?],
-            vec![lsgan(
-                &p.db_fake,
+            )?,
+            lsgan(
+                (&fake_logits_b, &dfake_logits_b),
                 &zeros_b,
-                patches_b,
+                b_,
                 stat::D_B,
                 0.5,
                 true,
-            )?],
+            )?,
         ];
         let g_optimizer = NetOptimizer::new(
             gpu,
@@ -532,8 +552,30 @@ impl CycleGan {
             None,
         )?;
         buffers.extend([
-            fake_a, fake_b, dfake_a, dfake_b, ones_a, zeros_a, ones_b, zeros_b, idt_a, didt_a,
-            idt_b, didt_b, rec_a, drec_a, rec_b, drec_b,
+            fake_a,
+            fake_b,
+            dfake_a,
+            dfake_b,
+            ones_a,
+            zeros_a,
+            ones_b,
+            zeros_b,
+            idt_a,
+            didt_a,
+            idt_b,
+            didt_b,
+            rec_a,
+            drec_a,
+            rec_b,
+            drec_b,
+            real_logits_a,
+            dreal_logits_a,
+            fake_logits_a,
+            dfake_logits_a,
+            real_logits_b,
+            dreal_logits_b,
+            fake_logits_b,
+            dfake_logits_b,
         ]);
         Ok(CycleGan {
             g_a,
@@ -546,10 +588,10 @@ impl CycleGan {
             counters,
             passes,
             generators,
+            discriminators,
             draw,
             g_losses,
-            da_losses,
-            db_losses,
+            d_losses,
             g_optimizer,
             d_optimizer,
             pools,
@@ -652,25 +694,20 @@ impl Recipe for CycleGan {
             ),
             Phase::new("G step: optimizer", self.g_optimizer.dispatches()),
         ];
-        let [da_real, da_fake] = &self.da_losses;
-        let [db_real, db_fake] = &self.db_losses;
         let d = vec![
             Phase::new(
                 "D step: image pools",
                 self.pools.iter().filter_map(ImagePool::query),
             ),
-            Phase::new("D step: D_A forward (real)", p.da_real.dispatches(true)),
-            Phase::new("D step: loss", da_real),
-            Phase::new("D step: D_A backward (real)", p.da_real.dispatches(false)),
-            Phase::new("D step: D_A forward (fake)", p.da_fake.dispatches(true)),
-            Phase::new("D step: loss", da_fake),
-            Phase::new("D step: D_A backward (fake)", p.da_fake.dispatches(false)),
-            Phase::new("D step: D_B forward (real)", p.db_real.dispatches(true)),
-            Phase::new("D step: loss", db_real),
-            Phase::new("D step: D_B backward (real)", p.db_real.dispatches(false)),
-            Phase::new("D step: D_B forward (fake)", p.db_fake.dispatches(true)),
-            Phase::new("D step: loss", db_fake),
-            Phase::new("D step: D_B backward (fake)", p.db_fake.dispatches(false)),
+            Phase::new(
+                "D step: D forward",
+                self.discriminators.iter().flat_map(Stack::forward),
+            ),
+            Phase::new("D step: loss", &self.d_losses),
+            Phase::new(
+                "D step: D backward",
+                self.discriminators.iter().rev().flat_map(Stack::backward),
+            ),
             Phase::new("D step: optimizer", self.d_optimizer.dispatches()),
         ];
         vec![
