@@ -136,7 +136,15 @@ fn four_steps_through_winograd_convolutions_match_the_cpu_twin() {
 fn four_steps_of_batch_norm_networks_one_pass_a_use_match_the_cpu_twin() {
     assert!(!batch_norm_generator(3, 3).samples_independent());
     assert!(!batch_norm_discriminator(3).samples_independent());
-    twin_steps(3, 3, 0.5, 0, 3, batch_norm_generator, batch_norm_discriminator);
+    twin_steps(
+        3,
+        3,
+        0.5,
+        0,
+        3,
+        batch_norm_generator,
+        batch_norm_discriminator,
+    );
 }
 
 #[test]
