@@ -273,7 +273,19 @@ impl Gpu {
     /// "name (backend, device type)", for benchmark tables and error messages.
     pub fn adapter_name(&self) -> String {
         let i = &self.adapter_info;
-        format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+        format!(
+            "{} ({:?}, {:?})",
+            self.short_name(),
+            i.backend,
+            i.device_type
+        )
+    }
+
+    /// The adapter's name; where a browser keeps it back (Chromium's SwiftShader reports
+    /// none), its vendor or driver, else "a WebGPU adapter".
+    pub fn short_name(&self) -> String {
+        let i = &self.adapter_info;
+        display_name(&i.name, i.vendor, &i.driver)
     }
 
     /// The compute pipeline for `entry` of `shader` with the given override constants,
@@ -692,4 +704,29 @@ fn has_subgroups(device: &wgpu::Device) -> bool {
 #[cfg(target_arch = "wasm32")]
 fn has_subgroups(_device: &wgpu::Device) -> bool {
     crate::web::subgroups::granted()
+}
+
+/// See [`Gpu::short_name`].
+fn display_name(name: &str, vendor: u32, driver: &str) -> String {
+    let vendor = vendor.to_string();
+    let found = [name, vendor.as_str(), driver]
+        .into_iter()
+        .find(|s| !s.is_empty() && *s != "0");
+    found.unwrap_or("a WebGPU adapter").to_string()
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::display_name;
+
+    #[test]
+    fn an_adapter_without_a_name_is_called_by_what_it_reports() {
+        assert_eq!(display_name("llvmpipe", 0x10005, ""), "llvmpipe");
+        assert_eq!(
+            display_name("", 0, "SwiftShader driver"),
+            "SwiftShader driver"
+        );
+        assert_eq!(display_name("", 4318, ""), "4318");
+        assert_eq!(display_name("", 0, ""), "a WebGPU adapter");
+    }
 }

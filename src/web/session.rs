@@ -112,17 +112,8 @@ impl Session {
 
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> String {
-        let i = &self.gpu.adapter_info;
-        let name = [
-            i.name.as_str(),
-            i.vendor.to_string().as_str(),
-            i.driver.as_str(),
-        ]
-        .into_iter()
-        .find(|s| !s.is_empty() && *s != "0")
-        .unwrap_or("a WebGPU adapter")
-        .to_string();
-        if i.device_type == wgpu::DeviceType::Cpu {
+        let name = self.gpu.short_name();
+        if self.gpu.adapter_info.device_type == wgpu::DeviceType::Cpu {
             format!("{name} (a software GPU: slow)")
         } else {
             name
