@@ -202,6 +202,21 @@ fn twin_steps(
         d_b: discriminator(a_channels),
     };
     let cg = CycleGan::new(gpu(), &config, nets, [&data_a, &data_b]).expect("the recipe");
+    // Stacked where both networks of a kind allow it (batch 2 a use here), one pass a use
+    // where batch norm ties a batch's images together.
+    let stacks = (
+        generator(1, 1).samples_independent(),
+        discriminator(1).samples_independent(),
+    );
+    let want = match (stacks, lambda_identity > 0.0) {
+        ((true, _), true) => vec![4, 6, 2],
+        ((true, _), false) => vec![2, 4, 2],
+        ((false, _), true) => vec![2; 6],
+        ((false, _), false) => vec![2; 4],
+    };
+    assert_eq!(cg.pass_batches().0, want, "the generators' passes");
+    let want = if stacks.1 { vec![4, 4] } else { vec![2; 4] };
+    assert_eq!(cg.pass_batches().1, want, "the discriminators' passes");
     let mut twin = CpuCycleGan::new(
         config,
         [

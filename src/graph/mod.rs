@@ -207,6 +207,18 @@ impl Graph {
             .collect()
     }
 
+    /// Refuses `batch` where a node's tensors would pass a binding of `binding_floats`, naming
+    /// the node: before any buffer exists, since wgpu would fail inside, unexplained.
+    pub fn check_batch(&self, batch: u32, binding_floats: usize) -> Result<()> {
+        for (n, node) in self.nodes.iter().enumerate() {
+            node.layer
+                .op()
+                .check_batch(batch, &self.input_shapes(n), binding_floats)
+                .map_err(|e| node_error(&node.name, e))?;
+        }
+        Ok(())
+    }
+
     /// Whether a sample's outputs depend on that sample alone, whatever the batch around it,
     /// so that several uses of the network can run stacked in one batch and give what each
     /// would alone. Batch norm (statistics over the batch), random ops (their draws depend on

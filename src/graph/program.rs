@@ -239,13 +239,7 @@ impl Pass {
     pub fn new(gpu: &Gpu, net: &Net, options: PassOptions, given: PassBuffers) -> Result<Pass> {
         let g = &net.graph;
         let b = options.batch as usize;
-        // Before any buffer exists: a tensor past a binding would fail inside wgpu, unexplained.
-        for (n, node) in g.nodes.iter().enumerate() {
-            node.layer
-                .op()
-                .check_batch(options.batch, &g.input_shapes(n), gpu.binding_floats())
-                .map_err(|e| crate::graph::node_error(&node.name, e))?;
-        }
+        g.check_batch(options.batch, gpu.binding_floats())?;
         let plan = Plan::new(
             g,
             PlanOptions {

@@ -310,14 +310,7 @@ impl Sampler {
 /// of `g` fits its tensors in bindings of `binding_floats`; 2 when none does, so that the
 /// pass refuses it in a sentence.
 fn chunk_batch(g: &Net, batch: u32, binding_floats: usize) -> u32 {
-    let graph = &g.graph;
-    let fits = |b: u32| {
-        (0..graph.nodes.len()).all(|n| {
-            let op = graph.nodes[n].layer.op();
-            op.check_batch(b, &graph.input_shapes(n), binding_floats)
-                .is_ok()
-        })
-    };
+    let fits = |b: u32| g.graph.check_batch(b, binding_floats).is_ok();
     let mut b = batch;
     while b > 2 && !fits(b) {
         b = b.div_ceil(2);

@@ -11,9 +11,9 @@
 //! cycle), so its gradient is the discriminator's, added to by the other generator's pass.
 //! The six uses of the generators run as three passes where the networks allow it (see
 //! `cyclegan_stacks`), with the values of six.
-//! Fakes go to the discriminators as made (the reference's pool of 50 past fakes is a later
-//! step), and the networks are any graphs: the family's ResNet generator and PatchGAN
-//! discriminator are built on this recipe.
+//! D's step judges fakes drawn from pools of past ones (the reference's `--pool_size`, 50),
+//! and the networks are any graphs: the family's ResNet generator and PatchGAN discriminator
+//! are built on this recipe.
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
@@ -287,8 +287,10 @@ impl CycleGan {
         // Each generator use's output and its gradient: the fakes' are read by the
         // discriminators, the pools and the other generator; the others only by their L1.
         let own = |name: &str, len: usize| gpu.storage(name, len);
-        let (idt_a, didt_a) = (own("idt A", len_b), own("d idt A", len_b));
-        let (idt_b, didt_b) = (own("idt B", len_a), own("d idt B", len_a));
+        // Without the identity loss its buffers go unused: a float each.
+        let idt = |len| if identity { len } else { 1 };
+        let (idt_a, didt_a) = (own("idt A", idt(len_b)), own("d idt A", idt(len_b)));
+        let (idt_b, didt_b) = (own("idt B", idt(len_a)), own("d idt B", idt(len_a)));
         let (rec_a, drec_a) = (own("rec A", len_a), own("d rec A", len_a));
         let (rec_b, drec_b) = (own("rec B", len_b), own("d rec B", len_b));
         let use_of =
@@ -598,6 +600,14 @@ impl CycleGan {
             decay: None,
             _buffers: buffers,
         })
+    }
+
+    /// The batch of each pass over the generators in G's step and over the discriminators in
+    /// D's step, in forward order: (2b, 3b, b) and (2b, 2b) where the networks stack their uses,
+    /// b six and four times where they do not.
+    pub fn pass_batches(&self) -> (Vec<u32>, Vec<u32>) {
+        let batches = |s: &[Stack]| s.iter().map(|s| s.batch).collect();
+        (batches(&self.generators), batches(&self.discriminators))
     }
 
     /// Trains with the reference's linear learning-rate decay.

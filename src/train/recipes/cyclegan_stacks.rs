@@ -15,8 +15,10 @@
 
 use crate::gpu::Gpu;
 use crate::graph::program::{Net, ParamGrads, Pass, PassBuffers, PassOptions};
+use crate::graph::Graph;
 use crate::kernels::tensor::copy_range;
 use crate::kernels::Dispatch;
+use crate::train::fits::largest;
 use crate::Result;
 
 /// One use of a generator in G's step: which network (an index into the nets given to
@@ -35,6 +37,8 @@ pub(super) struct Use {
 /// a single use, which the pass reads and writes in place).
 pub(super) struct Stack {
     pub pass: Pass,
+    /// The batch of the pass: the uses' batch times how many it stacks.
+    pub batch: u32,
     /// The uses' inputs copied in, and its output copied out to theirs.
     gather: Vec<Dispatch>,
     scatter: Vec<Dispatch>,
@@ -80,20 +84,19 @@ pub(super) fn groups(nets: &[usize], stackable: impl Fn(usize, usize) -> bool) -
         .collect()
 }
 
-/// Whether `count` uses of `net` at `batch` each fit one stacked pass: samples independent,
-/// and every tensor within a binding at the stacked batch.
-fn stackable(gpu: &Gpu, net: &Net, batch: u32, count: usize) -> bool {
-    let g = &net.graph;
-    let Some(stacked) = batch.checked_mul(count as u32) else {
-        return false;
-    };
-    g.samples_independent()
-        && g.nodes.iter().enumerate().all(|(n, node)| {
-            node.layer
-                .op()
-                .check_batch(stacked, &g.input_shapes(n), gpu.binding_floats())
-                .is_ok()
-        })
+/// Whether `count` uses of `g` at `batch` each fit one stacked pass: samples independent,
+/// and every tensor within a binding of `binding_floats` at the stacked batch, as the run's
+/// own check (`largest`) holds them at its batch (else each use runs alone, as it fitted
+/// before).
+pub(super) fn stackable(g: &Graph, batch: u32, count: usize, binding_floats: usize) -> bool {
+    let stacked = u32::try_from(count)
+        .ok()
+        .and_then(|count| batch.checked_mul(count));
+    stacked.is_some_and(|b| {
+        g.samples_independent()
+            && largest(g, b as u64).0 <= 4 * binding_floats as u64
+            && g.check_batch(b, binding_floats).is_ok()
+    })
 }
 
 /// The passes of `uses` (in forward order) at `batch` each, stacked where they can be (see
@@ -102,7 +105,7 @@ fn stackable(gpu: &Gpu, net: &Net, batch: u32, count: usize) -> bool {
 pub(super) fn build(gpu: &Gpu, nets: &[&Net], uses: &[Use], batch: u32) -> Result<Vec<Stack>> {
     let net_of: Vec<usize> = uses.iter().map(|u| u.net).collect();
     let runs = groups(&net_of, |net, count| {
-        stackable(gpu, nets[net], batch, count)
+        stackable(&nets[net].graph, batch, count, gpu.binding_floats())
     });
     let mut overwritten = vec![false; nets.len()];
     let mut stacks = Vec::with_capacity(runs.len());
@@ -147,6 +150,7 @@ fn stack(
         };
         return Ok(Stack {
             pass: Pass::new(gpu, net, options, buffers)?,
+            batch: options.batch,
             gather: vec![],
             scatter: vec![],
             grads_in: vec![],
@@ -157,6 +161,7 @@ fn stack(
     let b = batch as usize;
     let (x_len, y_len) = (b * net.graph.input().len(), b * net.graph.output().len());
     let mut s = Stack {
+        batch: options.batch,
         gather: vec![],
         scatter: vec![],
         grads_in: vec![],
@@ -202,7 +207,47 @@ fn stack(
 
 #[cfg(test)]
 mod tests {
-    use super::groups;
+    use super::{groups, stackable};
+    use crate::model::Norm;
+    use crate::train::recipes::cyclegan_run::CycleGanRun;
+
+    /// WebGPU's default binding, 128 MiB, in floats.
+    const BINDING: usize = (128 << 20) / 4;
+
+    #[test]
+    fn the_family_defaults_stack_until_a_tensor_passes_a_binding() {
+        let nets = CycleGanRun::new(256, 3, 3).nets().expect("nets");
+        assert!(stackable(&nets.g_a, 1, 3, BINDING), "batch 1, three uses");
+        assert!(stackable(&nets.d_a, 1, 2, BINDING));
+        // At batch 3 the generator's 64 planes of 262² (the last conv's padded input) take
+        // 4.4 M floats an image: 6 images fit a binding, 9 do not, so those uses run alone.
+        assert!(stackable(&nets.g_a, 3, 2, BINDING));
+        assert!(!stackable(&nets.g_a, 3, 3, BINDING));
+        assert!(!stackable(&nets.g_a, u32::MAX, 2, BINDING), "overflow");
+        for run in [
+            CycleGanRun {
+                norm: Norm::Batch,
+                ..CycleGanRun::new(64, 3, 3)
+            },
+            CycleGanRun {
+                use_dropout: true,
+                ..CycleGanRun::new(64, 3, 3)
+            },
+        ] {
+            let nets = run.nets().expect("nets");
+            assert!(!stackable(&nets.g_a, 1, 2, BINDING), "{:?}", run.norm);
+        }
+        let batch_norm = CycleGanRun {
+            norm: Norm::Batch,
+            ..CycleGanRun::new(64, 3, 3)
+        };
+        assert!(!stackable(
+            &batch_norm.nets().expect("nets").d_a,
+            1,
+            2,
+            BINDING
+        ));
+    }
 
     #[test]
     fn consecutive_uses_of_a_stackable_network_share_a_pass() {
